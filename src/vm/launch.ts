@@ -1,0 +1,91 @@
+/**
+ * launch: start QEMU with execa in its own process group and hand back a handle that can
+ * only be stopped, never leaked (architecture.md, step 4).
+ */
+import { execa, type ResultPromise } from 'execa';
+import { registerProcessGroup, unregisterProcessGroup } from './processRegistry.js';
+
+export interface QemuExit {
+  /** QEMU's exit code; 1 after a pvpanic with panic=exit-failure (fstests.md §7). */
+  exitCode: number | undefined;
+  signal: string | undefined;
+  /** QEMU's own stderr (argument errors, "could not open disk image"). */
+  stderr: string;
+}
+
+export interface QemuProcess {
+  readonly pid: number;
+  /** Raw console bytes (the guest's ttyS0), as they arrive. */
+  onConsole(listener: (chunk: Buffer) => void): void;
+  /** Resolves once QEMU has exited, for any reason; never rejects. */
+  readonly exited: Promise<QemuExit>;
+  /** SIGTERM, then SIGKILL after graceMs; resolves when the process is gone. */
+  kill(graceMs?: number): Promise<QemuExit>;
+}
+
+export function launchQemu(argv: string[], opts: { cwd: string; env?: Record<string, string> }): QemuProcess {
+  const [file, ...args] = argv;
+  if (!file) throw new Error('launchQemu: empty argv');
+  const child: ResultPromise = execa(file, args, {
+    cwd: opts.cwd,
+    env: opts.env,
+    // Own process group: Ctrl-C in the terminal reaches kt, which stops VMs in order.
+    detached: true,
+    // stdin stays an open pipe: the stdio chardev must not see EOF.
+    stdin: 'pipe',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    buffer: { stdout: false, stderr: true },
+    reject: false,
+    // Kill QEMU when kt's own event loop is torn down by execa's cleanup.
+    cleanup: true,
+  });
+  if (child.pid === undefined) throw new Error(`could not start ${file}`);
+  const pid: number = child.pid;
+  registerProcessGroup(pid);
+
+  const listeners: ((chunk: Buffer) => void)[] = [];
+  child.stdout?.on('data', (chunk: Buffer) => {
+    for (const l of listeners) l(chunk);
+  });
+  const exited: Promise<QemuExit> = child.then(
+    (r) => {
+      unregisterProcessGroup(pid);
+      return {
+        exitCode: r.exitCode,
+        signal: r.signal,
+        stderr: typeof r.stderr === 'string' ? r.stderr : '',
+      };
+    },
+    (err: unknown) => {
+      unregisterProcessGroup(pid);
+      return { exitCode: undefined, signal: undefined, stderr: String(err) };
+    },
+  );
+
+  async function kill(graceMs = 3000): Promise<QemuExit> {
+    try {
+      process.kill(-pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, graceMs);
+    const result = await exited;
+    clearTimeout(timer);
+    // The group may hold helpers QEMU forked; none may outlive the VM.
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+    return result;
+  }
+
+  return { pid, onConsole: (l) => listeners.push(l), exited, kill };
+}

@@ -1,0 +1,34 @@
+/**
+ * Machine: what the runner sees of a VM (architecture.md). The runner never sees QEMU.
+ */
+import type { ExecOptions, ExecResult } from './sshTransport.js';
+
+export interface MachineExit {
+  exitCode: number | undefined;
+  signal: string | undefined;
+  stderr: string;
+}
+
+export interface Machine {
+  /** Name within the run (vm1, vm2, ...). */
+  readonly name: string;
+  /** The qemu argv, for the record and --dry-run. */
+  readonly argv: string[];
+  /** Boots and waits until commands are accepted; throws BootError with the console tail. */
+  boot(signal: AbortSignal): Promise<{ bootMs: number; kernelRelease: string }>;
+  /** Raw console bytes of ttyS0 as they arrive (also written to the console log). */
+  onConsole(listener: (chunk: Buffer) => void): void;
+  /** Resolves when QEMU exits, for any reason. */
+  readonly exited: Promise<MachineExit>;
+  /** Resolves when the command channel drops. */
+  readonly transportClosed: Promise<void>;
+  exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
+  /** Asks the guest kernel for diagnostics (sysrq keys such as 'w', 't', 'l') without ssh. */
+  sysrq(keys: string): Promise<void>;
+  /** Dumps guest memory (vmcore) to a file, when the VM was started for it. */
+  dumpGuestMemory(path: string, timeoutMs: number): Promise<void>;
+  /** Last lines of the console, for error messages. */
+  consoleTail(lines: number): string;
+  /** Stops QEMU (graceful, then forceful) and removes its private files. Idempotent. */
+  dispose(): Promise<void>;
+}

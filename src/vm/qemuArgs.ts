@@ -1,0 +1,96 @@
+/**
+ * renderQemuArgs / renderKernelCmdline: VmSpec → argv, pure and golden-tested
+ * (test/vm/golden/*.argv). `kt run --dry-run` prints exactly this.
+ */
+import type { Accel, DiskSpec, VmSpec } from './spec.js';
+
+/** Per-accelerator settings as a table, not as branches spread over the renderer. */
+const ACCEL_TABLE: Record<Accel, { accel: string; cpu: string }> = {
+  // KVM: expose the host CPU; the guest kernel then uses the same features as on metal.
+  kvm: { accel: 'kvm', cpu: 'host' },
+  // TCG: "max" enables every feature TCG can emulate; multi-threaded TCG uses one host
+  // thread per vCPU (QEMU docs, "Multi-threaded TCG").
+  tcg: { accel: 'tcg,thread=multi', cpu: 'max' },
+};
+
+export function renderKernelCmdline(spec: VmSpec): string {
+  const params = [
+    // The kernel console goes to the first serial port, which kt reads for crash detection.
+    'console=ttyS0,115200',
+    // kt's own initramfs (src/vm/image): loads virtio modules, mounts root by serial.
+    'rdinit=/init',
+    // panic=-1: reboot at once on panic; with -no-reboot QEMU exits (fstests.md §7).
+    'panic=-1',
+    // Give crashes a clean, complete console report instead of a reboot loop or a hang.
+    'oops=panic',
+    'nmi_watchdog=0',
+    // Skip the slow serial probe of legacy ports and the entropy wait for sshd.
+    'random.trust_cpu=on',
+    `kt.hostname=${spec.name}`,
+    `kt.sshkey=${spec.sshKeyBlob}`,
+  ];
+  if (spec.hungTaskTimeoutSec > 0) params.push(`kt.hung_task_timeout=${spec.hungTaskTimeoutSec}`);
+  return [...params, ...spec.extraCmdline].join(' ');
+}
+
+function renderDisk(disk: DiskSpec): string[] {
+  const id = `disk-${disk.serial}`;
+  const drive = [`if=none`, `id=${id}`, `file=${disk.path}`, `format=raw`];
+  if (disk.snapshot) {
+    // Guest writes go to a temporary overlay; the image is shared by every VM and never changes.
+    drive.push('snapshot=on');
+  } else {
+    // Ephemeral TEST/SCRATCH disks: nothing survives the VM, so host flushes are wasted time.
+    drive.push('cache=unsafe', 'discard=unmap');
+  }
+  return ['-drive', drive.join(','), '-device', `virtio-blk-pci,drive=${id},serial=${disk.serial}`];
+}
+
+export function renderQemuArgs(spec: VmSpec, qemuBinary = 'qemu-system-x86_64'): string[] {
+  const accel = ACCEL_TABLE[spec.accel];
+  const args = [
+    qemuBinary,
+    '-name', spec.name,
+    '-machine', spec.machine,
+    '-accel', accel.accel,
+    '-cpu', accel.cpu,
+    '-smp', String(spec.cpus),
+    '-m', `${spec.memoryMiB}M`,
+    // No default NIC, VGA, floppy, CD-ROM or monitor: only what is listed below exists.
+    '-nodefaults',
+    '-no-user-config',
+    '-display', 'none',
+    // A guest reboot (panic=-1) ends QEMU, which kt observes as the VM's exit.
+    '-no-reboot',
+    '-kernel', spec.kernel,
+    '-initrd', spec.initramfs,
+    '-append', renderKernelCmdline(spec),
+    // ttyS0 = kernel console on QEMU's stdout, read line by line by kt (never used for commands).
+    '-chardev', 'stdio,id=console,signal=off',
+    '-serial', 'chardev:console',
+    '-qmp', `unix:${spec.qmpSocket},server=on,wait=off`,
+    // pvpanic: the guest tells QEMU it panicked (fstests.md §7: QEMU then exits 1, or pauses
+    // for a memory dump with --vmcore).
+    '-device', 'pvpanic-pci',
+    '-action', `panic=${spec.pauseOnPanic ? 'pause' : 'exit-failure'}`,
+    // vmcoreinfo lets dump-guest-memory write a dump that crash(8)/drgn can open.
+    ...(spec.pauseOnPanic ? ['-device', 'vmcoreinfo'] : []),
+    '-device', 'virtio-rng-pci',
+  ];
+  for (const disk of spec.disks) args.push(...renderDisk(disk));
+  if (spec.transport.kind === 'virtio-serial') {
+    args.push(
+      '-device', 'virtio-serial-pci,id=vser0',
+      '-chardev', `socket,id=ssh,path=${spec.transport.socket},server=on,wait=off`,
+      // The guest's kt-init serves sshd -i on the port named kt.ssh (guest/kt-init).
+      '-device', 'virtserialport,bus=vser0.0,chardev=ssh,name=kt.ssh',
+    );
+  } else {
+    args.push(
+      // Bound to 127.0.0.1 only: nothing outside this host can reach the guest's sshd.
+      '-netdev', `user,id=net0,hostfwd=tcp:127.0.0.1:${spec.transport.port}-:22`,
+      '-device', 'virtio-net-pci,netdev=net0',
+    );
+  }
+  return args;
+}

@@ -1,0 +1,73 @@
+import fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { renderKernelCmdline, renderQemuArgs } from '../../src/vm/qemuArgs.js';
+import { resolveVmSpec, type VmOptions } from '../../src/vm/spec.js';
+
+const base: VmOptions = {
+  runId: '20261122-010203-ab12',
+  index: 1,
+  accel: 'tcg',
+  cpus: 2,
+  memoryMiB: 2048,
+  kernel: '/cache/kt/images/h/vmlinuz',
+  initramfs: '/cache/kt/images/h/initramfs.cpio.gz',
+  rootImage: '/cache/kt/images/h/root.img',
+  fstestsImage: '/cache/kt/fstests/f.img',
+  testSizeBytes: 5 * 2 ** 30,
+  scratchSizeBytes: 5 * 2 ** 30,
+  extraCmdline: [],
+  baseDir: '/tmp/kt-x',
+  sshKeyBlob: 'AAAAC3NzaC1lZDI1NTE5AAAAIKtKeyBlob',
+  transport: 'virtio-serial',
+  hungTaskTimeoutSec: 0,
+  vmcore: false,
+};
+
+/** Golden argv files: one argument per line; KT_UPDATE_GOLDEN=1 rewrites them. */
+function expectGolden(name: string, argv: string[]): void {
+  const file = new URL(`./golden/${name}.argv`, import.meta.url);
+  const text = argv.join('\n') + '\n';
+  if (process.env.KT_UPDATE_GOLDEN) fs.writeFileSync(file, text);
+  expect(text).toBe(fs.readFileSync(file, 'utf8'));
+}
+
+describe('renderQemuArgs', () => {
+  it('renders a TCG VM with a virtio-serial ssh port', () => {
+    expectGolden('direct-tcg-virtio-serial', renderQemuArgs(resolveVmSpec(base)));
+  });
+
+  it('renders a KVM VM with a 127.0.0.1 host forward and vmcore support', () => {
+    const spec = resolveVmSpec({ ...base, index: 2, accel: 'kvm', transport: 'tcp', tcpPort: 40123, vmcore: true });
+    expectGolden('direct-kvm-tcp-vmcore', renderQemuArgs(spec));
+  });
+
+  it('attaches TEST and SCRATCH as sparse private disks and shares root and fstests read-only', () => {
+    const spec = resolveVmSpec(base);
+    expect(spec.disks.map((d) => [d.serial, d.snapshot])).toEqual([
+      ['kt-root', true],
+      ['test', false],
+      ['scratch', false],
+      ['fstests', true],
+    ]);
+    expect(spec.disks[1]!.path).toBe('/tmp/kt-x/vm1/test.img');
+  });
+
+  it('gives two VMs of one run different names, dirs and sockets', () => {
+    const a = resolveVmSpec(base);
+    const b = resolveVmSpec({ ...base, index: 2 });
+    expect(a.name).not.toBe(b.name);
+    expect(a.qmpSocket).not.toBe(b.qmpSocket);
+    expect(a.dir).not.toBe(b.dir);
+  });
+});
+
+describe('renderKernelCmdline', () => {
+  it('passes the per-run key, the hostname and user extras last', () => {
+    const spec = resolveVmSpec({ ...base, extraCmdline: ['xfs.debug=1'], hungTaskTimeoutSec: 30 });
+    expect(renderKernelCmdline(spec)).toBe(
+      'console=ttyS0,115200 rdinit=/init panic=-1 oops=panic nmi_watchdog=0 random.trust_cpu=on ' +
+        'kt.hostname=kt-20261122-010203-ab12-vm1 kt.sshkey=AAAAC3NzaC1lZDI1NTE5AAAAIKtKeyBlob ' +
+        'kt.hung_task_timeout=30 xfs.debug=1',
+    );
+  });
+});
