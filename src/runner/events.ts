@@ -8,6 +8,7 @@
  */
 import type { CrashInfo, TestOutcome } from './outcome.js';
 
+/** Major version of the event format: readers reject another major. */
 export const EVENTS_VERSION = 1;
 
 /** Where the files of one test landed, relative to the run directory. */
@@ -46,6 +47,8 @@ export interface RunStartEvent {
   argv: string[];
   /** `i/n` when this run is one CI shard. */
   shard?: string;
+  /** kt's version (package.json). */
+  ktVersion?: string;
 }
 
 export interface MachineBootEvent {
@@ -74,6 +77,8 @@ export interface MachineLostEvent {
   /** Why kt discarded it: crash, hang, qemu exit, transport loss, boot failure. */
   reason: 'crash' | 'hang' | 'qemu-exit' | 'transport' | 'boot-failure';
   message: string;
+  /** The test that was running (its test-end with the same crash comes first). */
+  test?: string;
   crash?: CrashInfo;
   /** Console log of the VM, relative to the run dir. */
   consoleLog: string;

@@ -17,7 +17,7 @@ export interface Machine {
   /** Boots and waits until commands are accepted; throws BootError with the console tail. */
   boot(signal: AbortSignal): Promise<{ bootMs: number; kernelRelease: string }>;
   /** Raw console bytes of ttyS0 as they arrive (also written to the console log). */
-  onConsole(listener: (chunk: Buffer) => void): void;
+  onConsole(listener: (chunk: Buffer) => void): () => void;
   /** Resolves when QEMU exits, for any reason. */
   readonly exited: Promise<MachineExit>;
   /** Resolves when the command channel drops. */

@@ -60,8 +60,12 @@ export class QemuMachine implements Machine {
     this.transportClosed = new Promise((resolve) => (this.resolveTransportClosed = resolve));
   }
 
-  onConsole(listener: (chunk: Buffer) => void): void {
+  onConsole(listener: (chunk: Buffer) => void): () => void {
     this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
   }
 
   consoleTail(lines: number): string {

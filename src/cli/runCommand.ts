@@ -1,0 +1,166 @@
+/**
+ * `kt run`: normalise the config, plan on the host, make sure the image exists, choose the
+ * accelerator, then hand everything to executeRun. Prints; the runner does not.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { normalizeRunConfig, type RunArgs, type RunConfig } from '../config/runConfig.js';
+import { ExitCode, formatError } from '../errors.js';
+import { renderLocalConfig } from '../fstests/localConfig.js';
+import { EventLogWriter } from '../reporters/eventLog.js';
+import { createProgressReporter } from '../reporters/progress.js';
+import { renderTextSummary } from '../reporters/text.js';
+import { shouldUseColor } from '../reporters/color.js';
+import { renderGithubAnnotations, isGithubActions } from '../reporters/github.js';
+import { summarizeRun } from '../reporters/summarize.js';
+import { writeReports, REPORT_FILES } from '../reporters/writeReports.js';
+import { createCheckStream, createConsoleWatcher } from '../runner/adapters.js';
+import {
+  GUEST_RESULT_BASE,
+  GUEST_SCRATCH_DEV,
+  GUEST_TEST_DEV,
+} from '../runner/guestCommands.js';
+import { planRun, type PlannedRun } from '../runner/plan.js';
+import { executeRun } from '../runner/run.js';
+import { resolveAccel } from '../vm/accel.js';
+import { ensureFstestsImage } from '../vm/fstestsImage.js';
+import { ensureImage, imagePaths, hashImageInputs, imageRecipe, loadGuestFiles, type GuestImage } from '../vm/image/index.js';
+import { renderQemuArgs } from '../vm/qemuArgs.js';
+import { resolveVmSpec } from '../vm/spec.js';
+import { ktVersion } from './version.js';
+
+export function localConfigFor(config: RunConfig): string {
+  return renderLocalConfig({
+    fstyp: config.suite.fstyp,
+    testDev: GUEST_TEST_DEV,
+    testDir: '/mnt/test',
+    scratchDev: GUEST_SCRATCH_DEV,
+    scratchMnt: '/mnt/scratch',
+    resultBase: GUEST_RESULT_BASE,
+    ...(config.suite.mkfsOptions ? { mkfsOptions: config.suite.mkfsOptions } : {}),
+    ...(config.suite.mountOptions ? { mountOptions: config.suite.mountOptions } : {}),
+    // by-id names are symlinks; fstests compares canonical device names (fstests.md §1.3).
+    extra: { CANON_DEVS: 'yes', ...config.suite.env },
+  });
+}
+
+/** --dry-run: the plan and the exact qemu argv of VM 1, without building or booting. */
+async function printDryRun(config: RunConfig, plan: PlannedRun): Promise<void> {
+  const recipeHash = hashImageInputs(imageRecipe(await loadGuestFiles()));
+  const paths = imagePaths(config.cacheDir, recipeHash);
+  const out: string[] = [];
+  out.push(`kt: plan: ${plan.tests.length} tests${config.shard ? ` (shard ${config.shard.index}/${config.shard.total} of ${plan.totalBeforeShard})` : ''}, ${plan.expunged.length} excluded, on ${config.jobs} VM(s), suite ${config.suite.name} (FSTYP=${config.suite.fstyp})`);
+  out.push(`kt: kernel: ${config.kernel ?? `${paths.kernel} (image kernel)`}`);
+  for (const t of plan.tests) out.push(`  ${t}`);
+  for (let i = 1; i <= Math.min(config.jobs, plan.tests.length); i++) {
+    const spec = resolveVmSpec({
+      runId: 'DRYRUN',
+      index: i,
+      accel: config.accel === 'kvm' ? 'kvm' : 'tcg',
+      cpus: config.cpus,
+      memoryMiB: config.memoryMiB,
+      kernel: config.kernel ?? paths.kernel,
+      initramfs: paths.initramfs,
+      rootImage: paths.rootImage,
+      fstestsImage: path.join(config.cacheDir, 'fstests', '<tree-hash>.img'),
+      testSizeBytes: config.testSizeBytes,
+      scratchSizeBytes: config.scratchSizeBytes,
+      extraCmdline: config.append,
+      baseDir: path.join(os.tmpdir(), 'kt-XXXXXX'),
+      sshKeyBlob: '<per-run-ed25519-key>',
+      transport: config.transport,
+      tcpPort: config.transport === 'tcp' ? 0 : undefined,
+      hungTaskTimeoutSec: 0,
+      vmcore: config.vmcore,
+    });
+    out.push(`kt: vm${i}: ${renderQemuArgs(spec).map(shellWord).join(' ')}`);
+  }
+  if (config.accel === 'auto') out.push('kt: accel auto: KVM if a probe guest boots under it, else TCG (shown as tcg above)');
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+function shellWord(arg: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`;
+}
+
+export async function prepareImage(cacheDir: string, rebuild: boolean): Promise<GuestImage> {
+  const tty = process.stderr.isTTY === true;
+  let last = 0;
+  return ensureImage({
+    cacheDir,
+    rebuild,
+    onProgress: (line) => {
+      // Full mmdebstrap output on a terminal is noise; one line a second says it is alive.
+      const now = Date.now();
+      if (!tty || now - last > 1000 || line.startsWith('kt:')) {
+        last = now;
+        process.stderr.write(`${line.startsWith('kt') ? line : `kt: image: ${line}`}\n`);
+      }
+    },
+  });
+}
+
+export async function runCommand(args: RunArgs, argv: string[]): Promise<number> {
+  const config = normalizeRunConfig(args, argv, process.env, process.cwd());
+  const plan = planRun(config);
+  if (config.dryRun) {
+    await printDryRun(config, plan);
+    return ExitCode.ok;
+  }
+  const image = await prepareImage(config.cacheDir, false);
+  const fstestsImage = await ensureFstestsImage(config.fstestsDir, config.cacheDir);
+  const probeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-probe-'));
+  let decision;
+  try {
+    decision = await resolveAccel(config.accel, {
+      kernel: image.kernel,
+      initramfs: image.initramfs,
+      cacheDir: config.cacheDir,
+      workDir: probeDir,
+    });
+  } finally {
+    fs.rmSync(probeDir, { recursive: true, force: true });
+  }
+  if (decision.note) process.stderr.write(`kt: ${decision.note}\n`);
+  const kernel = config.kernel ?? image.kernel;
+  process.stderr.write(
+    `kt: ${plan.tests.length} tests on ${Math.min(config.jobs, plan.tests.length)} VM(s), ${decision.accel}, kernel ${kernel}${config.kernelSource === 'image' ? ` (${image.kernelRelease})` : ''}\n`,
+  );
+
+  const progress = createProgressReporter({ stream: process.stderr });
+  const result = await executeRun({
+    config,
+    plan,
+    accel: decision.accel,
+    kernel,
+    initramfs: image.initramfs,
+    rootImage: image.rootImage,
+    fstestsImage,
+    localConfig: localConfigFor(config),
+    ktVersion: ktVersion(),
+    createCheckStream,
+    createConsoleWatcher,
+    onEvent: (event) => progress.onEvent(event),
+    writeReports: (runDir, events) => writeReports(runDir, events),
+    openEventLog: (runDir) => EventLogWriter.open(runDir),
+  });
+  progress.close();
+
+  const summary = summarizeRun(result.events);
+  process.stdout.write(renderTextSummary(summary, { color: shouldUseColor(process.stdout) }) + '\n');
+  if (isGithubActions(process.env)) {
+    for (const line of renderGithubAnnotations(summary)) process.stdout.write(line + '\n');
+    const stepSummary = process.env.GITHUB_STEP_SUMMARY;
+    if (stepSummary) {
+      try {
+        fs.appendFileSync(stepSummary, fs.readFileSync(path.join(result.runDir, REPORT_FILES.markdown)));
+      } catch {
+        // The step summary is a convenience; the artifacts hold the report.
+      }
+    }
+  }
+  process.stdout.write(`kt: results in ${result.runDir}\n`);
+  if (result.error) process.stderr.write(formatError(result.error) + '\n');
+  return result.exitCode;
+}

@@ -1,0 +1,367 @@
+/**
+ * `summarizeRun`: the one pure reduction from events to a RunSummary. Several logs (CI shards)
+ * are merged by concatenating their events; each run-start opens a new run, and tests are keyed
+ * by section + name so the same test in two sections stays two results.
+ *
+ * It never throws on odd event orders (a test-end without test-begin, events before run-start):
+ * a log cut by SIGKILL or written by a buggy runner must still produce a report.
+ */
+import type { RunEvent, RunStartEvent } from '../runner/events.js';
+import type { CrashInfo, TestStatus } from '../runner/outcome.js';
+import type {
+  CrashGroup,
+  MachineLoss,
+  RunInfo,
+  RunSummary,
+  RunWarning,
+  SectionInfo,
+  SlowTest,
+  StatusCounts,
+  SummaryStatus,
+  TestAttempt,
+  TestResult,
+} from './runSummary.js';
+
+/** How many tests the slowest list holds. */
+export const SLOWEST_COUNT = 10;
+
+/** Section of events seen before any run-start (fstests calls a config without sections "global"). */
+const DEFAULT_SECTION = 'global';
+
+/** Statuses that, followed by a pass, make a test flaky. `error` is excluded: it is kt's
+ * infrastructure failing (VM lost for a non-kernel reason), not the test behaving differently. */
+const FLAKY_BEFORE_PASS: ReadonlySet<TestStatus> = new Set(['failed', 'crashed', 'timedout']);
+
+interface TestEntry {
+  test: string;
+  section: string;
+  /** Insertion order, for stable output. */
+  order: number;
+  attempts: TestAttempt[];
+  /** Index of the last run whose plan listed it (or that ran it). */
+  runIndex: number;
+}
+
+interface RunState {
+  info: RunInfo;
+  startMs: number;
+  lastMs: number;
+  ended: boolean;
+}
+
+/** A crash that happened once: on one machine of one run, while one test ran. */
+interface CrashOccurrence {
+  crash: CrashInfo;
+  machine: string;
+  test?: string;
+}
+
+function testKey(section: string, test: string): string {
+  return `${section}\u0000${test}`;
+}
+
+function parseMs(ts: string | undefined): number {
+  const ms = ts === undefined ? Number.NaN : Date.parse(ts);
+  return Number.isFinite(ms) ? ms : Number.NaN;
+}
+
+function newRunInfo(start: RunStartEvent | undefined, ts: string): RunInfo {
+  return {
+    runId: start?.runId ?? 'unknown',
+    section: start?.section || DEFAULT_SECTION,
+    hostname: start?.hostname ?? '',
+    kernel: start?.kernel ?? '',
+    fstyp: start?.fstyp ?? '',
+    accel: start?.accel ?? '',
+    jobs: start?.jobs ?? 0,
+    ...(start?.shard !== undefined ? { shard: start.shard } : {}),
+    startedAt: ts,
+    status: 'killed',
+    wallMs: 0,
+    planned: start?.tests.length ?? 0,
+  };
+}
+
+/** Why a planned test has no result, from how its run ended. */
+function notExecutedReason(run: RunInfo | undefined): string {
+  switch (run?.status) {
+    case 'interrupted':
+    case 'killed':
+    case undefined:
+      return 'run interrupted';
+    case 'error':
+      return run.message ? `run failed: ${run.message}` : 'run failed';
+    case 'completed':
+      return 'run completed without running it';
+  }
+}
+
+function emptyCounts(): StatusCounts {
+  return { passed: 0, failed: 0, notrun: 0, crashed: 0, timedout: 0, error: 0, notexecuted: 0, flaky: 0, total: 0 };
+}
+
+/** Reduces the events of one or more logs (concatenated) to the summary every reporter renders. */
+export function summarizeRun(events: readonly RunEvent[]): RunSummary {
+  const runs: RunState[] = [];
+  const tests = new Map<string, TestEntry>();
+  /** `${runIndex}/${machine}` → key of the test begun there and not yet ended. */
+  const inFlight = new Map<string, string>();
+  /** `${runIndex}/${machine}` → key of the last test begun there (a lost VM blames it). */
+  const lastBegun = new Map<string, string>();
+  const occurrences = new Map<string, CrashOccurrence>();
+  const lost: MachineLoss[] = [];
+  const warnings: RunWarning[] = [];
+  let booted = 0;
+
+  const currentRun = (ts: string): { state: RunState; index: number } => {
+    if (runs.length === 0) {
+      // Events before any run-start: a log whose head was lost. Keep them under an unnamed run.
+      runs.push({ info: newRunInfo(undefined, ts), startMs: parseMs(ts), lastMs: parseMs(ts), ended: false });
+    }
+    const index = runs.length - 1;
+    const state = runs[index] as RunState;
+    const ms = parseMs(ts);
+    if (Number.isFinite(ms)) {
+      if (!Number.isFinite(state.startMs)) state.startMs = ms;
+      state.lastMs = Number.isFinite(state.lastMs) ? Math.max(state.lastMs, ms) : ms;
+    }
+    return { state, index };
+  };
+
+  const entryFor = (section: string, test: string, runIndex: number): TestEntry => {
+    const key = testKey(section, test);
+    let entry = tests.get(key);
+    if (!entry) {
+      entry = { test, section, order: tests.size, attempts: [], runIndex };
+      tests.set(key, entry);
+    }
+    entry.runIndex = runIndex;
+    return entry;
+  };
+
+  const recordCrash = (runIndex: number, machine: string, test: string | undefined, crash: CrashInfo): void => {
+    // The runner may report the same crash twice (the blamed test's outcome and machine-lost):
+    // one machine, one running test and one fingerprint make one occurrence.
+    const key = `${runIndex}/${machine}\u0000${test ?? ''}\u0000${crash.fingerprint}`;
+    if (!occurrences.has(key)) occurrences.set(key, { crash, machine, ...(test !== undefined ? { test } : {}) });
+  };
+
+  for (const event of events) {
+    switch (event.type) {
+      case 'run-start': {
+        const ms = parseMs(event.ts);
+        runs.push({ info: newRunInfo(event, event.ts), startMs: ms, lastMs: ms, ended: false });
+        const index = runs.length - 1;
+        const section = event.section || DEFAULT_SECTION;
+        for (const test of event.tests) entryFor(section, test, index);
+        break;
+      }
+      case 'machine-boot':
+        currentRun(event.ts);
+        booted += 1;
+        break;
+      case 'machine-up':
+      case 'machine-done':
+        currentRun(event.ts);
+        break;
+      case 'machine-lost': {
+        const { state, index } = currentRun(event.ts);
+        const slot = `${index}/${event.machine}`;
+        const running = inFlight.get(slot) ?? lastBegun.get(slot);
+        const test = running !== undefined ? tests.get(running)?.test : undefined;
+        lost.push({
+          machine: event.machine,
+          runId: state.info.runId,
+          reason: event.reason,
+          message: event.message,
+          ...(event.crash ? { crashFingerprint: event.crash.fingerprint } : {}),
+          ...(test !== undefined ? { test } : {}),
+          consoleLog: event.consoleLog,
+          ...(event.vmcore !== undefined ? { vmcore: event.vmcore } : {}),
+        });
+        if (event.crash) recordCrash(index, event.machine, test, event.crash);
+        break;
+      }
+      case 'test-begin': {
+        const { state, index } = currentRun(event.ts);
+        const entry = entryFor(state.info.section, event.test, index);
+        const key = testKey(entry.section, entry.test);
+        inFlight.set(`${index}/${event.machine}`, key);
+        lastBegun.set(`${index}/${event.machine}`, key);
+        break;
+      }
+      case 'test-end': {
+        const { state, index } = currentRun(event.ts);
+        const entry = entryFor(state.info.section, event.test, index);
+        const slot = `${index}/${event.machine}`;
+        if (inFlight.get(slot) === testKey(entry.section, entry.test)) inFlight.delete(slot);
+        entry.attempts.push({
+          attempt: event.attempt,
+          machine: event.machine,
+          outcome: event.outcome,
+          durationMs: event.durationMs,
+          ...(event.checkSeconds !== undefined ? { checkSeconds: event.checkSeconds } : {}),
+          endedAt: event.ts,
+          artifacts: event.artifacts,
+          ...(event.dmesg !== undefined ? { dmesg: event.dmesg } : {}),
+          ...(event.fullTail !== undefined ? { fullTail: event.fullTail } : {}),
+          runId: state.info.runId,
+        });
+        const outcome = event.outcome;
+        const crash = outcome.status === 'crashed' || outcome.status === 'timedout' ? outcome.crash : undefined;
+        if (crash) recordCrash(index, event.machine, event.test, crash);
+        break;
+      }
+      case 'warning':
+        currentRun(event.ts);
+        warnings.push({ ts: event.ts, message: event.message, ...(event.machine !== undefined ? { machine: event.machine } : {}) });
+        break;
+      case 'run-end': {
+        const { state } = currentRun(event.ts);
+        state.ended = true;
+        state.info.status = event.status;
+        state.info.wallMs = event.wallMs;
+        if (event.signal !== undefined) state.info.signal = event.signal;
+        if (event.message !== undefined) state.info.message = event.message;
+        break;
+      }
+      default:
+        // Unknown event types are dropped by readEventLog; ignore any that reach us anyway.
+        break;
+    }
+  }
+
+  for (const run of runs) {
+    if (!run.ended && Number.isFinite(run.startMs) && Number.isFinite(run.lastMs)) {
+      run.info.wallMs = run.lastMs - run.startMs;
+    }
+  }
+
+  const unfinishedOn = new Map<string, string>();
+  for (const [slot, key] of inFlight) unfinishedOn.set(key, slot.slice(slot.indexOf('/') + 1));
+
+  const results = orderBySection([...tests.values()]).map((entry): TestResult => {
+    const key = testKey(entry.section, entry.test);
+    const attempts = [...entry.attempts].sort((a, b) => a.attempt - b.attempt);
+    const last = attempts[attempts.length - 1];
+    const status: SummaryStatus = last ? last.outcome.status : 'notexecuted';
+    const flaky = status === 'passed' && attempts.slice(0, -1).some((a) => FLAKY_BEFORE_PASS.has(a.outcome.status));
+    const machine = unfinishedOn.get(key);
+    return {
+      test: entry.test,
+      section: entry.section,
+      status,
+      attempts,
+      flaky,
+      ...(machine !== undefined && !last ? { unfinishedOn: machine } : {}),
+      ...(status === 'notexecuted' ? { notExecutedReason: notExecutedReason(runs[entry.runIndex]?.info) } : {}),
+    };
+  });
+
+  const runInfos = runs.map((r) => r.info);
+  return {
+    runs: runInfos,
+    sections: summarizeSections(runs),
+    tests: results,
+    counts: countStatuses(results),
+    crashes: groupCrashes([...occurrences.values()]),
+    slowest: pickSlowest(results),
+    machines: { booted, lost },
+    warnings,
+    startedAt: earliestStart(runs),
+    wallMs: overallWallMs(runs),
+    interrupted: runInfos.some((r) => r.status === 'interrupted' || r.status === 'killed'),
+  };
+}
+
+/** Groups tests by section (first seen first), keeping plan order within a section. */
+function orderBySection(entries: TestEntry[]): TestEntry[] {
+  const sectionOrder = new Map<string, number>();
+  for (const e of entries) if (!sectionOrder.has(e.section)) sectionOrder.set(e.section, sectionOrder.size);
+  return entries.sort(
+    (a, b) => (sectionOrder.get(a.section) ?? 0) - (sectionOrder.get(b.section) ?? 0) || a.order - b.order,
+  );
+}
+
+function countStatuses(results: TestResult[]): StatusCounts {
+  const counts = emptyCounts();
+  for (const r of results) {
+    counts[r.status] += 1;
+    if (r.flaky) counts.flaky += 1;
+    counts.total += 1;
+  }
+  return counts;
+}
+
+function groupCrashes(occurrences: CrashOccurrence[]): CrashGroup[] {
+  const groups = new Map<string, CrashGroup>();
+  for (const o of occurrences) {
+    let group = groups.get(o.crash.fingerprint);
+    if (!group) {
+      group = { fingerprint: o.crash.fingerprint, crash: o.crash, count: 0, tests: [], machines: [] };
+      groups.set(o.crash.fingerprint, group);
+    }
+    group.count += 1;
+    if (o.test !== undefined && !group.tests.includes(o.test)) group.tests.push(o.test);
+    if (!group.machines.includes(o.machine)) group.machines.push(o.machine);
+  }
+  return [...groups.values()];
+}
+
+function pickSlowest(results: TestResult[]): SlowTest[] {
+  const executed: SlowTest[] = [];
+  for (const r of results) {
+    const last = r.attempts[r.attempts.length - 1];
+    if (last) executed.push({ test: r.test, section: r.section, durationMs: last.durationMs, machine: last.machine });
+  }
+  return executed.sort((a, b) => b.durationMs - a.durationMs).slice(0, SLOWEST_COUNT);
+}
+
+function summarizeSections(runs: RunState[]): SectionInfo[] {
+  const sections = new Map<string, SectionInfo & { startMs: number; endMs: number }>();
+  for (const run of runs) {
+    const endMs = run.startMs + run.info.wallMs;
+    const existing = sections.get(run.info.section);
+    if (!existing) {
+      sections.set(run.info.section, {
+        name: run.info.section,
+        hostnames: run.info.hostname ? [run.info.hostname] : [],
+        startedAt: run.info.startedAt,
+        wallMs: 0,
+        fstyp: run.info.fstyp,
+        kernel: run.info.kernel,
+        startMs: run.startMs,
+        endMs,
+      });
+      continue;
+    }
+    if (run.info.hostname && !existing.hostnames.includes(run.info.hostname)) existing.hostnames.push(run.info.hostname);
+    if (run.startMs < existing.startMs) {
+      existing.startMs = run.startMs;
+      existing.startedAt = run.info.startedAt;
+    }
+    if (endMs > existing.endMs) existing.endMs = endMs;
+  }
+  return [...sections.values()].map(({ startMs, endMs, ...info }) => ({
+    ...info,
+    wallMs: Number.isFinite(endMs - startMs) ? endMs - startMs : 0,
+  }));
+}
+
+function earliestStart(runs: RunState[]): string {
+  let best: RunState | undefined;
+  for (const run of runs) if (Number.isFinite(run.startMs) && (!best || run.startMs < best.startMs)) best = run;
+  return best?.info.startedAt ?? runs[0]?.info.startedAt ?? '';
+}
+
+/** Shards run side by side, so the wall time is the span of all runs, not their sum. */
+function overallWallMs(runs: RunState[]): number {
+  let start = Number.POSITIVE_INFINITY;
+  let end = Number.NEGATIVE_INFINITY;
+  for (const run of runs) {
+    if (!Number.isFinite(run.startMs)) continue;
+    start = Math.min(start, run.startMs);
+    end = Math.max(end, run.startMs + run.info.wallMs);
+  }
+  return Number.isFinite(end - start) ? end - start : 0;
+}

@@ -1,0 +1,142 @@
+/**
+ * The summary printed to the terminal at the end of `kt run` and by `kt report`: what failed and
+ * why (first lines of the diff, the crash title), distinct crashes, flaky and never-executed
+ * tests, the slowest tests, and last — where the eye lands — the counts.
+ */
+import { createColors, type Colors } from './color.js';
+import { formatCounts, formatDuration, plural, STATUS_LABEL, testLabel } from './format.js';
+import { failingTests, finalAttempt, type RunSummary, type TestResult } from './runSummary.js';
+import { headLines, toTerminalText } from './textSafety.js';
+
+/** Options of renderTextSummary. */
+export interface TextSummaryOptions {
+  /** Colour the output (see shouldUseColor). */
+  color: boolean;
+  /** Lines of each diff or crash excerpt to show (default 8). */
+  previewLines?: number;
+}
+
+const INDENT = '      ';
+
+/** Slowest tests shown in a terminal (report.md and summary.json have all of summary.slowest). */
+const TERMINAL_SLOWEST = 5;
+
+function oneLine(text: string): string {
+  return toTerminalText(text).replace(/\s*\n\s*/g, ' ⏎ ').trim();
+}
+
+function failureLines(result: TestResult, c: Colors, manySections: boolean, previewLines: number): string[] {
+  const last = finalAttempt(result);
+  if (!last) return [];
+  const outcome = last.outcome;
+  const label = c.bold(testLabel(result.test, result.section, manySections));
+  const where = c.dim(`on ${last.machine}${last.attempt > 1 ? `, attempt ${last.attempt}` : ''}, ${formatDuration(last.durationMs)}`);
+  const status = c.red(STATUS_LABEL[outcome.status].toUpperCase().padEnd(9));
+  let reason = '';
+  let preview: string | undefined;
+  switch (outcome.status) {
+    case 'failed':
+      reason = outcome.message;
+      preview = outcome.diff;
+      break;
+    case 'crashed':
+      reason = outcome.crash.title;
+      break;
+    case 'timedout':
+      reason = outcome.crash ? `${outcome.message}: ${outcome.crash.title}` : outcome.message;
+      break;
+    case 'error':
+      reason = outcome.message;
+      break;
+    default:
+      break;
+  }
+  const lines = [`  ${status} ${label} ${where}`, `${INDENT}${oneLine(reason)}`];
+  if (preview) {
+    const head = headLines(toTerminalText(preview), previewLines);
+    for (const line of head.lines) lines.push(`${INDENT}${c.dim(line)}`);
+    if (head.more > 0) lines.push(`${INDENT}${c.dim(`… ${head.more} more lines in report.md`)}`);
+  }
+  return lines;
+}
+
+/** Renders the end-of-run summary for a terminal. */
+export function renderTextSummary(summary: RunSummary, options: TextSummaryOptions): string {
+  const c = createColors(options.color);
+  const previewLines = options.previewLines ?? 8;
+  const manySections = summary.sections.length > 1;
+  const out: string[] = [];
+
+  const failures = failingTests(summary);
+  if (failures.length > 0) {
+    out.push(c.bold(`Failures (${failures.length}):`));
+    for (const f of failures) out.push(...failureLines(f, c, manySections, previewLines));
+    out.push('');
+  }
+
+  if (summary.crashes.length > 0) {
+    out.push(c.bold(`Kernel crashes (${summary.crashes.length} distinct):`));
+    summary.crashes.forEach((group, i) => {
+      const crash = group.crash;
+      out.push(`  ${i + 1}. ${c.red(oneLine(crash.title))}`);
+      const facts = [crash.type, ...(crash.frame ? [`at ${crash.frame}`] : []), `${group.count}×`];
+      if (group.tests.length > 0) facts.push(`tests ${group.tests.join(', ')}`);
+      facts.push(`on ${group.machines.join(', ')}`);
+      out.push(`${INDENT}${c.dim(oneLine(facts.join(' · ')))}`);
+    });
+    out.push('');
+  }
+
+  const flaky = summary.tests.filter((t) => t.flaky);
+  if (flaky.length > 0) {
+    out.push(c.bold(c.yellow(`Flaky (${flaky.length}):`)));
+    for (const t of flaky) {
+      const history = t.attempts.map((a) => STATUS_LABEL[a.outcome.status]).join(' → ');
+      out.push(`  ${testLabel(t.test, t.section, manySections)} ${c.dim(history)}`);
+    }
+    out.push('');
+  }
+
+  const notExecuted = summary.tests.filter((t) => t.status === 'notexecuted');
+  if (notExecuted.length > 0) {
+    const reason = notExecuted[0]?.notExecutedReason ?? 'run interrupted';
+    out.push(c.bold(c.yellow(`Not executed (${notExecuted.length}, ${reason}):`)));
+    const names = notExecuted.map((t) => {
+      const name = testLabel(t.test, t.section, manySections);
+      return t.unfinishedOn ? `${name} (was running on ${t.unfinishedOn})` : name;
+    });
+    out.push(`  ${names.join(' ')}`);
+    out.push('');
+  }
+
+  if (summary.slowest.length > 0) {
+    out.push(c.bold('Slowest:'));
+    for (const s of summary.slowest.slice(0, TERMINAL_SLOWEST)) {
+      out.push(`  ${formatDuration(s.durationMs).padStart(7)}  ${testLabel(s.test, s.section, manySections)} ${c.dim(s.machine)}`);
+    }
+    out.push('');
+  }
+
+  if (summary.machines.lost.length > 0) {
+    const lost = summary.machines.lost.map((l) => `${l.machine} (${l.reason}${l.test ? ` during ${l.test}` : ''})`);
+    out.push(`${c.bold('Lost VMs:')} ${lost.join(', ')}`);
+  }
+  for (const w of summary.warnings) out.push(c.yellow(`warning: ${w.machine ? `[${w.machine}] ` : ''}${oneLine(w.message)}`));
+  if (summary.machines.lost.length > 0 || summary.warnings.length > 0) out.push('');
+
+  for (const run of summary.runs) {
+    if (run.status === 'interrupted' || run.status === 'killed') {
+      const why = run.status === 'killed' ? 'ended without a run-end event (killed?)' : `interrupted${run.signal ? ` by ${run.signal}` : ''}`;
+      out.push(c.yellow(`Run ${run.runId}${run.shard ? ` (shard ${run.shard})` : ''} ${why}.`));
+    } else if (run.status === 'error') {
+      out.push(c.red(`Run ${run.runId} failed: ${oneLine(run.message ?? 'infrastructure error')}`));
+    }
+  }
+
+  const counts = formatCounts(summary.counts);
+  const bad = failures.length > 0;
+  const lost = summary.machines.lost.length;
+  const tail = `${plural(summary.counts.total, 'test')} in ${formatDuration(summary.wallMs)} (${plural(summary.machines.booted, 'VM')} booted${lost > 0 ? `, ${lost} lost` : ''}): `;
+  out.push(c.bold(tail) + (bad ? c.red(c.bold(counts)) : c.green(c.bold(counts))));
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,31 @@
+/**
+ * The shapes the runner needs from the fstests stream parser and the crash detector. The
+ * runner depends on these, not on the parsing modules' internals (style.md: a folder imports
+ * the interfaces it is given).
+ */
+import type { CrashInfo, TestOutcome } from './outcome.js';
+
+/** What the runner needs to hear from check's stdout. */
+export type CheckStreamEvent =
+  | { type: 'test-start'; test: string }
+  | { type: 'test-result'; test: string; outcome: TestOutcome; seconds?: number; expunged?: boolean };
+
+export interface CheckStream {
+  push(chunk: Buffer | string): CheckStreamEvent[];
+  end(): CheckStreamEvent[];
+}
+
+/** A crash report as the runner uses it. */
+export interface ConsoleCrash extends CrashInfo {
+  /** The VM is dead or must be treated as dead (panic, oops with panic_on_oops). */
+  fatal: boolean;
+  /** The fstests test that ran when the report began, from the kmsg marker. */
+  test?: string;
+}
+
+export interface ConsoleWatcher {
+  /** Raw console bytes in; finished reports out. */
+  push(chunk: Buffer): ConsoleCrash[];
+  /** End of console (VM gone): reports still being collected come out. */
+  flush(): ConsoleCrash[];
+}

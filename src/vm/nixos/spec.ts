@@ -1,0 +1,109 @@
+/**
+ * NixosVmSpec: every decision about one VM of the `nixos` backend, made once by a pure function
+ * (architecture.md, step 1). The VM is the run script of a NixOS VM built from nix/
+ * (result/bin/run-<system.name>-vm, nixpkgs nixos/modules/virtualisation/qemu-vm.nix); kt only
+ * sets its environment (renderNixosRunEnv).
+ */
+import path from 'node:path';
+import type { Accel } from '../spec.js';
+
+export interface NixosVmSpec {
+  /** Name unique on the host, also the guest hostname (kt.hostname=): kt-<run>-vm<N>. */
+  name: string;
+  /** Absolute path of the run script (…/bin/run-kt-guest-vm). */
+  runScript: string;
+  /** config.system.name of the NixOS VM (the part of the script name between run- and -vm). */
+  systemName: string;
+  accel: Accel;
+  /** Override of virtualisation.cores / memorySize; undefined keeps what the flake set. */
+  cpus?: number;
+  memoryMiB?: number;
+  /** Absolute path of a kernel image replacing the NixOS one (NIXPKGS_QEMU_KERNEL_<name>). */
+  kernel?: string;
+  /** Extra kernel parameters from the user (--append). */
+  extraCmdline: string[];
+  /** Per-VM private directory: TMPDIR of the run script, root disk, empty disks, sockets. */
+  dir: string;
+  /** ssh-ed25519 public key blob (base64, no spaces) the guest authorises for root. */
+  sshKeyBlob: string;
+  transport: { kind: 'virtio-serial'; socket: string } | { kind: 'tcp'; port: number };
+  qmpSocket: string;
+  /** Seconds of silence before the guest's hung-task detector reports (0 = kernel default). */
+  hungTaskTimeoutSec: number;
+  /** Stop the VM on panic (pvpanic) so kt can take a memory dump instead of letting it exit. */
+  pauseOnPanic: boolean;
+}
+
+/** What the CLI/config decided for the run, the input of resolveNixosVmSpec. */
+export interface NixosVmOptions {
+  runId: string;
+  index: number;
+  accel: Accel;
+  cpus?: number;
+  memoryMiB?: number;
+  /** The run script, as found by locateRunScript (src/vm/nixos/runScript.ts). */
+  runScript: string;
+  systemName: string;
+  kernel?: string;
+  extraCmdline: string[];
+  baseDir: string;
+  sshKeyBlob: string;
+  transport: 'virtio-serial' | 'tcp';
+  /** Free 127.0.0.1 port for the tcp transport (the caller probes it). */
+  tcpPort?: number;
+  hungTaskTimeoutSec: number;
+  vmcore: boolean;
+}
+
+/** Turns run options into one VM's spec. Pure: paths are computed, nothing is created. */
+export function resolveNixosVmSpec(opts: NixosVmOptions): NixosVmSpec {
+  const name = `kt-${opts.runId}-vm${opts.index}`;
+  // The run script cds into $TMPDIR before it starts QEMU, so every path it gets must be
+  // absolute (the kernel path in particular is used after that cd).
+  const dir = path.resolve(opts.baseDir, `vm${opts.index}`);
+  return {
+    name,
+    runScript: path.resolve(opts.runScript),
+    systemName: opts.systemName,
+    accel: opts.accel,
+    ...(opts.cpus !== undefined ? { cpus: opts.cpus } : {}),
+    ...(opts.memoryMiB !== undefined ? { memoryMiB: opts.memoryMiB } : {}),
+    ...(opts.kernel !== undefined ? { kernel: path.resolve(opts.kernel) } : {}),
+    extraCmdline: opts.extraCmdline,
+    dir,
+    sshKeyBlob: opts.sshKeyBlob,
+    transport:
+      opts.transport === 'tcp'
+        ? { kind: 'tcp', port: opts.tcpPort ?? 0 }
+        : { kind: 'virtio-serial', socket: `${dir}/ssh.sock` },
+    qmpSocket: `${dir}/qmp.sock`,
+    hungTaskTimeoutSec: opts.hungTaskTimeoutSec,
+    pauseOnPanic: opts.vmcore,
+  };
+}
+
+/**
+ * qemu-vm.nix's sanitizeShellIdent: every character of system.name that is not an ASCII letter
+ * or digit becomes "_" (`concatMapStrings (c: if elem c alphaNumericChars then c else "_")
+ * (stringToCharacters s)`). stringToCharacters splits bytes, so a multi-byte character gives
+ * one "_" per byte.
+ */
+export function sanitizeShellIdent(name: string): string {
+  let out = '';
+  for (const byte of Buffer.from(name, 'utf8')) {
+    const c = String.fromCharCode(byte);
+    out += /[A-Za-z0-9]/.test(c) ? c : '_';
+  }
+  return out;
+}
+
+/** The environment variable the run script reads for a replacement kernel. */
+export function kernelEnvVar(systemName: string): string {
+  return `NIXPKGS_QEMU_KERNEL_${sanitizeShellIdent(systemName)}`;
+}
+
+/** `run-kt-guest-vm` → `kt-guest` (qemu-vm.nix: $out/bin/run-${config.system.name}-vm). */
+export function systemNameFromRunScript(fileName: string): string | undefined {
+  const m = /^run-(.+)-vm$/.exec(fileName);
+  return m?.[1];
+}

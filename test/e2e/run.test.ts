@@ -1,0 +1,80 @@
+/**
+ * kt run on real VMs (issue #2): the fixture fstests tree in Debian guests under TCG, -j 2,
+ * TEST/SCRATCH formatted with mkfs.xfs in the guest, every outcome kind, JUnit against the
+ * schema, nothing left behind.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { fixtureTree, ktTempDirs, lastEnd, outcomes, qemuOf, readEvents, runIdOf, runKt, validateJunit, type KtRun } from './harness.js';
+
+describe('kt run -j 2 on the fixture tree', () => {
+  let run: KtRun;
+
+  beforeAll(async () => {
+    const tree = await fixtureTree();
+    run = await runKt([
+      '-j', '2', '--fstests', tree, '-g', 'quick',
+      'selftest/001', 'selftest/002', 'selftest/003', 'selftest/004', 'selftest/900', 'selftest/901',
+    ]);
+  }, 1_800_000);
+
+  it('exits 1 because tests failed, and says where the results are', () => {
+    expect(run.stderr + run.stdout).not.toMatch(/internal error/);
+    expect(run.exitCode, run.stderr).toBe(1);
+    expect(run.stdout).toContain(`kt: results in ${run.runDir}`);
+  });
+
+  it('gives every test the outcome fstests check printed', () => {
+    expect(outcomes(run.runDir)).toEqual({
+      'generic/001': 'passed',
+      'generic/002': 'passed',
+      'generic/004': 'notrun',
+      'xfs/001': 'passed',
+      'selftest/001': 'passed',
+      'selftest/002': 'failed',
+      'selftest/003': 'failed',
+      'selftest/004': 'notrun',
+      'selftest/900': 'failed',
+      'selftest/901': 'failed',
+    });
+    expect(lastEnd(run.runDir, 'selftest/004').outcome!.reason).toBe('Always skip me');
+    expect(lastEnd(run.runDir, 'selftest/002').outcome!.message).toMatch(/^- output mismatch \(see \/run\/kt\/results\/selftest\/002.out.bad\)/);
+    expect(lastEnd(run.runDir, 'selftest/901').outcome!.message).toContain('[failed, exit status 3]');
+    expect(lastEnd(run.runDir, 'selftest/900').outcome!.message).toContain('_check_dmesg: something found in dmesg');
+  });
+
+  it('copies per-test files out of the guest', () => {
+    const dmesg = fs.readFileSync(path.join(run.runDir, 'results/selftest/900.dmesg'), 'utf8');
+    expect(dmesg).toContain('WARNING: CPU: 0 PID: 1 at fs/fake.c:42');
+    expect(fs.readFileSync(path.join(run.runDir, 'results/selftest/002.out.bad'), 'utf8')).toContain('I am intentionally broken');
+    expect(lastEnd(run.runDir, 'selftest/900').dmesg).toContain('run fstests selftest/900 at');
+  });
+
+  it('used two VMs and shared the tests between them', () => {
+    const events = readEvents(run.runDir);
+    const machines = new Set(events.filter((e) => e.type === 'test-begin').map((e) => e.machine));
+    expect([...machines].sort()).toEqual(['vm1', 'vm2']);
+    const up = events.filter((e) => e.type === 'machine-up');
+    expect(up).toHaveLength(2);
+    expect(up[0]!.kernelRelease).toMatch(/cloud-amd64/);
+  });
+
+  it('writes JUnit that validates against the schema, summary.json and report.md', async () => {
+    const junit = path.join(run.runDir, 'junit.xml');
+    const v = await validateJunit(junit);
+    expect(v.ok, v.output).toBe(true);
+    const xml = fs.readFileSync(junit, 'utf8');
+    expect(xml.match(/<testcase /g)).toHaveLength(10);
+    expect(xml).toContain('Always skip me');
+    const summary = JSON.parse(fs.readFileSync(path.join(run.runDir, 'summary.json'), 'utf8')) as { version: number };
+    expect(summary.version).toBe(1);
+    expect(fs.readFileSync(path.join(run.runDir, 'report.md'), 'utf8')).toContain('selftest/002');
+    expect(fs.existsSync(path.join(run.runDir, 'console/vm1.log'))).toBe(true);
+  });
+
+  it('leaves no qemu and no VM temp dirs behind', async () => {
+    expect(await qemuOf(runIdOf(run.runDir))).toEqual([]);
+    expect(ktTempDirs()).toEqual([]);
+  });
+});

@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import type { RunEvent } from '../../src/runner/events.js';
+import { summarizeRun } from '../../src/reporters/summarize.js';
+import { hasFailures } from '../../src/reporters/runSummary.js';
+import { interruptedRun, noreflinkRun, PLAN, RunScript, shard, SYSRQ_CRASH } from './scenarios.js';
+
+describe('summarizeRun on an interrupted run with every outcome', () => {
+  const summary = summarizeRun(interruptedRun());
+  const byName = new Map(summary.tests.map((t) => [t.test, t]));
+
+  it('lists every planned test once, in plan order', () => {
+    expect(summary.tests.map((t) => t.test)).toEqual(PLAN);
+  });
+
+  it('counts final statuses; the flaky test counts as passed', () => {
+    expect(summary.counts).toEqual({
+      passed: 2,
+      failed: 3,
+      notrun: 2,
+      crashed: 1,
+      timedout: 1,
+      error: 1,
+      notexecuted: 2,
+      flaky: 1,
+      total: 12,
+    });
+    expect(hasFailures(summary)).toBe(true);
+  });
+
+  it('keeps all attempts of a retried test and marks a fail-then-pass as flaky', () => {
+    const t = byName.get('selftest/003');
+    expect(t?.status).toBe('passed');
+    expect(t?.flaky).toBe(true);
+    expect(t?.attempts.map((a) => [a.attempt, a.machine, a.outcome.status])).toEqual([
+      [1, 'vm1', 'failed'],
+      [2, 'vm3', 'passed'],
+    ]);
+  });
+
+  it('shows tests that never finished as not executed, with the VM that was running one', () => {
+    expect(byName.get('generic/002')).toMatchObject({ status: 'notexecuted', unfinishedOn: 'vm4', notExecutedReason: 'run interrupted', attempts: [] });
+    expect(byName.get('generic/003')).toMatchObject({ status: 'notexecuted', notExecutedReason: 'run interrupted' });
+    expect(byName.get('generic/003')?.unfinishedOn).toBeUndefined();
+    expect(summary.interrupted).toBe(true);
+    expect(summary.runs[0]).toMatchObject({ status: 'interrupted', signal: 'SIGINT', wallMs: 170_000, planned: 12 });
+  });
+
+  it('counts a crash reported by both the test outcome and machine-lost once', () => {
+    expect(summary.crashes).toEqual([
+      { fingerprint: SYSRQ_CRASH.fingerprint, crash: SYSRQ_CRASH, count: 1, tests: ['selftest/005'], machines: ['vm2'] },
+    ]);
+  });
+
+  it('records booted and lost machines with the test each was running', () => {
+    expect(summary.machines.booted).toBe(4);
+    expect(summary.machines.lost.map((l) => [l.machine, l.reason, l.test, l.crashFingerprint])).toEqual([
+      ['vm2', 'crash', 'selftest/005', SYSRQ_CRASH.fingerprint],
+      ['vm1', 'transport', 'generic/001', undefined],
+      ['vm3', 'hang', 'selftest/006', undefined],
+    ]);
+  });
+
+  it('lists the slowest tests by their final attempt, ties in plan order', () => {
+    expect(summary.slowest.slice(0, 4).map((s) => [s.test, s.durationMs])).toEqual([
+      ['selftest/006', 120_000],
+      ['generic/455', 7000],
+      ['selftest/001', 5000],
+      ['selftest/002', 5000],
+    ]);
+    expect(summary.slowest.length).toBe(10);
+  });
+
+  it('keeps runner warnings and wall time', () => {
+    expect(summary.warnings).toHaveLength(1);
+    expect(summary.wallMs).toBe(170_000);
+    expect(summary.startedAt).toBe('2026-11-21T23:22:27.000Z');
+  });
+});
+
+describe('summarizeRun merging logs', () => {
+  it('merges CI shards: one section, crashes de-duplicated across shards, wall time is the span', () => {
+    const summary = summarizeRun([...shard(1), ...shard(2)]);
+    expect(summary.runs.map((r) => r.shard)).toEqual(['1/2', '2/2']);
+    expect(summary.sections).toEqual([
+      expect.objectContaining({ name: 'xfs_reflink', hostnames: ['ci-shard-1', 'ci-shard-2'], startedAt: '2026-11-21T23:22:28.000Z' }),
+    ]);
+    expect(summary.counts.total).toBe(6);
+    expect(summary.crashes).toHaveLength(1);
+    expect(summary.crashes[0]).toMatchObject({ count: 2, tests: ['selftest/005', 'selftest/005b'], machines: ['vm1'] });
+    // shard 1: 1s..26s, shard 2: 2s..38s → 37s, not the 61s sum.
+    expect(summary.wallMs).toBe(37_000);
+    expect(summary.interrupted).toBe(false);
+  });
+
+  it('keeps the same test in two sections apart', () => {
+    const summary = summarizeRun([...interruptedRun(), ...noreflinkRun()]);
+    const generic001 = summary.tests.filter((t) => t.test === 'generic/001');
+    expect(generic001.map((t) => [t.section, t.status])).toEqual([
+      ['global', 'error'],
+      ['xfs_noreflink', 'passed'],
+    ]);
+    expect(summary.sections.map((s) => s.name)).toEqual(['global', 'xfs_noreflink']);
+  });
+});
+
+describe('summarizeRun on damaged or odd logs', () => {
+  it('treats a log without run-end (SIGKILL) as interrupted and measures it to the last event', () => {
+    const events = interruptedRun().filter((e) => e.type !== 'run-end');
+    const summary = summarizeRun(events);
+    expect(summary.runs[0]?.status).toBe('killed');
+    expect(summary.interrupted).toBe(true);
+    expect(summary.runs[0]?.wallMs).toBe(151_200);
+    expect(summary.tests.find((t) => t.test === 'generic/002')?.notExecutedReason).toBe('run interrupted');
+  });
+
+  it('gives the failure message as the reason when the run ended in an infrastructure error', () => {
+    const s = new RunScript().start({ tests: ['generic/001'] });
+    s.events.push({ type: 'run-end', ts: s.events[0]?.ts ?? '', status: 'error', wallMs: 10, message: 'no VM could boot' });
+    expect(summarizeRun(s.events).tests[0]?.notExecutedReason).toBe('run failed: no VM could boot');
+  });
+
+  it('does not throw on events out of order or before run-start', () => {
+    const events: RunEvent[] = [
+      { type: 'test-end', ts: 'not a date', test: 'generic/009', machine: 'vm9', attempt: 1, outcome: { status: 'passed' }, durationMs: 5, artifacts: {} },
+      { type: 'machine-lost', ts: '2026-11-21T23:22:27.000Z', machine: 'vm7', reason: 'qemu-exit', message: 'qemu exited', consoleLog: 'c' },
+      { type: 'run-end', ts: '2026-11-21T23:22:28.000Z', status: 'completed', wallMs: 1000 },
+      { type: 'test-begin', ts: '2026-11-21T23:22:29.000Z', test: 'generic/010', machine: 'vm1', attempt: 1 },
+    ];
+    const summary = summarizeRun(events);
+    expect(summary.tests.map((t) => [t.test, t.section, t.status])).toEqual([
+      ['generic/009', 'global', 'passed'],
+      ['generic/010', 'global', 'notexecuted'],
+    ]);
+    expect(summary.runs[0]?.runId).toBe('unknown');
+  });
+
+  it('summarizes an empty log', () => {
+    const summary = summarizeRun([]);
+    expect(summary.counts.total).toBe(0);
+    expect(summary.wallMs).toBe(0);
+    expect(summary.startedAt).toBe('');
+  });
+});
