@@ -4,7 +4,8 @@
  */
 import { CheckOutputParser } from '../fstests/checkOutputParser.js';
 import type { CheckEvent } from '../fstests/checkEvents.js';
-import type { CheckStream, CheckStreamEvent } from './ports.js';
+import { CrashDetector, LineSplitter } from '../crash/index.js';
+import type { CheckStream, CheckStreamEvent, ConsoleCrash, ConsoleWatcher } from './ports.js';
 
 function toStreamEvents(events: CheckEvent[]): CheckStreamEvent[] {
   const out: CheckStreamEvent[] = [];
@@ -35,5 +36,24 @@ export function createCheckStream(): CheckStream {
   return {
     push: (chunk) => toStreamEvents(parser.push(chunk)),
     end: () => toStreamEvents(parser.end()),
+  };
+}
+
+/** Console bytes → whole lines → crash reports (never matched on raw chunks; style.md). */
+export function createConsoleWatcher(): ConsoleWatcher {
+  const splitter = new LineSplitter();
+  const detector = new CrashDetector();
+  return {
+    push(chunk) {
+      const reports: ConsoleCrash[] = [];
+      for (const line of splitter.push(chunk)) reports.push(...detector.push(line));
+      return reports;
+    },
+    flush() {
+      const reports: ConsoleCrash[] = [];
+      for (const line of splitter.flush()) reports.push(...detector.push(line));
+      reports.push(...detector.flush());
+      return reports;
+    },
   };
 }
