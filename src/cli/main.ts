@@ -18,9 +18,9 @@ export async function main(argv: string[]): Promise<void> {
       (y) =>
         y
           .positional('tests', { type: 'string', array: true, describe: 'explicit tests, e.g. generic/001 xfs/042' })
-          .option('group', { alias: 'g', type: 'string', array: true, describe: 'fstests group to run (repeatable)' })
-          .option('exclude-group', { alias: 'x', type: 'string', array: true, describe: 'fstests group to leave out (repeatable)' })
-          .option('exclude-file', { alias: 'E', type: 'string', array: true, describe: 'file of tests to leave out (fstests -E format)' })
+          .option('group', { alias: 'g', type: 'string', describe: 'fstests group to run (repeatable)' })
+          .option('exclude-group', { alias: 'x', type: 'string', describe: 'fstests group to leave out (repeatable)' })
+          .option('exclude-file', { alias: 'E', type: 'string', describe: 'file of tests to leave out (fstests -E format)' })
           .option('jobs', { alias: 'j', type: 'number', describe: 'parallel VMs (default 1)' })
           .option('kernel', { type: 'string', describe: 'kernel image (default: ./arch/x86/boot/bzImage in a kernel tree, else the image kernel)' })
           .option('fstests', { type: 'string', describe: 'built fstests (xfstests-dev) tree' })
@@ -40,14 +40,14 @@ export async function main(argv: string[]): Promise<void> {
           .option('shard', { type: 'string', describe: 'run shard i of n of the test list (CI), e.g. 2/4' })
           .option('transport', { type: 'string', describe: 'virtio-serial (default) or tcp (127.0.0.1 host forward)' })
           .option('vmcore', { type: 'boolean', describe: 'on a guest panic, dump guest memory into the run directory' })
-          .option('append', { type: 'string', array: true, describe: 'extra kernel command line parameter (repeatable)' })
+          .option('append', { type: 'string', describe: 'extra kernel command line parameter (repeatable)' })
           .strict(),
       async (args) => {
         exitCode = await runCommand(
           {
-            group: args.group,
-            excludeGroup: args.excludeGroup,
-            excludeFile: args.excludeFile,
+            group: toList(args.group),
+            excludeGroup: toList(args.excludeGroup),
+            excludeFile: toList(args.excludeFile),
             jobs: args.jobs,
             kernel: args.kernel,
             fstests: args.fstests,
@@ -68,7 +68,7 @@ export async function main(argv: string[]): Promise<void> {
             shard: args.shard,
             transport: args.transport,
             vmcore: args.vmcore,
-            append: args.append,
+            append: toList(args.append),
           },
           argv,
         );
@@ -109,4 +109,13 @@ export async function main(argv: string[]): Promise<void> {
     }
   }
   process.exitCode = exitCode;
+}
+
+/**
+ * Repeatable flags are declared as plain strings: yargs' `array: true` would swallow the test
+ * names after `-g quick` (`kt run -g quick generic/001`). Repeats still arrive as arrays.
+ */
+function toList(value: string | string[] | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  return Array.isArray(value) ? value : [value];
 }

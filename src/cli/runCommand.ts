@@ -124,9 +124,7 @@ export async function runCommand(args: RunArgs, argv: string[]): Promise<number>
   }
   if (decision.note) process.stderr.write(`kt: ${decision.note}\n`);
   const kernel = config.kernel ?? image.kernel;
-  process.stderr.write(
-    `kt: ${plan.tests.length} tests on ${Math.min(config.jobs, plan.tests.length)} VM(s), ${decision.accel}, kernel ${kernel}${config.kernelSource === 'image' ? ` (${image.kernelRelease})` : ''}\n`,
-  );
+  process.stderr.write(`kt: kernel ${kernel}${config.kernelSource === 'image' ? ` (image kernel ${image.kernelRelease})` : ''}\n`);
 
   const progress = createProgressReporter({ stream: process.stderr });
   const result = await executeRun({

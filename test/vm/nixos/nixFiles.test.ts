@@ -1,0 +1,85 @@
+/**
+ * Checks of nix/ that need no nixpkgs: the files parse, and the shell scripts and sshd settings
+ * that guest.nix generates are valid (evaluated against stand-ins, fixtures/evalGuest.nix).
+ * Needs nix-instantiate (Debian: nix-bin); skipped where it is missing.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const nixDir = fileURLToPath(new URL('../../../nix/', import.meta.url));
+const fixture = fileURLToPath(new URL('./fixtures/evalGuest.nix', import.meta.url));
+const hasNix = spawnSync('nix-instantiate', ['--version']).status === 0;
+
+interface Evaluated {
+  scripts: Record<string, string>;
+  sshdExecStart: string;
+  udevRules: string;
+  assertions: boolean[];
+  emptyDiskImages: number[];
+  hostName: string;
+}
+
+function evaluate(): Evaluated {
+  const out = execFileSync('nix-instantiate', ['--eval', '--strict', '--json', fixture], { encoding: 'utf8' });
+  return JSON.parse(out) as Evaluated;
+}
+
+/** Replaces the writeShellScript/writeText stand-ins by the store path they would be. */
+function asStorePaths(s: string): string {
+  return s.replace(/@@(?:SCRIPT|TEXT) ([^<]*)<<[\s\S]*?>>@@/g, '/nix/store/00000000000000000000000000000000-$1');
+}
+
+/** The body of a writeShellScript/writeText stand-in inside a generated string. */
+function stub(kind: 'SCRIPT' | 'TEXT', name: string, s: string): string {
+  const m = new RegExp(`@@${kind} ${name}<<([\\s\\S]*?)>>@@`).exec(s);
+  if (!m) throw new Error(`no ${kind} ${name} in ${s.slice(0, 200)}`);
+  return m[1]!;
+}
+
+describe('kt-disk-name.sh', () => {
+  it('is valid bash', () => {
+    expect(spawnSync('bash', ['-n', `${nixDir}/kt-disk-name.sh`]).status).toBe(0);
+  });
+});
+
+describe.skipIf(!hasNix)('nix/ (nix-instantiate)', () => {
+  it('parses flake.nix and guest.nix', () => {
+    for (const f of ['flake.nix', 'guest.nix']) {
+      expect(spawnSync('nix-instantiate', ['--parse', `${nixDir}/${f}`]).status).toBe(0);
+    }
+  });
+
+  it('generates service scripts that bash accepts', () => {
+    const ev = evaluate();
+    expect(Object.keys(ev.scripts).sort()).toEqual(['kt-ready', 'kt-save-vmcore', 'kt-setup', 'kt-sshd', 'kt-sshd-serial']);
+    for (const [name, script] of Object.entries(ev.scripts)) {
+      if (!script) continue;
+      const r = spawnSync('bash', ['-n'], { input: asStorePaths(script), encoding: 'utf8' });
+      expect(r.stderr, name).toBe('');
+      expect(r.status, name).toBe(0);
+    }
+    expect(ev.scripts['kt-ready']).toContain("printf '\\nkt-init: ready\\n' >/dev/ttyS0");
+    expect(spawnSync('bash', ['-n'], { input: stub('SCRIPT', 'kt-disk-name', ev.udevRules) }).status).toBe(0);
+  });
+
+  it('keeps the contract: hostname, disks, sshd settings', () => {
+    const ev = evaluate();
+    expect(ev.hostName).toBe('kt-guest');
+    expect(ev.emptyDiskImages).toEqual([5120, 5120]);
+    expect(ev.assertions.every(Boolean)).toBe(true);
+    expect(ev.udevRules).toContain('SYMLINK+="disk/by-id/virtio-%c"');
+    const sshd = stub('TEXT', 'kt_sshd_config', ev.sshdExecStart);
+    for (const line of [
+      'AuthorizedKeysFile /run/kt/authorized_keys',
+      'HostKey /run/kt/ssh_host_ed25519_key',
+      'PermitRootLogin prohibit-password',
+      'PasswordAuthentication no',
+      'MaxSessions 256',
+      'AcceptEnv *',
+    ]) {
+      expect(sshd.split('\n')).toContain(line);
+    }
+    expect(ev.scripts['kt-setup']).toMatch(/for f in \/nix\/store\/\S+-xfstests\/lib\/xfstests\/\*; do/);
+  });
+});

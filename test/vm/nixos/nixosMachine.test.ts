@@ -1,0 +1,165 @@
+/**
+ * NixosMachine against fake run scripts: node programs that read the environment kt gives the
+ * real run script, print console lines, and serve ssh (ssh2's Server) on the virtio-serial
+ * socket path taken from QEMU_OPTS, as QEMU's chardev would.
+ */
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import ssh2 from 'ssh2';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { NixosMachine, prepareNixosHost } from '../../../src/vm/nixos/nixosMachine.js';
+import { resolveNixosVmSpec, type NixosVmOptions } from '../../../src/vm/nixos/spec.js';
+
+const require = createRequire(import.meta.url);
+const ssh2Path = require.resolve('ssh2');
+
+let tmp: string;
+let machines: NixosMachine[];
+beforeEach(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-nixos-vm-'));
+  machines = [];
+});
+afterEach(async () => {
+  await Promise.all(machines.map((m) => m.dispose()));
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+/** Writes bin/run-kt-guest-vm (CommonJS, no package.json around it) with the given body. */
+function fakeRunScript(body: string): string {
+  const bin = path.join(tmp, 'vm-out', 'bin');
+  fs.mkdirSync(bin, { recursive: true });
+  const script = path.join(bin, 'run-kt-guest-vm');
+  fs.writeFileSync(script, `#!/usr/bin/env node\n'use strict';\n${body}\n`, { mode: 0o755 });
+  return script;
+}
+
+const SSH_GUEST = `
+const { Server, utils } = require(${JSON.stringify(ssh2Path)});
+const fs = require('fs');
+const out = (s) => process.stdout.write(s);
+for (const k of ['TMPDIR', 'USE_TMPDIR', 'NIX_DISK_IMAGE', 'QEMU_NET_OPTS']) out('env ' + k + '=' + process.env[k] + '\\n');
+out('cwd=' + process.cwd() + '\\n');
+const sock = /socket,id=ktssh,path=([^,]+)/.exec(process.env.QEMU_OPTS)[1];
+const hostKey = utils.generateKeyPairSync('ed25519').private;
+const server = new Server({ hostKeys: [hostKey] }, (client) => {
+  client.on('error', () => {});
+  client.on('authentication', (ctx) => (ctx.method === 'publickey' ? ctx.accept() : ctx.reject(['publickey'])));
+  client.on('ready', () => {
+    client.on('session', (accept) => {
+      const session = accept();
+      session.on('exec', (acc, _rej, info) => {
+        const stream = acc();
+        stream.write(info.command === 'uname -r' ? '6.1.0-fake\\n' : 'ran: ' + info.command + '\\n');
+        stream.exit(0);
+        stream.end();
+      });
+    });
+  });
+});
+server.listen(sock, () => {
+  // Split across writes: the machine must find the marker in its rolling window.
+  out('[    0.000000] Linux version 6.1.0-fake\\nkt-in');
+  setTimeout(() => out('it: ready\\n'), 20);
+});
+setInterval(() => {}, 1000);
+`;
+
+function options(script: string, over: Partial<NixosVmOptions> = {}): NixosVmOptions {
+  return {
+    runId: 'test',
+    index: 1,
+    accel: 'tcg',
+    runScript: script,
+    systemName: 'kt-guest',
+    extraCmdline: [],
+    baseDir: path.join(tmp, 'vms'),
+    sshKeyBlob: 'AAAAC3NzaC1lZDI1NTE5AAAAIKtKeyBlob',
+    transport: 'virtio-serial',
+    hungTaskTimeoutSec: 0,
+    vmcore: false,
+    ...over,
+  };
+}
+
+function machine(script: string, bootTimeoutMs = 20_000, over: Partial<NixosVmOptions> = {}): NixosMachine {
+  const m = new NixosMachine({
+    spec: resolveNixosVmSpec(options(script, over)),
+    name: 'vm1',
+    consoleLogPath: path.join(tmp, 'console.log'),
+    privateKey: ssh2.utils.generateKeyPairSync('ed25519').private,
+    bootTimeoutMs,
+    keep: false,
+  });
+  machines.push(m);
+  return m;
+}
+
+describe('NixosMachine', () => {
+  it('boots the run script with a private environment, connects ssh and runs commands', async () => {
+    const m = machine(fakeRunScript(SSH_GUEST));
+    const dir = path.join(tmp, 'vms', 'vm1');
+    const { kernelRelease } = await m.boot(new AbortController().signal);
+    expect(kernelRelease).toBe('6.1.0-fake');
+    expect(m.argv).toEqual([path.join(tmp, 'vm-out', 'bin', 'run-kt-guest-vm')]);
+    const tail = m.consoleTail(20);
+    expect(tail).toContain(`env TMPDIR=${dir}\n`);
+    expect(tail).toContain('env USE_TMPDIR=1\n');
+    expect(tail).toContain(`env NIX_DISK_IMAGE=${dir}/root.qcow2\n`);
+    expect(tail).toContain(`cwd=${fs.realpathSync(dir)}\n`);
+    expect((await m.exec('echo hi')).stdout).toBe('ran: echo hi\n');
+
+    await m.dispose();
+    await m.exited;
+    expect(fs.existsSync(dir)).toBe(false);
+    expect(fs.readFileSync(path.join(tmp, 'console.log'), 'utf8')).toContain('kt-init: ready');
+    await m.dispose(); // idempotent
+  });
+
+  it('fails fast when NixOS stage 1 cannot mount the root file system', async () => {
+    const m = machine(
+      fakeRunScript(`process.stdout.write('An error occurred in stage 1 of the boot process, which must mount\\n'); setInterval(() => {}, 1000);`),
+    );
+    await expect(m.boot(new AbortController().signal)).rejects.toMatchObject({
+      code: 'E_BOOT_STAGE1',
+      message: expect.stringContaining('--- last console lines ---\nAn error occurred in stage 1'),
+    });
+  });
+
+  it('reports the run script exiting during boot with its stderr', async () => {
+    const m = machine(fakeRunScript(`process.stderr.write('qemu: could not open disk image\\n'); process.exit(1);`));
+    await expect(m.boot(new AbortController().signal)).rejects.toMatchObject({
+      code: 'E_BOOT_QEMU_EXIT',
+      message: expect.stringContaining('the NixOS run script run-kt-guest-vm exited during boot (status 1): qemu: could not open disk image'),
+    });
+    expect((await m.exited).exitCode).toBe(1);
+  });
+
+  it('times out with a hint about the drivers a replacement kernel needs', async () => {
+    const m = machine(fakeRunScript(`setInterval(() => {}, 1000);`), 500, { kernel: '/boot/vmlinuz-test' });
+    await expect(m.boot(new AbortController().signal)).rejects.toMatchObject({
+      code: 'E_BOOT_TIMEOUT',
+      hint: expect.stringContaining('virtio_console'),
+    });
+  });
+
+  it('rejects commands before boot', async () => {
+    const m = machine(fakeRunScript(''));
+    await expect(m.exec('true')).rejects.toThrow('vm1 is not booted');
+  });
+});
+
+describe('prepareNixosHost', () => {
+  it('removes disks and sockets a previous run script left, keeps other files, and disposes the dir', async () => {
+    const spec = resolveNixosVmSpec(options('/x/run-kt-guest-vm'));
+    fs.mkdirSync(spec.dir, { recursive: true });
+    for (const f of ['root.qcow2', 'empty0.qcow2', 'empty12.qcow2', 'ssh.sock', 'notes.txt']) {
+      fs.writeFileSync(path.join(spec.dir, f), '');
+    }
+    const host = await prepareNixosHost(spec);
+    expect(fs.readdirSync(spec.dir)).toEqual(['notes.txt']);
+    await host.dispose();
+    expect(fs.existsSync(spec.dir)).toBe(false);
+  });
+});
