@@ -28,6 +28,7 @@ import { ensureFstestsImage } from '../vm/fstestsImage.js';
 import { ensureImage, imagePaths, hashImageInputs, imageRecipe, loadGuestFiles, type GuestImage } from '../vm/image/index.js';
 import { renderQemuArgs } from '../vm/qemuArgs.js';
 import { resolveVmSpec } from '../vm/spec.js';
+import { requireQemu } from '../vm/qemuBinary.js';
 import { ktVersion } from './version.js';
 
 export function localConfigFor(config: RunConfig): string {
@@ -108,6 +109,7 @@ export async function runCommand(args: RunArgs, argv: string[]): Promise<number>
     await printDryRun(config, plan);
     return ExitCode.ok;
   }
+  requireQemu();
   const image = await prepareImage(config.cacheDir, false);
   const fstestsImage = await ensureFstestsImage(config.fstestsDir, config.cacheDir);
   const probeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-probe-'));
