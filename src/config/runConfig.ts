@@ -112,9 +112,23 @@ function resolveKernel(flag: string | undefined, cwd: string): { kernel?: string
   return { kernelSource: 'image' };
 }
 
+/**
+ * mkdir -p, one level at a time: Node's recursive mkdir spins forever on some paths whose
+ * parent refuses new entries with ENOENT (seen with /proc/<name> on Node 20).
+ */
+function makeDirs(dir: string): void {
+  const parent = path.dirname(dir);
+  if (parent !== dir && !fs.existsSync(parent)) makeDirs(parent);
+  try {
+    fs.mkdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}
+
 function checkResultsDir(dir: string): void {
   try {
-    fs.mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
     fs.accessSync(dir, fs.constants.W_OK);
   } catch (err) {
     throw new UsageError('E_RESULTS_UNWRITABLE', `results directory ${dir} is not writable (${(err as NodeJS.ErrnoException).code})`, 'pass --results DIR with a directory you can write to');

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { HostError } from '../errors.js';
+import { findOnPath } from './image/hostTools.js';
 
 /** Directories of an fstests tree that the guest never needs: old results are often huge. */
 const SKIP_DIRS = new Set(['results', '.git']);
@@ -51,8 +52,10 @@ export async function ensureFstestsImage(fstestsDir: string, cacheDir: string): 
   const tmp = `${image}.${process.pid}.tmp`;
   // Room for ext4 metadata (an inode per file) on top of the data.
   const sizeMiB = Math.ceil((tree.bytes * 1.3 + tree.files * 8192) / 2 ** 20) + 64;
+  // mke2fs lives in /sbin, off a normal user's PATH.
+  const mke2fs = findOnPath('mke2fs', process.env.PATH) ?? 'mke2fs';
   try {
-    await execa('mke2fs', ['-q', '-F', '-t', 'ext4', '-L', 'fstests', '-d', fstestsDir, tmp, `${sizeMiB}M`]);
+    await execa(mke2fs, ['-q', '-F', '-t', 'ext4', '-L', 'fstests', '-d', fstestsDir, tmp, `${sizeMiB}M`]);
   } catch (err) {
     fs.rmSync(tmp, { force: true });
     const missing = (err as { code?: string }).code === 'ENOENT';

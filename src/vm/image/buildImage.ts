@@ -1,0 +1,217 @@
+/**
+ * Builds one image directory from a recipe: mmdebstrap → kernel + initramfs + root.img →
+ * manifest.json. Everything happens in a temporary directory next to the final one, renamed
+ * into place at the end: a killed build never leaves something that looks like an image.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import { HostError } from '../../errors.js';
+import type { ImagePaths } from './cacheDir.js';
+import { IMAGE_FILES } from './cacheDir.js';
+import { findImageBuildTools } from './hostTools.js';
+import { buildInitramfs } from './initramfs.js';
+import { parseDpkgStatus, type ImageManifest } from './manifest.js';
+import { renderMmdebstrapArgs } from './mmdebstrapArgs.js';
+import type { ImageRecipe } from './recipe.js';
+import { stopOrphanedTool, TOOL_PGID_FILE } from './orphanTool.js';
+import { removeBuildDir } from './removeBuildDir.js';
+import { renderMke2fsArgs, rootImageSizeBytes, treeBytes } from './rootImage.js';
+
+export interface BuildImageOptions {
+  /** Progress lines: mmdebstrap's output and kt's own steps. */
+  onProgress?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+/** Lines of tool output quoted in E_IMAGE_BUILD_FAILED. */
+const TAIL_LINES = 20;
+
+const BUILD_PREFIX = '.build-';
+
+/** How long a cancelled build tool may clean up (mmdebstrap unmounts its chroot) before SIGKILL. */
+const CLEANUP_GRACE_MS = 30_000;
+
+/**
+ * Runs a build tool in its own process group, streaming its output lines; throws
+ * E_IMAGE_BUILD_FAILED with the tail. On abort the whole group gets SIGTERM: mmdebstrap's main
+ * process alone only waits for its forked worker (apt, dpkg in the chroot) to finish.
+ */
+async function runStreaming(
+  what: string,
+  file: string,
+  args: string[],
+  workDir: string,
+  opts: BuildImageOptions,
+): Promise<void> {
+  opts.signal?.throwIfAborted();
+  const tail: string[] = [];
+  const sub = execa(file, args, { all: true, buffer: false, reject: false, stdin: 'ignore', detached: true });
+  // A later build stops this group if we die without cleaning up (orphanTool.ts).
+  if (sub.pid !== undefined) await fs.writeFile(path.join(workDir, TOOL_PGID_FILE), String(sub.pid));
+  const killGroup = (signal: NodeJS.Signals) => {
+    if (sub.pid === undefined) return;
+    try {
+      process.kill(-sub.pid, signal);
+    } catch {
+      // the group is gone already
+    }
+  };
+  let forceKill: NodeJS.Timeout | undefined;
+  const onAbort = () => {
+    killGroup('SIGTERM');
+    forceKill = setTimeout(() => killGroup('SIGKILL'), CLEANUP_GRACE_MS);
+  };
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    for await (const line of sub.iterable({ from: 'all' })) {
+      tail.push(line);
+      if (tail.length > TAIL_LINES) tail.shift();
+      opts.onProgress?.(line);
+    }
+    const result = await sub;
+    opts.signal?.throwIfAborted();
+    if (result.exitCode !== 0) {
+      const status = result.exitCode === undefined ? (result.signal ?? 'killed') : `exit ${result.exitCode}`;
+      throw new HostError(
+        'E_IMAGE_BUILD_FAILED',
+        `${what} failed (${status}); last lines:\n${tail.join('\n')}`,
+        'check that the Debian mirror is reachable (apt sources in the message), then retry with --rebuild',
+      );
+    }
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    clearTimeout(forceKill);
+  }
+}
+
+/** The only kernel release under lib/modules of the tree. */
+async function findKernelRelease(rootfs: string): Promise<string> {
+  const releases = await fs.readdir(path.join(rootfs, 'lib', 'modules'));
+  if (releases.length !== 1 || releases[0] === undefined) {
+    throw new HostError(
+      'E_IMAGE_BUILD_FAILED',
+      `expected one kernel in the image, found ${releases.length}: ${releases.join(', ') || 'none'}`,
+    );
+  }
+  return releases[0];
+}
+
+/** Deletes leftovers of earlier builds of this hash (the caller holds the build lock). */
+async function removeStaleBuilds(imagesDir: string, hash: string, onProgress?: (line: string) => void) {
+  const names = await fs.readdir(imagesDir).catch(() => []);
+  for (const name of names) {
+    if (!name.startsWith(`${BUILD_PREFIX}${hash}-`)) continue;
+    onProgress?.(`kt: removing an interrupted build: ${name}`);
+    if (await stopOrphanedTool(path.join(imagesDir, name))) {
+      onProgress?.(`kt: stopped the build tool it left running`);
+    }
+    await removeBuildDir(path.join(imagesDir, name));
+  }
+}
+
+export async function buildImage(
+  recipe: ImageRecipe,
+  hash: string,
+  paths: ImagePaths,
+  opts: BuildImageOptions = {},
+): Promise<ImageManifest> {
+  const say = (line: string) => opts.onProgress?.(`kt: ${line}`);
+  const tools = findImageBuildTools();
+  if (process.getuid?.() !== 0) {
+    throw new HostError(
+      'E_IMAGE_NEEDS_ROOT',
+      'building the guest image needs root (mmdebstrap --mode=root keeps file ownership for mke2fs -d)',
+      'run `sudo kt image build` once; later runs reuse the cached image',
+    );
+  }
+  const started = Date.now();
+  await fs.mkdir(paths.imagesDir, { recursive: true });
+  await removeStaleBuilds(paths.imagesDir, hash, opts.onProgress);
+  const work = await fs.mkdtemp(path.join(paths.imagesDir, `${BUILD_PREFIX}${hash}-`));
+  try {
+    // mkdtemp gives 0700; apt's download sandbox user (_apt) must be able to enter the tree.
+    await fs.chmod(work, 0o755);
+    const guestDir = path.join(work, 'guest');
+    const rootfs = path.join(work, 'rootfs');
+    for (const [name, content] of Object.entries(recipe.guestFiles)) {
+      await fs.mkdir(path.dirname(path.join(guestDir, name)), { recursive: true });
+      await fs.writeFile(path.join(guestDir, name), content, { mode: 0o755 });
+    }
+
+    say(`bootstrapping Debian ${recipe.suite} (${recipe.packages.length} packages) with mmdebstrap`);
+    await runStreaming('mmdebstrap', tools.mmdebstrap, renderMmdebstrapArgs(recipe, { rootfsDir: rootfs, guestDir }), work, opts);
+
+    const kernelRelease = await findKernelRelease(rootfs);
+    say(`kernel ${kernelRelease}: copying vmlinuz, packing the initramfs`);
+    const bootDir = path.join(rootfs, 'boot');
+    await fs.copyFile(path.join(bootDir, `vmlinuz-${kernelRelease}`), path.join(work, IMAGE_FILES.kernel));
+    // The host boots vmlinuz directly; only config-* stays (tests may read /boot/config-$(uname -r)).
+    for (const name of await fs.readdir(bootDir)) {
+      if (/^(vmlinuz|System\.map|initrd\.img)-/.test(name)) await fs.rm(path.join(bootDir, name));
+    }
+    const initScript = recipe.guestFiles['init'];
+    if (initScript === undefined) throw new Error('recipe has no guest file "init"');
+    const initramfs = await buildInitramfs(rootfs, kernelRelease, initScript, recipe.initramfsModules);
+    await fs.writeFile(path.join(work, IMAGE_FILES.initramfs), initramfs.gz);
+
+    const sshHostKey = (await fs.readFile(path.join(rootfs, 'etc/ssh/ssh_host_ed25519_key.pub'), 'utf8')).trim();
+    const installed = parseDpkgStatus(await fs.readFile(path.join(rootfs, 'var/lib/dpkg/status'), 'utf8'));
+
+    const tree = await treeBytes(rootfs);
+    const size = rootImageSizeBytes(tree);
+    const rootImage = path.join(work, IMAGE_FILES.rootImage);
+    say(`writing root.img (ext4, ${Math.round(size / 2 ** 20)} MiB sparse, tree ${Math.round(tree / 2 ** 20)} MiB)`);
+    await runStreaming('mke2fs', tools.mke2fs, renderMke2fsArgs(rootfs, rootImage, size), work, opts);
+    await removeBuildDir(rootfs);
+    await removeBuildDir(guestDir);
+    await fs.rm(path.join(work, TOOL_PGID_FILE), { force: true });
+
+    const stat = (f: string) => fs.stat(path.join(work, f));
+    const [kernelSt, initramfsSt, rootSt] = await Promise.all([
+      stat(IMAGE_FILES.kernel),
+      stat(IMAGE_FILES.initramfs),
+      stat(IMAGE_FILES.rootImage),
+    ]);
+    const manifest: ImageManifest = {
+      hash,
+      recipeVersion: recipe.recipeVersion,
+      kernelRelease,
+      suite: recipe.suite,
+      sources: recipe.sources,
+      packages: recipe.packages,
+      installed,
+      initramfsModules: initramfs.modules,
+      rootFilesystem: 'ext4',
+      sshHostKey,
+      builtAt: new Date().toISOString(),
+      buildSeconds: Math.round((Date.now() - started) / 100) / 10,
+      sizes: {
+        kernel: kernelSt.size,
+        initramfs: initramfsSt.size,
+        rootImage: rootSt.size,
+        rootImageAllocated: rootSt.blocks * 512,
+        rootTree: tree,
+      },
+    };
+    // Written last: a directory with a manifest is a complete image.
+    await fs.writeFile(path.join(work, IMAGE_FILES.manifest), `${JSON.stringify(manifest, null, 2)}\n`);
+
+    // Replace an existing image (--rebuild) by moving it aside first: rename cannot replace a
+    // non-empty directory.
+    const old = `${work}.old`;
+    const hadOld = await fs.rename(paths.dir, old).then(
+      () => true,
+      () => false,
+    );
+    await fs.rename(work, paths.dir);
+    if (hadOld) await fs.rm(old, { recursive: true, force: true });
+    say(`image ${hash} ready in ${manifest.buildSeconds} s: ${paths.dir}`);
+    return manifest;
+  } catch (err) {
+    await removeBuildDir(work).catch((cleanupErr: unknown) => {
+      opts.onProgress?.(`kt: could not remove ${work}: ${String(cleanupErr)}`);
+    });
+    throw err;
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Where kt keeps built artifacts: $KT_CACHE_DIR, else $XDG_CACHE_HOME/kt (XDG Base Directory
+ * Specification), else ~/.cache/kt. Pure: the environment and home directory are passed in.
+ */
+import path from 'node:path';
+import { HostError } from '../../errors.js';
+
+export function resolveCacheDir(env: Readonly<Record<string, string | undefined>>, homeDir = env.HOME): string {
+  if (env.KT_CACHE_DIR) return path.resolve(env.KT_CACHE_DIR);
+  // The XDG spec says relative values are invalid and must be ignored.
+  if (env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME)) return path.join(env.XDG_CACHE_HOME, 'kt');
+  if (homeDir) return path.join(homeDir, '.cache', 'kt');
+  throw new HostError(
+    'E_CACHE_DIR_UNKNOWN',
+    'cannot choose a cache directory: KT_CACHE_DIR, XDG_CACHE_HOME and HOME are all unset',
+    'set KT_CACHE_DIR to a writable directory',
+  );
+}
+
+/** Paths of one image inside the cache (the contract with the qemu side). */
+export interface ImagePaths {
+  /** <cacheDir>/images */
+  imagesDir: string;
+  /** <cacheDir>/images/<hash> */
+  dir: string;
+  kernel: string;
+  initramfs: string;
+  rootImage: string;
+  manifest: string;
+  /** Held while one process builds this hash. */
+  lock: string;
+}
+
+export const IMAGE_FILES = {
+  kernel: 'vmlinuz',
+  initramfs: 'initramfs.cpio.gz',
+  rootImage: 'root.img',
+  manifest: 'manifest.json',
+} as const;
+
+export function imagePaths(cacheDir: string, hash: string): ImagePaths {
+  const imagesDir = path.join(cacheDir, 'images');
+  const dir = path.join(imagesDir, hash);
+  return {
+    imagesDir,
+    dir,
+    kernel: path.join(dir, IMAGE_FILES.kernel),
+    initramfs: path.join(dir, IMAGE_FILES.initramfs),
+    rootImage: path.join(dir, IMAGE_FILES.rootImage),
+    manifest: path.join(dir, IMAGE_FILES.manifest),
+    lock: path.join(imagesDir, `${hash}.lock`),
+  };
+}

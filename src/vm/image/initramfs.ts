@@ -1,0 +1,87 @@
+/**
+ * kt's initramfs: the image's own busybox-static, guest/init as /init, and the few modules
+ * needed to reach the root disk. Seconds count at every boot, so nothing else goes in.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { writeCpio, type CpioEntry } from './cpio.js';
+import { parseModulesDep, planModuleLoad } from './modulesDep.js';
+
+export interface InitramfsInputs {
+  /** guest/init */
+  initScript: string;
+  /** The busybox-static binary. */
+  busybox: Uint8Array;
+  /** `uname -r` of the image's kernel; /init loads modules only when it matches. */
+  kernelRelease: string;
+  /** Modules in load order: path relative to /lib/modules/<release>, and contents. */
+  modules: { path: string; data: Uint8Array }[];
+}
+
+/** The archive's members, parents first. Pure. */
+export function initramfsEntries(inputs: InitramfsInputs): CpioEntry[] {
+  const entries: CpioEntry[] = [];
+  const dirs = new Set<string>();
+  const addDir = (dir: string) => {
+    if (dir === '' || dir === '.' || dirs.has(dir)) return;
+    addDir(path.posix.dirname(dir));
+    dirs.add(dir);
+    entries.push({ kind: 'dir', path: dir });
+  };
+  for (const dir of ['bin', 'dev', 'etc', 'newroot', 'proc', 'sys']) addDir(dir);
+  // The kernel opens /dev/console for /init's stdio before anything is mounted
+  // (init/main.c, console_on_rootfs); devices.txt: 5,1 = /dev/console, 1,3 = /dev/null.
+  entries.push({ kind: 'chardev', path: 'dev/console', major: 5, minor: 1, mode: 0o600 });
+  entries.push({ kind: 'chardev', path: 'dev/null', major: 1, minor: 3, mode: 0o666 });
+  entries.push({ kind: 'file', path: 'bin/busybox', data: inputs.busybox, mode: 0o755 });
+  // The #! of /init; /init installs the other applet links itself (busybox --install -s).
+  entries.push({ kind: 'symlink', path: 'bin/sh', target: 'busybox' });
+  entries.push({ kind: 'file', path: 'init', data: Buffer.from(inputs.initScript), mode: 0o755 });
+  entries.push({
+    kind: 'file',
+    path: 'etc/kt-initramfs.conf',
+    data: Buffer.from(`KT_KERNEL_RELEASE=${inputs.kernelRelease}\n`),
+  });
+  entries.push({
+    kind: 'file',
+    path: 'etc/kt-modules',
+    data: Buffer.from(inputs.modules.map((m) => `${m.path}\n`).join('')),
+  });
+  const moduleRoot = `lib/modules/${inputs.kernelRelease}`;
+  for (const mod of inputs.modules) {
+    const target = `${moduleRoot}/${mod.path}`;
+    addDir(path.posix.dirname(target));
+    entries.push({ kind: 'file', path: target, data: mod.data });
+  }
+  return entries;
+}
+
+export interface BuiltInitramfs {
+  /** gzip-compressed newc archive (CONFIG_RD_GZIP=y in the Debian kernel). */
+  gz: Buffer;
+  /** Module paths in the order /init loads them. */
+  modules: string[];
+}
+
+/** Reads busybox and the modules from a bootstrapped root tree and packs the initramfs. */
+export async function buildInitramfs(
+  rootfsDir: string,
+  kernelRelease: string,
+  initScript: string,
+  wantedModules: readonly string[],
+): Promise<BuiltInitramfs> {
+  const modulesDir = path.join(rootfsDir, 'lib', 'modules', kernelRelease);
+  const [depText, builtinText, busybox] = await Promise.all([
+    fs.readFile(path.join(modulesDir, 'modules.dep'), 'utf8'),
+    fs.readFile(path.join(modulesDir, 'modules.builtin'), 'utf8'),
+    // busybox-static installs /bin/busybox (bookworm, merged /usr: bin → usr/bin).
+    fs.readFile(path.join(rootfsDir, 'usr', 'bin', 'busybox')),
+  ]);
+  const plan = planModuleLoad(parseModulesDep(depText), builtinText, wantedModules);
+  const modules = await Promise.all(
+    plan.load.map(async (p) => ({ path: p, data: await fs.readFile(path.join(modulesDir, p)) })),
+  );
+  const cpio = writeCpio(initramfsEntries({ initScript, busybox, kernelRelease, modules }));
+  return { gz: zlib.gzipSync(cpio, { level: 9 }), modules: plan.load };
+}

@@ -1,0 +1,99 @@
+/**
+ * What goes into kt's Debian guest image, as data. Pure: the guest files are passed in
+ * (guestFiles.ts reads them), so the recipe, and the hash that names the cached image, can be
+ * computed and tested without touching the host.
+ */
+
+/** Bump when the build procedure changes in a way the other inputs do not show. */
+export const RECIPE_VERSION = 1;
+
+export const DEFAULT_SUITE = 'bookworm';
+export const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
+/** Security updates carry the current kernel: bookworm itself still has 6.1.176 (an older ABI). */
+export const SECURITY_MIRROR = 'http://deb.debian.org/debian-security';
+
+/**
+ * fstests' runtime packages as measured in a real guest (fstests.md §9), plus what the guest
+ * needs to boot and be driven. All checked with `apt-cache policy` on bookworm.
+ */
+export const FSTESTS_PACKAGES = [
+  'bash', 'coreutils', 'util-linux', 'mount', 'kmod', 'procps', 'psmisc', 'gawk', 'perl', 'python3',
+  'bc', 'xfsprogs', 'xfsdump', 'e2fsprogs', 'btrfs-progs', 'attr', 'acl', 'quota', 'dmsetup', 'lvm2',
+  'thin-provisioning-tools', 'fio', 'dbench', 'sqlite3', 'uuid-runtime', 'xz-utils', 'lz4',
+  'keyutils', 'openssl', 'libcap2-bin', 'file', 'hostname', 'iproute2', 'strace', 'parted',
+  'fsverity', 'indent', 'dump', 'duperemove', 'bsdextrautils',
+  // Shared libraries fstests' own helpers (src/, ltp/) link against.
+  'libaio1', 'liburing2', 'libgdbm6', 'libgdbm-compat4', 'libssl3', 'libinih1', 'liburcu8',
+  'libbtrfsutil1',
+] as const;
+
+export const GUEST_PACKAGES = [
+  // The command channel (guest/kt_sshd_config).
+  'openssh-server',
+  // PID 1 after switch_root: reaps zombies (guest/init).
+  'tini',
+  // The initramfs' shell and tools are taken from the image itself (initramfs.ts).
+  'busybox-static',
+  // The default kernel; vmlinuz and the initramfs modules are taken from it.
+  'linux-image-cloud-amd64',
+  // useradd for fsgqa & co (guest/mmdebstrap/customize-hook.sh); not Essential in bookworm.
+  'passwd',
+  'make',
+] as const;
+
+/** dpkg path-exclude globs (dpkg(1) --path-exclude): documentation is dead weight in a test VM. */
+export const DPKG_PATH_EXCLUDES = [
+  '/usr/share/doc/*',
+  '/usr/share/man/*',
+  '/usr/share/info/*',
+  '/usr/share/locale/*',
+  '/usr/share/lintian/*',
+] as const;
+
+/**
+ * Modules the initramfs loads to reach the root disk: the q35 machine puts virtio-blk on PCI.
+ * ext4 and crc32c are built into the Debian cloud kernel (config-6.1.0-56-cloud-amd64).
+ */
+export const INITRAMFS_MODULES = ['virtio_pci', 'virtio_blk'] as const;
+
+/** Everything the image is made of; equal recipes give interchangeable images. */
+export interface ImageRecipe {
+  /** RECIPE_VERSION at the time of the build. */
+  recipeVersion: number;
+  /** Debian suite, e.g. "bookworm". */
+  suite: string;
+  /** apt sources in one-line format, as mmdebstrap takes them. */
+  sources: string[];
+  /** Packages installed on top of the Essential:yes set, without Recommends. */
+  packages: string[];
+  /** dpkg path-exclude globs. */
+  dpkgPathExcludes: string[];
+  /** Module names the initramfs insmods (with their dependencies). */
+  initramfsModules: string[];
+  /** The repo's guest/ files by relative path: scripts that end up in the image or run its build. */
+  guestFiles: Record<string, string>;
+}
+
+export interface RecipeOptions {
+  /** Debian archive for the suite and its -updates (security always comes from SECURITY_MIRROR). */
+  mirror?: string;
+  suite?: string;
+}
+
+export function imageRecipe(guestFiles: Readonly<Record<string, string>>, opts: RecipeOptions = {}): ImageRecipe {
+  const suite = opts.suite ?? DEFAULT_SUITE;
+  const mirror = (opts.mirror ?? DEFAULT_MIRROR).replace(/\/+$/, '');
+  return {
+    recipeVersion: RECIPE_VERSION,
+    suite,
+    sources: [
+      `deb ${mirror} ${suite} main`,
+      `deb ${mirror} ${suite}-updates main`,
+      `deb ${SECURITY_MIRROR} ${suite}-security main`,
+    ],
+    packages: [...FSTESTS_PACKAGES, ...GUEST_PACKAGES],
+    dpkgPathExcludes: [...DPKG_PATH_EXCLUDES],
+    initramfsModules: [...INITRAMFS_MODULES],
+    guestFiles: { ...guestFiles },
+  };
+}

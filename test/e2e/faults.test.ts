@@ -1,0 +1,220 @@
+/**
+ * The fault matrix of issue #3, each row a real run in real TCG guests with the fixture tree:
+ * the faulty test gets the right outcome and title, every other test ran, JUnit validates,
+ * no qemu and no VM temp files are left, and the exit code is right.
+ */
+import { execa } from 'execa';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  finished,
+  fixtureTree,
+  ktTempDirs,
+  lastEnd,
+  outcomes,
+  qemuOf,
+  readEvents,
+  runIdOf,
+  runKt,
+  startKt,
+  validateJunit,
+  waitForEvent,
+  type KtRun,
+} from './harness.js';
+
+let tree: string;
+beforeAll(async () => {
+  tree = await fixtureTree();
+}, 120_000);
+
+/** What every row asserts besides its own outcome. */
+async function expectCleanRun(run: KtRun, exitCode: number): Promise<void> {
+  expect(run.stderr).not.toMatch(/internal error/);
+  expect(run.exitCode, `${run.stdout}\n${run.stderr}`).toBe(exitCode);
+  const v = await validateJunit(path.join(run.runDir, 'junit.xml'));
+  expect(v.ok, v.output).toBe(true);
+  expect(await qemuOf(runIdOf(run.runDir))).toEqual([]);
+  expect(ktTempDirs()).toEqual([]);
+}
+
+describe('fault: guest kernel panic (sysrq-c) in the middle of a batch', () => {
+  it('marks selftest/005 crashed with the panic title and runs the rest on a new VM', async () => {
+    const run = await runKt(['-j', '1', '--fstests', tree, 'selftest/001', 'selftest/005', 'selftest/002', 'selftest/004']);
+    await expectCleanRun(run, 1);
+    expect(outcomes(run.runDir)).toEqual({
+      'selftest/001': 'passed',
+      'selftest/005': 'crashed',
+      'selftest/002': 'failed',
+      'selftest/004': 'notrun',
+    });
+    const crash = lastEnd(run.runDir, 'selftest/005').outcome!.crash!;
+    expect(crash.title).toBe('kernel panic: sysrq triggered crash');
+    expect(crash.type).toBe('panic');
+    const events = readEvents(run.runDir);
+    expect(events.filter((e) => e.type === 'machine-up')).toHaveLength(2);
+    expect(events.find((e) => e.type === 'machine-lost')).toMatchObject({ reason: 'crash', test: 'selftest/005' });
+    expect(fs.readFileSync(path.join(run.runDir, 'results/selftest/005.console'), 'utf8')).toContain('Kernel panic - not syncing: sysrq triggered crash');
+    expect(fs.readFileSync(path.join(run.runDir, 'junit.xml'), 'utf8')).toContain('sysrq triggered crash');
+  });
+});
+
+describe('fault: a test that hangs', () => {
+  it('times it out at --test-timeout, dumps blocked tasks, and runs the rest', async () => {
+    const run = await runKt(['-j', '1', '--test-timeout', '40', '--fstests', tree, 'selftest/006', 'selftest/001']);
+    await expectCleanRun(run, 1);
+    expect(outcomes(run.runDir)).toEqual({ 'selftest/006': 'timedout', 'selftest/001': 'passed' });
+    expect(lastEnd(run.runDir, 'selftest/006').outcome!.message).toContain('did not finish within 40 s');
+    // sysrq-w reached the guest kernel before the VM was discarded.
+    expect(fs.readFileSync(path.join(run.runDir, 'results/selftest/006.console'), 'utf8')).toMatch(/sysrq: Show Blocked State/);
+  });
+});
+
+describe('fault: a hung task in the kernel', () => {
+  it('reports the hung-task detector title on the timed-out test', async () => {
+    const run = await runKt(['-j', '1', '--test-timeout', '60', '--fstests', tree, 'selftest/904', 'selftest/001']);
+    await expectCleanRun(run, 1);
+    expect(outcomes(run.runDir)).toEqual({ 'selftest/904': 'timedout', 'selftest/001': 'passed' });
+    const end = lastEnd(run.runDir, 'selftest/904');
+    expect(end.outcome!.crash?.type).toBe('hungtask');
+    expect(end.outcome!.message).toMatch(/INFO: task hung in/);
+  });
+});
+
+describe('fault: the guest powers off mid-test', () => {
+  it('records an error for that test and goes on', async () => {
+    const run = await runKt(['-j', '1', '--fstests', tree, 'selftest/902', 'selftest/001']);
+    await expectCleanRun(run, 1);
+    expect(outcomes(run.runDir)).toEqual({ 'selftest/902': 'error', 'selftest/001': 'passed' });
+    expect(lastEnd(run.runDir, 'selftest/902').outcome!.message).toMatch(/powered off/);
+  });
+});
+
+describe('fault: the transport connection drops', () => {
+  it('records an error for that test and goes on', async () => {
+    const run = await runKt(['-j', '1', '--fstests', tree, 'selftest/903', 'selftest/001']);
+    await expectCleanRun(run, 1);
+    expect(outcomes(run.runDir)).toEqual({ 'selftest/903': 'error', 'selftest/001': 'passed' });
+    expect(lastEnd(run.runDir, 'selftest/903').outcome!.message).toMatch(/ssh connection to the guest dropped|connection/);
+  });
+});
+
+describe('fault: qemu killed with SIGKILL from outside', () => {
+  it('records an error for the running test and replaces the VM', async () => {
+    const resultsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-e2e-results-'));
+    const child = startKt(['-j', '1', '--fstests', tree, 'generic/003', 'generic/001'], resultsDir);
+    const begin = await waitForEvent(resultsDir, (e) => e.type === 'test-begin' && e.test === 'generic/003', 300_000);
+    expect(begin).toBeDefined();
+    const runDir = fs.realpathSync(path.join(resultsDir, 'latest'));
+    const pids = await qemuOf(runIdOf(runDir));
+    expect(pids).toHaveLength(1);
+    process.kill(Number(pids[0]), 'SIGKILL');
+    const run = finished(await child, resultsDir);
+    await expectCleanRun(run, 1);
+    expect(outcomes(run.runDir)).toEqual({ 'generic/003': 'error', 'generic/001': 'passed' });
+    expect(lastEnd(run.runDir, 'generic/003').outcome!.message).toMatch(/killed by SIGKILL/);
+  });
+});
+
+describe('interrupt: kt gets SIGINT, then SIGTERM in another run', () => {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    it(`${signal}: stops VMs, writes every report for what ran, exits ${code}`, async () => {
+      const resultsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-e2e-results-'));
+      const child = startKt(['-j', '1', '--fstests', tree, 'selftest/001', 'selftest/006', 'selftest/002'], resultsDir);
+      await waitForEvent(resultsDir, (e) => e.type === 'test-begin' && e.test === 'selftest/006', 300_000);
+      child.kill(signal);
+      const run = finished(await child, resultsDir);
+      await expectCleanRun(run, code);
+      expect(outcomes(run.runDir)).toEqual({ 'selftest/001': 'passed' });
+      const end = readEvents(run.runDir).at(-1)!;
+      expect(end).toMatchObject({ type: 'run-end', status: 'interrupted', signal });
+      // The hung test and the one never started are in JUnit as not executed.
+      const xml = fs.readFileSync(path.join(run.runDir, 'junit.xml'), 'utf8');
+      expect(xml).toContain('name="selftest/006"');
+      expect(xml).toContain('name="selftest/002"');
+    });
+  }
+});
+
+describe('flaky: --retries reruns a failed test on a fresh VM', () => {
+  it('reports fail-then-pass as flaky, and the run as passing', async () => {
+    const run = await runKt(['-j', '1', '--retries', '1', '--fstests', tree, 'selftest/905']);
+    await expectCleanRun(run, 0);
+    const ends = readEvents(run.runDir).filter((e) => e.type === 'test-end');
+    expect(ends.map((e) => [e.attempt, e.outcome!.status, e.machine])).toEqual([
+      [1, 'failed', 'vm1'],
+      [2, 'passed', 'vm2'],
+    ]);
+    expect(fs.readFileSync(path.join(run.runDir, 'junit.xml'), 'utf8')).toContain('<flakyFailure');
+  });
+});
+
+describe('two kt runs at once on one host', () => {
+  it('do not collide: both finish with their own VMs, sockets and results', async () => {
+    const dirs = [0, 1].map(() => fs.mkdtempSync(path.join(os.tmpdir(), 'kt-e2e-results-')));
+    const children = dirs.map((d) => startKt(['-j', '1', '--fstests', tree, 'selftest/001', 'generic/001'], d));
+    const runs = (await Promise.all(children)).map((r, i) => finished(r, dirs[i]!));
+    for (const run of runs) {
+      await expectCleanRun(run, 0);
+      expect(outcomes(run.runDir)).toEqual({ 'selftest/001': 'passed', 'generic/001': 'passed' });
+    }
+    expect(runIdOf(runs[0]!.runDir)).not.toBe(runIdOf(runs[1]!.runDir));
+  });
+});
+
+describe('results directory on a full disk', () => {
+  const root = process.getuid?.() === 0;
+  it.skipIf(!root)('stops with E_RESULTS_WRITE (exit 3) and keeps the events written so far', async () => {
+    const mnt = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-e2e-full-'));
+    await execa('mount', ['-t', 'tmpfs', '-o', 'size=48k', 'tmpfs', mnt]);
+    try {
+      const r = await startKt(['-j', '1', '--fstests', tree, 'selftest/001', 'selftest/002', 'generic/001'], mnt);
+      const run = finished(r, mnt);
+      expect(run.exitCode, run.stderr).toBe(3);
+      expect(run.stderr).toContain('E_RESULTS_WRITE');
+      expect(run.stderr).toContain('ENOSPC');
+      // Every line that made it to disk is a whole JSON event.
+      const lines = fs.readFileSync(path.join(run.runDir, 'events.jsonl'), 'utf8').split('\n').filter(Boolean);
+      expect(lines.length).toBeGreaterThan(0);
+      for (const l of lines) expect(() => JSON.parse(l)).not.toThrow();
+      expect(await qemuOf(runIdOf(run.runDir))).toEqual([]);
+      expect(ktTempDirs()).toEqual([]);
+    } finally {
+      await execa('umount', [mnt]);
+      fs.rmSync(mnt, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a corrupt guest image', () => {
+  it('fails the boot three times and exits 3 with the console tail', async () => {
+    const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-e2e-cache-'));
+    const real = path.join(process.env.KT_CACHE_DIR ?? path.join(os.homedir(), '.cache/kt'), 'images');
+    const hash = fs.readdirSync(real).find((d) => fs.existsSync(path.join(real, d, 'manifest.json')))!;
+    const dir = path.join(cache, 'images', hash);
+    fs.mkdirSync(dir, { recursive: true });
+    for (const f of ['vmlinuz', 'initramfs.cpio.gz', 'manifest.json']) fs.copyFileSync(path.join(real, hash, f), path.join(dir, f));
+    // A root image of zeros: no filesystem for the initramfs to mount.
+    fs.writeFileSync(path.join(dir, 'root.img'), Buffer.alloc(16 * 2 ** 20));
+    try {
+      const resultsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-e2e-results-'));
+      const r = await execa('node', [path.join(process.cwd(), 'bin/kt.js'), 'run', '--accel', 'tcg', '--results', resultsDir, '--fstests', tree, 'selftest/001'], {
+        reject: false,
+        env: { ...process.env, KT_CACHE_DIR: cache, NO_COLOR: '1' },
+      });
+      const run = finished(r, resultsDir);
+      expect(run.exitCode, run.stderr).toBe(3);
+      expect(run.stderr).toMatch(/E_BOOT_INITRAMFS/);
+      expect(run.stderr).toMatch(/kt-initramfs: error/);
+      expect(readEvents(run.runDir).filter((e) => e.type === 'machine-lost')).toHaveLength(3);
+      expect(await qemuOf(runIdOf(run.runDir))).toEqual([]);
+      expect(ktTempDirs()).toEqual([]);
+    } finally {
+      fs.rmSync(cache, { recursive: true, force: true });
+    }
+  });
+});
