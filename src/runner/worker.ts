@@ -133,7 +133,10 @@ export class Worker {
     let current: { item: WorkItem; startedAt: number; console: string[]; consoleBytes: number; timer?: NodeJS.Timeout; reports: ConsoleCrash[] } | undefined;
     let fatalTimer: NodeJS.Timeout | undefined;
 
+    let failed!: () => void;
+    const failedPromise = new Promise<void>((resolve) => (failed = resolve));
     const fail = (f: VmFailure) => {
+      failed();
       // The first cause wins: a panic explains the QEMU exit and the lost connection after it.
       if (!failure || (failure.kind !== 'crash' && f.kind === 'crash')) failure = f;
       if (f.kind !== 'crash') abort.abort();
@@ -219,6 +222,12 @@ export class Worker {
       // Aborted or connection lost: `failure` (or the stop signal) says why.
     }
     await chain.catch(() => undefined);
+    if (!failure && !d.stopSignal.aborted && batch.some((i) => !finished.has(i.test))) {
+      // check's channel closed with tests unreported: usually the guest is dying (a panic
+      // cuts the connection before QEMU exits). Give the real cause a moment to show.
+      await Promise.race([failedPromise, sleep(CRASH_EXIT_GRACE_MS)]);
+      await chain.catch(() => undefined);
+    }
     unsubscribeConsole();
     if (current?.timer) clearTimeout(current.timer);
     clearTimeout(fatalTimer);

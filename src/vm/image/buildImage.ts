@@ -110,6 +110,44 @@ async function removeStaleBuilds(imagesDir: string, hash: string, onProgress?: (
   }
 }
 
+/** Copies vmlinuz out of the tree (the host boots it directly) and packs the initramfs. */
+async function extractBoot(rootfs: string, work: string, recipe: ImageRecipe) {
+  const kernelRelease = await findKernelRelease(rootfs);
+  const bootDir = path.join(rootfs, 'boot');
+  await fs.copyFile(path.join(bootDir, `vmlinuz-${kernelRelease}`), path.join(work, IMAGE_FILES.kernel));
+  // Only config-* stays in /boot (tests may read /boot/config-$(uname -r)).
+  for (const name of await fs.readdir(bootDir)) {
+    if (/^(vmlinuz|System\.map|initrd\.img)-/.test(name)) await fs.rm(path.join(bootDir, name));
+  }
+  const initScript = recipe.guestFiles['init'];
+  if (initScript === undefined) throw new Error('recipe has no guest file "init"');
+  const initramfs = await buildInitramfs(rootfs, kernelRelease, initScript, recipe.initramfsModules);
+  await fs.writeFile(path.join(work, IMAGE_FILES.initramfs), initramfs.gz);
+  return { kernelRelease, initramfsModules: initramfs.modules };
+}
+
+/** Flushes a finished artifact, so a host crash cannot leave a manifest over unwritten data. */
+async function syncFile(file: string): Promise<void> {
+  const handle = await fs.open(file, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Renames the finished build into place; an existing image (--rebuild) is moved aside first. */
+async function installBuild(work: string, finalDir: string): Promise<void> {
+  // rename(2) cannot replace a non-empty directory.
+  const old = `${work}.old`;
+  const hadOld = await fs.rename(finalDir, old).then(
+    () => true,
+    () => false,
+  );
+  await fs.rename(work, finalDir);
+  if (hadOld) await fs.rm(old, { recursive: true, force: true });
+}
+
 export async function buildImage(
   recipe: ImageRecipe,
   hash: string,
@@ -140,21 +178,11 @@ export async function buildImage(
     }
 
     say(`bootstrapping Debian ${recipe.suite} (${recipe.packages.length} packages) with mmdebstrap`);
-    await runStreaming('mmdebstrap', tools.mmdebstrap, renderMmdebstrapArgs(recipe, { rootfsDir: rootfs, guestDir }), work, opts);
+    const mmdebstrapArgs = renderMmdebstrapArgs(recipe, { rootfsDir: rootfs, guestDir });
+    await runStreaming('mmdebstrap', tools.mmdebstrap, mmdebstrapArgs, work, opts);
 
-    const kernelRelease = await findKernelRelease(rootfs);
-    say(`kernel ${kernelRelease}: copying vmlinuz, packing the initramfs`);
-    const bootDir = path.join(rootfs, 'boot');
-    await fs.copyFile(path.join(bootDir, `vmlinuz-${kernelRelease}`), path.join(work, IMAGE_FILES.kernel));
-    // The host boots vmlinuz directly; only config-* stays (tests may read /boot/config-$(uname -r)).
-    for (const name of await fs.readdir(bootDir)) {
-      if (/^(vmlinuz|System\.map|initrd\.img)-/.test(name)) await fs.rm(path.join(bootDir, name));
-    }
-    const initScript = recipe.guestFiles['init'];
-    if (initScript === undefined) throw new Error('recipe has no guest file "init"');
-    const initramfs = await buildInitramfs(rootfs, kernelRelease, initScript, recipe.initramfsModules);
-    await fs.writeFile(path.join(work, IMAGE_FILES.initramfs), initramfs.gz);
-
+    say('copying vmlinuz, packing the initramfs');
+    const boot = await extractBoot(rootfs, work, recipe);
     const sshHostKey = (await fs.readFile(path.join(rootfs, 'etc/ssh/ssh_host_ed25519_key.pub'), 'utf8')).trim();
     const installed = parseDpkgStatus(await fs.readFile(path.join(rootfs, 'var/lib/dpkg/status'), 'utf8'));
 
@@ -167,21 +195,19 @@ export async function buildImage(
     await removeBuildDir(guestDir);
     await fs.rm(path.join(work, TOOL_PGID_FILE), { force: true });
 
-    const stat = (f: string) => fs.stat(path.join(work, f));
-    const [kernelSt, initramfsSt, rootSt] = await Promise.all([
-      stat(IMAGE_FILES.kernel),
-      stat(IMAGE_FILES.initramfs),
-      stat(IMAGE_FILES.rootImage),
-    ]);
+    const artifacts = [IMAGE_FILES.kernel, IMAGE_FILES.initramfs, IMAGE_FILES.rootImage].map((f) => path.join(work, f));
+    await Promise.all(artifacts.map(syncFile));
+    const [kernelSt, initramfsSt, rootSt] = await Promise.all(artifacts.map((f) => fs.stat(f)));
+    if (!kernelSt || !initramfsSt || !rootSt) throw new Error('unreachable: three artifacts, three stats');
     const manifest: ImageManifest = {
       hash,
       recipeVersion: recipe.recipeVersion,
-      kernelRelease,
+      kernelRelease: boot.kernelRelease,
       suite: recipe.suite,
       sources: recipe.sources,
       packages: recipe.packages,
       installed,
-      initramfsModules: initramfs.modules,
+      initramfsModules: boot.initramfsModules,
       rootFilesystem: 'ext4',
       sshHostKey,
       builtAt: new Date().toISOString(),
@@ -195,18 +221,11 @@ export async function buildImage(
       },
     };
     // Written last: a directory with a manifest is a complete image.
-    await fs.writeFile(path.join(work, IMAGE_FILES.manifest), `${JSON.stringify(manifest, null, 2)}\n`);
-
-    // Replace an existing image (--rebuild) by moving it aside first: rename cannot replace a
-    // non-empty directory.
-    const old = `${work}.old`;
-    const hadOld = await fs.rename(paths.dir, old).then(
-      () => true,
-      () => false,
-    );
-    await fs.rename(work, paths.dir);
-    if (hadOld) await fs.rm(old, { recursive: true, force: true });
-    say(`image ${hash} ready in ${manifest.buildSeconds} s: ${paths.dir}`);
+    const manifestFile = path.join(work, IMAGE_FILES.manifest);
+    await fs.writeFile(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
+    await syncFile(manifestFile);
+    await installBuild(work, paths.dir);
+    say(`image ${hash} (kernel ${boot.kernelRelease}) ready in ${manifest.buildSeconds} s: ${paths.dir}`);
     return manifest;
   } catch (err) {
     await removeBuildDir(work).catch((cleanupErr: unknown) => {

@@ -1,0 +1,25 @@
+#!/bin/sh
+# mmdebstrap --customize-hook (src/vm/image/mmdebstrapArgs.ts): turns the bootstrapped tree
+# into a kt guest. $1 is the chroot, $2 the directory holding kt's guest files (a copy of the
+# repo's guest/ made by the build, so the image matches the hash of what it was built from).
+set -eu
+root=$1
+files=$2
+
+# Users fstests expects (fstests.md §9). "useradd -m fsgqa" creates the group fsgqa, so it
+# must run before anything else could create that group.
+chroot "$root" useradd -m fsgqa
+chroot "$root" useradd 123456-fsgqa
+chroot "$root" useradd fsgqa2
+mkdir -p "$root/mnt/test" "$root/mnt/scratch"
+
+install -m 0755 "$files/kt-init" "$root/sbin/kt-init"
+install -m 0644 "$files/kt_sshd_config" "$root/etc/ssh/kt_sshd_config"
+
+# No init system creates these: mount(8) and fstests read them.
+ln -sfn ../proc/self/mounts "$root/etc/mtab"
+[ -e "$root/etc/fstab" ] || echo '# kt guest: kt-init mounts everything' >"$root/etc/fstab"
+
+# One host key, generated per image; the host can pin it from manifest.json.
+rm -f "$root"/etc/ssh/ssh_host_*
+chroot "$root" ssh-keygen -q -t ed25519 -N '' -C kt-guest -f /etc/ssh/ssh_host_ed25519_key
