@@ -173,7 +173,7 @@ describe('results directory on a full disk', () => {
   const root = process.getuid?.() === 0;
   it.skipIf(!root)('stops with E_RESULTS_WRITE (exit 3) and keeps the events written so far', async () => {
     const mnt = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-e2e-full-'));
-    await execa('mount', ['-t', 'tmpfs', '-o', 'size=48k', 'tmpfs', mnt]);
+    await execa('mount', ['-t', 'tmpfs', '-o', 'size=16k', 'tmpfs', mnt]);
     try {
       const r = await startKt(['-j', '1', '--fstests', tree, 'selftest/001', 'selftest/002', 'generic/001'], mnt);
       const run = finished(r, mnt);
