@@ -25,10 +25,12 @@ import { planRun, type PlannedRun } from '../runner/plan.js';
 import { executeRun } from '../runner/run.js';
 import { resolveAccel } from '../vm/accel.js';
 import { ensureFstestsImage } from '../vm/fstestsImage.js';
-import { ensureImage, imagePaths, hashImageInputs, imageRecipe, loadGuestFiles, type GuestImage } from '../vm/image/index.js';
+import { ensureImage, imagePaths, hashImageInputs, imageRecipe, loadGuestFiles, readCachedImage, type GuestImage } from '../vm/image/index.js';
 import { renderQemuArgs } from '../vm/qemuArgs.js';
 import { resolveVmSpec } from '../vm/spec.js';
 import { requireQemu } from '../vm/qemuBinary.js';
+import { shellJoin } from '../util/shell.js';
+import { renderNixosDryRun, resolveNixosVmSpec } from '../vm/nixos/index.js';
 import { ktVersion } from './version.js';
 
 export function localConfigFor(config: RunConfig): string {
@@ -55,6 +57,17 @@ async function printDryRun(config: RunConfig, plan: PlannedRun): Promise<void> {
   out.push(`kt: kernel: ${config.kernel ?? `${paths.kernel} (image kernel)`}`);
   for (const t of plan.tests) out.push(`  ${t}`);
   for (let i = 1; i <= Math.min(config.jobs, plan.tests.length); i++) {
+    if (config.backend.kind === 'nixos') {
+      const nixSpec = resolveNixosVmSpec({
+        runId: 'DRYRUN', index: i, accel: config.accel === 'kvm' ? 'kvm' : 'tcg', cpus: config.cpus, memoryMiB: config.memoryMiB,
+        runScript: config.backend.runScript, systemName: config.backend.systemName,
+        ...(config.kernel ? { kernel: config.kernel } : {}),
+        extraCmdline: config.append, baseDir: path.join(os.tmpdir(), 'kt-XXXXXX'), sshKeyBlob: '<per-run-ed25519-key>',
+        transport: config.transport, tcpPort: config.transport === 'tcp' ? 0 : undefined, hungTaskTimeoutSec: 0, vmcore: config.vmcore,
+      });
+      out.push(`kt: vm${i}: ${renderNixosDryRun(nixSpec)}`);
+      continue;
+    }
     const spec = resolveVmSpec({
       runId: 'DRYRUN',
       index: i,
@@ -75,14 +88,17 @@ async function printDryRun(config: RunConfig, plan: PlannedRun): Promise<void> {
       hungTaskTimeoutSec: 0,
       vmcore: config.vmcore,
     });
-    out.push(`kt: vm${i}: ${renderQemuArgs(spec).map(shellWord).join(' ')}`);
+    out.push(`kt: vm${i}: ${shellJoin(renderQemuArgs(spec))}`);
   }
   if (config.accel === 'auto') out.push('kt: accel auto: KVM if a probe guest boots under it, else TCG (shown as tcg above)');
   process.stdout.write(out.join('\n') + '\n');
 }
 
-function shellWord(arg: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`;
+
+/** The current recipe's image if it is already built (no build). */
+async function cachedImage(cacheDir: string): Promise<GuestImage | undefined> {
+  const hash = hashImageInputs(imageRecipe(await loadGuestFiles()));
+  return readCachedImage(imagePaths(cacheDir, hash));
 }
 
 export async function prepareImage(cacheDir: string, rebuild: boolean): Promise<GuestImage> {
@@ -110,23 +126,25 @@ export async function runCommand(args: RunArgs, argv: string[]): Promise<number>
     return ExitCode.ok;
   }
   requireQemu();
-  const image = await prepareImage(config.cacheDir, false);
-  const fstestsImage = await ensureFstestsImage(config.fstestsDir, config.cacheDir);
-  const probeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-probe-'));
-  let decision;
-  try {
-    decision = await resolveAccel(config.accel, {
-      kernel: image.kernel,
-      initramfs: image.initramfs,
-      cacheDir: config.cacheDir,
-      workDir: probeDir,
-    });
-  } finally {
-    fs.rmSync(probeDir, { recursive: true, force: true });
+  const direct = config.backend.kind === 'direct';
+  // The NixOS backend brings its own kernel, root and fstests; the Debian image still serves
+  // the KVM probe when it is cached (the probe only needs a kernel and kt's initramfs).
+  const image = direct ? await prepareImage(config.cacheDir, false) : await cachedImage(config.cacheDir);
+  const fstestsImage = direct ? await ensureFstestsImage(config.fstestsDir, config.cacheDir) : undefined;
+  let decision: { accel: 'kvm' | 'tcg'; note?: string };
+  if (image) {
+    const probeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-probe-'));
+    try {
+      decision = await resolveAccel(config.accel, { kernel: image.kernel, initramfs: image.initramfs, cacheDir: config.cacheDir, workDir: probeDir });
+    } finally {
+      fs.rmSync(probeDir, { recursive: true, force: true });
+    }
+  } else {
+    decision = config.accel === 'kvm' ? { accel: 'kvm' } : { accel: 'tcg', note: config.accel === 'auto' ? 'no kt image cached to probe KVM with: using TCG (pass --accel kvm to force KVM)' : undefined };
   }
   if (decision.note) process.stderr.write(`kt: ${decision.note}\n`);
-  const kernel = config.kernel ?? image.kernel;
-  process.stderr.write(`kt: kernel ${kernel}${config.kernelSource === 'image' ? ` (image kernel ${image.kernelRelease})` : ''}\n`);
+  const kernel = config.kernel ?? (direct ? image!.kernel : undefined);
+  process.stderr.write(`kt: kernel ${kernel ?? 'of the NixOS VM'}${config.kernelSource === 'image' && direct ? ` (image kernel ${image!.kernelRelease})` : ''}\n`);
 
   const progress = createProgressReporter({ stream: process.stderr });
   const result = await executeRun({
@@ -134,9 +152,7 @@ export async function runCommand(args: RunArgs, argv: string[]): Promise<number>
     plan,
     accel: decision.accel,
     kernel,
-    initramfs: image.initramfs,
-    rootImage: image.rootImage,
-    fstestsImage,
+    ...(direct && image ? { initramfs: image.initramfs, rootImage: image.rootImage, fstestsImage } : {}),
     localConfig: localConfigFor(config),
     ktVersion: ktVersion(),
     createCheckStream,

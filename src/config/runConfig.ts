@@ -10,6 +10,7 @@ import type { AccelRequest } from '../vm/accel.js';
 import { loadConfigFile, loadSuite, type LoadedSuite } from './load.js';
 import { parseSize } from './size.js';
 import { resolveCacheDir } from '../vm/image/cacheDir.js';
+import { locateRunScript } from '../vm/nixos/runScript.js';
 
 /** The raw flags of `kt run` as yargs hands them over. */
 export interface RunArgs {
@@ -37,6 +38,9 @@ export interface RunArgs {
   transport?: string;
   vmcore?: boolean;
   append?: string[];
+  backend?: string;
+  nixosVm?: string;
+  batch?: number;
 }
 
 export interface RunConfig {
@@ -74,14 +78,28 @@ export interface RunConfig {
   vmcore: boolean;
   append: string[];
   cacheDir: string;
+  /** At most this many tests per `check` invocation (--batch). */
+  maxBatch: number;
+  /** direct: kt's Debian image; nixos: the run script of a NixOS VM built from nix/. */
+  backend: { kind: 'direct' } | { kind: 'nixos'; runScript: string; systemName: string };
 }
 
+
+/** Size cap of --vmcore: a dump is as large as the guest's memory. */
+const VMCORE_MAX_MIB = 8192;
 
 function checkJobs(jobs: unknown): number {
   if (typeof jobs !== 'number' || !Number.isInteger(jobs) || jobs < 1 || jobs > 256) {
     throw new UsageError('E_BAD_JOBS', `-j ${String(jobs)} is not a number of VMs`, 'give a whole number from 1 to 256, e.g. -j 4');
   }
   return jobs;
+}
+
+function checkBatch(batch: number): number {
+  if (!Number.isInteger(batch) || batch < 1) {
+    throw new UsageError('E_BAD_BATCH', `--batch ${batch} is not a whole number ≥ 1`, 'e.g. --batch 8 (tests per check invocation; 1 = one check per test)');
+  }
+  return batch;
 }
 
 function parseShard(text: string): { index: number; total: number } {
@@ -168,6 +186,19 @@ export function normalizeRunConfig(args: RunArgs, argv: string[], env: NodeJS.Pr
     throw new UsageError('E_BAD_RETRIES', `--retries ${retries} is not a whole number ≥ 0`, 'e.g. --retries 1');
   }
   if (!args.dryRun) checkResultsDir(resultsDir);
+  const memoryMiB = args.memory ?? file.memory ?? 2048;
+  if (args.vmcore && memoryMiB > VMCORE_MAX_MIB) {
+    // The ELF dump holds all guest memory; a run of many panics could fill the results disk.
+    throw new UsageError('E_VMCORE_TOO_LARGE', `--vmcore with --memory ${memoryMiB} would write ${memoryMiB} MiB per panic`, `use --memory ${VMCORE_MAX_MIB} or less for vmcore runs`);
+  }
+  const backendName = args.backend ?? 'direct';
+  if (backendName !== 'direct' && backendName !== 'nixos') {
+    throw new UsageError('E_BAD_BACKEND', `--backend ${backendName} is not one of direct, nixos`, 'use --backend direct (kt\'s Debian image) or --backend nixos --nixos-vm ./result');
+  }
+  if (backendName === 'nixos' && !args.nixosVm) {
+    throw new UsageError('E_NIXOS_VM_REQUIRED', '--backend nixos needs --nixos-vm', 'build the VM with `nix build ./nix#vm` and pass --nixos-vm ./result');
+  }
+  const backend: RunConfig['backend'] = backendName === 'nixos' ? { kind: 'nixos', ...locateRunScript(path.resolve(cwd, args.nixosVm!)) } : { kind: 'direct' };
   const config: RunConfig = {
     argv,
     groups: args.group ?? [],
@@ -182,7 +213,7 @@ export function normalizeRunConfig(args: RunArgs, argv: string[], env: NodeJS.Pr
     keep: args.keep ?? false,
     dryRun: args.dryRun ?? false,
     suite,
-    memoryMiB: args.memory ?? file.memory ?? 2048,
+    memoryMiB,
     cpus: args.cpus ?? file.cpus ?? 2,
     testSizeBytes: parseSize(args.testSize ?? file.testSize ?? '5G', '--test-size'),
     scratchSizeBytes: parseSize(args.scratchSize ?? file.scratchSize ?? '5G', '--scratch-size'),
@@ -194,6 +225,8 @@ export function normalizeRunConfig(args: RunArgs, argv: string[], env: NodeJS.Pr
     vmcore: args.vmcore ?? false,
     append: [...(file.append ?? []), ...(args.append ?? [])],
     cacheDir: resolveCacheDir(env),
+    backend,
+    maxBatch: checkBatch(args.batch ?? 8),
   };
   return Object.freeze(config);
 }

@@ -8,6 +8,9 @@
  *   change are refused.
  */
 import { UsageError } from '../errors.js';
+import { shellQuote } from '../util/shell.js';
+
+export { shellQuote };
 
 /** The no-sections config kt writes for one guest. */
 export interface LocalConfigOptions {
@@ -88,11 +91,6 @@ export function renderSectionsConfig(sections: readonly ConfigSection[], comment
   return `# ${oneLine(comment)}\n${blocks.join('\n\n')}\n`;
 }
 
-/** Quotes a value for bash: bare when it only holds safe characters, else single-quoted. */
-export function shellQuote(value: string): string {
-  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(value)) return value;
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
 
 function checkName(name: string): void {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {

@@ -55,5 +55,8 @@ export function createConsoleWatcher(): ConsoleWatcher {
       reports.push(...detector.flush());
       return reports;
     },
+    get fatalPending() {
+      return detector.fatalPending;
+    },
   };
 }

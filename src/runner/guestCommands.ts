@@ -2,7 +2,7 @@
  * The shell commands kt runs in a guest, rendered by pure functions so they can be read and
  * tested without a VM. Paths inside the guest are fixed by kt's image (guest/kt-init).
  */
-import { shellJoin, shellQuote } from '../vm/sshTransport.js';
+import { shellJoin, shellQuote } from '../util/shell.js';
 
 /** Where the fstests image is mounted: the path `make install` uses (fstests.md §0). */
 export const GUEST_FSTESTS_DIR = '/var/lib/xfstests';
@@ -39,8 +39,9 @@ export function mkfsCommand(fstyp: string, mkfsOptions: string, device: string):
 export function renderGuestSetup(opts: { localConfig: string; fstyp: string; mkfsOptions: string }): string {
   return [
     'set -e',
-    `mkdir -p ${GUEST_FSTESTS_DIR} /mnt/test /mnt/scratch ${GUEST_RESULT_BASE}`,
-    `mount ${GUEST_FSTESTS_DEV} ${GUEST_FSTESTS_DIR}`,
+    `mkdir -p /mnt/test /mnt/scratch ${GUEST_RESULT_BASE}`,
+    // The Debian backend attaches the tree as a disk; a NixOS guest has it at this path already.
+    `if [ -e ${GUEST_FSTESTS_DEV} ]; then mkdir -p ${GUEST_FSTESTS_DIR} && mount ${GUEST_FSTESTS_DEV} ${GUEST_FSTESTS_DIR}; fi`,
     `cat > ${GUEST_LOCAL_CONFIG} <<'KT_LOCAL_CONFIG_EOF'`,
     opts.localConfig.trimEnd(),
     'KT_LOCAL_CONFIG_EOF',

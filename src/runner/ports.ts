@@ -28,4 +28,6 @@ export interface ConsoleWatcher {
   push(chunk: Buffer): ConsoleCrash[];
   /** End of console (VM gone): reports still being collected come out. */
   flush(): ConsoleCrash[];
+  /** A fatal report (a panic) has begun but is not complete yet. */
+  readonly fatalPending: boolean;
 }

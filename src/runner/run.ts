@@ -20,6 +20,7 @@ import type { PlannedRun } from './plan.js';
 import { killAllNow } from '../vm/processRegistry.js';
 import { resolveVmSpec } from '../vm/spec.js';
 import { QemuMachine } from '../vm/qemuMachine.js';
+import { NixosMachine, resolveNixosVmSpec } from '../vm/nixos/index.js';
 import type { Machine } from '../vm/machine.js';
 import type { Accel } from '../vm/spec.js';
 import { renderGuestSetup } from './guestCommands.js';
@@ -31,10 +32,12 @@ export interface RunInputs {
   config: RunConfig;
   plan: PlannedRun;
   accel: Accel;
-  kernel: string;
-  initramfs: string;
-  rootImage: string;
-  fstestsImage: string;
+  /** Kernel booted (for the record); undefined = the NixOS VM's own. */
+  kernel: string | undefined;
+  /** Debian backend only: kt's initramfs, root image and the packed fstests tree. */
+  initramfs?: string;
+  rootImage?: string;
+  fstestsImage?: string;
   /** fstests local.config for the guest. */
   localConfig: string;
   ktVersion: string;
@@ -59,8 +62,6 @@ const DEADLINE = {
   kvm: { factor: 5, floorSec: 120, ceilingSec: 3600 },
   tcg: { factor: 5, floorSec: 600, ceilingSec: 3 * 3600 },
 };
-/** Tests per check invocation at most: amortises check's start-up (see bench/, issue #2). */
-const MAX_BATCH = 8;
 
 export async function executeRun(inputs: RunInputs): Promise<RunResult> {
   const { config, plan } = inputs;
@@ -135,7 +136,7 @@ export async function executeRun(inputs: RunInputs): Promise<RunResult> {
     runId,
     tests: plan.tests,
     jobs: config.jobs,
-    kernel: inputs.kernel,
+    kernel: inputs.kernel ?? 'nixos-vm-kernel',
     accel: inputs.accel,
     fstyp: config.suite.fstyp,
     section: config.suite.name,
@@ -148,34 +149,44 @@ export async function executeRun(inputs: RunInputs): Promise<RunResult> {
   const createMachine = async (): Promise<Machine> => {
     const index = ++vmCounter;
     const name = `vm${index}`;
-    const spec = resolveVmSpec({
-      runId,
-      index,
-      accel: inputs.accel,
-      cpus: config.cpus,
-      memoryMiB: config.memoryMiB,
-      kernel: inputs.kernel,
-      initramfs: inputs.initramfs,
-      rootImage: inputs.rootImage,
-      fstestsImage: inputs.fstestsImage,
-      testSizeBytes: config.testSizeBytes,
-      scratchSizeBytes: config.scratchSizeBytes,
-      extraCmdline: config.append,
-      baseDir,
-      sshKeyBlob,
-      transport: config.transport,
-      tcpPort: config.transport === 'tcp' ? await freePort() : undefined,
-      hungTaskTimeoutSec: 0,
-      vmcore: config.vmcore,
-    });
-    return new QemuMachine({
-      spec,
+    const tcpPort = config.transport === 'tcp' ? await freePort() : undefined;
+    const common = {
       name,
       consoleLogPath: path.join(runDir, 'console', `${name}.log`),
       privateKey: keys.private,
       bootTimeoutMs: config.bootTimeoutSec * 1000,
       keep: config.keep,
+    };
+    // What every backend's VM gets from the run.
+    const vm = {
+      runId,
+      index,
+      accel: inputs.accel,
+      cpus: config.cpus,
+      memoryMiB: config.memoryMiB,
+      extraCmdline: config.append,
+      baseDir,
+      sshKeyBlob,
+      transport: config.transport,
+      tcpPort,
+      hungTaskTimeoutSec: 0,
+      vmcore: config.vmcore,
+    };
+    if (config.backend.kind === 'nixos') {
+      const { runScript, systemName } = config.backend;
+      const spec = resolveNixosVmSpec({ ...vm, runScript, systemName, ...(inputs.kernel ? { kernel: inputs.kernel } : {}) });
+      return new NixosMachine({ spec, ...common });
+    }
+    const spec = resolveVmSpec({
+      ...vm,
+      kernel: inputs.kernel!,
+      initramfs: inputs.initramfs!,
+      rootImage: inputs.rootImage!,
+      fstestsImage: inputs.fstestsImage!,
+      testSizeBytes: config.testSizeBytes,
+      scratchSizeBytes: config.scratchSizeBytes,
     });
+    return new QemuMachine({ spec, ...common });
   };
 
   const deadline = DEADLINE[inputs.accel];
@@ -187,7 +198,7 @@ export async function executeRun(inputs: RunInputs): Promise<RunResult> {
       setupGuest: (machine) => setupGuest(machine, inputs),
       createCheckStream: inputs.createCheckStream,
       createConsoleWatcher: inputs.createConsoleWatcher,
-      batchSize: (remaining) => batchSize(remaining, config.jobs, { maxBatch: MAX_BATCH }),
+      batchSize: (remaining) => batchSize(remaining, config.jobs, { maxBatch: config.maxBatch }),
       deadlineSec: (test) =>
         testDeadlineSec(history.get(historyKey(config.suite.name, test)) ?? {}, { ...deadline, override: config.testTimeoutSec }),
       saveArtifact: (test, attempt, ext, data) => {

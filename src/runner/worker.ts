@@ -149,11 +149,19 @@ export class Worker {
       }
       for (const report of watcher.push(chunk)) {
         if (current) current.reports.push(report);
-        if (report.fatal) {
-          fail({ kind: 'crash', crash: report });
-          // QEMU normally exits on its own (panic=-1, pvpanic); if it does not, stop waiting.
-          fatalTimer ??= setTimeout(() => abort.abort(), CRASH_EXIT_GRACE_MS);
-        }
+        if (report.fatal) fail({ kind: 'crash', crash: report });
+      }
+      // QEMU normally exits on its own after a panic (panic=-1, pvpanic). When it does not (a
+      // guest paused on panic for --vmcore stops before the report's last line), close the
+      // report ourselves and stop waiting.
+      if (!fatalTimer && (watcher.fatalPending || failure?.kind === 'crash')) {
+        fatalTimer = setTimeout(() => {
+          const reports = watcher.flush();
+          if (current) current.reports.push(...reports);
+          const fatal = reports.find((r) => r.fatal);
+          if (fatal) fail({ kind: 'crash', crash: fatal });
+          abort.abort();
+        }, CRASH_EXIT_GRACE_MS);
       }
     };
     const unsubscribeConsole = machine.onConsole(onConsole);

@@ -35,15 +35,6 @@ export interface Transport {
   readonly closed: Promise<void>;
 }
 
-/** Quotes one argument for the guest's POSIX shell. */
-export function shellQuote(arg: string): string {
-  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return arg;
-  return `'${arg.replaceAll("'", `'\\''`)}'`;
-}
-
-export function shellJoin(argv: string[]): string {
-  return argv.map(shellQuote).join(' ');
-}
 
 export type Endpoint = { kind: 'virtio-serial'; socket: string } | { kind: 'tcp'; port: number };
 

@@ -132,3 +132,25 @@ describe('kt run --dry-run', () => {
     expect([...tests(a.out), ...tests(b.out)].sort()).toEqual(['generic/001', 'generic/002', 'generic/003', 'generic/004', 'xfs/001']);
   });
 });
+
+describe('kt run --backend nixos', () => {
+  it('needs --nixos-vm', async () => {
+    const r = await kt(['run', '--fstests', tree, '--backend', 'nixos', 'selftest/001']);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(
+      'kt: error E_NIXOS_VM_REQUIRED: --backend nixos needs --nixos-vm\n' +
+        '  hint: build the VM with `nix build ./nix#vm` and pass --nixos-vm ./result',
+    );
+  });
+
+  it('prints the run script environment per VM in a dry run', async () => {
+    // The shape of `nix build ./nix#vm`'s output: result/bin/run-<system.name>-vm.
+    const result = path.join(tmp, 'result');
+    fs.mkdirSync(path.join(result, 'bin'), { recursive: true });
+    fs.writeFileSync(path.join(result, 'bin/run-kt-guest-vm'), '#!/bin/sh\n', { mode: 0o755 });
+    const r = await kt(['run', '--dry-run', '--fstests', tree, '--backend', 'nixos', '--nixos-vm', result, '--kernel', KT, 'selftest/001']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^kt: vm1: env .*NIXPKGS_QEMU_KERNEL_kt_guest=.*\/bin\/run-kt-guest-vm$/m);
+    expect(r.out).toContain('NIX_DISK_IMAGE=');
+  });
+});

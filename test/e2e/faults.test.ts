@@ -221,3 +221,24 @@ describe('a corrupt guest image', () => {
     }
   });
 });
+
+describe('--vmcore on a guest panic', () => {
+  it('takes an ELF memory dump of the panicked guest into the run directory', async () => {
+    const run = await runKt(['-j', '1', '--vmcore', '--memory', '512', '--fstests', tree, 'selftest/005', 'xfs/001']);
+    await expectCleanRun(run, 1);
+    expect(outcomes(run.runDir)).toEqual({ 'selftest/005': 'crashed', 'xfs/001': 'passed' });
+    const lost = readEvents(run.runDir).find((e) => e.type === 'machine-lost')!;
+    expect(lost.vmcore).toBe('vmcore/vm1.elf');
+    const file = path.join(run.runDir, 'vmcore/vm1.elf');
+    const head = Buffer.alloc(64);
+    const fd = fs.openSync(file, 'r');
+    fs.readSync(fd, head, 0, 64, 0);
+    fs.closeSync(fd);
+    // An ELF core file: "\x7fELF", 64-bit, e_type ET_CORE (4) (elf(5)).
+    expect(head.subarray(0, 4).toString('latin1')).toBe('\x7fELF');
+    expect(head[4]).toBe(2);
+    expect(head.readUInt16LE(16)).toBe(4);
+    // All of the guest's 512 MiB of memory is in it.
+    expect(fs.statSync(file).size).toBeGreaterThan(512 * 2 ** 20);
+  });
+});

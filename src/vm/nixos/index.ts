@@ -12,4 +12,4 @@ export {
 } from './runEnv.js';
 export { locateRunScript, type LocatedRunScript } from './runScript.js';
 export { NixosMachine, NIXOS_BOOT_FAILURES, prepareNixosHost, type NixosMachineOptions } from './nixosMachine.js';
-export { ConsoleBootedMachine, type ConsoleBootedMachineOptions, type BootFailureMarker } from './bootedMachine.js';
+export { ConsoleBootedMachine, type ConsoleBootedMachineOptions, type BootFailureMarker } from '../bootedMachine.js';

@@ -6,7 +6,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { PreparedHost } from '../prepareHost.js';
-import { ConsoleBootedMachine, type BootFailureMarker } from './bootedMachine.js';
+import { ConsoleBootedMachine, type BootFailureMarker } from '../bootedMachine.js';
 import { NIXOS_ROOT_IMAGE, renderNixosArgv, renderNixosDryRun, renderNixosRunEnv } from './runEnv.js';
 import type { NixosVmSpec } from './spec.js';
 

@@ -16,7 +16,7 @@
  *   NIXPKGS_QEMU_KERNEL_<sanitised system.name>   `-kernel ${VAR:-<toplevel>/kernel}`.
  */
 import { HostError } from '../../errors.js';
-import { shellQuote } from '../sshTransport.js';
+import { shellQuote } from '../../util/shell.js';
 import type { Accel } from '../spec.js';
 import { kernelEnvVar, type NixosVmSpec } from './spec.js';
 

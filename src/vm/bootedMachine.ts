@@ -4,17 +4,15 @@
  * (the guest's ttyS0) to the console log and listeners, wait for READY_MARKER, then connect ssh
  * over the backend's endpoint, read `uname -r`, and attach QMP.
  *
- * It is the boot/exec/dispose logic of QemuMachine (src/vm/qemuMachine.ts) with the backend
- * specifics passed in (argv, env, host preparation, failure markers, messages). It lives here
- * only because this change may not edit src/vm; the proposal is to move it to
- * src/vm/bootedMachine.ts and make QemuMachine a subclass like NixosMachine.
+ * Backends (QemuMachine for the Debian image, NixosMachine) subclass it and pass in only what
+ * differs: argv, env, host preparation, failure markers, messages.
  */
 import fs from 'node:fs';
-import { launchQemu, type QemuProcess } from '../launch.js';
-import type { Machine, MachineExit } from '../machine.js';
-import type { PreparedHost } from '../prepareHost.js';
-import { QmpClient } from '../qmp.js';
-import { BootError, READY_MARKER } from '../qemuMachine.js';
+import { HostError } from '../errors.js';
+import { launchQemu, type QemuProcess } from './launch.js';
+import type { Machine, MachineExit } from './machine.js';
+import type { PreparedHost } from './prepareHost.js';
+import { QmpClient } from './qmp.js';
 import {
   connectSsh,
   type Endpoint,
@@ -22,7 +20,13 @@ import {
   type ExecResult,
   type Transport,
   TransportError,
-} from '../sshTransport.js';
+} from './sshTransport.js';
+
+/** kt's guest init (guest/kt-init, nix/guest.nix) prints this exact line once sshd serves. */
+export const READY_MARKER = 'kt-init: ready';
+
+/** A VM did not come up; the message carries the console tail. */
+export class BootError extends HostError {}
 
 /** A console line that proves the guest will never reach READY_MARKER. */
 export interface BootFailureMarker {
@@ -167,7 +171,9 @@ export class ConsoleBootedMachine implements Machine {
 
   async dumpGuestMemory(path: string, timeoutMs: number): Promise<void> {
     if (!this.qmp) throw new Error('no QMP connection');
-    // paging=false writes an ELF core that crash(8) and drgn open (QEMU docs, dump-guest-memory).
+    // ELF with paging=false: what crash(8) and drgn open directly, the vmcoreinfo device giving
+    // them the kernel's layout (QEMU QMP reference, dump-guest-memory). QEMU 7.2 writes its
+    // kdump-* formats only in makedumpfile's flattened form, which needs `makedumpfile -R` first.
     await this.qmp.execute('dump-guest-memory', { paging: false, protocol: `file:${path}` }, timeoutMs);
   }
 
