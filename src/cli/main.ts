@@ -40,7 +40,7 @@ export async function main(argv: string[]): Promise<void> {
           .option('shard', { type: 'string', describe: 'run shard i of n of the test list (CI), e.g. 2/4' })
           .option('transport', { type: 'string', describe: 'virtio-serial (default) or tcp (127.0.0.1 host forward)' })
           .option('vmcore', { type: 'boolean', describe: 'on a guest panic, dump guest memory into the run directory' })
-          .option('batch', { type: 'number', describe: 'at most N tests per check invocation (default 8; see bench)' })
+          .option('batch', { type: 'number', describe: 'at most N tests per check invocation (default 32; see bench)' })
           .option('backend', { type: 'string', describe: 'direct (kt\'s Debian image, default) or nixos (a VM built from nix/)' })
           .option('nixos-vm', { type: 'string', describe: 'with --backend nixos: the VM derivation (./result of nix build ./nix#vm)' })
           .option('append', { type: 'string', describe: 'extra kernel command line parameter (repeatable)' })

@@ -29,6 +29,7 @@ import { ensureImage, imagePaths, hashImageInputs, imageRecipe, loadGuestFiles, 
 import { renderQemuArgs } from '../vm/qemuArgs.js';
 import { resolveVmSpec } from '../vm/spec.js';
 import { requireQemu } from '../vm/qemuBinary.js';
+import { killAllNow } from '../vm/processRegistry.js';
 import { shellJoin } from '../util/shell.js';
 import { renderNixosDryRun, resolveNixosVmSpec } from '../vm/nixos/index.js';
 import { ktVersion } from './version.js';
@@ -126,6 +127,26 @@ export async function runCommand(args: RunArgs, argv: string[]): Promise<number>
     return ExitCode.ok;
   }
   requireQemu();
+  // Until the runner installs its own handlers: a signal during the image build or the KVM
+  // probe must not leave the probe's QEMU (which may hang forever on a broken KVM) behind.
+  const probeDirs: string[] = [];
+  const onEarlySignal = (signal: NodeJS.Signals) => {
+    killAllNow();
+    for (const dir of probeDirs) fs.rmSync(dir, { recursive: true, force: true });
+    process.exit(signal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm);
+  };
+  const early = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const s of early) process.on(s, onEarlySignal);
+  try {
+    return await prepareAndRun(config, plan, probeDirs, () => {
+      for (const s of early) process.off(s, onEarlySignal);
+    });
+  } finally {
+    for (const s of early) process.off(s, onEarlySignal);
+  }
+}
+
+async function prepareAndRun(config: RunConfig, plan: PlannedRun, probeDirs: string[], beforeRun: () => void): Promise<number> {
   const direct = config.backend.kind === 'direct';
   // The NixOS backend brings its own kernel, root and fstests; the Debian image still serves
   // the KVM probe when it is cached (the probe only needs a kernel and kt's initramfs).
@@ -134,6 +155,7 @@ export async function runCommand(args: RunArgs, argv: string[]): Promise<number>
   let decision: { accel: 'kvm' | 'tcg'; note?: string };
   if (image) {
     const probeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-probe-'));
+    probeDirs.push(probeDir);
     try {
       decision = await resolveAccel(config.accel, { kernel: image.kernel, initramfs: image.initramfs, cacheDir: config.cacheDir, workDir: probeDir });
     } finally {
@@ -146,6 +168,7 @@ export async function runCommand(args: RunArgs, argv: string[]): Promise<number>
   const kernel = config.kernel ?? (direct ? image!.kernel : undefined);
   process.stderr.write(`kt: kernel ${kernel ?? 'of the NixOS VM'}${config.kernelSource === 'image' && direct ? ` (image kernel ${image!.kernelRelease})` : ''}\n`);
 
+  beforeRun();
   const progress = createProgressReporter({ stream: process.stderr });
   const result = await executeRun({
     config,

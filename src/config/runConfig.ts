@@ -85,6 +85,16 @@ export interface RunConfig {
 }
 
 
+/** Node timers hold at most 2^31-1 ms; longer deadlines would fire at once. */
+const MAX_TIMER_SEC = 2_147_483;
+
+function checkInt(value: unknown, flag: string, min: number, max: number, example: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new UsageError('E_BAD_NUMBER', `${flag} ${String(value)} is not a whole number from ${min} to ${max}`, `give ${example}`);
+  }
+  return value;
+}
+
 /** Size cap of --vmcore: a dump is as large as the guest's memory. */
 const VMCORE_MAX_MIB = 8192;
 
@@ -178,7 +188,7 @@ export function normalizeRunConfig(args: RunArgs, argv: string[], env: NodeJS.Pr
     if (!fs.existsSync(f)) throw new UsageError('E_EXCLUDE_FILE_MISSING', `exclude file ${f} does not exist`, 'fix the path given to -E (or in the suite/config file)');
   }
   const testTimeoutSec = args.testTimeout ?? file.testTimeout;
-  if (testTimeoutSec !== undefined && !(testTimeoutSec > 0)) {
+  if (testTimeoutSec !== undefined && !(testTimeoutSec > 0 && testTimeoutSec <= MAX_TIMER_SEC)) {
     throw new UsageError('E_BAD_TIMEOUT', `--test-timeout ${testTimeoutSec} is not a positive number of seconds`, 'e.g. --test-timeout 600');
   }
   const retries = args.retries ?? file.retries ?? 0;
@@ -186,7 +196,9 @@ export function normalizeRunConfig(args: RunArgs, argv: string[], env: NodeJS.Pr
     throw new UsageError('E_BAD_RETRIES', `--retries ${retries} is not a whole number ≥ 0`, 'e.g. --retries 1');
   }
   if (!args.dryRun) checkResultsDir(resultsDir);
-  const memoryMiB = args.memory ?? file.memory ?? 2048;
+  const memoryMiB = checkInt(args.memory ?? file.memory ?? 2048, '--memory', 128, 1 << 20, 'MiB per VM, e.g. --memory 4096');
+  const cpus = checkInt(args.cpus ?? file.cpus ?? 2, '--cpus', 1, 1024, 'vCPUs per VM, e.g. --cpus 2');
+  const bootTimeoutSec = checkInt(args.bootTimeout ?? file.bootTimeout ?? 300, '--boot-timeout', 1, MAX_TIMER_SEC, 'seconds, e.g. --boot-timeout 300');
   if (args.vmcore && memoryMiB > VMCORE_MAX_MIB) {
     // The ELF dump holds all guest memory; a run of many panics could fill the results disk.
     throw new UsageError('E_VMCORE_TOO_LARGE', `--vmcore with --memory ${memoryMiB} would write ${memoryMiB} MiB per panic`, `use --memory ${VMCORE_MAX_MIB} or less for vmcore runs`);
@@ -214,11 +226,11 @@ export function normalizeRunConfig(args: RunArgs, argv: string[], env: NodeJS.Pr
     dryRun: args.dryRun ?? false,
     suite,
     memoryMiB,
-    cpus: args.cpus ?? file.cpus ?? 2,
+    cpus,
     testSizeBytes: parseSize(args.testSize ?? file.testSize ?? '5G', '--test-size'),
     scratchSizeBytes: parseSize(args.scratchSize ?? file.scratchSize ?? '5G', '--scratch-size'),
     testTimeoutSec,
-    bootTimeoutSec: args.bootTimeout ?? file.bootTimeout ?? 300,
+    bootTimeoutSec,
     retries,
     shard: args.shard ? parseShard(args.shard) : undefined,
     transport,
@@ -226,7 +238,7 @@ export function normalizeRunConfig(args: RunArgs, argv: string[], env: NodeJS.Pr
     append: [...(file.append ?? []), ...(args.append ?? [])],
     cacheDir: resolveCacheDir(env),
     backend,
-    maxBatch: checkBatch(args.batch ?? 8),
+    maxBatch: checkBatch(args.batch ?? 32),
   };
   return Object.freeze(config);
 }

@@ -58,9 +58,9 @@ export function resultsWriteError(file: string, err: unknown, doing: string): Ho
   const code = errnoCode(err);
   const hint =
     code === 'ENOSPC' || code === 'EDQUOT'
-      ? `free space on the file system holding ${path.dirname(file)} (or pass another --results-dir), then run again; the events already written are intact and \`kt report\` can still read them`
+      ? `free space on the file system holding ${path.dirname(file)} (or pass another --results), then run again; the events already written are intact and \`kt report\` can still read them`
       : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
-        ? `make ${path.dirname(file)} writable by this user (or pass another --results-dir), then run again`
+        ? `make ${path.dirname(file)} writable by this user (or pass another --results), then run again`
         : `check the file system holding ${path.dirname(file)}, then run again`;
   return new HostError('E_RESULTS_WRITE', `cannot ${doing} ${file}: ${code}`, hint, { cause: err });
 }

@@ -19,7 +19,7 @@ import { artifactPath, createRunDir, makeRunId, writeArtifact } from './runDir.j
 import type { PlannedRun } from './plan.js';
 import { killAllNow } from '../vm/processRegistry.js';
 import { resolveVmSpec } from '../vm/spec.js';
-import { QemuMachine } from '../vm/qemuMachine.js';
+import { BootError, QemuMachine } from '../vm/qemuMachine.js';
 import { NixosMachine, resolveNixosVmSpec } from '../vm/nixos/index.js';
 import type { Machine } from '../vm/machine.js';
 import type { Accel } from '../vm/spec.js';
@@ -98,6 +98,7 @@ export async function executeRun(inputs: RunInputs): Promise<RunResult> {
     if (stopSignalName) {
       // Second signal: no more waiting; every QEMU group dies now.
       killAllNow();
+      if (!config.keep) fs.rmSync(baseDir, { recursive: true, force: true });
       endLog('interrupted', 'killed by a second signal; reports can be rebuilt with kt report');
       process.exit(signal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm);
     }
@@ -110,6 +111,8 @@ export async function executeRun(inputs: RunInputs): Promise<RunResult> {
   const sigterm = () => onSignal('SIGTERM');
   process.on('SIGINT', sigint);
   process.on('SIGTERM', sigterm);
+  // A closed terminal or ssh session: stop like SIGTERM rather than die with VMs left running.
+  process.on('SIGHUP', sigterm);
 
   let ended = false;
   /** Appends run-end once; after it the event log is complete and `kt report` can rebuild all. */
@@ -226,7 +229,18 @@ export async function executeRun(inputs: RunInputs): Promise<RunResult> {
   );
 
   try {
-    const results = await Promise.allSettled(workers.map((w) => w.run()));
+    const results = await Promise.allSettled(
+      workers.map((w) =>
+        w.run().catch((err: unknown) => {
+          // The kernel never boots or the fstests tree is unusable: the other VMs would only
+          // meet the same error, so stop them now.
+          fatal ??= isKtError(err) ? err : new HostError('E_INTERNAL', String(err instanceof Error ? err.stack : err));
+          dispatcher.stop();
+          stop.abort();
+          throw err;
+        }),
+      ),
+    );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed && !fatal) {
       const err = failed.reason as unknown;
@@ -240,6 +254,7 @@ export async function executeRun(inputs: RunInputs): Promise<RunResult> {
   } finally {
     process.off('SIGINT', sigint);
     process.off('SIGTERM', sigterm);
+    process.off('SIGHUP', sigterm);
     killAllNow();
     if (!config.keep) fs.rmSync(baseDir, { recursive: true, force: true });
   }
@@ -272,6 +287,10 @@ async function setupGuest(machine: Machine, inputs: RunInputs): Promise<void> {
   });
   const result = await machine.exec(script, { timeoutMs: 300_000 });
   if (result.stdout.includes('KT-SETUP-OK')) return;
+  if (result.exitCode === null) {
+    // No exit status: the guest went away during mount/mkfs; another boot may fare better.
+    throw new BootError('E_BOOT_SETUP_LOST', `${machine.name} was lost while being prepared (mount of the fstests disk, mkfs of TEST_DEV)`, 'see the console log in the run directory');
+  }
   const preflight = /KT-PREFLIGHT: (.*)/.exec(result.stdout)?.[1];
   throw new HostError(
     'E_GUEST_SETUP',

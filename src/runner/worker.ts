@@ -48,6 +48,8 @@ type VmFailure =
 
 /** Console lines kept per test, for the console excerpt of a crashed or hung test. */
 const CONSOLE_KEEP_BYTES = 256 * 1024;
+/** Reports that explain a guest that stopped answering (src/crash CrashType). */
+const STALL_TYPES = new Set(['softlockup', 'hardlockup', 'rcustall', 'hungtask']);
 /** After the console shows a fatal crash, how long QEMU gets to exit by itself. */
 const CRASH_EXIT_GRACE_MS = 10_000;
 /** How long sysrq dumps of a hung guest get to reach the console. */
@@ -72,11 +74,22 @@ export class Worker {
         }
         if (batch[0]!.freshVm && this.machine && this.testsOnMachine > 0) await this.discard();
         if (!this.machine) {
-          const booted = await this.boot();
+          let booted: boolean;
+          try {
+            booted = await this.boot();
+          } catch (err) {
+            // Fatal for the run: give the batch back so no other worker waits for it forever.
+            d.dispatcher.returnToHead(batch);
+            throw err;
+          }
           if (!booted) {
             d.dispatcher.returnToHead(batch);
             continue;
           }
+        }
+        if (d.stopSignal.aborted) {
+          d.dispatcher.settle(batch.length);
+          break;
         }
         await this.runBatch(this.machine!, batch);
       }
@@ -181,13 +194,27 @@ export class Worker {
     });
     const onStop = () => abort.abort();
     d.stopSignal.addEventListener('abort', onStop, { once: true });
+    if (d.stopSignal.aborted) abort.abort();
 
     const armDeadline = (test: string) => {
       const sec = d.deadlineSec(test);
       return setTimeout(() => {
-        void this.dumpHungTasks(machine).finally(() =>
-          fail({ kind: 'hang', message: `${test} did not finish within ${sec} s (test deadline)` }),
-        );
+        void this.dumpHungTasks(machine).finally(() => {
+          // The test may have finished while the dumps were taken: blame only a test still running.
+          if (current?.item.test === test) fail({ kind: 'hang', message: `${test} did not finish within ${sec} s (test deadline)` });
+        });
+      }, sec * 1000);
+    };
+    // check also runs outside tests (mount of TEST_DEV, mkfs of SCRATCH_DEV, final unmounts);
+    // a kernel hang there gets the longest deadline kt would give any test.
+    let idleTimer: NodeJS.Timeout | undefined;
+    const armIdle = () => {
+      clearTimeout(idleTimer);
+      const sec = d.deadlineSec('');
+      idleTimer = setTimeout(() => {
+        void this.dumpHungTasks(machine).finally(() => {
+          if (!current) fail({ kind: 'hang', message: `check made no progress for ${sec} s outside any test` });
+        });
       }, sec * 1000);
     };
 
@@ -198,13 +225,15 @@ export class Worker {
       const item = items.get(ev.test);
       if (!item || finished.has(ev.test)) return; // not ours (a -L rerun line); ignore
       if (ev.type === 'test-start') {
+        clearTimeout(current?.timer);
+        clearTimeout(idleTimer);
         current = { item, startedAt: Date.now(), console: [], consoleBytes: 0, reports: [] };
         current.timer = armDeadline(ev.test);
         d.emit({ type: 'test-begin', test: ev.test, machine: machine.name, attempt: item.attempt });
         return;
       }
       const startedAt = current?.item.test === ev.test ? current.startedAt : Date.now();
-      if (current?.item.test === ev.test) clearTimeout(current.timer);
+      clearTimeout(current?.timer);
       if (!current || current.item.test !== ev.test) {
         // [expunged] and some notrun lines come without a separate start.
         d.emit({ type: 'test-begin', test: ev.test, machine: machine.name, attempt: item.attempt });
@@ -212,6 +241,7 @@ export class Worker {
       current = undefined;
       finished.add(ev.test);
       this.testsOnMachine++;
+      armIdle();
       const fetched = await this.fetchArtifacts(machine, item, ev.outcome);
       this.finishTest(item, machine.name, ev.outcome, Date.now() - startedAt, fetched, ev.seconds);
     };
@@ -220,21 +250,35 @@ export class Worker {
     };
 
     let checkExit: { exitCode: number | null; stdout: string } | undefined;
+    let execError: unknown;
+    armIdle();
     try {
       checkExit = await machine.exec(renderCheckCommand(batch.map((i) => i.test)), {
-        onStdout: (chunk) => feed(stream.push(chunk)),
+        // After an abort ssh2 may still deliver data; a late test-start must not arm timers.
+        onStdout: (chunk) => {
+          if (!abort.signal.aborted) feed(stream.push(chunk));
+        },
         signal: abort.signal,
       });
-      feed(stream.end());
-    } catch {
+    } catch (err) {
       // Aborted or connection lost: `failure` (or the stop signal) says why.
+      execError = err;
     }
+    // A failure's diff is only settled by the next line or the end of the stream: settle it, so
+    // a test that failed just before its VM died keeps its own outcome.
+    feed(stream.end());
+    clearTimeout(idleTimer);
     await chain.catch(() => undefined);
     if (!failure && !d.stopSignal.aborted && batch.some((i) => !finished.has(i.test))) {
       // check's channel closed with tests unreported: usually the guest is dying (a panic
       // cuts the connection before QEMU exits). Give the real cause a moment to show.
       await Promise.race([failedPromise, sleep(CRASH_EXIT_GRACE_MS)]);
       await chain.catch(() => undefined);
+      // Nothing explained it: the command channel itself failed (or closed without an exit
+      // status). The VM cannot be trusted with the next batch.
+      if (!failure && (execError !== undefined || checkExit?.exitCode === null)) {
+        failure = { kind: 'transport', message: `check's ssh channel ended without an exit status (${execError instanceof Error ? execError.message : 'closed'})` };
+      }
     }
     unsubscribeConsole();
     if (current?.timer) clearTimeout(current.timer);
@@ -248,7 +292,7 @@ export class Worker {
       return;
     }
 
-    if (!failure && checkExit && finished.size === 0 && checkExit.exitCode !== 0) {
+    if (!failure && checkExit && finished.size === 0 && !current && checkExit.exitCode !== null && checkExit.exitCode !== 0) {
       stopWatching.abort();
       d.dispatcher.settle(batch.length);
       throw new HostError(
@@ -267,8 +311,13 @@ export class Worker {
       const fatal = [...(current?.reports ?? []), ...late].find((r) => r.fatal);
       if (fatal && failure.kind !== 'hang') failure = { kind: 'crash', crash: fatal };
       const vmcore = failure.kind === 'crash' && d.saveVmcore ? await d.saveVmcore(machine).catch(() => undefined) : undefined;
-      const blamed = current;
+      // A VM lost while check was starting up has no running test; blame the first one it was
+      // about to run, so a kernel that dies in mount/mkfs cannot reboot VMs forever.
+      const starting = batch.find((i) => !finished.has(i.test));
+      const blamed =
+        current ?? (starting ? { item: starting, startedAt: Date.now(), console: [] as string[], consoleBytes: 0, reports: [] as ConsoleCrash[] } : undefined);
       if (blamed) {
+        if (!current) blamed.console.push(machine.consoleTail(80));
         const consoleText = blamed.console.join('');
         const consolePath = d.saveArtifact(blamed.item.test, blamed.item.attempt, 'console', consoleText);
         const outcome = outcomeForFailure(failure, blamed.reports, consoleText);
@@ -366,10 +415,11 @@ export class Worker {
   /** Before a hung VM is killed: blocked tasks (w) and all CPUs' backtraces (l) to the console. */
   private async dumpHungTasks(machine: Machine): Promise<void> {
     try {
-      await machine.exec('echo w > /proc/sysrq-trigger; echo l > /proc/sysrq-trigger', { timeoutMs: 5_000 });
+      // The task dumps are KERN_INFO: raise the console level first (loglevel=5 at boot).
+      await machine.exec('dmesg -n 8; echo w > /proc/sysrq-trigger; echo l > /proc/sysrq-trigger', { timeoutMs: 5_000 });
     } catch (err) {
       // The guest's userspace may be stuck too; the keyboard path goes through QEMU.
-      if (err instanceof TimeoutError || err instanceof Error) await machine.sysrq('wl').catch(() => undefined);
+      if (err instanceof TimeoutError || err instanceof Error) await machine.sysrq('8wl').catch(() => undefined);
     }
     await sleep(SYSRQ_SETTLE_MS);
   }
@@ -407,6 +457,11 @@ export function outcomeForFailure(failure: VmFailure, reports: ConsoleCrash[], c
         : { status: 'timedout', message: `${failure.message}\n--- console ---\n${tail}` };
     }
     case 'qemu-exit':
+    case 'transport': {
+      // A lockup or stall reported before the VM went away is the better explanation.
+      const why = reports.find((r) => STALL_TYPES.has(r.type));
+      if (why) return { status: 'timedout', message: `${failure.message}: ${why.title}`, crash: toCrashInfo(why) };
+      if (failure.kind === 'transport') return { status: 'error', message: `${failure.message}\n--- console ---\n${tail}` };
       // pvpanic exit without a readable report is still a kernel crash.
       if (failure.exitCode === 1) {
         return {
@@ -416,8 +471,7 @@ export function outcomeForFailure(failure: VmFailure, reports: ConsoleCrash[], c
         };
       }
       return { status: 'error', message: `${failure.message}\n--- console ---\n${tail}` };
-    case 'transport':
-      return { status: 'error', message: `${failure.message}\n--- console ---\n${tail}` };
+    }
   }
 }
 

@@ -24,6 +24,10 @@ export function renderKernelCmdline(spec: VmSpec): string {
     // Give crashes a clean, complete console report instead of a reboot loop or a hang.
     'oops=panic',
     'nmi_watchdog=0',
+    // Console shows levels 0-4 (emerg..warning): every crash report, WARNING and fstests' kmsg
+    // marker (KERN_DEFAULT = 4), without the ~400 KERN_INFO boot lines that a TCG serial port
+    // prints slowly. The full log stays in dmesg (fstests' .dmesg files).
+    'loglevel=5',
     // Skip the slow serial probe of legacy ports and the entropy wait for sshd.
     'random.trust_cpu=on',
     `kt.hostname=${spec.name}`,

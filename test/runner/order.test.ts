@@ -38,10 +38,14 @@ describe('orderLongestFirst', () => {
 
 describe('batchSize', () => {
   it('takes big batches early and single tests at the end', () => {
-    expect(batchSize(993, 4, { maxBatch: 16 })).toBe(16);
-    expect(batchSize(40, 4, { maxBatch: 16 })).toBe(5);
-    expect(batchSize(3, 4, { maxBatch: 16 })).toBe(1);
-    expect(batchSize(0, 4, { maxBatch: 16 })).toBe(0);
+    expect(batchSize(993, 4, { maxBatch: 32 })).toBe(32);
+    expect(batchSize(40, 4, { maxBatch: 32 })).toBe(10);
+    expect(batchSize(3, 4, { maxBatch: 32 })).toBe(1);
+    expect(batchSize(0, 4, { maxBatch: 32 })).toBe(0);
+  });
+
+  it('gives a single VM the whole list in one check call', () => {
+    expect(batchSize(12, 1, { maxBatch: 32 })).toBe(12);
   });
 });
 

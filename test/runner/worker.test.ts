@@ -177,7 +177,7 @@ describe('Worker on a hang (real test-hang sample)', () => {
     const lost = events.find((e) => e.type === 'machine-lost');
     expect(lost).toMatchObject({ reason: 'hang', test: 'selftest/006' });
     // Before the VM was discarded, the guest was asked for blocked-task dumps.
-    expect(machines[0]!.commands.some((c) => c.includes('echo w > /proc/sysrq-trigger'))).toBe(true);
+    expect(machines[0]!.commands.some((c) => c.includes('dmesg -n 8; echo w > /proc/sysrq-trigger'))).toBe(true);
   }, 30_000);
 });
 
