@@ -45,7 +45,9 @@ export function localConfigFor(config: RunConfig): string {
     ...(config.suite.mkfsOptions ? { mkfsOptions: config.suite.mkfsOptions } : {}),
     ...(config.suite.mountOptions ? { mountOptions: config.suite.mountOptions } : {}),
     // by-id names are symlinks; fstests compares canonical device names (fstests.md §1.3).
-    extra: { CANON_DEVS: 'yes', ...config.suite.env },
+    // KEEP_DMESG: check keeps every test's <seq>.dmesg, not only the ones it found something
+    // in, so kt has the kernel log of each test (fstests.md §1.3).
+    extra: { CANON_DEVS: 'yes', KEEP_DMESG: 'yes', ...config.suite.env },
   });
 }
 

@@ -39,6 +39,10 @@ export function mkfsCommand(fstyp: string, mkfsOptions: string, device: string):
 export function renderGuestSetup(opts: { localConfig: string; fstyp: string; mkfsOptions: string }): string {
   return [
     'set -e',
+    // The kernel booted with loglevel=5 to keep its boot quiet on the slow serial console; from
+    // here on the console must carry everything a crash report holds (the task and stack dumps
+    // of hung-task reports are KERN_INFO), so back to the kernel's default level 7.
+    'dmesg -n 7',
     `mkdir -p /mnt/test /mnt/scratch ${GUEST_RESULT_BASE}`,
     // The Debian backend attaches the tree as a disk; a NixOS guest has it at this path already.
     `if [ -e ${GUEST_FSTESTS_DEV} ]; then mkdir -p ${GUEST_FSTESTS_DIR} && mount ${GUEST_FSTESTS_DEV} ${GUEST_FSTESTS_DIR}; fi`,

@@ -22,12 +22,17 @@ export async function prepareHost(spec: VmSpec): Promise<PreparedHost> {
       await handle.close();
     }
   }
+  return removeOnDispose(spec.dir);
+}
+
+/** A PreparedHost whose dispose removes `dir` once (every backend's VM directory). */
+export function removeOnDispose(dir: string): PreparedHost {
   let disposed = false;
   return {
     async dispose() {
       if (disposed) return;
       disposed = true;
-      await fs.rm(spec.dir, { recursive: true, force: true });
+      await fs.rm(dir, { recursive: true, force: true });
     },
   };
 }

@@ -24,9 +24,9 @@ export function renderKernelCmdline(spec: VmSpec): string {
     // Give crashes a clean, complete console report instead of a reboot loop or a hang.
     'oops=panic',
     'nmi_watchdog=0',
-    // Console shows levels 0-4 (emerg..warning): every crash report, WARNING and fstests' kmsg
-    // marker (KERN_DEFAULT = 4), without the ~400 KERN_INFO boot lines that a TCG serial port
-    // prints slowly. The full log stays in dmesg (fstests' .dmesg files).
+    // Boot quietly: levels 0-4 only (every crash report and WARNING), without the ~400 KERN_INFO
+    // boot lines a TCG serial port prints slowly. kt raises the level to 7 before tests run
+    // (runner/guestCommands.ts), and dmesg keeps everything regardless.
     'loglevel=5',
     // Skip the slow serial probe of legacy ports and the entropy wait for sshd.
     'random.trust_cpu=on',

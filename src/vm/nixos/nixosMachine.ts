@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { PreparedHost } from '../prepareHost.js';
+import { removeOnDispose, type PreparedHost } from '../prepareHost.js';
 import { ConsoleBootedMachine, type BootFailureMarker } from '../bootedMachine.js';
 import { NIXOS_ROOT_IMAGE, renderNixosArgv, renderNixosDryRun, renderNixosRunEnv } from './runEnv.js';
 import type { NixosVmSpec } from './spec.js';
@@ -50,14 +50,7 @@ function staleFiles(names: string[]): string[] {
 export async function prepareNixosHost(spec: NixosVmSpec): Promise<PreparedHost> {
   await fs.mkdir(spec.dir, { recursive: true, mode: 0o700 });
   for (const f of staleFiles(await fs.readdir(spec.dir))) await fs.rm(path.join(spec.dir, f), { force: true });
-  let disposed = false;
-  return {
-    async dispose() {
-      if (disposed) return;
-      disposed = true;
-      await fs.rm(spec.dir, { recursive: true, force: true });
-    },
-  };
+  return removeOnDispose(spec.dir);
 }
 
 export class NixosMachine extends ConsoleBootedMachine {
