@@ -17,20 +17,13 @@ export interface DiskSpec {
 
 export type Accel = 'kvm' | 'tcg';
 
-export interface VmSpec {
+/** What every backend's VM spec holds: identity, guest access, crash handling. */
+export interface GuestSpecBase {
   /** Name unique on the host, also the guest hostname: kt-<run>-vm<N>. */
   name: string;
   accel: Accel;
-  /** q35: PCIe virtio, pvpanic-pci; microvm hung once in four TCG boots here (brief). */
-  machine: 'q35';
-  cpus: number;
-  memoryMiB: number;
-  kernel: string;
-  initramfs: string;
   /** Extra kernel parameters from the user (--append). */
   extraCmdline: string[];
-  /** Root image first, then TEST, SCRATCH, fstests, ... */
-  disks: DiskSpec[];
   /** Per-VM private directory: sockets, disks, console log. */
   dir: string;
   /** ssh-ed25519 public key blob (base64, no spaces) the guest authorises for root. */
@@ -43,6 +36,17 @@ export interface VmSpec {
   hungTaskTimeoutSec: number;
   /** Stop the VM on panic (pvpanic) so kt can take a memory dump instead of letting it exit. */
   pauseOnPanic: boolean;
+}
+
+export interface VmSpec extends GuestSpecBase {
+  /** q35: PCIe virtio, pvpanic-pci; microvm hung once in four TCG boots here (brief). */
+  machine: 'q35';
+  cpus: number;
+  memoryMiB: number;
+  kernel: string;
+  initramfs: string;
+  /** Root image first, then TEST, SCRATCH, fstests, ... */
+  disks: DiskSpec[];
 }
 
 /** What the CLI/config decided for the run, the input of resolveVmSpec. */

@@ -5,33 +5,20 @@
  * sets its environment (renderNixosRunEnv).
  */
 import path from 'node:path';
-import type { Accel } from '../spec.js';
+import type { Accel, GuestSpecBase } from '../spec.js';
 
-export interface NixosVmSpec {
-  /** Name unique on the host, also the guest hostname (kt.hostname=): kt-<run>-vm<N>. */
-  name: string;
+export interface NixosVmSpec extends GuestSpecBase {
   /** Absolute path of the run script (…/bin/run-kt-guest-vm). */
   runScript: string;
   /** config.system.name of the NixOS VM (the part of the script name between run- and -vm). */
   systemName: string;
-  accel: Accel;
   /** Override of virtualisation.cores / memorySize; undefined keeps what the flake set. */
   cpus?: number;
   memoryMiB?: number;
   /** Absolute path of a kernel image replacing the NixOS one (NIXPKGS_QEMU_KERNEL_<name>). */
   kernel?: string;
-  /** Extra kernel parameters from the user (--append). */
-  extraCmdline: string[];
   /** Per-VM private directory: TMPDIR of the run script, root disk, empty disks, sockets. */
   dir: string;
-  /** ssh-ed25519 public key blob (base64, no spaces) the guest authorises for root. */
-  sshKeyBlob: string;
-  transport: { kind: 'virtio-serial'; socket: string } | { kind: 'tcp'; port: number };
-  qmpSocket: string;
-  /** Seconds of silence before the guest's hung-task detector reports (0 = kernel default). */
-  hungTaskTimeoutSec: number;
-  /** Stop the VM on panic (pvpanic) so kt can take a memory dump instead of letting it exit. */
-  pauseOnPanic: boolean;
 }
 
 /** What the CLI/config decided for the run, the input of resolveNixosVmSpec. */
