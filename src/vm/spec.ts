@@ -92,6 +92,16 @@ export function resolveVmSpec(opts: VmOptions): VmSpec {
       { serial: 'scratch', path: `${dir}/scratch.img`, snapshot: false, sizeBytes: opts.scratchSizeBytes },
       { serial: 'fstests', path: opts.fstestsImage, snapshot: true },
     ],
+    ...resolveGuestAccess(dir, opts),
+  };
+}
+
+/** The fields every backend derives alike from the run's options and the VM's directory. */
+export function resolveGuestAccess(
+  dir: string,
+  opts: { sshKeyBlob: string; transport: 'virtio-serial' | 'tcp'; tcpPort?: number; hungTaskTimeoutSec: number; vmcore: boolean },
+): Pick<GuestSpecBase, 'dir' | 'sshKeyBlob' | 'transport' | 'qmpSocket' | 'hungTaskTimeoutSec' | 'pauseOnPanic'> {
+  return {
     dir,
     sshKeyBlob: opts.sshKeyBlob,
     transport:

@@ -1,4 +1,5 @@
 /** Shared paths and loaders for the fstests tests. */
+import { isKtError, type KtError } from '../../src/errors.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,4 +34,15 @@ export function sampleTree(): TestTree {
     dirs.set(file.replace(/\.group\.list$/, ''), parseGroupList(readSample('group-lists', file)));
   }
   return { root: '/samples', dirs };
+}
+
+/** The KtError a call throws; fails the test if it throws anything else or nothing. */
+export function errorOf(fn: () => unknown): KtError {
+  try {
+    fn();
+  } catch (err) {
+    if (isKtError(err)) return err;
+    throw err;
+  }
+  throw new Error('expected a KtError');
 }

@@ -3,24 +3,14 @@
  * check printed (`check -n -g quick`, the runs' test order) and the counts in fstests.md §1.4.
  */
 import { describe, expect, test } from 'vitest';
-import { isKtError, type KtError } from '../../src/errors.js';
 import { parseCheckOutput } from '../../src/fstests/checkOutputParser.js';
 import { parseExcludeFile } from '../../src/fstests/excludeFile.js';
 import { planTests, type PlanRequest } from '../../src/fstests/planTests.js';
-import { readSample, sampleTree } from './helpers.js';
+import { errorOf, readSample, sampleTree } from './helpers.js';
 
 const tree = sampleTree();
 const plan = (req: Omit<PlanRequest, 'tree'>) => planTests({ tree, ...req });
 
-function errorOf(fn: () => unknown): KtError {
-  try {
-    fn();
-  } catch (err) {
-    if (isKtError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a KtError');
-}
 
 describe('groups, as real check selects them', () => {
   test('FSTYP=xfs -g quick is exactly the 993 tests of the real `check -n -g quick`, in order', () => {

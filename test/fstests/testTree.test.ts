@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, expect, test } from 'vitest';
-import { isKtError, type KtError } from '../../src/errors.js';
 import { loadTestTree } from '../../src/fstests/testTree.js';
+import { errorOf } from './helpers.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -21,15 +21,6 @@ function tree(files: Record<string, string>): string {
   return root;
 }
 
-function errorOf(fn: () => unknown): KtError {
-  try {
-    fn();
-  } catch (err) {
-    if (isKtError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a KtError');
-}
 
 const LIST = '# QA groups control file, automatically generated.\n\n001 auto quick\n';
 

@@ -5,7 +5,7 @@
  * sets its environment (renderNixosRunEnv).
  */
 import path from 'node:path';
-import type { Accel, GuestSpecBase } from '../spec.js';
+import { resolveGuestAccess, type Accel, type GuestSpecBase } from '../spec.js';
 
 export interface NixosVmSpec extends GuestSpecBase {
   /** Absolute path of the run script (…/bin/run-kt-guest-vm). */
@@ -57,15 +57,7 @@ export function resolveNixosVmSpec(opts: NixosVmOptions): NixosVmSpec {
     ...(opts.memoryMiB !== undefined ? { memoryMiB: opts.memoryMiB } : {}),
     ...(opts.kernel !== undefined ? { kernel: path.resolve(opts.kernel) } : {}),
     extraCmdline: opts.extraCmdline,
-    dir,
-    sshKeyBlob: opts.sshKeyBlob,
-    transport:
-      opts.transport === 'tcp'
-        ? { kind: 'tcp', port: opts.tcpPort ?? 0 }
-        : { kind: 'virtio-serial', socket: `${dir}/ssh.sock` },
-    qmpSocket: `${dir}/qmp.sock`,
-    hungTaskTimeoutSec: opts.hungTaskTimeoutSec,
-    pauseOnPanic: opts.vmcore,
+    ...resolveGuestAccess(dir, opts),
   };
 }
 
