@@ -1,6 +1,6 @@
 import { ExitCode } from '../errors.js';
 import { reportCommand } from '../reporters/writeReports.js';
-import { hasFailures } from '../reporters/runSummary.js';
+import { hasFailures } from '../record/runSummary.js';
 import { renderTextSummary } from '../reporters/text.js';
 import { shouldUseColor } from '../reporters/color.js';
 

@@ -8,12 +8,12 @@ import path from 'node:path';
 import { normalizeRunConfig, type RunArgs, type RunConfig } from '../config/runConfig.js';
 import { ExitCode, formatError } from '../errors.js';
 import { renderLocalConfig } from '../fstests/localConfig.js';
-import { EventLogWriter } from '../reporters/eventLog.js';
+import { EventLogWriter } from '../record/eventLog.js';
 import { createProgressReporter } from '../reporters/progress.js';
 import { renderTextSummary } from '../reporters/text.js';
 import { shouldUseColor } from '../reporters/color.js';
 import { renderGithubAnnotations, isGithubActions } from '../reporters/github.js';
-import { summarizeRun } from '../reporters/summarize.js';
+import { summarizeRun } from '../record/summarize.js';
 import { writeReports, REPORT_FILES } from '../reporters/writeReports.js';
 import { createCheckStream, createConsoleWatcher } from '../runner/adapters.js';
 import {

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 
-import type { CrashInfo } from '../runner/outcome.js';
+import type { CrashInfo } from '../record/outcome.js';
 import type { CrashType } from './patterns.js';
 
 export interface CrashReport extends CrashInfo {

@@ -2,7 +2,7 @@
  * What CheckOutputParser reports while it reads check's stdout (fstests.md §2). Plain JSON
  * values, so they can be logged, replayed and compared with golden files.
  */
-import type { TestOutcome } from '../runner/outcome.js';
+import type { TestOutcome } from '../record/outcome.js';
 
 /** Header fields check prints before the tests of a section (fstests.md §2.1). */
 export type HeaderField = 'SECTION' | 'RECREATING' | 'FSTYP' | 'PLATFORM' | 'MKFS_OPTIONS' | 'MOUNT_OPTIONS';

@@ -8,7 +8,7 @@
  * A failure is reported when the line after its diff arrives (or at `end()`), since the diff
  * and hints follow the failure line.
  */
-import type { TestOutcome } from '../runner/outcome.js';
+import type { TestOutcome } from '../record/outcome.js';
 import type { CheckEvent, TestResultEvent } from './checkEvents.js';
 import {
   classifyOutcomeText,

@@ -6,7 +6,7 @@
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { HostError } from '../errors.js';
-import type { TestOutcome } from '../runner/outcome.js';
+import type { TestOutcome } from '../record/outcome.js';
 
 /** One `<testcase>`. */
 export interface XunitTestcase {

@@ -2,7 +2,7 @@
  * Wording shared by the human-facing reporters (terminal, markdown, progress, annotations), so a
  * status reads the same everywhere.
  */
-import type { StatusCounts, SummaryStatus } from './runSummary.js';
+import type { StatusCounts, SummaryStatus } from '../record/runSummary.js';
 
 /** How a status is written for people. */
 export const STATUS_LABEL: Readonly<Record<SummaryStatus, string>> = {

@@ -6,7 +6,7 @@
  * "N more" line pointing at the reports.
  */
 import { formatDuration, testLabel } from './format.js';
-import { failingTests, finalAttempt, type RunSummary } from './runSummary.js';
+import { failingTests, finalAttempt, type RunSummary } from '../record/runSummary.js';
 import { capText, headLines, MAX_MESSAGE_CHARS, toTerminalText } from './textSafety.js';
 
 /** Annotations of one kind GitHub displays per step. */

@@ -2,7 +2,7 @@
  * summary.json: the RunSummary as versioned JSON, for scripts and dashboards. Bump
  * SUMMARY_JSON_VERSION on any incompatible change of RunSummary.
  */
-import type { RunSummary } from './runSummary.js';
+import type { RunSummary } from '../record/runSummary.js';
 
 /** Format version of summary.json. */
 export const SUMMARY_JSON_VERSION = 1;

@@ -14,8 +14,8 @@
  */
 import junitReportBuilder from 'junit-report-builder';
 import type { Builder, TestCase, TestSuite } from 'junit-report-builder';
-import type { CrashInfo, TestOutcome } from '../runner/outcome.js';
-import { finalAttempt, type RunSummary, type SectionInfo, type TestAttempt, type TestResult } from './runSummary.js';
+import type { CrashInfo, TestOutcome } from '../record/outcome.js';
+import { finalAttempt, type RunSummary, type SectionInfo, type TestAttempt, type TestResult } from '../record/runSummary.js';
 import { toXmlBody, toXmlMessage, MAX_TEXT_CHARS } from './textSafety.js';
 
 // NodeNext reads the package's CJS `export default` as the module object; at runtime the default

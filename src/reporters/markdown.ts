@@ -5,7 +5,7 @@
  * run they contain.
  */
 import { formatCounts, formatDuration, plural, STATUS_LABEL, testLabel } from './format.js';
-import { failingTests, finalAttempt, type RunSummary, type TestResult } from './runSummary.js';
+import { failingTests, finalAttempt, type RunSummary, type TestResult } from '../record/runSummary.js';
 import { capText, headLines, toTerminalText } from './textSafety.js';
 
 /** Lines of one diff or console excerpt kept in the report. */

@@ -8,8 +8,8 @@
  * reducer treats everything as optional and the reporter never throws.
  */
 import { createLogUpdate } from 'log-update';
-import type { RunEvent } from '../runner/events.js';
-import { isFailingStatus, type TestStatus } from '../runner/outcome.js';
+import type { RunEvent } from '../record/events.js';
+import { isFailingStatus, type TestStatus } from '../record/outcome.js';
 import { createColors, type Colors } from './color.js';
 import { formatDuration, STATUS_LABEL, STATUS_ORDER } from './format.js';
 import { toTerminalText } from './textSafety.js';

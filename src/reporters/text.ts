@@ -5,7 +5,7 @@
  */
 import { createColors, type Colors } from './color.js';
 import { formatCounts, formatDuration, plural, STATUS_LABEL, testLabel } from './format.js';
-import { failingTests, finalAttempt, type RunSummary, type TestResult } from './runSummary.js';
+import { failingTests, finalAttempt, type RunSummary, type TestResult } from '../record/runSummary.js';
 import { headLines, toTerminalText } from './textSafety.js';
 
 /** Options of renderTextSummary. */

@@ -10,13 +10,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import * as path from 'node:path';
 import { UsageError } from '../errors.js';
-import type { RunEvent } from '../runner/events.js';
-import { EVENT_LOG_NAME, readEventLog, resultsWriteError } from './eventLog.js';
+import type { RunEvent } from '../record/events.js';
+import { EVENT_LOG_NAME, readEventLog, resultsWriteError } from '../record/eventLog.js';
 import { renderJsonSummary } from './json.js';
 import { renderJunit } from './junit.js';
 import { renderMarkdown } from './markdown.js';
-import type { RunSummary } from './runSummary.js';
-import { summarizeRun } from './summarize.js';
+import type { RunSummary } from '../record/runSummary.js';
+import { summarizeRun } from '../record/summarize.js';
 
 /** File names of the reports inside the output directory. */
 export const REPORT_FILES = { junit: 'junit.xml', json: 'summary.json', markdown: 'report.md' } as const;

@@ -10,7 +10,7 @@ import { loadTestTree } from '../fstests/testTree.js';
 import { planTests } from '../fstests/planTests.js';
 import { parseExcludeFile } from '../fstests/excludeFile.js';
 import { orderLongestFirst, selectShard } from './order.js';
-import { historyKey, loadHistory } from './history.js';
+import { historyKey, loadHistory } from '../record/history.js';
 
 export interface PlannedRun {
   /** Tests to run, in the order VMs take them (longest first). */

@@ -3,7 +3,7 @@
  * runner depends on these, not on the parsing modules' internals (style.md: a folder imports
  * the interfaces it is given).
  */
-import type { CrashInfo, TestOutcome } from './outcome.js';
+import type { CrashInfo, TestOutcome } from '../record/outcome.js';
 
 /** What the runner needs to hear from check's stdout. */
 export type CheckStreamEvent =

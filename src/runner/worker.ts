@@ -3,8 +3,8 @@
  * runs each batch with one `check` invocation, and turns every way a VM can die into a test
  * outcome (issue #3). A dead VM is discarded; the rest of its batch returns to the queue head.
  */
-import type { EventInput, TestArtifacts } from './events.js';
-import type { CrashInfo, TestOutcome } from './outcome.js';
+import type { EventInput, TestArtifacts } from '../record/events.js';
+import type { CrashInfo, TestOutcome } from '../record/outcome.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { WorkItem } from './workQueue.js';
 import type { CheckStream, CheckStreamEvent, ConsoleCrash, ConsoleWatcher } from './ports.js';

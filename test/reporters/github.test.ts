@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { escapeAnnotationData, escapeAnnotationProperty, isGithubActions, renderGithubAnnotations, GITHUB_ANNOTATION_LIMIT } from '../../src/reporters/github.js';
-import { summarizeRun } from '../../src/reporters/summarize.js';
+import { summarizeRun } from '../../src/record/summarize.js';
 import { interruptedRun, RunScript } from './scenarios.js';
 
 describe('GitHub annotations', () => {

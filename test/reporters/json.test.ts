@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { renderJsonSummary, SUMMARY_JSON_VERSION } from '../../src/reporters/json.js';
-import { summarizeRun } from '../../src/reporters/summarize.js';
+import { summarizeRun } from '../../src/record/summarize.js';
 import { interruptedRun } from './scenarios.js';
 
 describe('renderJsonSummary', () => {

@@ -1,8 +1,8 @@
 import { XMLParser } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
-import type { RunEvent } from '../../src/runner/events.js';
+import type { RunEvent } from '../../src/record/events.js';
 import { describeTestcase, renderJunit } from '../../src/reporters/junit.js';
-import { summarizeRun } from '../../src/reporters/summarize.js';
+import { summarizeRun } from '../../src/record/summarize.js';
 import { interruptedRun, noreflinkRun, RunScript, shard, SYSRQ_CRASH } from './scenarios.js';
 import { expectGolden } from './golden.js';
 import { validateJunit } from './xmlSchema.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mdBlock, mdCode, mdInline, renderMarkdown } from '../../src/reporters/markdown.js';
-import { summarizeRun } from '../../src/reporters/summarize.js';
+import { summarizeRun } from '../../src/record/summarize.js';
 import { expectGolden } from './golden.js';
 import { interruptedRun, noreflinkRun, RunScript } from './scenarios.js';
 

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createProgressReporter, formatEventLine, initialProgress, reduceProgress, renderProgressBlock, REDRAW_INTERVAL_MS } from '../../src/reporters/progress.js';
-import type { RunEvent } from '../../src/runner/events.js';
+import type { RunEvent } from '../../src/record/events.js';
 import { expectGolden } from './golden.js';
 import { at, interruptedRun, RunScript } from './scenarios.js';
 

@@ -6,8 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { RunEvent, RunStartEvent, TestArtifacts } from '../../src/runner/events.js';
-import type { CrashInfo, TestOutcome } from '../../src/runner/outcome.js';
+import type { RunEvent, RunStartEvent, TestArtifacts } from '../../src/record/events.js';
+import type { CrashInfo, TestOutcome } from '../../src/record/outcome.js';
 
 const fixture = (name: string): string => readFileSync(fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url)), 'utf8');
 

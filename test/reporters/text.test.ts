@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { shouldUseColor } from '../../src/reporters/color.js';
 import { renderTextSummary } from '../../src/reporters/text.js';
-import { summarizeRun } from '../../src/reporters/summarize.js';
+import { summarizeRun } from '../../src/record/summarize.js';
 import { expectGolden } from './golden.js';
 import { noreflinkRun, RunScript, interruptedRun } from './scenarios.js';
 

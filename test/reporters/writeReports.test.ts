@@ -2,9 +2,9 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EventLogWriter } from '../../src/reporters/eventLog.js';
+import { EventLogWriter } from '../../src/record/eventLog.js';
 import { reportCommand, writeReports } from '../../src/reporters/writeReports.js';
-import type { RunEvent } from '../../src/runner/events.js';
+import type { RunEvent } from '../../src/record/events.js';
 import { interruptedRun, shard } from './scenarios.js';
 import { validateJunit } from './xmlSchema.js';
 

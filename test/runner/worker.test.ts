@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Dispatcher } from '../../src/runner/dispatcher.js';
-import type { EventInput } from '../../src/runner/events.js';
+import type { EventInput } from '../../src/record/events.js';
 import { createCheckStream, createConsoleWatcher } from '../../src/runner/adapters.js';
 import { Worker, type WorkerDeps } from '../../src/runner/worker.js';
 import type { Machine, MachineExit } from '../../src/vm/machine.js';

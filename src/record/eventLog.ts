@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { HostError, UsageError } from '../errors.js';
-import { EVENTS_VERSION, type RunEvent } from '../runner/events.js';
+import { EVENTS_VERSION, type RunEvent } from './events.js';
 
 /** File name of the event log inside a run directory. */
 export const EVENT_LOG_NAME = 'events.jsonl';

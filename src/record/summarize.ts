@@ -6,8 +6,8 @@
  * It never throws on odd event orders (a test-end without test-begin, events before run-start):
  * a log cut by SIGKILL or written by a buggy runner must still produce a report.
  */
-import type { RunEvent, RunStartEvent } from '../runner/events.js';
-import type { CrashInfo, TestStatus } from '../runner/outcome.js';
+import type { RunEvent, RunStartEvent } from './events.js';
+import type { CrashInfo, TestStatus } from './outcome.js';
 import type {
   CrashGroup,
   MachineLoss,

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { RunEvent } from '../../src/runner/events.js';
-import { summarizeRun } from '../../src/reporters/summarize.js';
-import { hasFailures } from '../../src/reporters/runSummary.js';
-import { interruptedRun, noreflinkRun, PLAN, RunScript, shard, SYSRQ_CRASH } from './scenarios.js';
+import type { RunEvent } from '../../src/record/events.js';
+import { summarizeRun } from '../../src/record/summarize.js';
+import { hasFailures } from '../../src/record/runSummary.js';
+import { interruptedRun, noreflinkRun, PLAN, RunScript, shard, SYSRQ_CRASH } from '../reporters/scenarios.js';
 
 describe('summarizeRun on an interrupted run with every outcome', () => {
   const summary = summarizeRun(interruptedRun());

@@ -3,8 +3,8 @@
  * computed once by `summarizeRun` so that junit, json, markdown, text and GitHub output can never
  * disagree about what happened.
  */
-import type { MachineLostEvent, TestArtifacts } from '../runner/events.js';
-import { isFailingStatus, type CrashInfo, type TestOutcome, type TestStatus } from '../runner/outcome.js';
+import type { MachineLostEvent, TestArtifacts } from './events.js';
+import { isFailingStatus, type CrashInfo, type TestOutcome, type TestStatus } from './outcome.js';
 
 /** A test's final status: an outcome status, or `notexecuted` when no attempt finished. */
 export type SummaryStatus = TestStatus | 'notexecuted';

@@ -6,9 +6,9 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HostError, UsageError } from '../../src/errors.js';
-import { EventLogWriter, readEventLog, type EventLogIo } from '../../src/reporters/eventLog.js';
-import type { RunEvent } from '../../src/runner/events.js';
-import { interruptedRun } from './scenarios.js';
+import { EventLogWriter, readEventLog, type EventLogIo } from '../../src/record/eventLog.js';
+import type { RunEvent } from '../../src/record/events.js';
+import { interruptedRun } from '../reporters/scenarios.js';
 
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
 
