@@ -3,7 +3,6 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HostError, UsageError } from '../../src/errors.js';
 import { EventLogWriter, readEventLog, type EventLogIo } from '../../src/record/eventLog.js';
@@ -61,18 +60,12 @@ describe('EventLogWriter + readEventLog', () => {
   });
 
   it('loses nothing already appended when the process is SIGKILLed right after append()', () => {
-    // Run the real writer in a child: transpile the three source files it needs to plain ESM.
-    const out = path.join(dir, 'js');
-    for (const rel of ['errors.ts', 'runner/events.ts', 'reporters/eventLog.ts']) {
-      const source = fs.readFileSync(path.join(SRC, rel), 'utf8');
-      const { outputText } = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } });
-      fs.mkdirSync(path.dirname(path.join(out, rel)), { recursive: true });
-      fs.writeFileSync(path.join(out, rel.replace(/\.ts$/, '.js')), outputText);
-    }
-    fs.writeFileSync(path.join(out, 'package.json'), '{"type":"module"}');
+    // Run the real writer in a child, from the build `npm test` makes first (dist/).
+    const compiled = path.join(SRC, '../dist/record/eventLog.js');
+    expect(fs.existsSync(compiled), 'run npm run build first').toBe(true);
     const events = interruptedRun();
     const child = `
-      import { EventLogWriter } from ${JSON.stringify(path.join(out, 'reporters/eventLog.js'))};
+      import { EventLogWriter } from ${JSON.stringify(compiled)};
       const events = ${JSON.stringify(events)};
       const writer = EventLogWriter.open(${JSON.stringify(dir)}, { durable: false });
       for (const e of events) writer.append(e);
