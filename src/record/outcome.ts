@@ -1,6 +1,6 @@
 /**
  * The outcome of one test: a discriminated union, so a notrun cannot carry a diff and a crash
- * cannot be mistaken for a failure (architecture.md: "a kernel crash is an outcome").
+ * cannot be mistaken for a failure (docs/architecture.md: "a crash is an outcome").
  */
 
 /** A kernel crash or hang report as detected on a VM's console (see src/crash). */
@@ -15,6 +15,11 @@ export interface CrashInfo {
   fingerprint: string;
   /** The console lines of the report (already cut to a sane length). */
   excerpt: string;
+  /**
+   * The report lost its frames or its end (interleaved or truncated console): its title and
+   * fingerprint cannot be trusted, so it is never merged with other crashes (src/crash).
+   */
+  corrupted?: boolean;
 }
 
 export type TestOutcome =
