@@ -1,6 +1,6 @@
 /**
  * junit.xml: one <testsuite> per fstests section, one <testcase> per test, valid against the
- * Jenkins xUnit schema (../shared/schemas/junit-10.xsd) that GitLab, Jenkins and the GitHub
+ * Jenkins xUnit schema (junit-10.xsd, copied into test/schemas/) that GitLab, Jenkins and the GitHub
  * test-report actions read.
  *
  * junit-report-builder 5 builds the skeleton and the counts, but cannot express everything we

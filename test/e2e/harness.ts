@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const KT = path.join(REPO, 'bin/kt.js');
-export const XSD = path.resolve(REPO, '../shared/schemas/junit-10.xsd');
+export const XSD = path.join(REPO, 'test/schemas/junit-10.xsd');
 
 let builtTree: string | undefined;
 
@@ -88,7 +88,7 @@ export function lastEnd(runDir: string, test: string): EventLine {
   return last;
 }
 
-/** xmllint's verdict on junit.xml against the shared JUnit schema. */
+/** xmllint's verdict on junit.xml against the JUnit schema (test/schemas/junit-10.xsd). */
 export async function validateJunit(file: string): Promise<{ ok: boolean; output: string }> {
   const r = await execa('xmllint', ['--noout', '--schema', XSD, file], { reject: false });
   return { ok: r.exitCode === 0, output: `${r.stdout}${r.stderr}` };

@@ -12,7 +12,7 @@ import { Worker, type WorkerDeps } from '../../src/runner/worker.js';
 import type { Machine, MachineExit } from '../../src/vm/machine.js';
 import type { ExecOptions, ExecResult } from '../../src/vm/sshTransport.js';
 
-const SAMPLES = new URL('../../../shared/fstests-samples/', import.meta.url);
+const SAMPLES = new URL('../fstests/samples/', import.meta.url);
 const sample = (p: string) => fs.readFileSync(new URL(p, SAMPLES), 'utf8');
 
 /** The check stdout of a sample without kt's harness lines; the console without host timestamps. */
