@@ -336,6 +336,9 @@ in
 
         rm -f /run/kt/ssh_host_ed25519_key /run/kt/ssh_host_ed25519_key.pub
         ssh-keygen -q -t ed25519 -N "" -C kt-guest -f /run/kt/ssh_host_ed25519_key
+        # kt pins the key printed here: ttyS0 is QEMU's stdout, which only kt reads and which
+        # nothing on the guest's network can write to (src/vm/hostKey.ts).
+        printf '\nkt-init: ssh host key %s\n' "$(cat /run/kt/ssh_host_ed25519_key.pub)" >/dev/ttyS0
 
         rm -rf /var/lib/xfstests
         mkdir -p /var/lib/xfstests

@@ -8,7 +8,8 @@
  * differs: argv, env, host preparation, failure markers, messages.
  */
 import fs from 'node:fs';
-import { HostError } from '../errors.js';
+import { HostError, isKtError } from '../errors.js';
+import { hostKeyFromConsoleLine, HostKeyMismatchError, type HostKeyTrust } from './hostKey.js';
 import { launchQemu, type QemuProcess } from './launch.js';
 import type { Machine, MachineExit } from './machine.js';
 import type { PreparedHost } from './prepareHost.js';
@@ -21,6 +22,7 @@ import {
   type Transport,
   TransportError,
 } from './sshTransport.js';
+import { hostForwardPort } from './usernet.js';
 
 /** kt's guest init (guest/kt-init, nix/guest.nix) prints this exact line once sshd serves. */
 export const READY_MARKER = 'kt-init: ready';
@@ -48,6 +50,12 @@ export interface ConsoleBootedMachineOptions {
   /** Where the console log is written (inside the run directory). */
   consoleLogPath: string;
   privateKey: string;
+  /**
+   * What the guest's ssh host key must be (src/vm/hostKey.ts): pinned in advance, or the key
+   * the guest prints on its console before READY_MARKER. Called once per boot, before QEMU
+   * starts; a HostError from it fails the boot.
+   */
+  hostKey(): Promise<HostKeyTrust>;
   bootTimeoutMs: number;
   /** Keep the VM's private files after dispose (--keep). */
   keep: boolean;
@@ -62,6 +70,10 @@ export interface ConsoleBootedMachineOptions {
 }
 
 const CONSOLE_TAIL_BYTES = 64 * 1024;
+/** Pause between ssh attempts while a tcp forward finds nothing listening in the guest yet. */
+const SSH_RETRY_MS = 500;
+/** A console "line" longer than this is no host key line; only its start is kept. */
+const MAX_KEY_LINE = 1024;
 
 export class ConsoleBootedMachine implements Machine {
   readonly name: string;
@@ -106,6 +118,13 @@ export class ConsoleBootedMachine implements Machine {
     const started = Date.now();
     const b = this.base;
     if (signal.aborted) throw new BootError('E_BOOT_ABORTED', `boot of ${this.name} was interrupted`);
+    const trust = await b.hostKey().catch((err: unknown) => {
+      if (isKtError(err)) throw new BootError(err.code, `${this.name}: ${err.message}`, err.hint);
+      throw err;
+    });
+    // Host key lines the guest printed on its console before READY_MARKER (trust 'console').
+    const consoleKeys = new Set<string>();
+    let keyLine = '';
     this.host = await b.prepare();
     let ready!: () => void;
     let failed!: (err: Error) => void;
@@ -125,6 +144,14 @@ export class ConsoleBootedMachine implements Machine {
       this.tail = (this.tail + chunk.toString('utf8')).slice(-CONSOLE_TAIL_BYTES);
       for (const l of this.listeners) l(chunk);
       if (!booting) return;
+      if (trust.kind === 'console') {
+        const lines = (keyLine + chunk.toString('utf8')).split('\n');
+        keyLine = lines.pop()!.slice(0, MAX_KEY_LINE);
+        for (const line of lines) {
+          const key = hostKeyFromConsoleLine(line);
+          if (key) consoleKeys.add(key);
+        }
+      }
       // A rolling window: a marker may be split across chunks.
       if (this.tail.includes(READY_MARKER)) return ready();
       const failure = b.failureMarkers.find((f) => this.tail.includes(f.marker));
@@ -145,18 +172,88 @@ export class ConsoleBootedMachine implements Machine {
     try {
       await readyPromise;
       const remaining = Math.max(5_000, b.bootTimeoutMs - (Date.now() - started));
-      this.transport = await connectSsh(b.endpoint, b.privateKey, remaining).catch((err: unknown) => {
+      const expected = this.expectedHostKey(trust, consoleKeys);
+      // QMP first: the tcp transport needs it to learn the port QEMU bound.
+      this.qmp = await QmpClient.connect(b.qmpSocket, 5_000).catch(() => undefined);
+      const endpoint = await this.resolveEndpoint();
+      this.transport = await this.connect(endpoint, expected.key, started + b.bootTimeoutMs).catch((err: unknown) => {
+        if (err instanceof HostKeyMismatchError) {
+          throw this.bootError(
+            'E_BOOT_HOST_KEY',
+            `the guest's ssh host key ${err.offered} does not match the expected ${err.expected} (${expected.source}); not connecting`,
+            trust.kind === 'pinned'
+              ? 'something other than this VM answered on its ssh endpoint, or the image changed after it was built (its manifest.json records the key of the root.img it was built with): rebuild it with kt image build --rebuild'
+              : 'something other than this VM answered on its ssh endpoint',
+          );
+        }
         throw this.bootError('E_BOOT_SSH', `the guest booted but ssh did not answer: ${String(err)}`);
       });
       void this.transport.closed.then(() => this.resolveTransportClosed());
       const uname = await this.transport.exec('uname -r', { timeoutMs: remaining });
       const kernelRelease = uname.stdout.trim();
-      this.qmp = await QmpClient.connect(b.qmpSocket, 5_000).catch(() => undefined);
       return { bootMs: Date.now() - started, kernelRelease };
     } finally {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
     }
+  }
+
+  /** The key to pin: the pinned one, or the single key the guest printed before READY_MARKER. */
+  private expectedHostKey(trust: HostKeyTrust, consoleKeys: Set<string>): { key: string; source: string } {
+    if (trust.kind === 'pinned') return { key: trust.key, source: `pinned from ${trust.source}` };
+    const [key, ...others] = consoleKeys;
+    if (key === undefined) {
+      throw this.bootError(
+        'E_BOOT_HOST_KEY_UNKNOWN',
+        'the guest did not print its ssh host key on the console before "kt-init: ready"; kt cannot verify it',
+        'build the VM from kt\'s current nix/ flake (its kt-setup service prints "kt-init: ssh host key ...")',
+      );
+    }
+    if (others.length > 0) {
+      throw this.bootError(
+        'E_BOOT_HOST_KEY',
+        `the guest printed ${consoleKeys.size} different ssh host keys on its console; not connecting`,
+        'only kt-setup (nix/guest.nix) may print "kt-init: ssh host key": check the VM\'s configuration',
+      );
+    }
+    return { key, source: 'printed by the guest on its console' };
+  }
+
+  /**
+   * connectSsh, retried while a tcp forward resets the connection before any ssh byte: QEMU's
+   * user network accepts on the host side at once and resets when nothing listens on the
+   * guest's port 22 yet (sshd forks before it binds, so "ready" can come first). Any other
+   * failure, and every host key mismatch, ends the boot at once.
+   */
+  private async connect(endpoint: Endpoint, hostKey: string, deadline: number): Promise<Transport> {
+    for (;;) {
+      try {
+        return await connectSsh(endpoint, this.base.privateKey, Math.max(5_000, deadline - Date.now()), hostKey);
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        const beforeHandshake =
+          code === 'ECONNRESET' || code === 'ECONNREFUSED' || (err as Error).message === 'Connection lost before handshake';
+        if (endpoint.kind !== 'tcp' || !beforeHandshake || Date.now() + SSH_RETRY_MS > deadline) throw err;
+        await new Promise((resolve) => setTimeout(resolve, SSH_RETRY_MS));
+      }
+    }
+  }
+
+  /** The endpoint to connect to; for a tcp forward on port 0, the port QEMU chose. */
+  private async resolveEndpoint(): Promise<Endpoint> {
+    const endpoint = this.base.endpoint;
+    if (endpoint.kind !== 'tcp' || endpoint.port !== 0) return endpoint;
+    const failure = (why: string) =>
+      this.bootError('E_BOOT_TCP_PORT', `cannot learn which 127.0.0.1 port QEMU bound for the ssh forward: ${why}`);
+    if (!this.qmp) throw failure(`no QMP connection on ${this.base.qmpSocket}`);
+    const info = await this.qmp
+      .execute('human-monitor-command', { 'command-line': 'info usernet' }, 5_000)
+      .catch((err: unknown) => {
+        throw failure(String(err));
+      });
+    const port = typeof info === 'string' ? hostForwardPort(info, 22) : undefined;
+    if (port === undefined) throw failure(`no single forward to guest port 22 in "info usernet": ${JSON.stringify(info)}`);
+    return { kind: 'tcp', port };
   }
 
   exec(command: string, opts?: ExecOptions): Promise<ExecResult> {
@@ -190,12 +287,13 @@ export class ConsoleBootedMachine implements Machine {
     if (!this.base.keep) await this.host?.dispose();
   }
 
-  private bootError(code: string, message: string): BootError {
+  private bootError(code: string, message: string, hint?: string): BootError {
     const tail = this.consoleTail(25);
+    const logHint = `see the full console log in ${this.base.consoleLogPath}`;
     return new BootError(
       code,
       `${this.name}: ${message}\n--- last console lines ---\n${tail || '(the console printed nothing)'}`,
-      code === 'E_BOOT_TIMEOUT' ? this.base.timeoutHint : `see the full console log in ${this.base.consoleLogPath}`,
+      code === 'E_BOOT_TIMEOUT' ? this.base.timeoutHint : hint ? `${hint}; ${logHint}` : logHint,
     );
   }
 }

@@ -2,49 +2,89 @@
  * The user's built fstests tree, packed into a read-only ext4 image that every VM attaches
  * (serial `fstests`, snapshot=on so the guest may write into it). A disk works with any
  * kernel that can read its root disk: the Debian cloud kernel has no 9p, and virtiofs needs a
- * daemon per VM. The image is cached by a hash of the tree's file list (path, size, mtime),
- * so a rebuilt tree gets a new image and an unchanged one costs a stat walk.
+ * daemon per VM.
+ *
+ * The image is cached under a hash of the tree's *content*: every path, its type, mode and
+ * owner (mke2fs -d copies them), each symlink's target and each regular file's SHA-256. A
+ * stat-only key (size, mtime) would reuse a stale image after an edit that keeps both
+ * (`touch -r`, a tool that restores mtimes, an edit within one timestamp tick). Hashing is kept
+ * cheap by a per-tree cache of file hashes (fileHashCache.ts); docs/vm-trust.md has numbers.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { HostError } from '../errors.js';
+import { FileHashCache } from './fileHashCache.js';
 import { findOnPath } from './image/hostTools.js';
 
 /** Directories of an fstests tree that the guest never needs: old results are often huge. */
 const SKIP_DIRS = new Set(['results', '.git']);
 
-interface TreeStat {
+export interface TreeHash {
+  /** Hex SHA-256 prefix naming the image. */
   hash: string;
   bytes: number;
   files: number;
+  /** Regular files whose content was read (the rest came from the hash cache). */
+  hashedFiles: number;
 }
 
-function statTree(root: string): TreeStat {
+/** Sorts by name as bytes: the order must not depend on the host's locale. */
+function byName(a: fs.Dirent, b: fs.Dirent): number {
+  return Buffer.compare(Buffer.from(a.name), Buffer.from(b.name));
+}
+
+/**
+ * The content hash of the tree under `root` (SKIP_DIRS at its top left out). `cache` gives
+ * and keeps per-file hashes; it is saved by the caller.
+ */
+export function hashTree(root: string, cache: FileHashCache): TreeHash {
   const hash = crypto.createHash('sha256');
   let bytes = 0;
   let files = 0;
+  let hashedFiles = 0;
   const walk = (dir: string, rel: string) => {
-    const entries = fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
+    const entries = fs.readdirSync(dir, { withFileTypes: true }).sort(byName);
     for (const e of entries) {
       if (rel === '' && SKIP_DIRS.has(e.name)) continue;
       const abs = path.join(dir, e.name);
       const r = rel ? `${rel}/${e.name}` : e.name;
-      const st = fs.lstatSync(abs);
-      hash.update(`${r}\0${st.mode}\0${st.size}\0${st.mtimeMs}\n`);
+      const st = fs.lstatSync(abs, { bigint: true });
+      // One record per entry; NUL never occurs in a path, so records cannot run together.
+      const meta = `${r}\0${st.mode}\0${st.uid}\0${st.gid}`;
       files++;
-      bytes += st.size;
-      if (e.isDirectory()) walk(abs, r);
+      if (st.isFile()) {
+        const { sha256, read } = cache.hashOf(abs, r, st);
+        if (read) hashedFiles++;
+        bytes += Number(st.size);
+        hash.update(`F\0${meta}\0${sha256}\n`);
+      } else if (st.isSymbolicLink()) {
+        hash.update(`L\0${meta}\0${fs.readlinkSync(abs)}\n`);
+      } else if (st.isDirectory()) {
+        hash.update(`D\0${meta}\n`);
+        walk(abs, r);
+      } else {
+        // FIFOs, sockets, device nodes: mke2fs -d recreates them from mode and rdev.
+        hash.update(`O\0${meta}\0${st.rdev}\n`);
+      }
     }
   };
   walk(root, '');
-  return { hash: hash.digest('hex').slice(0, 16), bytes, files };
+  return { hash: hash.digest('hex').slice(0, 16), bytes, files, hashedFiles };
+}
+
+/** Hashes the tree with the tree's hash cache in `cacheDir`, and saves the cache. */
+export function hashFstestsTree(fstestsDir: string, cacheDir: string): TreeHash {
+  const cache = FileHashCache.load(path.join(cacheDir, 'fstests', 'file-hashes'), fstestsDir);
+  const tree = hashTree(fstestsDir, cache);
+  cache.save();
+  return tree;
 }
 
 /** Returns the path of an ext4 image holding `fstestsDir`, building it when the tree changed. */
 export async function ensureFstestsImage(fstestsDir: string, cacheDir: string): Promise<string> {
-  const tree = statTree(fstestsDir);
+  const tree = hashFstestsTree(fstestsDir, cacheDir);
   const dir = path.join(cacheDir, 'fstests');
   const image = path.join(dir, `${tree.hash}.img`);
   if (fs.existsSync(image)) return image;
@@ -65,6 +105,17 @@ export async function ensureFstestsImage(fstestsDir: string, cacheDir: string): 
         ? 'mke2fs was not found; kt needs it to hand the fstests tree to the guests'
         : `could not pack ${fstestsDir} into an image: ${(err as Error).message}`,
       missing ? 'install e2fsprogs (apt-get install e2fsprogs)' : 'check that every file in the tree is readable',
+    );
+  }
+  // The image must hold the content its name says: a tree edited while mke2fs copied it
+  // (a `make` still running) would otherwise be cached under the hash of its earlier state.
+  const after = hashFstestsTree(fstestsDir, cacheDir);
+  if (after.hash !== tree.hash) {
+    fs.rmSync(tmp, { force: true });
+    throw new HostError(
+      'E_FSTESTS_CHANGED',
+      `${fstestsDir} changed while kt packed it into an image (tree hash ${tree.hash}, then ${after.hash})`,
+      'let the build of the fstests tree finish, then run kt again',
     );
   }
   fs.renameSync(tmp, image);

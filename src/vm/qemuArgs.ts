@@ -2,6 +2,7 @@
  * renderQemuArgs / renderKernelCmdline: VmSpec → argv, pure and golden-tested
  * (test/vm/golden/*.argv). `kt run --dry-run` prints exactly this.
  */
+import { qemuOptValue as v } from './qemuOptValue.js';
 import type { Accel, DiskSpec, VmSpec } from './spec.js';
 
 /** Per-accelerator settings as a table, not as branches spread over the renderer. */
@@ -38,8 +39,10 @@ export function renderKernelCmdline(spec: VmSpec): string {
 }
 
 function renderDisk(disk: DiskSpec): string[] {
-  const id = `disk-${disk.serial}`;
-  const drive = [`if=none`, `id=${id}`, `file=${disk.path}`, `format=raw`];
+  const id = v(`disk-${disk.serial}`);
+  // Every value kt did not write itself goes through qemuOptValue: paths come from the user's
+  // cache dir and TMPDIR and may hold commas.
+  const drive = [`if=none`, `id=${id}`, `file=${v(disk.path)}`, `format=raw`];
   if (disk.snapshot) {
     // Guest writes go to a temporary overlay; the image is shared by every VM and never changes.
     drive.push('snapshot=on');
@@ -47,14 +50,14 @@ function renderDisk(disk: DiskSpec): string[] {
     // Ephemeral TEST/SCRATCH disks: nothing survives the VM, so host flushes are wasted time.
     drive.push('cache=unsafe', 'discard=unmap');
   }
-  return ['-drive', drive.join(','), '-device', `virtio-blk-pci,drive=${id},serial=${disk.serial}`];
+  return ['-drive', drive.join(','), '-device', `virtio-blk-pci,drive=${id},serial=${v(disk.serial)}`];
 }
 
 export function renderQemuArgs(spec: VmSpec, qemuBinary = 'qemu-system-x86_64'): string[] {
   const accel = ACCEL_TABLE[spec.accel];
   const args = [
     qemuBinary,
-    '-name', spec.name,
+    '-name', v(spec.name),
     '-machine', spec.machine,
     '-accel', accel.accel,
     '-cpu', accel.cpu,
@@ -72,7 +75,7 @@ export function renderQemuArgs(spec: VmSpec, qemuBinary = 'qemu-system-x86_64'):
     // ttyS0 = kernel console on QEMU's stdout, read line by line by kt (never used for commands).
     '-chardev', 'stdio,id=console,signal=off',
     '-serial', 'chardev:console',
-    '-qmp', `unix:${spec.qmpSocket},server=on,wait=off`,
+    '-qmp', `unix:${v(spec.qmpSocket)},server=on,wait=off`,
     // pvpanic: the guest tells QEMU it panicked (fstests.md §7: QEMU then exits 1, or pauses
     // for a memory dump with --vmcore).
     '-device', 'pvpanic-pci',
@@ -85,14 +88,18 @@ export function renderQemuArgs(spec: VmSpec, qemuBinary = 'qemu-system-x86_64'):
   if (spec.transport.kind === 'virtio-serial') {
     args.push(
       '-device', 'virtio-serial-pci,id=vser0',
-      '-chardev', `socket,id=ssh,path=${spec.transport.socket},server=on,wait=off`,
+      '-chardev', `socket,id=ssh,path=${v(spec.transport.socket)},server=on,wait=off`,
       // The guest's kt-init serves sshd -i on the port named kt.ssh (guest/kt-init).
       '-device', 'virtserialport,bus=vser0.0,chardev=ssh,name=kt.ssh',
     );
   } else {
     args.push(
-      // Bound to 127.0.0.1 only: nothing outside this host can reach the guest's sshd.
-      '-netdev', `user,id=net0,hostfwd=tcp:127.0.0.1:${spec.transport.port}-:22`,
+      // restrict=on: the guest can reach neither the host nor anything beyond it; only the
+      // host forward below still connects (QEMU docs, -netdev user: "This option does not
+      // affect any explicitly set forwarding rules"). The forward is bound to 127.0.0.1 only,
+      // so nothing outside this host reaches the guest's sshd. Port 0 lets QEMU's own bind()
+      // pick the port, which kt then reads back over QMP (src/vm/usernet.ts).
+      '-netdev', `user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:${spec.transport.port}-:22`,
       '-device', 'virtio-net-pci,netdev=net0',
     );
   }

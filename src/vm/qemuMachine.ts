@@ -2,6 +2,7 @@
  * The `direct` backend: kernel + kt initramfs + root image, booted by QEMU itself.
  */
 import { ConsoleBootedMachine, type BootFailureMarker } from './bootedMachine.js';
+import { imageHostKey, type HostKeyTrust } from './hostKey.js';
 import { prepareHost } from './prepareHost.js';
 import { renderQemuArgs } from './qemuArgs.js';
 import type { VmSpec } from './spec.js';
@@ -15,6 +16,13 @@ export interface QemuMachineOptions {
   /** Where the console log is written (inside the run directory). */
   consoleLogPath: string;
   privateKey: string;
+  /**
+   * The guest's ssh host key ("ssh-ed25519 AAAA... kt-guest") and where it came from (for
+   * error messages). Default: the `sshHostKey` recorded in the manifest.json beside the root
+   * image (src/vm/hostKey.ts): the image's own key, made when it was built. A guest offering
+   * any other key fails the boot with E_BOOT_HOST_KEY.
+   */
+  hostKey?: { key: string; source: string };
   bootTimeoutMs: number;
   /** Keep the VM's disks after dispose (--keep). */
   keep: boolean;
@@ -25,6 +33,13 @@ export interface QemuMachineOptions {
 const INITRAMFS_FAILURES: readonly BootFailureMarker[] = [
   { marker: 'kt-initramfs: error', code: 'E_BOOT_INITRAMFS', message: 'the kt initramfs could not start the root system' },
 ];
+
+/** The root disk (serial kt-root) whose image the guest boots from. */
+function rootImageOf(spec: VmSpec): string {
+  const root = spec.disks.find((d) => d.serial === 'kt-root');
+  if (!root) throw new Error(`VmSpec ${spec.name} has no kt-root disk`);
+  return root.path;
+}
 
 export class QemuMachine extends ConsoleBootedMachine {
   constructor(opts: QemuMachineOptions) {
@@ -39,6 +54,8 @@ export class QemuMachine extends ConsoleBootedMachine {
       qmpSocket: spec.qmpSocket,
       consoleLogPath: opts.consoleLogPath,
       privateKey: opts.privateKey,
+      hostKey: (): Promise<HostKeyTrust> =>
+        opts.hostKey ? Promise.resolve({ kind: 'pinned', ...opts.hostKey }) : imageHostKey(rootImageOf(spec)),
       bootTimeoutMs: opts.bootTimeoutMs,
       keep: opts.keep,
       prepare: () => prepareHost(spec),

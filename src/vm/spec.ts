@@ -28,7 +28,10 @@ export interface GuestSpecBase {
   dir: string;
   /** ssh-ed25519 public key blob (base64, no spaces) the guest authorises for root. */
   sshKeyBlob: string;
-  /** Transport: a virtio-serial port (no guest network) or a 127.0.0.1 host forward. */
+  /**
+   * Transport: a virtio-serial port (no guest network) or a 127.0.0.1 host forward on a
+   * restricted user network. Port 0: QEMU binds a free port itself, kt reads it back over QMP.
+   */
   transport: { kind: 'virtio-serial'; socket: string } | { kind: 'tcp'; port: number };
   /** QMP control socket. */
   qmpSocket: string;
@@ -39,7 +42,7 @@ export interface GuestSpecBase {
 }
 
 export interface VmSpec extends GuestSpecBase {
-  /** q35: PCIe virtio, pvpanic-pci; microvm hung once in four TCG boots here (brief). */
+  /** q35: PCIe virtio, pvpanic-pci; microvm hung once in four TCG boots on kt's build hosts. */
   machine: 'q35';
   cpus: number;
   memoryMiB: number;
@@ -66,7 +69,11 @@ export interface VmOptions {
   baseDir: string;
   sshKeyBlob: string;
   transport: 'virtio-serial' | 'tcp';
-  /** Free 127.0.0.1 port for the tcp transport (the caller probes it). */
+  /**
+   * Host port of the tcp transport's forward. Leave it unset (or 0): QEMU then binds a free
+   * port itself and kt reads it back, where a port probed by the caller could be taken by
+   * another process before QEMU binds it.
+   */
   tcpPort?: number;
   hungTaskTimeoutSec: number;
   vmcore: boolean;

@@ -1,10 +1,12 @@
 /**
  * The command channel to a guest: one ssh2 connection per VM, multiplexing every command as
  * its own channel. Over a virtio-serial port (a unix socket on the host, no guest network) or
- * a 127.0.0.1 host forward. Commands never go over the console (style.md: nipa's mistake).
+ * a 127.0.0.1 host forward. Commands never go over the console: a kernel message can land in
+ * the middle of any console line, and the console is what kt scans for crashes.
  */
 import net from 'node:net';
 import ssh2 from 'ssh2';
+import { fingerprint, HOST_KEY_TYPE, HostKeyMismatchError, parseHostKeyLine } from './hostKey.js';
 import { TimeoutError, withTimeout } from './qmp.js';
 
 export interface ExecOptions {
@@ -38,7 +40,20 @@ export interface Transport {
 
 export type Endpoint = { kind: 'virtio-serial'; socket: string } | { kind: 'tcp'; port: number };
 
-export async function connectSsh(endpoint: Endpoint, privateKey: string, timeoutMs: number): Promise<Transport> {
+/**
+ * Connects as root with the run's key and accepts the guest only if it proves it holds
+ * `expectedHostKey` (an OpenSSH public key line). A different key rejects with
+ * HostKeyMismatchError naming both fingerprints.
+ */
+export async function connectSsh(
+  endpoint: Endpoint,
+  privateKey: string,
+  timeoutMs: number,
+  expectedHostKey: string,
+): Promise<Transport> {
+  const expected = parseHostKeyLine(expectedHostKey);
+  if (!expected) throw new Error(`connectSsh: not an ${HOST_KEY_TYPE} public key: ${JSON.stringify(expectedHostKey)}`);
+  let mismatch: HostKeyMismatchError | undefined;
   const client = new ssh2.Client();
   const sock =
     endpoint.kind === 'virtio-serial' ? net.connect(endpoint.socket) : net.connect(endpoint.port, '127.0.0.1');
@@ -51,16 +66,26 @@ export async function connectSsh(endpoint: Endpoint, privateKey: string, timeout
   await withTimeout(
     new Promise<void>((resolve, reject) => {
       client.once('ready', resolve);
-      client.once('error', reject);
-      sock.once('error', reject);
+      // ssh2 may report one failure twice (the socket's error, then "Connection lost before
+      // handshake"): every error must have a listener, the first one decides.
+      client.on('error', reject);
+      sock.on('error', reject);
       client.connect({
         sock,
         username: 'root',
         privateKey,
         readyTimeout: timeoutMs,
-        // The endpoint is a private socket (or 127.0.0.1 port) of a VM this process just
-        // booted with a fresh per-run key; there is no one in the middle to verify against.
-        hostVerifier: () => true,
+        // kt's guests only have an ed25519 host key; asking for that type alone means the key
+        // compared below is the one the guest's sshd signs the key exchange with.
+        algorithms: { serverHostKey: [HOST_KEY_TYPE] },
+        // `key` is the raw key blob the server proved it holds (ssh2 calls this before the
+        // exchange completes). A 127.0.0.1 port can be taken by any local process, so the
+        // blob must be the expected one (src/vm/hostKey.ts says where that comes from).
+        hostVerifier: (key: Buffer) => {
+          if (key.equals(expected)) return true;
+          mismatch = new HostKeyMismatchError(fingerprint(expected), fingerprint(key));
+          return false;
+        },
         // Notice a dead guest even while no command runs; generous because TCG guests under
         // full load answer slowly.
         keepaliveInterval: 10_000,
@@ -72,7 +97,8 @@ export async function connectSsh(endpoint: Endpoint, privateKey: string, timeout
   ).catch((err: unknown) => {
     client.end();
     sock.destroy();
-    throw err;
+    // ssh2 reports a refused key as "Host denied (verification failed)"; say which keys.
+    throw mismatch ?? err;
   });
   client.on('error', () => closedResolve());
 

@@ -23,6 +23,16 @@ const base: VmOptions = {
   vmcore: false,
 };
 
+/** A user whose home and TMPDIR have commas in their names. */
+const commaOptions: VmOptions = {
+  ...base,
+  kernel: '/home/a,b/.cache/kt/images/h/vmlinuz',
+  initramfs: '/home/a,b/.cache/kt/images/h/initramfs.cpio.gz',
+  rootImage: '/home/a,b/.cache/kt/images/h/root.img',
+  fstestsImage: '/home/a,b/.cache/kt/fstests/f.img',
+  baseDir: '/tmp/kt,x',
+};
+
 /** Golden argv files: one argument per line; KT_UPDATE_GOLDEN=1 rewrites them. */
 function expectGolden(name: string, argv: string[]): void {
   const file = new URL(`./golden/${name}.argv`, import.meta.url);
@@ -36,9 +46,33 @@ describe('renderQemuArgs', () => {
     expectGolden('direct-tcg-virtio-serial', renderQemuArgs(resolveVmSpec(base)));
   });
 
-  it('renders a KVM VM with a 127.0.0.1 host forward and vmcore support', () => {
-    const spec = resolveVmSpec({ ...base, index: 2, accel: 'kvm', transport: 'tcp', tcpPort: 40123, vmcore: true });
+  it('renders a KVM VM with a restricted user network, a 127.0.0.1 forward on a port QEMU picks, and vmcore support', () => {
+    const spec = resolveVmSpec({ ...base, index: 2, accel: 'kvm', transport: 'tcp', vmcore: true });
+    expect(spec.transport).toEqual({ kind: 'tcp', port: 0 });
     expectGolden('direct-kvm-tcp-vmcore', renderQemuArgs(spec));
+    const netdev = renderQemuArgs(spec)[renderQemuArgs(spec).indexOf('-netdev') + 1];
+    expect(netdev).toBe('user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:0-:22');
+  });
+
+  it('forwards a fixed port when one is given', () => {
+    const argv = renderQemuArgs(resolveVmSpec({ ...base, transport: 'tcp', tcpPort: 40123 }));
+    expect(argv).toContain('user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:40123-:22');
+  });
+
+  it('doubles every comma of the paths it puts into -drive, -chardev, -qmp and -device values', () => {
+    const argv = renderQemuArgs(resolveVmSpec(commaOptions));
+    expectGolden('direct-tcg-comma-paths', argv);
+    const values = argv.filter((_, i) => ['-drive', '-chardev', '-qmp', '-netdev', '-device', '-name'].includes(argv[i - 1] ?? ''));
+    const withPaths = values.filter((v) => v.includes('/'));
+    expect(withPaths).toHaveLength(6); // 4 drives, qmp, ssh socket
+    for (const v of withPaths) {
+      // Every path holds "a,b" or "kt,x": doubled, with nothing but single commas between keys.
+      expect(v).not.toMatch(/a,b|kt,x/);
+      expect(v).toMatch(/a,,b|kt,,x/);
+    }
+    // -kernel and -initrd are plain file names to QEMU (no key=value parsing): left as they are.
+    expect(argv[argv.indexOf('-kernel') + 1]).toBe('/home/a,b/.cache/kt/images/h/vmlinuz');
+    expect(argv[argv.indexOf('-initrd') + 1]).toBe('/home/a,b/.cache/kt/images/h/initramfs.cpio.gz');
   });
 
   it('attaches TEST and SCRATCH as sparse private disks and shares root and fstests read-only', () => {

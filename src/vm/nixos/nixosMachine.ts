@@ -71,6 +71,9 @@ export class NixosMachine extends ConsoleBootedMachine {
       qmpSocket: spec.qmpSocket,
       consoleLogPath: opts.consoleLogPath,
       privateKey: opts.privateKey,
+      // The NixOS guest makes its host key at boot (nix/guest.nix, kt-setup) and prints it on
+      // ttyS0, QEMU's stdout, which only kt reads: pin what it printed (src/vm/hostKey.ts).
+      hostKey: () => Promise.resolve({ kind: 'console' }),
       bootTimeoutMs: opts.bootTimeoutMs,
       keep: opts.keep,
       prepare: () => prepareNixosHost(spec),

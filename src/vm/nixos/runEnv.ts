@@ -17,6 +17,7 @@
  */
 import { HostError } from '../../errors.js';
 import { shellQuote } from '../../util/shell.js';
+import { qemuOptValue } from '../qemuOptValue.js';
 import type { Accel } from '../spec.js';
 import { kernelEnvVar, type NixosVmSpec } from './spec.js';
 
@@ -39,8 +40,10 @@ const ACCEL_TABLE: Record<Accel, string[]> = {
 const UNSAFE_WORD = /[\s*?[\]'"\\$`;&|<>(){}~#!]/;
 
 function checkPath(what: string, p: string): string {
-  // A comma would end the QEMU option value; everything in UNSAFE_WORD breaks the unquoted
-  // $QEMU_OPTS (or the unquoted -kernel word of the script).
+  // kt doubles commas in its own option values (qemuOptValue), but the run script puts
+  // $NIX_DISK_IMAGE and "$TMPDIR"/empty<i>.qcow2 into its own -drive file= options as they are
+  // (qemu-vm.nix driveCmdline), so a comma in the VM directory would still cut those; everything
+  // in UNSAFE_WORD breaks the unquoted $QEMU_OPTS (or the unquoted -kernel word of the script).
   if (UNSAFE_WORD.test(p) || p.includes(',')) {
     throw new HostError(
       'E_NIXOS_UNSAFE_PATH',
@@ -84,7 +87,7 @@ export function renderNixosQemuOpts(spec: NixosVmSpec): string[] {
     // -qmp below keeps QEMU's HMP monitor off stdio, so nothing else reads or writes it.
     '-chardev', 'stdio,id=ktcon,signal=off',
     '-serial', 'chardev:ktcon',
-    '-qmp', `unix:${checkPath('QMP socket', spec.qmpSocket)},server=on,wait=off`,
+    '-qmp', `unix:${qemuOptValue(checkPath('QMP socket', spec.qmpSocket))},server=on,wait=off`,
     // A guest reboot (panic=-1) ends QEMU, which kt observes as the VM's exit.
     '-no-reboot',
     '-device', 'pvpanic-pci',
@@ -94,7 +97,7 @@ export function renderNixosQemuOpts(spec: NixosVmSpec): string[] {
   if (spec.transport.kind === 'virtio-serial') {
     opts.push(
       '-device', 'virtio-serial-pci,id=ktvser',
-      '-chardev', `socket,id=ktssh,path=${checkPath('ssh socket', spec.transport.socket)},server=on,wait=off`,
+      '-chardev', `socket,id=ktssh,path=${qemuOptValue(checkPath('ssh socket', spec.transport.socket))},server=on,wait=off`,
       // The guest's kt-sshd-serial service serves sshd -i on the port named kt.ssh (nix/guest.nix).
       '-device', 'virtserialport,bus=ktvser.0,chardev=ktssh,name=kt.ssh',
     );
@@ -110,7 +113,8 @@ export function renderNixosNetOpts(spec: NixosVmSpec): string {
   // restrict=on: the guest reaches neither the host nor the outside; host forwards still work.
   const parts = ['restrict=on'];
   if (spec.transport.kind === 'tcp') {
-    // Bound to 127.0.0.1 only: nothing outside this host can reach the guest's sshd.
+    // Bound to 127.0.0.1 only: nothing outside this host can reach the guest's sshd. Port 0:
+    // QEMU binds a free port itself, kt reads it back over QMP (src/vm/usernet.ts).
     parts.push(`hostfwd=tcp:127.0.0.1:${spec.transport.port}-:22`);
   }
   return parts.join(',');

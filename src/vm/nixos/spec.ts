@@ -36,7 +36,7 @@ export interface NixosVmOptions {
   baseDir: string;
   sshKeyBlob: string;
   transport: 'virtio-serial' | 'tcp';
-  /** Free 127.0.0.1 port for the tcp transport (the caller probes it). */
+  /** Host port of the tcp transport's forward; unset or 0: QEMU picks one (see VmOptions.tcpPort). */
   tcpPort?: number;
   hungTaskTimeoutSec: number;
   vmcore: boolean;

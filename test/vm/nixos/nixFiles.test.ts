@@ -4,8 +4,12 @@
  * Needs nix-instantiate (Debian: nix-bin); skipped where it is missing.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { hostKeyFromConsoleLine } from '../../../src/vm/hostKey.js';
 
 const nixDir = fileURLToPath(new URL('../../../nix/', import.meta.url));
 const fixture = fileURLToPath(new URL('./fixtures/evalGuest.nix', import.meta.url));
@@ -81,5 +85,24 @@ describe.skipIf(!hasNix)('nix/ (nix-instantiate)', () => {
       expect(sshd.split('\n')).toContain(line);
     }
     expect(ev.scripts['kt-setup']).toMatch(/for f in \/nix\/store\/\S+-xfstests\/lib\/xfstests\/\*; do/);
+  });
+
+  it('prints the fresh ssh host key on ttyS0 before kt-ready announces the guest (src/vm/hostKey.ts)', () => {
+    const setup = evaluate().scripts['kt-setup']!.split('\n').map((l) => l.trim());
+    const keygen = setup.indexOf('ssh-keygen -q -t ed25519 -N "" -C kt-guest -f /run/kt/ssh_host_ed25519_key');
+    const print = setup.indexOf(`printf '\\nkt-init: ssh host key %s\\n' "$(cat /run/kt/ssh_host_ed25519_key.pub)" >/dev/ttyS0`);
+    expect(keygen).toBeGreaterThan(-1);
+    expect(print).toBeGreaterThan(keygen);
+    // That line, run by bash on a key ssh-keygen made, prints what kt pins.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-nix-key-'));
+    try {
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'kt-guest', '-f', `${dir}/key`]);
+      const pub = fs.readFileSync(`${dir}/key.pub`, 'utf8').trim();
+      const line = setup[print]!.replace('/run/kt/ssh_host_ed25519_key.pub', `${dir}/key.pub`).replace('>/dev/ttyS0', '');
+      const out = execFileSync('bash', ['-c', line], { encoding: 'utf8' });
+      expect(out.split('\n').map(hostKeyFromConsoleLine).filter(Boolean)).toEqual([pub]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

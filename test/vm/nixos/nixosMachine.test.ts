@@ -9,6 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import ssh2 from 'ssh2';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BootError } from '../../../src/vm/bootedMachine.js';
+import { fingerprint, parseHostKeyLine } from '../../../src/vm/hostKey.js';
 import { NixosMachine, prepareNixosHost } from '../../../src/vm/nixos/nixosMachine.js';
 import { resolveNixosVmSpec, type NixosVmOptions } from '../../../src/vm/nixos/spec.js';
 
@@ -35,15 +37,24 @@ function fakeRunScript(body: string): string {
   return script;
 }
 
-const SSH_GUEST = `
+/**
+ * A guest that serves ssh with a fresh host key and prints host key lines on its console as
+ * nix/guest.nix's kt-setup does: its own key ('own', cut across two writes as a serial port
+ * may deliver it), none, another key, or its own and another.
+ */
+const sshGuest = (consoleKeys: 'own' | 'none' | 'other' | 'two') => `
 const { Server, utils } = require(${JSON.stringify(ssh2Path)});
+const consoleKeys = ${JSON.stringify(consoleKeys)};
 const fs = require('fs');
 const out = (s) => process.stdout.write(s);
 for (const k of ['TMPDIR', 'USE_TMPDIR', 'NIX_DISK_IMAGE', 'QEMU_NET_OPTS']) out('env ' + k + '=' + process.env[k] + '\\n');
 out('cwd=' + process.cwd() + '\\n');
 const sock = /socket,id=ktssh,path=([^,]+)/.exec(process.env.QEMU_OPTS)[1];
-const hostKey = utils.generateKeyPairSync('ed25519').private;
-const server = new Server({ hostKeys: [hostKey] }, (client) => {
+const hostKey = utils.generateKeyPairSync('ed25519', { comment: 'kt-guest' });
+const otherKey = utils.generateKeyPairSync('ed25519', { comment: 'kt-guest' });
+out('fingerprint-source own ' + hostKey.public + '\\n');
+out('fingerprint-source other ' + otherKey.public + '\\n');
+const server = new Server({ hostKeys: [hostKey.private] }, (client) => {
   client.on('error', () => {});
   client.on('authentication', (ctx) => (ctx.method === 'publickey' ? ctx.accept() : ctx.reject(['publickey'])));
   client.on('ready', () => {
@@ -59,9 +70,17 @@ const server = new Server({ hostKeys: [hostKey] }, (client) => {
   });
 });
 server.listen(sock, () => {
+  out('[    0.000000] Linux version 6.1.0-fake\\n');
+  const keyLine = (k) => '\\nkt-init: ssh host key ' + k.public + '\\n';
+  if (consoleKeys === 'own' || consoleKeys === 'two') {
+    const line = keyLine(hostKey);
+    out(line.slice(0, 30));
+    setTimeout(() => out(line.slice(30)), 10);
+  }
+  if (consoleKeys === 'other' || consoleKeys === 'two') setTimeout(() => out(keyLine(otherKey)), 15);
   // Split across writes: the machine must find the marker in its rolling window.
-  out('[    0.000000] Linux version 6.1.0-fake\\nkt-in');
-  setTimeout(() => out('it: ready\\n'), 20);
+  setTimeout(() => out('kt-in'), 20);
+  setTimeout(() => out('it: ready\\n'), 40);
 });
 setInterval(() => {}, 1000);
 `;
@@ -98,7 +117,7 @@ function machine(script: string, bootTimeoutMs = 20_000, over: Partial<NixosVmOp
 
 describe('NixosMachine', () => {
   it('boots the run script with a private environment, connects ssh and runs commands', async () => {
-    const m = machine(fakeRunScript(SSH_GUEST));
+    const m = machine(fakeRunScript(sshGuest('own')));
     const dir = path.join(tmp, 'vms', 'vm1');
     const { kernelRelease } = await m.boot(new AbortController().signal);
     expect(kernelRelease).toBe('6.1.0-fake');
@@ -115,6 +134,40 @@ describe('NixosMachine', () => {
     expect(fs.existsSync(dir)).toBe(false);
     expect(fs.readFileSync(path.join(tmp, 'console.log'), 'utf8')).toContain('kt-init: ready');
     await m.dispose(); // idempotent
+  });
+
+  /** The .pub lines the fake guest printed for the test's eyes ("fingerprint-source own|other"). */
+  function printedKeys(m: NixosMachine): { own: string; other: string } {
+    const tail = m.consoleTail(50);
+    const key = (which: string) => new RegExp(`^fingerprint-source ${which} (.*)$`, 'm').exec(tail)![1]!;
+    return { own: key('own'), other: key('other') };
+  }
+  const fp = (pub: string) => fingerprint(parseHostKeyLine(pub)!);
+
+  it('refuses a guest whose ssh host key is not the one it printed on the console', async () => {
+    const m = machine(fakeRunScript(sshGuest('other')));
+    const err = await m.boot(new AbortController().signal).catch((e: unknown) => e);
+    const keys = printedKeys(m);
+    expect(err).toBeInstanceOf(BootError);
+    expect(err, String(err)).toMatchObject({ code: 'E_BOOT_HOST_KEY' });
+    expect((err as Error).message.split('\n--- last console lines ---\n')[0]).toBe(
+      `vm1: the guest's ssh host key ${fp(keys.own)} does not match the expected ${fp(keys.other)} ` +
+        '(printed by the guest on its console); not connecting',
+    );
+    await expect(m.exec('true')).rejects.toThrow('vm1 is not booted');
+  });
+
+  it('refuses a guest that printed no host key, and one that printed two', async () => {
+    const none = machine(fakeRunScript(sshGuest('none')));
+    const noneErr = await none.boot(new AbortController().signal).catch((e: unknown) => e);
+    expect(noneErr, String(noneErr)).toMatchObject({ code: 'E_BOOT_HOST_KEY_UNKNOWN' });
+    expect((noneErr as Error).message.split('\n')[0]).toBe(
+      'vm1: the guest did not print its ssh host key on the console before "kt-init: ready"; kt cannot verify it',
+    );
+    const two = machine(fakeRunScript(sshGuest('two')));
+    const twoErr = await two.boot(new AbortController().signal).catch((e: unknown) => e);
+    expect(twoErr, String(twoErr)).toMatchObject({ code: 'E_BOOT_HOST_KEY' });
+    expect((twoErr as Error).message.split('\n')[0]).toBe('vm1: the guest printed 2 different ssh host keys on its console; not connecting');
   });
 
   it('fails fast when NixOS stage 1 cannot mount the root file system', async () => {

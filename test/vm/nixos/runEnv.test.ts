@@ -96,6 +96,9 @@ describe('renderNixosRunEnv', () => {
     const tcp = renderNixosRunEnv(resolveNixosVmSpec({ ...base, transport: 'tcp', tcpPort: 2222 }));
     expect(tcp.QEMU_NET_OPTS).toBe('restrict=on,hostfwd=tcp:127.0.0.1:2222-:22');
     expect(tcp.QEMU_OPTS).not.toContain('kt.ssh');
+    // Without a port, QEMU binds one itself and kt reads it back (src/vm/usernet.ts).
+    const picked = renderNixosRunEnv(resolveNixosVmSpec({ ...base, transport: 'tcp' }));
+    expect(picked.QEMU_NET_OPTS).toBe('restrict=on,hostfwd=tcp:127.0.0.1:0-:22');
   });
 });
 
