@@ -8,7 +8,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { HostError } from '../../errors.js';
 import type { ImagePaths } from './cacheDir.js';
-import { IMAGE_FILES } from './cacheDir.js';
+import { IMAGE_FILES, SYSTEM_CACHE_DIR } from './cacheDir.js';
 import { findImageBuildTools } from './hostTools.js';
 import { buildInitramfs } from './initramfs.js';
 import { parseDpkgStatus, type ImageManifest } from './manifest.js';
@@ -16,12 +16,19 @@ import { renderMmdebstrapArgs } from './mmdebstrapArgs.js';
 import type { ImageRecipe } from './recipe.js';
 import { stopOrphanedTool, TOOL_PGID_FILE } from './orphanTool.js';
 import { removeBuildDir } from './removeBuildDir.js';
-import { renderMke2fsArgs, rootImageSizeBytes, treeBytes } from './rootImage.js';
+import { renderMke2fsArgs, rootImageSizeBytes, treeBlocksFindArgs, treeBytesFromFind } from './rootImage.js';
+import { directRunner, openUsernsRunner, type ToolCommand, type ToolRunner } from './toolRunner.js';
+import { decideBuildMode, usernsUnavailableError, type BuildMode } from './userns.js';
+import { readUsernsFacts } from './usernsFacts.js';
 
 export interface BuildImageOptions {
   /** Progress lines: mmdebstrap's output and kt's own steps. */
   onProgress?: (line: string) => void;
   signal?: AbortSignal;
+  /** The shared cache named in the hints of user-namespace errors (default SYSTEM_CACHE_DIR). */
+  sharedCacheDir?: string;
+  /** chooseBuildMode()'s answer, when the caller asked before creating anything. */
+  mode?: BuildMode;
 }
 
 /** Lines of tool output quoted in E_IMAGE_BUILD_FAILED. */
@@ -39,14 +46,22 @@ const CLEANUP_GRACE_MS = 30_000;
  */
 async function runStreaming(
   what: string,
-  file: string,
-  args: string[],
+  cmd: ToolCommand,
+  env: Record<string, string | undefined>,
   workDir: string,
   opts: BuildImageOptions,
 ): Promise<void> {
   opts.signal?.throwIfAborted();
   const tail: string[] = [];
-  const sub = execa(file, args, { all: true, buffer: false, reject: false, stdin: 'ignore', detached: true });
+  const sub = execa(cmd.file, cmd.args, {
+    all: true,
+    buffer: false,
+    reject: false,
+    stdin: 'ignore',
+    detached: true,
+    env,
+    extendEnv: false,
+  });
   // A later build stops this group if we die without cleaning up (orphanTool.ts).
   if (sub.pid !== undefined) await fs.writeFile(path.join(workDir, TOOL_PGID_FILE), String(sub.pid));
   const killGroup = (signal: NodeJS.Signals) => {
@@ -98,7 +113,7 @@ async function findKernelRelease(rootfs: string): Promise<string> {
 }
 
 /** Deletes leftovers of earlier builds of this hash (the caller holds the build lock). */
-async function removeStaleBuilds(imagesDir: string, hash: string, onProgress?: (line: string) => void) {
+async function removeStaleBuilds(imagesDir: string, hash: string, runner: ToolRunner, onProgress?: (line: string) => void) {
   const names = await fs.readdir(imagesDir).catch(() => []);
   for (const name of names) {
     if (!name.startsWith(`${BUILD_PREFIX}${hash}-`)) continue;
@@ -106,19 +121,22 @@ async function removeStaleBuilds(imagesDir: string, hash: string, onProgress?: (
     if (await stopOrphanedTool(path.join(imagesDir, name))) {
       onProgress?.(`kt: stopped the build tool it left running`);
     }
-    await removeBuildDir(path.join(imagesDir, name));
+    await removeBuildDir(path.join(imagesDir, name), runner);
   }
 }
 
-/** Copies vmlinuz out of the tree (the host boots it directly) and packs the initramfs. */
-async function extractBoot(rootfs: string, work: string, recipe: ImageRecipe) {
+/**
+ * Copies vmlinuz out of the tree (the host boots it directly) and packs the initramfs. kt reads
+ * the tree as itself: what it reads here is world-readable (0644 files in 0755 directories);
+ * deleting needs the root of the build.
+ */
+async function extractBoot(rootfs: string, work: string, recipe: ImageRecipe, runner: ToolRunner) {
   const kernelRelease = await findKernelRelease(rootfs);
   const bootDir = path.join(rootfs, 'boot');
   await fs.copyFile(path.join(bootDir, `vmlinuz-${kernelRelease}`), path.join(work, IMAGE_FILES.kernel));
   // Only config-* stays in /boot (tests may read /boot/config-$(uname -r)).
-  for (const name of await fs.readdir(bootDir)) {
-    if (/^(vmlinuz|System\.map|initrd\.img)-/.test(name)) await fs.rm(path.join(bootDir, name));
-  }
+  const drop = (await fs.readdir(bootDir)).filter((name) => /^(vmlinuz|System\.map|initrd\.img)-/.test(name));
+  if (drop.length > 0) await runner.output('rm', ['-f', '--', ...drop.map((name) => path.join(bootDir, name))]);
   const initScript = recipe.guestFiles['init'];
   if (initScript === undefined) throw new Error('recipe has no guest file "init"');
   const initramfs = await buildInitramfs(rootfs, kernelRelease, initScript, recipe.initramfsModules);
@@ -134,6 +152,14 @@ async function syncFile(file: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/** root: kt is root. unshare: in a user namespace (userns.ts), or E_IMAGE_NEEDS_USERNS. */
+export function chooseBuildMode(sharedCacheDir: string = SYSTEM_CACHE_DIR): BuildMode {
+  const facts = readUsernsFacts();
+  const decision = decideBuildMode(facts);
+  if (!decision.ok) throw usernsUnavailableError(facts, decision, sharedCacheDir);
+  return decision.mode;
 }
 
 /** Renames the finished build into place; an existing image (--rebuild) is moved aside first. */
@@ -156,42 +182,69 @@ export async function buildImage(
 ): Promise<ImageManifest> {
   const say = (line: string) => opts.onProgress?.(`kt: ${line}`);
   const tools = findImageBuildTools();
-  if (process.getuid?.() !== 0) {
-    throw new HostError(
-      'E_IMAGE_NEEDS_ROOT',
-      'building the guest image needs root (mmdebstrap --mode=root keeps file ownership for mke2fs -d)',
-      'run `sudo kt image build` once; later runs reuse the cached image',
-    );
-  }
+  const sharedCacheDir = opts.sharedCacheDir ?? SYSTEM_CACHE_DIR;
+  const mode = opts.mode ?? chooseBuildMode(sharedCacheDir);
   const started = Date.now();
   await fs.mkdir(paths.imagesDir, { recursive: true });
-  await removeStaleBuilds(paths.imagesDir, hash, opts.onProgress);
+  if (mode.kind === 'unshare') {
+    const { plan } = mode;
+    say(`building as ${plan.user} in a user namespace (ids 0-${plan.subuid.count - 1} → ${plan.subuid.start}-${plan.subuid.start + plan.subuid.count - 1})`);
+  }
+  const runner = mode.kind === 'root' ? directRunner() : await openUsernsRunner(mode.plan, sharedCacheDir);
+  try {
+    return await buildWith(runner, tools, recipe, hash, paths, opts, started);
+  } finally {
+    await runner.close();
+  }
+}
+
+async function buildWith(
+  runner: ToolRunner,
+  tools: ReturnType<typeof findImageBuildTools>,
+  recipe: ImageRecipe,
+  hash: string,
+  paths: ImagePaths,
+  opts: BuildImageOptions,
+  started: number,
+): Promise<ImageManifest> {
+  const say = (line: string) => opts.onProgress?.(`kt: ${line}`);
+  await removeStaleBuilds(paths.imagesDir, hash, runner, opts.onProgress);
   const work = await fs.mkdtemp(path.join(paths.imagesDir, `${BUILD_PREFIX}${hash}-`));
   try {
-    // mkdtemp gives 0700; apt's download sandbox user (_apt) must be able to enter the tree.
+    // mkdtemp gives 0700; apt's download sandbox user (_apt) must be able to enter the tree,
+    // and in a rootless build so must the subordinate ids mmdebstrap's hooks run as.
     await fs.chmod(work, 0o755);
     const guestDir = path.join(work, 'guest');
     const rootfs = path.join(work, 'rootfs');
     for (const [name, content] of Object.entries(recipe.guestFiles)) {
-      await fs.mkdir(path.dirname(path.join(guestDir, name)), { recursive: true });
-      await fs.writeFile(path.join(guestDir, name), content, { mode: 0o755 });
+      const file = path.join(guestDir, name);
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      await fs.writeFile(file, content);
+      // Explicit modes: the hooks read these as root of the build, whatever kt's umask is.
+      await fs.chmod(file, 0o755);
+      for (let dir = path.dirname(file); dir.startsWith(guestDir); dir = path.dirname(dir)) await fs.chmod(dir, 0o755);
     }
 
-    say(`bootstrapping Debian ${recipe.suite} (${recipe.packages.length} packages) with mmdebstrap`);
-    const mmdebstrapArgs = renderMmdebstrapArgs(recipe, { rootfsDir: rootfs, guestDir });
-    await runStreaming('mmdebstrap', tools.mmdebstrap, mmdebstrapArgs, work, opts);
+    say(`bootstrapping Debian ${recipe.suite} (${recipe.packages.length} packages) with mmdebstrap --mode=${runner.mode}`);
+    const mmdebstrapArgs = renderMmdebstrapArgs(recipe, { rootfsDir: rootfs, guestDir }, runner.mode);
+    await runStreaming('mmdebstrap', runner.command(tools.mmdebstrap, mmdebstrapArgs), runner.env, work, opts);
+
+    // The same tree from either mode: what differs between them is evened out here.
+    await runner.output('sh', [path.join(guestDir, 'mmdebstrap', 'finish-tree.sh'), rootfs]);
 
     say('copying vmlinuz, packing the initramfs');
-    const boot = await extractBoot(rootfs, work, recipe);
+    const boot = await extractBoot(rootfs, work, recipe, runner);
     const sshHostKey = (await fs.readFile(path.join(rootfs, 'etc/ssh/ssh_host_ed25519_key.pub'), 'utf8')).trim();
     const installed = parseDpkgStatus(await fs.readFile(path.join(rootfs, 'var/lib/dpkg/status'), 'utf8'));
 
-    const tree = await treeBytes(rootfs);
+    const tree = treeBytesFromFind(await runner.output('find', treeBlocksFindArgs(rootfs)));
     const size = rootImageSizeBytes(tree);
     const rootImage = path.join(work, IMAGE_FILES.rootImage);
     say(`writing root.img (ext4, ${Math.round(size / 2 ** 20)} MiB sparse, tree ${Math.round(tree / 2 ** 20)} MiB)`);
-    await runStreaming('mke2fs', tools.mke2fs, renderMke2fsArgs(rootfs, rootImage, size), work, opts);
-    await removeBuildDir(rootfs);
+    // kt creates the file, so it stays kt's user's; mke2fs only writes into it.
+    await fs.writeFile(rootImage, '');
+    await runStreaming('mke2fs', runner.command(tools.mke2fs, renderMke2fsArgs(rootfs, rootImage, size)), runner.env, work, opts);
+    await removeBuildDir(rootfs, runner);
     await removeBuildDir(guestDir);
     await fs.rm(path.join(work, TOOL_PGID_FILE), { force: true });
 
@@ -210,6 +263,7 @@ export async function buildImage(
       initramfsModules: boot.initramfsModules,
       rootFilesystem: 'ext4',
       sshHostKey,
+      buildMode: runner.mode,
       builtAt: new Date().toISOString(),
       buildSeconds: Math.round((Date.now() - started) / 100) / 10,
       sizes: {
@@ -224,11 +278,15 @@ export async function buildImage(
     const manifestFile = path.join(work, IMAGE_FILES.manifest);
     await fs.writeFile(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
     await syncFile(manifestFile);
+    // Readable by everyone whatever the umask: a shared cache (--system) serves other users,
+    // and the VMs only ever read these files (root.img is attached snapshot=on).
+    for (const f of [...artifacts, manifestFile]) await fs.chmod(f, 0o644);
+    await fs.chmod(work, 0o755);
     await installBuild(work, paths.dir);
     say(`image ${hash} (kernel ${boot.kernelRelease}) ready in ${manifest.buildSeconds} s: ${paths.dir}`);
     return manifest;
   } catch (err) {
-    await removeBuildDir(work).catch((cleanupErr: unknown) => {
+    await removeBuildDir(work, runner).catch((cleanupErr: unknown) => {
       opts.onProgress?.(`kt: could not remove ${work}: ${String(cleanupErr)}`);
     });
     throw err;

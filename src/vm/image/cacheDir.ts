@@ -3,7 +3,7 @@
  * Specification), else ~/.cache/kt. Pure: the environment and home directory are passed in.
  */
 import path from 'node:path';
-import { HostError } from '../../errors.js';
+import { HostError, UsageError } from '../../errors.js';
 
 export function resolveCacheDir(env: Readonly<Record<string, string | undefined>>, homeDir = env.HOME): string {
   if (env.KT_CACHE_DIR) return path.resolve(env.KT_CACHE_DIR);
@@ -15,6 +15,28 @@ export function resolveCacheDir(env: Readonly<Record<string, string | undefined>
     'cannot choose a cache directory: KT_CACHE_DIR, XDG_CACHE_HOME and HOME are all unset',
     'set KT_CACHE_DIR to a writable directory',
   );
+}
+
+/**
+ * The shared image cache: images root builds once (`sudo kt image build --system`) for users who
+ * cannot build their own (no user namespaces, userns.ts). kt reads it when the user's own cache
+ * lacks the image; it never writes there unless asked to with --system. Under /var/cache, where
+ * the Filesystem Hierarchy Standard puts application caches that can be regenerated.
+ */
+export const SYSTEM_CACHE_DIR = '/var/cache/kt';
+
+/** $KT_SYSTEM_CACHE_DIR if set, else SYSTEM_CACHE_DIR. Pure. */
+export function resolveSharedCacheDir(env: Readonly<Record<string, string | undefined>>): string {
+  const dir = env.KT_SYSTEM_CACHE_DIR;
+  if (!dir) return SYSTEM_CACHE_DIR;
+  if (!path.isAbsolute(dir)) {
+    throw new UsageError(
+      'E_SYSTEM_CACHE_DIR_RELATIVE',
+      `KT_SYSTEM_CACHE_DIR must be an absolute path, not "${dir}"`,
+      `set it to an absolute directory such as ${SYSTEM_CACHE_DIR}, or unset it`,
+    );
+  }
+  return path.normalize(dir);
 }
 
 /** Paths of one image inside the cache (the contract with the qemu side). */

@@ -18,6 +18,8 @@ export const GUEST_FILE_NAMES = [
   // mmdebstrap hooks (mmdebstrapArgs.ts)
   'mmdebstrap/essential-hook.sh',
   'mmdebstrap/customize-hook.sh',
+  // run after mmdebstrap in both build modes (buildImage.ts)
+  'mmdebstrap/finish-tree.sh',
 ] as const;
 
 export type GuestFileName = (typeof GUEST_FILE_NAMES)[number];

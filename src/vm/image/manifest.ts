@@ -24,6 +24,11 @@ export const ImageManifestSchema = z.object({
   rootFilesystem: z.literal('ext4'),
   /** The guest sshd's host key ("ssh-ed25519 AAAA... kt-guest"), for pinning. */
   sshHostKey: z.string(),
+  /**
+   * How the build got root: as root, or in a user namespace (src/vm/image/userns.ts). Not an
+   * input of the hash: both give the same tree. Absent in manifests older than rootless builds.
+   */
+  buildMode: z.enum(['root', 'unshare']).optional(),
   /** ISO 8601. */
   builtAt: z.string(),
   buildSeconds: z.number(),

@@ -17,12 +17,21 @@ function shQuote(word: string): string {
   return `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
-export function renderMmdebstrapArgs(recipe: ImageRecipe, paths: MmdebstrapPaths): string[] {
+/**
+ * root: kt is root; mmdebstrap mounts in the host's namespaces and the tree gets real ownership.
+ * unshare: kt runs mmdebstrap as root of a user namespace it made (toolRunner.ts); mmdebstrap,
+ * already root there, adds only mount, pid, uts and ipc namespaces (mmdebstrap, get_unshare_cmd)
+ * and the tree's owners are the user's subordinate ids, which read as 0.. inside. Same tree
+ * either way: mmdebstrap's modes differ only in how they get root (mmdebstrap(1), MODES).
+ */
+export type MmdebstrapMode = 'root' | 'unshare';
+
+export function renderMmdebstrapArgs(recipe: ImageRecipe, paths: MmdebstrapPaths, mode: MmdebstrapMode = 'root'): string[] {
   const hook = (name: string, ...extra: string[]) =>
     ['sh', shQuote(path.join(paths.guestDir, 'mmdebstrap', name)), '"$1"', ...extra.map(shQuote)].join(' ');
   return [
-    // root mode: real ownership in the tree, so `mke2fs -d` copies it into root.img unchanged.
-    '--mode=root',
+    // Ownership in the tree is what root.img gets: `mke2fs -d` runs as the same root.
+    `--mode=${mode}`,
     '--format=directory',
     // Essential:yes plus --include and their hard dependencies: no apt, no systemd in the guest.
     '--variant=essential',

@@ -2,8 +2,6 @@
  * root.img: the bootstrapped tree copied into a raw ext4 image by `mke2fs -d` (e2fsprogs ≥ 1.43),
  * no loop device and no mount needed. ext4 because it is built into the Debian kernel.
  */
-import fs from 'node:fs/promises';
-import path from 'node:path';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -33,19 +31,22 @@ export function renderMke2fsArgs(treeDir: string, imageFile: string, sizeBytes: 
   ];
 }
 
-/** Bytes the tree occupies (allocated blocks, like du), without crossing into other mounts. */
-export async function treeBytes(dir: string): Promise<number> {
-  const rootDev = (await fs.lstat(dir)).dev;
-  let total = 0;
-  const walk = async (d: string): Promise<void> => {
-    for (const entry of await fs.readdir(d, { withFileTypes: true })) {
-      const p = path.join(d, entry.name);
-      const st = await fs.lstat(p);
-      if (st.dev !== rootDev) continue;
-      total += st.blocks * 512;
-      if (entry.isDirectory()) await walk(p);
-    }
-  };
-  await walk(dir);
-  return total;
+/**
+ * find(1) arguments that print the allocated 512-byte blocks (st_blocks, %b) of every entry
+ * below dir, one number a line, without crossing into other mounts. find runs as the root of
+ * the build (toolRunner.ts): in a rootless build only that root can enter every directory.
+ */
+export function treeBlocksFindArgs(dir: string): string[] {
+  return [dir, '-xdev', '-mindepth', '1', '-printf', '%b\\n'];
+}
+
+/** Bytes the tree occupies (allocated blocks, like du) from treeBlocksFindArgs' output. Pure. */
+export function treeBytesFromFind(output: string): number {
+  let blocks = 0;
+  for (const line of output.split('\n')) {
+    if (line === '') continue;
+    if (!/^\d+$/.test(line)) throw new Error(`find printed "${line}" where a block count belongs`);
+    blocks += Number(line);
+  }
+  return blocks * 512;
 }

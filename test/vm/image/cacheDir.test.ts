@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { imagePaths, resolveCacheDir } from '../../../src/vm/image/cacheDir.js';
+import { imagePaths, resolveCacheDir, resolveSharedCacheDir } from '../../../src/vm/image/cacheDir.js';
 
 describe('resolveCacheDir', () => {
   it('prefers KT_CACHE_DIR, then XDG_CACHE_HOME/kt, then ~/.cache/kt', () => {
@@ -28,5 +28,23 @@ describe('imagePaths', () => {
       manifest: '/c/images/abc/manifest.json',
       lock: '/c/images/abc.lock',
     });
+  });
+});
+
+describe('resolveSharedCacheDir', () => {
+  it('is /var/cache/kt unless KT_SYSTEM_CACHE_DIR says otherwise', () => {
+    expect(resolveSharedCacheDir({ HOME: '/h', KT_CACHE_DIR: '/c' })).toBe('/var/cache/kt');
+    expect(resolveSharedCacheDir({ KT_SYSTEM_CACHE_DIR: '/srv/kt/' })).toBe('/srv/kt/');
+  });
+
+  it('rejects a relative KT_SYSTEM_CACHE_DIR with the value in the message', () => {
+    expect(() => resolveSharedCacheDir({ KT_SYSTEM_CACHE_DIR: 'kt-cache' })).toThrow(
+      expect.objectContaining({
+        code: 'E_SYSTEM_CACHE_DIR_RELATIVE',
+        message: 'KT_SYSTEM_CACHE_DIR must be an absolute path, not "kt-cache"',
+        hint: 'set it to an absolute directory such as /var/cache/kt, or unset it',
+        exitCode: 2,
+      }),
+    );
   });
 });

@@ -10,7 +10,7 @@ describe('guest scripts', () => {
     const files = await loadGuestFiles();
     expect(Object.keys(files).sort()).toEqual([...GUEST_FILE_NAMES].sort());
     execFileSync('bash', ['-n', path.join(GUEST_DIR, 'kt-init')]);
-    for (const sh of ['init', 'mmdebstrap/essential-hook.sh', 'mmdebstrap/customize-hook.sh']) {
+    for (const sh of ['init', 'mmdebstrap/essential-hook.sh', 'mmdebstrap/customize-hook.sh', 'mmdebstrap/finish-tree.sh']) {
       execFileSync('sh', ['-n', path.join(GUEST_DIR, sh)]);
     }
   });

@@ -28,3 +28,33 @@ describe('renderMmdebstrapArgs', () => {
     );
   });
 });
+
+describe('renderMmdebstrapArgs in unshare mode', () => {
+  const paths = { rootfsDir: '/home/u/.cache/kt/images/.build-h-x/rootfs', guestDir: '/home/u/.cache/kt/images/.build-h-x/guest' };
+  const root = renderMmdebstrapArgs(imageRecipe({}), paths, 'root');
+  const unshare = renderMmdebstrapArgs(imageRecipe({}), paths, 'unshare');
+
+  it('differs from root mode in --mode only', () => {
+    expect(unshare[0]).toBe('--mode=unshare');
+    expect(unshare.slice(1)).toEqual(root.slice(1));
+  });
+
+  it('is the whole command line kt runs inside its user namespace', () => {
+    expect(unshare).toEqual([
+      '--mode=unshare',
+      '--format=directory',
+      '--variant=essential',
+      `--include=${imageRecipe({}).packages.join(',')}`,
+      '--aptopt=APT::Install-Recommends "false"',
+      '--aptopt=Acquire::Languages "none"',
+      ...imageRecipe({}).dpkgPathExcludes.map((g) => `--dpkgopt=path-exclude=${g}`),
+      `--essential-hook=sh '/home/u/.cache/kt/images/.build-h-x/guest/mmdebstrap/essential-hook.sh' "$1"`,
+      `--customize-hook=sh '/home/u/.cache/kt/images/.build-h-x/guest/mmdebstrap/customize-hook.sh' "$1" '/home/u/.cache/kt/images/.build-h-x/guest'`,
+      'bookworm',
+      '/home/u/.cache/kt/images/.build-h-x/rootfs',
+      'deb http://deb.debian.org/debian bookworm main',
+      'deb http://deb.debian.org/debian bookworm-updates main',
+      'deb http://deb.debian.org/debian-security bookworm-security main',
+    ]);
+  });
+});
