@@ -80,8 +80,8 @@ export async function main(argv: string[]): Promise<void> {
         );
       },
     )
-    .command('image build', 'build (or reuse) the Debian guest image', (y) => y.option('rebuild', { type: 'boolean', describe: 'build even when a cached image exists' }), async (args) => {
-      exitCode = await imageBuildCommand({ rebuild: args.rebuild ?? false });
+    .command('image build', 'build (or reuse) the Debian guest image', (y) => y.option('rebuild', { type: 'boolean', describe: 'build even when a cached image exists' }).option('system', { type: 'boolean', describe: 'build into the shared cache every user reads (/var/cache/kt; as root)' }), async (args) => {
+      exitCode = await imageBuildCommand({ rebuild: args.rebuild ?? false, system: args.system ?? false });
     })
     .command(
       'report <runDirs..>',
