@@ -1,0 +1,151 @@
+/**
+ * `kt kconfig check|fix|fragment`: is this kernel config good for kt, and make it so.
+ * Exit codes: 0 nothing required is missing, 1 something required is missing, 2 usage error
+ * (no config, bad flag), 3 host error (make or merge_config.sh failed).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadConfigFile } from '../config/load.js';
+import { loadSuite } from '../config/suites.js';
+import { ExitCode, UsageError } from '../errors.js';
+import { checkKernelConfig } from '../kconfig/check.js';
+import { parseKernelConfig } from '../kconfig/configText.js';
+import { kconfigContext } from '../kconfig/context.js';
+import { fixKernelConfig } from '../kconfig/fix.js';
+import { renderFixReport } from '../kconfig/fixReport.js';
+import { fragmentLines, renderFragment, requirementsToFix } from '../kconfig/fragment.js';
+import { locateConfig, type LocatedConfig } from '../kconfig/locate.js';
+import { renderCheckJson, renderCheckText } from '../kconfig/render.js';
+import type { KconfigContext } from '../kconfig/requirements.js';
+
+/** Flags as yargs hands them over: a flag given twice arrives as an array. */
+type Flag = string | string[] | undefined;
+
+export interface KconfigRawArgs {
+  action: string;
+  tree?: Flag;
+  config?: Flag;
+  kernel?: Flag;
+  suite?: Flag;
+  backend?: Flag;
+  rootfs?: Flag;
+  transport?: Flag;
+  modules?: Flag;
+  json?: boolean | boolean[];
+  requiredOnly?: boolean | boolean[];
+  all?: boolean | boolean[];
+}
+
+interface KconfigArgs {
+  action: string;
+  tree?: string;
+  config?: string;
+  kernel?: string;
+  suite?: string;
+  backend?: string;
+  rootfs?: string;
+  transport?: string;
+  modules?: string;
+  json: boolean;
+  requiredOnly: boolean;
+  all: boolean;
+}
+
+function one(name: string, value: Flag): string | undefined {
+  if (Array.isArray(value)) {
+    throw new UsageError('E_FLAG_REPEATED', `${name} was given ${value.length} times (${value.join(', ')})`, `give ${name} once`);
+  }
+  if (value !== undefined && value.trim() === '') throw new UsageError('E_EMPTY_VALUE', `${name} was given without a value`, `give ${name} a value, or leave it out`);
+  return value;
+}
+
+function bool(value: boolean | boolean[] | undefined): boolean {
+  return Array.isArray(value) ? (value[value.length - 1] ?? false) : (value ?? false);
+}
+
+function normalize(raw: KconfigRawArgs): KconfigArgs {
+  const opt = (name: string, v: Flag) => {
+    const x = one(name, v);
+    return x === undefined ? {} : { [name.replace(/^--/, '')]: x };
+  };
+  return {
+    action: raw.action,
+    ...opt('tree', raw.tree),
+    ...opt('--config', raw.config),
+    ...opt('--kernel', raw.kernel),
+    ...opt('--suite', raw.suite),
+    ...opt('--backend', raw.backend),
+    ...opt('--rootfs', raw.rootfs),
+    ...opt('--transport', raw.transport),
+    ...opt('--modules', raw.modules),
+    json: bool(raw.json),
+    requiredOnly: bool(raw.requiredOnly),
+    all: bool(raw.all),
+  };
+}
+
+function contextFor(args: KconfigArgs, located: { source: LocatedConfig['source'] } | undefined, cwd: string): KconfigContext {
+  const { config: file } = loadConfigFile(undefined, process.env, cwd);
+  const suite = loadSuite(args.suite ?? file.suite ?? 'xfs', cwd);
+  if (args.modules !== undefined && !fs.existsSync(path.resolve(cwd, args.modules))) {
+    throw new UsageError('E_MODULES_DIR', `--modules ${args.modules} does not exist`, 'give the lib/modules/<release> directory of the kernel (make modules_install INSTALL_MOD_PATH=DIR)');
+  }
+  // A tree's modules are staged by kt run in that tree; otherwise only --modules DIR gives modules.
+  const modulesStaged = args.modules !== undefined || located?.source.tree !== undefined;
+  return kconfigContext({
+    backend: args.backend,
+    rootfs: args.rootfs,
+    transport: args.transport ?? file.transport,
+    suite: {
+      name: suite.name,
+      sections: suite.sections.map((s) => ({ name: s.name, fstyp: s.fstyp, mkfsOptions: s.mkfsOptions, mountOptions: s.mountOptions, env: s.env })),
+    },
+    modulesStaged,
+  });
+}
+
+async function check(args: KconfigArgs, cwd: string): Promise<number> {
+  const located = await locateConfig({ tree: args.tree, config: args.config, kernel: args.kernel, cwd });
+  const ctx = contextFor(args, located, cwd);
+  const result = checkKernelConfig(parseKernelConfig(located.text), ctx);
+  if (args.json) process.stdout.write(JSON.stringify(renderCheckJson(result, located.source), null, 2) + '\n');
+  else process.stdout.write(renderCheckText(result, located.source));
+  return result.ok ? ExitCode.ok : ExitCode.testFailures;
+}
+
+async function fragment(args: KconfigArgs, cwd: string): Promise<number> {
+  const located = args.all ? undefined : await locateConfig({ tree: args.tree, config: args.config, kernel: args.kernel, cwd });
+  const ctx = contextFor(args, located, cwd);
+  const config = located ? parseKernelConfig(located.text) : new Map<string, string>();
+  const result = checkKernelConfig(config, ctx);
+  const reqs = requirementsToFix(result, { requiredOnly: args.requiredOnly });
+  const about = located ? `what ${located.source.path} lacks` : 'everything kt needs and recommends';
+  process.stdout.write(renderFragment(fragmentLines(reqs, config), `${about}, for ${ctx.backend}/${ctx.rootfs}, suite ${ctx.suite.name}`));
+  return ExitCode.ok;
+}
+
+function fix(args: KconfigArgs, cwd: string): number {
+  if (args.config !== undefined || args.kernel !== undefined) {
+    throw new UsageError('E_KCONFIG_USAGE', 'kt kconfig fix works on a kernel tree, not on --config or --kernel', 'run it in the tree (or give its path): kt kconfig fix ~/linux');
+  }
+  const tree = path.resolve(cwd, args.tree ?? '.');
+  const ctx = contextFor(args, { source: { kind: 'tree', path: path.join(tree, '.config'), tree } }, cwd);
+  const report = fixKernelConfig({ tree, context: ctx, requiredOnly: args.requiredOnly });
+  process.stdout.write(renderFixReport(report));
+  return report.after.ok ? ExitCode.ok : ExitCode.testFailures;
+}
+
+export async function kconfigCommandCli(raw: KconfigRawArgs): Promise<number> {
+  const cwd = process.cwd();
+  const args = normalize(raw);
+  switch (args.action) {
+    case 'check':
+      return check(args, cwd);
+    case 'fix':
+      return fix(args, cwd);
+    case 'fragment':
+      return fragment(args, cwd);
+    default:
+      throw new UsageError('E_KCONFIG_USAGE', `unknown action "${args.action}"`, 'use kt kconfig check, kt kconfig fix or kt kconfig fragment');
+  }
+}

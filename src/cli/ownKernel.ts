@@ -1,0 +1,145 @@
+/**
+ * `kt run` with the developer's own kernel: the config check before anything boots
+ * (src/kconfig/forRun.ts), and the run's initramfs with the kernel's staged modules and the
+ * --module files appended (src/modules). docs/kernel.md describes both.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { RunConfig } from '../config/runConfig.js';
+import { UsageError } from '../errors.js';
+import { parseBzImageHeader, releaseOfVersion } from '../kconfig/bzImage.js';
+import { checkKernelForRun, kernelConfigError, type KernelForRun } from '../kconfig/forRun.js';
+import { earlyModules, requirementsFor } from '../kconfig/requirements.js';
+import { uniqueFileNames, type ExtraModule, type StagedTree } from '../modules/extraArchive.js';
+import { parseModInfo, releaseOfVermagic } from '../modules/modinfo.js';
+import { KT_INIT_MODULES, planEarlyLoad, selectStagedFiles } from '../modules/plan.js';
+import { extraArchiveGz, writeRunInitramfs } from '../modules/runInitramfs.js';
+import { stagedFromDir, stageTreeModules, type StagedModuleTree } from '../modules/stage.js';
+
+type Write = (text: string) => void;
+
+const checks = new WeakMap<RunConfig, Promise<KernelForRun>>();
+
+/** The check of this run's kernel, made once per RunConfig. */
+function kernelCheckOf(config: RunConfig): Promise<KernelForRun> {
+  let p = checks.get(config);
+  if (!p) {
+    p = checkKernelForRun({
+      ...(config.kernel ? { kernel: config.kernel } : {}),
+      kernelSource: config.kernelSource,
+      ...(config.kernelTree ? { kernelTree: config.kernelTree } : {}),
+      backend: config.backend.kind,
+      transport: config.transport,
+      suite: {
+        name: config.suite.name,
+        sections: config.sections.map((s) => ({ name: s.name, fstyp: s.fstyp, mkfsOptions: s.mkfsOptions, mountOptions: s.mountOptions, env: s.env })),
+      },
+      ...(config.modulesDir ? { modulesDir: config.modulesDir } : {}),
+      extraModules: config.extraModules.length > 0,
+      cwd: process.cwd(),
+    });
+    checks.set(config, p);
+  }
+  return p;
+}
+
+/** Before anything boots: stop with the missing options and the fix, or print what is worth knowing. */
+export async function checkOwnKernel(config: RunConfig, write: Write): Promise<void> {
+  const r = await kernelCheckOf(config);
+  if (!r.checked) {
+    if (r.note) write(`kt: note: ${r.note}\n`);
+    return;
+  }
+  const error = kernelConfigError(r, config.kernel!);
+  if (error) throw error;
+  for (const note of r.notes) write(`kt: kernel config: ${note}\n`);
+}
+
+/** `uname -r` of the kernel kt boots, from its bzImage header (boot protocol kernel_version). */
+function releaseOfKernel(kernel: string, tree: string | undefined): string {
+  const head = Buffer.alloc(64 * 1024);
+  const fd = fs.openSync(kernel, 'r');
+  let n: number;
+  try {
+    n = fs.readSync(fd, head, 0, head.length, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+  const version = parseBzImageHeader(head.subarray(0, n))?.version;
+  if (version) return releaseOfVersion(version);
+  const file = tree ? path.join(tree, 'include', 'config', 'kernel.release') : undefined;
+  if (file && fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
+  throw new UsageError('E_KERNEL_RELEASE', `cannot tell the release of ${kernel} (no version string in its header)`, 'build a bzImage with a current kernel tree (boot protocol 2.00 or later)');
+}
+
+function readExtraModules(files: readonly string[], release: string): ExtraModule[] {
+  const names = uniqueFileNames(files);
+  return files.map((file, i) => {
+    const data = fs.readFileSync(file);
+    const info = file.endsWith('.ko') ? parseModInfo(data) : undefined;
+    if (file.endsWith('.ko') && !info) {
+      throw new UsageError('E_MODULE_NOT_A_MODULE', `--module ${file} is not a kernel module (no .modinfo section)`, 'give the .ko that make -C <tree> M=<dir> modules built');
+    }
+    const built = info?.vermagic ? releaseOfVermagic(info.vermagic) : undefined;
+    if (built !== undefined && built !== release) {
+      throw new UsageError('E_MODULE_WRONG_KERNEL', `--module ${file} was built for ${built}, but the kernel is ${release}`, 'rebuild the module against the kernel kt boots: make -C <tree> M=<dir> modules');
+    }
+    const name = info?.name ?? path.basename(file).replace(/\.ko(\.(xz|zst|gz))?$/, '').replaceAll('-', '_');
+    return { name, file: names[i]!, data };
+  });
+}
+
+/**
+ * The initramfs for this run: kt's own, or kt's with the kernel's modules and the --module
+ * files appended. Throws when a module the run needs was not built.
+ */
+export async function ownKernelInitramfs(config: RunConfig, image: { initramfs: string; kernelRelease: string }, cacheDir: string, write: Write): Promise<string> {
+  if (config.backend.kind !== 'direct') return image.initramfs;
+  const r = await kernelCheckOf(config);
+  if (!r.modulesFrom && config.extraModules.length === 0) return image.initramfs;
+  const tree = r.modulesFrom?.kind === 'tree' ? r.modulesFrom.tree : undefined;
+  const release = config.kernel ? releaseOfKernel(config.kernel, tree) : image.kernelRelease;
+  const extra = readExtraModules(config.extraModules, release);
+
+  let staged: StagedTree | undefined;
+  const from = r.modulesFrom;
+  if (from) {
+    let said = false;
+    const tree: StagedModuleTree =
+      from.kind === 'tree'
+        ? await stageTreeModules(from.tree, release, cacheDir, () => {
+            if (!said) write(`kt: modules: make modules_install in ${from.tree} (into kt's cache, once per build)\n`);
+            said = true;
+          })
+        : stagedFromDir(from.dir, release);
+    const items = r.checked ? r.check.items : [];
+    const known = (name: string) => tree.index.byName.has(name) || tree.index.builtin.has(name);
+    const notBuilt = items.filter((i) => i.status === 'module' && i.module && !known(i.module));
+    const requiredNotBuilt = notBuilt.filter((i) => i.level === 'required');
+    if (requiredNotBuilt.length > 0) {
+      throw new UsageError(
+        'E_MODULE_NOT_BUILT',
+        `the config builds ${requiredNotBuilt.map((i) => `CONFIG_${i.symbol}`).join(', ')} as module${requiredNotBuilt.length === 1 ? '' : 's'}, but ${requiredNotBuilt.map((i) => i.module).join(', ')} ${requiredNotBuilt.length === 1 ? 'is' : 'are'} not among the modules of ${tree.origin}`,
+        'build the modules (make -j$(nproc), or make modules) and run kt again',
+      );
+    }
+    if (notBuilt.length > 0) write(`kt: modules: not built, although the config has them as modules: ${notBuilt.map((i) => i.module).join(' ')}\n`);
+    const reqs = items.length > 0 ? items : requirementsFor({ backend: 'direct', rootfs: 'image', transport: config.transport, suite: { name: config.suite.name, sections: [] }, modulesStaged: true, extraModules: false });
+    const early = planEarlyLoad(tree.index, earlyModules(reqs));
+    const extraDeps = extra.flatMap((m) => (m.file.endsWith('.ko') ? (parseModInfo(m.data)?.depends ?? []) : []));
+    const wanted = [...KT_INIT_MODULES, ...reqs.flatMap((i) => (i.module ? [i.module] : [])), ...extraDeps];
+    const selection = selectStagedFiles(tree.files, tree.index, wanted);
+    staged = {
+      release,
+      files: selection.files.map((p) => ({ path: p, data: fs.readFileSync(path.join(tree.dir, p)) })),
+      early: early.load,
+    };
+    const count = tree.files.filter((f) => f.path.endsWith('.ko') || /\.ko\.(xz|zst|gz)$/.test(f.path)).length;
+    write(
+      `kt: modules: ${selection.all ? `all ${count}` : `${count - selection.leftOut} of ${count}`} modules of ${release} staged from ${tree.origin}` +
+        `${early.load.length > 0 ? `; loaded before the root is mounted: ${early.load.map((p) => path.basename(p).replace(/\.ko.*$/, '')).join(' ')}` : ''}\n`,
+    );
+  }
+  if (extra.length > 0) write(`kt: --module: ${extra.map((m) => `${m.name} (${m.file})`).join(', ')} loaded in every VM before its first test\n`);
+  return writeRunInitramfs(image.initramfs, extraArchiveGz({ ...(staged ? { staged } : {}), extraModules: extra }), cacheDir);
+}
