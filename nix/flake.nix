@@ -45,12 +45,20 @@
     {
       nixosModules.default = ./guest.nix;
       nixosModules.kt-guest = ./guest.nix;
+      # A Rust-enabled kernel with an out-of-tree Rust module loaded at boot (examples/rust-module).
+      nixosModules.rust-module-example = ./examples/rust-module/nixos.nix;
 
       nixosConfigurations.kt-guest = guest;
 
       packages.${system} = {
         # result/bin/run-kt-guest-vm: what `kt run --backend nixos --nixos-vm ./result` starts.
         vm = guest.config.system.build.vm;
+        # The same guest with examples/rust-module: lsmod shows rust_kt_hello before the first test.
+        vm-rust-module =
+          (mkGuest {
+            inherit fstestsSrc;
+            modules = [ ./examples/rust-module/nixos.nix ];
+          }).config.system.build.vm;
         default = self.packages.${system}.vm;
         fstests = guest.config.kt.fstests.package;
       };

@@ -48,9 +48,23 @@ describe('kt-disk-name.sh', () => {
 });
 
 describe.skipIf(!hasNix)('nix/ (nix-instantiate)', () => {
-  it('parses flake.nix and guest.nix', () => {
-    for (const f of ['flake.nix', 'guest.nix']) {
-      expect(spawnSync('nix-instantiate', ['--parse', `${nixDir}/${f}`]).status).toBe(0);
+  it('parses every .nix file of the repository', () => {
+    const repo = fileURLToPath(new URL('../../../', import.meta.url));
+    const files: string[] = [];
+    const walk = (dir: string) => {
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        if (e.name === 'node_modules' || e.name.startsWith('.')) continue;
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (e.name.endsWith('.nix')) files.push(p);
+      }
+    };
+    walk(repo);
+    expect(files).toEqual(expect.arrayContaining([`${nixDir}flake.nix`, `${nixDir}guest.nix`, `${nixDir}examples/rust-module/module.nix`, `${nixDir}examples/rust-module/nixos.nix`]));
+    for (const f of files) {
+      const r = spawnSync('nix-instantiate', ['--parse', f], { encoding: 'utf8' });
+      expect(r.stderr, f).toBe('');
+      expect(r.status, f).toBe(0);
     }
   });
 
