@@ -17,6 +17,8 @@ export interface DedupedCrash {
   type: string;
   /** First relevant frame, when known. */
   frame?: string;
+  /** The (only) sighting is corrupted: it stands alone. */
+  corrupted?: boolean;
   /** At least one sighting was fatal. */
   fatal: boolean;
   /** How many times it was seen. */
@@ -29,11 +31,15 @@ export interface DedupedCrash {
   first: CrashSighting;
 }
 
-/** Groups reports by fingerprint, in order of first sighting. */
+/**
+ * Groups reports by fingerprint, in order of first sighting. A corrupted report (its frames or
+ * its end were lost) is never grouped with another one: its title may not be its identity.
+ */
 export function dedupeCrashes(reports: readonly CrashSighting[]): DedupedCrash[] {
   const groups = new Map<string, DedupedCrash>();
-  for (const report of reports) {
-    let group = groups.get(report.fingerprint);
+  for (const [index, report] of reports.entries()) {
+    const key = report.corrupted ? `corrupted#${index}` : report.fingerprint;
+    let group = groups.get(key);
     if (!group) {
       group = {
         fingerprint: report.fingerprint,
@@ -46,7 +52,8 @@ export function dedupeCrashes(reports: readonly CrashSighting[]): DedupedCrash[]
         first: report,
       };
       if (report.frame !== undefined) group.frame = report.frame;
-      groups.set(report.fingerprint, group);
+      if (report.corrupted) group.corrupted = true;
+      groups.set(key, group);
     }
     group.count++;
     group.fatal ||= report.fatal;

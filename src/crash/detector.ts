@@ -1,27 +1,36 @@
 /**
- * CrashDetector: whole console lines in, crash reports out.
+ * CrashDetector: whole console lines in, crash reports out, one line at a time.
  *
- * A report starts at a header line (CRASH_PATTERNS), then collects the kernel lines that follow:
- * - in its body, every kernel line (userspace lines interleaved on the console are skipped);
- *   other headers before the first call trace has ended belong to it ("kernel BUG at" is followed
- *   by "invalid opcode: 0000 [#1]", a NULL dereference by "Oops: 0000 [#1]");
- * - after its call trace ("</TASK>") or "---[ end trace", only lines that continue an oops dump
- *   (registers, "Code:", another backtrace, the panic that follows, "Kernel Offset:");
+ * A report starts at a header line (REPORT_RULES; a single regex over every rule's header
+ * substring is the cheap pre-check that most lines stop at), then collects the kernel lines that
+ * follow:
+ * - lines of the same printing context only: with CONFIG_PRINTK_CALLER each line says which task
+ *   or CPU printed it, and other tasks' lines interleaved with the report are left out (except
+ *   the other CPUs' backtraces after "Sending NMI from CPU"); userspace lines are left out too;
+ * - in its body, every such line; after its call trace ("</TASK>"), "---[ end trace" or its
+ *   rule's `end`, only lines that continue an oops dump (registers, "Code:", another backtrace,
+ *   the panic that follows, "Kernel Offset:");
  * - a panic met in a report makes it fatal instead of starting another report
- *   (panic_on_oops: "Kernel panic - not syncing: Fatal exception").
- * It ends at "---[ end Kernel panic", "Kernel Offset:" of a fatal report, its pattern's `end`, the
- * first line that does not continue it, the next fstests test marker, a line cap, or flush().
+ *   (panic_on_oops: "Kernel panic - not syncing: Fatal exception"; panic_on_warn after a WARNING
+ *   or KASAN report), and die() headers that follow a first line ("invalid opcode: 0000" after
+ *   "kernel BUG at") belong to it; any other header ends it and starts the next report.
+ * It ends at "---[ end Kernel panic", "Kernel Offset:" of a fatal report, the first line that
+ * does not continue it, the next fstests test marker, a line cap, or flush(). Then it is titled
+ * (titles.ts) from its lines alone: no line is ever looked at twice while streaming.
  */
 import { fingerprintCrash, type CrashReport } from './report.js';
-import { CRASH_PATTERNS, type CrashPattern } from './patterns.js';
-import { isGenericFrame, normalizeFunction, parseIpFrame, parseTraceFrame } from './frames.js';
-import { parseFstestsMarker, parseKernelLine } from './kernel-line.js';
+import { REPORT_RULES, FS_MESSAGES, isPanicRule, type ReportRule } from './patterns.js';
+import { parseTraceFrames } from './frames.js';
+import { definedGroups, describeReport, formatTitle, normalizeTitleText, type HeaderMatch } from './titles.js';
+import { parseFstestsMarker, parseKernelLine, type KernelLine } from './kernel-line.js';
 import { LineSplitter, toConsoleLine, type ConsoleLine } from './line-splitter.js';
 
+export { formatTitle, normalizeTitleText };
+
 export interface CrashDetectorOptions {
-  /** The crash kinds to look for (default CRASH_PATTERNS). */
-  patterns?: readonly CrashPattern[];
-  /** A report is cut after this many lines (default 400). */
+  /** The report rules (default REPORT_RULES). */
+  rules?: readonly ReportRule[];
+  /** A report is cut after this many lines (default 1000). */
   maxReportLines?: number;
   /** The excerpt keeps the first this many lines of a report (default 150). */
   maxExcerptLines?: number;
@@ -36,11 +45,11 @@ const CONTINUATION: readonly RegExp[] = [
   /^(?:pc|lr|sp|pstate|x\d{1,2}) ?: /,
   // kernel/module/main.c print_modules(), lib/dump_stack.c dump_stack_print_info()
   /^Modules linked in:/,
-  /^CPU: \d+ (?:PID|UID): /,
+  /^CPU: \d+ (?:UID: \d+ )?(?:PID|UID): /,
   /^Hardware name: /,
   /^Workqueue: /,
   // arch/x86/kernel/dumpstack.c show_trace_log_lvl(): "Call Trace:", " <TASK>", " <IRQ>", frames
-  /^Call Trace:/,
+  /^Call [Tt]race:/,
   /^\s*<\/?(?:TASK|IRQ|NMI|SOFTIRQ|EOI)>/,
   /^\s+(?:\[<[0-9a-f]+>\]\s*)?(?:\? )?[\w.$]+\+0x[0-9a-f]+\/0x[0-9a-f]+/,
   // kernel/panic.c: "---[ end trace %016llx ]---", "---[ end Kernel panic - not syncing: %s ]---",
@@ -66,6 +75,9 @@ const CONTINUATION: readonly RegExp[] = [
   /^"echo 0 > \/proc\/sys\/kernel\/hung_task_timeout_secs"/,
   // kernel/panic.c panic() with crash_kexec_post_notifiers / smp_send_stop
   /^Shutting down cpus with NMI/,
+  // mm/kasan/report.c print_report() after its closing rule (KASAN, KCSAN, KMSAN, UBSAN)
+  /^\s*={40,}\s*$/,
+  /^Disabling lock debugging due to kernel taint/,
 ];
 
 // kernel/panic.c: "---[ end trace %016llx ]---" (print_oops_end_marker)
@@ -76,48 +88,84 @@ const END_PANIC = /^---\[ end Kernel panic\b/;
 const KERNEL_OFFSET = /^Kernel Offset: /;
 // arch/x86/kernel/dumpstack.c show_trace_log_lvl(): " </TASK>" closes the task stack
 const END_TASK_STACK = /^\s*<\/TASK>/;
-const INTERRUPT_STACK_OPEN = /^\s*<(?:IRQ|NMI|SOFTIRQ)>/;
-const INTERRUPT_STACK_CLOSE = /^\s*<(?:\/(?:IRQ|NMI|SOFTIRQ)|TASK)>/;
+// lib/nmi_backtrace.c: from here on the other CPUs print their stacks into this report
+const NMI_BACKTRACE_START = /Sending NMI from CPU/;
+// kernel/printk/printk.c console_flush_all(): a record cut short is printed again after this
+const REPLAYED = /\*\* replaying previous printk message \*\*/;
+// Messages that print a stack of their own without being crashes: mm/page_alloc.c warn_alloc()
+// ("vmalloc: allocation failure:"), lib/fault-inject.c fail_dump(), mm/filemap.c (4.x).
+const INTERLEAVED_STACK = /vmalloc: allocation failure:|FAULT_INJECTION: forcing a failure|FAULT_FLAG_ALLOW_RETRY missing/;
+// kernel/panic.c add_taint(): a line every first report prints, saying nothing about it
+const TAINT_NOTE = /Disabling lock debugging due to kernel taint/;
+// kernel/panic.c __warn() and lib/bug.c: "------------[ cut here ]------------" precedes the report
+const CUT_HERE = /-+\[ cut here \]-+/;
+/**
+ * A panic printed after this many lines of a report is the consequence of the report
+ * (panic_on_warn, panic_on_oops): its own stack says nothing new about the culprit.
+ */
+const MIN_LINES_BEFORE_PANIC = 22;
+const MIN_LINES_BEFORE_PANIC_KMSAN = 16;
+const LEAD_IN_LINES = 5;
+
+const PRECHECKS = new WeakMap<readonly ReportRule[], RegExp>();
+
+/** All header substrings as one regex: the pre-check every line goes through (compiled once). */
+function headerPrecheck(rules: readonly ReportRule[]): RegExp {
+  let precheck = PRECHECKS.get(rules);
+  if (!precheck) {
+    const headers = [...new Set(rules.map((rule) => rule.header))];
+    precheck = new RegExp(headers.map((header) => header.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'));
+    PRECHECKS.set(rules, precheck);
+  }
+  return precheck;
+}
 
 interface ReportLine {
   /** Cleaned console line (with its printk prefix), for the excerpt. */
   text: string;
-  /** Kernel message without the printk prefix, for frames. */
+  /** Kernel message without the printk prefix. */
   message: string;
 }
 
 interface OpenReport {
-  pattern: CrashPattern;
-  groups: Record<string, string>;
+  /** Rules that matched the first line, in rule order; the first opened the report. */
+  headers: HeaderMatch[];
+  /** Excerpt lines. */
   lines: ReportLine[];
+  /** The messages titles are computed from (no unreliable frames, nothing after a late panic). */
+  titleLines: string[];
+  titleClosed: boolean;
   startLine: number;
   endLine: number;
   fatal: boolean;
   test: string | undefined;
   /** The header had a printk timestamp: lines without one are userspace, not part of the report. */
   timestamped: boolean;
+  /** CONFIG_PRINTK_CALLER context of the header ("T123"), when printed. */
+  caller: string | undefined;
+  /** Other CPUs' backtraces belong to the report (after "Sending NMI from CPU"). */
+  nmiBacktraces: boolean;
   /** 'body' until the first call trace ends, then only continuation lines ('tail'). */
   phase: 'body' | 'tail';
 }
 
-interface HeaderMatch {
-  pattern: CrashPattern;
-  groups: Record<string, string>;
-}
-
 /** Finds crash reports in a console, one whole line at a time. */
 export class CrashDetector {
-  private readonly patterns: readonly CrashPattern[];
+  private readonly rules: readonly ReportRule[];
+  private readonly precheck: RegExp;
   private readonly maxReportLines: number;
   private readonly maxExcerptLines: number;
   private lineNumber = 0;
   private test: string | undefined;
   private sawTimestamps = false;
   private open: OpenReport | undefined;
+  /** The last few kernel lines, for the "cut here" line and message that precede a header. */
+  private recent: (ReportLine & { number: number; caller: string | undefined })[] = [];
 
   constructor(options: CrashDetectorOptions = {}) {
-    this.patterns = options.patterns ?? CRASH_PATTERNS;
-    this.maxReportLines = options.maxReportLines ?? 400;
+    this.rules = options.rules ?? REPORT_RULES;
+    this.precheck = headerPrecheck(this.rules);
+    this.maxReportLines = options.maxReportLines ?? 1000;
     this.maxExcerptLines = options.maxExcerptLines ?? 150;
   }
 
@@ -150,25 +198,35 @@ export class CrashDetector {
       this.test = marker;
       return done;
     }
+    const open = this.open;
+    if (open && REPLAYED.test(kernel.message) && open.lines.length === 1 && open.endLine === this.lineNumber - 1) {
+      // The header line was cut short; the kernel prints it again whole on the next line.
+      this.open = undefined;
+      return done;
+    }
     // Once the console has shown printk timestamps, a line without one is userspace output.
     const fromKernel = kernel.timestamped || !this.sawTimestamps;
-    const reportLine = { text, message: kernel.message };
-    if (this.open && this.continueReport(this.open, reportLine, fromKernel, done)) return done;
-    if (!fromKernel) return done;
-    const header = this.matchHeader(kernel.message);
-    if (header) {
-      this.open = {
-        pattern: header.pattern,
-        groups: header.groups,
-        lines: [reportLine],
-        startLine: this.lineNumber,
-        endLine: this.lineNumber,
-        fatal: header.pattern.fatal,
-        test: this.test,
-        timestamped: kernel.timestamped,
-        phase: 'body',
-      };
+    const reportLine: ReportLine = { text, message: kernel.message };
+    if (open && fromKernel && this.joinsHeader(open, reportLine, kernel)) return done;
+    const headers = fromKernel ? this.matchHeader(kernel.message) : this.matchAfterKernel(kernel.message);
+    if (open) {
+      if (!fromKernel) {
+        // userspace interleaved with the report's body; after its trace, the report is over
+        if (headers.length > 0 || (open.timestamped && open.phase === 'tail')) this.finish(done);
+        if (headers.length === 0) return done;
+      } else if (!this.sameContext(open, kernel)) {
+        if (headers.length === 0 || open.phase === 'body') return done;
+        this.finish(done);
+      } else if (headers.length > 0 && !this.belongs(open, headers, kernel)) {
+        this.finish(done);
+      } else {
+        if (this.continueReport(open, reportLine, headers, done)) return done;
+      }
     }
+    if (headers.length > 0) {
+      this.start(headers, reportLine, kernel);
+      if (headers[0]!.rule.oneLine) this.finish(done);
+    } else if (fromKernel) this.remember(reportLine, kernel);
     return done;
   }
 
@@ -179,38 +237,96 @@ export class CrashDetector {
     return done;
   }
 
+  private remember(line: ReportLine, kernel: KernelLine): void {
+    this.recent.push({ ...line, number: this.lineNumber, caller: kernel.caller });
+    if (this.recent.length > LEAD_IN_LINES) this.recent.shift();
+  }
+
+  private start(headers: HeaderMatch[], line: ReportLine, kernel: KernelLine): void {
+    // The "cut here" line and the message printed just before a WARN/BUG belong to its excerpt.
+    const lead = this.recent.filter((prev) => prev.caller === kernel.caller);
+    let cut = lead.length - 1;
+    while (cut >= 0 && !CUT_HERE.test(lead[cut]!.message)) cut--;
+    const leadIn = cut >= 0 ? lead.slice(cut) : [];
+    this.recent = [];
+    this.open = {
+      headers,
+      lines: [...leadIn.map(({ text, message }) => ({ text, message })), line],
+      titleLines: [line.message],
+      titleClosed: false,
+      startLine: leadIn[0]?.number ?? this.lineNumber,
+      endLine: this.lineNumber,
+      fatal: headers[0]!.rule.fatal === true,
+      test: this.test,
+      timestamped: kernel.timestamped,
+      caller: kernel.caller,
+      nmiBacktraces: false,
+      phase: 'body',
+    };
+  }
+
+  /**
+   * A header that only a catch-all rule matched, completed by the next line: a task name with a
+   * newline in it splits "INFO: task <name>" from ":<pid> blocked for more than ..." (the kernel
+   * prints comm as is).
+   */
+  private joinsHeader(report: OpenReport, line: ReportLine, kernel: KernelLine): boolean {
+    if (report.lines.length !== 1 || report.headers[0]!.rule.title !== '{line}' || report.caller !== kernel.caller) return false;
+    const joined = `${report.titleLines[0]!}\n${line.message}`;
+    const headers = this.matchHeader(joined);
+    if (headers.length === 0 || headers[0]!.rule.title === '{line}') return false;
+    report.headers = headers;
+    report.titleLines[0] = joined;
+    report.lines.push(line);
+    report.endLine = this.lineNumber;
+    return true;
+  }
+
+  /** A line of the same printing context as the report (or an NMI backtrace it asked for). */
+  private sameContext(report: OpenReport, kernel: KernelLine): boolean {
+    if (kernel.caller === report.caller) return true;
+    return report.nmiBacktraces && kernel.caller?.startsWith('C') === true;
+  }
+
+  /**
+   * Headers that are part of the open report: the panic after it, die() lines in its body, its
+   * own absorbs, and, with CONFIG_PRINTK_CALLER, whatever the same task prints into the body of
+   * its report (a WARNING raised while an RCU stall is being printed is part of that report).
+   */
+  private belongs(report: OpenReport, headers: readonly HeaderMatch[], kernel: KernelLine): boolean {
+    if (headers.some(({ rule }) => isPanicRule(rule))) return true;
+    if (headers.some(({ rule }) => report.headers[0]!.rule.absorbs?.includes(rule.id))) return true;
+    if (report.phase !== 'body') return false;
+    if (headers.some(({ rule }) => rule.continues || rule.aside)) return true;
+    return report.caller !== undefined && report.caller === kernel.caller;
+  }
+
   /** Adds a line to the open report; false when the line is not part of it (the report then ended). */
-  private continueReport(report: OpenReport, line: ReportLine, fromKernel: boolean, done: CrashReport[]): boolean {
-    if (!fromKernel && report.timestamped) {
-      if (report.phase === 'body') return true; // userspace interleaved with the report
-      this.finish(done);
-      return true;
-    }
-    const header = this.matchHeader(line.message);
-    if (header) {
-      const isPanic = header.pattern.type === 'panic';
-      // In the body, other kinds of header are parts of this report ("Oops: 0000 [#1]" after
-      // "BUG: kernel NULL pointer dereference"); the same kind again is a second report.
-      const belongs =
-        isPanic ||
-        report.pattern.absorbs?.includes(header.pattern.id) === true ||
-        (report.phase === 'body' && header.pattern.id !== report.pattern.id);
-      if (!belongs) {
-        this.finish(done);
-        return false;
-      }
-      if (isPanic) report.fatal = true;
-    } else if (report.phase === 'tail' && !CONTINUATION.some((re) => re.test(line.message))) {
+  private continueReport(report: OpenReport, line: ReportLine, headers: readonly HeaderMatch[], done: CrashReport[]): boolean {
+    const { message } = line;
+    const rule = headers[0]?.rule;
+    if (headers.some((header) => isPanicRule(header.rule))) {
+      report.fatal = true;
+      const min = report.headers[0]!.rule.type === 'kmsan' ? MIN_LINES_BEFORE_PANIC_KMSAN : MIN_LINES_BEFORE_PANIC;
+      if (report.titleLines.length > min) report.titleClosed = true;
+    } else if (!rule && report.phase === 'tail' && !CONTINUATION.some((re) => re.test(message))) {
       this.finish(done);
       return false;
     }
     report.lines.push(line);
     report.endLine = this.lineNumber;
+    if (NMI_BACKTRACE_START.test(message)) report.nmiBacktraces = true;
+    // Without caller ids the lines after another task's stack dump cannot be told apart from the
+    // report's own: the title is made of what came before.
+    if (report.caller === undefined && INTERLEAVED_STACK.test(message)) report.titleClosed = true;
+    if (!report.titleClosed && !TAINT_NOTE.test(message) && !parseTraceFrames(message).some((frame) => frame.unreliable)) {
+      report.titleLines.push(message);
+    }
 
-    const { message } = line;
-    if (report.pattern.end?.test(message) || END_PANIC.test(message) || (report.fatal && KERNEL_OFFSET.test(message))) {
+    const end = report.headers[0]!.rule.end;
+    if (END_PANIC.test(message) || (report.fatal && KERNEL_OFFSET.test(message))) {
       this.finish(done);
-    } else if (END_TRACE.test(message) || (END_TASK_STACK.test(message) && !report.pattern.end)) {
+    } else if (END_TRACE.test(message) || (end ? end.test(message) : END_TASK_STACK.test(message))) {
       report.phase = 'tail';
     } else if (report.lines.length >= this.maxReportLines) {
       this.finish(done);
@@ -218,19 +334,26 @@ export class CrashDetector {
     return true;
   }
 
-  private matchHeader(message: string): HeaderMatch | undefined {
-    for (const pattern of this.patterns) {
-      if (!message.includes(pattern.header)) continue;
-      const match = pattern.title.exec(message);
+  /** The rules whose header starts on this message, in rule order (empty: not a header). */
+  private matchHeader(message: string): HeaderMatch[] {
+    if (!this.precheck.test(message)) return [];
+    if (FS_MESSAGES.some((re) => re.test(message))) return [];
+    const matches: HeaderMatch[] = [];
+    for (const rule of this.rules) {
+      if (!message.includes(rule.header)) continue;
+      if (rule.afterKernel && !this.sawTimestamps) continue;
+      const match = rule.start.exec(message);
       if (!match) continue;
-      if (pattern.suppress?.some((re) => re.test(message))) continue;
-      const groups: Record<string, string> = {};
-      for (const [name, value] of Object.entries(match.groups ?? {})) {
-        if (value !== undefined) groups[name] = value;
-      }
-      return { pattern, groups };
+      if (rule.ignore?.some((re) => re.test(message))) continue;
+      matches.push({ rule, groups: definedGroups(match), index: match.index });
     }
-    return undefined;
+    return matches;
+  }
+
+  /** Headers printed without a timestamp (a reboot's decompressor banner), once the kernel ran. */
+  private matchAfterKernel(message: string): HeaderMatch[] {
+    if (!this.sawTimestamps) return [];
+    return this.matchHeader(message).filter(({ rule }) => rule.afterKernel);
   }
 
   private finish(done: CrashReport[]): void {
@@ -241,74 +364,33 @@ export class CrashDetector {
   }
 
   private toCrashReport(open: OpenReport): CrashReport {
-    const { pattern } = open;
-    const frame = pickFrame(open.lines, pattern, open.groups);
-    const title = formatTitle(pattern.format, open.groups, frame);
+    const description = describeReport(open.headers, open.titleLines);
     const excerptLines = open.lines.slice(0, this.maxExcerptLines).map((line) => line.text);
     if (open.lines.length > this.maxExcerptLines) {
       excerptLines.push(`... (${open.lines.length - this.maxExcerptLines} more lines)`);
     }
+    const excerpt = excerptLines.join('\n');
     const report: CrashReport = {
-      title,
-      type: pattern.type,
-      fingerprint: fingerprintCrash(pattern.type, title, frame),
-      excerpt: excerptLines.join('\n'),
+      title: description.title,
+      type: description.type,
+      // A corrupted report's title is not its identity: its fingerprint is its own evidence, so
+      // it never merges with another crash.
+      // The title is the identity (it names the culprit when there is one). A corrupted
+      // report's title is not: its fingerprint is its own evidence, so it never merges.
+      fingerprint: description.corrupted
+        ? fingerprintCrash(description.type, description.title, `corrupted\n${open.startLine}\n${excerpt}`)
+        : fingerprintCrash(description.type, description.title),
+      excerpt,
       fatal: open.fatal,
       startLine: open.startLine,
       endLine: open.endLine,
-      pattern: pattern.id,
+      pattern: description.rule.id,
     };
-    if (frame !== undefined) report.frame = frame;
+    if (description.frame !== undefined) report.frame = description.frame;
+    if (description.corrupted) report.corrupted = true;
     if (open.test !== undefined) report.test = open.test;
     return report;
   }
-}
-
-/** The first relevant frame of a report: header function, lockdep "at:", then IP and trace lines. */
-function pickFrame(lines: readonly ReportLine[], pattern: CrashPattern, groups: Record<string, string>): string | undefined {
-  const headerFunc = groups['func'];
-  if (pattern.frameFromHeader && headerFunc !== undefined) {
-    const func = normalizeFunction(headerFunc);
-    if (!isGenericFrame(func)) return func;
-  }
-  if (pattern.frameLine) {
-    for (const { message } of lines) {
-      const func = pattern.frameLine.exec(message)?.groups?.['func'];
-      if (func !== undefined && !isGenericFrame(normalizeFunction(func))) return normalizeFunction(func);
-    }
-  }
-  let inInterrupt = false;
-  for (const { message } of lines) {
-    if (INTERRUPT_STACK_OPEN.test(message)) inInterrupt = true;
-    else if (INTERRUPT_STACK_CLOSE.test(message)) inInterrupt = false;
-    const frame = parseIpFrame(message) ?? parseTraceFrame(message);
-    if (!frame || frame.unreliable) continue;
-    if (pattern.skipInterruptFrames && inInterrupt) continue;
-    if (isGenericFrame(frame.func)) continue;
-    return frame.func;
-  }
-  return undefined;
-}
-
-/** Fills a pattern's title format; drops " in {frame}" when no frame was found. */
-export function formatTitle(format: string, groups: Record<string, string>, frame: string | undefined): string {
-  const template = frame === undefined ? format.replace(/ in \{frame\}/g, '') : format;
-  const title = template.replace(/\{(\w+)\}/g, (_, name: string) =>
-    name === 'frame' ? (frame ?? '') : normalizeTitleText(name === 'func' ? normalizeFunction(groups[name] ?? '') : (groups[name] ?? '')),
-  );
-  return title.replace(/\s+/g, ' ').trim();
-}
-
-/**
- * Removes what differs between two VMs hitting the same bug: code offsets ("+0x12/0x34"),
- * addresses (12+ hex digits: pointers, hashed %p) and runs of blanks.
- */
-export function normalizeTitleText(text: string): string {
-  return text
-    .replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+/gi, '')
-    .replace(/\b(?:0x)?[0-9a-f]{12,}\b/gi, 'ADDR')
-    .replace(/\s+/g, ' ')
-    .trim();
 }
 
 /** Runs a whole console log (bytes or text) through a LineSplitter and a CrashDetector. */

@@ -19,6 +19,7 @@ interface ExpectedReport {
   fatal?: boolean;
   test?: string;
   frame?: string;
+  corrupted?: boolean;
 }
 
 interface CorpusFile {
@@ -26,7 +27,7 @@ interface CorpusFile {
   console: Buffer;
 }
 
-const HEADER_KEYS = ['TITLE', 'TYPE', 'FATAL', 'TEST', 'FRAME'] as const;
+const HEADER_KEYS = ['TITLE', 'TYPE', 'FATAL', 'TEST', 'FRAME', 'CORRUPTED'] as const;
 
 function parseCorpusFile(name: string, bytes: Buffer): CorpusFile {
   const end = bytes.indexOf('\n\n');
@@ -49,6 +50,7 @@ function parseCorpusFile(name: string, bytes: Buffer): CorpusFile {
     else if (key === 'FATAL') current.fatal = value === 'yes';
     else if (key === 'TEST') current.test = value;
     else if (key === 'FRAME') current.frame = value;
+    else if (key === 'CORRUPTED') current.corrupted = value === 'yes';
   }
   return { expected, console: bytes.subarray(end + 2) };
 }
@@ -57,6 +59,7 @@ function toExpected(report: CrashReport): ExpectedReport {
   const expected: ExpectedReport = { title: report.title, type: report.type, fatal: report.fatal };
   if (report.test !== undefined) expected.test = report.test;
   if (report.frame !== undefined) expected.frame = report.frame;
+  if (report.corrupted) expected.corrupted = true;
   return expected;
 }
 
@@ -70,6 +73,7 @@ function renderHeader(reports: readonly ExpectedReport[]): string {
         `FATAL: ${report.fatal ? 'yes' : 'no'}`,
         ...(report.test !== undefined ? [`TEST: ${report.test}`] : []),
         ...(report.frame !== undefined ? [`FRAME: ${report.frame}`] : []),
+        ...(report.corrupted ? ['CORRUPTED: yes'] : []),
       ].join('\n'),
     )
     .join('\n')

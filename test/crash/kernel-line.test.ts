@@ -16,8 +16,12 @@ describe('parseKernelLine', () => {
     expect(parseKernelLine('[   47.532746]  dump_stack_lvl+0x44/0x5c').message).toBe(' dump_stack_lvl+0x44/0x5c');
   });
 
-  it('skips a CONFIG_PRINTK_CALLER id and a syslog level', () => {
-    expect(parseKernelLine('<4>[    1.234567][    T1] WARNING: x').message).toBe('WARNING: x');
+  it('skips a CONFIG_PRINTK_CALLER id and a syslog level, and keeps the id as the caller', () => {
+    expect(parseKernelLine('<4>[    1.234567][    T1] WARNING: x')).toMatchObject({ message: 'WARNING: x', caller: 'T1' });
+    // a line of test/crash-corpus/syzkaller/413
+    expect(parseKernelLine('[  272.336706][ T2803] hub 4-1:0.0: USB hub found')).toMatchObject({ message: 'hub 4-1:0.0: USB hub found', caller: 'T2803' });
+    expect(parseKernelLine('[ 1098.601132][    C2] watchdog: BUG: soft lockup')).toMatchObject({ caller: 'C2' });
+    expect(parseKernelLine('[    1.234567] x').caller).toBeUndefined();
   });
 
   it('does not take check -T wall-clock stamps for printk', () => {

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 import { dedupeCrashes } from '../../src/crash/dedupe.js';
@@ -39,25 +41,49 @@ describe('makeSyntheticReport', () => {
 });
 
 describe('dedupeCrashes', () => {
-  const warning = (test: string, pid: number): CrashReport =>
-    detectCrashes(
-      `[    1.000000] run fstests ${test} at 2026-11-21 23:23:50\n` +
-        `[    2.000000] WARNING: CPU: ${pid % 2} PID: ${pid} at fs/xfs/xfs_trans.c:42 xfs_trans_cancel+0x12/0x34 [xfs]\n`,
-    )[0]!;
+  // The real WARNING of module-warn-on.log, as two tests on two VMs would see it.
+  const warnConsole = readFileSync(fileURLToPath(new URL('../crash-corpus/module-warn-on.log', import.meta.url)));
+  const [realWarning] = detectCrashes(warnConsole.subarray(warnConsole.indexOf('\n\n') + 2));
+  const warning = (test: string): CrashReport => ({ ...realWarning!, test });
 
   it('groups by fingerprint with counts, tests and machines, in order of first sighting', () => {
     const panic = makeSyntheticReport('no-output', { test: 'generic/475' });
     const groups = dedupeCrashes([
-      { ...warning('generic/001', 100), machine: 'vm1' },
+      { ...warning('generic/001'), machine: 'vm1' },
       { ...panic, machine: 'vm2' },
-      { ...warning('generic/002', 201), machine: 'vm2' },
-      { ...warning('generic/001', 300), machine: 'vm1' },
+      { ...warning('generic/002'), machine: 'vm2' },
+      { ...warning('generic/001'), machine: 'vm1' },
     ]);
     expect(groups.map(({ title, count, tests, machines, fatal }) => ({ title, count, tests, machines, fatal }))).toEqual([
-      { title: 'WARNING in xfs_trans_cancel', count: 3, tests: ['generic/001', 'generic/002'], machines: ['vm1', 'vm2'], fatal: false },
+      { title: 'WARNING in crashmod_warn', count: 3, tests: ['generic/001', 'generic/002'], machines: ['vm1', 'vm2'], fatal: false },
       { title: 'no output from test machine', count: 1, tests: ['generic/475'], machines: ['vm2'], fatal: true },
     ]);
-    expect(groups[0]?.frame).toBe('xfs_trans_cancel');
+    expect(groups[0]?.frame).toBe('crashmod_warn');
     expect(groups[0]?.first.test).toBe('generic/001');
+  });
+
+  it('never merges a corrupted report with another one, even with the same title', () => {
+    // the same WARNING with its console cut before the call trace, on two VMs
+    const text = warnConsole.subarray(warnConsole.indexOf('\n\n') + 2).toString('utf8');
+    const cut = text.slice(0, text.indexOf('Call Trace:') + 'Call Trace:'.length);
+    const [first] = detectCrashes(cut);
+    const [second] = detectCrashes(cut.replace(/\bPID: \d+/g, 'PID: 4242'));
+    expect(first).toMatchObject({ title: 'WARNING in crashmod_warn', corrupted: true });
+    expect(second).toMatchObject({ title: 'WARNING in crashmod_warn', corrupted: true });
+    expect(first?.fingerprint).not.toBe(second?.fingerprint);
+    expect(first?.fingerprint).not.toBe(realWarning?.fingerprint);
+    const groups = dedupeCrashes([
+      { ...realWarning!, machine: 'vm1' },
+      { ...first!, machine: 'vm1' },
+      { ...second!, machine: 'vm2' },
+      { ...first!, machine: 'vm1' },
+      { ...realWarning!, machine: 'vm2' },
+    ]);
+    expect(groups.map(({ title, count, corrupted }) => ({ title, count, corrupted }))).toEqual([
+      { title: 'WARNING in crashmod_warn', count: 2, corrupted: undefined },
+      { title: 'WARNING in crashmod_warn', count: 1, corrupted: true },
+      { title: 'WARNING in crashmod_warn', count: 1, corrupted: true },
+      { title: 'WARNING in crashmod_warn', count: 1, corrupted: true },
+    ]);
   });
 });
