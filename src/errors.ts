@@ -43,9 +43,19 @@ export function isKtError(err: unknown): err is KtError {
   return err instanceof KtError;
 }
 
+/**
+ * A value from the user made safe to echo on a terminal: control characters (ESC, newline, ...)
+ * become JSON escapes, so a test name cannot move the cursor or forge a line of kt's output.
+ */
+export function printable(value: string): string {
+  return /[\u0000-\u001f\u007f-\u009f]/.test(value) ? JSON.stringify(value).slice(1, -1) : value;
+}
+
 /** Renders an error for a terminal: `kt: <message>` then an indented hint. */
 export function formatError(err: KtError): string {
-  const lines = [`kt: error ${err.code}: ${err.message}`];
-  if (err.hint) lines.push(`  hint: ${err.hint}`);
+  // Messages may span lines; anything else that could drive the terminal is escaped.
+  const clean = (text: string) => text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => JSON.stringify(c).slice(1, -1));
+  const lines = [`kt: error ${err.code}: ${clean(err.message)}`];
+  if (err.hint) lines.push(`  hint: ${clean(err.hint)}`);
   return lines.join('\n');
 }

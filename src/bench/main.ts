@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the speed and memory figures of issues #2 and #3, measured in one run on
+ * `npm run bench`: kt's speed and memory figures, measured in one run on
  * this host and written as JSON to bench/results/<timestamp>.json. Figures are ratios of runs
  * on the same machine in the same minute: absolute times on shared hosts drift.
  *
@@ -24,9 +24,8 @@ import { launchQemu } from '../vm/launch.js';
 import { QemuMachine } from '../vm/qemuMachine.js';
 import { resolveVmSpec } from '../vm/spec.js';
 import { ensureFstestsImage } from '../vm/fstestsImage.js';
-import { renderCheckCommand, renderGuestSetup } from '../runner/guestCommands.js';
-import { renderLocalConfig } from '../fstests/localConfig.js';
-import { GUEST_RESULT_BASE, GUEST_SCRATCH_DEV, GUEST_TEST_DEV } from '../runner/guestCommands.js';
+import { renderCheckCommand } from '../runner/guestCommands.js';
+import { createGuestSteps } from '../runner/guestSetup.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const KT = path.join(REPO, 'bin/kt.js');
@@ -171,10 +170,11 @@ async function main(): Promise<void> {
 
     // 3. kt -j 1 (boot excluded) vs one in-guest ./check of the same list on a fresh VM.
     const { machine } = await ktBootMs(image, fstestsImage, work, 90);
-    const localConfig = renderLocalConfig({ fstyp: 'xfs', testDev: GUEST_TEST_DEV, testDir: '/mnt/test', scratchDev: GUEST_SCRATCH_DEV, scratchMnt: '/mnt/scratch', resultBase: GUEST_RESULT_BASE, extra: { CANON_DEVS: 'yes' } });
-    await machine.exec(renderGuestSetup({ localConfig, fstyp: 'xfs', mkfsOptions: '' }), { timeoutMs: 300_000 });
+    const guest = createGuestSteps([{ name: 'xfs', fstyp: 'xfs', mkfsOptions: '', mountOptions: '', env: {} }], tree);
+    await guest.setupGuest(machine);
+    await guest.prepareSection(machine, 'xfs');
     const t0 = Date.now();
-    await machine.exec(renderCheckCommand([...TESTS].sort()), { timeoutMs: 3_600_000 });
+    await machine.exec(renderCheckCommand('xfs', [...TESTS].sort()), { timeoutMs: 3_600_000 });
     const checkMs = Date.now() - t0;
     await machine.dispose();
     log('overhead', { ktAfterBootMs: j1.afterBootMs, inGuestCheckMs: checkMs, ratio: +(j1.afterBootMs / checkMs).toFixed(3), goal: '<= 1.05' });

@@ -1,14 +1,21 @@
 /**
- * kt's command line. Only this file prints errors and picks exit codes (architecture.md).
+ * kt's command line. Only the CLI prints errors and picks exit codes (docs/architecture.md).
  */
 import yargs from 'yargs';
-import { ExitCode, formatError, isKtError } from '../errors.js';
+import { ExitCode, UsageError, formatError, isKtError } from '../errors.js';
 import { runCommand } from './runCommand.js';
 import { imageBuildCommand } from './imageCommand.js';
 import { reportCommandCli } from './reportCommand.js';
+import { joinNegativeValues, RUN_VALUE_FLAGS } from './argv.js';
+import { ktVersion } from './version.js';
 
-export async function main(argv: string[]): Promise<void> {
+export async function main(rawArgv: string[]): Promise<void> {
   let exitCode: number = ExitCode.ok;
+  const argv = joinNegativeValues(rawArgv, RUN_VALUE_FLAGS);
+  // Value flags are declared as strings: kt checks and echoes them as typed (yargs' number
+  // type would turn `-j abc` into NaN). Repeatable flags are plain strings too: yargs'
+  // `array: true` would swallow the test names after `-g quick` (`kt run -g quick generic/001`);
+  // repeats still arrive as arrays, and single-value flags given twice are refused.
   const parser = yargs(argv)
     .scriptName('kt')
     .usage('$0 <command> [options]')
@@ -20,8 +27,8 @@ export async function main(argv: string[]): Promise<void> {
           .positional('tests', { type: 'string', array: true, describe: 'explicit tests, e.g. generic/001 xfs/042' })
           .option('group', { alias: 'g', type: 'string', describe: 'fstests group to run (repeatable)' })
           .option('exclude-group', { alias: 'x', type: 'string', describe: 'fstests group to leave out (repeatable)' })
-          .option('exclude-file', { alias: 'E', type: 'string', describe: 'file of tests to leave out (fstests -E format)' })
-          .option('jobs', { alias: 'j', type: 'number', describe: 'parallel VMs (default 1)' })
+          .option('exclude-file', { alias: 'E', type: 'string', describe: 'file of tests to leave out (fstests -E format, repeatable)' })
+          .option('jobs', { alias: 'j', type: 'string', describe: 'parallel VMs (default 1)' })
           .option('kernel', { type: 'string', describe: 'kernel image (default: ./arch/x86/boot/bzImage in a kernel tree, else the image kernel)' })
           .option('fstests', { type: 'string', describe: 'built fstests (xfstests-dev) tree' })
           .option('results', { type: 'string', describe: 'results directory (default ./kt-results)' })
@@ -30,20 +37,22 @@ export async function main(argv: string[]): Promise<void> {
           .option('dry-run', { type: 'boolean', describe: 'print the plan and the qemu command lines, boot nothing' })
           .option('config', { type: 'string', describe: 'config file (default ./kt.yaml, ~/.config/kt/config.yaml)' })
           .option('suite', { type: 'string', describe: 'filesystem configuration: xfs, ext4, btrfs or a suite YAML file' })
-          .option('memory', { type: 'number', describe: 'MiB of memory per VM (default 2048)' })
-          .option('cpus', { type: 'number', describe: 'vCPUs per VM (default 2)' })
+          .option('memory', { type: 'string', describe: 'MiB of memory per VM (default 2048)' })
+          .option('cpus', { type: 'string', describe: 'vCPUs per VM (default 2)' })
           .option('test-size', { type: 'string', describe: 'TEST_DEV size (default 5G, sparse)' })
           .option('scratch-size', { type: 'string', describe: 'SCRATCH_DEV size (default 5G, sparse)' })
-          .option('test-timeout', { type: 'number', describe: 'per-test deadline in seconds (default: from history)' })
-          .option('boot-timeout', { type: 'number', describe: 'seconds a VM may take to boot (default 300)' })
-          .option('retries', { type: 'number', describe: 'rerun a failed test up to N times on a fresh VM (flaky detection)' })
+          .option('test-timeout', { type: 'string', describe: 'per-test deadline in seconds (default: from history)' })
+          .option('boot-timeout', { type: 'string', describe: 'seconds a VM may take to boot (default 300)' })
+          .option('retries', { type: 'string', describe: 'rerun a failed test up to N times on a fresh VM (flaky detection)' })
           .option('shard', { type: 'string', describe: 'run shard i of n of the test list (CI), e.g. 2/4' })
           .option('transport', { type: 'string', describe: 'virtio-serial (default) or tcp (127.0.0.1 host forward)' })
           .option('vmcore', { type: 'boolean', describe: 'on a guest panic, dump guest memory into the run directory' })
-          .option('batch', { type: 'number', describe: 'at most N tests per check invocation (default 32; see bench)' })
-          .option('backend', { type: 'string', describe: 'direct (kt\'s Debian image, default) or nixos (a VM built from nix/)' })
+          .option('batch', { type: 'string', describe: 'at most N tests per check invocation (default 32; see bench)' })
+          .option('backend', { type: 'string', describe: "direct (kt's Debian image, default) or nixos (a VM built from nix/)" })
           .option('nixos-vm', { type: 'string', describe: 'with --backend nixos: the VM derivation (./result of nix build ./nix#vm)' })
           .option('append', { type: 'string', describe: 'extra kernel command line parameter (repeatable)' })
+          .option('modules', { type: 'string', describe: 'installed modules of the kernel (lib/modules/<release>; default: the tree\'s, staged)' })
+          .option('module', { type: 'string', describe: 'out-of-tree module (.ko) to load in every VM before the first test (repeatable)' })
           .strict(),
       async (args) => {
         exitCode = await runCommand(
@@ -56,8 +65,8 @@ export async function main(argv: string[]): Promise<void> {
             fstests: args.fstests,
             results: args.results,
             accel: args.accel,
-            keep: args.keep,
-            dryRun: args.dryRun,
+            keep: lastFlag(args.keep),
+            dryRun: lastFlag(args.dryRun),
             tests: args.tests,
             config: args.config,
             suite: args.suite,
@@ -70,19 +79,29 @@ export async function main(argv: string[]): Promise<void> {
             retries: args.retries,
             shard: args.shard,
             transport: args.transport,
-            vmcore: args.vmcore,
+            vmcore: lastFlag(args.vmcore),
             append: toList(args.append),
             backend: args.backend,
             batch: args.batch,
             nixosVm: args.nixosVm,
+            modules: args.modules,
+            module: toList(args.module),
           },
-          argv,
+          rawArgv,
         );
       },
     )
-    .command('image build', 'build (or reuse) the Debian guest image', (y) => y.option('rebuild', { type: 'boolean', describe: 'build even when a cached image exists' }).option('system', { type: 'boolean', describe: 'build into the shared cache every user reads (/var/cache/kt; as root)' }), async (args) => {
-      exitCode = await imageBuildCommand({ rebuild: args.rebuild ?? false, system: args.system ?? false });
-    })
+    .command(
+      'image build',
+      'build (or reuse) the Debian guest image',
+      (y) =>
+        y
+          .option('rebuild', { type: 'boolean', describe: 'build even when a cached image exists' })
+          .option('system', { type: 'boolean', describe: 'build into the shared cache every user reads (/var/cache/kt; as root)' }),
+      async (args) => {
+        exitCode = await imageBuildCommand({ rebuild: lastFlag(args.rebuild) ?? false, system: lastFlag(args.system) ?? false });
+      },
+    )
     .command(
       'report <runDirs..>',
       'rebuild junit.xml, summary.json and report.md from one or more run directories (CI shards)',
@@ -91,17 +110,39 @@ export async function main(argv: string[]): Promise<void> {
           .positional('runDirs', { type: 'string', array: true, demandOption: true })
           .option('out', { type: 'string', describe: 'write the merged reports here (default: the single run dir)' }),
       async (args) => {
-        exitCode = await reportCommandCli(args.runDirs as string[], args.out);
+        exitCode = await reportCommandCli(args.runDirs as string[], singleOut(args.out));
+      },
+    )
+    .command(
+      'kconfig <action> [tree]',
+      "check a kernel's config for kt (check), add what it lacks (fix), or print kt's Kconfig fragment (fragment)",
+      (y) =>
+        y
+          .positional('action', { type: 'string', choices: ['check', 'fix', 'fragment'], demandOption: true })
+          .positional('tree', { type: 'string', describe: 'kernel tree or O= build directory with a .config (default: .)' })
+          .option('config', { type: 'string', describe: 'check this .config file instead of a tree' })
+          .option('kernel', { type: 'string', describe: 'check the config built into this bzImage (CONFIG_IKCONFIG)' })
+          .option('suite', { type: 'string', describe: 'filesystem configuration (default xfs, or suite: of kt.yaml)' })
+          .option('backend', { type: 'string', describe: 'direct (default) or nixos' })
+          .option('rootfs', { type: 'string', describe: "image (kt's root image, default) or virtiofs (imageless boot)" })
+          .option('transport', { type: 'string', describe: 'virtio-serial (default) or tcp' })
+          .option('modules', { type: 'string', describe: 'installed modules of this kernel (lib/modules/<release>): =m counts' })
+          .option('json', { type: 'boolean', describe: 'check: print JSON' })
+          .option('required-only', { type: 'boolean', describe: 'fix, fragment: add only the required options' })
+          .option('all', { type: 'boolean', describe: 'fragment: every option kt needs or recommends, whatever the config has' })
+          .strict(),
+      async (args) => {
+        const { kconfigCommandCli } = await import('./kconfigCommand.js');
+        exitCode = await kconfigCommandCli({ ...args, action: String(args.action) });
       },
     )
     .demandCommand(1, 'give a command: run, image build or report')
     .strict()
     .help()
-    .version(false)
+    .version('version', 'print the version of kt', ktVersion())
     .fail((msg, err) => {
       if (err) throw err;
-      console.error(`kt: ${msg}\n  hint: kt --help lists the commands and options`);
-      process.exit(ExitCode.usage);
+      throw new UsageError('E_USAGE', msg, 'kt --help lists the commands and options');
     });
   try {
     await parser.parseAsync();
@@ -117,11 +158,21 @@ export async function main(argv: string[]): Promise<void> {
   process.exitCode = exitCode;
 }
 
-/**
- * Repeatable flags are declared as plain strings: yargs' `array: true` would swallow the test
- * names after `-g quick` (`kt run -g quick generic/001`). Repeats still arrive as arrays.
- */
+/** A repeatable flag's values as a list. */
 function toList(value: string | string[] | undefined): string[] | undefined {
   if (value === undefined) return undefined;
   return Array.isArray(value) ? value : [value];
+}
+
+/** A boolean flag given twice arrives as an array: the last one wins, as in most tools. */
+function lastFlag(value: boolean | boolean[] | undefined): boolean | undefined {
+  return Array.isArray(value) ? value[value.length - 1] : value;
+}
+
+function singleOut(value: string | string[] | undefined): string | undefined {
+  if (Array.isArray(value)) {
+    if (value.length === 1) return value[0];
+    throw new UsageError('E_FLAG_REPEATED', `--out was given ${value.length} times (${value.join(', ')})`, 'give --out once');
+  }
+  return value;
 }

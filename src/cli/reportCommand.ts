@@ -1,14 +1,97 @@
-import { ExitCode } from '../errors.js';
-import { reportCommand } from '../reporters/writeReports.js';
-import { hasFailures } from '../record/runSummary.js';
+/**
+ * `kt report <run-dir>...`: rebuild the reports from event logs (one run, or the shards of a CI
+ * job merged). A report never destroys results: a damaged or empty log is refused before any
+ * file is written, and `--out` never replaces another run's reports.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { ExitCode, UsageError, printable } from '../errors.js';
+import { EVENT_LOG_NAME, readEventLog } from '../record/eventLog.js';
+import type { RunEvent } from '../record/events.js';
+import { summarizeRun } from '../record/summarize.js';
+import { exitCodeFor } from '../record/verdict.js';
 import { renderTextSummary } from '../reporters/text.js';
 import { shouldUseColor } from '../reporters/color.js';
+import { writeReports } from '../reporters/writeReports.js';
+import { makeDirs } from '../util/dirs.js';
 
-/** `kt report <run-dir>...`: rebuild the reports from event logs (one run or CI shards). */
+/** A run directory, or an events.jsonl path given directly → the event log's path and its run dir. */
+function locateLog(arg: string): { log: string; dir: string } {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(arg);
+  } catch {
+    throw new UsageError('E_REPORT_RUN_DIR', `run directory ${printable(arg)} does not exist`, `pass the directory a \`kt run\` wrote (it holds ${EVENT_LOG_NAME})`);
+  }
+  return stat.isDirectory() ? { log: path.join(arg, EVENT_LOG_NAME), dir: arg } : { log: arg, dir: path.dirname(arg) };
+}
+
+/** Reads every log; refuses (exit 2) a damaged or empty one, naming the file and line. */
+async function readLogs(runDirs: readonly string[]): Promise<{ events: RunEvent[]; warnings: string[]; dirs: string[] }> {
+  const events: RunEvent[] = [];
+  const warnings: string[] = [];
+  const dirs: string[] = [];
+  for (const arg of runDirs) {
+    const { log, dir } = locateLog(arg);
+    const contents = await readEventLog(log);
+    const problem = contents.problems[0];
+    if (problem) {
+      const more = contents.problems.length > 1 ? ` (and ${contents.problems.length - 1} more damaged lines)` : '';
+      throw new UsageError(
+        'E_EVENTS_DAMAGED',
+        `${problem.where}: ${problem.what}${more}; no report was written`,
+        `${log} is damaged or is not a kt event log: restore it from a copy, or remove the damaged lines by hand`,
+      );
+    }
+    if (!contents.events.some((e) => e.type === 'run-start')) {
+      throw new UsageError(
+        'E_EVENTS_EMPTY',
+        `${log} holds no run (${contents.events.length === 0 ? 'no events' : 'no run-start event'}); no report was written`,
+        'pass the run directory of a `kt run` that started',
+      );
+    }
+    events.push(...contents.events);
+    warnings.push(...contents.warnings);
+    dirs.push(path.resolve(dir));
+  }
+  return { events, warnings, dirs };
+}
+
+/** Where the reports go; refuses to write over another run's reports. */
+function chooseOutDir(out: string | undefined, dirs: readonly string[]): string {
+  if (out === undefined) {
+    if (dirs.length > 1) {
+      throw new UsageError('E_REPORT_OUT', `${dirs.length} run directories given (${dirs.join(', ')}) but no --out`, 'merged reports need their own directory: add --out <dir>');
+    }
+    return dirs[0]!;
+  }
+  if (out.trim() === '') throw new UsageError('E_EMPTY_VALUE', '--out was given without a directory', 'give a new directory for the merged reports, e.g. --out kt-results/merged');
+  const target = path.resolve(out);
+  const ownRun = dirs.length === 1 && dirs[0] === target;
+  if (!ownRun && fs.existsSync(path.join(target, EVENT_LOG_NAME))) {
+    throw new UsageError(
+      'E_REPORT_OUT_IS_RUN',
+      `--out ${printable(out)} is the run directory of another run; its reports would be replaced`,
+      'give --out a new directory (or the run directory being reported)',
+    );
+  }
+  try {
+    makeDirs(target);
+    fs.accessSync(target, fs.constants.W_OK);
+  } catch (err) {
+    throw new UsageError('E_REPORT_OUT_UNWRITABLE', `--out ${printable(out)} cannot be created or written (${(err as NodeJS.ErrnoException).code})`, 'give --out a directory you can write to');
+  }
+  return target;
+}
+
 export async function reportCommandCli(runDirs: string[], out: string | undefined): Promise<number> {
-  const result = await reportCommand(runDirs, out);
-  for (const w of result.warnings) process.stderr.write(`kt: warning: ${w}\n`);
-  process.stdout.write(renderTextSummary(result.summary, { color: shouldUseColor(process.stdout) }) + '\n');
-  process.stdout.write(`kt: reports written to ${result.outDir}\n`);
-  return hasFailures(result.summary) ? ExitCode.testFailures : ExitCode.ok;
+  if (runDirs.length === 0) throw new UsageError('E_REPORT_NO_RUN_DIR', 'no run directory given', 'pass one or more run directories: kt report kt-results/<run-id>');
+  const { events, warnings, dirs } = await readLogs(runDirs);
+  const outDir = chooseOutDir(out, dirs);
+  for (const w of warnings) process.stderr.write(`kt: warning: ${printable(w)}\n`);
+  const summary = summarizeRun(events);
+  await writeReports(outDir, summary);
+  process.stdout.write(renderTextSummary(summary, { color: shouldUseColor(process.stdout) }) + '\n');
+  process.stdout.write(`kt: reports written to ${outDir}\n`);
+  return exitCodeFor(summary) === 0 ? ExitCode.ok : ExitCode.testFailures;
 }

@@ -1,102 +1,69 @@
 /**
  * `kt run`: normalise the config, plan on the host, make sure the image exists, choose the
- * accelerator, then hand everything to executeRun. Prints; the runner does not.
+ * accelerator, then compose the runner — machine factory, guest steps, event log, live
+ * progress — run it, and turn the record into reports and an exit code. Signals, printing and
+ * the exit code live here; the runner does none of them.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import ssh2 from 'ssh2';
 import { normalizeRunConfig, type RunArgs, type RunConfig } from '../config/runConfig.js';
-import { ExitCode, formatError } from '../errors.js';
-import { renderLocalConfig } from '../fstests/localConfig.js';
+import { ExitCode, formatError, isKtError, type KtError } from '../errors.js';
 import { EventLogWriter } from '../record/eventLog.js';
+import type { RunEvent } from '../record/events.js';
+import { loadHistory, saveHistory, updateHistory, historyKey, type History } from '../record/history.js';
+import { artifactPath, createRunDir, makeRunId, writeArtifact } from '../record/runDir.js';
+import { summarizeRun } from '../record/summarize.js';
+import { exitCodeFor } from '../record/verdict.js';
 import { createProgressReporter } from '../reporters/progress.js';
 import { renderTextSummary } from '../reporters/text.js';
 import { shouldUseColor } from '../reporters/color.js';
 import { renderGithubAnnotations, isGithubActions } from '../reporters/github.js';
-import { summarizeRun } from '../record/summarize.js';
 import { writeReports, REPORT_FILES } from '../reporters/writeReports.js';
 import { createCheckStream, createConsoleWatcher } from '../runner/adapters.js';
-import {
-  GUEST_RESULT_BASE,
-  GUEST_SCRATCH_DEV,
-  GUEST_TEST_DEV,
-} from '../runner/guestCommands.js';
+import { createGuestSteps } from '../runner/guestSetup.js';
+import { batchSize, testDeadlineSec } from '../runner/order.js';
 import { planRun, type PlannedRun } from '../runner/plan.js';
-import { executeRun } from '../runner/run.js';
+import { executeRun, retriesPolicy } from '../runner/run.js';
 import { resolveAccel } from '../vm/accel.js';
 import { ensureFstestsImage } from '../vm/fstestsImage.js';
-import { ensureImage, imagePaths, hashImageInputs, imageRecipe, loadGuestFiles, readCachedImage, type GuestImage } from '../vm/image/index.js';
-import { renderQemuArgs } from '../vm/qemuArgs.js';
-import { resolveVmSpec } from '../vm/spec.js';
+import { ensureImage, imagePaths, hashImageInputs, imageRecipe, loadGuestFiles, readCachedImage, resolveCacheDir, type GuestImage } from '../vm/image/index.js';
 import { requireQemu } from '../vm/qemuBinary.js';
 import { killAllNow } from '../vm/processRegistry.js';
-import { shellJoin } from '../util/shell.js';
-import { renderNixosDryRun, resolveNixosVmSpec } from '../vm/nixos/index.js';
+import type { Accel } from '../vm/spec.js';
+import { createMachineFactory, machineOptions, renderMachineCommand, type DirectArtifacts, type RunIdentity } from './machines.js';
+import { handleStopSignals, type StopSignal } from './signals.js';
 import { ktVersion } from './version.js';
 
-export function localConfigFor(config: RunConfig): string {
-  return renderLocalConfig({
-    fstyp: config.suite.fstyp,
-    testDev: GUEST_TEST_DEV,
-    testDir: '/mnt/test',
-    scratchDev: GUEST_SCRATCH_DEV,
-    scratchMnt: '/mnt/scratch',
-    resultBase: GUEST_RESULT_BASE,
-    ...(config.suite.mkfsOptions ? { mkfsOptions: config.suite.mkfsOptions } : {}),
-    ...(config.suite.mountOptions ? { mountOptions: config.suite.mountOptions } : {}),
-    // by-id names are symlinks; fstests compares canonical device names (fstests.md §1.3).
-    // KEEP_DMESG: check keeps every test's <seq>.dmesg, not only the ones it found something
-    // in, so kt has the kernel log of each test (fstests.md §1.3).
-    extra: { CANON_DEVS: 'yes', KEEP_DMESG: 'yes', ...config.suite.env },
-  });
-}
+/** Test deadlines: TCG runs fstests 20–40× slower than metal (measured: `npm run bench`). */
+const DEADLINE = {
+  kvm: { factor: 5, floorSec: 120, ceilingSec: 3600 },
+  tcg: { factor: 5, floorSec: 600, ceilingSec: 3 * 3600 },
+};
 
-/** --dry-run: the plan and the exact qemu argv of VM 1, without building or booting. */
-async function printDryRun(config: RunConfig, plan: PlannedRun): Promise<void> {
+/** Placeholders for what only a real run creates, in `--dry-run` output. */
+const DRY_RUN_ID: RunIdentity = { runId: 'DRYRUN', baseDir: path.join(os.tmpdir(), 'kt-XXXXXX'), sshKeyBlob: '<per-run-ed25519-key>' };
+
+/** --dry-run: the plan and the exact command line of each VM, without building or booting. */
+async function printDryRun(config: RunConfig, plan: PlannedRun, cacheDir: string): Promise<void> {
   const recipeHash = hashImageInputs(imageRecipe(await loadGuestFiles()));
-  const paths = imagePaths(config.cacheDir, recipeHash);
+  const paths = imagePaths(cacheDir, recipeHash);
+  const direct: DirectArtifacts = { kernel: paths.kernel, initramfs: paths.initramfs, rootImage: paths.rootImage, fstestsImage: path.join(cacheDir, 'fstests', '<tree-hash>.img') };
+  const accel: Accel = config.accel === 'kvm' ? 'kvm' : 'tcg';
+  const excluded = plan.sections.reduce((n, s) => n + s.expunged.length, 0);
   const out: string[] = [];
-  out.push(`kt: plan: ${plan.tests.length} tests${config.shard ? ` (shard ${config.shard.index}/${config.shard.total} of ${plan.totalBeforeShard})` : ''}, ${plan.expunged.length} excluded, on ${config.jobs} VM(s), suite ${config.suite.name} (FSTYP=${config.suite.fstyp})`);
+  const sectionNames = config.sections.map((s) => `${s.name} (FSTYP=${s.fstyp})`).join(', ');
+  out.push(
+    `kt: plan: ${plan.work.length} tests${config.shard ? ` (shard ${config.shard.index}/${config.shard.total} of ${plan.totalBeforeShard})` : ''}, ${excluded} excluded, on ${config.jobs} VM(s), suite ${config.suite.name}${config.sections.length > 1 ? `, sections ${sectionNames}` : ` (FSTYP=${config.sections[0]!.fstyp})`}`,
+  );
   out.push(`kt: kernel: ${config.kernel ?? `${paths.kernel} (image kernel)`}`);
-  for (const t of plan.tests) out.push(`  ${t}`);
-  for (let i = 1; i <= Math.min(config.jobs, plan.tests.length); i++) {
-    if (config.backend.kind === 'nixos') {
-      const nixSpec = resolveNixosVmSpec({
-        runId: 'DRYRUN', index: i, accel: config.accel === 'kvm' ? 'kvm' : 'tcg', cpus: config.cpus, memoryMiB: config.memoryMiB,
-        runScript: config.backend.runScript, systemName: config.backend.systemName,
-        ...(config.kernel ? { kernel: config.kernel } : {}),
-        extraCmdline: config.append, baseDir: path.join(os.tmpdir(), 'kt-XXXXXX'), sshKeyBlob: '<per-run-ed25519-key>',
-        transport: config.transport, tcpPort: config.transport === 'tcp' ? 0 : undefined, hungTaskTimeoutSec: 0, vmcore: config.vmcore,
-      });
-      out.push(`kt: vm${i}: ${renderNixosDryRun(nixSpec)}`);
-      continue;
-    }
-    const spec = resolveVmSpec({
-      runId: 'DRYRUN',
-      index: i,
-      accel: config.accel === 'kvm' ? 'kvm' : 'tcg',
-      cpus: config.cpus,
-      memoryMiB: config.memoryMiB,
-      kernel: config.kernel ?? paths.kernel,
-      initramfs: paths.initramfs,
-      rootImage: paths.rootImage,
-      fstestsImage: path.join(config.cacheDir, 'fstests', '<tree-hash>.img'),
-      testSizeBytes: config.testSizeBytes,
-      scratchSizeBytes: config.scratchSizeBytes,
-      extraCmdline: config.append,
-      baseDir: path.join(os.tmpdir(), 'kt-XXXXXX'),
-      sshKeyBlob: '<per-run-ed25519-key>',
-      transport: config.transport,
-      tcpPort: config.transport === 'tcp' ? 0 : undefined,
-      hungTaskTimeoutSec: 0,
-      vmcore: config.vmcore,
-    });
-    out.push(`kt: vm${i}: ${shellJoin(renderQemuArgs(spec))}`);
-  }
+  const multi = config.sections.length > 1;
+  for (const w of plan.work) out.push(`  ${w.test}${multi ? `  [${w.section}]` : ''}`);
+  for (let i = 1; i <= Math.min(config.jobs, plan.work.length); i++) out.push(`kt: vm${i}: ${renderMachineCommand(config, accel, DRY_RUN_ID, i, direct)}`);
   if (config.accel === 'auto') out.push('kt: accel auto: KVM if a probe guest boots under it, else TCG (shown as tcg above)');
   process.stdout.write(out.join('\n') + '\n');
 }
-
 
 /** The current recipe's image if it is already built (no build). */
 async function cachedImage(cacheDir: string): Promise<GuestImage | undefined> {
@@ -104,12 +71,13 @@ async function cachedImage(cacheDir: string): Promise<GuestImage | undefined> {
   return readCachedImage(imagePaths(cacheDir, hash));
 }
 
-export async function prepareImage(cacheDir: string, rebuild: boolean): Promise<GuestImage> {
+export async function prepareImage(cacheDir: string, rebuild: boolean, signal?: AbortSignal): Promise<GuestImage> {
   const tty = process.stderr.isTTY === true;
   let last = 0;
   return ensureImage({
     cacheDir,
     rebuild,
+    ...(signal ? { signal } : {}),
     onProgress: (line) => {
       // Full mmdebstrap output on a terminal is noise; one line a second says it is alive.
       const now = Date.now();
@@ -123,43 +91,64 @@ export async function prepareImage(cacheDir: string, rebuild: boolean): Promise<
 
 export async function runCommand(args: RunArgs, argv: string[]): Promise<number> {
   const config = normalizeRunConfig(args, argv, process.env, process.cwd());
-  const plan = planRun(config);
+  // The user's kernel: stop now when its config lacks what the guest needs (docs/kernel.md).
+  await (await import('./ownKernel.js')).checkOwnKernel(config, (line) => process.stderr.write(line));
+  const cacheDir = resolveCacheDir(process.env);
+  const history = loadHistory(config.resultsDir);
+  const plan = planRun(config, history);
+  // A NixOS VM that cannot be found fails here, before anything is built or booted.
+  if (config.backend.kind === 'nixos') machineOptions(config, 'tcg', DRY_RUN_ID, 1, undefined);
   if (config.dryRun) {
-    await printDryRun(config, plan);
+    await printDryRun(config, plan, cacheDir);
     return ExitCode.ok;
   }
   requireQemu();
-  // Until the runner installs its own handlers: a signal during the image build or the KVM
-  // probe must not leave the probe's QEMU (which may hang forever on a broken KVM) behind.
-  const probeDirs: string[] = [];
-  const onEarlySignal = (signal: NodeJS.Signals) => {
-    killAllNow();
-    for (const dir of probeDirs) fs.rmSync(dir, { recursive: true, force: true });
-    process.exit(signal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm);
-  };
-  const early = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-  for (const s of early) process.on(s, onEarlySignal);
+
+  // Before the runner starts, a signal ends kt at once (the image build and the KVM probe
+  // are killed with their process groups); once it runs, a first signal stops it cleanly.
+  let running = false;
+  let onSecond: (signal: StopSignal) => never = (signal) => exitNow(signal, () => undefined);
+  const signals = handleStopSignals(
+    (signal) => {
+      if (!running) exitNow(signal, () => undefined);
+      process.stderr.write(`\nkt: ${signal}: stopping VMs and writing results (${signal === 'SIGINT' ? 'Ctrl-C' : 'signal'} again to kill at once)\n`);
+    },
+    (signal) => onSecond(signal),
+  );
   try {
-    return await prepareAndRun(config, plan, probeDirs, () => {
-      for (const s of early) process.off(s, onEarlySignal);
-    });
+    const prepared = await prepareRun(config, cacheDir);
+    running = true;
+    return await runAndReport(config, plan, history, prepared, signals.signal, (fn) => (onSecond = fn));
   } finally {
-    for (const s of early) process.off(s, onEarlySignal);
+    signals.dispose();
   }
 }
 
-async function prepareAndRun(config: RunConfig, plan: PlannedRun, probeDirs: string[], beforeRun: () => void): Promise<number> {
+/** Kills every VM kt started and exits with the signal's code: the second-signal path. */
+function exitNow(signal: StopSignal, cleanup: () => void): never {
+  killAllNow();
+  cleanup();
+  process.exit(signal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm);
+}
+
+interface PreparedRun {
+  accel: Accel;
+  kernel: string | undefined;
+  direct?: DirectArtifacts;
+}
+
+/** Image, fstests image, accelerator: everything before the first VM of the run boots. */
+async function prepareRun(config: RunConfig, cacheDir: string): Promise<PreparedRun> {
   const direct = config.backend.kind === 'direct';
   // The NixOS backend brings its own kernel, root and fstests; the Debian image still serves
   // the KVM probe when it is cached (the probe only needs a kernel and kt's initramfs).
-  const image = direct ? await prepareImage(config.cacheDir, false) : await cachedImage(config.cacheDir);
-  const fstestsImage = direct ? await ensureFstestsImage(config.fstestsDir, config.cacheDir) : undefined;
-  let decision: { accel: 'kvm' | 'tcg'; note?: string };
+  const image = direct ? await prepareImage(cacheDir, false) : await cachedImage(cacheDir);
+  const fstestsImage = direct ? await ensureFstestsImage(config.fstestsDir, cacheDir) : undefined;
+  let decision: { accel: Accel; note?: string | undefined };
   if (image) {
     const probeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-probe-'));
-    probeDirs.push(probeDir);
     try {
-      decision = await resolveAccel(config.accel, { kernel: image.kernel, initramfs: image.initramfs, cacheDir: config.cacheDir, workDir: probeDir });
+      decision = await resolveAccel(config.accel, { kernel: image.kernel, initramfs: image.initramfs, cacheDir, workDir: probeDir });
     } finally {
       fs.rmSync(probeDir, { recursive: true, force: true });
     }
@@ -169,39 +158,138 @@ async function prepareAndRun(config: RunConfig, plan: PlannedRun, probeDirs: str
   if (decision.note) process.stderr.write(`kt: ${decision.note}\n`);
   const kernel = config.kernel ?? (direct ? image!.kernel : undefined);
   process.stderr.write(`kt: kernel ${kernel ?? 'of the NixOS VM'}${config.kernelSource === 'image' && direct ? ` (image kernel ${image!.kernelRelease})` : ''}\n`);
-
-  beforeRun();
-  const progress = createProgressReporter({ stream: process.stderr });
-  const result = await executeRun({
-    config,
-    plan,
+  return {
     accel: decision.accel,
     kernel,
-    ...(direct && image ? { initramfs: image.initramfs, rootImage: image.rootImage, fstestsImage } : {}),
-    localConfig: localConfigFor(config),
-    ktVersion: ktVersion(),
-    createCheckStream,
-    createConsoleWatcher,
-    onEvent: (event) => progress.onEvent(event),
-    writeReports: (runDir, events) => writeReports(runDir, events),
-    openEventLog: (runDir) => EventLogWriter.open(runDir),
-  });
-  progress.close();
+    ...(direct && image && fstestsImage ? { direct: { kernel: image.kernel, initramfs: await (await import('./ownKernel.js')).ownKernelInitramfs(config, image, cacheDir, (line) => process.stderr.write(line)), rootImage: image.rootImage, fstestsImage } } : {}),
+  };
+}
 
+async function runAndReport(
+  config: RunConfig,
+  plan: PlannedRun,
+  history: History,
+  prepared: PreparedRun,
+  stop: AbortSignal,
+  setSecondSignal: (fn: (signal: StopSignal) => never) => void,
+): Promise<number> {
+  const runId = makeRunId(new Date());
+  const runDir = createRunDir(config.resultsDir, runId);
+  const log = EventLogWriter.open(runDir);
+  const progress = createProgressReporter({ stream: process.stderr });
+  const keys = ssh2.utils.generateKeyPairSync('ed25519');
+  const baseDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-'));
+  const identity: RunIdentity = { runId, baseDir, sshKeyBlob: keys.public.split(' ')[1] ?? '' };
+  const removeBaseDir = () => {
+    if (!config.keep) fs.rmSync(baseDir, { recursive: true, force: true });
+  };
+  let logEnded = false;
+  setSecondSignal((signal) =>
+    exitNow(signal, () => {
+      removeBaseDir();
+      if (!logEnded) {
+        // The record stays complete up to here; `kt report` rebuilds the reports from it.
+        try {
+          log.append({ type: 'run-end', ts: new Date().toISOString(), status: 'interrupted', wallMs: 0, signal, message: 'killed by a second signal; reports can be rebuilt with kt report' });
+          log.close();
+        } catch {
+          // nothing more can be saved
+        }
+      }
+    }),
+  );
+
+  const multiSection = config.sections.length > 1;
+  const deadline = { ...DEADLINE[prepared.accel], ...(config.testTimeoutSec !== undefined ? { override: config.testTimeoutSec } : {}) };
+  let result;
+  try {
+    result = await executeRun({
+      runId,
+      work: plan.work,
+      sections: config.sections.map((s) => ({ name: s.name, fstyp: s.fstyp, mkfsOptions: s.mkfsOptions, mountOptions: s.mountOptions })),
+      jobs: config.jobs,
+      header: {
+        kernel: prepared.kernel ?? 'nixos-vm-kernel',
+        accel: prepared.accel,
+        argv: config.argv,
+        ktVersion: ktVersion(),
+        ...(config.shard ? { shard: `${config.shard.index}/${config.shard.total}` } : {}),
+        fstests: config.fstestsDir,
+      },
+      sink: (event: RunEvent) => {
+        log.append(event);
+        progress.onEvent(event);
+      },
+      createMachine: createMachineFactory(config, prepared.accel, identity, prepared.direct, runDir, keys.private),
+      guest: createGuestSteps(config.sections, config.fstestsDir),
+      createCheckStream,
+      createConsoleWatcher,
+      batchSize: (remaining) => batchSize(remaining, config.jobs, { maxBatch: config.maxBatch }),
+      deadlineSec: (item) => testDeadlineSec(item ? (history.get(historyKey(item.section, item.test)) ?? {}) : {}, deadline),
+      retryPolicy: retriesPolicy(config.retries),
+      saveArtifact: (item, ext, data) => {
+        const rel = artifactPath(item.test, item.attempt, ext, multiSection ? item.section : undefined);
+        try {
+          writeArtifact(runDir, rel, data);
+        } catch (err) {
+          process.stderr.write(`kt: warning: could not write ${rel}: ${(err as Error).message}\n`);
+        }
+        return rel;
+      },
+      ...(config.vmcore
+        ? {
+            saveVmcore: async (machine) => {
+              const rel = `vmcore/${machine.name}.elf`;
+              fs.mkdirSync(path.join(runDir, 'vmcore'), { recursive: true });
+              await machine.dumpGuestMemory(path.join(runDir, rel), 120_000);
+              return rel;
+            },
+          }
+        : {}),
+      consoleLogOf: (machine) => `console/${machine.name}.log`,
+      stop,
+    });
+  } finally {
+    killAllNow();
+    removeBaseDir();
+    logEnded = true;
+    try {
+      log.close();
+    } catch {
+      // a full disk was reported through the run's error already
+    }
+    progress.close();
+  }
+
+  // The record is complete: one summary for every report, the terminal and the exit code.
   const summary = summarizeRun(result.events);
+  let error: KtError | undefined = result.error;
+  try {
+    await writeReports(runDir, summary);
+  } catch (err) {
+    if (!error && isKtError(err)) error = err;
+  }
+  try {
+    saveHistory(config.resultsDir, updateHistory(history, result.events));
+  } catch {
+    // History only orders the next run; its loss is harmless.
+  }
   process.stdout.write(renderTextSummary(summary, { color: shouldUseColor(process.stdout) }) + '\n');
   if (isGithubActions(process.env)) {
     for (const line of renderGithubAnnotations(summary)) process.stdout.write(line + '\n');
     const stepSummary = process.env.GITHUB_STEP_SUMMARY;
     if (stepSummary) {
       try {
-        fs.appendFileSync(stepSummary, fs.readFileSync(path.join(result.runDir, REPORT_FILES.markdown)));
+        fs.appendFileSync(stepSummary, fs.readFileSync(path.join(runDir, REPORT_FILES.markdown)));
       } catch {
         // The step summary is a convenience; the artifacts hold the report.
       }
     }
   }
-  process.stdout.write(`kt: results in ${result.runDir}\n`);
-  if (result.error) process.stderr.write(formatError(result.error) + '\n');
-  return result.exitCode;
+  process.stdout.write(`kt: results in ${runDir}\n`);
+  if (error) process.stderr.write(formatError(error) + '\n');
+  const signal: unknown = stop.reason;
+  if (result.status === 'interrupted') return signal === 'SIGTERM' ? ExitCode.sigterm : ExitCode.sigint;
+  if (error) return error.exitCode;
+  return exitCodeFor(summary);
 }

@@ -1,46 +1,57 @@
 /**
- * RunConfig: the one frozen, validated description of a `kt run` (architecture.md). All raw
+ * RunConfig: the one frozen, validated description of a `kt run` (docs/architecture.md). All raw
  * inputs (flags, kt.yaml, suite, environment) are normalised here, each check next to the
- * behaviour it protects (execa's lesson, style.md).
+ * behaviour it protects, and every check that needs no boot runs here — so `--dry-run` refuses
+ * exactly what a real run would refuse before booting.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { UsageError } from '../errors.js';
-import type { AccelRequest } from '../vm/accel.js';
-import { loadConfigFile, loadSuite, type LoadedSuite } from './load.js';
+import { UsageError, printable } from '../errors.js';
+import { whyNotWritable, makeDirs } from '../util/dirs.js';
+import { pick, nonEmpty, oneOf, seconds, single, wholeNumber, type Sourced } from './input.js';
+import { checkKernelFile } from './kernelFile.js';
+import { resolveModuleFlags } from './moduleFlags.js';
+import { loadConfigFile } from './load.js';
 import { parseSize } from './size.js';
-import { resolveCacheDir } from '../vm/image/cacheDir.js';
-import { locateRunScript } from '../vm/nixos/runScript.js';
+import { loadSuite, type RunSection } from './suites.js';
 
-/** The raw flags of `kt run` as yargs hands them over. */
+export type { RunSection } from './suites.js';
+
+/** The accelerator the user asked for. */
+export type AccelRequest = 'auto' | 'kvm' | 'tcg';
+
+/** The raw flags of `kt run` as yargs hands them over: strings as typed, arrays when repeated. */
 export interface RunArgs {
   group?: string[];
   excludeGroup?: string[];
   excludeFile?: string[];
-  jobs?: number;
-  kernel?: string;
-  fstests?: string;
-  results?: string;
-  accel?: string;
+  jobs?: string | string[];
+  kernel?: string | string[];
+  fstests?: string | string[];
+  results?: string | string[];
+  accel?: string | string[];
   keep?: boolean;
   dryRun?: boolean;
   tests?: string[];
-  config?: string;
-  suite?: string;
-  memory?: number;
-  cpus?: number;
-  testSize?: string;
-  scratchSize?: string;
-  testTimeout?: number;
-  bootTimeout?: number;
-  retries?: number;
-  shard?: string;
-  transport?: string;
+  config?: string | string[];
+  suite?: string | string[];
+  memory?: string | string[];
+  cpus?: string | string[];
+  testSize?: string | string[];
+  scratchSize?: string | string[];
+  testTimeout?: string | string[];
+  bootTimeout?: string | string[];
+  retries?: string | string[];
+  shard?: string | string[];
+  transport?: string | string[];
   vmcore?: boolean;
   append?: string[];
-  backend?: string;
-  nixosVm?: string;
-  batch?: number;
+  backend?: string | string[];
+  nixosVm?: string | string[];
+  batch?: string | string[];
+  /** --modules DIR and --module FILE.ko (repeatable): src/config/moduleFlags.ts. */
+  modules?: string | string[];
+  module?: string[];
 }
 
 export interface RunConfig {
@@ -52,19 +63,24 @@ export interface RunConfig {
   excludeGroups: string[];
   /** Explicit test names. */
   tests: string[];
-  /** -E files plus the suite's exclude files. */
+  /** -E files and the config file's exclude files (absolute); sections add their own. */
   excludeFiles: string[];
   jobs: number;
   /** A kernel image to boot, or undefined for the guest image's own kernel. */
   kernel?: string;
   /** Where the kernel came from, for messages. */
   kernelSource: 'flag' | 'tree' | 'image';
+  /** The kernel tree kt runs in, when it does (its .config is checked before booting). */
+  kernelTree?: string;
   fstestsDir: string;
   resultsDir: string;
   accel: AccelRequest;
   keep: boolean;
   dryRun: boolean;
-  suite: LoadedSuite;
+  /** The suite the sections come from. */
+  suite: { name: string; file: string };
+  /** The filesystem configurations of the run, in order. */
+  sections: RunSection[];
   memoryMiB: number;
   cpus: number;
   testSizeBytes: number;
@@ -77,168 +93,173 @@ export interface RunConfig {
   transport: 'virtio-serial' | 'tcp';
   vmcore: boolean;
   append: string[];
-  cacheDir: string;
   /** At most this many tests per `check` invocation (--batch). */
   maxBatch: number;
-  /** direct: kt's Debian image; nixos: the run script of a NixOS VM built from nix/. */
-  backend: { kind: 'direct' } | { kind: 'nixos'; runScript: string; systemName: string };
+  /** direct: kt's Debian image; nixos: the VM built from nix/ (its path as given). */
+  backend: { kind: 'direct' } | { kind: 'nixos'; vmPath: string };
+  /** --modules: the installed modules of the kernel under test (else a tree's are staged). */
+  modulesDir?: string;
+  /** --module: out-of-tree modules loaded into every VM before its first test (docs/kernel.md). */
+  extraModules: string[];
 }
 
-
-/** Node timers hold at most 2^31-1 ms; longer deadlines would fire at once. */
+/** Node timers hold at most 2^31-1 ms (about 24.8 days); longer deadlines would fire at once. */
 const MAX_TIMER_SEC = 2_147_483;
-
-function checkInt(value: unknown, flag: string, min: number, max: number, example: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new UsageError('E_BAD_NUMBER', `${flag} ${String(value)} is not a whole number from ${min} to ${max}`, `give ${example}`);
-  }
-  return value;
-}
 
 /** Size cap of --vmcore: a dump is as large as the guest's memory. */
 const VMCORE_MAX_MIB = 8192;
 
-function checkJobs(jobs: unknown): number {
-  if (typeof jobs !== 'number' || !Number.isInteger(jobs) || jobs < 1 || jobs > 256) {
-    throw new UsageError('E_BAD_JOBS', `-j ${String(jobs)} is not a number of VMs`, 'give a whole number from 1 to 256, e.g. -j 4');
-  }
-  return jobs;
-}
-
-function checkBatch(batch: number): number {
-  if (!Number.isInteger(batch) || batch < 1) {
-    throw new UsageError('E_BAD_BATCH', `--batch ${batch} is not a whole number ≥ 1`, 'e.g. --batch 8 (tests per check invocation; 1 = one check per test)');
-  }
-  return batch;
-}
-
-function parseShard(text: string): { index: number; total: number } {
-  const m = /^(\d+)\/(\d+)$/.exec(text);
+function parseShard(v: Sourced<string>): { index: number; total: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(v.value);
   const index = m ? Number(m[1]) : NaN;
   const total = m ? Number(m[2]) : NaN;
   if (!m || total < 1 || index < 1 || index > total) {
-    throw new UsageError('E_BAD_SHARD', `--shard ${text} is not of the form i/n with 1 ≤ i ≤ n`, 'e.g. --shard 2/4 runs the second of four shards');
+    throw new UsageError('E_BAD_SHARD', `${v.source} ${printable(v.value)} is not of the form i/n with 1 ≤ i ≤ n`, 'e.g. --shard 2/4 runs the second of four shards');
   }
   return { index, total };
 }
 
 /** The kernel: --kernel FILE, else the tree's bzImage when run in a kernel tree, else the image's. */
-function resolveKernel(flag: string | undefined, cwd: string): { kernel?: string; kernelSource: RunConfig['kernelSource'] } {
-  if (flag) {
-    const file = path.resolve(cwd, flag);
-    if (!fs.existsSync(file) || !fs.statSync(file).isFile()) {
-      throw new UsageError('E_KERNEL_MISSING', `kernel file ${flag} does not exist`, 'give a bzImage to --kernel (e.g. arch/x86/boot/bzImage after make), or leave it out to boot the image kernel');
-    }
+function resolveKernel(given: Sourced<string | undefined>, cwd: string): Pick<RunConfig, 'kernel' | 'kernelSource' | 'kernelTree'> {
+  if (given.value !== undefined) {
+    if (given.value.trim() === '') throw new UsageError('E_EMPTY_VALUE', `${given.source} was given without a file`, 'give a bzImage, e.g. --kernel arch/x86/boot/bzImage');
+    const file = path.resolve(cwd, given.value);
+    checkKernelFile(file, given.value);
     return { kernel: file, kernelSource: 'flag' };
   }
   // A kernel tree has a top-level Kbuild and arch/; its x86 build lands in arch/x86/boot/bzImage.
+  const isTree = fs.existsSync(path.join(cwd, 'Kbuild')) && fs.existsSync(path.join(cwd, 'arch'));
   const bzImage = path.join(cwd, 'arch/x86/boot/bzImage');
-  if (fs.existsSync(bzImage)) return { kernel: bzImage, kernelSource: 'tree' };
-  if (fs.existsSync(path.join(cwd, 'Kbuild')) && fs.existsSync(path.join(cwd, 'arch'))) {
+  if (fs.existsSync(bzImage)) {
+    checkKernelFile(bzImage, bzImage);
+    return { kernel: bzImage, kernelSource: 'tree', ...(isTree ? { kernelTree: cwd } : {}) };
+  }
+  if (isTree) {
     throw new UsageError('E_KERNEL_NOT_BUILT', `${cwd} is a kernel tree but arch/x86/boot/bzImage does not exist`, 'build it first (make -j$(nproc) bzImage), or pass --kernel FILE');
   }
   return { kernelSource: 'image' };
 }
 
-/**
- * mkdir -p, one level at a time: Node's recursive mkdir spins forever on some paths whose
- * parent refuses new entries with ENOENT (seen with /proc/<name> on Node 20).
- */
-function makeDirs(dir: string): void {
-  const parent = path.dirname(dir);
-  if (parent !== dir && !fs.existsSync(parent)) makeDirs(parent);
-  try {
-    fs.mkdirSync(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+function checkResultsDir(dir: string, create: boolean): void {
+  const fail = (code: string) =>
+    new UsageError('E_RESULTS_UNWRITABLE', `results directory ${printable(dir)} is not writable (${code})`, 'pass --results DIR with a directory you can write to');
+  if (!create) {
+    const why = whyNotWritable(dir);
+    if (why) throw fail(why);
+    return;
   }
-}
-
-function checkResultsDir(dir: string): void {
   try {
     makeDirs(dir);
     fs.accessSync(dir, fs.constants.W_OK);
   } catch (err) {
-    throw new UsageError('E_RESULTS_UNWRITABLE', `results directory ${dir} is not writable (${(err as NodeJS.ErrnoException).code})`, 'pass --results DIR with a directory you can write to');
+    throw fail((err as NodeJS.ErrnoException).code ?? 'EIO');
+  }
+}
+
+/** An exclude file must be a readable regular file: its lines decide what runs. */
+function checkExcludeFile(file: string, shown: string, source: string): void {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch {
+    throw new UsageError('E_EXCLUDE_FILE_MISSING', `exclude file ${printable(shown)} does not exist`, `fix the path given to ${source}`);
+  }
+  if (!stat.isFile()) {
+    throw new UsageError('E_EXCLUDE_FILE_NOT_A_FILE', `exclude file ${printable(shown)} is ${stat.isDirectory() ? 'a directory' : 'not a regular file'}`, `give ${source} a file listing one test per line (fstests -E format)`);
+  }
+  try {
+    fs.accessSync(file, fs.constants.R_OK);
+  } catch (err) {
+    throw new UsageError('E_EXCLUDE_FILE_UNREADABLE', `exclude file ${printable(shown)} cannot be read (${(err as NodeJS.ErrnoException).code})`, 'check its permissions');
   }
 }
 
 export function normalizeRunConfig(args: RunArgs, argv: string[], env: NodeJS.ProcessEnv, cwd: string): RunConfig {
-  const { config: file } = loadConfigFile(args.config, env, cwd);
-  const fstests = args.fstests ?? file.fstests ?? env.KT_FSTESTS;
-  if (!fstests) {
+  const configFlag = single('--config', args.config);
+  const { file: configPath, config: file } = loadConfigFile(configFlag, env, cwd);
+  const from = <T>(flagName: string, flag: T | T[] | undefined, key: keyof typeof file, fallback: T): Sourced<T> =>
+    pick({ name: flagName, value: single(flagName, flag) }, { ...(configPath ? { path: configPath } : {}), key, value: file[key] as T | undefined }, fallback);
+
+  const fstests = single('--fstests', args.fstests) ?? file.fstests ?? env.KT_FSTESTS;
+  if (fstests === undefined || fstests.trim() === '') {
     throw new UsageError('E_FSTESTS_REQUIRED', 'no fstests tree given', 'pass --fstests DIR (a built xfstests-dev checkout), set fstests: in kt.yaml, or KT_FSTESTS');
   }
   const fstestsDir = path.resolve(cwd, fstests);
   if (!fs.existsSync(path.join(fstestsDir, 'check'))) {
-    throw new UsageError('E_FSTESTS_NOT_FOUND', `${fstests} is not an fstests tree (no check script in ${fstestsDir})`, 'pass --fstests with the top directory of an xfstests-dev checkout');
+    throw new UsageError('E_FSTESTS_NOT_FOUND', `${printable(fstests)} is not an fstests tree (no check script in ${fstestsDir})`, 'pass --fstests with the top directory of an xfstests-dev checkout');
   }
-  const accel = args.accel ?? file.accel ?? 'auto';
-  if (accel !== 'auto' && accel !== 'kvm' && accel !== 'tcg') {
-    throw new UsageError('E_BAD_ACCEL', `--accel ${accel} is not one of auto, kvm, tcg`, 'use --accel auto (KVM when it works, else TCG)');
+  const accel = oneOf(from<string>('--accel', args.accel, 'accel', 'auto'), ['auto', 'kvm', 'tcg'] as const, 'E_BAD_ACCEL', 'use --accel auto (KVM when it works, else TCG)');
+  const transport = oneOf(from<string>('--transport', args.transport, 'transport', 'virtio-serial'), ['virtio-serial', 'tcp'] as const, 'E_BAD_TRANSPORT', 'use --transport virtio-serial (default, no guest network)');
+  const resultsGiven = from<string>('--results', args.results, 'results', 'kt-results');
+  if (resultsGiven.value.trim() === '') throw new UsageError('E_EMPTY_VALUE', `${resultsGiven.source} was given without a directory`, 'give a directory, e.g. --results kt-results');
+  const resultsDir = path.resolve(cwd, resultsGiven.value);
+  const suiteGiven = from<string>('--suite', args.suite, 'suite', 'xfs');
+  const suite = loadSuite(suiteGiven.value, cwd, suiteGiven.source);
+  const excludeFiles: string[] = [];
+  for (const f of file.exclude ?? []) {
+    const abs = path.resolve(cwd, f);
+    checkExcludeFile(abs, f, `exclude: in ${configPath ?? 'the config file'}`);
+    excludeFiles.push(abs);
   }
-  const transport = args.transport ?? file.transport ?? 'virtio-serial';
-  if (transport !== 'virtio-serial' && transport !== 'tcp') {
-    throw new UsageError('E_BAD_TRANSPORT', `--transport ${transport} is not one of virtio-serial, tcp`, 'use --transport virtio-serial (default, no guest network)');
+  for (const f of nonEmpty('-E', args.excludeFile, 'file', '-E my.exclude')) {
+    const abs = path.resolve(cwd, f);
+    checkExcludeFile(abs, f, '-E');
+    excludeFiles.push(abs);
   }
-  const resultsDir = path.resolve(cwd, args.results ?? file.results ?? 'kt-results');
-  const suite = loadSuite(args.suite ?? file.suite ?? 'xfs');
-  const excludeFiles = [...suite.excludeFiles, ...(file.exclude ?? []).map((f) => path.resolve(cwd, f)), ...(args.excludeFile ?? []).map((f) => path.resolve(cwd, f))];
-  for (const f of excludeFiles) {
-    if (!fs.existsSync(f)) throw new UsageError('E_EXCLUDE_FILE_MISSING', `exclude file ${f} does not exist`, 'fix the path given to -E (or in the suite/config file)');
-  }
-  const testTimeoutSec = args.testTimeout ?? file.testTimeout;
-  if (testTimeoutSec !== undefined && !(testTimeoutSec > 0 && testTimeoutSec <= MAX_TIMER_SEC)) {
-    throw new UsageError('E_BAD_TIMEOUT', `--test-timeout ${testTimeoutSec} is not a positive number of seconds`, 'e.g. --test-timeout 600');
-  }
-  const retries = args.retries ?? file.retries ?? 0;
-  if (!Number.isInteger(retries) || retries < 0) {
-    throw new UsageError('E_BAD_RETRIES', `--retries ${retries} is not a whole number ≥ 0`, 'e.g. --retries 1');
-  }
-  if (!args.dryRun) checkResultsDir(resultsDir);
-  const memoryMiB = checkInt(args.memory ?? file.memory ?? 2048, '--memory', 128, 1 << 20, 'MiB per VM, e.g. --memory 4096');
-  const cpus = checkInt(args.cpus ?? file.cpus ?? 2, '--cpus', 1, 1024, 'vCPUs per VM, e.g. --cpus 2');
-  const bootTimeoutSec = checkInt(args.bootTimeout ?? file.bootTimeout ?? 300, '--boot-timeout', 1, MAX_TIMER_SEC, 'seconds, e.g. --boot-timeout 300');
+  for (const section of suite.sections) for (const f of section.excludeFiles) checkExcludeFile(f, f, `the suite ${suite.file}`);
+
+  const timeoutGiven = from<string | number | undefined>('--test-timeout', args.testTimeout, 'testTimeout', undefined);
+  const testTimeoutSec =
+    timeoutGiven.value === undefined
+      ? undefined
+      : seconds(timeoutGiven as Sourced<string | number>, MAX_TIMER_SEC, 'e.g. --test-timeout 600', 'Node timers hold at most 24.8 days');
+  const retries = wholeNumber(from<string | number>('--retries', args.retries, 'retries', 0), 0, 100, 'e.g. --retries 1', 'E_BAD_RETRIES');
+  const dryRun = args.dryRun ?? false;
+  checkResultsDir(resultsDir, !dryRun);
+  const memoryMiB = wholeNumber(from<string | number>('--memory', args.memory, 'memory', 2048), 128, 1 << 20, 'MiB per VM, e.g. --memory 4096');
+  const cpus = wholeNumber(from<string | number>('--cpus', args.cpus, 'cpus', 2), 1, 1024, 'vCPUs per VM, e.g. --cpus 2');
+  const bootTimeoutSec = wholeNumber(from<string | number>('--boot-timeout', args.bootTimeout, 'bootTimeout', 300), 1, MAX_TIMER_SEC, 'seconds, e.g. --boot-timeout 300');
+  const jobs = wholeNumber(from<string | number>('-j', args.jobs, 'jobs', 1), 1, 256, 'a whole number from 1 to 256, e.g. -j 4', 'E_BAD_JOBS');
+  const maxBatch = wholeNumber(from<string | number>('--batch', args.batch, 'batch', 32), 1, 100_000, 'e.g. --batch 8 (tests per check invocation; 1 = one check per test)', 'E_BAD_BATCH');
   if (args.vmcore && memoryMiB > VMCORE_MAX_MIB) {
     // The ELF dump holds all guest memory; a run of many panics could fill the results disk.
     throw new UsageError('E_VMCORE_TOO_LARGE', `--vmcore with --memory ${memoryMiB} would write ${memoryMiB} MiB per panic`, `use --memory ${VMCORE_MAX_MIB} or less for vmcore runs`);
   }
-  const backendName = args.backend ?? 'direct';
-  if (backendName !== 'direct' && backendName !== 'nixos') {
-    throw new UsageError('E_BAD_BACKEND', `--backend ${backendName} is not one of direct, nixos`, 'use --backend direct (kt\'s Debian image) or --backend nixos --nixos-vm ./result');
-  }
-  if (backendName === 'nixos' && !args.nixosVm) {
+  const backendName = oneOf(from<string>('--backend', args.backend, 'backend', 'direct'), ['direct', 'nixos'] as const, 'E_BAD_BACKEND', "use --backend direct (kt's Debian image) or --backend nixos --nixos-vm ./result");
+  const nixosVm = single('--nixos-vm', args.nixosVm);
+  if (backendName === 'nixos' && !nixosVm) {
     throw new UsageError('E_NIXOS_VM_REQUIRED', '--backend nixos needs --nixos-vm', 'build the VM with `nix build ./nix#vm` and pass --nixos-vm ./result');
   }
-  const backend: RunConfig['backend'] = backendName === 'nixos' ? { kind: 'nixos', ...locateRunScript(path.resolve(cwd, args.nixosVm!)) } : { kind: 'direct' };
+  const shardGiven = single('--shard', args.shard);
   const config: RunConfig = {
     argv,
-    groups: args.group ?? [],
-    excludeGroups: args.excludeGroup ?? [],
+    groups: nonEmpty('-g', args.group, 'group', '-g quick'),
+    excludeGroups: nonEmpty('-x', args.excludeGroup, 'group', '-x dangerous'),
     tests: args.tests ?? [],
     excludeFiles,
-    jobs: checkJobs(args.jobs ?? file.jobs ?? 1),
-    ...resolveKernel(args.kernel ?? file.kernel, cwd),
+    jobs,
+    ...resolveKernel(from<string | undefined>('--kernel', args.kernel, 'kernel', undefined), cwd),
     fstestsDir,
     resultsDir,
     accel,
     keep: args.keep ?? false,
-    dryRun: args.dryRun ?? false,
-    suite,
+    dryRun,
+    suite: { name: suite.name, file: suite.file },
+    sections: suite.sections,
     memoryMiB,
     cpus,
-    testSizeBytes: parseSize(args.testSize ?? file.testSize ?? '5G', '--test-size'),
-    scratchSizeBytes: parseSize(args.scratchSize ?? file.scratchSize ?? '5G', '--scratch-size'),
-    testTimeoutSec,
+    testSizeBytes: parseSize(from<string>('--test-size', args.testSize, 'testSize', '5G')),
+    scratchSizeBytes: parseSize(from<string>('--scratch-size', args.scratchSize, 'scratchSize', '5G')),
+    ...(testTimeoutSec !== undefined ? { testTimeoutSec } : {}),
     bootTimeoutSec,
     retries,
-    shard: args.shard ? parseShard(args.shard) : undefined,
+    ...(shardGiven !== undefined ? { shard: parseShard({ value: shardGiven, source: '--shard' }) } : {}),
     transport,
     vmcore: args.vmcore ?? false,
     append: [...(file.append ?? []), ...(args.append ?? [])],
-    cacheDir: resolveCacheDir(env),
-    backend,
-    maxBatch: checkBatch(args.batch ?? 32),
+    maxBatch,
+    backend: backendName === 'nixos' ? { kind: 'nixos', vmPath: path.resolve(cwd, nixosVm!) } : { kind: 'direct' },
+    ...resolveModuleFlags(args, cwd, backendName),
   };
   return Object.freeze(config);
 }

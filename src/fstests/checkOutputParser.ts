@@ -230,7 +230,9 @@ export class CheckOutputParser {
   #settle(out: CheckEvent[]): void {
     const st = this.#state;
     if (st.kind === 'failing') {
-      const message = st.message.join('\n');
+      // check prints `[failed, exit status 1]` and `- output mismatch` back to back
+      // (_dump_err_cont, then _dump_err); kt's message reads them as two phrases.
+      const message = st.message.join('\n').replace(/\](?=-)/g, '] ');
       const outcome: TestOutcome =
         st.diff.length > 0 ? { status: 'failed', message, diff: st.diff.join('\n') } : { status: 'failed', message };
       const exitStatus = exitStatusOf(message);

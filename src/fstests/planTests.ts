@@ -7,7 +7,7 @@
  * warning (`Group "x" is empty or not defined?`, `xfs/999 - unknown test, ignored`) or, for a
  * name it half-recognises, `- no such test?` at run time.
  */
-import { UsageError } from '../errors.js';
+import { UsageError, printable } from '../errors.js';
 import { expungeLineMatches } from './excludeFile.js';
 import { groupNames } from './groupList.js';
 import { closestNames } from './suggest.js';
@@ -114,7 +114,7 @@ function groupMembers(tree: TestTree, fstyp: string, group: string): string[] {
   if (slash >= 0 && !tree.dirs.has(dirs[0] ?? '')) {
     throw new UsageError(
       'E_UNKNOWN_GROUP',
-      `unknown group "${group}": there is no tests/${dirs[0] ?? ''}/group.list in ${tree.root}`,
+      `unknown group "${printable(group)}": there is no tests/${dirs[0] ?? ''}/group.list in ${tree.root}`,
       `test directories here: ${[...tree.dirs.keys()].sort().join(', ')}`,
     );
   }
@@ -150,7 +150,7 @@ function unknownGroup(tree: TestTree, fstyp: string, group: string, dirs: string
   );
   return new UsageError(
     'E_UNKNOWN_GROUP',
-    `unknown group "${group}" for FSTYP=${fstyp}: no test in ${where} belongs to it`,
+    `unknown group "${printable(group)}" for FSTYP=${fstyp}: no test in ${where} belongs to it`,
     parts.join('; '),
   );
 }
@@ -162,7 +162,7 @@ function resolveTestArg(tree: TestTree, arg: string): string[] {
   if (hasGlobChars(id)) {
     const re = globToRegExp(id);
     const matches = allTestIds(tree).filter((t) => re.test(t)).sort(compareBytes);
-    if (matches.length === 0) throw unknownTest(tree, arg, `no test matches the pattern "${arg}"`);
+    if (matches.length === 0) throw unknownTest(tree, arg, `no test matches the pattern "${printable(arg)}"`);
     return matches;
   }
   const slash = id.indexOf('/');
@@ -184,10 +184,10 @@ function resolveTestArg(tree: TestTree, arg: string): string[] {
 function throwUnknown(tree: TestTree, arg: string, missingDir: string | undefined): never {
   const why =
     missingDir === undefined
-      ? `unknown test "${arg}"`
+      ? `unknown test "${printable(arg)}"`
       : missingDir === ''
-        ? `unknown test "${arg}": a test is named <dir>/<name>, e.g. generic/001`
-        : `unknown test "${arg}": there is no tests/${missingDir}/group.list`;
+        ? `unknown test "${printable(arg)}": a test is named <dir>/<name>, e.g. generic/001`
+        : `unknown test "${printable(arg)}": there is no tests/${missingDir}/group.list`;
   throw unknownTest(tree, arg, why);
 }
 

@@ -1,5 +1,5 @@
 /**
- * `<run-dir>/events.jsonl`: the append-only record of a run (see runner/events.ts).
+ * `<run-dir>/events.jsonl`: the append-only record of a run (format: events.ts).
  *
  * Each append is one `write(2)` on an O_APPEND descriptor before `append()` returns, so a SIGKILL
  * right after loses nothing; by default it is also fdatasync'ed so a host crash loses nothing
@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { HostError, UsageError } from '../errors.js';
-import { EVENTS_VERSION, type RunEvent } from './events.js';
+import { EVENT_TYPES, EVENTS_VERSION, runEventSchema, type RunEvent } from './events.js';
 
 /** File name of the event log inside a run directory. */
 export const EVENT_LOG_NAME = 'events.jsonl';
@@ -136,63 +136,54 @@ export class EventLogWriter {
   }
 }
 
-/** The events of one log and what was skipped while reading it. */
-export interface EventLogContents {
-  /** Known events in file order. */
-  events: RunEvent[];
-  /** One line per skipped line (truncated, unknown type, malformed), for the CLI to print. */
-  warnings: string[];
+/** A line of an event log that cannot be used. */
+export interface EventLogProblem {
+  /** `file:line`. */
+  where: string;
+  /** What is wrong with it. */
+  what: string;
 }
 
-/** Required string fields per event type: enough to trust the reducer's property accesses. */
-const REQUIRED_STRINGS: Record<RunEvent['type'], readonly string[]> = {
-  'run-start': ['ts', 'runId', 'section'],
-  'machine-boot': ['ts', 'machine'],
-  'machine-up': ['ts', 'machine'],
-  'machine-lost': ['ts', 'machine', 'reason', 'message'],
-  'machine-done': ['ts', 'machine'],
-  'test-begin': ['ts', 'test', 'machine'],
-  'test-end': ['ts', 'test', 'machine'],
-  warning: ['ts', 'message'],
-  'run-end': ['ts', 'status'],
-};
-
-const OUTCOME_STATUSES: ReadonlySet<string> = new Set(['passed', 'failed', 'notrun', 'crashed', 'timedout', 'error']);
+/** The events of one log and what was wrong with it. */
+export interface EventLogContents {
+  /** Known, valid events in file order. */
+  events: RunEvent[];
+  /**
+   * Lines skipped for a reason that does not make the log doubtful: a last line cut short by a
+   * killed writer, an event type of a newer kt. For the CLI to print.
+   */
+  warnings: string[];
+  /**
+   * Lines no kt ever writes (not JSON, malformed events, binary garbage): the file is damaged or
+   * is not an event log. `kt report` refuses such a log rather than write reports from it.
+   */
+  problems: EventLogProblem[];
+}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function isKnownType(type: string): type is RunEvent['type'] {
-  return Object.hasOwn(REQUIRED_STRINGS, type);
+/**
+ * A last line a killed writer can leave: the start of one JSON object, printable text only.
+ * EventLogWriter writes each event as `{"type":...` in one write; a cut leaves such a prefix.
+ */
+function looksTruncated(line: string): boolean {
+  return line.startsWith('{"') && !/[\u0000-\u0008\u000e-\u001f\ufffd]/.test(line);
 }
 
-/** Why a parsed line of a known type cannot be used, or undefined when it can. */
-function checkEvent(type: RunEvent['type'], obj: Record<string, unknown>): string | undefined {
-  const missing = REQUIRED_STRINGS[type].filter((key) => typeof obj[key] !== 'string');
-  if (missing.length > 0) return `missing ${missing.join(', ')}`;
-  if (type === 'run-start' && !Array.isArray(obj['tests'])) return 'missing tests';
-  if (type === 'test-end') {
-    const outcome = obj['outcome'];
-    if (!isRecord(outcome) || typeof outcome['status'] !== 'string' || !OUTCOME_STATUSES.has(outcome['status'])) {
-      return 'missing or unknown outcome.status';
-    }
-    if (outcome['status'] === 'crashed' && !isRecord(outcome['crash'])) return 'crashed outcome without crash';
-    if (typeof obj['attempt'] !== 'number' || typeof obj['durationMs'] !== 'number') return 'missing attempt or durationMs';
-    if (!isRecord(obj['artifacts'])) return 'missing artifacts';
-  }
-  return undefined;
-}
-
-/** A known event type carrying the fields reporters rely on. */
-function isRunEvent(value: unknown): value is RunEvent {
-  return isRecord(value) && typeof value['type'] === 'string' && isKnownType(value['type']) && checkEvent(value['type'], value) === undefined;
+/** The first zod issue as "path: message". */
+function describeIssue(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string {
+  const issue = error.issues[0];
+  if (!issue) return 'invalid';
+  const key = issue.path.map(String).join('.');
+  return key ? `${key}: ${issue.message}` : issue.message;
 }
 
 /**
  * Reads an event log written by EventLogWriter. A last line cut short (a killed writer) and
- * lines of unknown future event types are skipped with a warning; a log of another major version
- * is a UsageError (its fields may mean something else).
+ * lines of unknown future event types are skipped with a warning; damaged lines are returned as
+ * problems; a log of another major version is a UsageError (its fields may mean something else).
  */
 export async function readEventLog(file: string): Promise<EventLogContents> {
   let text: string;
@@ -217,6 +208,7 @@ export async function readEventLog(file: string): Promise<EventLogContents> {
 export function parseEventLog(text: string, file: string): EventLogContents {
   const events: RunEvent[] = [];
   const warnings: string[] = [];
+  const problems: EventLogProblem[] = [];
   const lines = text.split('\n');
   // A complete log ends with '\n', so the final split element is '' — anything else was cut short.
   const lastIndex = lines.length - 1;
@@ -227,31 +219,33 @@ export function parseEventLog(text: string, file: string): EventLogContents {
     try {
       parsed = JSON.parse(line);
     } catch {
-      warnings.push(
-        index === lastIndex
-          ? `${where}: skipped a truncated last line (the writer was killed mid-write)`
-          : `${where}: skipped a line that is not JSON`,
-      );
+      if (index === lastIndex && looksTruncated(line)) {
+        warnings.push(`${where}: skipped a truncated last line (the writer was killed mid-write)`);
+      } else {
+        problems.push({ where, what: 'not a JSON event line' });
+      }
       return;
     }
     if (!isRecord(parsed) || typeof parsed['type'] !== 'string') {
-      warnings.push(`${where}: skipped a line without an event type`);
+      problems.push({ where, what: 'a JSON line without an event type' });
       return;
     }
     const type = parsed['type'];
     if (type === 'run-start') checkVersion(parsed['v'], where);
-    if (!isKnownType(type)) {
+    if (!EVENT_TYPES.has(type)) {
       warnings.push(`${where}: skipped event of unknown type "${type}" (written by a newer kt?)`);
       return;
     }
-    const problem = checkEvent(type, parsed);
-    if (problem !== undefined) {
-      warnings.push(`${where}: skipped malformed ${type} event (${problem})`);
+    const result = runEventSchema.safeParse(parsed);
+    if (!result.success) {
+      problems.push({ where, what: `malformed ${type} event (${describeIssue(result.error)})` });
       return;
     }
-    if (isRunEvent(parsed)) events.push(parsed);
+    // The line as written, not zod's copy: key order is kept, so a replayed log renders reports
+    // byte-identical to the live run's.
+    events.push(parsed as RunEvent);
   });
-  return { events, warnings };
+  return { events, warnings, problems };
 }
 
 function checkVersion(v: unknown, where: string): void {

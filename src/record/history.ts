@@ -1,7 +1,8 @@
 /**
  * Durations of earlier runs, kept by kt next to its results (`<results>/kt-history.json`) so
  * the next run can order longest-first and derive per-test deadlines. fstests' own check.time
- * is per-VM and empty after a crash (fstests.md §3), so kt keeps its own record.
+ * lives in each VM's results directory and is not updated for a test whose VM died, so kt keeps
+ * its own record.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,9 +18,9 @@ export interface TestHistory {
 
 export type History = Map<string, TestHistory>;
 
-/** Tests are keyed by suite too: xfs/001 on ext4 config and on xfs config differ. */
-export function historyKey(suite: string, test: string): string {
-  return `${suite}:${test}`;
+/** Tests are keyed by section too: generic/001 on ext4 and on xfs differ. */
+export function historyKey(section: string, test: string): string {
+  return `${section}:${test}`;
 }
 
 export function loadHistory(resultsDir: string): History {
@@ -33,13 +34,15 @@ export function loadHistory(resultsDir: string): History {
 }
 
 /** Folds a run's finished tests into the history (pure). Crashes and hangs are not durations. */
-export function updateHistory(history: History, suite: string, events: readonly RunEvent[]): History {
+export function updateHistory(history: History, events: readonly RunEvent[]): History {
   const next = new Map(history);
+  let section = 'global';
   for (const ev of events) {
+    if (ev.type === 'run-start') section = ev.section;
     if (ev.type !== 'test-end') continue;
     if (ev.outcome.status !== 'passed' && ev.outcome.status !== 'failed') continue;
     const seconds = ev.checkSeconds ?? Math.round(ev.durationMs / 1000);
-    const key = historyKey(suite, ev.test);
+    const key = historyKey(ev.section ?? section, ev.test);
     const prev = next.get(key);
     next.set(key, { lastSeconds: seconds, maxSeconds: Math.max(seconds, prev?.maxSeconds ?? 0) });
   }

@@ -3,7 +3,7 @@
  * computed once by `summarizeRun` so that junit, json, markdown, text and GitHub output can never
  * disagree about what happened.
  */
-import type { MachineLostEvent, TestArtifacts } from './events.js';
+import type { MachineLostEvent, SectionConfig, TestArtifacts } from './events.js';
 import { isFailingStatus, type CrashInfo, type TestOutcome, type TestStatus } from './outcome.js';
 
 /** A test's final status: an outcome status, or `notexecuted` when no attempt finished. */
@@ -31,6 +31,10 @@ export interface TestAttempt {
   fullTail?: string;
   /** Run (or CI shard) that produced the attempt. */
   runId: string;
+  /** Kernel reports on the console during the attempt that did not end the VM (WARNING, KASAN, ...). */
+  reports: CrashInfo[];
+  /** ISO time the attempt began (its test-begin), when known. */
+  startedAt?: string;
 }
 
 /** The result of one test in one section, over all its attempts. */
@@ -71,6 +75,26 @@ export interface CrashGroup {
   tests: string[];
   /** Machines it happened on. */
   machines: string[];
+  /** It ended (or would have ended) the VM: a panic, a fatal oops, a hang; false for a WARNING. */
+  fatal: boolean;
+}
+
+/** One VM of a run, from its first to its last event (the timeline of the HTML report). */
+export interface MachineSpan {
+  /** VM name within its run. */
+  machine: string;
+  /** Run (or shard) it belonged to. */
+  runId: string;
+  /** ISO time QEMU was started (machine-boot). */
+  bootAt?: string;
+  /** ISO time it was ready for tests (machine-up). */
+  upAt?: string;
+  /** Boot time the machine reported (machine-up bootMs). */
+  bootMs?: number;
+  /** ISO time it was discarded (machine-lost), when it was. */
+  lostAt?: string;
+  /** Why it was lost. */
+  lostReason?: MachineLostEvent['reason'];
 }
 
 /** A VM that kt discarded (a machine-lost event). */
@@ -124,8 +148,16 @@ export interface RunInfo {
   message?: string;
   /** Wall time: run-end's, or first to last event for a killed run. */
   wallMs: number;
-  /** Tests the run was asked to execute. */
+  /** Tests (section, test pairs) the run was asked to execute. */
   planned: number;
+  /** Every section of the run with its options (one for a single-suite run). */
+  sections: SectionConfig[];
+  /** kt version that wrote the log. */
+  ktVersion?: string;
+  /** fstests tree the run used, when recorded. */
+  fstests?: string;
+  /** The command line, for the record and `kt repro`. */
+  argv: string[];
 }
 
 /** A section (fstests config section): one JUnit testsuite. */
@@ -142,6 +174,10 @@ export interface SectionInfo {
   fstyp: string;
   /** Kernel image (first run's). */
   kernel: string;
+  /** MKFS_OPTIONS of the section, when recorded. */
+  mkfsOptions?: string;
+  /** MOUNT_OPTIONS of the section, when recorded. */
+  mountOptions?: string;
 }
 
 /** A test and its duration, for the slowest-tests list. */
@@ -180,8 +216,8 @@ export interface RunSummary {
   crashes: CrashGroup[];
   /** Up to 10 slowest executed tests, slowest first. */
   slowest: SlowTest[];
-  /** VMs booted (machine-boot events) and lost. */
-  machines: { booted: number; lost: MachineLoss[] };
+  /** VMs booted (machine-boot events) and lost, and each VM's span. */
+  machines: { booted: number; lost: MachineLoss[]; spans: MachineSpan[] };
   /** Runner warnings. */
   warnings: RunWarning[];
   /** Earliest run start (ISO), or '' when no log had a run-start. */

@@ -4,13 +4,16 @@
  * by section + name so the same test in two sections stays two results.
  *
  * It never throws on odd event orders (a test-end without test-begin, events before run-start):
- * a log cut by SIGKILL or written by a buggy runner must still produce a report.
+ * a log cut by SIGKILL or written by a buggy runner must still produce a report. It never
+ * guesses, either: the runner names the test it blames for a lost VM (machine-lost.test, after
+ * that test's own test-end), and that is the only attribution used.
  */
-import type { RunEvent, RunStartEvent } from './events.js';
+import type { RunEvent, RunStartEvent, SectionConfig } from './events.js';
 import type { CrashInfo, TestStatus } from './outcome.js';
 import type {
   CrashGroup,
   MachineLoss,
+  MachineSpan,
   RunInfo,
   RunSummary,
   RunWarning,
@@ -54,6 +57,7 @@ interface CrashOccurrence {
   crash: CrashInfo;
   machine: string;
   test?: string;
+  fatal: boolean;
 }
 
 function testKey(section: string, test: string): string {
@@ -65,10 +69,20 @@ function parseMs(ts: string | undefined): number {
   return Number.isFinite(ms) ? ms : Number.NaN;
 }
 
+/** The sections a run-start names: its `sections`, else the one `section`/`fstyp` of older logs. */
+function sectionsOf(start: RunStartEvent | undefined): SectionConfig[] {
+  if (start?.sections?.length) return start.sections;
+  return [{ name: start?.section || DEFAULT_SECTION, fstyp: start?.fstyp ?? '', mkfsOptions: '', mountOptions: '' }];
+}
+
 function newRunInfo(start: RunStartEvent | undefined, ts: string): RunInfo {
   return {
     runId: start?.runId ?? 'unknown',
     section: start?.section || DEFAULT_SECTION,
+    sections: sectionsOf(start),
+    argv: start?.argv ?? [],
+    ...(start?.ktVersion !== undefined ? { ktVersion: start.ktVersion } : {}),
+    ...(start?.fstests !== undefined ? { fstests: start.fstests } : {}),
     hostname: start?.hostname ?? '',
     kernel: start?.kernel ?? '',
     fstyp: start?.fstyp ?? '',
@@ -78,7 +92,7 @@ function newRunInfo(start: RunStartEvent | undefined, ts: string): RunInfo {
     startedAt: ts,
     status: 'killed',
     wallMs: 0,
-    planned: start?.tests.length ?? 0,
+    planned: start?.work?.length ?? start?.tests.length ?? 0,
   };
 }
 
@@ -106,10 +120,13 @@ export function summarizeRun(events: readonly RunEvent[]): RunSummary {
   const tests = new Map<string, TestEntry>();
   /** `${runIndex}/${machine}` → key of the test begun there and not yet ended. */
   const inFlight = new Map<string, string>();
-  /** `${runIndex}/${machine}` → key of the last test begun there (a lost VM blames it). */
-  const lastBegun = new Map<string, string>();
+  /** `${runIndex}/${machine}` → ISO time of the test-begin of the test in flight. */
+  const beganAt = new Map<string, string>();
+  /** `${runIndex}/${machine}` → non-fatal reports seen during the test in flight. */
+  const pendingReports = new Map<string, CrashInfo[]>();
   const occurrences = new Map<string, CrashOccurrence>();
   const lost: MachineLoss[] = [];
+  const spans = new Map<string, MachineSpan>();
   const warnings: RunWarning[] = [];
   let booted = 0;
 
@@ -139,11 +156,23 @@ export function summarizeRun(events: readonly RunEvent[]): RunSummary {
     return entry;
   };
 
-  const recordCrash = (runIndex: number, machine: string, test: string | undefined, crash: CrashInfo): void => {
-    // The runner may report the same crash twice (the blamed test's outcome and machine-lost):
-    // one machine, one running test and one fingerprint make one occurrence.
+  const spanOf = (runIndex: number, runId: string, machine: string): MachineSpan => {
+    const key = `${runIndex}/${machine}`;
+    let span = spans.get(key);
+    if (!span) {
+      span = { machine, runId };
+      spans.set(key, span);
+    }
+    return span;
+  };
+
+  const recordCrash = (runIndex: number, machine: string, test: string | undefined, crash: CrashInfo, fatal: boolean): void => {
+    // The runner reports a fatal crash twice (the blamed test's outcome and machine-lost): one
+    // machine, one running test and one fingerprint make one occurrence.
     const key = `${runIndex}/${machine}\u0000${test ?? ''}\u0000${crash.fingerprint}`;
-    if (!occurrences.has(key)) occurrences.set(key, { crash, machine, ...(test !== undefined ? { test } : {}) });
+    const seen = occurrences.get(key);
+    if (!seen) occurrences.set(key, { crash, machine, fatal, ...(test !== undefined ? { test } : {}) });
+    else if (fatal) seen.fatal = true;
   };
 
   for (const event of events) {
@@ -153,48 +182,78 @@ export function summarizeRun(events: readonly RunEvent[]): RunSummary {
         runs.push({ info: newRunInfo(event, event.ts), startMs: ms, lastMs: ms, ended: false });
         const index = runs.length - 1;
         const section = event.section || DEFAULT_SECTION;
-        for (const test of event.tests) entryFor(section, test, index);
+        if (event.work) for (const w of event.work) entryFor(w.section, w.test, index);
+        else for (const test of event.tests) entryFor(section, test, index);
         break;
       }
-      case 'machine-boot':
-        currentRun(event.ts);
+      case 'machine-boot': {
+        const { state, index } = currentRun(event.ts);
         booted += 1;
+        spanOf(index, state.info.runId, event.machine).bootAt = event.ts;
         break;
-      case 'machine-up':
-      case 'machine-done':
-        currentRun(event.ts);
+      }
+      case 'machine-up': {
+        const { state, index } = currentRun(event.ts);
+        const span = spanOf(index, state.info.runId, event.machine);
+        span.upAt = event.ts;
+        span.bootMs = event.bootMs;
         break;
+      }
       case 'machine-lost': {
         const { state, index } = currentRun(event.ts);
-        const slot = `${index}/${event.machine}`;
-        const running = inFlight.get(slot) ?? lastBegun.get(slot);
-        const test = running !== undefined ? tests.get(running)?.test : undefined;
+        const span = spanOf(index, state.info.runId, event.machine);
+        span.lostAt = event.ts;
+        span.lostReason = event.reason;
         lost.push({
           machine: event.machine,
           runId: state.info.runId,
           reason: event.reason,
           message: event.message,
           ...(event.crash ? { crashFingerprint: event.crash.fingerprint } : {}),
-          ...(test !== undefined ? { test } : {}),
+          ...(event.test !== undefined ? { test: event.test } : {}),
           consoleLog: event.consoleLog,
           ...(event.vmcore !== undefined ? { vmcore: event.vmcore } : {}),
         });
-        if (event.crash) recordCrash(index, event.machine, test, event.crash);
+        if (event.crash) recordCrash(index, event.machine, event.test, event.crash, true);
         break;
       }
       case 'test-begin': {
         const { state, index } = currentRun(event.ts);
-        const entry = entryFor(state.info.section, event.test, index);
-        const key = testKey(entry.section, entry.test);
-        inFlight.set(`${index}/${event.machine}`, key);
-        lastBegun.set(`${index}/${event.machine}`, key);
+        const entry = entryFor(event.section ?? state.info.section, event.test, index);
+        const slot = `${index}/${event.machine}`;
+        inFlight.set(slot, testKey(entry.section, entry.test));
+        beganAt.set(slot, event.ts);
+        pendingReports.set(slot, []);
+        break;
+      }
+      case 'console-report': {
+        const { state, index } = currentRun(event.ts);
+        recordCrash(index, event.machine, event.test, event.report, false);
+        if (event.test === undefined) break;
+        // The console and check's stdout are separate streams: a report may arrive while its
+        // test runs, or just after check printed the test's result. Tie it to that attempt.
+        const slot = `${index}/${event.machine}`;
+        const key = testKey(event.section ?? state.info.section, event.test);
+        if (inFlight.get(slot) === key) {
+          pendingReports.get(slot)?.push(event.report);
+          break;
+        }
+        const last = tests.get(key)?.attempts.filter((a) => a.machine === event.machine).at(-1);
+        last?.reports.push(event.report);
         break;
       }
       case 'test-end': {
         const { state, index } = currentRun(event.ts);
-        const entry = entryFor(state.info.section, event.test, index);
+        const entry = entryFor(event.section ?? state.info.section, event.test, index);
         const slot = `${index}/${event.machine}`;
-        if (inFlight.get(slot) === testKey(entry.section, entry.test)) inFlight.delete(slot);
+        const sameTest = inFlight.get(slot) === testKey(entry.section, entry.test);
+        const startedAt = sameTest ? beganAt.get(slot) : undefined;
+        const reports = sameTest ? (pendingReports.get(slot) ?? []) : [];
+        if (sameTest) {
+          inFlight.delete(slot);
+          beganAt.delete(slot);
+          pendingReports.delete(slot);
+        }
         entry.attempts.push({
           attempt: event.attempt,
           machine: event.machine,
@@ -202,14 +261,16 @@ export function summarizeRun(events: readonly RunEvent[]): RunSummary {
           durationMs: event.durationMs,
           ...(event.checkSeconds !== undefined ? { checkSeconds: event.checkSeconds } : {}),
           endedAt: event.ts,
+          ...(startedAt !== undefined ? { startedAt } : {}),
           artifacts: event.artifacts,
           ...(event.dmesg !== undefined ? { dmesg: event.dmesg } : {}),
           ...(event.fullTail !== undefined ? { fullTail: event.fullTail } : {}),
           runId: state.info.runId,
+          reports,
         });
         const outcome = event.outcome;
         const crash = outcome.status === 'crashed' || outcome.status === 'timedout' ? outcome.crash : undefined;
-        if (crash) recordCrash(index, event.machine, event.test, crash);
+        if (crash) recordCrash(index, event.machine, event.test, crash, true);
         break;
       }
       case 'warning':
@@ -225,9 +286,6 @@ export function summarizeRun(events: readonly RunEvent[]): RunSummary {
         if (event.message !== undefined) state.info.message = event.message;
         break;
       }
-      default:
-        // Unknown event types are dropped by readEventLog; ignore any that reach us anyway.
-        break;
     }
   }
 
@@ -266,7 +324,7 @@ export function summarizeRun(events: readonly RunEvent[]): RunSummary {
     counts: countStatuses(results),
     crashes: groupCrashes([...occurrences.values()]),
     slowest: pickSlowest(results),
-    machines: { booted, lost },
+    machines: { booted, lost, spans: [...spans.values()] },
     warnings,
     startedAt: earliestStart(runs),
     wallMs: overallWallMs(runs),
@@ -295,12 +353,16 @@ function countStatuses(results: TestResult[]): StatusCounts {
 
 function groupCrashes(occurrences: CrashOccurrence[]): CrashGroup[] {
   const groups = new Map<string, CrashGroup>();
+  let corrupted = 0;
   for (const o of occurrences) {
-    let group = groups.get(o.crash.fingerprint);
+    // A corrupted report's fingerprint is not trustworthy: it never merges with another one.
+    const key = o.crash.corrupted ? `corrupted\u0000${corrupted++}` : o.crash.fingerprint;
+    let group = groups.get(key);
     if (!group) {
-      group = { fingerprint: o.crash.fingerprint, crash: o.crash, count: 0, tests: [], machines: [] };
-      groups.set(o.crash.fingerprint, group);
+      group = { fingerprint: o.crash.fingerprint, crash: o.crash, count: 0, tests: [], machines: [], fatal: false };
+      groups.set(key, group);
     }
+    if (o.fatal) group.fatal = true;
     group.count += 1;
     if (o.test !== undefined && !group.tests.includes(o.test)) group.tests.push(o.test);
     if (!group.machines.includes(o.machine)) group.machines.push(o.machine);

@@ -90,8 +90,23 @@ function crashBody(crash: CrashInfo, message: string): string {
   return `${head.join('\n')}\n\n${crash.excerpt}`;
 }
 
-/** The verdict element for an outcome, or undefined for a pass. */
+/** JUnit's message attribute is one line (CI pages show it as a title); the rest goes in the body. */
+function oneLine(text: string): string {
+  return text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean).join('; ');
+}
+
+/**
+ * The verdict element for an outcome, or undefined for a pass. A kernel crash and a hang are
+ * `<failure>`s with their own `type` (kernel-crash, timeout), so CI parsers can tell "the kernel
+ * died" from "the output differed" (fstests-failure); `<error type="infrastructure">` is kt's
+ * own trouble (a VM lost for a reason that is not the kernel's).
+ */
 export function verdictFor(outcome: TestOutcome): JunitVerdict | undefined {
+  const v = verdictOf(outcome);
+  return v && { ...v, message: oneLine(v.message) };
+}
+
+function verdictOf(outcome: TestOutcome): JunitVerdict | undefined {
   switch (outcome.status) {
     case 'passed':
       return undefined;

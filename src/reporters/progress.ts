@@ -74,8 +74,6 @@ export function reduceProgress(state: ProgressState, event: RunEvent, nowMs: num
       return setMachine(event.machine, { state: 'booting', sinceMs: at });
     case 'machine-up':
       return setMachine(event.machine, { state: 'idle', sinceMs: at });
-    case 'machine-done':
-      return setMachine(event.machine, { state: 'done', sinceMs: at });
     case 'machine-lost':
       return setMachine(event.machine, { state: 'lost', sinceMs: at, lostReason: String(event.reason) });
     case 'test-begin':
@@ -160,16 +158,16 @@ export function formatEventLine(event: RunEvent, c: Colors = createColors(false)
       // The runner's message often already quotes the crash title; do not print it twice.
       return c.red(`${vm}lost (${event.reason}): ${message}${title && !message.includes(title) ? ` — ${title}` : ''}`);
     }
-    case 'machine-done':
-      return `${vm}done`;
     case 'test-begin':
-      return `${vm}${event.test} started${event.attempt > 1 ? ` (attempt ${event.attempt})` : ''}`;
+      return `${vm}${testLabel(event)} started${event.attempt > 1 ? ` (attempt ${event.attempt})` : ''}`;
+    case 'console-report':
+      return c.yellow(`${vm}${event.test ? `${testLabel({ test: event.test, section: event.section })}: ` : ''}kernel report: ${oneLine(event.report.title)}`);
     case 'test-end': {
       const outcome = event.outcome;
       const status = outcome?.status;
-      if (typeof status !== 'string') return `${vm}${event.test} ended`;
+      if (typeof status !== 'string') return `${vm}${testLabel(event)} ended`;
       const label = STATUS_LABEL[status] ?? status;
-      const head = `${vm}${event.test} ${label} ${formatDuration(event.durationMs)}`;
+      const head = `${vm}${testLabel(event)} ${label} ${formatDuration(event.durationMs)}`;
       switch (outcome.status) {
         case 'passed':
           return head;
@@ -188,6 +186,11 @@ export function formatEventLine(event: RunEvent, c: Colors = createColors(false)
     default:
       return undefined;
   }
+}
+
+/** `generic/001`, or `generic/001 (xfs/1k)` when the event names its section. */
+function testLabel(event: { test: string; section?: string | undefined }): string {
+  return `${toTerminalText(event.test)}${event.section ? ` (${toTerminalText(event.section)})` : ''}`;
 }
 
 /** The stream progress writes to (process.stderr in kt run). */

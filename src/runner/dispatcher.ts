@@ -1,10 +1,18 @@
 /**
- * The pull side of the work queue for N concurrent VMs. A VM asks for its next batch; when the
- * queue is empty but another VM still runs tests, it waits: that VM may crash and return the
- * rest of its batch, which must still run (issue #3: "the run ends with every other test
- * executed").
+ * The pull side of the work queue for N concurrent VMs, and the one place that decides what
+ * happens to a finished item (done, or queued again by the retry policy). A VM asks for its
+ * next batch; when the queue is empty but another VM still runs tests, it waits: that VM may
+ * crash and return the rest of its batch, which must still run.
  */
+import type { WorkSpec } from '../record/events.js';
+import type { TestOutcome } from '../record/outcome.js';
 import { WorkQueue, type WorkItem } from './workQueue.js';
+
+/** Decides whether a finished attempt runs again (on a fresh VM). */
+export type RetryPolicy = (item: WorkItem, outcome: TestOutcome) => boolean;
+
+/** Never retry. */
+export const noRetries: RetryPolicy = () => false;
 
 export class Dispatcher {
   readonly queue: WorkQueue;
@@ -12,16 +20,22 @@ export class Dispatcher {
   private waiters: (() => void)[] = [];
   private stopped = false;
 
-  constructor(tests: readonly string[]) {
-    this.queue = new WorkQueue(tests);
+  constructor(
+    work: readonly WorkSpec[],
+    private readonly retryPolicy: RetryPolicy = noRetries,
+  ) {
+    this.queue = new WorkQueue(work);
   }
 
-  /** Next batch of at most `size(queue length)` items; null when all work is done or stopped. */
-  async next(size: (remaining: number) => number): Promise<WorkItem[] | null> {
+  /**
+   * Next batch of at most `size(queue length)` items, preferring `section` (the one the asking VM
+   * is set up for); null when all work is done or the run stopped.
+   */
+  async next(size: (remaining: number) => number, section?: string): Promise<WorkItem[] | null> {
     for (;;) {
       if (this.stopped) return null;
       if (this.queue.size > 0) {
-        const batch = this.queue.take(size(this.queue.size));
+        const batch = this.queue.take(size(this.queue.size), section);
         this.inFlight += batch.length;
         return batch;
       }
@@ -30,29 +44,36 @@ export class Dispatcher {
     }
   }
 
-  /** Marks items of a batch as settled (finished, or returned to the queue). */
-  settle(count: number): void {
-    this.inFlight -= count;
-    this.wake();
+  /** An item finished with an outcome: done, or queued again (at the tail) for a retry. */
+  finish(item: WorkItem, outcome: TestOutcome): void {
+    if (!this.stopped && this.retryPolicy(item, outcome)) {
+      this.queue.pushBack([{ ...item, attempt: item.attempt + 1, freshVm: true }]);
+    }
+    this.settle(1);
   }
 
   /** Returns the untested rest of a dead VM's batch to the head of the queue. */
-  returnToHead(items: WorkItem[]): void {
+  requeue(items: readonly WorkItem[]): void {
+    if (items.length === 0) return;
     this.queue.pushFront(items);
     this.settle(items.length);
   }
 
-  /** Queues a rerun (--retries) at the tail. */
-  retry(item: WorkItem): void {
-    this.queue.pushBack([item]);
-    this.wake();
+  /** Items that will not run (the run is stopping): settled without a result. */
+  drop(items: readonly WorkItem[]): void {
+    this.settle(items.length);
   }
 
-  /** Stop handing out work (SIGINT/SIGTERM); returns what never started. */
+  /** Stop handing out work (SIGINT/SIGTERM, fatal error); returns what never started. */
   stop(): WorkItem[] {
     this.stopped = true;
     this.wake();
     return this.queue.drain();
+  }
+
+  private settle(count: number): void {
+    this.inFlight -= count;
+    this.wake();
   }
 
   private wake(): void {

@@ -1,21 +1,26 @@
 /**
  * The shell commands kt runs in a guest, rendered by pure functions so they can be read and
  * tested without a VM. Paths inside the guest are fixed by kt's image (guest/kt-init).
+ *
+ * Values that come from the user (a suite's env, MKFS_OPTIONS, test names) never become shell
+ * text: they travel base64-encoded — an alphabet no shell gives a meaning to — and are decoded
+ * into files or arrays in the guest, or are quoted by shellQuote.
  */
 import { shellJoin, shellQuote } from '../util/shell.js';
 
-/** Where the fstests image is mounted: the path `make install` uses (fstests.md §0). */
+/** Where the fstests image is mounted: the path fstests' `make install` uses. */
 export const GUEST_FSTESTS_DIR = '/var/lib/xfstests';
 /** kt's scratch space in the guest (tmpfs, gone with the VM). */
 export const GUEST_KT_DIR = '/run/kt';
 export const GUEST_RESULT_BASE = `${GUEST_KT_DIR}/results`;
-export const GUEST_LOCAL_CONFIG = `${GUEST_KT_DIR}/local.config`;
 /** Device names come from the virtio serials kt gives the disks (src/vm/spec.ts). */
 export const GUEST_TEST_DEV = '/dev/disk/by-id/virtio-test';
 export const GUEST_SCRATCH_DEV = '/dev/disk/by-id/virtio-scratch';
 export const GUEST_FSTESTS_DEV = '/dev/disk/by-id/virtio-fstests';
+export const GUEST_TEST_DIR = '/mnt/test';
+export const GUEST_SCRATCH_MNT = '/mnt/scratch';
 
-/** mkfs for TEST_DEV, which check expects to hold a filesystem already (fstests.md §1.1). */
+/** mkfs for TEST_DEV, which check expects to hold a filesystem already (fstests' README.config-sections: RECREATE_TEST_DEV). */
 const MKFS: Record<string, string[]> = {
   xfs: ['mkfs.xfs', '-f', '-q'],
   ext2: ['mkfs.ext2', '-F', '-q'],
@@ -24,32 +29,43 @@ const MKFS: Record<string, string[]> = {
   btrfs: ['mkfs.btrfs', '-f', '-q'],
 };
 
-export function mkfsCommand(fstyp: string, mkfsOptions: string, device: string): string {
-  const base = MKFS[fstyp];
-  if (!base) throw new Error(`no mkfs known for ${fstyp}`);
-  // MKFS_OPTIONS is a shell word list in fstests; pass it through word splitting on purpose.
-  return `${shellJoin(base)} ${mkfsOptions} ${shellQuote(device)}`;
+/** The filesystems kt knows how to make a TEST_DEV for. */
+export const KNOWN_FSTYPES: readonly string[] = Object.keys(MKFS);
+
+/** A path-safe name for a section inside the guest (section names hold "/": `xfs/4k`). */
+export function guestSectionSlug(section: string): string {
+  return section.replace(/[^A-Za-z0-9._-]/g, '_') || 'default';
+}
+
+/** The check config (HOST_OPTIONS) of a section in the guest. */
+export function guestConfigPath(section: string): string {
+  return `${GUEST_KT_DIR}/${guestSectionSlug(section)}.config`;
+}
+
+/** check's RESULT_BASE for a section: results of two sections never mix. */
+export function guestResultDir(section: string): string {
+  return `${GUEST_RESULT_BASE}/${guestSectionSlug(section)}`;
+}
+
+function base64(text: string): string {
+  return Buffer.from(text, 'utf8').toString('base64');
 }
 
 /**
- * One script that readies a fresh guest for check: mounts the fstests image, writes
- * local.config, formats TEST_DEV, and checks that the tree's compiled helpers run here (a tree
- * built against another libc fails every test in confusing ways; issue #2).
+ * Readies a fresh guest for check, once per boot: the kernel console back to level 7, mount
+ * points, the fstests tree mounted, and a check that the tree's compiled helpers run here (a
+ * tree built against another libc fails every test in confusing ways).
  */
-export function renderGuestSetup(opts: { localConfig: string; fstyp: string; mkfsOptions: string }): string {
+export function renderGuestSetup(): string {
   return [
     'set -e',
     // The kernel booted with loglevel=5 to keep its boot quiet on the slow serial console; from
     // here on the console must carry everything a crash report holds (the task and stack dumps
     // of hung-task reports are KERN_INFO), so back to the kernel's default level 7.
     'dmesg -n 7',
-    `mkdir -p /mnt/test /mnt/scratch ${GUEST_RESULT_BASE}`,
+    `mkdir -p ${GUEST_TEST_DIR} ${GUEST_SCRATCH_MNT} ${GUEST_RESULT_BASE}`,
     // The Debian backend attaches the tree as a disk; a NixOS guest has it at this path already.
     `if [ -e ${GUEST_FSTESTS_DEV} ]; then mkdir -p ${GUEST_FSTESTS_DIR} && mount ${GUEST_FSTESTS_DEV} ${GUEST_FSTESTS_DIR}; fi`,
-    `cat > ${GUEST_LOCAL_CONFIG} <<'KT_LOCAL_CONFIG_EOF'`,
-    opts.localConfig.trimEnd(),
-    'KT_LOCAL_CONFIG_EOF',
-    `${mkfsCommand(opts.fstyp, opts.mkfsOptions, GUEST_TEST_DEV)} >/dev/null`,
     // ltp/fsstress is the helper nearly every fstests test uses; if it cannot even start
     // (wrong libc, a Nix store interpreter, not built), say so before any test runs.
     `cd ${GUEST_FSTESTS_DIR}`,
@@ -60,26 +76,56 @@ export function renderGuestSetup(opts: { localConfig: string; fstyp: string; mkf
   ].join('\n');
 }
 
-/** check with an explicit, already ordered list: what kt computed is exactly what runs. */
-export function renderCheckCommand(tests: readonly string[]): string {
-  // fstests.md §10.1: --exact-order keeps our order; names after all options.
-  return `cd ${GUEST_FSTESTS_DIR} && HOST_OPTIONS=${GUEST_LOCAL_CONFIG} exec ./check --exact-order ${shellJoin([...tests])}`;
+/** What a guest needs to run a section. */
+export interface GuestSectionSetup {
+  /** Section name (`xfs/4k`). */
+  section: string;
+  /** Its check config (HOST_OPTIONS file contents). */
+  localConfig: string;
+  fstyp: string;
+  /** MKFS_OPTIONS: a word list, split on blanks as fstests' common/rc does (`$MKFS_OPTIONS`). */
+  mkfsOptions: string;
 }
 
-/** The result files of one test kt copies out, in fstests' naming (fstests.md §3). */
+/**
+ * Switches a guest to a section: writes its check config, and gives TEST_DEV a fresh
+ * filesystem of the section's type and options (check mounts TEST_DEV but only makes it with
+ * RECREATE_TEST_DEV; fstests' README.config-sections). Prints KT-SECTION-OK when done.
+ */
+export function renderSectionSetup(s: GuestSectionSetup): string {
+  const mkfs = MKFS[s.fstyp];
+  if (!mkfs) throw new Error(`no mkfs known for ${s.fstyp}`);
+  return [
+    'set -e',
+    `base64 -d > ${shellQuote(guestConfigPath(s.section))} <<'KT_B64'`,
+    base64(s.localConfig),
+    'KT_B64',
+    `mkdir -p ${shellQuote(guestResultDir(s.section))}`,
+    // check leaves TEST_DEV mounted after a batch; a new filesystem needs it unmounted.
+    `if mountpoint -q ${GUEST_TEST_DIR}; then umount ${GUEST_TEST_DIR}; fi`,
+    // Word splitting only, no globbing or expansion: `read -a` over the decoded text.
+    `read -r -a mkfs_options <<< "$(base64 -d <<< ${base64(s.mkfsOptions) || "''"})" || true`,
+    `${shellJoin(mkfs)} "\${mkfs_options[@]}" ${GUEST_TEST_DEV} >/dev/null`,
+    'echo KT-SECTION-OK',
+  ].join('\n');
+}
+
+/** check with an explicit, already ordered list: what kt computed is exactly what runs. */
+export function renderCheckCommand(section: string, tests: readonly string[]): string {
+  // fstests' check: --exact-order keeps our order; test names come after all options.
+  return `cd ${GUEST_FSTESTS_DIR} && HOST_OPTIONS=${shellQuote(guestConfigPath(section))} exec ./check --exact-order ${shellJoin([...tests])}`;
+}
+
+/** The result files of one test kt copies out, in fstests' naming (check's $RESULT_DIR/$seqnum.*). */
 export const ARTIFACT_EXTENSIONS = ['full', 'dmesg', 'out.bad', 'notrun'] as const;
 export type ArtifactExtension = (typeof ARTIFACT_EXTENSIONS)[number];
 /** Cap per file: a .full can be megabytes; its tail says what went wrong. */
 export const ARTIFACT_TAIL_BYTES = 256 * 1024;
 
-/**
- * Prints each existing result file of a test as `@@KT-FILE <ext> <size>\n<last bytes>\n`.
- * Results of a sections config live under $RESULT_BASE/<section>/ (fstests.md §3).
- */
-export function renderFetchArtifacts(test: string, section?: string): string {
-  const base = section ? `${GUEST_RESULT_BASE}/${section}` : GUEST_RESULT_BASE;
+/** Prints each existing result file of a test in `resultDir` as `@@KT-FILE <ext> <size>\n<last bytes>\n`. */
+export function renderFetchArtifacts(test: string, resultDir: string): string {
   return [
-    `cd ${shellQuote(base)} 2>/dev/null || exit 0`,
+    `cd ${shellQuote(resultDir)} 2>/dev/null || exit 0`,
     `for ext in ${ARTIFACT_EXTENSIONS.join(' ')}; do`,
     `  f=${shellQuote(test)}.$ext`,
     '  [ -f "$f" ] || continue',

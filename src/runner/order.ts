@@ -1,29 +1,29 @@
 /**
  * Test order: longest first by earlier durations (LPT: the long tail finishes early and the
- * short tests fill the gaps), stable on a first run (issue #2). Pure.
+ * short tests fill the gaps), stable on a first run (nipa's vmksft-p runner orders the same way). Pure.
  */
 
-/** Seconds per test from earlier runs. */
+/** Seconds per item from earlier runs, by the item's key. */
 export type Durations = ReadonlyMap<string, number>;
 
 /**
- * Tests with history sort by duration, longest first; a test without history is estimated at
+ * Items with history sort by duration, longest first; an item without history is estimated at
  * the median of the known ones (a fresh test is rarely the slowest, rarely the fastest). Ties
  * keep plan order, so a first run with no history runs in fstests' own order.
  */
-export function orderLongestFirst(tests: readonly string[], durations: Durations): string[] {
-  const known = tests.map((t) => durations.get(t)).filter((d): d is number => d !== undefined);
+export function orderLongestFirst<T>(items: readonly T[], durations: Durations, key: (item: T) => string): T[] {
+  const known = items.map((t) => durations.get(key(t))).filter((d): d is number => d !== undefined);
   const sorted = [...known].sort((a, b) => a - b);
   const median = sorted.length ? sorted[Math.floor(sorted.length / 2)]! : 0;
-  return tests
-    .map((test, index) => ({ test, index, estimate: durations.get(test) ?? median }))
+  return items
+    .map((item, index) => ({ item, index, estimate: durations.get(key(item)) ?? median }))
     .sort((a, b) => b.estimate - a.estimate || a.index - b.index)
-    .map((e) => e.test);
+    .map((e) => e.item);
 }
 
 /**
  * How many tests a VM takes per `check` invocation. Every invocation pays check's start-up
- * (sourcing common/rc, mounting TEST_DEV, mkfs of SCRATCH: 10–30 s under TCG, fstests.md §9),
+ * (sourcing common/rc, mounting TEST_DEV, mkfs of SCRATCH: 10–30 s under TCG, measured by `npm run bench`),
  * so single tests waste time; whole shards lose balance. Guided self-scheduling (Polychronopoulos
  * & Kuck) takes remaining / workers: big batches early, single tests at the end. Measured with
  * `npm run bench` (batching): one check call per test cost 1.30× the time of batched calls.

@@ -1,36 +1,58 @@
 /**
  * The one pull queue shared by every VM. A VM takes a batch when it is free; when a VM dies,
  * the untested rest of its batch goes back to the head, so it runs next on another VM
- * (Playwright's dispatcher does the same after a worker crash; style.md).
+ * (Playwright's dispatcher does the same after a worker crash). Work items are (section, test)
+ * pairs: several filesystem configurations share one pool of VMs.
  */
+import type { WorkSpec } from '../record/events.js';
 
 /** One unit of work. */
 export interface WorkItem {
   test: string;
+  /** Section (filesystem configuration) it runs in. */
+  section: string;
   /** 1 on the first run; 2+ for --retries reruns. */
   attempt: number;
   /** Must start on a VM that ran nothing before (retries of failed tests). */
   freshVm: boolean;
 }
 
+/** Identity of an item within a run: the same test in two sections is two items. */
+export function itemKey(item: { section: string; test: string }): string {
+  return `${item.section}\u0000${item.test}`;
+}
+
 export class WorkQueue {
   private items: WorkItem[];
 
-  constructor(tests: readonly string[]) {
-    this.items = tests.map((test) => ({ test, attempt: 1, freshVm: false }));
+  constructor(work: readonly WorkSpec[]) {
+    this.items = work.map((w) => ({ test: w.test, section: w.section, attempt: 1, freshVm: false }));
   }
 
   get size(): number {
     return this.items.length;
   }
 
-  /** Takes up to n items; an item that needs a fresh VM always travels alone. */
-  take(n: number): WorkItem[] {
+  /**
+   * Takes up to n items of one section (a batch is one `check` call with one config). An item
+   * that needs a fresh VM always travels alone. `prefer` names the section the VM is set up for:
+   * when the head is of another section, a batch of the preferred one is taken if queued, so a VM
+   * re-formats only when its section has no work left.
+   */
+  take(n: number, prefer?: string): WorkItem[] {
     if (n <= 0 || this.items.length === 0) return [];
-    if (this.items[0]!.freshVm) return this.items.splice(0, 1);
-    let count = 0;
-    while (count < n && count < this.items.length && !this.items[count]!.freshVm) count++;
-    return this.items.splice(0, count);
+    const head = this.items[0]!;
+    if (head.freshVm) return this.items.splice(0, 1);
+    let section = head.section;
+    if (prefer !== undefined && prefer !== section && this.items.some((i) => i.section === prefer && !i.freshVm)) section = prefer;
+    const taken: WorkItem[] = [];
+    const rest: WorkItem[] = [];
+    for (const item of this.items) {
+      if (taken.length < n && item.section === section && !item.freshVm) taken.push(item);
+      else rest.push(item);
+    }
+    this.items = rest;
+    return taken;
   }
 
   /** Puts items back at the head, in their order (the rest of a crashed VM's batch). */

@@ -1,6 +1,8 @@
 /**
- * Machine: what the runner sees of a VM (architecture.md). The runner never sees QEMU.
+ * Machine: what the runner sees of a VM (docs/architecture.md). The runner imports this file and
+ * nothing else of src/vm: it never sees QEMU, its argv builder or its transport classes.
  */
+export type { ExecOptions, ExecResult } from './sshTransport.js';
 import type { ExecOptions, ExecResult } from './sshTransport.js';
 
 export interface MachineExit {
@@ -9,13 +11,23 @@ export interface MachineExit {
   stderr: string;
 }
 
+/** What a boot measured: the total and, when the guest reported them, its phases in ms. */
+export interface BootResult {
+  /** qemu start → commands accepted. */
+  bootMs: number;
+  /** `uname -r` in the guest. */
+  kernelRelease: string;
+  /** Where the time went (kernel, init, sshd, ssh handshake...), when known. */
+  phases?: Record<string, number>;
+}
+
 export interface Machine {
   /** Name within the run (vm1, vm2, ...). */
   readonly name: string;
   /** The qemu argv, for the record and --dry-run. */
   readonly argv: string[];
   /** Boots and waits until commands are accepted; throws BootError with the console tail. */
-  boot(signal: AbortSignal): Promise<{ bootMs: number; kernelRelease: string }>;
+  boot(signal: AbortSignal): Promise<BootResult>;
   /** Raw console bytes of ttyS0 as they arrive (also written to the console log). */
   onConsole(listener: (chunk: Buffer) => void): () => void;
   /** Resolves when QEMU exits, for any reason. */

@@ -117,7 +117,7 @@ describe('outcome forms from check', () => {
         test: 'selftest/003',
         outcome: {
           status: 'failed',
-          message: '[failed, exit status 1]- output mismatch (see /r/selftest/003.out.bad)',
+          message: '[failed, exit status 1] - output mismatch (see /r/selftest/003.out.bad)',
           diff: '--- tests/selftest/003.out\n+++ /r/selftest/003.out.bad',
         },
         exitStatus: 1,
@@ -186,7 +186,7 @@ describe('outcome forms from check', () => {
         test: 'selftest/003',
         outcome: {
           status: 'failed',
-          message: '[failed, exit status 1]- output mismatch (see /r/selftest/003.out.bad)',
+          message: '[failed, exit status 1] - output mismatch (see /r/selftest/003.out.bad)',
           diff: '-Silence is golden',
         },
         exitStatus: 1,

@@ -45,7 +45,7 @@ describe('EventLogWriter + readEventLog', () => {
     const text = fs.readFileSync(path.join(dir, 'events.jsonl'), 'utf8');
     expect(text.endsWith('\n')).toBe(true);
     expect(text.trimEnd().split('\n')).toHaveLength(events.length);
-    expect(await readEventLog(writer.path)).toEqual({ events, warnings: [] });
+    expect(await readEventLog(writer.path)).toEqual({ events, warnings: [], problems: [] });
   });
 
   it('appends to an existing log instead of replacing it', async () => {
@@ -118,7 +118,7 @@ describe('EventLogWriter + readEventLog', () => {
     writer.append(events[1] as RunEvent);
     expect(() => writer.append(events[2] as RunEvent)).toThrow(expect.objectContaining({ code: 'E_RESULTS_WRITE' }));
     writer.close();
-    expect(await readEventLog(writer.path)).toEqual({ events: events.slice(0, 2), warnings: [] });
+    expect(await readEventLog(writer.path)).toEqual({ events: events.slice(0, 2), warnings: [], problems: [] });
   });
 
   it('skips a truncated last line (killed writer) with a warning', async () => {
@@ -129,10 +129,18 @@ describe('EventLogWriter + readEventLog', () => {
     expect(await readEventLog(file)).toEqual({
       events,
       warnings: [`${file}:6: skipped a truncated last line (the writer was killed mid-write)`],
+      problems: [],
     });
   });
 
-  it('skips unknown future event types and malformed events with a warning', async () => {
+  it('reports binary garbage at the end as a problem, not as a truncated line', async () => {
+    const events = interruptedRun().slice(0, 2);
+    const file = path.join(dir, 'events.jsonl');
+    fs.writeFileSync(file, Buffer.concat([Buffer.from(events.map((e) => JSON.stringify(e)).join('\n') + '\n'), Buffer.from([0x00, 0xff, 0xfe, 0x7b, 0x01])]));
+    expect(await readEventLog(file)).toEqual({ events, warnings: [], problems: [{ where: `${file}:3`, what: 'not a JSON event line' }] });
+  });
+
+  it('skips unknown future event types with a warning and reports malformed lines as problems', async () => {
     const [start, boot] = interruptedRun();
     const file = path.join(dir, 'events.jsonl');
     const lines = [
@@ -145,10 +153,10 @@ describe('EventLogWriter + readEventLog', () => {
     fs.writeFileSync(file, `${lines.join('\n')}\n`);
     expect(await readEventLog(file)).toEqual({
       events: [start, boot],
-      warnings: [
-        `${file}:2: skipped event of unknown type "machine-snapshot" (written by a newer kt?)`,
-        `${file}:3: skipped malformed test-end event (missing or unknown outcome.status)`,
-        `${file}:4: skipped a line without an event type`,
+      warnings: [`${file}:2: skipped event of unknown type "machine-snapshot" (written by a newer kt?)`],
+      problems: [
+        { where: `${file}:3`, what: 'malformed test-end event (attempt: Invalid input: expected number, received undefined)' },
+        { where: `${file}:4`, what: 'a JSON line without an event type' },
       ],
     });
   });

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../src/record/events.js';
+import type { CrashInfo } from '../../src/record/outcome.js';
 import { summarizeRun } from '../../src/record/summarize.js';
 import { hasFailures } from '../../src/record/runSummary.js';
-import { interruptedRun, noreflinkRun, PLAN, RunScript, shard, SYSRQ_CRASH } from '../reporters/scenarios.js';
+import { at, interruptedRun, noreflinkRun, PLAN, RunScript, shard, SYSRQ_CRASH } from '../reporters/scenarios.js';
 
 describe('summarizeRun on an interrupted run with every outcome', () => {
   const summary = summarizeRun(interruptedRun());
@@ -47,7 +48,7 @@ describe('summarizeRun on an interrupted run with every outcome', () => {
 
   it('counts a crash reported by both the test outcome and machine-lost once', () => {
     expect(summary.crashes).toEqual([
-      { fingerprint: SYSRQ_CRASH.fingerprint, crash: SYSRQ_CRASH, count: 1, tests: ['selftest/005'], machines: ['vm2'] },
+      { fingerprint: SYSRQ_CRASH.fingerprint, crash: SYSRQ_CRASH, count: 1, tests: ['selftest/005'], machines: ['vm2'], fatal: true },
     ]);
   });
 
@@ -74,6 +75,48 @@ describe('summarizeRun on an interrupted run with every outcome', () => {
     expect(summary.warnings).toHaveLength(1);
     expect(summary.wallMs).toBe(170_000);
     expect(summary.startedAt).toBe('2026-11-21T23:22:27.000Z');
+  });
+});
+
+describe('summarizeRun and kernel reports', () => {
+  const WARN: CrashInfo = { title: 'WARNING in xfs_trans_cancel', type: 'warning', frame: 'xfs_trans_cancel', fingerprint: 'warn-1', excerpt: 'WARNING: CPU: 0 PID: 1 at fs/xfs/xfs_trans.c:1097 xfs_trans_cancel+0x1/0x2' };
+
+  it('ties a non-fatal report to the attempt it happened in, also when it arrives after the result', () => {
+    const s = new RunScript().start({ tests: ['generic/001', 'generic/002'] });
+    s.boot('vm1', 0);
+    s.begin('generic/001', 'vm1', 10);
+    s.report('vm1', 11, 'generic/001', WARN);
+    s.events.push({ type: 'test-end', ts: at(12), test: 'generic/001', machine: 'vm1', attempt: 1, outcome: { status: 'failed', message: '_check_dmesg: something found in dmesg' }, durationMs: 2000, artifacts: {} });
+    s.test('generic/002', 'vm1', 12, 1, { status: 'passed' });
+    // The console of generic/002's own run printed late: it still belongs to generic/002.
+    s.report('vm1', 13.5, 'generic/002', { ...WARN, fingerprint: 'warn-2', title: 'WARNING in iomap_write_end' });
+    const summary = summarizeRun(s.sorted());
+    const reports = (test: string) => summary.tests.find((t) => t.test === test)?.attempts[0]?.reports.map((r) => r.title);
+    expect(reports('generic/001')).toEqual(['WARNING in xfs_trans_cancel']);
+    expect(reports('generic/002')).toEqual(['WARNING in iomap_write_end']);
+    expect(summary.crashes.map((c) => [c.crash.title, c.fatal, c.tests])).toEqual([
+      ['WARNING in xfs_trans_cancel', false, ['generic/001']],
+      ['WARNING in iomap_write_end', false, ['generic/002']],
+    ]);
+  });
+
+  it('never merges corrupted reports, even with equal fingerprints', () => {
+    const bad: CrashInfo = { title: 'general protection fault', type: 'gpf', fingerprint: 'same', excerpt: '', corrupted: true };
+    const s = new RunScript().start({ tests: ['generic/001', 'generic/002'] });
+    s.boot('vm1', 0).boot('vm2', 0);
+    s.test('generic/001', 'vm1', 10, 1, { status: 'crashed', message: bad.title, crash: bad });
+    s.test('generic/002', 'vm2', 10, 1, { status: 'crashed', message: bad.title, crash: bad });
+    expect(summarizeRun(s.sorted()).crashes.map((c) => c.count)).toEqual([1, 1]);
+  });
+
+  it('blames a lost VM only on the test the runner named', () => {
+    const s = new RunScript().start({ tests: ['generic/001'] });
+    s.boot('vm1', 0);
+    s.begin('generic/001', 'vm1', 10);
+    s.lost('vm1', 12, 'qemu-exit', 'qemu was killed by SIGKILL');
+    const summary = summarizeRun(s.sorted());
+    expect(summary.machines.lost[0]?.test).toBeUndefined();
+    expect(summary.tests[0]).toMatchObject({ status: 'notexecuted', unfinishedOn: 'vm1' });
   });
 });
 

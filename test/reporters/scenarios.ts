@@ -1,5 +1,5 @@
 /**
- * Event sequences shaped the way the runner emits them (src/runner/events.ts): machine-boot →
+ * Event sequences shaped the way the runner emits them (src/record/events.ts): machine-boot →
  * machine-up → test-begin/test-end pairs; on a crash or hang the running test gets its outcome,
  * then the VM's machine-lost, then a replacement VM boots under a new name; retries run on
  * another VM with attempt 2. Texts (diff, dmesg, panic console) are real fstests output.
@@ -91,13 +91,15 @@ export class RunScript {
     return this;
   }
 
-  lost(machine: string, t: number, reason: 'crash' | 'hang' | 'qemu-exit' | 'transport' | 'boot-failure', message: string, crash?: CrashInfo): this {
-    this.events.push({ type: 'machine-lost', ts: at(t), machine, reason, message, ...(crash ? { crash } : {}), consoleLog: `console/${machine}.log` });
+  /** The VM is discarded; `test` is the test the runner blamed (its test-end came first). */
+  lost(machine: string, t: number, reason: 'crash' | 'hang' | 'qemu-exit' | 'transport' | 'boot-failure', message: string, crash?: CrashInfo, test?: string): this {
+    this.events.push({ type: 'machine-lost', ts: at(t), machine, reason, message, ...(test ? { test } : {}), ...(crash ? { crash } : {}), consoleLog: `console/${machine}.log` });
     return this;
   }
 
-  done(machine: string, t: number): this {
-    this.events.push({ type: 'machine-done', ts: at(t), machine });
+  /** A non-fatal kernel report (a WARNING) on the console while `test` ran. */
+  report(machine: string, t: number, test: string, report: CrashInfo): this {
+    this.events.push({ type: 'console-report', ts: at(t), machine, test, report });
     return this;
   }
 
@@ -152,7 +154,7 @@ export function interruptedRun(): RunEvent[] {
   s.test('selftest/005', 'vm2', 14.3, 3.5, { status: 'crashed', message: 'kernel panic while selftest/005 ran on vm2', crash: SYSRQ_CRASH }, {
     artifacts: { console: 'console/vm2.log' },
   });
-  s.lost('vm2', 17.9, 'crash', 'kernel panic: Kernel panic - not syncing: sysrq triggered crash', SYSRQ_CRASH);
+  s.lost('vm2', 17.9, 'crash', 'kernel panic: Kernel panic - not syncing: sysrq triggered crash', SYSRQ_CRASH, 'selftest/005');
   s.boot('vm3', 18, 8);
   s.test('selftest/002', 'vm1', 15.3, 5, { status: 'failed', message: '- output mismatch (see /job/results/selftest/002.out.bad)', diff: SELFTEST_002_DIFF }, {
     artifacts: { outBad: 'global/selftest/002.out.bad', full: 'global/selftest/002.full' },
@@ -167,11 +169,11 @@ export function interruptedRun(): RunEvent[] {
     artifacts: { dmesg: 'global/selftest/900.dmesg' },
   });
   s.test('selftest/006', 'vm3', 31.1, 120, { status: 'timedout', message: 'no result after 120s (deadline 120s); VM vm3 discarded' });
-  s.lost('vm3', 151.2, 'hang', 'selftest/006 exceeded its 120s deadline');
+  s.lost('vm3', 151.2, 'hang', 'selftest/006 exceeded its 120s deadline', undefined, 'selftest/006');
   s.test('selftest/901', 'vm1', 30.6, 5, { status: 'failed', message: '[failed, exit status 3]' });
   s.test('selftest/004', 'vm1', 35.7, 4, { status: 'notrun', reason: 'Always skip me' });
   s.test('generic/001', 'vm1', 39.8, 1.2, { status: 'error', message: 'transport lost: ssh channel closed while generic/001 ran' });
-  s.lost('vm1', 41.1, 'transport', 'ssh channel closed');
+  s.lost('vm1', 41.1, 'transport', 'ssh channel closed', undefined, 'generic/001');
   s.boot('vm4', 41.2, 8);
   s.begin('generic/002', 'vm4', 49.3);
   s.end('interrupted', 170, 'SIGINT');
@@ -187,7 +189,7 @@ export function shard(index: 1 | 2): RunEvent[] {
   s.test(tests[0] as string, 'vm1', t0 + 8.2, 11 * index, { status: 'passed' });
   s.test(tests[1] as string, 'vm1', t0 + 8.3 + 11 * index, 2, { status: 'passed' });
   s.test(tests[2] as string, 'vm1', t0 + 10.4 + 11 * index, 3, { status: 'crashed', message: 'kernel panic', crash: SYSRQ_CRASH });
-  s.lost('vm1', t0 + 13.5 + 11 * index, 'crash', 'kernel panic', SYSRQ_CRASH);
+  s.lost('vm1', t0 + 13.5 + 11 * index, 'crash', 'kernel panic', SYSRQ_CRASH, tests[2]);
   s.end('completed', t0 + 14 + 11 * index);
   return s.sorted();
 }
@@ -198,7 +200,6 @@ export function noreflinkRun(): RunEvent[] {
   s.boot('vm1', 0.1);
   s.test('generic/001', 'vm1', 8.2, 6, { status: 'passed' });
   s.test('selftest/004', 'vm1', 14.3, 4, { status: 'notrun', reason: 'Always skip me' });
-  s.done('vm1', 18.4);
   s.end('completed', 18.5);
   return s.sorted();
 }

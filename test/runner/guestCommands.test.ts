@@ -1,19 +1,67 @@
+import { execa } from 'execa';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseFetchedArtifacts, renderCheckCommand, renderGuestSetup } from '../../src/runner/guestCommands.js';
+import { guestSectionSlug, parseFetchedArtifacts, renderCheckCommand, renderSectionSetup } from '../../src/runner/guestCommands.js';
+import { localConfigFor } from '../../src/runner/guestSetup.js';
 
 describe('renderCheckCommand', () => {
-  it('runs check in --exact-order with the tests after all options', () => {
-    expect(renderCheckCommand(['generic/001', 'xfs/001'])).toBe(
-      'cd /var/lib/xfstests && HOST_OPTIONS=/run/kt/local.config exec ./check --exact-order generic/001 xfs/001',
+  it('runs check in --exact-order with the section config and the tests after all options', () => {
+    expect(renderCheckCommand('xfs/4k', ['generic/001', 'xfs/001'])).toBe(
+      'cd /var/lib/xfstests && HOST_OPTIONS=/run/kt/xfs_4k.config exec ./check --exact-order generic/001 xfs/001',
     );
+  });
+
+  it('quotes a test name that a shell would interpret', () => {
+    expect(renderCheckCommand('xfs', ['generic/001; reboot'])).toContain("--exact-order 'generic/001; reboot'");
   });
 });
 
-describe('renderGuestSetup', () => {
-  it('formats TEST_DEV with the suite mkfs options and embeds local.config verbatim', () => {
-    const script = renderGuestSetup({ localConfig: 'export FSTYP=xfs\n', fstyp: 'xfs', mkfsOptions: '-m reflink=1' });
-    expect(script).toContain("cat > /run/kt/local.config <<'KT_LOCAL_CONFIG_EOF'\nexport FSTYP=xfs\nKT_LOCAL_CONFIG_EOF");
-    expect(script).toContain('mkfs.xfs -f -q -m reflink=1 /dev/disk/by-id/virtio-test >/dev/null');
+describe('renderSectionSetup', () => {
+  it('names guest paths after a slug of the section', () => {
+    expect(guestSectionSlug('xfs/4k')).toBe('xfs_4k');
+    expect(guestSectionSlug('ext4/dioread nolock')).toBe('ext4_dioread_nolock');
+  });
+
+  /**
+   * Runs the script in a real bash with mkfs and the device replaced by stand-ins, so the test
+   * sees what the guest would do with hostile config values: they must arrive as data.
+   */
+  async function runSetup(env: Record<string, string>, mkfsOptions: string) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-setup-'));
+    try {
+      const section = { name: 'xfs', fstyp: 'xfs', mkfsOptions, mountOptions: '', env };
+      const script = renderSectionSetup({ section: 'xfs', localConfig: localConfigFor(section), fstyp: 'xfs', mkfsOptions })
+        .replaceAll('/run/kt', dir)
+        .replace('if mountpoint -q /mnt/test; then umount /mnt/test; fi', ':')
+        // mkfs.xfs stand-in: prints its arguments, one per line.
+        .replace('mkfs.xfs -f -q', `printf '%s\\n' -f -q`)
+        .replace(/ >\/dev\/null$/m, ` > ${dir}/mkfs-args`);
+      const r = await execa('bash', ['-c', script], { reject: false });
+      const config = fs.readFileSync(path.join(dir, 'xfs.config'), 'utf8');
+      const args = fs.readFileSync(path.join(dir, 'mkfs-args'), 'utf8').trimEnd().split('\n');
+      const sourced = await execa('bash', ['-c', `. ${dir}/xfs.config; printf '%s' "$EVIL"`], { reject: false });
+      return { r, config, args, evil: sourced.stdout, pwned: fs.existsSync(path.join(dir, 'pwned')) , dir };
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('writes a suite value that contains the old heredoc terminator and shell code as plain data', async () => {
+    const evil = 'x\nKT_LOCAL_CONFIG_EOF\ntouch PWNED\n$(touch PWNED2)`touch PWNED3`';
+    const out = await runSetup({ EVIL: evil.replaceAll('PWNED', '/tmp/should-not-exist-pwned') }, '');
+    expect(out.r.exitCode, out.r.stderr).toBe(0);
+    expect(out.r.stdout).toContain('KT-SECTION-OK');
+    expect(out.evil).toBe(evil.replaceAll('PWNED', '/tmp/should-not-exist-pwned'));
+    expect(fs.existsSync('/tmp/should-not-exist-pwned')).toBe(false);
+  });
+
+  it('splits MKFS_OPTIONS into words like fstests does, without running anything in them', async () => {
+    const out = await runSetup({}, '-m reflink=1 -b size=1024 $(touch /tmp/kt-mkfs-pwned) *');
+    expect(out.r.exitCode, out.r.stderr).toBe(0);
+    expect(out.args).toEqual(['-f', '-q', '-m', 'reflink=1', '-b', 'size=1024', '$(touch', '/tmp/kt-mkfs-pwned)', '*', '/dev/disk/by-id/virtio-test']);
+    expect(fs.existsSync('/tmp/kt-mkfs-pwned')).toBe(false);
   });
 });
 

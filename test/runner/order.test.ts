@@ -2,9 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { batchSize, orderLongestFirst, selectShard, testDeadlineSec } from '../../src/runner/order.js';
 import { WorkQueue } from '../../src/runner/workQueue.js';
 
+const id = (t: string) => t;
+const work = (...tests: string[]) => tests.map((test) => ({ section: 'xfs', test }));
+
 describe('orderLongestFirst', () => {
   it('keeps plan order when there is no history', () => {
-    expect(orderLongestFirst(['generic/001', 'generic/002', 'xfs/001'], new Map())).toEqual([
+    expect(orderLongestFirst(['generic/001', 'generic/002', 'xfs/001'], new Map(), id)).toEqual([
       'generic/001',
       'generic/002',
       'xfs/001',
@@ -12,13 +15,13 @@ describe('orderLongestFirst', () => {
   });
 
   it('puts the longest first, using the real durations of sample check.time', () => {
-    // fstests-samples/pass-three-real-tests/results/check.time
+    // test/fstests/samples/pass-three-real-tests/results/check.time
     const d = new Map([
       ['generic/001', 112],
       ['generic/002', 13],
       ['xfs/001', 25],
     ]);
-    expect(orderLongestFirst(['generic/001', 'generic/002', 'xfs/001'], d)).toEqual([
+    expect(orderLongestFirst(['generic/001', 'generic/002', 'xfs/001'], d, id)).toEqual([
       'generic/001',
       'xfs/001',
       'generic/002',
@@ -32,7 +35,7 @@ describe('orderLongestFirst', () => {
       ['c', 1],
     ]);
     // 'new' is estimated at 10 s, ties with b, and comes first because it came first in the plan.
-    expect(orderLongestFirst(['c', 'new', 'b', 'a'], d)).toEqual(['a', 'new', 'b', 'c']);
+    expect(orderLongestFirst(['c', 'new', 'b', 'a'], d, id)).toEqual(['a', 'new', 'b', 'c']);
   });
 });
 
@@ -73,7 +76,7 @@ describe('testDeadlineSec', () => {
 
 describe('WorkQueue', () => {
   it('returns a crashed batch to the head in order', () => {
-    const q = new WorkQueue(['a', 'b', 'c', 'd', 'e']);
+    const q = new WorkQueue(work('a', 'b', 'c', 'd', 'e'));
     const batch = q.take(3);
     expect(batch.map((i) => i.test)).toEqual(['a', 'b', 'c']);
     q.pushFront(batch.slice(1));
@@ -81,8 +84,8 @@ describe('WorkQueue', () => {
   });
 
   it('hands out a fresh-VM retry alone', () => {
-    const q = new WorkQueue(['a', 'b']);
-    q.pushFront([{ test: 'x', attempt: 2, freshVm: true }]);
+    const q = new WorkQueue(work('a', 'b'));
+    q.pushFront([{ test: 'x', section: 'xfs', attempt: 2, freshVm: true }]);
     expect(q.take(5).map((i) => i.test)).toEqual(['x']);
     expect(q.take(5).map((i) => i.test)).toEqual(['a', 'b']);
   });

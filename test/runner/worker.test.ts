@@ -1,16 +1,17 @@
 /**
- * The worker's failure handling, replaying REAL guest output (fstests-samples) through a
+ * The worker's failure handling, replaying REAL guest output (test/fstests/samples) through a
  * scripted Machine: check's stdout as the guest sent it and the kernel console as it was
  * captured. The end-to-end tests do the same with live VMs; these pin the decisions.
  */
 import fs from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Dispatcher } from '../../src/runner/dispatcher.js';
 import type { EventInput } from '../../src/record/events.js';
 import { createCheckStream, createConsoleWatcher } from '../../src/runner/adapters.js';
 import { Worker, type WorkerDeps } from '../../src/runner/worker.js';
-import type { Machine, MachineExit } from '../../src/vm/machine.js';
-import type { ExecOptions, ExecResult } from '../../src/vm/sshTransport.js';
+import type { ExecOptions, ExecResult, Machine, MachineExit } from '../../src/vm/machine.js';
+import { renderCheckCommand } from '../../src/runner/guestCommands.js';
+import { retriesPolicy } from '../../src/runner/run.js';
 
 const SAMPLES = new URL('../fstests/samples/', import.meta.url);
 const sample = (p: string) => fs.readFileSync(new URL(p, SAMPLES), 'utf8');
@@ -95,10 +96,14 @@ function tick() {
   return new Promise((r) => setTimeout(r, 1));
 }
 
-function harness(tests: string[], scripts: Script[], overrides: Partial<WorkerDeps> = {}) {
+function harness(tests: string[], scripts: Script[], overrides: Partial<WorkerDeps> & { retries?: number } = {}) {
   const events: EventInput[] = [];
   const machines: ScriptedMachine[] = [];
-  const dispatcher = new Dispatcher(tests);
+  const { retries = 0, ...rest } = overrides;
+  const dispatcher = new Dispatcher(
+    tests.map((test) => ({ section: 'xfs', test })),
+    retriesPolicy(retries),
+  );
   const deps: WorkerDeps = {
     dispatcher,
     emit: (e) => events.push(e),
@@ -110,16 +115,20 @@ function harness(tests: string[], scripts: Script[], overrides: Partial<WorkerDe
       return m;
     },
     setupGuest: async () => {},
+    prepareSection: async () => {},
+    checkCommand: (items) => renderCheckCommand(items[0]!.section, items.map((i) => i.test)),
+    guestResultDir: () => '/run/kt/results/xfs',
     createCheckStream,
     createConsoleWatcher,
     batchSize: () => 10,
     deadlineSec: () => 3600,
-    saveArtifact: (test, attempt, ext) => `results/${test}.${ext}`,
+    saveArtifact: (item, ext) => `results/${item.test}.${ext}`,
     consoleLogOf: (m) => `console/${m.name}.log`,
-    retries: 0,
     stopSignal: new AbortController().signal,
     maxBootFailures: 3,
-    ...overrides,
+    // Short waits: the samples are replayed at once; nothing here depends on how short.
+    timing: { crashExitGraceMs: 300, transportGraceMs: 50, sysrqSettleMs: 10 },
+    ...rest,
   };
   return { worker: new Worker(deps), events, machines };
 }
@@ -170,7 +179,7 @@ describe('Worker on a hang (real test-hang sample)', () => {
     const { worker, events, machines } = harness(
       ['selftest/001', 'selftest/004', 'selftest/006'],
       [{ stdout: checkStdout('test-hang'), console: consoleText('test-hang') }],
-      { deadlineSec: (t) => (t === 'selftest/006' ? 0.2 : 3600) },
+      { deadlineSec: (item) => (item?.test === 'selftest/006' ? 0.2 : 3600) },
     );
     await worker.run();
     expect(ends(events)).toEqual({ 'selftest/001': 'passed', 'selftest/004': 'notrun', 'selftest/006': 'timedout' });
@@ -212,5 +221,126 @@ describe('Worker with --retries', () => {
       [2, 'passed', 'vm2'],
     ]);
     expect(machines[0]!.disposed).toBe(true);
+  }, 30_000);
+});
+
+describe('Worker leaves nothing running', () => {
+  it('has no timer pending once run() returns, after results, a crash and a hang', async () => {
+    // Every timer set while the worker runs must have fired or been cleared by the time it
+    // returns: a leaked deadline would later fire on a VM running someone else's batch.
+    const pending = new Set<NodeJS.Timeout>();
+    const realSet = globalThis.setTimeout;
+    const realClear = globalThis.clearTimeout;
+    const setSpy = vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: () => void, ms?: number) => {
+      const handle: NodeJS.Timeout = realSet(() => {
+        pending.delete(handle);
+        fn();
+      }, ms);
+      pending.add(handle);
+      return handle;
+    }) as typeof setTimeout);
+    const clearSpy = vi.spyOn(globalThis, 'clearTimeout').mockImplementation(((handle: NodeJS.Timeout | undefined) => {
+      if (handle) pending.delete(handle);
+      realClear(handle);
+    }) as typeof clearTimeout);
+    try {
+      const { worker } = harness(
+        ['selftest/001', 'selftest/004', 'selftest/006', 'generic/001'],
+        [
+          { stdout: checkStdout('test-hang'), console: consoleText('test-hang') },
+          { stdout: 'generic/001        3s\n', checkExit: 0 },
+        ],
+        { deadlineSec: (item) => (item?.test === 'selftest/006' ? 0.2 : 3600) },
+      );
+      await worker.run();
+      const panic = harness(
+        ['selftest/001', 'selftest/004', 'selftest/005', 'selftest/002'],
+        [
+          { stdout: checkStdout('kernel-panic-sysrq'), console: consoleText('kernel-panic-sysrq'), exit: { exitCode: 0, signal: undefined, stderr: '' } },
+          { stdout: 'selftest/002        4s\n', checkExit: 0 },
+        ],
+        // The crash grace timer must go with the batch even when it would fire much later.
+        { timing: { crashExitGraceMs: 60_000, transportGraceMs: 60_000, sysrqSettleMs: 10 } },
+      );
+      await panic.worker.run();
+      expect(pending.size).toBe(0);
+    } finally {
+      setSpy.mockRestore();
+      clearSpy.mockRestore();
+    }
+  }, 30_000);
+});
+
+describe('Worker when a VM dies between two tests', () => {
+  it('blames the next test of the batch with a test-begin first, and machine-lost names it', async () => {
+    const { worker, events } = harness(
+      ['generic/001', 'generic/002', 'generic/003'],
+      [
+        // generic/001 passed; the VM died before check printed the next test's name.
+        { stdout: 'generic/001        3s\n', console: '', exit: { exitCode: undefined, signal: 'SIGKILL', stderr: '' } },
+        { stdout: 'generic/003        2s\n', checkExit: 0 },
+      ],
+    );
+    await worker.run();
+    const forTest = events.filter((e) => 'test' in e && e.test === 'generic/002').map((e) => e.type);
+    expect(forTest).toEqual(['test-begin', 'test-end', 'machine-lost']);
+    expect(ends(events)).toEqual({ 'generic/001': 'passed', 'generic/002': 'error', 'generic/003': 'passed' });
+    const end = events.find((e) => e.type === 'test-end' && e.test === 'generic/002');
+    // One line, with the console's place instead of its text.
+    expect(end?.type === 'test-end' && end.outcome.status === 'error' && end.outcome.message).toBe('qemu was killed by SIGKILL (console: results/generic/002.console)');
+  }, 30_000);
+});
+
+describe('Worker and non-fatal kernel reports', () => {
+  it('records the injected WARNING of the real sample as a console-report of selftest/900', async () => {
+    const { worker, events } = harness(
+      ['generic/455', 'selftest/001', 'selftest/002', 'selftest/003', 'selftest/004', 'selftest/900', 'selftest/901'],
+      [{ stdout: checkStdout('selftests-fail-notrun-dmesg-expunge'), console: consoleText('selftests-fail-notrun-dmesg-expunge'), checkExit: 1 }],
+    );
+    await worker.run();
+    const reports = events.filter((e) => e.type === 'console-report');
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toMatchObject({ machine: 'vm1', test: 'selftest/900', section: 'xfs', report: { type: 'warning' } });
+    expect(events.some((e) => e.type === 'machine-lost')).toBe(false);
+  }, 30_000);
+});
+
+describe('Worker across sections', () => {
+  it('re-formats the same VM when its next batch is of another section', async () => {
+    const prepared: string[] = [];
+    const events: EventInput[] = [];
+    const machines: ScriptedMachine[] = [];
+    const dispatcher = new Dispatcher([
+      { section: 'xfs/4k', test: 'generic/001' },
+      { section: 'xfs/1k', test: 'generic/001' },
+    ]);
+    const worker = new Worker({
+      dispatcher,
+      emit: (e) => events.push(e),
+      createMachine: async () => {
+        const m = new ScriptedMachine(`vm${machines.length + 1}`, { stdout: 'generic/001        3s\n', checkExit: 0 });
+        machines.push(m);
+        return m;
+      },
+      setupGuest: async () => {},
+      prepareSection: async (m, section) => void prepared.push(`${m.name} ${section}`),
+      checkCommand: (items) => renderCheckCommand(items[0]!.section, items.map((i) => i.test)),
+      guestResultDir: (s) => `/run/kt/results/${s}`,
+      createCheckStream,
+      createConsoleWatcher,
+      batchSize: () => 10,
+      deadlineSec: () => 3600,
+      saveArtifact: (item, ext) => `results/${item.section}/${item.test}.${ext}`,
+      consoleLogOf: (m) => `console/${m.name}.log`,
+      stopSignal: new AbortController().signal,
+      maxBootFailures: 3,
+    });
+    await worker.run();
+    expect(machines).toHaveLength(1);
+    expect(prepared).toEqual(['vm1 xfs/4k', 'vm1 xfs/1k']);
+    expect(events.filter((e) => e.type === 'test-end').map((e) => e.type === 'test-end' && `${e.section} ${e.test} ${e.outcome.status}`)).toEqual([
+      'xfs/4k generic/001 passed',
+      'xfs/1k generic/001 passed',
+    ]);
   }, 30_000);
 });

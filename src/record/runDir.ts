@@ -1,10 +1,11 @@
 /**
- * The run directory (issue #2 fixes these names; CI jobs depend on them):
+ * The run directory (CI jobs and scripts depend on these names; README "The run directory"):
  *   <results>/<run-id>/events.jsonl   every event, appended as it happens
  *   <results>/<run-id>/junit.xml      summary.json   report.md
  *   <results>/<run-id>/console/vmN.log              each VM's kernel console
  *   <results>/<run-id>/results/<test>.<ext>         per-test files (fstests' names: full,
  *                                                   dmesg, out.bad; console for crashes)
+ *   <results>/<run-id>/results/<section>/<test>.<ext>   the same, in a run of several sections
  *   <results>/latest -> <run-id>
  */
 import crypto from 'node:crypto';
@@ -35,9 +36,12 @@ export function createRunDir(resultsDir: string, runId: string): string {
   return dir;
 }
 
-/** Relative path of a test's artifact; reruns get a suffix so nothing is overwritten. */
-export function artifactPath(test: string, attempt: number, ext: string): string {
-  return `results/${test}.${ext}${attempt > 1 ? `.attempt${attempt}` : ''}`;
+/**
+ * Relative path of a test's artifact; reruns get a suffix so nothing is overwritten. `section`
+ * is given in runs of several sections only (fstests also keeps results/<section>/).
+ */
+export function artifactPath(test: string, attempt: number, ext: string, section?: string): string {
+  return `results/${section ? `${section}/` : ''}${test}.${ext}${attempt > 1 ? `.attempt${attempt}` : ''}`;
 }
 
 export function writeArtifact(runDir: string, rel: string, data: Buffer | string): void {

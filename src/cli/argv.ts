@@ -1,0 +1,34 @@
+/**
+ * yargs reads `--scratch-size -5G` as the flag without a value followed by the short options
+ * -5 and -G ("Unknown arguments: 5, G"). A value that starts with "-" and a digit is never an
+ * option of kt, so it is joined to its flag (`--scratch-size=-5G`) and kt's own check then says
+ * what is wrong with it.
+ */
+
+/** Flags of `kt run` (and `kt report`) that take a value, long and short forms. */
+export const RUN_VALUE_FLAGS: ReadonlySet<string> = new Set([
+  '--group', '-g', '--exclude-group', '-x', '--exclude-file', '-E', '--jobs', '-j', '--kernel', '--fstests',
+  '--results', '--accel', '--config', '--suite', '--memory', '--cpus', '--test-size', '--scratch-size',
+  '--test-timeout', '--boot-timeout', '--retries', '--shard', '--transport', '--batch', '--backend',
+  '--nixos-vm', '--append', '--out',
+]);
+
+/** Pure: joins `FLAG -<digit>...` into `FLAG=-<digit>...` for the given value flags. */
+export function joinNegativeValues(argv: readonly string[], valueFlags: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    if (arg === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    if (valueFlags.has(arg) && next !== undefined && /^-[0-9.]/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+      continue;
+    }
+    out.push(arg);
+  }
+  return out;
+}

@@ -1,0 +1,109 @@
+/**
+ * The machine side of `kt run`, composed once: the per-VM options derived from the run config
+ * (used alike by `--dry-run`, which prints them, and by the real run, which boots them), and
+ * the factory the runner is given. The runner sees only `Machine`.
+ */
+import path from 'node:path';
+import type { RunConfig } from '../config/runConfig.js';
+import type { Machine } from '../vm/machine.js';
+import { resolveVmSpec, type Accel, type VmOptions } from '../vm/spec.js';
+import { renderQemuArgs } from '../vm/qemuArgs.js';
+import { QemuMachine } from '../vm/qemuMachine.js';
+import { NixosMachine, locateRunScript, renderNixosDryRun, resolveNixosVmSpec, type NixosVmOptions } from '../vm/nixos/index.js';
+import { shellJoin } from '../util/shell.js';
+
+/** What the Debian backend boots besides the config: kt's image and the packed fstests tree. */
+export interface DirectArtifacts {
+  kernel: string;
+  initramfs: string;
+  rootImage: string;
+  fstestsImage: string;
+}
+
+/** Per-run values a VM's options need: the run's id, its private dir and key. */
+export interface RunIdentity {
+  runId: string;
+  baseDir: string;
+  sshKeyBlob: string;
+}
+
+/**
+ * Seconds a task may stay blocked before the guest's hung-task detector reports it: the
+ * kernel's default (CONFIG_DEFAULT_HUNG_TASK_TIMEOUT, 120 s) under KVM; under TCG, where
+ * everything runs 20–40× slower, 480 s — still inside the 600 s floor of a TCG test deadline,
+ * so a real hang is titled by the detector's report before kt gives up on the test.
+ */
+export function hungTaskTimeoutFor(accel: Accel): number {
+  return accel === 'tcg' ? 480 : 0;
+}
+
+/** The options of VM `index`, for either backend. Pure. */
+export function machineOptions(
+  config: RunConfig,
+  accel: Accel,
+  id: RunIdentity,
+  index: number,
+  direct: DirectArtifacts | undefined,
+): { kind: 'direct'; options: VmOptions } | { kind: 'nixos'; options: NixosVmOptions } {
+  const common = {
+    runId: id.runId,
+    index,
+    accel,
+    cpus: config.cpus,
+    memoryMiB: config.memoryMiB,
+    extraCmdline: config.append,
+    baseDir: id.baseDir,
+    sshKeyBlob: id.sshKeyBlob,
+    transport: config.transport,
+    hungTaskTimeoutSec: hungTaskTimeoutFor(accel),
+    vmcore: config.vmcore,
+  };
+  if (config.backend.kind === 'nixos') {
+    const located = locateRunScript(config.backend.vmPath);
+    return { kind: 'nixos', options: { ...common, ...located, ...(config.kernel ? { kernel: config.kernel } : {}) } };
+  }
+  if (!direct) throw new Error('the direct backend needs its image artifacts');
+  return {
+    kind: 'direct',
+    options: {
+      ...common,
+      kernel: config.kernel ?? direct.kernel,
+      initramfs: direct.initramfs,
+      rootImage: direct.rootImage,
+      fstestsImage: direct.fstestsImage,
+      testSizeBytes: config.testSizeBytes,
+      scratchSizeBytes: config.scratchSizeBytes,
+    },
+  };
+}
+
+/** The command line `--dry-run` prints for VM `index` (exactly what a real run would start). */
+export function renderMachineCommand(config: RunConfig, accel: Accel, id: RunIdentity, index: number, direct: DirectArtifacts | undefined): string {
+  const m = machineOptions(config, accel, id, index, direct);
+  if (m.kind === 'nixos') return renderNixosDryRun(resolveNixosVmSpec(m.options));
+  return shellJoin(renderQemuArgs(resolveVmSpec(m.options)));
+}
+
+/** The factory the runner gets: VM `index` of this run, not booted. */
+export function createMachineFactory(
+  config: RunConfig,
+  accel: Accel,
+  id: RunIdentity,
+  direct: DirectArtifacts | undefined,
+  runDir: string,
+  privateKey: string,
+): (index: number) => Promise<Machine> {
+  return async (index) => {
+    const name = `vm${index}`;
+    const common = {
+      name,
+      consoleLogPath: path.join(runDir, 'console', `${name}.log`),
+      privateKey,
+      bootTimeoutMs: config.bootTimeoutSec * 1000,
+      keep: config.keep,
+    };
+    const m = machineOptions(config, accel, id, index, direct);
+    if (m.kind === 'nixos') return new NixosMachine({ spec: resolveNixosVmSpec(m.options), ...common });
+    return new QemuMachine({ spec: resolveVmSpec(m.options), ...common });
+  };
+}

@@ -1,0 +1,358 @@
+/**
+ * One batch on one VM: a single `check --exact-order` call over a list of tests of one section,
+ * with check's stdout parsed live into test-begin/test-end events and the kernel console watched
+ * for crash reports. Every way the VM can fail (a panic on the console, a hang past a deadline,
+ * QEMU exiting, the ssh channel dropping) ends the batch with a blame (blame.ts).
+ *
+ * Every timer, listener and abort controller of the batch belongs to one Disposer, released once
+ * when the batch ends, whatever the path out.
+ */
+import type { EventInput } from '../record/events.js';
+import type { TestOutcome } from '../record/outcome.js';
+import { HostError } from '../errors.js';
+import type { ExecResult, Machine } from '../vm/machine.js';
+import { fetchArtifacts } from './artifacts.js';
+import { blame, blamedTest, toCrashInfo, describeQemuExit, type VmFailure } from './blame.js';
+import { Disposer } from './disposer.js';
+import type { CheckStream, CheckStreamEvent, ConsoleCrash, ConsoleWatcher } from './ports.js';
+import { itemKey, type WorkItem } from './workQueue.js';
+
+export interface BatchDeps {
+  /** Appends an event to the run's record and the live reporters. */
+  emit(event: EventInput): void;
+  /** An item has its outcome (the dispatcher decides about retries). */
+  onFinished(item: WorkItem, outcome: TestOutcome): void;
+  createCheckStream(): CheckStream;
+  createConsoleWatcher(): ConsoleWatcher;
+  /** Deadline in seconds for a test, or for check's work outside any test (undefined). */
+  deadlineSec(item: WorkItem | undefined): number;
+  /** The guest command that runs check over the batch. */
+  checkCommand(items: readonly WorkItem[]): string;
+  /** check's result directory in the guest for a section (where `<seq>.full` & co. land). */
+  guestResultDir(section: string): string;
+  /** Writes a test's artifact into the run dir; returns its run-dir-relative path. */
+  saveArtifact(item: WorkItem, ext: string, data: Buffer | string): string;
+  /** Saves a vmcore of a panicked VM when --vmcore is on; returns its relative path. */
+  saveVmcore?(machine: Machine): Promise<string | undefined>;
+  /** The VM's console log, run-dir relative. */
+  consoleLogOf(machine: Machine): string;
+  /** SIGINT/SIGTERM: stop at once, report nothing for the test in flight. */
+  stopSignal: AbortSignal;
+  /** Waits, overridable by tests that replay real samples quickly. */
+  timing?: Partial<BatchTiming>;
+}
+
+export interface BatchTiming {
+  /** After the console shows a fatal report, how long QEMU gets to exit by itself. */
+  crashExitGraceMs: number;
+  /** After the ssh channel drops, how long a better explanation (panic, QEMU exit) may take. */
+  transportGraceMs: number;
+  /** How long sysrq dumps of a hung guest get to reach the console. */
+  sysrqSettleMs: number;
+}
+
+const DEFAULT_TIMING: BatchTiming = { crashExitGraceMs: 10_000, transportGraceMs: 3_000, sysrqSettleMs: 3_000 };
+
+/** Console kept per test, for the console excerpt of a crashed or hung test. */
+const CONSOLE_KEEP_BYTES = 256 * 1024;
+
+/** How a batch ended. */
+export type BatchEnd =
+  /** The VM is healthy; every item of the batch has an outcome. */
+  | { kind: 'done' }
+  /** The VM must be discarded; the blamed test has its outcome; `requeue` never ran. */
+  | { kind: 'lost'; requeue: WorkItem[] }
+  /** SIGINT/SIGTERM: `unfinished` gets no outcome. */
+  | { kind: 'interrupted'; unfinished: WorkItem[] }
+  /** check refused to start (config or environment of the fstests tree): fatal for the run. */
+  | { kind: 'setup-error'; error: HostError; unfinished: WorkItem[] };
+
+interface Running {
+  item: WorkItem;
+  startedAt: number;
+  console: string[];
+  consoleBytes: number;
+  reports: ConsoleCrash[];
+}
+
+export async function runBatch(machine: Machine, batch: readonly WorkItem[], deps: BatchDeps): Promise<BatchEnd> {
+  const disposer = new Disposer();
+  try {
+    return await new BatchRun(machine, batch, deps, disposer).run();
+  } finally {
+    disposer.dispose();
+  }
+}
+
+class BatchRun {
+  private readonly items: Map<string, WorkItem>;
+  private readonly finished = new Set<string>();
+  private readonly timing: BatchTiming;
+  private readonly abort: AbortController;
+  private readonly watchdog;
+  private readonly stream: CheckStream;
+  private readonly watcher: ConsoleWatcher;
+  private running: Running | undefined;
+  /** Reports seen while no test ran (check's start-up, between tests). */
+  private readonly idleReports: ConsoleCrash[] = [];
+  private failure: VmFailure | undefined;
+  private resolveFailed!: () => void;
+  private readonly failed = new Promise<void>((resolve) => (this.resolveFailed = resolve));
+  private fatalTimerArmed = false;
+  /** Bumped on every sign of progress; a deadline only fires for the state it was armed in. */
+  private generation = 0;
+  /** Stream events are handled strictly in order (artifacts of a test before the next result). */
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly machine: Machine,
+    private readonly batch: readonly WorkItem[],
+    private readonly deps: BatchDeps,
+    private readonly d: Disposer,
+  ) {
+    this.items = new Map(batch.map((i) => [i.test, i]));
+    this.timing = { ...DEFAULT_TIMING, ...deps.timing };
+    this.abort = d.controller();
+    this.watchdog = d.slot();
+    this.stream = deps.createCheckStream();
+    this.watcher = deps.createConsoleWatcher();
+  }
+
+  async run(): Promise<BatchEnd> {
+    const { machine, deps, d } = this;
+    d.add(machine.onConsole((chunk) => this.onConsole(chunk)));
+    void machine.exited.then((exit) => {
+      if (!d.disposed) this.fail({ kind: 'qemu-exit', exitCode: exit.exitCode, message: describeQemuExit(exit.exitCode, exit.signal) });
+    });
+    void machine.transportClosed.then(() => {
+      // Give a dying VM a moment: the QEMU exit or console crash explains it better.
+      d.timeout(() => this.fail({ kind: 'transport', message: 'the ssh connection to the guest dropped' }), this.timing.transportGraceMs);
+    });
+    d.onAbort(deps.stopSignal, () => this.abort.abort());
+    this.armWatchdog(undefined);
+
+    let checkExit: ExecResult | undefined;
+    let execError: unknown;
+    try {
+      checkExit = await machine.exec(deps.checkCommand(this.batch), {
+        // After an abort ssh2 may still deliver data; a late test-start must not arm timers.
+        onStdout: (chunk) => {
+          if (!this.abort.signal.aborted) this.feed(this.stream.push(chunk));
+        },
+        signal: this.abort.signal,
+      });
+    } catch (err) {
+      // Aborted or connection lost: `failure` (or the stop signal) says why.
+      execError = err;
+    }
+    // A failure's diff is only settled by the next line or the end of the stream: settle it, so
+    // a test that failed just before its VM died keeps its own outcome.
+    this.feed(this.stream.end());
+    await this.drain();
+
+    if (!this.failure && !deps.stopSignal.aborted && this.unfinished().length > 0) {
+      // check's channel closed with tests unreported: usually the guest is dying (a panic cuts
+      // the connection before QEMU exits). Give the real cause a moment to show.
+      await Promise.race([this.failed, d.sleep(this.timing.crashExitGraceMs)]);
+      await this.drain();
+      // Nothing explained it: the command channel itself failed (or closed without an exit
+      // status). The VM cannot be trusted with the next batch.
+      if (!this.failure && (execError !== undefined || checkExit?.exitCode === null)) {
+        this.failure = {
+          kind: 'transport',
+          message: `check's ssh channel ended without an exit status (${execError instanceof Error ? execError.message : 'closed'})`,
+        };
+      }
+    }
+    this.watchdog.clear();
+
+    // Interrupted by the user: the test in flight is "not executed", not a failure.
+    if (deps.stopSignal.aborted) return { kind: 'interrupted', unfinished: this.unfinished() };
+
+    if (!this.failure && checkExit && this.finished.size === 0 && !this.running && checkExit.exitCode !== null && checkExit.exitCode !== 0) {
+      const error = new HostError(
+        'E_GUEST_SETUP_CHECK',
+        `fstests' check exited ${checkExit.exitCode} before running any test:\n${checkExit.stdout.trim().split('\n').slice(-15).join('\n')}`,
+        'this is a config or environment error of the fstests tree (see the lines above); fix it and rerun',
+      );
+      return { kind: 'setup-error', error, unfinished: this.unfinished() };
+    }
+
+    if (this.failure) return { kind: 'lost', requeue: await this.blameFailure(this.failure) };
+
+    // check ended normally but said nothing about some tests (e.g. it no longer knows them).
+    for (const item of this.unfinished()) {
+      this.deps.emit({ type: 'test-begin', test: item.test, section: item.section, machine: machine.name, attempt: item.attempt });
+      this.finish(item, { status: 'error', message: `check exited (status ${checkExit?.exitCode}) without a result for ${item.test}` }, 0, { artifacts: {} });
+    }
+    return { kind: 'done' };
+  }
+
+  private unfinished(): WorkItem[] {
+    return this.batch.filter((i) => !this.finished.has(itemKey(i)));
+  }
+
+  private fail(f: VmFailure): void {
+    if (this.d.disposed) return;
+    // The first cause wins, but a panic explains the QEMU exit and the lost connection after
+    // it; a hang stays a hang (its reports give it a title).
+    if (!this.failure || (this.failure.kind !== 'crash' && this.failure.kind !== 'hang' && f.kind === 'crash')) this.failure = f;
+    this.resolveFailed();
+    if (f.kind !== 'crash') this.abort.abort();
+  }
+
+  private onConsole(chunk: Buffer): void {
+    const r = this.running;
+    if (r && r.consoleBytes < CONSOLE_KEEP_BYTES) {
+      r.console.push(chunk.toString('utf8'));
+      r.consoleBytes += chunk.length;
+    }
+    for (const report of this.watcher.push(chunk)) this.onReport(report);
+    // QEMU normally exits on its own after a panic (panic=-1, pvpanic). When it does not (a
+    // guest paused on panic for --vmcore stops before the report's last line), close the report
+    // ourselves and stop waiting.
+    if (!this.fatalTimerArmed && (this.watcher.fatalPending || this.failure?.kind === 'crash')) {
+      this.fatalTimerArmed = true;
+      this.d.timeout(() => {
+        for (const report of this.watcher.flush()) this.onReport(report);
+        this.abort.abort();
+      }, this.timing.crashExitGraceMs);
+    }
+  }
+
+  /** A finished console report: fatal ones fail the VM; the others are recorded for their test. */
+  private onReport(report: ConsoleCrash): void {
+    const r = this.running;
+    (r?.reports ?? this.idleReports).push(report);
+    if (report.fatal) {
+      this.fail({ kind: 'crash', crash: report });
+      return;
+    }
+    const test = report.test ?? r?.item.test;
+    const item = test !== undefined ? this.items.get(test) : undefined;
+    this.deps.emit({
+      type: 'console-report',
+      machine: this.machine.name,
+      ...(test !== undefined ? { test } : {}),
+      ...(item ? { section: item.section, attempt: item.attempt } : {}),
+      report: toCrashInfo(report),
+    });
+  }
+
+  private armWatchdog(item: WorkItem | undefined): void {
+    const generation = ++this.generation;
+    const sec = this.deps.deadlineSec(item);
+    this.watchdog.set(() => void this.onDeadline(generation, item, sec), sec * 1000);
+  }
+
+  private async onDeadline(generation: number, item: WorkItem | undefined, sec: number): Promise<void> {
+    await this.dumpHungTasks();
+    // The test may have finished while the dumps were taken: blame only a state still current.
+    if (generation !== this.generation) return;
+    this.fail({
+      kind: 'hang',
+      message: item ? `${item.test} did not finish within ${sec} s (test deadline)` : `check made no progress for ${sec} s outside any test`,
+    });
+  }
+
+  /** Before a hung VM is killed: blocked tasks (w) and all CPUs' backtraces (l) to the console. */
+  private async dumpHungTasks(): Promise<void> {
+    try {
+      // The task dumps are KERN_INFO: raise the console level first.
+      await this.machine.exec('dmesg -n 8; echo w > /proc/sysrq-trigger; echo l > /proc/sysrq-trigger', { timeoutMs: 5_000 });
+    } catch {
+      // The guest's userspace may be stuck too; the keyboard path goes through QEMU.
+      await this.machine.sysrq('8wl').catch(() => undefined);
+    }
+    await this.d.sleep(this.timing.sysrqSettleMs);
+  }
+
+  private feed(events: CheckStreamEvent[]): void {
+    for (const ev of events) this.chain = this.chain.then(() => this.handle(ev));
+  }
+
+  private async drain(): Promise<void> {
+    await this.chain.catch(() => undefined);
+  }
+
+  private async handle(ev: CheckStreamEvent): Promise<void> {
+    const item = this.items.get(ev.test);
+    if (!item || this.finished.has(itemKey(item))) return; // not ours (a -L rerun line); ignore
+    const machine = this.machine.name;
+    if (ev.type === 'test-start') {
+      this.running = { item, startedAt: Date.now(), console: [], consoleBytes: 0, reports: [] };
+      this.armWatchdog(item);
+      this.deps.emit({ type: 'test-begin', test: item.test, section: item.section, machine, attempt: item.attempt });
+      return;
+    }
+    const r = this.running?.item === item ? this.running : undefined;
+    // [expunged] and some notrun lines come without a separate start.
+    if (!r) this.deps.emit({ type: 'test-begin', test: item.test, section: item.section, machine, attempt: item.attempt });
+    this.running = undefined;
+    this.finished.add(itemKey(item));
+    this.armWatchdog(undefined);
+    const fetched = await fetchArtifacts(this.machine, item, ev.outcome, this.deps.guestResultDir(item.section), (i, ext, data) =>
+      this.deps.saveArtifact(i, ext, data),
+    );
+    this.finish(item, ev.outcome, Date.now() - (r?.startedAt ?? Date.now()), fetched, ev.seconds);
+  }
+
+  private finish(
+    item: WorkItem,
+    outcome: TestOutcome,
+    durationMs: number,
+    fetched: { artifacts: Record<string, string>; dmesg?: string; fullTail?: string },
+    checkSeconds?: number,
+  ): void {
+    this.finished.add(itemKey(item));
+    this.deps.emit({
+      type: 'test-end',
+      test: item.test,
+      section: item.section,
+      machine: this.machine.name,
+      attempt: item.attempt,
+      outcome,
+      durationMs,
+      ...(checkSeconds !== undefined ? { checkSeconds } : {}),
+      artifacts: fetched.artifacts,
+      ...(fetched.dmesg ? { dmesg: fetched.dmesg } : {}),
+      ...(fetched.fullTail ? { fullTail: fetched.fullTail } : {}),
+    });
+    this.deps.onFinished(item, outcome);
+  }
+
+  /** The VM failed: settle the console, take a vmcore, blame one test; returns what must run again. */
+  private async blameFailure(initial: VmFailure): Promise<WorkItem[]> {
+    const { machine, deps, d } = this;
+    let failure = initial;
+    // Wait briefly for the console to finish the report and QEMU to go.
+    await Promise.race([machine.exited, d.sleep(failure.kind === 'crash' ? this.timing.crashExitGraceMs : 1_000)]);
+    for (const report of this.watcher.flush()) this.onReport(report);
+    failure = this.failure ?? failure;
+    const reports = this.running?.reports ?? this.idleReports;
+    const fatal = reports.find((r) => r.fatal);
+    if (fatal && failure.kind !== 'hang' && failure.kind !== 'crash') failure = { kind: 'crash', crash: fatal };
+    const vmcore = failure.kind === 'crash' && deps.saveVmcore ? await deps.saveVmcore(machine).catch(() => undefined) : undefined;
+    const target = blamedTest(this.batch, this.finished, this.running);
+    const consoleText = this.running ? this.running.console.join('') : machine.consoleTail(80);
+    const consolePath = target ? deps.saveArtifact(target.item, 'console', consoleText) : '';
+    const result = blame({
+      failure,
+      machine: machine.name,
+      batch: this.batch,
+      finished: this.finished,
+      ...(this.running ? { running: { item: this.running.item, startedAt: this.running.startedAt } } : {}),
+      reports,
+      consolePath,
+      consoleLog: deps.consoleLogOf(machine),
+      ...(vmcore ? { vmcore } : {}),
+      nowMs: Date.now(),
+    });
+    for (const ev of result.events) deps.emit(ev);
+    if (result.blamed) {
+      this.finished.add(itemKey(result.blamed.item));
+      deps.onFinished(result.blamed.item, result.blamed.outcome);
+    }
+    return result.requeue;
+  }
+}

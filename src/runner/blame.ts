@@ -1,0 +1,167 @@
+/**
+ * Blame: when a VM stops being usable in the middle of a batch, decide — purely — which test
+ * gets which outcome, which events record it, and which tests go back to the queue. The effect
+ * shell (batchRun.ts) saves the console, emits the events and hands the rest to the dispatcher.
+ *
+ * Rules:
+ * - The test that was running is blamed. When none was (the VM died between tests, or while
+ *   check was mounting TEST_DEV or making SCRATCH_DEV before the first test), the first test of
+ *   the batch that has no result yet is blamed: a kernel that dies in mount or mkfs must not
+ *   reboot VMs forever, and that test is the one whose set-up killed it.
+ * - The blamed test always gets a test-begin (if it had none) and a test-end, then the VM's
+ *   machine-lost names it: the record never has to guess (src/record/summarize.ts).
+ * - Every other test of the batch without a result goes back to the head of the queue.
+ */
+import type { EventInput, TestArtifacts } from '../record/events.js';
+import type { CrashInfo, TestOutcome } from '../record/outcome.js';
+import type { ConsoleCrash } from './ports.js';
+import { itemKey, type WorkItem } from './workQueue.js';
+
+/** Why a VM stopped being usable in the middle of a batch. */
+export type VmFailure =
+  | { kind: 'crash'; crash: ConsoleCrash }
+  | { kind: 'hang'; message: string }
+  | { kind: 'qemu-exit'; message: string; exitCode: number | undefined }
+  | { kind: 'transport'; message: string };
+
+/** Reports that explain a guest that stopped answering (src/crash CrashType). */
+const STALL_TYPES: ReadonlySet<string> = new Set(['softlockup', 'hardlockup', 'rcustall', 'hungtask']);
+
+/** A test that began on the VM and has no outcome yet. */
+export interface RunningTest {
+  item: WorkItem;
+  /** Epoch ms of its test-begin. */
+  startedAt: number;
+}
+
+export interface BlameInput {
+  failure: VmFailure;
+  machine: string;
+  /** The batch in its order. */
+  batch: readonly WorkItem[];
+  /** Items that already have an outcome (by itemKey). */
+  finished: ReadonlySet<string>;
+  /** The test check was running, if any. */
+  running?: RunningTest;
+  /** Console reports seen while the blamed test ran (or since the batch began). */
+  reports: readonly ConsoleCrash[];
+  /** Where that console text was saved, run-dir relative. */
+  consolePath: string;
+  /** The VM's console log, run-dir relative. */
+  consoleLog: string;
+  vmcore?: string;
+  nowMs: number;
+}
+
+export interface Blame {
+  /** Events to emit, in order. */
+  events: EventInput[];
+  /** The blamed item and its outcome, for the dispatcher (retry policy). */
+  blamed?: { item: WorkItem; outcome: TestOutcome };
+  /** Items to put back at the head of the queue. */
+  requeue: WorkItem[];
+}
+
+export function toCrashInfo(c: ConsoleCrash): CrashInfo {
+  return {
+    title: c.title,
+    type: c.type,
+    ...(c.frame ? { frame: c.frame } : {}),
+    fingerprint: c.fingerprint,
+    excerpt: c.excerpt,
+    ...(c.corrupted ? { corrupted: true } : {}),
+  };
+}
+
+/** Human text of a QEMU exit. */
+export function describeQemuExit(exitCode: number | undefined, signal: string | undefined): string {
+  if (signal) return `qemu was killed by ${signal}`;
+  // QEMU's `-action panic=exit-failure` (qemu-options.hx) makes a pvpanic exit status 1.
+  if (exitCode === 1) return 'qemu exited 1 (guest panic reported through pvpanic)';
+  if (exitCode === 0) return 'the guest powered off or rebooted (qemu exited 0)';
+  return `qemu exited with status ${exitCode}`;
+}
+
+/**
+ * The outcome of the test that was running when its VM failed. Messages are one line (JUnit's
+ * message attribute, the terminal summary); the console stays in the artifact.
+ */
+export function outcomeForFailure(failure: VmFailure, reports: readonly ConsoleCrash[], consolePath: string): TestOutcome {
+  const seeConsole = `(console: ${consolePath})`;
+  switch (failure.kind) {
+    case 'crash':
+      return { status: 'crashed', message: failure.crash.title, crash: toCrashInfo(failure.crash) };
+    case 'hang': {
+      // A hung-task or soft-lockup report explains a hang better than "deadline passed".
+      const why = reports.find((r) => STALL_TYPES.has(r.type)) ?? reports.find((r) => r.type !== 'warning') ?? reports[0];
+      return why
+        ? { status: 'timedout', message: `${failure.message}: ${why.title}`, crash: toCrashInfo(why) }
+        : { status: 'timedout', message: `${failure.message} ${seeConsole}` };
+    }
+    case 'qemu-exit':
+    case 'transport': {
+      // A lockup or stall reported before the VM went away is the better explanation.
+      const why = reports.find((r) => STALL_TYPES.has(r.type));
+      if (why) return { status: 'timedout', message: `${failure.message}: ${why.title}`, crash: toCrashInfo(why) };
+      if (failure.kind === 'qemu-exit' && failure.exitCode === 1) {
+        // A pvpanic exit without a readable report is still a kernel crash.
+        return {
+          status: 'crashed',
+          message: failure.message,
+          crash: { title: 'kernel panic (no console report)', type: 'panic', fingerprint: 'panic-no-report', excerpt: '' },
+        };
+      }
+      return { status: 'error', message: `${failure.message} ${seeConsole}` };
+    }
+  }
+}
+
+function lostReason(failure: VmFailure): 'crash' | 'hang' | 'qemu-exit' | 'transport' {
+  return failure.kind;
+}
+
+/** Which test is blamed: the running one, else the first of the batch without a result. */
+export function blamedTest(batch: readonly WorkItem[], finished: ReadonlySet<string>, running: RunningTest | undefined): RunningTest | undefined {
+  if (running) return running;
+  const first = batch.find((i) => !finished.has(itemKey(i)));
+  return first ? { item: first, startedAt: Number.NaN } : undefined;
+}
+
+export function blame(input: BlameInput): Blame {
+  const events: EventInput[] = [];
+  const target = blamedTest(input.batch, input.finished, input.running);
+  let blamed: Blame['blamed'];
+  if (target) {
+    const { item } = target;
+    if (!input.running) {
+      events.push({ type: 'test-begin', test: item.test, section: item.section, machine: input.machine, attempt: item.attempt });
+    }
+    const outcome = outcomeForFailure(input.failure, input.reports, input.consolePath);
+    const artifacts: TestArtifacts = { console: input.consolePath };
+    events.push({
+      type: 'test-end',
+      test: item.test,
+      section: item.section,
+      machine: input.machine,
+      attempt: item.attempt,
+      outcome,
+      durationMs: Number.isFinite(target.startedAt) ? Math.max(0, input.nowMs - target.startedAt) : 0,
+      artifacts,
+    });
+    blamed = { item, outcome };
+  }
+  const crash = input.failure.kind === 'crash' ? toCrashInfo(input.failure.crash) : undefined;
+  events.push({
+    type: 'machine-lost',
+    machine: input.machine,
+    reason: lostReason(input.failure),
+    message: input.failure.kind === 'crash' ? input.failure.crash.title : input.failure.message,
+    ...(target ? { test: target.item.test, section: target.item.section } : {}),
+    ...(crash ? { crash } : {}),
+    consoleLog: input.consoleLog,
+    ...(input.vmcore ? { vmcore: input.vmcore } : {}),
+  });
+  const done = new Set(input.finished);
+  if (target) done.add(itemKey(target.item));
+  return { events, ...(blamed ? { blamed } : {}), requeue: input.batch.filter((i) => !done.has(itemKey(i))) };
+}

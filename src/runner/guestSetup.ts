@@ -1,0 +1,97 @@
+/**
+ * The guest-side steps of a run for kt's guests (the Debian image and the NixOS VM alike): the
+ * once-per-boot setup, the switch to a section (its check config, a fresh TEST_DEV), and the
+ * check command of a batch. Each step runs over the machine's command channel and turns what
+ * the guest printed into a typed error.
+ */
+import { HostError } from '../errors.js';
+import { renderLocalConfig } from '../fstests/localConfig.js';
+import type { Machine } from '../vm/machine.js';
+import {
+  GUEST_SCRATCH_DEV,
+  GUEST_SCRATCH_MNT,
+  GUEST_TEST_DEV,
+  GUEST_TEST_DIR,
+  guestResultDir,
+  renderCheckCommand,
+  renderGuestSetup,
+  renderSectionSetup,
+} from './guestCommands.js';
+import type { GuestSteps } from './run.js';
+
+/** A section as the guest needs it. */
+export interface GuestSectionConfig {
+  /** `SUITE/SECTION` (or the suite name). */
+  name: string;
+  fstyp: string;
+  mkfsOptions: string;
+  mountOptions: string;
+  /** More check config variables (USE_KMEMLEAK, TIME_FACTOR, ...). */
+  env: Record<string, string>;
+}
+
+/** Guest setup of a fresh VM may mount a disk and run a helper: minutes under TCG at worst. */
+const SETUP_TIMEOUT_MS = 300_000;
+
+/** The check config of a section, sourced by check (HOST_OPTIONS). */
+export function localConfigFor(section: GuestSectionConfig): string {
+  return renderLocalConfig({
+    fstyp: section.fstyp,
+    testDev: GUEST_TEST_DEV,
+    testDir: GUEST_TEST_DIR,
+    scratchDev: GUEST_SCRATCH_DEV,
+    scratchMnt: GUEST_SCRATCH_MNT,
+    resultBase: guestResultDir(section.name),
+    mkfsOptions: section.mkfsOptions,
+    mountOptions: section.mountOptions,
+    // by-id names are symlinks; common/config compares canonical device names with CANON_DEVS.
+    // KEEP_DMESG: check keeps every test's <seq>.dmesg, not only the ones it found something
+    // in, so kt has the kernel log of each test (fstests' check, _check_dmesg).
+    extra: { CANON_DEVS: 'yes', KEEP_DMESG: 'yes', ...section.env },
+  });
+}
+
+/** A VM lost during setup (no exit status): another boot may fare better. */
+export class SetupLostError extends Error {
+  override name = 'SetupLostError';
+}
+
+export function createGuestSteps(sections: readonly GuestSectionConfig[], fstestsDir: string): GuestSteps {
+  const byName = new Map(sections.map((s) => [s.name, s]));
+  const sectionOf = (name: string): GuestSectionConfig => {
+    const s = byName.get(name);
+    if (!s) throw new Error(`unknown section ${name}`);
+    return s;
+  };
+  return {
+    async setupGuest(machine: Machine): Promise<void> {
+      const result = await machine.exec(renderGuestSetup(), { timeoutMs: SETUP_TIMEOUT_MS });
+      if (result.stdout.includes('KT-SETUP-OK')) return;
+      if (result.exitCode === null) throw new SetupLostError(`${machine.name} was lost while being prepared (mount of the fstests disk)`);
+      const preflight = /KT-PREFLIGHT: (.*)/.exec(result.stdout)?.[1];
+      throw new HostError(
+        'E_GUEST_SETUP',
+        preflight
+          ? `the fstests tree ${fstestsDir} cannot be used in the guest: ${preflight}`
+          : `preparing ${machine.name} failed (exit ${result.exitCode}): ${(result.stderr || result.stdout).trim().slice(-2000)}`,
+        preflight
+          ? 'build fstests for the guest (Debian bookworm userspace: run make in a bookworm container or chroot), or use the Nix flake'
+          : 'see the console log in the run directory',
+      );
+    },
+    async prepareSection(machine: Machine, name: string): Promise<void> {
+      const section = sectionOf(name);
+      const script = renderSectionSetup({ section: name, localConfig: localConfigFor(section), fstyp: section.fstyp, mkfsOptions: section.mkfsOptions });
+      const result = await machine.exec(script, { timeoutMs: SETUP_TIMEOUT_MS });
+      if (result.stdout.includes('KT-SECTION-OK')) return;
+      if (result.exitCode === null) throw new SetupLostError(`${machine.name} was lost while making TEST_DEV for section ${name}`);
+      throw new HostError(
+        'E_GUEST_SETUP_MKFS',
+        `making the TEST_DEV filesystem of section ${name} failed (mkfs.${section.fstyp} ${section.mkfsOptions}, exit ${result.exitCode}): ${(result.stderr || result.stdout).trim().slice(-2000)}`,
+        `fix the mkfs options of section ${name} (mkfsOptions in its suite file)`,
+      );
+    },
+    checkCommand: (items) => renderCheckCommand(items[0]?.section ?? '', items.map((i) => i.test)),
+    guestResultDir,
+  };
+}

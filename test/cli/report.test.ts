@@ -1,0 +1,127 @@
+/**
+ * `kt report` through the real binary: replaying a log gives the live run's reports byte for
+ * byte, shards merge, and a damaged or empty log — or an --out that is another run — is refused
+ * with exit 2 and nothing a user had is changed.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EventLogWriter } from '../../src/record/eventLog.js';
+import type { RunEvent } from '../../src/record/events.js';
+import { summarizeRun } from '../../src/record/summarize.js';
+import { writeReports } from '../../src/reporters/writeReports.js';
+import { interruptedRun, shard } from '../reporters/scenarios.js';
+import { CLI_TIMEOUT_MS, kt, snapshot } from './helpers.js';
+
+let root: string;
+beforeEach(() => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-report-cli-'));
+});
+afterEach(() => {
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+/** A run directory as `kt run` leaves it: the event log and the reports made from it. */
+async function runDir(name: string, events: RunEvent[]): Promise<string> {
+  const dir = path.join(root, name);
+  fs.mkdirSync(dir);
+  const writer = EventLogWriter.open(dir, { durable: false });
+  for (const e of events) writer.append(e);
+  writer.close();
+  await writeReports(dir, summarizeRun(events));
+  return dir;
+}
+
+const read = (dir: string, file: string): string => fs.readFileSync(path.join(dir, file), 'utf8');
+
+describe('kt report on good logs', () => {
+  it('rebuilds byte-identical reports from the event log of a run', async () => {
+    const dir = await runDir('run', interruptedRun());
+    const before = snapshot(dir);
+    for (const f of ['junit.xml', 'summary.json', 'report.md']) fs.rmSync(path.join(dir, f));
+    const r = await kt(['report', dir], { cwd: root });
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(`kt: reports written to ${dir}`);
+    expect(snapshot(dir)).toEqual(before);
+  }, CLI_TIMEOUT_MS);
+
+  it('merges CI shards into --out', async () => {
+    const a = await runDir('shard1', shard(1));
+    const b = await runDir('shard2', shard(2));
+    const out = path.join(root, 'merged');
+    const r = await kt(['report', a, b, '--out', out], { cwd: root });
+    expect(r.code).toBe(1);
+    expect(fs.readdirSync(out).sort()).toEqual(['junit.xml', 'report.md', 'summary.json']);
+    const summary = JSON.parse(read(out, 'summary.json')) as { counts: { total: number } };
+    expect(summary.counts.total).toBe(6);
+  }, CLI_TIMEOUT_MS);
+
+  it('reads a killed run (a truncated last line) with a warning and reports what it has', async () => {
+    const dir = await runDir('killed', interruptedRun().slice(0, 20));
+    fs.appendFileSync(path.join(dir, 'events.jsonl'), '{"type":"test-end","ts":"2026-11-');
+    const r = await kt(['report', path.join(dir, 'events.jsonl')], { cwd: root });
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(`kt: warning: ${path.join(dir, 'events.jsonl')}:21: skipped a truncated last line (the writer was killed mid-write)`);
+    expect(read(dir, 'junit.xml')).toContain('not executed: run interrupted');
+  }, CLI_TIMEOUT_MS);
+});
+
+describe('kt report refuses what would destroy results (exit 2, nothing changed)', () => {
+  const damaged: [string, (log: string) => void, (log: string) => string][] = [
+    ['garbage in the middle', (log) => {
+      const lines = fs.readFileSync(log, 'utf8').split('\n');
+      lines.splice(3, 0, 'this is not an event');
+      fs.writeFileSync(log, lines.join('\n'));
+    }, (log) => `kt: error E_EVENTS_DAMAGED: ${log}:4: not a JSON event line; no report was written`],
+    ['a binary tail', (log) => fs.appendFileSync(log, Buffer.from([0x00, 0xff, 0x13, 0x37, 0x0a])), (log) => `kt: error E_EVENTS_DAMAGED: ${log}:38: not a JSON event line; no report was written`],
+    ['an empty file', (log) => fs.writeFileSync(log, ''), (log) => `kt: error E_EVENTS_EMPTY: ${log} holds no run (no events); no report was written`],
+  ];
+  for (const [what, damage, message] of damaged) {
+    it(`a log with ${what}`, async () => {
+      const dir = await runDir('run', interruptedRun());
+      const log = path.join(dir, 'events.jsonl');
+      damage(log);
+      const before = snapshot(dir);
+      const r = await kt(['report', dir], { cwd: root });
+      expect(r.code).toBe(2);
+      expect(r.err.split('\n')[0]).toBe(message(log));
+      expect(r.err).toContain('hint: ');
+      expect(snapshot(dir)).toEqual(before);
+    }, CLI_TIMEOUT_MS);
+  }
+
+  it('--out naming another run directory', async () => {
+    const a = await runDir('a', shard(1));
+    const b = await runDir('b', shard(2));
+    const before = snapshot(b);
+    const r = await kt(['report', a, '--out', b], { cwd: root });
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(
+      `kt: error E_REPORT_OUT_IS_RUN: --out ${b} is the run directory of another run; its reports would be replaced\n` +
+        '  hint: give --out a new directory (or the run directory being reported)',
+    );
+    expect(snapshot(b)).toEqual(before);
+  }, CLI_TIMEOUT_MS);
+
+  it('--out under /proc and an empty --out', async () => {
+    const a = await runDir('a', shard(1));
+    const r = await kt(['report', a, '--out', '/proc/kt-x'], { cwd: root });
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^kt: error E_REPORT_OUT_UNWRITABLE: --out \/proc\/kt-x cannot be created or written \(E\w+\)\n/);
+    const e = await kt(['report', a, '--out', ''], { cwd: root });
+    expect(e.code).toBe(2);
+    expect(e.err).toBe('kt: error E_EMPTY_VALUE: --out was given without a directory\n  hint: give a new directory for the merged reports, e.g. --out kt-results/merged');
+  }, CLI_TIMEOUT_MS);
+
+  it('--out given twice, several runs without --out, a run directory that does not exist', async () => {
+    const a = await runDir('a', shard(1));
+    const b = await runDir('b', shard(2));
+    expect((await kt(['report', a, '--out', 'x', '--out', 'y'], { cwd: root })).err).toBe('kt: error E_FLAG_REPEATED: --out was given 2 times (x, y)\n  hint: give --out once');
+    expect((await kt(['report', a, b], { cwd: root })).err).toBe(`kt: error E_REPORT_OUT: 2 run directories given (${a}, ${b}) but no --out\n  hint: merged reports need their own directory: add --out <dir>`);
+    const missing = path.join(root, 'nope');
+    const r = await kt(['report', missing], { cwd: root });
+    expect(r.code).toBe(2);
+    expect(r.err.split('\n')[0]).toBe(`kt: error E_REPORT_RUN_DIR: run directory ${missing} does not exist`);
+  }, CLI_TIMEOUT_MS);
+});

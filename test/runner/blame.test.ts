@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { blame, outcomeForFailure, type VmFailure } from '../../src/runner/blame.js';
+import type { ConsoleCrash } from '../../src/runner/ports.js';
+import type { WorkItem } from '../../src/runner/workQueue.js';
+
+const item = (test: string, attempt = 1): WorkItem => ({ test, section: 'xfs', attempt, freshVm: false });
+const batch = [item('generic/001'), item('generic/002'), item('generic/003')];
+const base = { machine: 'vm1', batch, consolePath: 'results/generic/002.console', consoleLog: 'console/vm1.log', nowMs: 10_000, reports: [] };
+const hungTask: ConsoleCrash = { title: 'INFO: task hung in xfs_ail_push_all_sync', type: 'hungtask', fingerprint: 'h1', excerpt: '', fatal: false };
+
+describe('blame', () => {
+  it('blames the running test and requeues the rest of the batch', () => {
+    const failure: VmFailure = { kind: 'qemu-exit', exitCode: 1, message: 'qemu exited 1 (guest panic reported through pvpanic)' };
+    const b = blame({ ...base, failure, finished: new Set(['xfs\u0000generic/001']), running: { item: batch[1]!, startedAt: 4_000 } });
+    expect(b.events.map((e) => e.type)).toEqual(['test-end', 'machine-lost']);
+    expect(b.events[0]).toMatchObject({ test: 'generic/002', section: 'xfs', durationMs: 6_000, outcome: { status: 'crashed' }, artifacts: { console: 'results/generic/002.console' } });
+    expect(b.events[1]).toMatchObject({ reason: 'qemu-exit', test: 'generic/002', section: 'xfs' });
+    expect(b.requeue.map((i) => i.test)).toEqual(['generic/003']);
+    expect(b.blamed?.item.test).toBe('generic/002');
+  });
+
+  it('with no test running, blames the first test without a result, and begins it first', () => {
+    const failure: VmFailure = { kind: 'transport', message: 'the ssh connection to the guest dropped' };
+    const b = blame({ ...base, failure, finished: new Set(['xfs\u0000generic/001']) });
+    expect(b.events.map((e) => `${e.type} ${'test' in e ? e.test : ''}`)).toEqual(['test-begin generic/002', 'test-end generic/002', 'machine-lost generic/002']);
+    expect(b.events[1]).toMatchObject({ durationMs: 0, outcome: { status: 'error', message: 'the ssh connection to the guest dropped (console: results/generic/002.console)' } });
+    expect(b.requeue.map((i) => i.test)).toEqual(['generic/003']);
+  });
+
+  it('with every test finished, blames nobody and requeues nothing', () => {
+    const failure: VmFailure = { kind: 'transport', message: 'gone' };
+    const b = blame({ ...base, failure, finished: new Set(batch.map((i) => `xfs\u0000${i.test}`)) });
+    expect(b.events).toEqual([{ type: 'machine-lost', machine: 'vm1', reason: 'transport', message: 'gone', consoleLog: 'console/vm1.log' }]);
+    expect(b.blamed).toBeUndefined();
+    expect(b.requeue).toEqual([]);
+  });
+});
+
+describe('outcomeForFailure', () => {
+  it('titles a hang by the hung-task report, in one line', () => {
+    const o = outcomeForFailure({ kind: 'hang', message: 'generic/002 did not finish within 600 s (test deadline)' }, [hungTask], 'results/generic/002.console');
+    expect(o).toMatchObject({ status: 'timedout', message: 'generic/002 did not finish within 600 s (test deadline): INFO: task hung in xfs_ail_push_all_sync', crash: { type: 'hungtask' } });
+  });
+
+  it('points at the console instead of pasting it when nothing explains a hang', () => {
+    const o = outcomeForFailure({ kind: 'hang', message: 'check made no progress for 600 s outside any test' }, [], 'results/x.console');
+    expect(o).toEqual({ status: 'timedout', message: 'check made no progress for 600 s outside any test (console: results/x.console)' });
+  });
+
+  it('makes a pvpanic exit without a report a crash, and a SIGKILL an error', () => {
+    expect(outcomeForFailure({ kind: 'qemu-exit', exitCode: 1, message: 'qemu exited 1' }, [], 'c').status).toBe('crashed');
+    expect(outcomeForFailure({ kind: 'qemu-exit', exitCode: undefined, message: 'qemu was killed by SIGKILL' }, [], 'c').status).toBe('error');
+  });
+});

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { Dispatcher } from '../../src/runner/dispatcher.js';
+import { retriesPolicy } from '../../src/runner/run.js';
+import { WorkQueue } from '../../src/runner/workQueue.js';
+
+const work = (...pairs: [string, string][]) => pairs.map(([section, test]) => ({ section, test }));
+
+describe('WorkQueue', () => {
+  it('takes batches of one section, preferring the section the VM is set up for', () => {
+    const q = new WorkQueue(work(['a', 't1'], ['b', 't2'], ['a', 't3'], ['b', 't4']));
+    expect(q.take(10, 'b').map((i) => `${i.section} ${i.test}`)).toEqual(['b t2', 'b t4']);
+    expect(q.take(10).map((i) => `${i.section} ${i.test}`)).toEqual(['a t1', 'a t3']);
+  });
+
+  it('sends an item that needs a fresh VM alone', () => {
+    const q = new WorkQueue(work(['a', 't1']));
+    q.pushFront([{ section: 'a', test: 't0', attempt: 2, freshVm: true }]);
+    expect(q.take(10).map((i) => i.test)).toEqual(['t0']);
+  });
+});
+
+describe('Dispatcher', () => {
+  it('queues a retry of a failed attempt at the tail on a fresh VM, up to --retries', async () => {
+    const d = new Dispatcher(work(['a', 't1'], ['a', 't2']), retriesPolicy(1));
+    const batch = (await d.next(() => 10))!;
+    d.finish(batch[0]!, { status: 'failed', message: 'x' });
+    d.finish(batch[1]!, { status: 'passed' });
+    const retry = (await d.next(() => 10))!;
+    expect(retry).toEqual([{ section: 'a', test: 't1', attempt: 2, freshVm: true }]);
+    d.finish(retry[0]!, { status: 'failed', message: 'x' });
+    expect(await d.next(() => 10)).toBeNull();
+  });
+
+  it('never retries a notrun or an infrastructure error', async () => {
+    const d = new Dispatcher(work(['a', 't1'], ['a', 't2']), retriesPolicy(3));
+    const [a, b] = (await d.next(() => 10))!;
+    d.finish(a!, { status: 'notrun', reason: 'no' });
+    d.finish(b!, { status: 'error', message: 'vm lost' });
+    expect(await d.next(() => 10)).toBeNull();
+  });
+
+  it('makes a free VM wait while another may still return work, and hands it the requeued rest', async () => {
+    const d = new Dispatcher(work(['a', 't1'], ['a', 't2']));
+    const first = (await d.next(() => 10))!;
+    const waiting = d.next(() => 10);
+    d.finish(first[0]!, { status: 'crashed', message: 'panic', crash: { title: 'p', type: 'panic', fingerprint: 'f', excerpt: '' } });
+    d.requeue([first[1]!]);
+    expect((await waiting)?.map((i) => i.test)).toEqual(['t2']);
+  });
+});
