@@ -7,7 +7,6 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsoleBootedMachine } from '../../src/vm/bootedMachine.js';
 import { ensureFstestsImage } from '../../src/vm/fstestsImage.js';
@@ -18,6 +17,7 @@ import { prepareHost } from '../../src/vm/prepareHost.js';
 import { renderQemuArgs } from '../../src/vm/qemuArgs.js';
 import { QemuMachine } from '../../src/vm/qemuMachine.js';
 import { resolveVmSpec } from '../../src/vm/spec.js';
+import { generateSshKeyPair } from '../../src/vm/sshKeyPair.js';
 import { finished, fixtureTree, KT, outcomes, qemuOf, readEvents, runIdOf, runKt, type EventLine } from './harness.js';
 
 const BOOT_TIMEOUT_MS = 300_000;
@@ -83,7 +83,7 @@ describe('the guest of the tcp transport', () => {
 
   /** kt's VM with the tcp transport; `unrestricted` drops restrict=on (the control). */
   async function boot(index: number, unrestricted: boolean): Promise<ConsoleBootedMachine> {
-    const keys = ssh2.utils.generateKeyPairSync('ed25519');
+    const keys = generateSshKeyPair();
     const spec = resolveVmSpec({
       runId: 'restrict', index, accel: 'tcg', cpus: 1, memoryMiB: 1024,
       kernel: image.kernel, initramfs: image.initramfs, rootImage: image.rootImage,
@@ -182,7 +182,7 @@ describe('a guest whose ssh host key is not the image\'s', () => {
     fs.mkdirSync(dir, { recursive: true });
     for (const f of ['vmlinuz', 'initramfs.cpio.gz', 'root.img']) fs.symlinkSync(path.join(image.dir, f), path.join(dir, f));
     // The manifest of another build: a key the root image does not hold.
-    const other = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'kt-guest' }).public;
+    const other = generateSshKeyPair('kt-guest').public;
     const manifest = JSON.parse(fs.readFileSync(path.join(image.dir, 'manifest.json'), 'utf8')) as { sshHostKey: string };
     const real = manifest.sshHostKey;
     fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ ...manifest, sshHostKey: other }));

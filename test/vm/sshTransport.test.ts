@@ -8,6 +8,7 @@ import path from 'node:path';
 import ssh2 from 'ssh2';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fingerprint, HostKeyMismatchError, parseHostKeyLine } from '../../src/vm/hostKey.js';
+import { generateSshKeyPair } from '../../src/vm/sshKeyPair.js';
 import { connectSsh } from '../../src/vm/sshTransport.js';
 
 let tmp: string;
@@ -23,7 +24,7 @@ afterEach(async () => {
 
 /** Serves `uname -r` with a fresh ed25519 host key; returns the socket and the key's .pub line. */
 async function guest(): Promise<{ socket: string; hostKey: string; execs: string[] }> {
-  const keys = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'kt-guest' });
+  const keys = generateSshKeyPair('kt-guest');
   const execs: string[] = [];
   const server = new ssh2.Server({ hostKeys: [keys.private] }, (client) => {
     client.on('error', () => {});
@@ -46,7 +47,7 @@ async function guest(): Promise<{ socket: string; hostKey: string; execs: string
   return { socket, hostKey: keys.public, execs };
 }
 
-const clientKey = ssh2.utils.generateKeyPairSync('ed25519').private;
+const clientKey = generateSshKeyPair().private;
 
 describe('connectSsh host key check', () => {
   it('connects when the guest holds the expected key', async () => {
@@ -58,7 +59,7 @@ describe('connectSsh host key check', () => {
 
   it('refuses a guest with another key, naming both fingerprints, and runs nothing', async () => {
     const g = await guest();
-    const other = ssh2.utils.generateKeyPairSync('ed25519').public;
+    const other = generateSshKeyPair().public;
     const err = await connectSsh({ kind: 'virtio-serial', socket: g.socket }, clientKey, 10_000, other).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HostKeyMismatchError);
     const expected = fingerprint(parseHostKeyLine(other)!);

@@ -7,11 +7,11 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import ssh2 from 'ssh2';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BootError } from '../../../src/vm/bootedMachine.js';
 import { fingerprint, parseHostKeyLine } from '../../../src/vm/hostKey.js';
 import { NixosMachine, prepareNixosHost } from '../../../src/vm/nixos/nixosMachine.js';
+import { generateSshKeyPair } from '../../../src/vm/sshKeyPair.js';
 import { resolveNixosVmSpec, type NixosVmOptions } from '../../../src/vm/nixos/spec.js';
 
 const require = createRequire(import.meta.url);
@@ -50,8 +50,15 @@ const out = (s) => process.stdout.write(s);
 for (const k of ['TMPDIR', 'USE_TMPDIR', 'NIX_DISK_IMAGE', 'QEMU_NET_OPTS']) out('env ' + k + '=' + process.env[k] + '\\n');
 out('cwd=' + process.cwd() + '\\n');
 const sock = /socket,id=ktssh,path=([^,]+)/.exec(process.env.QEMU_OPTS)[1];
-const hostKey = utils.generateKeyPairSync('ed25519', { comment: 'kt-guest' });
-const otherKey = utils.generateKeyPairSync('ed25519', { comment: 'kt-guest' });
+// ssh2 strips leading zero bytes of ed25519 public keys (src/vm/sshKeyPair.ts): draw again.
+const keyPair = () => {
+  for (;;) {
+    const k = utils.generateKeyPairSync('ed25519', { comment: 'kt-guest' });
+    if (Buffer.from(k.public.split(' ')[1], 'base64').length === 51) return k;
+  }
+};
+const hostKey = keyPair();
+const otherKey = keyPair();
 out('fingerprint-source own ' + hostKey.public + '\\n');
 out('fingerprint-source other ' + otherKey.public + '\\n');
 const server = new Server({ hostKeys: [hostKey.private] }, (client) => {
@@ -107,7 +114,7 @@ function machine(script: string, bootTimeoutMs = 20_000, over: Partial<NixosVmOp
     spec: resolveNixosVmSpec(options(script, over)),
     name: 'vm1',
     consoleLogPath: path.join(tmp, 'console.log'),
-    privateKey: ssh2.utils.generateKeyPairSync('ed25519').private,
+    privateKey: generateSshKeyPair().private,
     bootTimeoutMs,
     keep: false,
   });
