@@ -1,12 +1,10 @@
 #!/usr/bin/env node
-// Thin launcher: the compiled CLI lives in dist/ (npm run build). kt exits as soon as its
-// command is done: a timer or socket some library left behind must not keep it alive.
+// Thin launcher: the compiled CLI lives in dist/ (npm run build). main() sets process.exitCode;
+// kt then exits when its work is done, because every timer, socket and child it started is
+// released on every path (src/runner/disposer.ts, src/vm/processRegistry.ts).
 import('../dist/cli/main.js')
-  .then(async (m) => {
-    await m.main(process.argv.slice(2));
-    process.exit(process.exitCode ?? 0);
-  })
+  .then((m) => m.main(process.argv.slice(2)))
   .catch((err) => {
-    console.error(err);
-    process.exit(3);
+    console.error(`kt: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exitCode = 3;
   });

@@ -39,7 +39,7 @@ describe('kt run -j 2 on the fixture tree', () => {
       'selftest/901': 'failed',
     });
     expect(lastEnd(run.runDir, 'selftest/004').outcome!.reason).toBe('Always skip me');
-    expect(lastEnd(run.runDir, 'selftest/002').outcome!.message).toMatch(/^- output mismatch \(see \/run\/kt\/results\/selftest\/002.out.bad\)/);
+    expect(lastEnd(run.runDir, 'selftest/002').outcome!.message).toMatch(/^- output mismatch \(see \/run\/kt\/results\/xfs\/selftest\/002.out.bad\)/);
     expect(lastEnd(run.runDir, 'selftest/901').outcome!.message).toContain('[failed, exit status 3]');
     expect(lastEnd(run.runDir, 'selftest/900').outcome!.message).toContain('_check_dmesg: something found in dmesg');
   });
