@@ -136,6 +136,20 @@ export async function main(rawArgv: string[]): Promise<void> {
         exitCode = await kconfigCommandCli({ ...args, action: String(args.action) });
       },
     )
+    .command(
+      'crash <action> [files..]',
+      'find kernel crash reports in console logs (scan: one line per report, - reads stdin)',
+      (y) =>
+        y
+          .positional('action', { type: 'string', choices: ['scan'], demandOption: true })
+          .positional('files', { type: 'string', array: true, describe: 'console logs (- for stdin)' })
+          .option('json', { type: 'boolean', describe: 'print one JSON object per report' })
+          .strict(),
+      async (args) => {
+        const { crashCommandCli } = await import('./crashCommand.js');
+        exitCode = await crashCommandCli(String(args.action), args.files ?? [], { json: lastFlag(args.json) ?? false }, rawArgv);
+      },
+    )
     .demandCommand(1, 'give a command: run, image build or report')
     .strict()
     .help()
