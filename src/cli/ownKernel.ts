@@ -10,10 +10,8 @@ import { UsageError } from '../errors.js';
 import { parseBzImageHeader, releaseOfVersion } from '../kconfig/bzImage.js';
 import { checkKernelForRun, kernelConfigError, type KernelForRun } from '../kconfig/forRun.js';
 import { earlyModules, requirementsFor } from '../kconfig/requirements.js';
-import { uniqueFileNames, type ExtraModule, type StagedTree } from '../modules/extraArchive.js';
-import { parseModInfo, releaseOfVermagic } from '../modules/modinfo.js';
-import { KT_INIT_MODULES, planEarlyLoad, selectStagedFiles } from '../modules/plan.js';
-import { extraArchiveGz, writeRunInitramfs } from '../modules/runInitramfs.js';
+import { KT_INIT_MODULES } from '../modules/plan.js';
+import { composeRunInitramfs, readExtraModules } from '../modules/runInitramfs.js';
 import { stagedFromDir, stageTreeModules, type StagedModuleTree } from '../modules/stage.js';
 
 type Write = (text: string) => void;
@@ -72,23 +70,6 @@ function releaseOfKernel(kernel: string, tree: string | undefined): string {
   throw new UsageError('E_KERNEL_RELEASE', `cannot tell the release of ${kernel} (no version string in its header)`, 'build a bzImage with a current kernel tree (boot protocol 2.00 or later)');
 }
 
-function readExtraModules(files: readonly string[], release: string): ExtraModule[] {
-  const names = uniqueFileNames(files);
-  return files.map((file, i) => {
-    const data = fs.readFileSync(file);
-    const info = file.endsWith('.ko') ? parseModInfo(data) : undefined;
-    if (file.endsWith('.ko') && !info) {
-      throw new UsageError('E_MODULE_NOT_A_MODULE', `--module ${file} is not a kernel module (no .modinfo section)`, 'give the .ko that make -C <tree> M=<dir> modules built');
-    }
-    const built = info?.vermagic ? releaseOfVermagic(info.vermagic) : undefined;
-    if (built !== undefined && built !== release) {
-      throw new UsageError('E_MODULE_WRONG_KERNEL', `--module ${file} was built for ${built}, but the kernel is ${release}`, 'rebuild the module against the kernel kt boots: make -C <tree> M=<dir> modules');
-    }
-    const name = info?.name ?? path.basename(file).replace(/\.ko(\.(xz|zst|gz))?$/, '').replaceAll('-', '_');
-    return { name, file: names[i]!, data };
-  });
-}
-
 /**
  * The initramfs for this run: kt's own, or kt's with the kernel's modules and the --module
  * files appended. Throws when a module the run needs was not built.
@@ -101,45 +82,49 @@ export async function ownKernelInitramfs(config: RunConfig, image: { initramfs: 
   const release = config.kernel ? releaseOfKernel(config.kernel, tree) : image.kernelRelease;
   const extra = readExtraModules(config.extraModules, release);
 
-  let staged: StagedTree | undefined;
+  let staged: StagedModuleTree | undefined;
   const from = r.modulesFrom;
   if (from) {
     let said = false;
-    const tree: StagedModuleTree =
+    staged =
       from.kind === 'tree'
         ? await stageTreeModules(from.tree, release, cacheDir, () => {
             if (!said) write(`kt: modules: make modules_install in ${from.tree} (into kt's cache, once per build)\n`);
             said = true;
           })
         : stagedFromDir(from.dir, release);
-    const items = r.checked ? r.check.items : [];
-    const known = (name: string) => tree.index.byName.has(name) || tree.index.builtin.has(name);
-    const notBuilt = items.filter((i) => i.status === 'module' && i.module && !known(i.module));
+  }
+  // Without a checked config (the image kernel with --module), what kt needs in any case.
+  const items = r.checked ? r.check.items : requirementsFor({ backend: 'direct', rootfs: 'image', transport: config.transport, suite: { name: config.suite.name, sections: [] }, modulesStaged: true, extraModules: false });
+  if (staged && r.checked) {
+    const index = staged.index;
+    const known = (name: string) => index.byName.has(name) || index.builtin.has(name);
+    const notBuilt = r.check.items.filter((i) => i.status === 'module' && i.module && !known(i.module));
     const requiredNotBuilt = notBuilt.filter((i) => i.level === 'required');
     if (requiredNotBuilt.length > 0) {
       throw new UsageError(
         'E_MODULE_NOT_BUILT',
-        `the config builds ${requiredNotBuilt.map((i) => `CONFIG_${i.symbol}`).join(', ')} as module${requiredNotBuilt.length === 1 ? '' : 's'}, but ${requiredNotBuilt.map((i) => i.module).join(', ')} ${requiredNotBuilt.length === 1 ? 'is' : 'are'} not among the modules of ${tree.origin}`,
+        `the config builds ${requiredNotBuilt.map((i) => `CONFIG_${i.symbol}`).join(', ')} as module${requiredNotBuilt.length === 1 ? '' : 's'}, but ${requiredNotBuilt.map((i) => i.module).join(', ')} ${requiredNotBuilt.length === 1 ? 'is' : 'are'} not among the modules of ${staged.origin}`,
         'build the modules (make -j$(nproc), or make modules) and run kt again',
       );
     }
     if (notBuilt.length > 0) write(`kt: modules: not built, although the config has them as modules: ${notBuilt.map((i) => i.module).join(' ')}\n`);
-    const reqs = items.length > 0 ? items : requirementsFor({ backend: 'direct', rootfs: 'image', transport: config.transport, suite: { name: config.suite.name, sections: [] }, modulesStaged: true, extraModules: false });
-    const early = planEarlyLoad(tree.index, earlyModules(reqs));
-    const extraDeps = extra.flatMap((m) => (m.file.endsWith('.ko') ? (parseModInfo(m.data)?.depends ?? []) : []));
-    const wanted = [...KT_INIT_MODULES, ...reqs.flatMap((i) => (i.module ? [i.module] : [])), ...extraDeps];
-    const selection = selectStagedFiles(tree.files, tree.index, wanted);
-    staged = {
-      release,
-      files: selection.files.map((p) => ({ path: p, data: fs.readFileSync(path.join(tree.dir, p)) })),
-      early: early.load,
-    };
-    const count = tree.files.filter((f) => f.path.endsWith('.ko') || /\.ko\.(xz|zst|gz)$/.test(f.path)).length;
+  }
+  const composed = composeRunInitramfs({
+    baseInitramfs: image.initramfs,
+    cacheDir,
+    ...(staged ? { staged } : {}),
+    early: earlyModules(items),
+    wanted: [...KT_INIT_MODULES, ...items.flatMap((i) => (i.module ? [i.module] : []))],
+    extraModules: extra,
+  });
+  if (staged) {
+    const { stagedModules, treeModules, early } = composed;
     write(
-      `kt: modules: ${selection.all ? `all ${count}` : `${count - selection.leftOut} of ${count}`} modules of ${release} staged from ${tree.origin}` +
-        `${early.load.length > 0 ? `; loaded before the root is mounted: ${early.load.map((p) => path.basename(p).replace(/\.ko.*$/, '')).join(' ')}` : ''}\n`,
+      `kt: modules: ${stagedModules === treeModules ? `all ${treeModules}` : `${stagedModules} of ${treeModules}`} modules of ${release} staged from ${staged.origin}` +
+        `${early.length > 0 ? `; loaded before the root is mounted: ${early.map((p) => path.basename(p).replace(/\.ko.*$/, '')).join(' ')}` : ''}\n`,
     );
   }
   if (extra.length > 0) write(`kt: --module: ${extra.map((m) => `${m.name} (${m.file})`).join(', ')} loaded in every VM before its first test\n`);
-  return writeRunInitramfs(image.initramfs, extraArchiveGz({ ...(staged ? { staged } : {}), extraModules: extra }), cacheDir);
+  return composed.file;
 }
