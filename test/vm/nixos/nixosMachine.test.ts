@@ -4,6 +4,7 @@
  * socket path taken from QEMU_OPTS, as QEMU's chardev would.
  */
 import fs from 'node:fs';
+import net from 'node:net';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -49,7 +50,9 @@ const fs = require('fs');
 const out = (s) => process.stdout.write(s);
 for (const k of ['TMPDIR', 'USE_TMPDIR', 'NIX_DISK_IMAGE', 'QEMU_NET_OPTS']) out('env ' + k + '=' + process.env[k] + '\\n');
 out('cwd=' + process.cwd() + '\\n');
-const sock = /socket,id=ktssh,path=([^,]+)/.exec(process.env.QEMU_OPTS)[1];
+// virtio-serial: the chardev's socket path; tcp: the forward's port (QEMU_NET_OPTS).
+const sock = /socket,id=ktssh,path=([^,]+)/.exec(process.env.QEMU_OPTS);
+const fwd = /hostfwd=tcp:127\\.0\\.0\\.1:(\\d+)-:22/.exec(process.env.QEMU_NET_OPTS);
 // ssh2 strips leading zero bytes of ed25519 public keys (src/vm/sshKeyPair.ts): draw again.
 const keyPair = () => {
   for (;;) {
@@ -76,7 +79,7 @@ const server = new Server({ hostKeys: [hostKey.private] }, (client) => {
     });
   });
 });
-server.listen(sock, () => {
+const announce = () => {
   out('[    0.000000] Linux version 6.1.0-fake\\n');
   const keyLine = (k) => '\\nkt-init: ssh host key ' + k.public + '\\n';
   if (consoleKeys === 'own' || consoleKeys === 'two') {
@@ -88,7 +91,24 @@ server.listen(sock, () => {
   // Split across writes: the machine must find the marker in its rolling window.
   setTimeout(() => out('kt-in'), 20);
   setTimeout(() => out('it: ready\\n'), 40);
-});
+};
+if (sock) {
+  server.listen(sock[1], announce);
+} else {
+  // As QEMU's user network does while sshd in the guest is not listening yet: the host side
+  // is accepted, then reset. The first two connections get that; then sshd answers.
+  let resets = 0;
+  require('net')
+    .createServer((s) => {
+      if (resets++ < 2) {
+        out('reset ' + resets + '\\n');
+        s.resetAndDestroy();
+      } else {
+        server.injectSocket(s);
+      }
+    })
+    .listen(Number(fwd[1]), '127.0.0.1', announce);
+}
 setInterval(() => {}, 1000);
 `;
 
@@ -175,6 +195,20 @@ describe('NixosMachine', () => {
     const twoErr = await two.boot(new AbortController().signal).catch((e: unknown) => e);
     expect(twoErr, String(twoErr)).toMatchObject({ code: 'E_BOOT_HOST_KEY' });
     expect((twoErr as Error).message.split('\n')[0]).toBe('vm1: the guest printed 2 different ssh host keys on its console; not connecting');
+  });
+
+  it('over tcp, tries ssh again while the forward resets connections before sshd listens', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const probe = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port: p } = probe.address() as net.AddressInfo;
+        probe.close(() => resolve(p));
+      });
+    });
+    const m = machine(fakeRunScript(sshGuest('own')), 20_000, { transport: 'tcp', tcpPort: port });
+    const { kernelRelease } = await m.boot(new AbortController().signal);
+    expect(kernelRelease).toBe('6.1.0-fake');
+    expect(m.consoleTail(5)).toMatch(/^reset 1\nreset 2$/m);
+    expect((await m.exec('echo hi')).stdout).toBe('ran: echo hi\n');
   });
 
   it('fails fast when NixOS stage 1 cannot mount the root file system', async () => {
