@@ -21,11 +21,11 @@
 import { fingerprintCrash, type CrashReport } from './report.js';
 import { REPORT_RULES, FS_MESSAGES, isPanicRule, type ReportRule } from './patterns.js';
 import { parseTraceFrames } from './frames.js';
-import { definedGroups, describeReport, formatTitle, normalizeTitleText, type HeaderMatch } from './titles.js';
+import { definedGroups, describeReport, formatTitle, sanitizeTitle, type HeaderMatch } from './titles.js';
 import { parseFstestsMarker, parseKernelLine, type KernelLine } from './kernel-line.js';
 import { LineSplitter, toConsoleLine, type ConsoleLine } from './line-splitter.js';
 
-export { formatTitle, normalizeTitleText };
+export { formatTitle, sanitizeTitle };
 
 export interface CrashDetectorOptions {
   /** The report rules (default REPORT_RULES). */

@@ -92,34 +92,6 @@ export function parseIpFrame(message: string): Frame | undefined {
   return func === undefined ? undefined : { func, unreliable: false };
 }
 
-/**
- * The name of a C++ (Itanium ABI) mangled symbol without its parameters: "_Z8fakeNameiii" ->
- * "fakeName", "_ZN2ns4funcEv" -> "ns::func" (C++ code linked into the kernel, e.g. by out-of-tree
- * modules). Anything else is returned unchanged.
- */
-export function demangle(func: string): string {
-  if (!func.startsWith('_Z')) return func;
-  let pos = 2;
-  const nested = func[pos] === 'N';
-  if (nested) {
-    pos++;
-    while (func[pos] === 'r' || func[pos] === 'V' || func[pos] === 'K') pos++;
-  }
-  const parts: string[] = [];
-  for (;;) {
-    const digits = /^\d+/.exec(func.slice(pos));
-    if (!digits) break;
-    const length = Number(digits[0]);
-    pos += digits[0].length;
-    if (length === 0 || pos + length > func.length) return func;
-    parts.push(func.slice(pos, pos + length));
-    pos += length;
-    if (!nested) break;
-  }
-  if (parts.length === 0 || (nested && func[pos] !== 'E')) return func;
-  return parts.join('::');
-}
-
 // The syscall entry wrappers of include/linux/syscalls.h (SYSCALL_DEFINE: __x64_sys_foo ->
 // __se_sys_foo -> __do_sys_foo) and their older and compat spellings: the title names the
 // syscall ("sys_ioctl"), the same on every architecture.
@@ -202,9 +174,4 @@ export const SKIPPED_FRAMES = new RegExp(SKIPPED_FRAME_GROUPS.flatMap((group) =>
 /** True when `func` is a helper frame (SKIPPED_FRAME_GROUPS or the report kind's own list). */
 export function isSkippedFrame(func: string, extra?: RegExp): boolean {
   return SKIPPED_FRAMES.test(func) || (extra !== undefined && extra.test(func));
-}
-
-/** Kept for callers of the first version: a frame that is reporting/helper machinery. */
-export function isGenericFrame(func: string): boolean {
-  return isSkippedFrame(func);
 }

@@ -8,7 +8,6 @@ export type { ReportRule, CulpritRule, FrameStep, CrashType } from './patterns.j
 export {
   SKIPPED_FRAME_GROUPS,
   isSkippedFrame,
-  isGenericFrame,
   normalizeFunction,
   parseIpFrame,
   parseTraceFrame,
@@ -16,7 +15,7 @@ export {
   stripSyscallPrefix,
 } from './frames.js';
 export type { Frame } from './frames.js';
-export { describeReport, formatTitle, sanitizeTitle, normalizeTitleText, LOST_FRAME } from './titles.js';
+export { describeReport, formatTitle, sanitizeTitle, LOST_FRAME } from './titles.js';
 export type { Description, HeaderMatch } from './titles.js';
 export { CrashDetector, detectCrashes } from './detector.js';
 export type { CrashDetectorOptions } from './detector.js';

@@ -349,7 +349,8 @@ export const REPORT_RULES: readonly ReportRule[] = [
     type: 'softlockup',
     culprit: { steps: IP_THEN_TRACE, pick: 'stall' },
   }),
-  // ---- kernel/locking/lockdep.c debug_check_no_locks_held(): "BUG: %s/%d still has locks held!"
+  // ---- kernel/locking/lockdep.c print_held_locks_bug() (debug_check_no_locks_held()):
+  // "BUG: %s/%d still has locks held!" (before 4.10; "WARNING:" since)
   bug({
     id: 'locks-held',
     start: re(String.raw`${BUG} .*still has locks held!`),
@@ -365,8 +366,8 @@ export const REPORT_RULES: readonly ReportRule[] = [
     type: 'bug',
     culprit: { steps: TRACE, skip: ['schedule'] },
   }),
-  // ---- kernel/locking/lockdep.c print_lock_held_when_returning... (lockdep_sys_exit()):
-  // "BUG: lock held when returning to user space!", "... is leaving the kernel with locks still held!"
+  // ---- kernel/locking/lockdep.c lockdep_sys_exit(): "BUG: lock held when returning to user space!",
+  // "%s/%d is leaving the kernel with locks still held!"
   bug({
     id: 'lock-held-returning',
     start: re(String.raw`${BUG} lock held when returning to user space`),
@@ -375,7 +376,8 @@ export const REPORT_RULES: readonly ReportRule[] = [
     type: 'lockdep',
     stackless: true,
   }),
-  // ---- kernel/locking/lockdep.c print_unlock_imbalance_bug(), print_freed_lock_bug()
+  // ---- kernel/locking/lockdep.c print_unlock_imbalance_bug(), print_freed_lock_bug(): "BUG:"
+  // before 4.10 (in brackets), "WARNING:" since
   bug({
     id: 'bad-unlock-balance',
     start: re(String.raw`${BUG} bad unlock balance detected!`),
@@ -457,7 +459,7 @@ export const REPORT_RULES: readonly ReportRule[] = [
     culprit: { steps: [/backtrace(?: \(crc [0-9a-f]*\))?:/, 'stack'], skip: KMEMLEAK_SKIP },
     absorbs: ['kmemleak-object'],
   }),
-  // ---- arch/x86/mm/fault.c / traps.c handle_stack_overflow(): "BUG: stack guard page was hit at %p"
+  // ---- arch/x86/kernel/traps.c handle_stack_overflow(): "BUG: stack guard page was hit at %p (stack is %p..%p)"
   bug({
     id: 'stack-guard',
     start: re(String.raw`${BUG} .*stack guard page was hit at`),
@@ -479,7 +481,7 @@ export const REPORT_RULES: readonly ReportRule[] = [
   bug({ id: 'bug', start: re(String.raw`${BUG} .*`), title: '{line}', type: 'bug' }),
 
   // ---- kernel/panic.c __warn(): "WARNING: CPU: %d PID: %d at %s:%d %pS" (before 4.17
-  // "WARNING: at %s:%d %pS()"; since 6.19 "WARNING: %s:%d at %pS, CPU#%d: %s/%d"). A few files
+  // "WARNING: at %s:%d %pS()"; since the 2025 WARN rework "WARNING: %s:%d at %pS, CPU#%d: %s/%d"). A few files
   // warn for their callers: the title names the kind and the caller.
   warning({
     id: 'warning-odebug',
@@ -740,6 +742,20 @@ export const REPORT_RULES: readonly ReportRule[] = [
   // ---- kernel/panic.c panic(): "Kernel panic - not syncing: %s"
   ...panicRules(),
 
+  // ---- rust/kernel/lib.rs panic handler: pr_emerg!("{}\n", info) with pr_fmt "rust_kernel: ":
+  // "rust_kernel: panicked at <file>:<line>:<col>:" then the message on the next line, then
+  // BUG() ("kernel BUG at rust/helpers/bug.c"). The title is the message and the Rust caller.
+  {
+    id: 'rust-panic',
+    header: 'rust_kernel: panicked',
+    start: /rust_kernel: panicked/,
+    require: [/^\s*(?<what>\S.*?)\s*$/],
+    title: '{what} in {frame}',
+    type: 'bug',
+    // the panic runtime (core::panicking::*, rust_begin_unwind) is skipped like C's panic()
+    culprit: { steps: TRACE, skip: ['__rustc::rust_begin_unwind'] },
+    absorbs: ['kernel-bug'],
+  },
   // ---- arch/x86/kernel/traps.c exc_double_fault(): "PANIC: double fault, error_code: 0x%lx"
   { id: 'double-fault', header: 'PANIC: double fault', start: /PANIC: double fault/, title: 'PANIC: double fault in {frame}', type: 'oops', culprit: { steps: ['ip'] }, continues: true },
   // ---- lib/bug.c report_bug(): "kernel BUG at %s:%u!" (mm/usercopy.c usercopy_abort(),
@@ -769,7 +785,7 @@ export const REPORT_RULES: readonly ReportRule[] = [
     // skb_put() and friends BUG() for their callers (include/linux/skbuff.h)
     culprit: { steps: IP_THEN_TRACE, skip: ['^skb_'] },
   },
-  // ---- arch/powerpc/kernel/traps.c: "Kernel BUG at %p"
+  // ---- lib/bug.c report_bug() without file and line: "Kernel BUG at %pB [verbose debug info unavailable]"
   { id: 'kernel-bug-ppc', header: 'Kernel BUG', start: /Kernel BUG (?<rest>.*)/, title: 'kernel BUG {rest}', type: 'bug' },
   // ---- mm/slub.c slab_bug(): "BUG %s (%s): %pV" for a double free
   { id: 'slub-double-free', header: 'BUG kmalloc-', start: /BUG kmalloc-.*: Object already free/, title: 'BUG: Object already free', type: 'bug' },
@@ -810,8 +826,8 @@ export const REPORT_RULES: readonly ReportRule[] = [
     stackless: true,
     continues: true,
   },
-  // ---- fs/super.c generic_shutdown_super(): "VFS: Busy inodes after unmount of %s (%s)";
-  // fs/file_table.c (older kernels): "VFS: Close: file count is 0"
+  // ---- fs/super.c generic_shutdown_super(): "VFS: Busy inodes after unmount of %s (%s)"; a
+  // check of fput() some older (Android) kernels carry: "VFS: Close: file count is 0"
   { id: 'vfs-close', header: 'VFS: Close: file count is 0', start: /VFS: Close: file count is 0/, title: 'VFS: Close: file count is zero (use-after-free)', type: 'bug', stackless: true },
   { id: 'vfs-busy-inodes', header: 'VFS: Busy inodes after unmount', start: /VFS: Busy inodes after unmount/, title: 'VFS: Busy inodes after unmount (use-after-free)', type: 'bug', stackless: true },
   // ---- arch/arm64/kernel/traps.c die(): "Internal error: %s: %016lx [#%d]" (follows "Unable to
@@ -825,12 +841,13 @@ export const REPORT_RULES: readonly ReportRule[] = [
   { id: 'trusty-assert-cut', header: 'trusty: panic', start: /trusty: panic.* ASSERT FAILED.*: *(?<what>.*)/, title: 'trusty: ASSERT FAILED: {what}', type: 'panic', corrupted: true },
   { id: 'trusty-panic', header: 'trusty: panic', start: /trusty: panic \(.*?\): (?<what>.+)/, title: 'trusty: panic: {what}', type: 'panic', stackless: true },
 
-  // ---- arch/x86/boot/compressed/misc.c extract_kernel(): "Booting the kernel." — a kernel
-  // starting again on a console that already showed one running: the machine rebooted.
+  // ---- arch/x86/boot/compressed/misc.c extract_kernel(): "Booting the kernel." (since 6.x
+  // "Booting the kernel (entry_offset: 0x%08lx).") — a kernel starting again on a console that
+  // already showed one running: the machine rebooted.
   {
     id: 'reboot',
-    header: 'Booting the kernel.',
-    start: /^Booting the kernel\./,
+    header: 'Booting the kernel',
+    start: /^Booting the kernel(?:\.|\s+\(entry_offset: 0x[0-9a-f]+\)\.)/,
     // a boot banner a test wrote back into the log (an invalid mount option echoed by the kernel)
     ignore: [/Parsing ELF|Decompressing Linux|Unknown parameter '/],
     title: 'unexpected kernel reboot',
@@ -840,7 +857,8 @@ export const REPORT_RULES: readonly ReportRule[] = [
     afterKernel: true,
     oneLine: true,
   },
-  // ---- kernel/watchdog_perf.c watchdog_overflow_callback(): "Watchdog detected hard LOCKUP on cpu %d"
+  // ---- kernel/watchdog_perf.c (before 6.6 watchdog_hld.c) watchdog_overflow_callback():
+  // "Watchdog detected hard LOCKUP on cpu %d"
   {
     id: 'hard-lockup',
     header: 'hard LOCKUP',
@@ -917,18 +935,18 @@ function panicRules(): ReportRule[] {
       title: 'kernel panic: corrupted stack end in {frame}',
       culprit: { steps: TRACE, skip: ['schedule', 'retint_kernel'], pick: 'stall' },
     }),
-    // arch/x86/kernel/traps.c handle_stack_overflow(): "kernel stack overflow (double-fault)"
+    // arch/x86/kernel/traps.c exc_double_fault() -> handle_stack_overflow()
     panic({
       id: 'panic-stack-overflow',
       start: /Kernel panic - not syncing: kernel stack overflow/,
       title: 'kernel stack overflow in {frame}',
       culprit: { steps: TRACE, skip: ['bad_stack'], pick: 'stall' },
     }),
-    // kernel/exit.c do_exit(): "Attempted to kill init! exitcode=0x%08x"
+    // kernel/exit.c find_child_reaper(): "Attempted to kill init! exitcode=0x%08x"
     panic({ id: 'panic-kill-init', start: /Kernel panic - not syncing: Attempted to kill init!/, title: 'kernel panic: Attempted to kill init!' }),
     // drivers/tty/tty_ldisc.c tty_ldisc_restore()
     panic({ id: 'panic-n-tty', start: /Kernel panic - not syncing: Couldn't open N_TTY ldisc for [^ ]+ --- error -\d+/, title: "kernel panic: Couldn't open N_TTY ldisc" }),
-    // kernel/exit.c make_task_dead() after an oops with panic_on_oops, kernel/panic.c
+    // arch/x86/kernel/dumpstack.c oops_end() after an oops with panic_on_oops, kernel/panic.c
     // check_panic_on_warn(), kernel/hung_task.c with hung_task_panic: alone, they mean the report
     // before them was lost.
     panic({ id: 'panic-fatal-exception', start: /Kernel panic - not syncing: Fatal exception/, title: 'kernel panic: Fatal exception', corrupted: true }),

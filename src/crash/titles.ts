@@ -3,7 +3,8 @@
  * corrupted (its frames or its end were lost). Pure functions over the report's kernel messages;
  * the detector calls describeReport() once, when a report is complete.
  */
-import { demangle, isSkippedFrame, normalizeFunction, parseIpLine, parseTraceFrames, stripSyscallPrefix } from './frames.js';
+import { demangle } from './demangle.js';
+import { isSkippedFrame, normalizeFunction, parseIpLine, parseTraceFrames, stripSyscallPrefix } from './frames.js';
 import { EMBEDDED_TIMESTAMP } from './kernel-line.js';
 import type { CrashType, CulpritRule, FrameStep, ReportRule } from './patterns.js';
 
@@ -366,9 +367,4 @@ export function sanitizeTitle(text: string): string {
     out += c;
   }
   return out.trim();
-}
-
-/** Kept for callers of the first version: titles never carry offsets, addresses or blank runs. */
-export function normalizeTitleText(text: string): string {
-  return sanitizeTitle(text);
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-import { CrashDetector, detectCrashes, formatTitle, normalizeTitleText } from '../../src/crash/detector.js';
+import { CrashDetector, detectCrashes, formatTitle, sanitizeTitle } from '../../src/crash/detector.js';
 import { parseSyzkallerCase } from '../../src/crash/syzkaller-corpus.js';
 import type { CrashReport } from '../../src/crash/report.js';
 
@@ -256,8 +256,8 @@ describe('kinds this kernel could not be made to print and the syzkaller corpus 
 
 describe('titles', () => {
   it('drop offsets, addresses, numbers and blank runs', () => {
-    expect(normalizeTitleText('list_add at ffffffffc0286020+0x1/0x2   x')).toBe('list_add at ADDR x');
-    expect(normalizeTitleText('kernel panic: VFS: Unable to mount root fs on unknown-block(0,0)')).toBe('kernel panic: VFS: Unable to mount root fs on unknown-block(NUM,NUM)');
+    expect(sanitizeTitle('list_add at ffffffffc0286020+0x1/0x2   x')).toBe('list_add at ADDR x');
+    expect(sanitizeTitle('kernel panic: VFS: Unable to mount root fs on unknown-block(0,0)')).toBe('kernel panic: VFS: Unable to mount root fs on unknown-block(NUM,NUM)');
   });
 
   it('say "corrupted" where the culprit was lost, as syzbot does', () => {
