@@ -22,6 +22,7 @@ export const ALLOWED: Record<string, readonly string[]> = {
   kconfig: ['config', 'record'],
   modules: ['vm', 'crash', 'record', 'config'],
   reporters: ['record'],
+  baseline: ['record'],
   runner: ['record', 'crash', 'fstests', 'config'],
   cli: ['*'],
   bench: ['*'],

@@ -1,0 +1,124 @@
+/**
+ * `kt compare BASE... -- HEAD...`: the base runs become a baseline (updateBaseline on an empty
+ * one) and the head runs are judged against it (judge), so a comparison and a `--baseline` run
+ * follow the same rules (docs/baseline.md). On top: new crash titles grouped, tests newly not
+ * run, and the tests whose duration changed most.
+ */
+import type { RunInfo, RunSummary, TestResult } from '../record/runSummary.js';
+import type { RunVerdict, TestVerdict } from '../record/verdict.js';
+import { emptyBaseline } from './format.js';
+import { judge } from './judge.js';
+import { updateBaseline } from './update.js';
+
+/** How many duration changes a comparison lists. */
+export const DURATION_CHANGES_SHOWN = 10;
+
+/** A change smaller than this is noise (a VM's boot jitter, the host's load). */
+export const DURATION_MIN_DELTA_MS = 1000;
+
+/** ... and so is one smaller than this factor either way. */
+export const DURATION_MIN_RATIO = 1.2;
+
+/** A test that passed on both sides, with its mean duration on each. */
+export interface DurationChange {
+  section: string;
+  test: string;
+  /** Mean duration of its passing attempts in the base runs. */
+  baseMs: number;
+  /** ... in the head runs. */
+  headMs: number;
+  /** headMs − baseMs. */
+  deltaMs: number;
+  /** headMs / baseMs. */
+  ratio: number;
+}
+
+/** A crash title the base never recorded, with the tests that hit it in the head. */
+export interface NewCrash {
+  title: string;
+  tests: { section: string; test: string }[];
+}
+
+/** The comparison of two sets of runs. */
+export interface Comparison {
+  /** Base runs (A). */
+  base: RunInfo[];
+  /** Head runs (B). */
+  head: RunInfo[];
+  /** The head judged against the base. */
+  verdict: RunVerdict;
+  /** Regressions that are new crashes or hangs, grouped by title. */
+  newCrashes: NewCrash[];
+  /** Regressions that are tests newly not run. */
+  newlyNotRun: TestVerdict[];
+  /** Largest duration changes first (at most DURATION_CHANGES_SHOWN). */
+  durations: DurationChange[];
+}
+
+function meanPassedMs(result: TestResult): number | undefined {
+  const passed = result.attempts.filter((a) => a.outcome.status === 'passed');
+  if (passed.length === 0) return undefined;
+  return passed.reduce((sum, a) => sum + a.durationMs, 0) / passed.length;
+}
+
+/** Mean passing duration per (section, test) over several summaries. */
+function passingDurations(summaries: readonly RunSummary[]): Map<string, { section: string; test: string; total: number; count: number }> {
+  const out = new Map<string, { section: string; test: string; total: number; count: number }>();
+  for (const summary of summaries) {
+    for (const result of summary.tests) {
+      const ms = meanPassedMs(result);
+      if (ms === undefined) continue;
+      const key = `${result.section}\u0000${result.test}`;
+      const slot = out.get(key) ?? { section: result.section, test: result.test, total: 0, count: 0 };
+      slot.total += ms;
+      slot.count += 1;
+      out.set(key, slot);
+    }
+  }
+  return out;
+}
+
+/** Tests that passed on both sides whose duration changed by ≥ 1 s and ≥ 20%, largest change first. */
+export function durationChanges(base: readonly RunSummary[], head: RunSummary): DurationChange[] {
+  const before = passingDurations(base);
+  const after = passingDurations([head]);
+  const changes: DurationChange[] = [];
+  for (const [key, h] of after) {
+    const b = before.get(key);
+    if (!b) continue;
+    const baseMs = b.total / b.count;
+    const headMs = h.total / h.count;
+    const deltaMs = headMs - baseMs;
+    const ratio = baseMs > 0 ? headMs / baseMs : Number.POSITIVE_INFINITY;
+    if (Math.abs(deltaMs) < DURATION_MIN_DELTA_MS) continue;
+    if (ratio < DURATION_MIN_RATIO && ratio > 1 / DURATION_MIN_RATIO) continue;
+    changes.push({ section: h.section, test: h.test, baseMs, headMs, deltaMs, ratio });
+  }
+  return changes
+    .sort((x, y) => Math.abs(y.deltaMs) - Math.abs(x.deltaMs) || (x.test < y.test ? -1 : x.test > y.test ? 1 : 0))
+    .slice(0, DURATION_CHANGES_SHOWN);
+}
+
+/** Compares head against base; `label` names the base in the verdict (e.g. "2 base runs"). */
+export function compareRuns(base: readonly RunSummary[], head: RunSummary, label: string): Comparison {
+  const { baseline } = updateBaseline(emptyBaseline('kt compare'), base, 'kt compare');
+  const verdict = judge(head, baseline, { file: label });
+  const newCrashes: NewCrash[] = [];
+  for (const v of verdict.regressions) {
+    if ((v.rule !== 'new-crash' && v.rule !== 'new-timeout') || v.title === undefined) continue;
+    let group = newCrashes.find((c) => c.title === v.title);
+    if (!group) {
+      group = { title: v.title, tests: [] };
+      newCrashes.push(group);
+    }
+    group.tests.push({ section: v.section, test: v.test });
+  }
+  return {
+    base: base.flatMap((s) => s.runs),
+    head: head.runs,
+    verdict,
+    newCrashes,
+    newlyNotRun: verdict.regressions.filter((v) => v.rule === 'newly-notrun'),
+    durations: durationChanges(base, head),
+  };
+}

@@ -1,0 +1,165 @@
+/**
+ * Folding run records into a baseline, and the baseline file's text: each run counts once per
+ * test, nothing is counted twice or lost, and the file reads well in `git diff`.
+ */
+import { describe, expect, it } from 'vitest';
+import { emptyBaseline, parseBaseline, serializeBaseline, type Baseline } from '../../src/baseline/format.js';
+import { updateBaseline } from '../../src/baseline/update.js';
+import { isKtError } from '../../src/errors.js';
+import { summarizeRun } from '../../src/record/summarize.js';
+import { interruptedRun, shard, SYSRQ_CRASH } from '../reporters/scenarios.js';
+import { NULL_DEREF, O, runSummary } from './runs.js';
+
+const fold = (b: Baseline, ...runs: Parameters<typeof updateBaseline>[1]) => updateBaseline(b, runs, 'kt 0.1.0');
+
+describe('updateBaseline', () => {
+  it('counts each run once per test: the final status, plus flaky when it failed then passed', () => {
+    const run = runSummary('r1', {
+      'selftest/001': [O.pass],
+      'selftest/002': [O.mismatch, O.mismatch, O.mismatch],
+      'selftest/003': [O.exit3, O.pass],
+      'selftest/005': [O.panic, O.panic],
+      'generic/004': [O.notrun],
+      'generic/001': [O.error],
+      'generic/002': [O.error, O.pass],
+    });
+    const { baseline } = fold(emptyBaseline('kt 0.1.0'), run);
+    expect(baseline.sections).toEqual({
+      xfs: {
+        'selftest/001': { runs: 1, passed: 1, failed: 0, crashed: 0, timedout: 0, notrun: 0, error: 0, flaky: 0, titles: {} },
+        'selftest/002': { runs: 1, passed: 0, failed: 1, crashed: 0, timedout: 0, notrun: 0, error: 0, flaky: 0, titles: {} },
+        'selftest/003': { runs: 1, passed: 1, failed: 0, crashed: 0, timedout: 0, notrun: 0, error: 0, flaky: 1, titles: {} },
+        'selftest/005': { runs: 1, passed: 0, failed: 0, crashed: 1, timedout: 0, notrun: 0, error: 0, flaky: 0, titles: { [SYSRQ_CRASH.title]: 1 } },
+        'generic/004': { runs: 1, passed: 0, failed: 0, crashed: 0, timedout: 0, notrun: 1, error: 0, flaky: 0, titles: {} },
+        'generic/001': { runs: 1, passed: 0, failed: 0, crashed: 0, timedout: 0, notrun: 0, error: 1, flaky: 0, titles: {} },
+        // A kt error before a pass is not flakiness of the test (summarize.ts decides the same).
+        'generic/002': { runs: 1, passed: 1, failed: 0, crashed: 0, timedout: 0, notrun: 0, error: 0, flaky: 0, titles: {} },
+      },
+    });
+    expect(baseline.runs).toEqual([{ runId: 'r1', startedAt: '2026-11-21T23:22:27.000Z', status: 'completed', kernel: '/boot/vmlinuz-6.1.0-56-cloud-amd64' }]);
+    expect(baseline.writtenBy).toBe('kt 0.1.0');
+  });
+
+  it('records crash titles once per run, and never the title of a corrupted report', () => {
+    const { baseline } = fold(
+      emptyBaseline('kt 0.1.0'),
+      runSummary('r1', { 'selftest/005': [O.nullDeref, O.nullDeref, O.pass], 'selftest/006': [O.corruptedCrash] }),
+      runSummary('r2', { 'selftest/005': [O.nullDeref], 'selftest/006': [O.hungTask] }),
+    );
+    expect(baseline.sections['xfs']?.['selftest/005']).toMatchObject({ runs: 2, passed: 1, flaky: 1, crashed: 1, titles: { [NULL_DEREF.title]: 2 } });
+    expect(baseline.sections['xfs']?.['selftest/006']).toMatchObject({ runs: 2, crashed: 1, timedout: 1, titles: { 'INFO: task hung in msleep': 1 } });
+  });
+
+  it('never counts a run twice, and leaves the baseline it was given alone', () => {
+    const r1 = runSummary('r1', { 'selftest/002': [O.mismatch] });
+    const first = fold(emptyBaseline('kt 0.1.0'), r1).baseline;
+    const before = JSON.stringify(first);
+    const again = fold(first, r1, runSummary('r2', { 'selftest/002': [O.pass] }));
+    expect(JSON.stringify(first)).toBe(before);
+    expect(again.changes.skipped).toEqual(['r1']);
+    expect(again.changes.added.map((r) => r.runId)).toEqual(['r2']);
+    expect(again.baseline.sections['xfs']?.['selftest/002']).toMatchObject({ runs: 2, passed: 1, failed: 1 });
+  });
+
+  it('keeps every test a later run did not plan (the file only grows)', () => {
+    const first = fold(emptyBaseline('kt 0.1.0'), runSummary('r1', { 'selftest/002': [O.mismatch], 'generic/001': [O.pass] })).baseline;
+    const next = fold(first, runSummary('r2', { 'generic/001': [O.pass] })).baseline;
+    expect(Object.keys(next.sections['xfs'] ?? {})).toEqual(['selftest/002', 'generic/001']);
+    expect(next.sections['xfs']?.['selftest/002']?.runs).toBe(1);
+  });
+
+  it('counts what an interrupted run executed, and nothing of what it never started', () => {
+    const { baseline } = fold(emptyBaseline('kt 0.1.0'), summarizeRun(interruptedRun()));
+    const tests = baseline.sections['global'] ?? {};
+    expect(Object.keys(tests)).not.toContain('generic/002'); // was running at SIGINT
+    expect(Object.keys(tests)).not.toContain('generic/003'); // never started
+    expect(Object.keys(tests)).toHaveLength(10);
+    expect(baseline.runs[0]?.status).toBe('interrupted');
+  });
+
+  it('takes the shards of a CI run, merged or not, as the runs they are', () => {
+    const merged = fold(emptyBaseline('kt 0.1.0'), summarizeRun([...shard(1), ...shard(2)])).baseline;
+    const separate = fold(emptyBaseline('kt 0.1.0'), summarizeRun(shard(1)), summarizeRun(shard(2))).baseline;
+    expect(merged).toEqual(separate);
+    expect(merged.runs.map((r) => `${r.runId} ${r.shard}`)).toEqual(['20261121-233010-shard1 1/2', '20261121-233020-shard2 2/2']);
+    expect(Object.keys(merged.sections['xfs_reflink'] ?? {})).toHaveLength(6);
+  });
+
+  it('says what changed: new sections and tests, first failures, new crash titles', () => {
+    const first = fold(emptyBaseline('kt 0.1.0'), runSummary('r1', { 'selftest/001': [O.pass], 'selftest/002': [O.mismatch] })).baseline;
+    const { changes } = fold(
+      first,
+      runSummary('r2', { 'selftest/001': [O.exit3], 'selftest/002': [O.mismatch], 'selftest/005': [O.panic] }),
+      runSummary('r3', { 'generic/001': [O.pass] }, { section: 'ext4' }),
+    );
+    expect(changes.newSections).toEqual(['ext4']);
+    expect(changes.newTests).toEqual([{ section: 'xfs', test: 'selftest/005' }]);
+    expect(changes.firstFailures.map((f) => `${f.section} ${f.test}`)).toEqual(['xfs selftest/001', 'xfs selftest/005']);
+    expect(changes.newTitles).toEqual([{ section: 'xfs', test: 'selftest/005', title: SYSRQ_CRASH.title }]);
+  });
+});
+
+describe('the baseline file', () => {
+  const sample = (): Baseline =>
+    fold(
+      emptyBaseline('kt 0.1.0'),
+      runSummary('r1', { 'selftest/002': [O.mismatch], 'selftest/001': [O.pass], 'selftest/005': [O.panic] }),
+      runSummary('r2', { 'selftest/001': [O.exit3, O.pass] }, { section: 'xfs/4k' }),
+    ).baseline;
+
+  it('is one line per run and per test, keys sorted, zero counts left out', () => {
+    expect(serializeBaseline(sample())).toBe(
+      [
+        '{',
+        '  "format": "kt-baseline",',
+        '  "version": 1,',
+        '  "writtenBy": "kt 0.1.0",',
+        '  "runs": [',
+        '    {"runId":"r1","startedAt":"2026-11-21T23:22:27.000Z","status":"completed","kernel":"/boot/vmlinuz-6.1.0-56-cloud-amd64"},',
+        '    {"runId":"r2","startedAt":"2026-11-21T23:22:27.000Z","status":"completed","kernel":"/boot/vmlinuz-6.1.0-56-cloud-amd64"}',
+        '  ],',
+        '  "sections": {',
+        '    "xfs": {',
+        '      "selftest/001": {"runs":1,"passed":1},',
+        '      "selftest/002": {"runs":1,"failed":1},',
+        '      "selftest/005": {"runs":1,"crashed":1,"titles":{"Kernel panic - not syncing: sysrq triggered crash":1}}',
+        '    },',
+        '    "xfs/4k": {',
+        '      "selftest/001": {"runs":1,"passed":1,"flaky":1}',
+        '    }',
+        '  }',
+        '}',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('reads back what it wrote, and writes it again byte for byte', () => {
+    const text = serializeBaseline(sample());
+    const back = parseBaseline(text, 'kt-baseline.json');
+    expect(back).toEqual(sample());
+    expect(serializeBaseline(back)).toBe(text);
+    expect(serializeBaseline(emptyBaseline('kt 0.1.0'))).toBe('{\n  "format": "kt-baseline",\n  "version": 1,\n  "writtenBy": "kt 0.1.0",\n  "runs": [],\n  "sections": {}\n}\n');
+  });
+
+  const refusals: [string, string, string, string][] = [
+    ['not JSON', '{"format": "kt-baseline",', 'E_BASELINE_DAMAGED', 'b.json is not JSON ('],
+    ['another JSON file', '{"version": 1, "tests": []}', 'E_BASELINE_NOT_A_BASELINE', 'b.json is not a kt baseline (no "format": "kt-baseline")'],
+    ['a newer format', '{"format": "kt-baseline", "version": 2, "writtenBy": "kt 9", "runs": [], "sections": {}}', 'E_BASELINE_VERSION', 'b.json is baseline format version 2; this kt reads version 1'],
+    ['a negative count', '{"format": "kt-baseline", "version": 1, "writtenBy": "kt", "runs": [], "sections": {"xfs": {"generic/001": {"runs": -1}}}}', 'E_BASELINE_DAMAGED', 'b.json is damaged (sections.xfs.generic/001.runs: '],
+    ['a field this kt does not know (it would be lost on rewrite)', '{"format": "kt-baseline", "version": 1, "writtenBy": "kt", "runs": [], "sections": {"xfs": {"generic/001": {"runs": 1, "skipped": 1}}}}', 'E_BASELINE_DAMAGED', 'b.json is damaged (sections.xfs.generic/001: '],
+  ];
+  for (const [what, text, code, message] of refusals) {
+    it(`refuses ${what}`, () => {
+      let caught: unknown;
+      try {
+        parseBaseline(text, 'b.json');
+      } catch (err) {
+        caught = err;
+      }
+      expect(isKtError(caught) && caught.code).toBe(code);
+      expect(isKtError(caught) && caught.exitCode).toBe(2);
+      expect((caught as Error).message.startsWith(message)).toBe(true);
+    });
+  }
+});
