@@ -786,7 +786,20 @@ export const REPORT_RULES: readonly ReportRule[] = [
     culprit: { steps: IP_THEN_TRACE, skip: ['^skb_'] },
   },
   // ---- lib/bug.c report_bug() without file and line: "Kernel BUG at %pB [verbose debug info unavailable]"
-  { id: 'kernel-bug-ppc', header: 'Kernel BUG', start: /Kernel BUG (?<rest>.*)/, title: 'kernel BUG {rest}', type: 'bug' },
+  { id: 'kernel-bug-no-debug-info', header: 'Kernel BUG', start: /Kernel BUG (?<rest>.*)/, title: 'kernel BUG {rest}', type: 'bug' },
+  // ---- arch/x86/kernel/dumpstack.c __die_header(): "Oops: %04lx [#%d]" after a page fault's
+  // "BUG: unable to handle ..." lines (arch/x86/mm/fault.c). Alone, those lines were lost: kt
+  // still reports the oops (syzbot has no title for it) and calls it corrupted.
+  {
+    id: 'oops',
+    header: 'Oops: ',
+    start: /(?:^|\s)Oops: [0-9a-f]{4} \[#\d+\]/,
+    title: 'Oops in {frame}',
+    type: 'oops',
+    corrupted: true,
+    continues: true,
+    culprit: { steps: IP_THEN_TRACE },
+  },
   // ---- mm/slub.c slab_bug(): "BUG %s (%s): %pV" for a double free
   { id: 'slub-double-free', header: 'BUG kmalloc-', start: /BUG kmalloc-.*: Object already free/, title: 'BUG: Object already free', type: 'bug' },
   // ---- arch/x86/kernel/traps.c do_error_trap() -> die(): "divide error: 0000 [#1]" (5.8-5.9

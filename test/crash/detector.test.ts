@@ -163,6 +163,12 @@ describe('corrupted reports', () => {
     expect(detectCrashes(syzkallerLog('101'))[0]).toMatchObject({ title: 'BUG: unable to handle kernel', corrupted: true });
   });
 
+  it('an oops whose "BUG: unable to handle" lines were lost is still reported, corrupted', () => {
+    const text = corpusConsole('module-null-deref-oops.log').toString('utf8');
+    const lost = text.split('\n').filter((line) => !/BUG: kernel NULL pointer dereference|#PF: /.test(line));
+    expect(detectCrashes(lost.join('\n'))).toMatchObject([{ title: 'Oops in crashmod_null_deref', corrupted: true, fatal: false }]);
+  });
+
   it('another stack dumped into the report (fault injection) makes it corrupted', () => {
     // syzkaller corpus 229: a FAULT_INJECTION stack runs through a WARNING's panic stack
     expect(detectCrashes(syzkallerLog('229'))[0]).toMatchObject({ title: 'WARNING: kmalloc bug in corrupted', corrupted: true, fatal: true });
