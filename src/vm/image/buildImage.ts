@@ -29,6 +29,8 @@ export interface BuildImageOptions {
   sharedCacheDir?: string;
   /** chooseBuildMode()'s answer, when the caller asked before creating anything. */
   mode?: BuildMode;
+  /** Building into the shared cache: the artifacts become readable by every user, whatever the umask. */
+  shared?: boolean;
 }
 
 /** Lines of tool output quoted in E_IMAGE_BUILD_FAILED. */
@@ -278,10 +280,9 @@ async function buildWith(
     const manifestFile = path.join(work, IMAGE_FILES.manifest);
     await fs.writeFile(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
     await syncFile(manifestFile);
-    // Readable by everyone whatever the umask: a shared cache (--system) serves other users,
-    // and the VMs only ever read these files (root.img is attached snapshot=on).
-    for (const f of [...artifacts, manifestFile]) await fs.chmod(f, 0o644);
-    await fs.chmod(work, 0o755);
+    // A shared cache (--system) serves every user, whatever root's umask; a user's own cache
+    // keeps the modes their umask gives (root.img holds the guest's ssh host key, docs/image.md).
+    if (opts.shared) for (const f of [...artifacts, manifestFile]) await fs.chmod(f, 0o644);
     await installBuild(work, paths.dir);
     say(`image ${hash} (kernel ${boot.kernelRelease}) ready in ${manifest.buildSeconds} s: ${paths.dir}`);
     return manifest;

@@ -127,6 +127,7 @@ export async function ensureImage(opts: EnsureImageOptions): Promise<GuestImage>
       onProgress: opts.onProgress,
       signal: opts.signal,
       mode,
+      shared: buildingShared,
       ...(shared !== null ? { sharedCacheDir: shared } : {}),
     });
     const built = await readCachedImage(paths);
