@@ -5,8 +5,9 @@
  * substring is the cheap pre-check that most lines stop at), then collects the kernel lines that
  * follow:
  * - lines of the same printing context only: with CONFIG_PRINTK_CALLER each line says which task
- *   or CPU printed it, and other tasks' lines interleaved with the report are left out (except
- *   the other CPUs' backtraces after "Sending NMI from CPU"); userspace lines are left out too;
+ *   or CPU printed it, other tasks' lines interleaved with the report are left out (except the
+ *   other CPUs' backtraces after "Sending NMI from CPU"), and a report another task prints at the
+ *   same time is collected beside it; userspace lines are left out too;
  * - in its body, every such line; after its call trace ("</TASK>"), "---[ end trace" or its
  *   rule's `end`, only lines that continue an oops dump (registers, "Code:", another backtrace,
  *   the panic that follows, "Kernel Offset:");
@@ -16,7 +17,8 @@
  *   "kernel BUG at") belong to it; any other header ends it and starts the next report.
  * It ends at "---[ end Kernel panic", "Kernel Offset:" of a fatal report, the first line that
  * does not continue it, the next fstests test marker, a line cap, or flush(). Then it is titled
- * (titles.ts) from its lines alone: no line is ever looked at twice while streaming.
+ * (titles.ts) from its lines alone: no line is ever looked at twice while streaming. Reports
+ * come out in the order they started. docs/crash-titles.md describes the rules.
  */
 import { fingerprintCrash, type CrashReport } from './report.js';
 import { REPORT_RULES, FS_MESSAGES, isPanicRule, type ReportRule } from './patterns.js';
@@ -158,7 +160,10 @@ export class CrashDetector {
   private lineNumber = 0;
   private test: string | undefined;
   private sawTimestamps = false;
-  private open: OpenReport | undefined;
+  /** Reports being collected, in the order they started: at most one per printing context. */
+  private open: OpenReport[] = [];
+  /** Finished reports waiting for an earlier-started one to finish: reports come out in start order. */
+  private held: CrashReport[] = [];
   /** The last few kernel lines, for the "cut here" line and message that precede a header. */
   private recent: (ReportLine & { number: number; caller: string | undefined })[] = [];
 
@@ -179,9 +184,9 @@ export class CrashDetector {
     this.test = test;
   }
 
-  /** A report is being collected and it is already known to be fatal (a panic is under way). */
+  /** A report is being collected (or held back) and it is already known to be fatal (a panic is under way). */
   get fatalPending(): boolean {
-    return this.open?.fatal ?? false;
+    return this.open.some((report) => report.fatal) || this.held.some((report) => report.fatal);
   }
 
   /** Feeds one whole console line; returns the reports that it completed. */
@@ -194,47 +199,55 @@ export class CrashDetector {
 
     const marker = parseFstestsMarker(kernel.message);
     if (marker !== undefined) {
-      this.finish(done);
+      this.finishAll(done);
       this.test = marker;
       return done;
     }
-    const open = this.open;
-    if (open && REPLAYED.test(kernel.message) && open.lines.length === 1 && open.endLine === this.lineNumber - 1) {
-      // The header line was cut short; the kernel prints it again whole on the next line.
-      this.open = undefined;
-      return done;
-    }
-    // Once the console has shown printk timestamps, a line without one is userspace output.
-    const fromKernel = kernel.timestamped || !this.sawTimestamps;
-    const reportLine: ReportLine = { text, message: kernel.message };
-    if (open && fromKernel && this.joinsHeader(open, reportLine, kernel)) return done;
-    const headers = fromKernel ? this.matchHeader(kernel.message) : this.matchAfterKernel(kernel.message);
-    if (open) {
-      if (!fromKernel) {
-        // userspace interleaved with the report's body; after its trace, the report is over
-        if (headers.length > 0 || (open.timestamped && open.phase === 'tail')) this.finish(done);
-        if (headers.length === 0) return done;
-      } else if (!this.sameContext(open, kernel)) {
-        if (headers.length === 0 || open.phase === 'body') return done;
-        this.finish(done);
-      } else if (headers.length > 0 && !this.belongs(open, headers, kernel)) {
-        this.finish(done);
-      } else {
-        if (this.continueReport(open, reportLine, headers, done)) return done;
+    if (REPLAYED.test(kernel.message)) {
+      // A header line cut short: the kernel prints it again whole on the next line.
+      const cut = this.open.find((report) => report.lines.length === 1 && report.endLine === this.lineNumber - 1);
+      if (cut) {
+        this.open = this.open.filter((report) => report !== cut);
+        this.release(done);
+        return done;
       }
     }
-    if (headers.length > 0) {
-      this.start(headers, reportLine, kernel);
-      if (headers[0]!.rule.oneLine) this.finish(done);
-    } else if (fromKernel) this.remember(reportLine, kernel);
+    const reportLine: ReportLine = { text, message: kernel.message };
+    // Once the console has shown printk timestamps, a line without one is userspace output:
+    // skipped in a report's body; after a report's trace, the report is over.
+    if (!kernel.timestamped && this.sawTimestamps) {
+      const headers = this.matchAfterKernel(kernel.message);
+      for (const report of [...this.open]) {
+        if (headers.length > 0 || (report.timestamped && report.phase === 'tail')) this.finish(report, done);
+      }
+      if (headers.length > 0) this.start(headers, reportLine, kernel, done);
+      return done;
+    }
+    const report = this.reportFor(kernel);
+    if (report && this.joinsHeader(report, reportLine, kernel)) return done;
+    const headers = this.matchHeader(kernel.message);
+    if (report) {
+      if (headers.length > 0 && !this.belongs(report, headers, kernel)) this.finish(report, done);
+      else if (this.continueReport(report, reportLine, headers, done)) return done;
+    }
+    if (headers.length > 0) this.start(headers, reportLine, kernel, done);
+    else this.remember(reportLine, kernel);
     return done;
   }
 
-  /** Ends the report being collected (the console closed); returns it. */
+  /** Ends the reports being collected (the console closed); returns them. */
   flush(): CrashReport[] {
     const done: CrashReport[] = [];
-    this.finish(done);
+    this.finishAll(done);
     return done;
+  }
+
+  /** The open report a line of this printing context belongs to (its own, or the NMI backtraces one asked for). */
+  private reportFor(kernel: KernelLine): OpenReport | undefined {
+    return (
+      this.open.find((report) => report.caller === kernel.caller) ??
+      (kernel.caller?.startsWith('C') ? this.open.find((report) => report.nmiBacktraces) : undefined)
+    );
   }
 
   private remember(line: ReportLine, kernel: KernelLine): void {
@@ -242,14 +255,14 @@ export class CrashDetector {
     if (this.recent.length > LEAD_IN_LINES) this.recent.shift();
   }
 
-  private start(headers: HeaderMatch[], line: ReportLine, kernel: KernelLine): void {
+  private start(headers: HeaderMatch[], line: ReportLine, kernel: KernelLine, done: CrashReport[]): void {
     // The "cut here" line and the message printed just before a WARN/BUG belong to its excerpt.
     const lead = this.recent.filter((prev) => prev.caller === kernel.caller);
     let cut = lead.length - 1;
     while (cut >= 0 && !CUT_HERE.test(lead[cut]!.message)) cut--;
     const leadIn = cut >= 0 ? lead.slice(cut) : [];
     this.recent = [];
-    this.open = {
+    const report: OpenReport = {
       headers,
       lines: [...leadIn.map(({ text, message }) => ({ text, message })), line],
       titleLines: [line.message],
@@ -263,6 +276,8 @@ export class CrashDetector {
       nmiBacktraces: false,
       phase: 'body',
     };
+    this.open.push(report);
+    if (headers[0]!.rule.oneLine) this.finish(report, done);
   }
 
   /**
@@ -280,12 +295,6 @@ export class CrashDetector {
     report.lines.push(line);
     report.endLine = this.lineNumber;
     return true;
-  }
-
-  /** A line of the same printing context as the report (or an NMI backtrace it asked for). */
-  private sameContext(report: OpenReport, kernel: KernelLine): boolean {
-    if (kernel.caller === report.caller) return true;
-    return report.nmiBacktraces && kernel.caller?.startsWith('C') === true;
   }
 
   /**
@@ -310,7 +319,7 @@ export class CrashDetector {
       const min = report.headers[0]!.rule.type === 'kmsan' ? MIN_LINES_BEFORE_PANIC_KMSAN : MIN_LINES_BEFORE_PANIC;
       if (report.titleLines.length > min) report.titleClosed = true;
     } else if (!rule && report.phase === 'tail' && !CONTINUATION.some((re) => re.test(message))) {
-      this.finish(done);
+      this.finish(report, done);
       return false;
     }
     report.lines.push(line);
@@ -325,11 +334,11 @@ export class CrashDetector {
 
     const end = report.headers[0]!.rule.end;
     if (END_PANIC.test(message) || (report.fatal && KERNEL_OFFSET.test(message))) {
-      this.finish(done);
+      this.finish(report, done);
     } else if (END_TRACE.test(message) || (end ? end.test(message) : END_TASK_STACK.test(message))) {
       report.phase = 'tail';
     } else if (report.lines.length >= this.maxReportLines) {
-      this.finish(done);
+      this.finish(report, done);
     }
     return true;
   }
@@ -356,11 +365,21 @@ export class CrashDetector {
     return this.matchHeader(message).filter(({ rule }) => rule.afterKernel);
   }
 
-  private finish(done: CrashReport[]): void {
-    const report = this.open;
-    if (!report) return;
-    this.open = undefined;
-    done.push(this.toCrashReport(report));
+  /** Titles a complete report; it comes out once every report that started before it is out. */
+  private finish(report: OpenReport, done: CrashReport[]): void {
+    this.open = this.open.filter((open) => open !== report);
+    this.held.push(this.toCrashReport(report));
+    this.release(done);
+  }
+
+  private finishAll(done: CrashReport[]): void {
+    for (const report of [...this.open]) this.finish(report, done);
+  }
+
+  private release(done: CrashReport[]): void {
+    const firstOpen = Math.min(...this.open.map((report) => report.startLine));
+    this.held.sort((a, b) => a.startLine - b.startLine);
+    while (this.held.length > 0 && this.held[0]!.startLine < firstOpen) done.push(this.held.shift()!);
   }
 
   private toCrashReport(open: OpenReport): CrashReport {

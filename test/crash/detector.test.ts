@@ -115,6 +115,23 @@ describe('CrashDetector', () => {
     expect(report?.excerpt).toContain('[   T12]  iowarrior_disconnect+0xf0/0x2c0');
   });
 
+  it('collects reports of two tasks printing at the same time side by side, and returns them in start order', () => {
+    // syzkaller corpus 351: task 12227 hits a WARNING (panic_on_warn) while 12234 prints its report
+    const [first, second, ...rest] = detectCrashes(syzkallerLog('351'));
+    expect(rest).toEqual([]);
+    expect(first).toMatchObject({ title: 'INFO: trying to register non-static key in vkms_atomic_crtc_destroy_state', fatal: false });
+    expect(second).toMatchObject({ title: 'WARNING: locking bug in lock_downgrade', fatal: true });
+    expect(first!.startLine).toBeLessThan(second!.startLine);
+    expect(second!.startLine).toBeLessThan(first!.endLine);
+    expect(first?.excerpt).not.toContain('[T12227]');
+    expect(second?.excerpt).not.toContain('[T12234]');
+    expect(second?.excerpt.split('\n').slice(0, 3)).toEqual([
+      '[  310.065615][T12227] ------------[ cut here ]------------',
+      '[  310.075104][T12227] downgrading a read lock',
+      '[  310.075198][T12227] WARNING: CPU: 1 PID: 12227 at kernel/locking/lockdep.c:3553 lock_downgrade+0x4d2/0x910',
+    ]);
+  });
+
   it('matches consoles without printk timestamps', () => {
     const reports = detectCrashes('Kernel panic - not syncing: Fatal exception\nKernel Offset: disabled\n');
     // alone, the panic that follows an oops means the oops itself was lost
