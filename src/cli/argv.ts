@@ -7,7 +7,7 @@
 
 /** Flags of `kt run` (and `kt report`) that take a value, long and short forms. */
 export const RUN_VALUE_FLAGS: ReadonlySet<string> = new Set([
-  '--group', '-g', '--exclude-group', '-x', '--exclude-file', '-E', '--jobs', '-j', '--kernel', '--fstests',
+  '--group', '-g', '--section', '-c', '--exclude-group', '-x', '--exclude-file', '-E', '--jobs', '-j', '--kernel', '--fstests',
   '--results', '--accel', '--config', '--suite', '--memory', '--cpus', '--test-size', '--scratch-size',
   '--test-timeout', '--boot-timeout', '--retries', '--shard', '--transport', '--batch', '--backend',
   '--nixos-vm', '--append', '--out',

@@ -11,6 +11,7 @@ import { renderQemuArgs } from '../vm/qemuArgs.js';
 import { QemuMachine } from '../vm/qemuMachine.js';
 import { NixosMachine, locateRunScript, renderNixosDryRun, resolveNixosVmSpec, type NixosVmOptions } from '../vm/nixos/index.js';
 import { shellJoin } from '../util/shell.js';
+import { GUEST_DEVICE_SERIALS } from '../runner/guestCommands.js';
 
 /** What the Debian backend boots besides the config: kt's image and the packed fstests tree. */
 export interface DirectArtifacts {
@@ -35,6 +36,23 @@ export interface RunIdentity {
  */
 export function hungTaskTimeoutFor(accel: Accel): number {
   return accel === 'tcg' ? 480 : 0;
+}
+
+/**
+ * The extra disks every VM of the run gets: the union of what its sections need (one VM may run
+ * every section), each as large as the largest asked. Serials as the guest expects them
+ * (src/runner/guestCommands.ts GUEST_DEVICE_SERIALS).
+ */
+export function extraDisksFor(config: RunConfig): { serial: string; sizeBytes: number }[] {
+  const max = (f: (s: RunConfig['sections'][number]) => number | undefined) => Math.max(0, ...config.sections.map((s) => f(s) ?? 0));
+  const log = max((s) => s.devices.logdevBytes);
+  const rt = max((s) => s.devices.rtdevBytes);
+  const pool = max((s) => s.devices.scratchPool);
+  const disks: { serial: string; sizeBytes: number }[] = [];
+  if (log) disks.push({ serial: GUEST_DEVICE_SERIALS.testLog, sizeBytes: log }, { serial: GUEST_DEVICE_SERIALS.scratchLog, sizeBytes: log });
+  if (rt) disks.push({ serial: GUEST_DEVICE_SERIALS.testRt, sizeBytes: rt }, { serial: GUEST_DEVICE_SERIALS.scratchRt, sizeBytes: rt });
+  for (let n = 2; n <= pool; n++) disks.push({ serial: GUEST_DEVICE_SERIALS.pool(n), sizeBytes: config.scratchSizeBytes });
+  return disks;
 }
 
 /** The options of VM `index`, for either backend. Pure. */
@@ -73,6 +91,7 @@ export function machineOptions(
       fstestsImage: direct.fstestsImage,
       testSizeBytes: config.testSizeBytes,
       scratchSizeBytes: config.scratchSizeBytes,
+      extraDisks: extraDisksFor(config),
     },
   };
 }

@@ -36,7 +36,8 @@ export async function main(rawArgv: string[]): Promise<void> {
           .option('keep', { type: 'boolean', describe: 'keep VM disks and temp files after the run' })
           .option('dry-run', { type: 'boolean', describe: 'print the plan and the qemu command lines, boot nothing' })
           .option('config', { type: 'string', describe: 'config file (default ./kt.yaml, ~/.config/kt/config.yaml)' })
-          .option('suite', { type: 'string', describe: 'filesystem configuration: xfs, ext4, btrfs or a suite YAML file' })
+          .option('section', { alias: 'c', type: 'string', describe: 'sections to run, SUITE/SECTION (repeatable, comma lists; SUITE/all: every section), e.g. -c xfs/4k,xfs/1k' })
+          .option('suite', { type: 'string', describe: "a suite's default section: xfs, ext4, btrfs or a suite YAML file (= -c SUITE)" })
           .option('memory', { type: 'string', describe: 'MiB of memory per VM (default 2048)' })
           .option('cpus', { type: 'string', describe: 'vCPUs per VM (default 2)' })
           .option('test-size', { type: 'string', describe: 'TEST_DEV size (default 5G, sparse)' })
@@ -60,6 +61,7 @@ export async function main(rawArgv: string[]): Promise<void> {
             group: toList(args.group),
             excludeGroup: toList(args.excludeGroup),
             excludeFile: toList(args.excludeFile),
+            section: toList(args.section),
             jobs: args.jobs,
             kernel: args.kernel,
             fstests: args.fstests,

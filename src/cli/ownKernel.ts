@@ -29,7 +29,7 @@ function kernelCheckOf(config: RunConfig): Promise<KernelForRun> {
       backend: config.backend.kind,
       transport: config.transport,
       suite: {
-        name: config.suite.name,
+        name: config.sections.map((s) => s.name).join(', '),
         sections: config.sections.map((s) => ({ name: s.name, fstyp: s.fstyp, mkfsOptions: s.mkfsOptions, mountOptions: s.mountOptions, env: s.env })),
       },
       ...(config.modulesDir ? { modulesDir: config.modulesDir } : {}),
@@ -95,7 +95,7 @@ export async function ownKernelInitramfs(config: RunConfig, image: { initramfs: 
         : stagedFromDir(from.dir, release);
   }
   // Without a checked config (the image kernel with --module), what kt needs in any case.
-  const items = r.checked ? r.check.items : requirementsFor({ backend: 'direct', rootfs: 'image', transport: config.transport, suite: { name: config.suite.name, sections: [] }, modulesStaged: true, extraModules: false });
+  const items = r.checked ? r.check.items : requirementsFor({ backend: 'direct', rootfs: 'image', transport: config.transport, suite: { name: config.sections.map((s) => s.name).join(', '), sections: [] }, modulesStaged: true, extraModules: false });
   if (staged && r.checked) {
     const index = staged.index;
     const known = (name: string) => index.byName.has(name) || index.builtin.has(name);

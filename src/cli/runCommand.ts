@@ -7,7 +7,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import ssh2 from 'ssh2';
 import { normalizeRunConfig, type RunArgs, type RunConfig } from '../config/runConfig.js';
 import { ExitCode, formatError, isKtError, type KtError } from '../errors.js';
 import { EventLogWriter } from '../record/eventLog.js';
@@ -24,7 +23,10 @@ import { writeReports, REPORT_FILES } from '../reporters/writeReports.js';
 import { createCheckStream, createConsoleWatcher } from '../runner/adapters.js';
 import { createGuestSteps } from '../runner/guestSetup.js';
 import { batchSize, testDeadlineSec } from '../runner/order.js';
-import { planRun, type PlannedRun } from '../runner/plan.js';
+import { describeExclusions, planRun, type PlannedRun } from '../runner/plan.js';
+import { parseKernelVersion } from '../config/excludes.js';
+import { readBzImageRelease } from '../config/kernelFile.js';
+import { generateSshKeyPair } from '../vm/sshKeyPair.js';
 import { executeRun, retriesPolicy } from '../runner/run.js';
 import { resolveAccel } from '../vm/accel.js';
 import { ensureFstestsImage } from '../vm/fstestsImage.js';
@@ -51,18 +53,33 @@ async function printDryRun(config: RunConfig, plan: PlannedRun, cacheDir: string
   const paths = imagePaths(cacheDir, recipeHash);
   const direct: DirectArtifacts = { kernel: paths.kernel, initramfs: paths.initramfs, rootImage: paths.rootImage, fstestsImage: path.join(cacheDir, 'fstests', '<tree-hash>.img') };
   const accel: Accel = config.accel === 'kvm' ? 'kvm' : 'tcg';
-  const excluded = plan.sections.reduce((n, s) => n + s.expunged.length, 0);
+  const excluded = plan.sections.reduce((n, s) => n + s.excluded.length, 0);
   const out: string[] = [];
   const sectionNames = config.sections.map((s) => `${s.name} (FSTYP=${s.fstyp})`).join(', ');
   out.push(
-    `kt: plan: ${plan.work.length} tests${config.shard ? ` (shard ${config.shard.index}/${config.shard.total} of ${plan.totalBeforeShard})` : ''}, ${excluded} excluded, on ${config.jobs} VM(s), suite ${config.suite.name}${config.sections.length > 1 ? `, sections ${sectionNames}` : ` (FSTYP=${config.sections[0]!.fstyp})`}`,
+    `kt: plan: ${plan.work.length} tests${config.shard ? ` (shard ${config.shard.index}/${config.shard.total} of ${plan.totalBeforeShard})` : ''}, ${excluded} excluded, on ${config.jobs} VM(s), ${config.sections.length > 1 ? 'sections' : 'section'} ${sectionNames}`,
   );
+  for (const line of describeExclusions(plan.sections)) out.push(`kt: excluded ${line}`);
   out.push(`kt: kernel: ${config.kernel ?? `${paths.kernel} (image kernel)`}`);
   const multi = config.sections.length > 1;
   for (const w of plan.work) out.push(`  ${w.test}${multi ? `  [${w.section}]` : ''}`);
   for (let i = 1; i <= Math.min(config.jobs, plan.work.length); i++) out.push(`kt: vm${i}: ${renderMachineCommand(config, accel, DRY_RUN_ID, i, direct)}`);
   if (config.accel === 'auto') out.push('kt: accel auto: KVM if a probe guest boots under it, else TCG (shown as tcg above)');
   process.stdout.write(out.join('\n') + '\n');
+}
+
+/**
+ * The kernel's version, for exclude rules guarded by one: read from the bzImage header, or from
+ * the cached image's manifest for the image kernel; undefined when not known before booting.
+ */
+async function kernelVersionOf(config: RunConfig, cacheDir: string) {
+  if (config.kernel) {
+    const release = readBzImageRelease(config.kernel);
+    return release ? parseKernelVersion(release) : undefined;
+  }
+  if (config.backend.kind !== 'direct') return undefined;
+  const image = await cachedImage(cacheDir).catch(() => undefined);
+  return image ? parseKernelVersion(image.kernelRelease) : undefined;
 }
 
 /** The current recipe's image if it is already built (no build). */
@@ -95,7 +112,7 @@ export async function runCommand(args: RunArgs, argv: string[]): Promise<number>
   await (await import('./ownKernel.js')).checkOwnKernel(config, (line) => process.stderr.write(line));
   const cacheDir = resolveCacheDir(process.env);
   const history = loadHistory(config.resultsDir);
-  const plan = planRun(config, history);
+  const plan = planRun(config, history, await kernelVersionOf(config, cacheDir));
   // A NixOS VM that cannot be found fails here, before anything is built or booted.
   if (config.backend.kind === 'nixos') machineOptions(config, 'tcg', DRY_RUN_ID, 1, undefined);
   if (config.dryRun) {
@@ -103,6 +120,7 @@ export async function runCommand(args: RunArgs, argv: string[]): Promise<number>
     return ExitCode.ok;
   }
   requireQemu();
+  for (const line of describeExclusions(plan.sections)) process.stderr.write(`kt: excluded ${line}\n`);
 
   // Before the runner starts, a signal ends kt at once (the image build and the KVM probe
   // are killed with their process groups); once it runs, a first signal stops it cleanly.
@@ -177,7 +195,7 @@ async function runAndReport(
   const runDir = createRunDir(config.resultsDir, runId);
   const log = EventLogWriter.open(runDir);
   const progress = createProgressReporter({ stream: process.stderr });
-  const keys = ssh2.utils.generateKeyPairSync('ed25519');
+  const keys = generateSshKeyPair();
   const baseDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-'));
   const identity: RunIdentity = { runId, baseDir, sshKeyBlob: keys.public.split(' ')[1] ?? '' };
   const removeBaseDir = () => {

@@ -54,3 +54,36 @@ export function checkKernelFile(file: string, shown: string, flag = '--kernel'):
       throw new UsageError('E_KERNEL_NOT_BZIMAGE', `kernel file ${printable(shown)} is not an x86 bzImage (no "HdrS" boot header at 0x202)`, BOOT_HINT);
   }
 }
+
+/**
+ * The release string a bzImage carries ("6.1.0-57-cloud-amd64"): the boot header's
+ * kernel_version field (offset 0x20E) points to it, 0x200 bytes less than its file offset
+ * (Documentation/arch/x86/boot.rst, "kernel_version"). Undefined when the file has none.
+ */
+export function bzImageRelease(head: Uint8Array): string | undefined {
+  const buf = Buffer.from(head.buffer, head.byteOffset, head.byteLength);
+  if (kernelFileKind(buf) !== 'bzImage' || buf.length < 0x210) return undefined;
+  const pointer = buf.readUInt16LE(0x20e);
+  if (pointer === 0) return undefined;
+  const start = pointer + 0x200;
+  if (start >= buf.length) return undefined;
+  const end = buf.indexOf(0, start);
+  const text = buf.subarray(start, end < 0 ? Math.min(buf.length, start + 256) : end).toString('latin1');
+  const release = text.split(' ')[0];
+  return release && /^\d+\.\d+/.test(release) ? release : undefined;
+}
+
+/** Reads the release of a bzImage file (the first 64 KiB hold the header and the string). */
+export function readBzImageRelease(file: string): string | undefined {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const head = Buffer.alloc(64 * 1024);
+      return bzImageRelease(head.subarray(0, fs.readSync(fd, head, 0, head.length, 0)));
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+}

@@ -53,9 +53,11 @@ export function parseYamlText<T>(text: string, file: string, schema: z.ZodType<T
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const key = issue.path.map(String).join('.') || '(top level)';
+    // A bad record key carries the key's own issue inside (zod's invalid_key).
+    const inner = 'issues' in issue && Array.isArray(issue.issues) ? (issue.issues[0] as { message?: string } | undefined)?.message : undefined;
     throw new UsageError(
       `E_${what.toUpperCase()}_INVALID`,
-      `${file}:${lineOf(doc, lines, issue.path)}: ${key}: ${issue.message}`,
+      `${file}:${lineOf(doc, lines, issue.path)}: ${key}: ${inner ?? issue.message}`,
       `see the "${what} file" section of kt's README for the allowed keys`,
     );
   }

@@ -9,13 +9,16 @@ import path from 'node:path';
 import { UsageError, printable } from '../errors.js';
 import { whyNotWritable, makeDirs } from '../util/dirs.js';
 import { pick, nonEmpty, oneOf, seconds, single, wholeNumber, type Sourced } from './input.js';
+import { rulesFromExcludeFile, type ExcludeRule } from './excludes.js';
 import { checkKernelFile } from './kernelFile.js';
 import { resolveModuleFlags } from './moduleFlags.js';
 import { loadConfigFile } from './load.js';
+import type { ConfigFile } from './schema.js';
 import { parseSize } from './size.js';
-import { loadSuite, type RunSection } from './suites.js';
+import { excludeRules, readExcludeFile, selectSections, type RunSection } from './suites.js';
 
 export type { RunSection } from './suites.js';
+export type { ExcludeRule } from './excludes.js';
 
 /** The accelerator the user asked for. */
 export type AccelRequest = 'auto' | 'kvm' | 'tcg';
@@ -25,6 +28,8 @@ export interface RunArgs {
   group?: string[];
   excludeGroup?: string[];
   excludeFile?: string[];
+  /** -c: sections, `SUITE/SECTION` (repeatable, comma lists). */
+  section?: string[];
   jobs?: string | string[];
   kernel?: string | string[];
   fstests?: string | string[];
@@ -63,8 +68,8 @@ export interface RunConfig {
   excludeGroups: string[];
   /** Explicit test names. */
   tests: string[];
-  /** -E files and the config file's exclude files (absolute); sections add their own. */
-  excludeFiles: string[];
+  /** Exclude rules of the config file and -E (sections hold their suite's and their own). */
+  excludes: ExcludeRule[];
   jobs: number;
   /** A kernel image to boot, or undefined for the guest image's own kernel. */
   kernel?: string;
@@ -77,9 +82,7 @@ export interface RunConfig {
   accel: AccelRequest;
   keep: boolean;
   dryRun: boolean;
-  /** The suite the sections come from. */
-  suite: { name: string; file: string };
-  /** The filesystem configurations of the run, in order. */
+  /** The filesystem configurations of the run, in order (-c, --suite, or the config file). */
   sections: RunSection[];
   memoryMiB: number;
   cpus: number;
@@ -156,22 +159,19 @@ function checkResultsDir(dir: string, create: boolean): void {
   }
 }
 
-/** An exclude file must be a readable regular file: its lines decide what runs. */
-function checkExcludeFile(file: string, shown: string, source: string): void {
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(file);
-  } catch {
-    throw new UsageError('E_EXCLUDE_FILE_MISSING', `exclude file ${printable(shown)} does not exist`, `fix the path given to ${source}`);
+/** -c sections, else --suite's default section, else the config file's sections or suite, else xfs. */
+function resolveSections(args: RunArgs, file: ConfigFile, configPath: string | undefined, cwd: string): RunSection[] {
+  const flagSections = nonEmpty('-c', args.section, 'section', '-c xfs/4k');
+  const suiteFlag = single('--suite', args.suite);
+  if (flagSections.length > 0 && suiteFlag !== undefined) {
+    throw new UsageError('E_SECTIONS_AND_SUITE', `-c ${printable(flagSections.join(','))} and --suite ${printable(suiteFlag)} were both given`, 'give the sections with -c SUITE/SECTION (--suite NAME is -c NAME: its default section)');
   }
-  if (!stat.isFile()) {
-    throw new UsageError('E_EXCLUDE_FILE_NOT_A_FILE', `exclude file ${printable(shown)} is ${stat.isDirectory() ? 'a directory' : 'not a regular file'}`, `give ${source} a file listing one test per line (fstests -E format)`);
-  }
-  try {
-    fs.accessSync(file, fs.constants.R_OK);
-  } catch (err) {
-    throw new UsageError('E_EXCLUDE_FILE_UNREADABLE', `exclude file ${printable(shown)} cannot be read (${(err as NodeJS.ErrnoException).code})`, 'check its permissions');
-  }
+  if (flagSections.length > 0) return selectSections(flagSections, cwd, '-c');
+  if (suiteFlag !== undefined) return selectSections([suiteFlag], cwd, '--suite');
+  const where = configPath ?? 'config file';
+  if (file.sections?.length) return selectSections(file.sections, cwd, `${where}: sections`);
+  if (file.suite !== undefined) return selectSections([file.suite], cwd, `${where}: suite`);
+  return selectSections(['xfs'], cwd, '--suite');
 }
 
 export function normalizeRunConfig(args: RunArgs, argv: string[], env: NodeJS.ProcessEnv, cwd: string): RunConfig {
@@ -193,20 +193,14 @@ export function normalizeRunConfig(args: RunArgs, argv: string[], env: NodeJS.Pr
   const resultsGiven = from<string>('--results', args.results, 'results', 'kt-results');
   if (resultsGiven.value.trim() === '') throw new UsageError('E_EMPTY_VALUE', `${resultsGiven.source} was given without a directory`, 'give a directory, e.g. --results kt-results');
   const resultsDir = path.resolve(cwd, resultsGiven.value);
-  const suiteGiven = from<string>('--suite', args.suite, 'suite', 'xfs');
-  const suite = loadSuite(suiteGiven.value, cwd, suiteGiven.source);
-  const excludeFiles: string[] = [];
-  for (const f of file.exclude ?? []) {
-    const abs = path.resolve(cwd, f);
-    checkExcludeFile(abs, f, `exclude: in ${configPath ?? 'the config file'}`);
-    excludeFiles.push(abs);
-  }
-  for (const f of nonEmpty('-E', args.excludeFile, 'file', '-E my.exclude')) {
-    const abs = path.resolve(cwd, f);
-    checkExcludeFile(abs, f, '-E');
-    excludeFiles.push(abs);
-  }
-  for (const section of suite.sections) for (const f of section.excludeFiles) checkExcludeFile(f, f, `the suite ${suite.file}`);
+  const sections = resolveSections(args, file, configPath, cwd);
+  const excludes: ExcludeRule[] = [
+    ...excludeRules(file.exclude ?? [], configPath ? path.dirname(path.resolve(cwd, configPath)) : cwd, 'config', configPath ?? 'the config file'),
+    ...nonEmpty('-E', args.excludeFile, 'file', '-E my.exclude').flatMap((f) => {
+      const abs = path.resolve(cwd, f);
+      return rulesFromExcludeFile(readExcludeFile(abs, f, '-E'), f, 'cli');
+    }),
+  ];
 
   const timeoutGiven = from<string | number | undefined>('--test-timeout', args.testTimeout, 'testTimeout', undefined);
   const testTimeoutSec =
@@ -236,7 +230,7 @@ export function normalizeRunConfig(args: RunArgs, argv: string[], env: NodeJS.Pr
     groups: nonEmpty('-g', args.group, 'group', '-g quick'),
     excludeGroups: nonEmpty('-x', args.excludeGroup, 'group', '-x dangerous'),
     tests: args.tests ?? [],
-    excludeFiles,
+    excludes,
     jobs,
     ...resolveKernel(from<string | undefined>('--kernel', args.kernel, 'kernel', undefined), cwd),
     fstestsDir,
@@ -244,12 +238,12 @@ export function normalizeRunConfig(args: RunArgs, argv: string[], env: NodeJS.Pr
     accel,
     keep: args.keep ?? false,
     dryRun,
-    suite: { name: suite.name, file: suite.file },
-    sections: suite.sections,
+    sections,
     memoryMiB,
     cpus,
-    testSizeBytes: parseSize(from<string>('--test-size', args.testSize, 'testSize', '5G')),
-    scratchSizeBytes: parseSize(from<string>('--scratch-size', args.scratchSize, 'scratchSize', '5G')),
+    // One VM serves every section of the run: its disks are as large as the largest asked.
+    testSizeBytes: Math.max(parseSize(from<string>('--test-size', args.testSize, 'testSize', '5G')), ...sections.map((s) => s.testSizeBytes ?? 0)),
+    scratchSizeBytes: Math.max(parseSize(from<string>('--scratch-size', args.scratchSize, 'scratchSize', '5G')), ...sections.map((s) => s.scratchSizeBytes ?? 0)),
     ...(testTimeoutSec !== undefined ? { testTimeoutSec } : {}),
     bootTimeoutSec,
     retries,

@@ -20,8 +20,8 @@ export interface LocalConfigOptions {
   testDev: string;
   /** TEST_DIR: where check mounts TEST_DEV. */
   testDir: string;
-  /** SCRATCH_DEV: mkfs'ed by check at the start of each section. */
-  scratchDev: string;
+  /** SCRATCH_DEV: mkfs'ed by check at the start of each section (unset with SCRATCH_DEV_POOL). */
+  scratchDev?: string;
   /** SCRATCH_MNT. */
   scratchMnt: string;
   /** RESULT_BASE: where check writes results. */
@@ -50,7 +50,7 @@ export function renderLocalConfig(opts: LocalConfigOptions): string {
     ['FSTYP', opts.fstyp],
     ['TEST_DEV', opts.testDev],
     ['TEST_DIR', opts.testDir],
-    ['SCRATCH_DEV', opts.scratchDev],
+    ...(opts.scratchDev !== undefined ? ([['SCRATCH_DEV', opts.scratchDev]] as Array<[string, string]>) : []),
     ['SCRATCH_MNT', opts.scratchMnt],
     ['RESULT_BASE', opts.resultBase],
   ];

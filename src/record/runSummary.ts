@@ -152,6 +152,8 @@ export interface RunInfo {
   planned: number;
   /** Every section of the run with its options (one for a single-suite run). */
   sections: SectionConfig[];
+  /** The log recorded its sections' options (logs of kt before sections did not). */
+  hasSectionConfigs: boolean;
   /** kt version that wrote the log. */
   ktVersion?: string;
   /** fstests tree the run used, when recorded. */
@@ -178,6 +180,8 @@ export interface SectionInfo {
   mkfsOptions?: string;
   /** MOUNT_OPTIONS of the section, when recorded. */
   mountOptions?: string;
+  /** kt version of the run that made it. */
+  ktVersion?: string;
 }
 
 /** A test and its duration, for the slowest-tests list. */

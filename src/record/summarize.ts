@@ -80,6 +80,7 @@ function newRunInfo(start: RunStartEvent | undefined, ts: string): RunInfo {
     runId: start?.runId ?? 'unknown',
     section: start?.section || DEFAULT_SECTION,
     sections: sectionsOf(start),
+    hasSectionConfigs: (start?.sections?.length ?? 0) > 0,
     argv: start?.argv ?? [],
     ...(start?.ktVersion !== undefined ? { ktVersion: start.ktVersion } : {}),
     ...(start?.fstests !== undefined ? { fstests: start.fstests } : {}),
@@ -379,30 +380,36 @@ function pickSlowest(results: TestResult[]): SlowTest[] {
   return executed.sort((a, b) => b.durationMs - a.durationMs).slice(0, SLOWEST_COUNT);
 }
 
+/** One SectionInfo per section name over every run (a run may hold several sections). */
 function summarizeSections(runs: RunState[]): SectionInfo[] {
   const sections = new Map<string, SectionInfo & { startMs: number; endMs: number }>();
   for (const run of runs) {
     const endMs = run.startMs + run.info.wallMs;
-    const existing = sections.get(run.info.section);
-    if (!existing) {
-      sections.set(run.info.section, {
-        name: run.info.section,
-        hostnames: run.info.hostname ? [run.info.hostname] : [],
-        startedAt: run.info.startedAt,
-        wallMs: 0,
-        fstyp: run.info.fstyp,
-        kernel: run.info.kernel,
-        startMs: run.startMs,
-        endMs,
-      });
-      continue;
+    for (const config of run.info.sections) {
+      const existing = sections.get(config.name);
+      if (!existing) {
+        sections.set(config.name, {
+          name: config.name,
+          hostnames: run.info.hostname ? [run.info.hostname] : [],
+          startedAt: run.info.startedAt,
+          wallMs: 0,
+          fstyp: config.fstyp || run.info.fstyp,
+          kernel: run.info.kernel,
+          // A log of a kt without sections has no options to tell: leave them out, not empty.
+          ...(run.info.hasSectionConfigs ? { mkfsOptions: config.mkfsOptions, mountOptions: config.mountOptions } : {}),
+          ...(run.info.ktVersion !== undefined ? { ktVersion: run.info.ktVersion } : {}),
+          startMs: run.startMs,
+          endMs,
+        });
+        continue;
+      }
+      if (run.info.hostname && !existing.hostnames.includes(run.info.hostname)) existing.hostnames.push(run.info.hostname);
+      if (run.startMs < existing.startMs) {
+        existing.startMs = run.startMs;
+        existing.startedAt = run.info.startedAt;
+      }
+      if (endMs > existing.endMs) existing.endMs = endMs;
     }
-    if (run.info.hostname && !existing.hostnames.includes(run.info.hostname)) existing.hostnames.push(run.info.hostname);
-    if (run.startMs < existing.startMs) {
-      existing.startMs = run.startMs;
-      existing.startedAt = run.info.startedAt;
-    }
-    if (endMs > existing.endMs) existing.endMs = endMs;
   }
   return [...sections.values()].map(({ startMs, endMs, ...info }) => ({
     ...info,

@@ -16,7 +16,9 @@ import junitReportBuilder from 'junit-report-builder';
 import type { Builder, TestCase, TestSuite } from 'junit-report-builder';
 import type { CrashInfo, TestOutcome } from '../record/outcome.js';
 import { finalAttempt, type RunSummary, type SectionInfo, type TestAttempt, type TestResult } from '../record/runSummary.js';
+import type { RunVerdict, TestVerdict } from '../record/verdict.js';
 import { toXmlBody, toXmlMessage, MAX_TEXT_CHARS } from './textSafety.js';
+import { verdictIndex, verdictKey } from './verdictWords.js';
 
 // NodeNext reads the package's CJS `export default` as the module object; at runtime the default
 // import already is the builder instance.
@@ -157,8 +159,32 @@ function rerunFor(attempt: TestAttempt, finallyPassed: boolean): JunitRerun | un
   };
 }
 
-/** Decides what the <testcase> of one test says (pure; the XML is built from this). */
-export function describeTestcase(result: TestResult): JunitCase {
+/**
+ * Decides what the <testcase> of one test says (pure; the XML is built from this). With a
+ * baseline verdict (docs/baseline.md) the message says it first: "regression: ..." or "known
+ * failure: ...". A regression is always a <failure>, also when the test was newly not run or
+ * passed on a retry, so a CI's test report agrees with kt's exit code.
+ */
+export function describeTestcase(result: TestResult, judged?: TestVerdict): JunitCase {
+  const own = describeOwnTestcase(result);
+  return judged ? withVerdict(own, judged) : own;
+}
+
+function withVerdict(jcase: JunitCase, judged: TestVerdict): JunitCase {
+  const own = jcase.verdict;
+  const explained = (prefix: string) => {
+    const why = `${prefix}: ${judged.why}`;
+    return oneLine(own && own.element !== 'skipped' && !judged.why.includes(own.message) ? `${why} (${own.message})` : why);
+  };
+  if (judged.judgement === 'regression') {
+    if (own && own.element !== 'skipped') return { ...jcase, verdict: { ...own, message: explained('regression') } };
+    return { ...jcase, verdict: { element: 'failure', type: 'regression', message: explained('regression') } };
+  }
+  if (judged.judgement === 'known' && own) return { ...jcase, verdict: { ...own, message: explained('known failure') } };
+  return jcase;
+}
+
+function describeOwnTestcase(result: TestResult): JunitCase {
   const base = { name: result.test, classname: `fstests.${result.section}` };
   const last = finalAttempt(result);
   if (!last) {
@@ -249,12 +275,23 @@ function addTestcase(suite: TestSuite, jcase: JunitCase): void {
   });
 }
 
-function addSuite(builder: Builder, section: SectionInfo, cases: JunitCase[]): void {
+function addSuite(builder: Builder, section: SectionInfo, cases: JunitCase[], verdict?: RunVerdict): void {
   const suite = builder.testSuite().name(toXmlMessage(`kt.${section.name}`));
   if (section.startedAt) suite.timestamp(section.startedAt);
   suite.time(junitSeconds(section.wallMs));
   if (section.fstyp) suite.property('FSTYP', toXmlMessage(section.fstyp));
   if (section.kernel) suite.property('KERNEL', toXmlMessage(section.kernel));
+  suite.property('SECTION', toXmlMessage(section.name));
+  if (section.mkfsOptions !== undefined) suite.property('MKFS_OPTIONS', toXmlMessage(section.mkfsOptions));
+  if (section.mountOptions !== undefined) suite.property('MOUNT_OPTIONS', toXmlMessage(section.mountOptions));
+  if (section.ktVersion !== undefined) suite.property('KT_VERSION', toXmlMessage(section.ktVersion));
+  if (verdict) {
+    const inSection = (list: TestVerdict[]) => String(list.filter((v) => v.section === section.name).length);
+    suite.property('BASELINE', toXmlMessage(verdict.baseline));
+    suite.property('REGRESSIONS', inSection(verdict.regressions));
+    suite.property('KNOWN_FAILURES', inSection(verdict.known));
+    suite.property('FIXES', inSection(verdict.fixes));
+  }
   decorateSuite(suite, (element, parent) => {
     parent?.removeAttribute('skipped');
     if (section.hostnames.length > 0) element.att('hostname', toXmlMessage(section.hostnames.join(' ')));
@@ -262,8 +299,9 @@ function addSuite(builder: Builder, section: SectionInfo, cases: JunitCase[]): v
   for (const jcase of cases) addTestcase(suite, jcase);
 }
 
-/** Renders the summary as a JUnit XML document (schema junit-10.xsd). */
-export function renderJunit(summary: RunSummary): string {
+/** Renders the summary as a JUnit XML document (schema junit-10.xsd); with a baseline verdict, its words. */
+export function renderJunit(summary: RunSummary, verdict?: RunVerdict): string {
+  const judged = verdictIndex(verdict);
   const builder = rootBuilder.newBuilder().name('kt');
   const sections = new Map<string, SectionInfo>();
   for (const section of summary.sections) sections.set(section.name, section);
@@ -275,7 +313,8 @@ export function renderJunit(summary: RunSummary): string {
   // Always one suite: an empty run still yields a valid file that says "0 tests".
   if (sections.size === 0) sections.set('global', { name: 'global', hostnames: [], startedAt: summary.startedAt, wallMs: 0, fstyp: '', kernel: '' });
   for (const section of sections.values()) {
-    addSuite(builder, section, summary.tests.filter((t) => t.section === section.name).map(describeTestcase));
+    const cases = summary.tests.filter((t) => t.section === section.name).map((t) => describeTestcase(t, judged.get(verdictKey(t.section, t.test))));
+    addSuite(builder, section, cases, verdict);
   }
   return `${builder.build()}\n`;
 }

@@ -18,6 +18,9 @@ export const GUEST_TEST_DEV = '/dev/disk/by-id/virtio-test';
 export const GUEST_SCRATCH_DEV = '/dev/disk/by-id/virtio-scratch';
 export const GUEST_FSTESTS_DEV = '/dev/disk/by-id/virtio-fstests';
 export const GUEST_TEST_DIR = '/mnt/test';
+/** The extra disks of sections (src/cli/machines.ts gives them these serials). */
+export const GUEST_DEVICE_SERIALS = { testLog: 'testlog', scratchLog: 'scratchlog', testRt: 'testrt', scratchRt: 'scratchrt', pool: (n: number) => `pool${n}` } as const;
+export const guestDevice = (serial: string) => `/dev/disk/by-id/virtio-${serial}`;
 export const GUEST_SCRATCH_MNT = '/mnt/scratch';
 
 /** mkfs for TEST_DEV, which check expects to hold a filesystem already (fstests' README.config-sections: RECREATE_TEST_DEV). */
@@ -85,6 +88,9 @@ export interface GuestSectionSetup {
   fstyp: string;
   /** MKFS_OPTIONS: a word list, split on blanks as fstests' common/rc does (`$MKFS_OPTIONS`). */
   mkfsOptions: string;
+  /** TEST_DEV's external log and realtime devices, when the section has them (xfs). */
+  testLogDev?: string;
+  testRtDev?: string;
 }
 
 /**
@@ -105,7 +111,8 @@ export function renderSectionSetup(s: GuestSectionSetup): string {
     `if mountpoint -q ${GUEST_TEST_DIR}; then umount ${GUEST_TEST_DIR}; fi`,
     // Word splitting only, no globbing or expansion: `read -a` over the decoded text.
     `read -r -a mkfs_options <<< "$(base64 -d <<< ${base64(s.mkfsOptions) || "''"})" || true`,
-    `${shellJoin(mkfs)} "\${mkfs_options[@]}" ${GUEST_TEST_DEV} >/dev/null`,
+    // With USE_EXTERNAL=yes fstests' _test_options adds the log and realtime devices the same way.
+    `${shellJoin([...mkfs, ...(s.testLogDev ? ['-l', `logdev=${s.testLogDev}`] : []), ...(s.testRtDev ? ['-r', `rtdev=${s.testRtDev}`] : [])])} "\${mkfs_options[@]}" ${GUEST_TEST_DEV} >/dev/null`,
     'echo KT-SECTION-OK',
   ].join('\n');
 }

@@ -8,6 +8,8 @@ import { HostError } from '../errors.js';
 import { renderLocalConfig } from '../fstests/localConfig.js';
 import type { Machine } from '../vm/machine.js';
 import {
+  GUEST_DEVICE_SERIALS,
+  guestDevice,
   GUEST_SCRATCH_DEV,
   GUEST_SCRATCH_MNT,
   GUEST_TEST_DEV,
@@ -28,6 +30,28 @@ export interface GuestSectionConfig {
   mountOptions: string;
   /** More check config variables (USE_KMEMLEAK, TIME_FACTOR, ...). */
   env: Record<string, string>;
+  /** Extra devices of the section (the VM has them: src/cli/machines.ts). */
+  devices?: { logdevBytes?: number; rtdevBytes?: number; scratchPool?: number };
+}
+
+/** The device variables of a section, in fstests' common/config names. */
+export function sectionDeviceVars(section: GuestSectionConfig): Record<string, string> {
+  const d = section.devices ?? {};
+  const vars: Record<string, string> = {};
+  if (d.logdevBytes || d.rtdevBytes) vars['USE_EXTERNAL'] = 'yes';
+  if (d.logdevBytes) {
+    vars['TEST_LOGDEV'] = guestDevice(GUEST_DEVICE_SERIALS.testLog);
+    vars['SCRATCH_LOGDEV'] = guestDevice(GUEST_DEVICE_SERIALS.scratchLog);
+  }
+  if (d.rtdevBytes) {
+    vars['TEST_RTDEV'] = guestDevice(GUEST_DEVICE_SERIALS.testRt);
+    vars['SCRATCH_RTDEV'] = guestDevice(GUEST_DEVICE_SERIALS.scratchRt);
+  }
+  if (d.scratchPool) {
+    // fstests' common/config: SCRATCH_DEV unset, the pool's first device becomes SCRATCH_DEV.
+    vars['SCRATCH_DEV_POOL'] = [GUEST_SCRATCH_DEV, ...Array.from({ length: d.scratchPool - 1 }, (_, i) => guestDevice(GUEST_DEVICE_SERIALS.pool(i + 2)))].join(' ');
+  }
+  return vars;
 }
 
 /** Guest setup of a fresh VM may mount a disk and run a helper: minutes under TCG at worst. */
@@ -39,7 +63,7 @@ export function localConfigFor(section: GuestSectionConfig): string {
     fstyp: section.fstyp,
     testDev: GUEST_TEST_DEV,
     testDir: GUEST_TEST_DIR,
-    scratchDev: GUEST_SCRATCH_DEV,
+    ...(section.devices?.scratchPool ? {} : { scratchDev: GUEST_SCRATCH_DEV }),
     scratchMnt: GUEST_SCRATCH_MNT,
     resultBase: guestResultDir(section.name),
     mkfsOptions: section.mkfsOptions,
@@ -47,7 +71,7 @@ export function localConfigFor(section: GuestSectionConfig): string {
     // by-id names are symlinks; common/config compares canonical device names with CANON_DEVS.
     // KEEP_DMESG: check keeps every test's <seq>.dmesg, not only the ones it found something
     // in, so kt has the kernel log of each test (fstests' check, _check_dmesg).
-    extra: { CANON_DEVS: 'yes', KEEP_DMESG: 'yes', ...section.env },
+    extra: { CANON_DEVS: 'yes', KEEP_DMESG: 'yes', ...sectionDeviceVars(section), ...section.env },
   });
 }
 
@@ -81,7 +105,15 @@ export function createGuestSteps(sections: readonly GuestSectionConfig[], fstest
     },
     async prepareSection(machine: Machine, name: string): Promise<void> {
       const section = sectionOf(name);
-      const script = renderSectionSetup({ section: name, localConfig: localConfigFor(section), fstyp: section.fstyp, mkfsOptions: section.mkfsOptions });
+      const vars = sectionDeviceVars(section);
+      const script = renderSectionSetup({
+        section: name,
+        localConfig: localConfigFor(section),
+        fstyp: section.fstyp,
+        mkfsOptions: section.mkfsOptions,
+        ...(vars['TEST_LOGDEV'] ? { testLogDev: vars['TEST_LOGDEV'] } : {}),
+        ...(vars['TEST_RTDEV'] ? { testRtDev: vars['TEST_RTDEV'] } : {}),
+      });
       const result = await machine.exec(script, { timeoutMs: SETUP_TIMEOUT_MS });
       if (result.stdout.includes('KT-SECTION-OK')) return;
       if (result.exitCode === null) throw new SetupLostError(`${machine.name} was lost while making TEST_DEV for section ${name}`);

@@ -3,22 +3,28 @@
  * (fstests' own `check -n -g quick` takes about a minute under TCG; the group lists give the
  * same list at once: src/fstests/planTests.ts).
  */
-import fs from 'node:fs';
 import type { RunConfig } from '../config/runConfig.js';
+import { LAYER_LABEL, ruleApplies, type ExcludeLayer, type ExcludeRule, type KernelVersion } from '../config/excludes.js';
 import { UsageError } from '../errors.js';
 import type { WorkSpec } from '../record/events.js';
 import { historyKey, type History } from '../record/history.js';
 import { loadTestTree, type TestTree } from '../fstests/testTree.js';
 import { planTests } from '../fstests/planTests.js';
-import { parseExcludeFile } from '../fstests/excludeFile.js';
+import { expungeLineMatches } from '../fstests/excludeFile.js';
 import { orderLongestFirst, selectShard } from './order.js';
+
+/** A test an exclude rule removed from a section. */
+export interface Exclusion {
+  test: string;
+  rule: ExcludeRule;
+}
 
 export interface SectionPlan {
   section: string;
   /** Tests of the section, in check's order (before sharding). */
   tests: string[];
-  /** Tests removed by exclude files. */
-  expunged: string[];
+  /** Tests removed by exclude rules, with the rule that removed each. */
+  excluded: Exclusion[];
 }
 
 export interface PlannedRun {
@@ -30,7 +36,43 @@ export interface PlannedRun {
   totalBeforeShard: number;
 }
 
-export function planRun(config: RunConfig, history: History): PlannedRun {
+const LAYER_ORDER: readonly ExcludeLayer[] = ['config', 'suite', 'section', 'cli'];
+
+/**
+ * Applies exclude rules layer by layer (config file, suite, section, -E), each test removed by
+ * the first rule that names it; rules guarded by a kernel condition apply when the kernel
+ * matches (or is unknown). Pure.
+ */
+export function applyExcludes(tests: readonly string[], rules: readonly ExcludeRule[], kernel: KernelVersion | undefined): { kept: string[]; excluded: Exclusion[] } {
+  const ordered = LAYER_ORDER.flatMap((layer) => rules.filter((r) => r.layer === layer && ruleApplies(r, kernel)));
+  const kept: string[] = [];
+  const excluded: Exclusion[] = [];
+  for (const test of tests) {
+    const rule = ordered.find((r) => expungeLineMatches(r.line, test));
+    if (rule) excluded.push({ test, rule });
+    else kept.push(test);
+  }
+  return { kept, excluded };
+}
+
+/** One line per layer that removed something: `3 by the suite (suites/exclude/xfs.exclude)`. */
+export function describeExclusions(sections: readonly SectionPlan[]): string[] {
+  const byLayer = new Map<ExcludeLayer, { count: number; sources: Set<string> }>();
+  for (const s of sections) {
+    for (const e of s.excluded) {
+      const entry = byLayer.get(e.rule.layer) ?? { count: 0, sources: new Set<string>() };
+      entry.count++;
+      entry.sources.add(e.rule.source.replace(/:\d+$/, ''));
+      byLayer.set(e.rule.layer, entry);
+    }
+  }
+  return LAYER_ORDER.filter((l) => byLayer.has(l)).map((l) => {
+    const e = byLayer.get(l)!;
+    return `${e.count} by ${LAYER_LABEL[l]} (${[...e.sources].join(', ')})`;
+  });
+}
+
+export function planRun(config: RunConfig, history: History, kernel?: KernelVersion): PlannedRun {
   const trees = new Map<string, TestTree>();
   const treeFor = (fstyp: string) => {
     let tree = trees.get(fstyp);
@@ -40,15 +82,6 @@ export function planRun(config: RunConfig, history: History): PlannedRun {
     }
     return tree;
   };
-  const excludeText = new Map<string, string[]>();
-  const linesOf = (file: string) => {
-    let lines = excludeText.get(file);
-    if (!lines) {
-      lines = parseExcludeFile(fs.readFileSync(file, 'utf8'));
-      excludeText.set(file, lines);
-    }
-    return lines;
-  };
   const sections: SectionPlan[] = config.sections.map((section) => {
     const plan = planTests({
       tree: treeFor(section.fstyp),
@@ -56,16 +89,16 @@ export function planRun(config: RunConfig, history: History): PlannedRun {
       groups: config.groups,
       excludeGroups: config.excludeGroups,
       tests: config.tests,
-      expungeLines: [...config.excludeFiles, ...section.excludeFiles].flatMap(linesOf),
     });
-    return { section: section.name, tests: plan.tests, expunged: plan.expunged };
+    const { kept, excluded } = applyExcludes(plan.tests, [...config.excludes, ...section.excludes], kernel);
+    return { section: section.name, tests: kept, excluded };
   });
   const all: WorkSpec[] = sections.flatMap((s) => s.tests.map((test) => ({ section: s.section, test })));
   if (all.length === 0) {
-    const expunged = sections.reduce((n, s) => n + s.expunged.length, 0);
+    const excluded = sections.reduce((n, s) => n + s.excluded.length, 0);
     throw new UsageError(
       'E_NOTHING_TO_RUN',
-      `the selection (${describeSelection(config)}) leaves no test to run${expunged ? ` (${expunged} excluded)` : ''}`,
+      `the selection (${describeSelection(config)}) leaves no test to run${excluded ? ` (${excluded} excluded)` : ''}`,
       'check -g/-x/-E and the test names against the group lists in tests/*/group.list',
     );
   }

@@ -106,8 +106,9 @@ export class Worker {
       const machine = (slot ?? this.slot)?.machine;
       await this.discard();
       if (d.stopSignal.aborted) return undefined;
-      // Setup errors of the fstests tree or config are the user's to fix: no retry helps.
-      if (err instanceof HostError && err.code.startsWith('E_GUEST_SETUP')) throw err;
+      // Setup errors of the fstests tree or config, and a guest whose ssh host key is not the
+      // one pinned, are the same on every boot: no retry helps.
+      if (err instanceof HostError && (err.code.startsWith('E_GUEST_SETUP') || err.code.startsWith('E_BOOT_HOST_KEY'))) throw err;
       if (!isKtError(err) && !(err instanceof Error)) throw err;
       this.bootFailures++;
       if (machine) {

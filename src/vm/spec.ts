@@ -65,6 +65,8 @@ export interface VmOptions {
   fstestsImage: string;
   testSizeBytes: number;
   scratchSizeBytes: number;
+  /** More empty sparse disks for the sections of the run (external log, realtime, scratch pool). */
+  extraDisks?: readonly { serial: string; sizeBytes: number }[];
   extraCmdline: string[];
   baseDir: string;
   sshKeyBlob: string;
@@ -98,6 +100,7 @@ export function resolveVmSpec(opts: VmOptions): VmSpec {
       { serial: 'test', path: `${dir}/test.img`, snapshot: false, sizeBytes: opts.testSizeBytes },
       { serial: 'scratch', path: `${dir}/scratch.img`, snapshot: false, sizeBytes: opts.scratchSizeBytes },
       { serial: 'fstests', path: opts.fstestsImage, snapshot: true },
+      ...(opts.extraDisks ?? []).map((d) => ({ serial: d.serial, path: `${dir}/${d.serial}.img`, snapshot: false, sizeBytes: d.sizeBytes })),
     ],
     ...resolveGuestAccess(dir, opts),
   };

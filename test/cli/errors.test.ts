@@ -211,7 +211,7 @@ describe('kt run --dry-run', () => {
   it('prints the plan and a qemu command line per VM without booting', async () => {
     const r = await kt(['run', '--dry-run', '--fstests', tree, '-j', '2', '--accel', 'tcg', '-g', 'quick', '-x', 'mount']);
     expect(r.code).toBe(0);
-    expect(r.out).toContain('kt: plan: 3 tests, 0 excluded, on 2 VM(s), suite xfs (FSTYP=xfs)');
+    expect(r.out).toContain('kt: plan: 3 tests, 0 excluded, on 2 VM(s), section xfs/4k (FSTYP=xfs)');
     expect(r.out).toMatch(/^ {2}generic\/001$/m);
     expect(r.out).not.toMatch(/generic\/002/);
     expect(r.out).toMatch(/^kt: vm1: qemu-system-x86_64 -name kt-DRYRUN-vm1 .*-accel tcg,thread=multi/m);

@@ -61,6 +61,41 @@ describe('renderJunit', () => {
     ]);
   });
 
+  it('gives each section of one run its own testsuite, with its options as properties', () => {
+    const s = new RunScript().start({
+      tests: ['generic/001'],
+      section: 'xfs/4k',
+      ktVersion: '0.2.0',
+      sections: [
+        { name: 'xfs/4k', fstyp: 'xfs', mkfsOptions: '-b size=4096', mountOptions: '' },
+        { name: 'xfs/1k', fstyp: 'xfs', mkfsOptions: '-b size=1024', mountOptions: '-o noatime' },
+      ],
+      work: [
+        { section: 'xfs/4k', test: 'generic/001' },
+        { section: 'xfs/1k', test: 'generic/001' },
+      ],
+    });
+    s.boot('vm1', 0);
+    s.test('generic/001', 'vm1', 10, 2, { status: 'passed' }, { section: 'xfs/4k' });
+    s.test('generic/001', 'vm1', 13, 2, { status: 'failed', message: '- output mismatch' }, { section: 'xfs/1k' });
+    s.end('completed', 20);
+    const out = renderJunit(summarizeRun(s.sorted()));
+    expect(validateJunit([out])).toEqual([]);
+    const suites = parser.parse(out).testsuites.testsuite as (ParsedSuite & { properties: { property: { name: string; value: string }[] } })[];
+    expect(suites.map((x) => [x.name, x.tests, x.failures])).toEqual([
+      ['kt.xfs/4k', '1', '0'],
+      ['kt.xfs/1k', '1', '1'],
+    ]);
+    expect(Object.fromEntries(suites[1]!.properties.property.map((p) => [p.name, p.value]))).toEqual({
+      FSTYP: 'xfs',
+      KERNEL: '/boot/vmlinuz-6.1.0-56-cloud-amd64',
+      SECTION: 'xfs/1k',
+      MKFS_OPTIONS: '-b size=1024',
+      MOUNT_OPTIONS: '-o noatime',
+      KT_VERSION: '0.2.0',
+    });
+  });
+
   it('says what happened to each test in the elements CI tools read', () => {
     const cases = new Map(parseJunit(xml).testsuites.testsuite[0]?.testcase?.map((c) => [c.name, c]));
     expect(cases.get('generic/455')?.skipped).toEqual({ message: 'This test requires a valid $LOGWRITES_DEV' });

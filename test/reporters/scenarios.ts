@@ -71,14 +71,16 @@ export class RunScript {
     t: number,
     seconds: number,
     outcome: TestOutcome,
-    extra: { attempt?: number; dmesg?: string; fullTail?: string; artifacts?: TestArtifacts } = {},
+    extra: { attempt?: number; dmesg?: string; fullTail?: string; artifacts?: TestArtifacts; section?: string } = {},
   ): this {
     const attempt = extra.attempt ?? 1;
-    this.begin(test, machine, t, attempt);
+    if (extra.section) this.events.push({ type: 'test-begin', ts: at(t), test, section: extra.section, machine, attempt });
+    else this.begin(test, machine, t, attempt);
     this.events.push({
       type: 'test-end',
       ts: at(t + seconds),
       test,
+      ...(extra.section ? { section: extra.section } : {}),
       machine,
       attempt,
       outcome,
@@ -201,5 +203,19 @@ export function noreflinkRun(): RunEvent[] {
   s.test('generic/001', 'vm1', 8.2, 6, { status: 'passed' });
   s.test('selftest/004', 'vm1', 14.3, 4, { status: 'notrun', reason: 'Always skip me' });
   s.end('completed', 18.5);
+  return s.sorted();
+}
+
+/** The run before interruptedRun in the same results directory: same plan, other durations. */
+export function previousOfInterruptedRun(): RunEvent[] {
+  const s = new RunScript().start({ tests: PLAN, runId: '20261121-221500-9f8e' }, -3600);
+  s.boot('vm1', -3599.9).boot('vm2', -3599.9, 9);
+  s.test('selftest/001', 'vm1', -3591, 12, { status: 'passed' });
+  s.test('selftest/002', 'vm2', -3590, 3, { status: 'passed' });
+  s.test('selftest/003', 'vm2', -3586, 4.9, { status: 'passed' });
+  s.test('selftest/900', 'vm1', -3578, 30, { status: 'passed' });
+  s.test('selftest/901', 'vm2', -3580, 5.2, { status: 'failed', message: '[failed, exit status 3]' });
+  s.test('generic/002', 'vm2', -3574, 20, { status: 'passed' });
+  s.end('completed', -3540);
   return s.sorted();
 }
