@@ -77,8 +77,7 @@ const CONTINUATION: readonly RegExp[] = [
   /^"echo 0 > \/proc\/sys\/kernel\/hung_task_timeout_secs"/,
   // kernel/panic.c panic() with crash_kexec_post_notifiers / smp_send_stop
   /^Shutting down cpus with NMI/,
-  // mm/kasan/report.c print_report() after its closing rule (KASAN, KCSAN, KMSAN, UBSAN)
-  /^\s*={40,}\s*$/,
+  // kernel/panic.c add_taint(), after the first report's closing rule
   /^Disabling lock debugging due to kernel taint/,
 ];
 
@@ -99,8 +98,10 @@ const REPLAYED = /\*\* replaying previous printk message \*\*/;
 const INTERLEAVED_STACK = /vmalloc: allocation failure:|FAULT_INJECTION: forcing a failure|FAULT_FLAG_ALLOW_RETRY missing/;
 // kernel/panic.c add_taint(): a line every first report prints, saying nothing about it
 const TAINT_NOTE = /Disabling lock debugging due to kernel taint/;
-// kernel/panic.c __warn() and lib/bug.c: "------------[ cut here ]------------" precedes the report
-const CUT_HERE = /-+\[ cut here \]-+/;
+// The line that opens a report, before its header: kernel/panic.c __warn() and lib/bug.c
+// "------------[ cut here ]------------", mm/kasan/report.c start_report() and the other
+// sanitizers' "=====...", lockdep's "-----..." / "=====..." frame (kernel/locking/lockdep.c).
+const REPORT_OPENER = /-+\[ cut here \]-+|^\s*={20,}\s*$/;
 /**
  * A panic printed after this many lines of a report is the consequence of the report
  * (panic_on_warn, panic_on_oops): its own stack says nothing new about the culprit.
@@ -256,10 +257,10 @@ export class CrashDetector {
   }
 
   private start(headers: HeaderMatch[], line: ReportLine, kernel: KernelLine, done: CrashReport[]): void {
-    // The "cut here" line and the message printed just before a WARN/BUG belong to its excerpt.
+    // The line that opens the report and the message printed just before a WARN/BUG belong to its excerpt.
     const lead = this.recent.filter((prev) => prev.caller === kernel.caller);
     let cut = lead.length - 1;
-    while (cut >= 0 && !CUT_HERE.test(lead[cut]!.message)) cut--;
+    while (cut >= 0 && !REPORT_OPENER.test(lead[cut]!.message)) cut--;
     const leadIn = cut >= 0 ? lead.slice(cut) : [];
     this.recent = [];
     const report: OpenReport = {
