@@ -21,7 +21,7 @@
  * come out in the order they started. docs/crash-titles.md describes the rules.
  */
 import { fingerprintCrash, type CrashReport } from './report.js';
-import { REPORT_RULES, FS_MESSAGES, isPanicRule, type ReportRule } from './patterns.js';
+import { REPORT_RULES, BOOT_NOTICES, FS_MESSAGES, isPanicRule, type ReportRule } from './patterns.js';
 import { parseTraceFrames } from './frames.js';
 import { definedGroups, describeReport, formatTitle, sanitizeTitle, type HeaderMatch } from './titles.js';
 import { parseFstestsMarker, parseKernelLine, type KernelLine } from './kernel-line.js';
@@ -347,7 +347,7 @@ export class CrashDetector {
   /** The rules whose header starts on this message, in rule order (empty: not a header). */
   private matchHeader(message: string): HeaderMatch[] {
     if (!this.precheck.test(message)) return [];
-    if (FS_MESSAGES.some((re) => re.test(message))) return [];
+    if (FS_MESSAGES.some((re) => re.test(message)) || BOOT_NOTICES.some((re) => re.test(message))) return [];
     const matches: HeaderMatch[] = [];
     for (const rule of this.rules) {
       if (!message.includes(rule.header)) continue;

@@ -3,7 +3,7 @@ export { LineSplitter, cleanConsoleText, toConsoleLine } from './line-splitter.j
 export type { ConsoleLine, LineSplitterOptions } from './line-splitter.js';
 export { parseKernelLine, parseFstestsMarker } from './kernel-line.js';
 export type { KernelLine } from './kernel-line.js';
-export { REPORT_RULES, FS_MESSAGES } from './patterns.js';
+export { REPORT_RULES, FS_MESSAGES, BOOT_NOTICES } from './patterns.js';
 export type { ReportRule, CulpritRule, FrameStep, CrashType } from './patterns.js';
 export {
   SKIPPED_FRAME_GROUPS,

@@ -118,6 +118,15 @@ export const FS_MESSAGES: readonly RegExp[] = [
   /^Buffer I\/O error\b/,
 ];
 
+/**
+ * Boot-time notices that say "WARNING:" as advice, not as a splat: the CPU vulnerability messages
+ * of arch/x86/kernel/cpu/bugs.c (pr_fmt "Spectre V2 : ", "RETBleed: ", "SRSO: ", ...), printed at
+ * every boot of a VM with the host's CPU model (KVM, -cpu host). They are never reports.
+ */
+export const BOOT_NOTICES: readonly RegExp[] = [
+  /^(?:Spectre V[12]|RETBleed|Speculative Return Stack Overflow|SRSO|MDS|TAA|MMIO Stale Data|SRBDS|GDS|L1TF|Speculative Store Bypass|Register File Data Sampling|ITS|BHI|VMSCAPE|Transient Scheduler Attacks|x86\/bugs) ?: /,
+];
+
 /** A printk'd function name as in "%pS": the name, then a clone suffix or the offset. */
 const FUNC = String.raw`(?<func>[A-Za-z0-9_]+)[.+]`;
 /** A source position "fs/ext4/xattr.c:1058" (__FILE__:__LINE__). */

@@ -250,6 +250,22 @@ describe('filesystem messages that tests provoke on purpose', () => {
   }
 });
 
+describe('boot notices that say WARNING as advice', () => {
+  // arch/x86/kernel/cpu/bugs.c on a CPU with the bug (VMs with -cpu host); the first two are
+  // lines of test/crash-corpus/syzkaller logs
+  const messages = [
+    'Spectre V2 : WARNING: Unprivileged eBPF is enabled with eIBRS on, data leaks possible via Spectre v2 BHB attacks!',
+    'Speculative Return Stack Overflow: WARNING: kernel not compiled with CPU_SRSO.',
+    'RETBleed: WARNING: Spectre v2 mitigation leaves CPU vulnerable to RETBleed attacks, data leaks possible!',
+    'Spectre V2 : WARNING: LFENCE mitigation is not recommended for this CPU, data leaks possible!',
+  ];
+  for (const message of messages) {
+    it(message.slice(0, 60), () => {
+      expect(detectCrashes(kmsg(message))).toEqual([]);
+    });
+  }
+});
+
 describe('kinds this kernel could not be made to print and the syzkaller corpus does not hold', () => {
   // Not captured for real (see test/crash-corpus/README.md): TCG has no PMU for the hard-lockup
   // detector. These lines are the kernel's format strings (kernel/watchdog_perf.c,
