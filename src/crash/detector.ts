@@ -94,7 +94,8 @@ const NMI_BACKTRACE_START = /Sending NMI from CPU/;
 // kernel/printk/printk.c console_flush_all(): a record cut short is printed again after this
 const REPLAYED = /\*\* replaying previous printk message \*\*/;
 // Messages that print a stack of their own without being crashes: mm/page_alloc.c warn_alloc()
-// ("vmalloc: allocation failure:"), lib/fault-inject.c fail_dump(), mm/filemap.c (4.x).
+// ("vmalloc: allocation failure:" from mm/vmalloc.c), lib/fault-inject.c fail_dump(),
+// fs/userfaultfd.c handle_userfault() (4.x: "FAULT_FLAG_ALLOW_RETRY missing %x").
 const INTERLEAVED_STACK = /vmalloc: allocation failure:|FAULT_INJECTION: forcing a failure|FAULT_FLAG_ALLOW_RETRY missing/;
 // kernel/panic.c add_taint(): a line every first report prints, saying nothing about it
 const TAINT_NOTE = /Disabling lock debugging due to kernel taint/;
