@@ -96,6 +96,7 @@ export const configFileSchema = z
     suite: z.string().optional(),
     jobs: z.number().int().positive().optional(),
     batch: z.number().int().positive().optional(),
+    spares: z.number().int().nonnegative().optional(),
     backend: z.enum(['direct', 'nixos']).optional(),
     results: z.string().optional(),
     accel: z.enum(['auto', 'kvm', 'tcg']).optional(),

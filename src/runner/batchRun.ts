@@ -22,6 +22,8 @@ export interface BatchDeps {
   emit(event: EventInput): void;
   /** An item has its outcome (the dispatcher decides about retries). */
   onFinished(item: WorkItem, outcome: TestOutcome): void;
+  /** The VM is failing (a fatal report began, a deadline passed, QEMU exited): said once. */
+  onFailing?(): void;
   createCheckStream(): CheckStream;
   createConsoleWatcher(): ConsoleWatcher;
   /** Deadline in seconds for a test, or for check's work outside any test (undefined). */
@@ -194,11 +196,20 @@ class BatchRun {
 
   private fail(f: VmFailure): void {
     if (this.d.disposed) return;
+    this.announceFailing();
     // The first cause wins, but a panic explains the QEMU exit and the lost connection after
     // it; a hang stays a hang (its reports give it a title).
     if (!this.failure || (this.failure.kind !== 'crash' && this.failure.kind !== 'hang' && f.kind === 'crash')) this.failure = f;
     this.resolveFailed();
     if (f.kind !== 'crash') this.abort.abort();
+  }
+
+  private failingAnnounced = false;
+
+  private announceFailing(): void {
+    if (this.failingAnnounced) return;
+    this.failingAnnounced = true;
+    this.deps.onFailing?.();
   }
 
   private onConsole(chunk: Buffer): void {
@@ -213,6 +224,8 @@ class BatchRun {
     // ourselves and stop waiting.
     if (!this.fatalTimerArmed && (this.watcher.fatalPending || this.failure?.kind === 'crash')) {
       this.fatalTimerArmed = true;
+      // A panic report has begun: the replacement VM can start booting now.
+      this.announceFailing();
       this.d.timeout(() => {
         for (const report of this.watcher.flush()) this.onReport(report);
         this.abort.abort();

@@ -9,6 +9,7 @@ import { Dispatcher } from '../../src/runner/dispatcher.js';
 import type { EventInput } from '../../src/record/events.js';
 import { createCheckStream, createConsoleWatcher } from '../../src/runner/adapters.js';
 import { Worker, type WorkerDeps } from '../../src/runner/worker.js';
+import { MachineSupply } from '../../src/runner/supply.js';
 import type { ExecOptions, ExecResult, Machine, MachineExit } from '../../src/vm/machine.js';
 import { renderCheckCommand } from '../../src/runner/guestCommands.js';
 import { retriesPolicy } from '../../src/runner/run.js';
@@ -96,25 +97,31 @@ function tick() {
   return new Promise((r) => setTimeout(r, 1));
 }
 
-function harness(tests: string[], scripts: Script[], overrides: Partial<WorkerDeps> & { retries?: number } = {}) {
+function harness(tests: string[], scripts: Script[], overrides: Partial<WorkerDeps> & { retries?: number; spares?: number } = {}) {
   const events: EventInput[] = [];
   const machines: ScriptedMachine[] = [];
-  const { retries = 0, ...rest } = overrides;
+  const { retries = 0, spares = 0, ...rest } = overrides;
   const dispatcher = new Dispatcher(
     tests.map((test) => ({ section: 'xfs', test })),
     retriesPolicy(retries),
   );
+  const stopSignal = new AbortController().signal;
+  const emit = (e: EventInput) => void events.push(e);
+  const createMachine = async () => {
+    const script = scripts[machines.length];
+    if (!script) throw new Error('no more scripted machines');
+    const m = new ScriptedMachine(`vm${machines.length + 1}`, script);
+    machines.push(m);
+    return m;
+  };
+  const supply = new MachineSupply(
+    { emit, createMachine, setupGuest: async () => {}, prepareSection: async () => {}, consoleLogOf: (m) => `console/${m.name}.log`, stopSignal, maxBootFailures: 3 },
+    spares,
+  );
   const deps: WorkerDeps = {
     dispatcher,
-    emit: (e) => events.push(e),
-    createMachine: async () => {
-      const script = scripts[machines.length];
-      if (!script) throw new Error('no more scripted machines');
-      const m = new ScriptedMachine(`vm${machines.length + 1}`, script);
-      machines.push(m);
-      return m;
-    },
-    setupGuest: async () => {},
+    emit,
+    supply,
     prepareSection: async () => {},
     checkCommand: (items) => renderCheckCommand(items[0]!.section, items.map((i) => i.test)),
     guestResultDir: () => '/run/kt/results/xfs',
@@ -124,13 +131,14 @@ function harness(tests: string[], scripts: Script[], overrides: Partial<WorkerDe
     deadlineSec: () => 3600,
     saveArtifact: (item, ext) => `results/${item.test}.${ext}`,
     consoleLogOf: (m) => `console/${m.name}.log`,
-    stopSignal: new AbortController().signal,
+    stopSignal,
     maxBootFailures: 3,
     // Short waits: the samples are replayed at once; nothing here depends on how short.
     timing: { crashExitGraceMs: 300, transportGraceMs: 50, sysrqSettleMs: 10 },
     ...rest,
   };
-  return { worker: new Worker(deps), events, machines };
+  const worker = new Worker(deps);
+  return { worker: { run: async () => { try { await worker.run(); } finally { await supply.dispose(); } } }, events, machines, supply };
 }
 
 const ends = (events: EventInput[]) =>
@@ -314,16 +322,29 @@ describe('Worker across sections', () => {
       { section: 'xfs/4k', test: 'generic/001' },
       { section: 'xfs/1k', test: 'generic/001' },
     ]);
+    const stopSignal = new AbortController().signal;
+    const prepareSection = async (m: Machine, section: string) => void prepared.push(`${m.name} ${section}`);
+    const supply = new MachineSupply(
+      {
+        emit: (e) => void events.push(e),
+        createMachine: async () => {
+          const m = new ScriptedMachine(`vm${machines.length + 1}`, { stdout: 'generic/001        3s\n', checkExit: 0 });
+          machines.push(m);
+          return m;
+        },
+        setupGuest: async () => {},
+        prepareSection,
+        consoleLogOf: (m) => `console/${m.name}.log`,
+        stopSignal,
+        maxBootFailures: 3,
+      },
+      0,
+    );
     const worker = new Worker({
       dispatcher,
       emit: (e) => events.push(e),
-      createMachine: async () => {
-        const m = new ScriptedMachine(`vm${machines.length + 1}`, { stdout: 'generic/001        3s\n', checkExit: 0 });
-        machines.push(m);
-        return m;
-      },
-      setupGuest: async () => {},
-      prepareSection: async (m, section) => void prepared.push(`${m.name} ${section}`),
+      supply,
+      prepareSection,
       checkCommand: (items) => renderCheckCommand(items[0]!.section, items.map((i) => i.test)),
       guestResultDir: (s) => `/run/kt/results/${s}`,
       createCheckStream,
@@ -332,15 +353,40 @@ describe('Worker across sections', () => {
       deadlineSec: () => 3600,
       saveArtifact: (item, ext) => `results/${item.section}/${item.test}.${ext}`,
       consoleLogOf: (m) => `console/${m.name}.log`,
-      stopSignal: new AbortController().signal,
+      stopSignal,
       maxBootFailures: 3,
     });
     await worker.run();
+    await supply.dispose();
     expect(machines).toHaveLength(1);
     expect(prepared).toEqual(['vm1 xfs/4k', 'vm1 xfs/1k']);
     expect(events.filter((e) => e.type === 'test-end').map((e) => e.type === 'test-end' && `${e.section} ${e.test} ${e.outcome.status}`)).toEqual([
       'xfs/4k generic/001 passed',
       'xfs/1k generic/001 passed',
     ]);
+  }, 30_000);
+});
+
+describe('Worker with a warm spare', () => {
+  it('takes the spare booted ahead after a panic, and the supply disposes the spare it did not need', async () => {
+    const { worker, events, machines } = harness(
+      ['selftest/001', 'selftest/004', 'selftest/005', 'selftest/002'],
+      [
+        { stdout: checkStdout('kernel-panic-sysrq'), console: consoleText('kernel-panic-sysrq'), exit: { exitCode: 0, signal: undefined, stderr: '' } },
+        { stdout: 'selftest/002        4s\n', checkExit: 0 },
+        { stdout: '', checkExit: 0 },
+      ],
+      { spares: 1 },
+    );
+    await worker.run();
+    expect(ends(events)).toEqual({ 'selftest/001': 'passed', 'selftest/004': 'notrun', 'selftest/005': 'crashed', 'selftest/002': 'passed' });
+    // vm2 began booting as the panic report began (before vm1 was discarded); vm3, the spare booted
+    // to replace it, was never needed and was disposed with the supply.
+    const bootOrder = events.filter((e) => e.type === 'machine-boot').map((e) => e.type === 'machine-boot' && e.machine);
+    expect(bootOrder.slice(0, 2)).toEqual(['vm1', 'vm2']);
+    const vm2Up = events.findIndex((e) => e.type === 'machine-up' && e.machine === 'vm2');
+    const crash = events.findIndex((e) => e.type === 'machine-lost' && e.machine === 'vm1');
+    expect(vm2Up).toBeLessThan(crash);
+    expect(machines.every((m) => m.disposed)).toBe(true);
   }, 30_000);
 });
