@@ -4,7 +4,7 @@
  * Only the CLI prints them; the class decides the exit code.
  */
 
-/** Exit codes of `kt` (issue #2): 0 no failures, 1 test failures, 2 usage/config, 3 host/infra. */
+/** Exit codes of `kt` (README "Exit codes"): 0 no failures, 1 test failures, 2 usage/config, 3 host/infra. */
 export const ExitCode = {
   ok: 0,
   testFailures: 1,

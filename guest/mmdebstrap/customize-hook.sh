@@ -6,7 +6,7 @@ set -eu
 root=$1
 files=$2
 
-# Users fstests expects (fstests.md §9). "useradd -m fsgqa" creates the group fsgqa, so it
+# Users fstests expects (docs/fstests.md §9). "useradd -m fsgqa" creates the group fsgqa, so it
 # must run before anything else could create that group.
 chroot "$root" useradd -m fsgqa
 chroot "$root" useradd 123456-fsgqa

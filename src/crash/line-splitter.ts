@@ -1,6 +1,6 @@
 /**
  * Raw console bytes in, whole lines out. Crash patterns are only ever matched on whole lines:
- * a marker split across two reads must not be missed (style.md, "netdev CI runner").
+ * a marker split across two reads must not be missed (nipa's vmksft-p runner checked markers per 1024-byte read and missed split ones).
  */
 
 /** One console line. */

@@ -1,10 +1,10 @@
 /**
- * What CheckOutputParser reports while it reads check's stdout (fstests.md §2). Plain JSON
+ * What CheckOutputParser reports while it reads check's stdout (docs/fstests.md §2). Plain JSON
  * values, so they can be logged, replayed and compared with golden files.
  */
 import type { TestOutcome } from '../record/outcome.js';
 
-/** Header fields check prints before the tests of a section (fstests.md §2.1). */
+/** Header fields check prints before the tests of a section (docs/fstests.md §2.1). */
 export type HeaderField = 'SECTION' | 'RECREATING' | 'FSTYP' | 'PLATFORM' | 'MKFS_OPTIONS' | 'MOUNT_OPTIONS';
 
 /** `FSTYP         -- xfs (non-debug)` and the other header lines. */
@@ -77,7 +77,7 @@ export interface AggregateEvent {
   counts: Record<string, number>;
 }
 
-/** `Ran: a b c` — every test tried, not-run ones included (fstests.md §2.3). */
+/** `Ran: a b c` — every test tried, not-run ones included (docs/fstests.md §2.3). */
 export interface SummaryRanEvent {
   type: 'summary-ran';
   /** Test ids. */
@@ -114,7 +114,7 @@ export interface SummaryPassedEvent {
   total: number;
 }
 
-/** `Interrupted!` (a signal reached check; its summary is then unreliable, fstests.md §7). */
+/** `Interrupted!` (a signal reached check; its summary is then unreliable, docs/fstests.md §7). */
 export interface SummaryInterruptedEvent {
   type: 'summary-interrupted';
 }

@@ -1,5 +1,5 @@
 /**
- * Pure classifiers for the lines of check's stdout (fstests.md §2). Each pattern cites the
+ * Pure classifiers for the lines of check's stdout (docs/fstests.md §2). Each pattern cites the
  * check code that prints it; CheckOutputParser decides which one applies in which state.
  */
 import type { CheckEvent, HeaderField } from './checkEvents.js';
@@ -35,7 +35,7 @@ const UNKNOWN_TEST_RE = new RegExp(`^${TEST_ID_PATTERN}\\S* - unknown test, igno
 const HARNESS_RE = /^=== /;
 
 /**
- * Beginnings of failure text (fstests.md §2.2), in check and common/rc:
+ * Beginnings of failure text (docs/fstests.md §2.2), in check and common/rc:
  * _dump_err_cont "[dumped core]", _dump_err_cont "[failed, exit status $sts]",
  * _dump_err "- output mismatch (see $seqres.out.bad)", _dump_err "no qualified output",
  * echo " - no such test?", _check_dmesg/_check_kmemleak/_check_<fs>_filesystem messages,

@@ -1,5 +1,5 @@
 /**
- * Streaming parser for check's stdout (fstests.md §2, §10.3). It takes chunks, not lines:
+ * Streaming parser for check's stdout (docs/fstests.md §2, §10.3). It takes chunks, not lines:
  * check prints a test's name without a newline and appends the outcome when the test ends,
  * possibly minutes later, and a hang or kernel crash stops the stream right after a name.
  * So a test is reported as started the moment its padded name is seen, and `currentTest()`

@@ -1,6 +1,6 @@
 /**
  * `$RESULT_BASE/check.time`: `<test> <seconds>` per line, passed tests only, merged with the
- * previous file and sorted by check's _wrapup (fstests.md §3). Empty after a hang or crash.
+ * previous file and sorted by check's _wrapup (docs/fstests.md §3). Empty after a hang or crash.
  */
 
 /** Test id → seconds of its last pass. Lines that are not `<test> <integer>` are skipped. */

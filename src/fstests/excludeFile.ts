@@ -1,5 +1,5 @@
 /**
- * fstests exclude ("expunge") lists: `check -E file` and `-e a,b` (fstests.md §1.2).
+ * fstests exclude ("expunge") lists: `check -E file` and `-e a,b` (docs/fstests.md §1.2).
  * check reads the file with `sed "s/#.*$//"`, one entry per line, and expunges a test when a
  * line matches the regex `^<test id>\b`, so trailing text after the id is fine.
  */

@@ -1,6 +1,6 @@
 /**
  * Reads `tests/<dir>/group.list`, the file fstests' `make` writes from each test's
- * `_begin_fstest <groups>` line (fstests.md §1.4):
+ * `_begin_fstest <groups>` line (docs/fstests.md §1.4):
  *
  *   # QA groups control file, automatically generated.
  *   # See _begin_fstest in each test for details.

@@ -1,6 +1,6 @@
 /**
  * Renders the config file check reads (`local.config`, or the file named by $HOST_OPTIONS;
- * fstests.md §1.3). Two forms:
+ * docs/fstests.md §1.3). Two forms:
  * - without sections, the file is sourced by bash: `export NAME=value` lines, values
  *   single-quoted when needed, so any value is safe;
  * - with `[section]` lines, common/config parses it with sed and `eval`s

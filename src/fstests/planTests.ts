@@ -1,5 +1,5 @@
 /**
- * The host-side twin of check's `_prepare_test_list` (fstests.md §1.2, §1.4): which tests a
+ * The host-side twin of check's `_prepare_test_list` (docs/fstests.md §1.2, §1.4): which tests a
  * `check [-g ...] [-x ...] [-e/-E ...] [tests...]` would run, computed from the group lists so
  * kt can shard the list and hand each VM an explicit `--exact-order` list.
  *

@@ -1,5 +1,5 @@
 /**
- * check's xunit report (`-R xunit`, fstests.md §4): `$REPORT_DIR/result.xml`, or the
+ * check's xunit report (`-R xunit`, docs/fstests.md §4): `$REPORT_DIR/result.xml`, or the
  * `result.xml.new` a crash or interrupt leaves behind. A cross-check for what the stdout
  * stream said: it is rewritten before every test (`time=""` while in progress), has one
  * `<testcase>` per run with -L (duplicate names), and none for a test that hung or crashed.

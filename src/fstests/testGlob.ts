@@ -1,6 +1,6 @@
 /**
  * check expands test arguments as shell globs inside tests/ (`list=$(cd $SRC_DIR; echo $1)`,
- * fstests.md §1.2: 'xfs/*', '*\/001'). kt matches the same patterns against known test ids.
+ * docs/fstests.md §1.2: 'xfs/*', '*\/001'). kt matches the same patterns against known test ids.
  */
 
 /** True when the argument holds a glob character bash would expand. */

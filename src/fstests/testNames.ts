@@ -6,7 +6,7 @@
 /** fstests common/test_names: VALID_TEST_NAME='[0-9]\{3\}-\?[[:alnum:]-]*' (a test file name). */
 export const TEST_NAME_PATTERN = '[0-9]{3}-?[A-Za-z0-9-]*';
 
-/** A test id as check prints it, `<dir>/<name>` (fstests.md §2.2: "generic/001", "xfs/838"). */
+/** A test id as check prints it, `<dir>/<name>` (docs/fstests.md §2.2: "generic/001", "xfs/838"). */
 export const TEST_ID_PATTERN = `[a-z0-9]+/${TEST_NAME_PATTERN}`;
 
 const TEST_NAME_RE = new RegExp(`^${TEST_NAME_PATTERN}$`);

@@ -1,6 +1,6 @@
 /**
  * The tests an fstests tree holds, read from its generated group lists. kt plans on the host
- * from these files instead of booting a VM for `check -n` (fstests.md §10.1).
+ * from these files instead of booting a VM for `check -n` (docs/fstests.md §10.1).
  */
 import fs from 'node:fs';
 import path from 'node:path';

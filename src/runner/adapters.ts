@@ -39,7 +39,7 @@ export function createCheckStream(): CheckStream {
   };
 }
 
-/** Console bytes → whole lines → crash reports (never matched on raw chunks; style.md). */
+/** Console bytes → whole lines → crash reports (never matched on raw chunks: a marker split across two reads must still match). */
 export function createConsoleWatcher(): ConsoleWatcher {
   const splitter = new LineSplitter();
   const detector = new CrashDetector();

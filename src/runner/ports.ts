@@ -1,6 +1,6 @@
 /**
  * The shapes the runner needs from the fstests stream parser and the crash detector. The
- * runner depends on these, not on the parsing modules' internals (style.md: a folder imports
+ * runner depends on these, not on the parsing modules' internals (docs/architecture.md: a folder imports
  * the interfaces it is given).
  */
 import type { CrashInfo, TestOutcome } from '../record/outcome.js';

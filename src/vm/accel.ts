@@ -1,5 +1,5 @@
 /**
- * Accelerator choice. KVM when it really runs a guest, TCG otherwise (issue #2).
+ * Accelerator choice. KVM when it really runs a guest, TCG otherwise (README "What kt needs").
  *
  * /dev/kvm opening is not enough: on nested hypervisors it opens, SeaBIOS and the kernel's
  * real-mode setup print, and then the 64-bit kernel hangs (seen on kt's own build hosts). So

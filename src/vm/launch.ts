@@ -1,12 +1,12 @@
 /**
  * launch: start QEMU with execa in its own process group and hand back a handle that can
- * only be stopped, never leaked (architecture.md, step 4).
+ * only be stopped, never leaked (docs/architecture.md, "The VM layer", step 4).
  */
 import { execa, type ResultPromise } from 'execa';
 import { registerProcessGroup, unregisterProcessGroup } from './processRegistry.js';
 
 export interface QemuExit {
-  /** QEMU's exit code; 1 after a pvpanic with panic=exit-failure (fstests.md §7). */
+  /** QEMU's exit code; 1 after a pvpanic with panic=exit-failure (docs/fstests.md §7). */
   exitCode: number | undefined;
   signal: string | undefined;
   /** QEMU's own stderr (argument errors, "could not open disk image"). */

@@ -1,5 +1,5 @@
 /**
- * prepareHost: the effects a VmSpec needs before QEMU starts (architecture.md, step 3):
+ * prepareHost: the effects a VmSpec needs before QEMU starts (docs/architecture.md, "The VM layer", step 3):
  * its private directory and fresh sparse TEST/SCRATCH images. Returns a disposer.
  */
 import fs from 'node:fs/promises';

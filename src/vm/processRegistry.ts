@@ -1,6 +1,6 @@
 /**
  * Every QEMU kt starts is registered here, so that no exit path of kt leaves one behind
- * (issue #2: "no orphans, ever"). QEMU runs in its own process group (detached) so a
+ * (README: "Every QEMU process kt starts is killed on every exit path"). QEMU runs in its own process group (detached) so a
  * terminal's Ctrl-C reaches kt only and kt decides how to stop each VM; on process exit the
  * whole group of every live VM gets SIGKILL synchronously.
  */

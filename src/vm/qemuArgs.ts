@@ -20,7 +20,7 @@ export function renderKernelCmdline(spec: VmSpec): string {
     'console=ttyS0,115200',
     // kt's own initramfs (src/vm/image): loads virtio modules, mounts root by serial.
     'rdinit=/init',
-    // panic=-1: reboot at once on panic; with -no-reboot QEMU exits (fstests.md §7).
+    // panic=-1: reboot at once on panic; with -no-reboot QEMU exits (docs/fstests.md §7).
     'panic=-1',
     // Give crashes a clean, complete console report instead of a reboot loop or a hang.
     'oops=panic',
@@ -76,7 +76,7 @@ export function renderQemuArgs(spec: VmSpec, qemuBinary = 'qemu-system-x86_64'):
     '-chardev', 'stdio,id=console,signal=off',
     '-serial', 'chardev:console',
     '-qmp', `unix:${v(spec.qmpSocket)},server=on,wait=off`,
-    // pvpanic: the guest tells QEMU it panicked (fstests.md §7: QEMU then exits 1, or pauses
+    // pvpanic: the guest tells QEMU it panicked (docs/fstests.md §7: QEMU then exits 1, or pauses
     // for a memory dump with --vmcore).
     '-device', 'pvpanic-pci',
     '-action', `panic=${spec.pauseOnPanic ? 'pause' : 'exit-failure'}`,

@@ -1,5 +1,5 @@
 /**
- * VmSpec: every decision about one VM, made once by a pure function (architecture.md, step 1).
+ * VmSpec: every decision about one VM, made once by a pure function (docs/architecture.md, "The VM layer", step 1).
  * renderQemuArgs turns it into argv; nothing in here touches the host.
  */
 

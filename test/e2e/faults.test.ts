@@ -1,5 +1,5 @@
 /**
- * The fault matrix of issue #3, each row a real run in real TCG guests with the fixture tree:
+ * The fault matrix (README "When the kernel crashes or hangs"), each row a real run in real TCG guests with the fixture tree:
  * the faulty test gets the right outcome and title, every other test ran, JUnit validates,
  * no qemu and no VM temp files are left, and the exit code is right.
  */

@@ -141,7 +141,7 @@ describe('kt guest image', () => {
         'mount /dev/disk/by-id/virtio-test /mnt/test',
         'findmnt -n -o FSTYPE /mnt/test',
         'ls /dev/disk/by-id',
-        // bash process substitution needs /dev/fd (fstests.md §9)
+        // bash process substitution needs /dev/fd (docs/fstests.md §9)
         'bash -c "cat <(echo procsub-ok)"',
         'id -u fsgqa >/dev/null && id -u fsgqa2 >/dev/null && id -u 123456-fsgqa >/dev/null && echo users-ok',
       ].join('\n'),

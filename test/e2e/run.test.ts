@@ -1,5 +1,5 @@
 /**
- * kt run on real VMs (issue #2): the fixture fstests tree in Debian guests under TCG, -j 2,
+ * kt run on real VMs: the fixture fstests tree in Debian guests under TCG, -j 2,
  * TEST/SCRATCH formatted with mkfs.xfs in the guest, every outcome kind, JUnit against the
  * schema, nothing left behind.
  */

@@ -1,5 +1,5 @@
 /**
- * CheckOutputParser on the streaming cases and the output forms of check (fstests.md §2.2)
+ * CheckOutputParser on the streaming cases and the output forms of check (docs/fstests.md §2.2)
  * that the real samples do not show. The samples themselves are in checkOutputGolden.test.ts.
  */
 import { describe, expect, test } from 'vitest';

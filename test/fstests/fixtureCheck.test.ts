@@ -162,7 +162,7 @@ describe.skipIf(skipReason !== undefined)(
         ['selftest/901', 'failed', 3],
       ]);
 
-      // Result files as fstests writes them (fstests.md §3).
+      // Result files as fstests writes them (docs/fstests.md §3).
       const read = (f: string) => fs.readFileSync(path.join(results, f), 'utf8');
       expect(read('selftest/002.out.bad')).toBe('QA output created by 002\nI am intentionally broken\n');
       expect(read('selftest/003.full')).toBe("I have _fail'ed\n");
@@ -285,7 +285,7 @@ describe.skipIf(skipReason !== undefined)(
       const r = await sub;
       seen.push(...parser.end());
       expect(currentAtStart).toBe('generic/003');
-      expect(r.exitCode).toBe(0); // fstests.md §6: interrupts return 0
+      expect(r.exitCode).toBe(0); // docs/fstests.md §6: interrupts return 0
       // The name and check.time's previous time, then nothing: no newline, no summary.
       expect(r.stdout).toMatch(/\n\ngeneric\/003 +(\d+s \.\.\. )?$/);
       expect(seen.filter((e) => e.type === 'test-result')).toEqual([]);

@@ -1,6 +1,6 @@
 /**
  * planTests over the real group lists of fstests v2026.01.27, checked against what the real
- * check printed (`check -n -g quick`, the runs' test order) and the counts in fstests.md §1.4.
+ * check printed (`check -n -g quick`, the runs' test order) and the counts in docs/fstests.md §1.4.
  */
 import { describe, expect, test } from 'vitest';
 import { parseCheckOutput } from '../../src/fstests/checkOutputParser.js';
@@ -23,7 +23,7 @@ describe('groups, as real check selects them', () => {
   });
 
   test.each([
-    // fstests.md §1.4: counts computed from group.list and equal to the in-VM listing.
+    // docs/fstests.md §1.4: counts computed from group.list and equal to the in-VM listing.
     ['auto', 777 + 471],
     ['all', 787 + 784],
     ['dangerous', 3],

@@ -1,4 +1,4 @@
-/** parseResultXml on the real xunit reports of the sample runs (fstests.md §4). */
+/** parseResultXml on the real xunit reports of the sample runs (docs/fstests.md §4). */
 import { describe, expect, test } from 'vitest';
 import { isKtError } from '../../src/errors.js';
 import { parseResultXml } from '../../src/fstests/resultXml.js';

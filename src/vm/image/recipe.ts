@@ -13,7 +13,7 @@ export const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
 export const SECURITY_MIRROR = 'http://deb.debian.org/debian-security';
 
 /**
- * fstests' runtime packages as measured in a real guest (fstests.md §9), plus what the guest
+ * fstests' runtime packages as measured in a real guest (docs/fstests.md §9), plus what the guest
  * needs to boot and be driven. All checked with `apt-cache policy` on bookworm.
  */
 export const FSTESTS_PACKAGES = [

@@ -1,4 +1,4 @@
-/** The `nixos` backend (architecture.md): a NixOS VM built from nix/, started by its run script. */
+/** The `nixos` backend (docs/architecture.md): a NixOS VM built from nix/, started by its run script. */
 export { resolveNixosVmSpec, sanitizeShellIdent, kernelEnvVar, systemNameFromRunScript } from './spec.js';
 export type { NixosVmOptions, NixosVmSpec } from './spec.js';
 export {

@@ -61,7 +61,7 @@ export function renderNixosKernelParams(spec: NixosVmSpec): string {
     'console=ttyS0,115200',
     // NixOS sets loglevel=4 (boot.consoleLogLevel); kt's crash detector needs WARNINGs and traces.
     'loglevel=7',
-    // panic=-1: reboot at once on panic; with -no-reboot QEMU exits (fstests.md §7).
+    // panic=-1: reboot at once on panic; with -no-reboot QEMU exits (docs/fstests.md §7).
     'panic=-1',
     'oops=panic',
     'nmi_watchdog=0',

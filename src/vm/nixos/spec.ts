@@ -1,6 +1,6 @@
 /**
  * NixosVmSpec: every decision about one VM of the `nixos` backend, made once by a pure function
- * (architecture.md, step 1). The VM is the run script of a NixOS VM built from nix/
+ * (docs/architecture.md, "The VM layer", step 1). The VM is the run script of a NixOS VM built from nix/
  * (result/bin/run-<system.name>-vm, nixpkgs nixos/modules/virtualisation/qemu-vm.nix); kt only
  * sets its environment (renderNixosRunEnv).
  */
