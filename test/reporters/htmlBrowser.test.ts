@@ -30,11 +30,16 @@ function realLog(name: string): RunEvent[] {
 const VERDICT: RunVerdict = {
   baseline: 'kt-baseline.json',
   regressions: [
-    { section: 'global', test: 'selftest/005', judgement: 'regression', why: 'crashed; passed in all 12 recorded runs' },
-    { section: 'global', test: 'selftest/002', judgement: 'regression', why: 'failed; passed in all 12 recorded runs' },
+    { section: 'global', test: 'selftest/005', judgement: 'regression', rule: 'new-crash', why: 'crashed; passed in all 12 recorded runs' },
+    { section: 'global', test: 'selftest/002', judgement: 'regression', rule: 'new-failure', why: 'failed; passed in all 12 recorded runs' },
   ],
-  known: [{ section: 'global', test: 'selftest/900', judgement: 'known', why: 'failed; fails in 3 of 12 recorded runs' }],
+  known: [{ section: 'global', test: 'selftest/900', judgement: 'known', rule: 'known-failure', why: 'failed; fails in 3 of 12 recorded runs' }],
   fixes: [],
+  possibleFixes: [],
+  unjudged: [],
+  notExecuted: 2,
+  sectionsNotInBaseline: [],
+  minRuns: 5,
 };
 
 let browser: Browser;
