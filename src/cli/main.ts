@@ -106,13 +106,15 @@ export async function main(rawArgv: string[]): Promise<void> {
     )
     .command(
       'report <runDirs..>',
-      'rebuild junit.xml, summary.json and report.md from one or more run directories (CI shards)',
+      'rebuild junit.xml, summary.json, report.md and report.html from one or more run directories (CI shards)',
       (y) =>
         y
           .positional('runDirs', { type: 'string', array: true, demandOption: true })
-          .option('out', { type: 'string', describe: 'write the merged reports here (default: the single run dir)' }),
+          .option('out', { type: 'string', describe: 'write the merged reports here (default: the single run dir)' })
+          .option('format', { type: 'string', describe: 'junit, json, md or html: only these reports (repeatable or a comma list; default all)' }),
       async (args) => {
-        exitCode = await reportCommandCli(args.runDirs as string[], singleOut(args.out));
+        const formats = toList(args.format);
+        exitCode = await reportCommandCli(args.runDirs as string[], singleOut(args.out), formats ? { formats } : {});
       },
     )
     .command(

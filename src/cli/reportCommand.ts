@@ -12,7 +12,9 @@ import { summarizeRun } from '../record/summarize.js';
 import { exitCodeFor } from '../record/verdict.js';
 import { renderTextSummary } from '../reporters/text.js';
 import { shouldUseColor } from '../reporters/color.js';
-import { writeReports } from '../reporters/writeReports.js';
+import { REPORT_FILES, writeReports } from '../reporters/writeReports.js';
+import { ALL_REPORT_FORMATS, parseReportFormats } from './reportFormats.js';
+import { relativeRunDirs } from './reportLinks.js';
 import { makeDirs } from '../util/dirs.js';
 
 /** A run directory, or an events.jsonl path given directly → the event log's path and its run dir. */
@@ -27,10 +29,11 @@ function locateLog(arg: string): { log: string; dir: string } {
 }
 
 /** Reads every log; refuses (exit 2) a damaged or empty one, naming the file and line. */
-async function readLogs(runDirs: readonly string[]): Promise<{ events: RunEvent[]; warnings: string[]; dirs: string[] }> {
+async function readLogs(runDirs: readonly string[]): Promise<{ events: RunEvent[]; warnings: string[]; dirs: string[]; logs: { dir: string; events: RunEvent[] }[] }> {
   const events: RunEvent[] = [];
   const warnings: string[] = [];
   const dirs: string[] = [];
+  const logs: { dir: string; events: RunEvent[] }[] = [];
   for (const arg of runDirs) {
     const { log, dir } = locateLog(arg);
     const contents = await readEventLog(log);
@@ -53,8 +56,9 @@ async function readLogs(runDirs: readonly string[]): Promise<{ events: RunEvent[
     events.push(...contents.events);
     warnings.push(...contents.warnings);
     dirs.push(path.resolve(dir));
+    logs.push({ dir: path.resolve(dir), events: contents.events });
   }
-  return { events, warnings, dirs };
+  return { events, warnings, dirs, logs };
 }
 
 /** Where the reports go; refuses to write over another run's reports. */
@@ -84,14 +88,16 @@ function chooseOutDir(out: string | undefined, dirs: readonly string[]): string 
   return target;
 }
 
-export async function reportCommandCli(runDirs: string[], out: string | undefined): Promise<number> {
+export async function reportCommandCli(runDirs: string[], out: string | undefined, options: { formats?: string[] } = {}): Promise<number> {
   if (runDirs.length === 0) throw new UsageError('E_REPORT_NO_RUN_DIR', 'no run directory given', 'pass one or more run directories: kt report kt-results/<run-id>');
-  const { events, warnings, dirs } = await readLogs(runDirs);
+  const formats = parseReportFormats(options.formats);
+  const { events, warnings, dirs, logs } = await readLogs(runDirs);
   const outDir = chooseOutDir(out, dirs);
   for (const w of warnings) process.stderr.write(`kt: warning: ${printable(w)}\n`);
   const summary = summarizeRun(events);
-  await writeReports(outDir, summary);
+  await writeReports(outDir, summary, undefined, { formats, runDirs: relativeRunDirs(outDir, logs) });
   process.stdout.write(renderTextSummary(summary, { color: shouldUseColor(process.stdout) }) + '\n');
-  process.stdout.write(`kt: reports written to ${outDir}\n`);
+  const written = formats.length === ALL_REPORT_FORMATS.length ? 'reports' : formats.map((f) => REPORT_FILES[f]).join(', ');
+  process.stdout.write(`kt: ${written} written to ${outDir}\n`);
   return exitCodeFor(summary) === 0 ? ExitCode.ok : ExitCode.testFailures;
 }

@@ -1,5 +1,5 @@
 /**
- * Writing the report files of a run: junit.xml, summary.json and report.md. Used at the end of
+ * Writing the report files of a run: junit.xml, summary.json, report.md and report.html. Used at the end of
  * `kt run` (with the events it just wrote) and by `kt report <run-dir>...` (replaying one or many
  * event logs, e.g. CI shards), so both paths produce byte-identical reports from the same events.
  *
@@ -13,10 +13,26 @@ import { resultsWriteError } from '../record/eventLog.js';
 import { renderJsonSummary } from './json.js';
 import { renderJunit } from './junit.js';
 import { renderMarkdown } from './markdown.js';
+import { renderHtml } from './html.js';
+import { previousRunSummary } from './previousRun.js';
 import type { RunSummary } from '../record/runSummary.js';
+import type { RunVerdict } from '../record/verdict.js';
 
 /** File names of the reports inside the output directory. */
-export const REPORT_FILES = { junit: 'junit.xml', json: 'summary.json', markdown: 'report.md' } as const;
+export const REPORT_FILES = { junit: 'junit.xml', json: 'summary.json', markdown: 'report.md', html: 'report.html' } as const;
+
+/** One kind of report file. */
+export type ReportFormat = keyof typeof REPORT_FILES;
+
+/** Which reports to write, and what report.html needs besides the summary. */
+export interface WriteReportsOptions {
+  /** Default: all. */
+  formats?: readonly ReportFormat[];
+  /** The run report.html compares durations with; default: the previous run of outDir's results directory (previousRun.ts); null: none. */
+  previous?: RunSummary | null;
+  /** Run id → its run directory relative to outDir, where report.html links to a run's files (merged shards). */
+  runDirs?: Readonly<Record<string, string>>;
+}
 
 /** Paths of the report files written. */
 export interface ReportPaths {
@@ -26,6 +42,8 @@ export interface ReportPaths {
   json: string;
   /** report.md */
   markdown: string;
+  /** report.html */
+  html: string;
 }
 
 /** What writeReports produced. */
@@ -55,15 +73,21 @@ export async function writeFileAtomic(file: string, content: string): Promise<vo
   }
 }
 
-/** Renders and writes junit.xml, summary.json and report.md into `outDir`. */
-export async function writeReports(outDir: string, summary: RunSummary): Promise<WrittenReports> {
+/** Renders and writes junit.xml, summary.json, report.md and report.html (or `options.formats`) into `outDir`; a baseline verdict leads report.html. */
+export async function writeReports(outDir: string, summary: RunSummary, verdict?: RunVerdict, options: WriteReportsOptions = {}): Promise<WrittenReports> {
   const paths: ReportPaths = {
     junit: path.join(outDir, REPORT_FILES.junit),
     json: path.join(outDir, REPORT_FILES.json),
     markdown: path.join(outDir, REPORT_FILES.markdown),
+    html: path.join(outDir, REPORT_FILES.html),
   };
-  await writeFileAtomic(paths.junit, renderJunit(summary));
-  await writeFileAtomic(paths.json, renderJsonSummary(summary));
-  await writeFileAtomic(paths.markdown, renderMarkdown(summary));
+  const formats = new Set<ReportFormat>(options.formats ?? ['junit', 'json', 'markdown', 'html']);
+  if (formats.has('junit')) await writeFileAtomic(paths.junit, renderJunit(summary));
+  if (formats.has('json')) await writeFileAtomic(paths.json, renderJsonSummary(summary));
+  if (formats.has('markdown')) await writeFileAtomic(paths.markdown, renderMarkdown(summary));
+  if (formats.has('html')) {
+    const previous = options.previous === undefined ? await previousRunSummary(outDir) : (options.previous ?? undefined);
+    await writeFileAtomic(paths.html, renderHtml(summary, { ...(verdict ? { verdict } : {}), ...(previous ? { previous } : {}), ...(options.runDirs ? { runDirs: options.runDirs } : {}) }));
+  }
   return { summary, paths };
 }

@@ -39,7 +39,7 @@ describe('kt report on good logs', () => {
   it('rebuilds byte-identical reports from the event log of a run', async () => {
     const dir = await runDir('run', interruptedRun());
     const before = snapshot(dir);
-    for (const f of ['junit.xml', 'summary.json', 'report.md']) fs.rmSync(path.join(dir, f));
+    for (const f of ['junit.xml', 'summary.json', 'report.md', 'report.html']) fs.rmSync(path.join(dir, f));
     const r = await kt(['report', dir], { cwd: root });
     expect(r.code).toBe(1);
     expect(r.out).toContain(`kt: reports written to ${dir}`);
@@ -52,7 +52,7 @@ describe('kt report on good logs', () => {
     const out = path.join(root, 'merged');
     const r = await kt(['report', a, b, '--out', out], { cwd: root });
     expect(r.code).toBe(1);
-    expect(fs.readdirSync(out).sort()).toEqual(['junit.xml', 'report.md', 'summary.json']);
+    expect(fs.readdirSync(out).sort()).toEqual(['junit.xml', 'report.html', 'report.md', 'summary.json']);
     const summary = JSON.parse(read(out, 'summary.json')) as { counts: { total: number } };
     expect(summary.counts.total).toBe(6);
   }, CLI_TIMEOUT_MS);
@@ -123,5 +123,62 @@ describe('kt report refuses what would destroy results (exit 2, nothing changed)
     const r = await kt(['report', missing], { cwd: root });
     expect(r.code).toBe(2);
     expect(r.err.split('\n')[0]).toBe(`kt: error E_REPORT_RUN_DIR: run directory ${missing} does not exist`);
+  }, CLI_TIMEOUT_MS);
+});
+
+describe('kt report --format', () => {
+  const ALL = ['junit.xml', 'report.html', 'report.md', 'summary.json'];
+
+  it('rewrites only the reports asked for (repeatable, comma lists)', async () => {
+    const dir = await runDir('run', interruptedRun());
+    for (const f of ALL) fs.rmSync(path.join(dir, f));
+    const r = await kt(['report', dir, '--format', 'html'], { cwd: root });
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(`kt: report.html written to ${dir}`);
+    expect(fs.readdirSync(dir).filter((f) => ALL.includes(f))).toEqual(['report.html']);
+    expect(read(dir, 'report.html')).toMatch(/^<!DOCTYPE html>/);
+    const m = await kt(['report', dir, '--format', 'md,junit', '--format', 'json'], { cwd: root });
+    expect(m.out).toContain(`kt: junit.xml, summary.json, report.md written to ${dir}`);
+    expect(fs.readdirSync(dir).filter((f) => ALL.includes(f)).sort()).toEqual(ALL);
+  }, CLI_TIMEOUT_MS);
+
+  it('refuses an unknown format before writing anything (exit 2)', async () => {
+    const dir = await runDir('run', interruptedRun());
+    const before = snapshot(dir);
+    const r = await kt(['report', dir, '--format', 'md,pdf'], { cwd: root });
+    expect(r.code).toBe(2);
+    expect(r.err).toBe('kt: error E_REPORT_FORMAT: --format pdf is not a report format\n  hint: give --format junit, json, md or html (repeatable, or a comma list such as --format md,html)');
+    const e = await kt(['report', dir, '--format', ''], { cwd: root });
+    expect(e.code).toBe(2);
+    expect(e.err.split('\n')[0]).toBe('kt: error E_REPORT_FORMAT: --format  names no format');
+    expect(snapshot(dir)).toEqual(before);
+  }, CLI_TIMEOUT_MS);
+
+  it('compares durations with the previous run of the results directory', async () => {
+    const fixture = (name: string): RunEvent[] =>
+      fs.readFileSync(new URL(`../reporters/fixtures/real-tcg-run/${name}`, import.meta.url), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as RunEvent);
+    const results = path.join(root, 'kt-results');
+    fs.mkdirSync(results);
+    // Named by run id as `kt run` names them; `latest` points at the newest.
+    const previous = await runDir('kt-results/20261202-102008-49b1', fixture('previous.events.jsonl'));
+    const current = await runDir('kt-results/20261202-102131-2b3b', fixture('events.jsonl'));
+    fs.symlinkSync('20261202-102131-2b3b', path.join(results, 'latest'));
+    const r = await kt(['report', path.join(results, 'latest'), '--format', 'html'], { cwd: root });
+    expect(r.code).toBe(1);
+    const html = read(current, 'report.html');
+    expect(html).toContain('Durations against the previous run');
+    expect(html).toContain('Compared with <code>20261202-102008-49b1</code>');
+    // The oldest run has none before it.
+    expect(read(previous, 'report.html')).not.toContain('Durations against the previous run');
+  }, CLI_TIMEOUT_MS);
+
+  it('links a merged report to the files in each shard directory', async () => {
+    const a = await runDir('shard1', shard(1));
+    const b = await runDir('shard2', shard(2));
+    const out = path.join(root, 'merged');
+    await kt(['report', a, b, '--out', out, '--format', 'html'], { cwd: root });
+    const html = read(out, 'report.html');
+    expect(html).toContain('href="../shard1/console/vm1.log"');
+    expect(html).toContain('href="../shard2/console/vm1.log"');
   }, CLI_TIMEOUT_MS);
 });
