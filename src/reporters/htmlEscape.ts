@@ -53,8 +53,3 @@ export function relativeHref(relPath: string, base = ''): string | undefined {
   // encodeURIComponent throws on a lone surrogate: such a name cannot be linked faithfully anyway.
   return [...baseParts, ...own].map((p) => (p === '..' ? '..' : encodeURIComponent(p.replace(LONE_SURROGATE, '\uFFFD')))).join('/');
 }
-
-/** A run of the page's own markup (never run text): joins the pieces, skipping empty ones. */
-export function join(...pieces: (string | false | undefined)[]): string {
-  return pieces.filter((p): p is string => typeof p === 'string' && p !== '').join('');
-}

@@ -290,12 +290,18 @@ function rowLabel(lanes: readonly TimelineLane[], top: number): string {
   if (!first) return '';
   const last = lanes[lanes.length - 1] ?? first;
   const joined = lanes.map((l) => l.machine).join('→');
-  const name = lanes.length === 1 || joined.length <= LABEL_CHARS ? joined : `${first.machine}…${last.machine}`;
+  const fitted = joined.length <= LABEL_CHARS ? joined : lanes.length > 1 ? `${first.machine}…${last.machine}` : joined;
+  const name = fitted.length <= LABEL_CHARS ? fitted : `${fitted.slice(0, LABEL_CHARS - 1)}…`;
   const lost = lanes.filter((l) => l.lost);
   // One VM: how it ended, else its boot time. Several: how many of them the row lost.
   const note = lanes.length > 1 ? `${lost.length} lost` : first.lost ? LOST_LABEL[first.lost.reason] : first.bootMs !== undefined ? `boot ${formatDuration(first.bootMs)}` : '';
   const noteClass = lanes.length === 1 && first.lost ? ` lost-${first.lost.reason}` : lanes.length > 1 ? ' lost-crash' : '';
-  const tip = lanes.length > 1 ? `<title>${html(`${lanes.map((l) => l.machine).join(', ')}: each VM booted after the one before it was lost`)}</title>` : '';
+  const tip =
+    lanes.length > 1
+      ? `<title>${html(`${lanes.map((l) => l.machine).join(', ')}: each VM booted after the one before it was lost`)}</title>`
+      : name !== joined
+        ? `<title>${html(joined)}</title>`
+        : '';
   return `<g class="row-label">${tip}<text class="lane-name" x="8" y="${num(cy + 4)}">${html(name)}</text>${
     note ? `<text class="lane-note${noteClass}" x="${LABEL_W - 10}" y="${num(cy + 4)}">${html(note)}</text>` : ''
   }</g>`;
