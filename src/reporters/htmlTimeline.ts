@@ -78,6 +78,19 @@ export interface TimelineModel {
   medianBarMs: number;
 }
 
+// Loops, not Math.min(...xs): a long run has more values than a call can take as arguments.
+function minOf(values: readonly number[]): number {
+  let m = Number.POSITIVE_INFINITY;
+  for (const v of values) if (v < m) m = v;
+  return m;
+}
+
+function maxOf(values: readonly number[]): number {
+  let m = Number.NEGATIVE_INFINITY;
+  for (const v of values) if (v > m) m = v;
+  return m;
+}
+
 function ms(iso: string | undefined): number {
   const t = iso === undefined ? Number.NaN : Date.parse(iso);
   return Number.isFinite(t) ? t : Number.NaN;
@@ -105,9 +118,9 @@ export function timelineModel(summary: RunSummary, anchorOf: (section: string, t
     for (const { attempt } of attempts) times.push(ms(attempt.startedAt), ms(attempt.endedAt) - attempt.durationMs, ms(attempt.endedAt));
     const known = times.filter(Number.isFinite);
     let origin = ms(run.startedAt);
-    if (!Number.isFinite(origin)) origin = known.length > 0 ? Math.min(...known) : 0;
+    if (!Number.isFinite(origin)) origin = known.length > 0 ? minOf(known) : 0;
     const runEnd = run.wallMs > 0 ? run.wallMs : 0;
-    const extentMs = Math.max(runEnd, ...known.map((t) => t - origin), 0);
+    const extentMs = Math.max(runEnd, maxOf(known) - origin, 0);
 
     const lanes = new Map<string, TimelineLane & { firstMs: number }>();
     const laneOf = (machine: string): TimelineLane & { firstMs: number } => {
@@ -166,9 +179,9 @@ export function timelineModel(summary: RunSummary, anchorOf: (section: string, t
       lane.bars.sort((a, b) => a.startMs - b.startMs || a.endMs - b.endMs);
       const starts = [lane.bootStartMs, lane.bootEndMs, ...lane.bars.map((b) => b.startMs)].filter((t): t is number => t !== undefined && Number.isFinite(t));
       const ends = [lane.bootEndMs, lane.lost?.atMs, ...lane.bars.map((b) => b.endMs)].filter((t): t is number => t !== undefined && Number.isFinite(t));
-      lane.aliveStartMs = starts.length > 0 ? Math.min(...starts) : 0;
+      lane.aliveStartMs = starts.length > 0 ? minOf(starts) : 0;
       // A VM that was not lost lived until the run ended (kt shuts VMs down at the end).
-      lane.aliveEndMs = lane.lost ? Math.max(lane.aliveStartMs, ...ends) : Math.max(extentMs, ...ends);
+      lane.aliveEndMs = Math.max(lane.lost ? lane.aliveStartMs : extentMs, maxOf(ends));
       // A VM that never came up spent its whole life booting.
       if (lane.bootEndMs === undefined && lane.bootStartMs !== undefined && lane.lost && lane.bars.length === 0) {
         lane.bootEndMs = lane.lost.atMs;
