@@ -57,7 +57,7 @@ function failurePhrase(obs: Observation): string {
 
 /** "passed in all 12 recorded runs", or with a thin baseline, how thin. */
 function passedInAll(counted: number): string {
-  const base = counted === 1 ? 'passed in the only recorded run' : `passed in all ${runs(counted)}`;
+  const base = counted === 1 ? 'passed in the only recorded run' : counted === 2 ? 'passed in both recorded runs' : `passed in all ${runs(counted)}`;
   return counted < MIN_TRUSTED_RUNS ? `${base} (fewer than ${MIN_TRUSTED_RUNS}: a flaky test cannot be told yet)` : base;
 }
 
@@ -96,7 +96,8 @@ export function judgeTest(ctx: TestContext, obs: Observation): TestVerdict {
     if (obs.notrun > 0) {
       const reason = obs.notrunReason ? ` (${obs.notrunReason})` : '';
       if (entry && countedRuns(entry) > 0 && entry.notrun === 0) {
-        return verdict('regression', 'newly-notrun', `not run${reason}; ran in all ${runs(countedRuns(entry))}`);
+        const n = countedRuns(entry);
+        return verdict('regression', 'newly-notrun', `not run${reason}; ran in ${n === 1 ? 'the only recorded run' : `all ${runs(n)}`}`);
       }
       return verdict('ok', 'as-expected', `not run${reason}`);
     }
@@ -135,7 +136,7 @@ export function judgeTest(ctx: TestContext, obs: Observation): TestVerdict {
     }
     if (F === 0) return verdict('regression', 'new-failure', `${what}; ${passedInAll(N)}`);
 
-    const rate = `recorded failing in ${F} of ${runs(N)} (${percent(F, N)})`;
+    const rate = `failed in ${F} of ${runs(N)} (${percent(F, N)})`;
     if (N >= MIN_TRUSTED_RUNS && obs.failed >= MIN_REPEATS && obs.failed * N > F * obs.attempts) {
       const p = fisherGreater(F, N, obs.failed, obs.attempts);
       if (significant(p)) return verdict('regression', 'rate', `failed ${obs.failed} of ${obs.attempts} attempts; ${rate}; ${pValue(p)} (Fisher's exact test)`);

@@ -54,8 +54,11 @@ export async function main(rawArgv: string[]): Promise<void> {
           .option('append', { type: 'string', describe: 'extra kernel command line parameter (repeatable)' })
           .option('modules', { type: 'string', describe: 'installed modules of the kernel (lib/modules/<release>; default: the tree\'s, staged)' })
           .option('module', { type: 'string', describe: 'out-of-tree module (.ko) to load in every VM before the first test (repeatable)' })
+          .option('baseline', { type: 'string', describe: 'judge the run against this baseline (docs/baseline.md): exit 1 only for regressions' })
           .strict(),
       async (args) => {
+        const { baselinePath } = await import('./baselineFile.js');
+        const baseline = baselinePath(args.baseline);
         exitCode = await runCommand(
           {
             group: toList(args.group),
@@ -90,6 +93,7 @@ export async function main(rawArgv: string[]): Promise<void> {
             module: toList(args.module),
           },
           rawArgv,
+          baseline !== undefined ? { baseline } : {},
         );
       },
     )
@@ -111,10 +115,13 @@ export async function main(rawArgv: string[]): Promise<void> {
         y
           .positional('runDirs', { type: 'string', array: true, demandOption: true })
           .option('out', { type: 'string', describe: 'write the merged reports here (default: the single run dir)' })
-          .option('format', { type: 'string', describe: 'junit, json, md or html: only these reports (repeatable or a comma list; default all)' }),
+          .option('format', { type: 'string', describe: 'junit, json, md or html: only these reports (repeatable or a comma list; default all)' })
+          .option('baseline', { type: 'string', describe: 'judge the runs against this baseline (docs/baseline.md): exit 1 only for regressions' }),
       async (args) => {
         const formats = toList(args.format);
-        exitCode = await reportCommandCli(args.runDirs as string[], singleOut(args.out), formats ? { formats } : {});
+        const { baselinePath } = await import('./baselineFile.js');
+        const baseline = baselinePath(args.baseline);
+        exitCode = await reportCommandCli(args.runDirs as string[], singleOut(args.out), { ...(baseline !== undefined ? { baseline } : {}), ...(formats ? { formats } : {}) });
       },
     )
     .command(
@@ -152,6 +159,124 @@ export async function main(rawArgv: string[]): Promise<void> {
       async (args) => {
         const { crashCommandCli } = await import('./crashCommand.js');
         exitCode = await crashCommandCli(String(args.action), args.files ?? [], { json: lastFlag(args.json) ?? false }, rawArgv);
+      },
+    )
+    .command(
+      'baseline <action> [runDirs..]',
+      'record run results as a baseline of failure rates (update), or print it (show): docs/baseline.md',
+      (y) =>
+        y
+          .positional('action', { type: 'string', choices: ['update', 'show'], demandOption: true })
+          .positional('runDirs', { type: 'string', array: true, describe: 'update: run directories to fold in' })
+          .option('baseline', { type: 'string', describe: 'the baseline file (default ./kt-baseline.json)' })
+          .strict(),
+      async (args) => {
+        const { baselineUpdateCli, baselineShowCli } = await import('./baselineCommand.js');
+        if (args.action === 'show') {
+          if ((args.runDirs ?? []).length > 0) throw new UsageError('E_USAGE', `kt baseline show takes no run directories (got ${(args.runDirs ?? []).join(' ')})`, 'kt baseline show [--baseline FILE]');
+          exitCode = baselineShowCli(args.baseline);
+        } else exitCode = await baselineUpdateCli(args.runDirs ?? [], args.baseline);
+      },
+    )
+    .command(
+      'compare [dirs..]',
+      'did the head runs regress against the base runs? kt compare BASE HEAD, or BASE... -- HEAD... (docs/baseline.md)',
+      (y) =>
+        y
+          .positional('dirs', { type: 'string', array: true, describe: 'run directories: BASE HEAD, or the base set before --' })
+          .option('format', { type: 'string', describe: 'text (default), md or json' })
+          .strict(),
+      async (args) => {
+        const { compareCommandCli } = await import('./compareCommand.js');
+        exitCode = await compareCommandCli(args.dirs ?? [], rawArgv, { ...(args.format !== undefined ? { format: args.format } : {}) });
+      },
+    )
+    .command(
+      'repro <runDir> <test>',
+      'rerun a test of a recorded run the way it ran (kernel, fstests tree, section), on a fresh VM, --count times',
+      (y) =>
+        y
+          .positional('runDir', { type: 'string', demandOption: true })
+          .positional('test', { type: 'string', demandOption: true })
+          .option('section', { type: 'string', describe: 'the section to rerun it in, when it ran in several' })
+          .option('count', { type: 'string', describe: 'rerun it N times, each on a fresh VM (default 1): "failed 3 of 10"' })
+          .option('keep', { type: 'boolean', describe: 'keep the VM disks of the runs in which it failed' })
+          .option('dry-run', { type: 'boolean', describe: 'print the kt run command and its plan, boot nothing' })
+          .option('results', { type: 'string', describe: 'where the runs go (default: next to the recorded run)' })
+          .strict(),
+      async (args) => {
+        const { reproCommandCli } = await import('./reproCommand.js');
+        exitCode = await reproCommandCli(String(args.runDir), String(args.test), {
+          ...(args.section !== undefined ? { section: args.section } : {}),
+          ...(args.count !== undefined ? { count: args.count } : {}),
+          ...(args.results !== undefined ? { results: args.results } : {}),
+          keep: lastFlag(args.keep) ?? false,
+          dryRun: lastFlag(args.dryRun) ?? false,
+        });
+      },
+    )
+    .command(
+      'shell [runDir] [test]',
+      'a root shell in the VM kt would run tests on (kt shell RUN_DIR TEST: the one a recorded test ran on; kt shell -- CMD: run CMD there): docs/shell.md',
+      (y) =>
+        y
+          .parserConfiguration({ 'populate--': true })
+          .positional('runDir', { type: 'string', describe: 'a run directory: boot what TEST ran on' })
+          .positional('test', { type: 'string', describe: 'the test of RUN_DIR, e.g. generic/001' })
+          .option('kernel', { type: 'string', describe: 'kernel image (default as kt run)' })
+          .option('fstests', { type: 'string', describe: 'built fstests (xfstests-dev) tree' })
+          .option('section', { alias: 'c', type: 'string', describe: 'the section whose check config and TEST_DEV the shell gets, SUITE/SECTION' })
+          .option('suite', { type: 'string', describe: "a suite's default section (= -c SUITE)" })
+          .option('accel', { type: 'string', describe: 'auto | kvm | tcg (default auto)' })
+          .option('config', { type: 'string', describe: 'config file (default ./kt.yaml, ~/.config/kt/config.yaml)' })
+          .option('memory', { type: 'string', describe: 'MiB of memory (default 2048)' })
+          .option('cpus', { type: 'string', describe: 'vCPUs (default 2)' })
+          .option('test-size', { type: 'string', describe: 'TEST_DEV size (default 5G, sparse)' })
+          .option('scratch-size', { type: 'string', describe: 'SCRATCH_DEV size (default 5G, sparse)' })
+          .option('boot-timeout', { type: 'string', describe: 'seconds the VM may take to boot (default 300)' })
+          .option('transport', { type: 'string', describe: 'virtio-serial (default) or tcp' })
+          .option('backend', { type: 'string', describe: 'direct (default) or nixos' })
+          .option('nixos-vm', { type: 'string', describe: 'with --backend nixos: the VM derivation' })
+          .option('append', { type: 'string', describe: 'extra kernel command line parameter (repeatable)' })
+          .option('modules', { type: 'string', describe: "installed modules of the kernel (default: the tree's, staged)" })
+          .option('module', { type: 'string', describe: 'out-of-tree module (.ko) to load (repeatable)' })
+          .option('results', { type: 'string', describe: 'where a console log with kernel reports is kept (default ./kt-results)' })
+          .option('keep', { type: 'boolean', describe: 'keep the VM disks after the session' })
+          .option('disks', { type: 'string', describe: 'boot on the disks a VM kept (its directory, e.g. /tmp/kt-AbC123/vm1), read-only' })
+          .strict(),
+      async (args) => {
+        const { shellCommandCli } = await import('./shellCommand.js');
+        const rest = (args as { '--'?: (string | number)[] })['--'] ?? [];
+        exitCode = await shellCommandCli(
+          {
+            ...(args.runDir !== undefined ? { runDir: args.runDir } : {}),
+            ...(args.test !== undefined ? { test: args.test } : {}),
+            command: rest.map(String),
+            args: {
+              kernel: args.kernel,
+              fstests: args.fstests,
+              section: toList(args.section),
+              suite: args.suite,
+              accel: args.accel,
+              config: args.config,
+              memory: args.memory,
+              cpus: args.cpus,
+              testSize: args.testSize,
+              scratchSize: args.scratchSize,
+              bootTimeout: args.bootTimeout,
+              transport: args.transport,
+              backend: args.backend,
+              nixosVm: args.nixosVm,
+              append: toList(args.append),
+              modules: args.modules,
+              module: toList(args.module),
+              results: args.results,
+              keep: lastFlag(args.keep),
+            },
+            ...(args.disks !== undefined ? { disks: args.disks } : {}),
+          },
+          rawArgv,
+        );
       },
     )
     .demandCommand(1, 'give a command: run, image build or report')

@@ -10,6 +10,8 @@ import { EVENT_LOG_NAME, readEventLog } from '../record/eventLog.js';
 import type { RunEvent } from '../record/events.js';
 import { summarizeRun } from '../record/summarize.js';
 import { exitCodeFor } from '../record/verdict.js';
+import { judge } from '../baseline/judge.js';
+import { readBaseline } from './baselineFile.js';
 import { renderTextSummary } from '../reporters/text.js';
 import { shouldUseColor } from '../reporters/color.js';
 import { REPORT_FILES, writeReports } from '../reporters/writeReports.js';
@@ -28,12 +30,30 @@ function locateLog(arg: string): { log: string; dir: string } {
   return stat.isDirectory() ? { log: path.join(arg, EVENT_LOG_NAME), dir: arg } : { log: arg, dir: path.dirname(arg) };
 }
 
+/** The event logs of run directories, each with its (absolute) directory. */
+export interface RunLogs {
+  /** Every event, logs concatenated in argument order. */
+  events: RunEvent[];
+  warnings: string[];
+  /** Absolute run directories, in argument order. */
+  dirs: string[];
+  /** Each log's events with its directory. */
+  logs: { dir: string; events: RunEvent[] }[];
+}
+
+/** Run id → run directory, for the `kt repro` lines of the text summary. */
+export function runDirsOf(logs: RunLogs['logs']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const log of logs) for (const e of log.events) if (e.type === 'run-start') out[e.runId] = log.dir;
+  return out;
+}
+
 /** Reads every log; refuses (exit 2) a damaged or empty one, naming the file and line. */
-async function readLogs(runDirs: readonly string[]): Promise<{ events: RunEvent[]; warnings: string[]; dirs: string[]; logs: { dir: string; events: RunEvent[] }[] }> {
+export async function readLogs(runDirs: readonly string[]): Promise<RunLogs> {
   const events: RunEvent[] = [];
   const warnings: string[] = [];
   const dirs: string[] = [];
-  const logs: { dir: string; events: RunEvent[] }[] = [];
+  const logs: RunLogs['logs'] = [];
   for (const arg of runDirs) {
     const { log, dir } = locateLog(arg);
     const contents = await readEventLog(log);
@@ -88,16 +108,20 @@ function chooseOutDir(out: string | undefined, dirs: readonly string[]): string 
   return target;
 }
 
-export async function reportCommandCli(runDirs: string[], out: string | undefined, options: { formats?: string[] } = {}): Promise<number> {
+export async function reportCommandCli(runDirs: string[], out: string | undefined, options: { baseline?: string; formats?: string[] } = {}): Promise<number> {
   if (runDirs.length === 0) throw new UsageError('E_REPORT_NO_RUN_DIR', 'no run directory given', 'pass one or more run directories: kt report kt-results/<run-id>');
   const formats = parseReportFormats(options.formats);
+  // A bad baseline is refused before anything is written, like a damaged log.
+  const baseline = options.baseline !== undefined ? readBaseline(options.baseline) : undefined;
   const { events, warnings, dirs, logs } = await readLogs(runDirs);
   const outDir = chooseOutDir(out, dirs);
   for (const w of warnings) process.stderr.write(`kt: warning: ${printable(w)}\n`);
   const summary = summarizeRun(events);
-  await writeReports(outDir, summary, undefined, { formats, runDirs: relativeRunDirs(outDir, logs) });
-  process.stdout.write(renderTextSummary(summary, { color: shouldUseColor(process.stdout) }) + '\n');
+  const verdict = baseline && options.baseline !== undefined ? judge(summary, baseline, { file: options.baseline }) : undefined;
+  await writeReports(outDir, summary, verdict, { formats, runDirs: relativeRunDirs(outDir, logs) });
+  process.stdout.write(renderTextSummary(summary, { color: shouldUseColor(process.stdout), runDirs: runDirsOf(logs), ...(verdict ? { verdict } : {}) }) + '\n');
   const written = formats.length === ALL_REPORT_FORMATS.length ? 'reports' : formats.map((f) => REPORT_FILES[f]).join(', ');
   process.stdout.write(`kt: ${written} written to ${outDir}\n`);
-  return exitCodeFor(summary) === 0 ? ExitCode.ok : ExitCode.testFailures;
+  const code = exitCodeFor(summary, verdict);
+  return code === 0 ? ExitCode.ok : code === 3 ? ExitCode.infrastructure : ExitCode.testFailures;
 }

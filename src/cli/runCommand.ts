@@ -27,13 +27,14 @@ import { describeExclusions, planRun, type PlannedRun } from '../runner/plan.js'
 import { parseKernelVersion } from '../config/excludes.js';
 import { readBzImageRelease } from '../config/kernelFile.js';
 import { generateSshKeyPair } from '../vm/sshKeyPair.js';
-import { executeRun, retriesPolicy } from '../runner/run.js';
+import { executeRun } from '../runner/run.js';
 import { resolveAccel } from '../vm/accel.js';
 import { ensureFstestsImage } from '../vm/fstestsImage.js';
 import { ensureImage, imagePaths, hashImageInputs, imageRecipe, loadGuestFiles, readCachedImage, resolveCacheDir, type GuestImage } from '../vm/image/index.js';
 import { requireQemu } from '../vm/qemuBinary.js';
 import { killAllNow } from '../vm/processRegistry.js';
 import type { Accel } from '../vm/spec.js';
+import { loadRunBaseline, retryPolicyFor, verdictFor, type RunBaseline, type RunOptions } from './runBaseline.js';
 import { createMachineFactory, machineOptions, renderMachineCommand, type DirectArtifacts, type RunIdentity } from './machines.js';
 import { handleStopSignals, type StopSignal } from './signals.js';
 import { ktVersion } from './version.js';
@@ -106,8 +107,9 @@ export async function prepareImage(cacheDir: string, rebuild: boolean, signal?: 
   });
 }
 
-export async function runCommand(args: RunArgs, argv: string[]): Promise<number> {
+export async function runCommand(args: RunArgs, argv: string[], options: RunOptions = {}): Promise<number> {
   const config = normalizeRunConfig(args, argv, process.env, process.cwd());
+  const baseline = loadRunBaseline(options);
   // The user's kernel: stop now when its config lacks what the guest needs (docs/kernel.md).
   await (await import('./ownKernel.js')).checkOwnKernel(config, (line) => process.stderr.write(line));
   const cacheDir = resolveCacheDir(process.env);
@@ -136,7 +138,7 @@ export async function runCommand(args: RunArgs, argv: string[]): Promise<number>
   try {
     const prepared = await prepareRun(config, cacheDir);
     running = true;
-    return await runAndReport(config, plan, history, prepared, signals.signal, (fn) => (onSecond = fn));
+    return await runAndReport(config, plan, history, prepared, signals.signal, (fn) => (onSecond = fn), baseline);
   } finally {
     signals.dispose();
   }
@@ -190,6 +192,7 @@ async function runAndReport(
   prepared: PreparedRun,
   stop: AbortSignal,
   setSecondSignal: (fn: (signal: StopSignal) => never) => void,
+  baseline?: RunBaseline,
 ): Promise<number> {
   const runId = makeRunId(new Date());
   const runDir = createRunDir(config.resultsDir, runId);
@@ -244,7 +247,7 @@ async function runAndReport(
       createConsoleWatcher,
       batchSize: (remaining) => batchSize(remaining, config.jobs, { maxBatch: config.maxBatch }),
       deadlineSec: (item) => testDeadlineSec(item ? (history.get(historyKey(item.section, item.test)) ?? {}) : {}, deadline),
-      retryPolicy: retriesPolicy(config.retries),
+      retryPolicy: retryPolicyFor(baseline, config.retries),
       saveArtifact: (item, ext, data) => {
         const rel = artifactPath(item.test, item.attempt, ext, multiSection ? item.section : undefined);
         try {
@@ -281,9 +284,10 @@ async function runAndReport(
 
   // The record is complete: one summary for every report, the terminal and the exit code.
   const summary = summarizeRun(result.events);
+  const verdict = verdictFor(summary, baseline);
   let error: KtError | undefined = result.error;
   try {
-    await writeReports(runDir, summary);
+    await writeReports(runDir, summary, verdict);
   } catch (err) {
     if (!error && isKtError(err)) error = err;
   }
@@ -292,9 +296,9 @@ async function runAndReport(
   } catch {
     // History only orders the next run; its loss is harmless.
   }
-  process.stdout.write(renderTextSummary(summary, { color: shouldUseColor(process.stdout) }) + '\n');
+  process.stdout.write(renderTextSummary(summary, { color: shouldUseColor(process.stdout), runDirs: { [runId]: runDir }, ...(verdict ? { verdict } : {}) }) + '\n');
   if (isGithubActions(process.env)) {
-    for (const line of renderGithubAnnotations(summary)) process.stdout.write(line + '\n');
+    for (const line of renderGithubAnnotations(summary, verdict)) process.stdout.write(line + '\n');
     const stepSummary = process.env.GITHUB_STEP_SUMMARY;
     if (stepSummary) {
       try {
@@ -309,5 +313,5 @@ async function runAndReport(
   const signal: unknown = stop.reason;
   if (result.status === 'interrupted') return signal === 'SIGTERM' ? ExitCode.sigterm : ExitCode.sigint;
   if (error) return error.exitCode;
-  return exitCodeFor(summary);
+  return exitCodeFor(summary, verdict);
 }

@@ -7,7 +7,9 @@
  */
 import { formatDuration, testLabel } from './format.js';
 import { failingTests, finalAttempt, type RunSummary } from '../record/runSummary.js';
+import type { RunVerdict } from '../record/verdict.js';
 import { capText, headLines, MAX_MESSAGE_CHARS, toTerminalText } from './textSafety.js';
+import { verdictKey } from './verdictWords.js';
 
 /** Annotations of one kind GitHub displays per step. */
 export const GITHUB_ANNOTATION_LIMIT = 10;
@@ -52,8 +54,50 @@ function preview(text: string): string {
   return [...head.lines, ...(head.more > 0 ? [`... ${head.more} more lines`] : [])].join('\n');
 }
 
+/**
+ * With a baseline verdict (docs/baseline.md): an error per regression (a crash's title is in its
+ * message), warnings for kt errors, flaky and never-executed tests, and notices for fixes and
+ * one for all known failures — so the page's red marks are exactly what the exit code says.
+ */
+function verdictAnnotations(summary: RunSummary, verdict: RunVerdict): Annotation[] {
+  const manySections = summary.sections.length > 1;
+  const results = new Map(summary.tests.map((t) => [verdictKey(t.section, t.test), t]));
+  const errors: Annotation[] = verdict.regressions.map((v) => {
+    const result = results.get(verdictKey(v.section, v.test));
+    const outcome = result ? finalAttempt(result)?.outcome : undefined;
+    const diff = outcome?.status === 'failed' && outcome.diff ? `\n${preview(outcome.diff)}` : '';
+    return { level: 'error', title: `Regression: ${testLabel(v.test, v.section, manySections)}`, message: `${v.why}${diff}` };
+  });
+  const warnings: Annotation[] = verdict.unjudged.map((v) => ({ level: 'warning', title: `${testLabel(v.test, v.section, manySections)}: not judged`, message: v.why }));
+  for (const t of summary.tests.filter((r) => r.flaky)) {
+    const history = t.attempts.map((a) => `${a.outcome.status} on ${a.machine}`).join(', then ');
+    warnings.push({ level: 'warning', title: `${testLabel(t.test, t.section, manySections)} is flaky`, message: history });
+  }
+  const notExecuted = summary.tests.filter((t) => t.status === 'notexecuted');
+  if (notExecuted.length > 0) {
+    warnings.unshift({ level: 'warning', title: `${notExecuted.length} tests not executed (not judged)`, message: `${notExecuted[0]?.notExecutedReason ?? 'run interrupted'}: ${notExecuted.map((t) => t.test).join(' ')}` });
+  }
+  if (verdict.sectionsNotInBaseline.length > 0) {
+    warnings.unshift({ level: 'warning', title: 'Sections not in the baseline', message: `${verdict.sectionsNotInBaseline.join(', ')}: every failure there is a regression until kt baseline update records them` });
+  }
+  const notices: Annotation[] = [...verdict.fixes, ...verdict.possibleFixes].map((v) => ({
+    level: 'notice',
+    title: `${v.judgement === 'fix' ? 'Fixed' : 'Possibly fixed'}: ${testLabel(v.test, v.section, manySections)}`,
+    message: v.why,
+  }));
+  if (verdict.known.length > 0) {
+    notices.push({
+      level: 'notice',
+      title: `${verdict.known.length} known failure${verdict.known.length === 1 ? '' : 's'} (${verdict.baseline})`,
+      message: verdict.known.map((v) => `${testLabel(v.test, v.section, manySections)}: ${v.why}`).join('\n'),
+    });
+  }
+  return [...capped(errors, 'regressions'), ...capped(warnings, 'warnings'), ...capped(notices, 'notices')];
+}
+
 /** Decides the annotations for a summary: failures and timeouts per test, crashes per fingerprint. */
-export function collectAnnotations(summary: RunSummary): Annotation[] {
+export function collectAnnotations(summary: RunSummary, verdict?: RunVerdict): Annotation[] {
+  if (verdict) return verdictAnnotations(summary, verdict);
   const manySections = summary.sections.length > 1;
   const errors: Annotation[] = [];
   for (const result of failingTests(summary)) {
@@ -111,6 +155,6 @@ function capped(list: Annotation[], what: string): Annotation[] {
 }
 
 /** Workflow command lines (without trailing newline) for a summary. */
-export function renderGithubAnnotations(summary: RunSummary): string[] {
-  return collectAnnotations(summary).map(formatAnnotation);
+export function renderGithubAnnotations(summary: RunSummary, verdict?: RunVerdict): string[] {
+  return collectAnnotations(summary, verdict).map(formatAnnotation);
 }

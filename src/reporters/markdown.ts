@@ -6,7 +6,9 @@
  */
 import { formatCounts, formatDuration, plural, STATUS_LABEL, testLabel } from './format.js';
 import { failingTests, finalAttempt, type RunSummary, type TestResult } from '../record/runSummary.js';
+import type { RunVerdict, TestVerdict } from '../record/verdict.js';
 import { capText, headLines, toTerminalText } from './textSafety.js';
+import { verdictCounts } from './verdictWords.js';
 
 /** Lines of one diff or console excerpt kept in the report. */
 export const MARKDOWN_BLOCK_LINES = 80;
@@ -83,19 +85,59 @@ function failureSection(result: TestResult, manySections: boolean): string[] {
   return out;
 }
 
-/** Renders report.md. */
-export function renderMarkdown(summary: RunSummary): string {
+/** The judged results, regressions first (docs/baseline.md); known failures folded away. */
+function verdictSections(verdict: RunVerdict, manySections: boolean): string[] {
+  const out: string[] = [];
+  const table = (items: TestVerdict[]) => {
+    out.push('| Test | Why |', '|---|---|');
+    for (const v of items) out.push(`| ${mdInline(testLabel(v.test, v.section, manySections))} | ${mdInline(v.why)} |`);
+    out.push('');
+  };
+  if (verdict.regressions.length > 0) {
+    out.push(`## Regressions (${verdict.regressions.length})`, '');
+    table(verdict.regressions);
+  }
+  if (verdict.fixes.length > 0) {
+    out.push(`## Fixed (${verdict.fixes.length})`, '');
+    table(verdict.fixes);
+  }
+  if (verdict.possibleFixes.length > 0) {
+    out.push(`## Possibly fixed (${verdict.possibleFixes.length})`, '');
+    table(verdict.possibleFixes);
+  }
+  if (verdict.unjudged.length > 0) {
+    out.push(`## Not judged: kt errors (${verdict.unjudged.length})`, '');
+    table(verdict.unjudged);
+  }
+  if (verdict.known.length > 0) {
+    out.push('<details>', `<summary>Known failures (${verdict.known.length})</summary>`, '');
+    table(verdict.known);
+    out.push('</details>', '');
+  }
+  if (verdict.sectionsNotInBaseline.length > 0) {
+    out.push(`> Not in the baseline: ${verdict.sectionsNotInBaseline.map((s) => mdCode(s)).join(', ')}; every failure there counts as a regression until \`kt baseline update\` records it.`, '');
+  }
+  return out;
+}
+
+/** Renders report.md; with a verdict, it leads with the regressions. */
+export function renderMarkdown(summary: RunSummary, judged?: RunVerdict): string {
   const manySections = summary.sections.length > 1;
   const failures = failingTests(summary);
   const out: string[] = [];
-  const verdict = failures.length > 0 ? '❌' : summary.interrupted ? '⚠️' : '✅';
-  out.push(`# ${verdict} kt: ${formatCounts(summary.counts)}`, '');
   const boots = summary.machines.booted;
   const lost = summary.machines.lost.length;
-  out.push(
-    `${plural(summary.counts.total, 'test')} in ${formatDuration(summary.wallMs)}, ${plural(boots, 'VM')} booted${lost > 0 ? `, ${lost} lost` : ''}.`,
-    '',
-  );
+  const facts = `${plural(summary.counts.total, 'test')} in ${formatDuration(summary.wallMs)}, ${plural(boots, 'VM')} booted${lost > 0 ? `, ${lost} lost` : ''}`;
+  if (judged) {
+    const mark = judged.regressions.length > 0 ? '❌' : judged.unjudged.length > 0 || summary.interrupted ? '⚠️' : '✅';
+    out.push(`# ${mark} kt: ${verdictCounts(judged)}`, '');
+    out.push(`Against ${mdCode(judged.baseline)}. ${facts}: ${formatCounts(summary.counts)}.`, '');
+    out.push(...verdictSections(judged, manySections));
+  } else {
+    const verdict = failures.length > 0 ? '❌' : summary.interrupted ? '⚠️' : '✅';
+    out.push(`# ${verdict} kt: ${formatCounts(summary.counts)}`, '');
+    out.push(`${facts}.`, '');
+  }
   if (summary.interrupted) {
     out.push(`> **The run was interrupted:** ${plural(summary.counts.notexecuted, 'test')} not executed.`, '');
   }

@@ -1,12 +1,16 @@
 /**
- * The summary printed to the terminal at the end of `kt run` and by `kt report`: what failed and
- * why (first lines of the diff, the crash title), distinct crashes, flaky and never-executed
- * tests, the slowest tests, and last — where the eye lands — the counts.
+ * The summary printed to the terminal at the end of `kt run` and by `kt report`: with a baseline,
+ * first the verdict (regressions, fixes, known failures: docs/baseline.md); then what failed and
+ * why (first lines of the diff, the crash title, the `kt repro` line), distinct crashes, flaky
+ * and never-executed tests, the slowest tests, and last — where the eye lands — the counts and
+ * the verdict.
  */
 import { createColors, type Colors } from './color.js';
 import { formatCounts, formatDuration, plural, STATUS_LABEL, testLabel } from './format.js';
 import { failingTests, finalAttempt, type RunSummary, type TestResult } from '../record/runSummary.js';
+import type { RunVerdict, TestVerdict } from '../record/verdict.js';
 import { headLines, toTerminalText } from './textSafety.js';
+import { reproCommand, verdictCounts, verdictKey } from './verdictWords.js';
 
 /** Options of renderTextSummary. */
 export interface TextSummaryOptions {
@@ -14,6 +18,10 @@ export interface TextSummaryOptions {
   color: boolean;
   /** Lines of each diff or crash excerpt to show (default 8). */
   previewLines?: number;
+  /** The run judged against a baseline: the summary leads with it. */
+  verdict?: RunVerdict;
+  /** Run id → its run directory, for the `repro: kt repro <run-dir> <test>` line under each failure. */
+  runDirs?: Readonly<Record<string, string>>;
 }
 
 const INDENT = '      ';
@@ -25,7 +33,7 @@ function oneLine(text: string): string {
   return toTerminalText(text).replace(/\s*\n\s*/g, ' ⏎ ').trim();
 }
 
-function failureLines(result: TestResult, c: Colors, manySections: boolean, previewLines: number): string[] {
+function failureLines(result: TestResult, c: Colors, manySections: boolean, previewLines: number, runDirs: TextSummaryOptions['runDirs']): string[] {
   const last = finalAttempt(result);
   if (!last) return [];
   const outcome = last.outcome;
@@ -57,7 +65,41 @@ function failureLines(result: TestResult, c: Colors, manySections: boolean, prev
     for (const line of head.lines) lines.push(`${INDENT}${c.dim(line)}`);
     if (head.more > 0) lines.push(`${INDENT}${c.dim(`… ${head.more} more lines in report.md`)}`);
   }
+  const repro = reproCommand(result, runDirs, manySections);
+  if (repro) lines.push(`${INDENT}repro: ${toTerminalText(repro)}`);
   return lines;
+}
+
+/** The verdict block the summary leads with: regressions first, each with its `kt repro` line. */
+function verdictLines(summary: RunSummary, verdict: RunVerdict, c: Colors, manySections: boolean, runDirs: TextSummaryOptions['runDirs']): string[] {
+  const out: string[] = [];
+  const results = new Map(summary.tests.map((t) => [verdictKey(t.section, t.test), t]));
+  const label = (v: TestVerdict) => testLabel(v.test, v.section, manySections);
+  const baseline = oneLine(verdict.baseline);
+  if (verdict.regressions.length > 0) {
+    out.push(c.bold(c.red(`Regressions against ${baseline} (${verdict.regressions.length}):`)));
+    for (const v of verdict.regressions) {
+      out.push(`  ${c.red('REGRESSION')} ${c.bold(label(v))}`, `${INDENT}${oneLine(v.why)}`);
+      const result = results.get(verdictKey(v.section, v.test));
+      const repro = result ? reproCommand(result, runDirs, manySections) : undefined;
+      if (repro) out.push(`${INDENT}repro: ${toTerminalText(repro)}`);
+    }
+    out.push('');
+  }
+  const list = (title: string, items: TestVerdict[], colour: (s: string) => string) => {
+    if (items.length === 0) return;
+    out.push(c.bold(colour(`${title} (${items.length}):`)));
+    for (const v of items) out.push(`  ${label(v)} ${c.dim(oneLine(v.why))}`);
+    out.push('');
+  };
+  list('Fixed', verdict.fixes, c.green);
+  list('Possibly fixed', verdict.possibleFixes, c.green);
+  list(`Known failures in ${baseline}`, verdict.known, (s) => s);
+  list('Not judged (kt errors, not the kernel)', verdict.unjudged, c.yellow);
+  if (verdict.sectionsNotInBaseline.length > 0) {
+    out.push(c.yellow(`Not in the baseline: section${verdict.sectionsNotInBaseline.length === 1 ? '' : 's'} ${verdict.sectionsNotInBaseline.map(oneLine).join(', ')} (record ${verdict.sectionsNotInBaseline.length === 1 ? 'it' : 'them'} with kt baseline update)`), '');
+  }
+  return out;
 }
 
 /** Renders the end-of-run summary for a terminal. */
@@ -66,11 +108,13 @@ export function renderTextSummary(summary: RunSummary, options: TextSummaryOptio
   const previewLines = options.previewLines ?? 8;
   const manySections = summary.sections.length > 1;
   const out: string[] = [];
+  const verdict = options.verdict;
+  if (verdict) out.push(...verdictLines(summary, verdict, c, manySections, options.runDirs));
 
   const failures = failingTests(summary);
   if (failures.length > 0) {
     out.push(c.bold(`Failures (${failures.length}):`));
-    for (const f of failures) out.push(...failureLines(f, c, manySections, previewLines));
+    for (const f of failures) out.push(...failureLines(f, c, manySections, previewLines, options.runDirs));
     out.push('');
   }
 
@@ -137,6 +181,12 @@ export function renderTextSummary(summary: RunSummary, options: TextSummaryOptio
   const bad = failures.length > 0;
   const lost = summary.machines.lost.length;
   const tail = `${plural(summary.counts.total, 'test')} in ${formatDuration(summary.wallMs)} (${plural(summary.machines.booted, 'VM')} booted${lost > 0 ? `, ${lost} lost` : ''}): `;
-  out.push(c.bold(tail) + (bad ? c.red(c.bold(counts)) : c.green(c.bold(counts))));
+  if (verdict) {
+    out.push(c.bold(tail) + c.bold(counts));
+    const words = `Against ${oneLine(verdict.baseline)}: ${verdictCounts(verdict)}`;
+    out.push(verdict.regressions.length > 0 ? c.red(c.bold(words)) : c.green(c.bold(words)));
+  } else {
+    out.push(c.bold(tail) + (bad ? c.red(c.bold(counts)) : c.green(c.bold(counts))));
+  }
   return `${out.join('\n')}\n`;
 }

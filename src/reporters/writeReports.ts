@@ -73,7 +73,7 @@ export async function writeFileAtomic(file: string, content: string): Promise<vo
   }
 }
 
-/** Renders and writes junit.xml, summary.json, report.md and report.html (or `options.formats`) into `outDir`; a baseline verdict leads report.html. */
+/** Renders and writes junit.xml, summary.json, report.md and report.html (or `options.formats`) into `outDir` (with a baseline verdict, its words). */
 export async function writeReports(outDir: string, summary: RunSummary, verdict?: RunVerdict, options: WriteReportsOptions = {}): Promise<WrittenReports> {
   const paths: ReportPaths = {
     junit: path.join(outDir, REPORT_FILES.junit),
@@ -82,9 +82,9 @@ export async function writeReports(outDir: string, summary: RunSummary, verdict?
     html: path.join(outDir, REPORT_FILES.html),
   };
   const formats = new Set<ReportFormat>(options.formats ?? ['junit', 'json', 'markdown', 'html']);
-  if (formats.has('junit')) await writeFileAtomic(paths.junit, renderJunit(summary));
-  if (formats.has('json')) await writeFileAtomic(paths.json, renderJsonSummary(summary));
-  if (formats.has('markdown')) await writeFileAtomic(paths.markdown, renderMarkdown(summary));
+  if (formats.has('junit')) await writeFileAtomic(paths.junit, renderJunit(summary, verdict));
+  if (formats.has('json')) await writeFileAtomic(paths.json, renderJsonSummary(summary, verdict));
+  if (formats.has('markdown')) await writeFileAtomic(paths.markdown, renderMarkdown(summary, verdict));
   if (formats.has('html')) {
     const previous = options.previous === undefined ? await previousRunSummary(outDir) : (options.previous ?? undefined);
     await writeFileAtomic(paths.html, renderHtml(summary, { ...(verdict ? { verdict } : {}), ...(previous ? { previous } : {}), ...(options.runDirs ? { runDirs: options.runDirs } : {}) }));

@@ -60,7 +60,7 @@ const ROWS: Row[] = [
     now: [O.mismatch],
     judgement: 'known',
     rule: 'known-failure',
-    why: `failed: ${MISMATCH}; recorded failing in 12 of 12 recorded runs (100%)`,
+    why: `failed: ${MISMATCH}; failed in 12 of 12 recorded runs (100%)`,
   },
   {
     name: 'known flaky failure: one failure is no evidence of a higher rate',
@@ -68,7 +68,7 @@ const ROWS: Row[] = [
     now: [O.exit3],
     judgement: 'known',
     rule: 'known-failure',
-    why: 'failed: [failed, exit status 3]; recorded failing in 2 of 20 recorded runs (10%)',
+    why: 'failed: [failed, exit status 3]; failed in 2 of 20 recorded runs (10%)',
   },
   {
     name: 'rate jump: 3 of 3 attempts against 2 of 20 runs',
@@ -76,7 +76,7 @@ const ROWS: Row[] = [
     now: [O.exit3, O.exit3, O.exit3],
     judgement: 'regression',
     rule: 'rate',
-    why: "failed 3 of 3 attempts; recorded failing in 2 of 20 recorded runs (10%); p = 0.006 (Fisher's exact test)",
+    why: "failed 3 of 3 attempts; failed in 2 of 20 recorded runs (10%); p = 0.006 (Fisher's exact test)",
   },
   {
     name: 'no rate jump: 2 of 3 attempts against 2 of 20 runs (p = 0.067)',
@@ -84,7 +84,7 @@ const ROWS: Row[] = [
     now: [O.exit3, O.exit3, O.pass],
     judgement: 'known',
     rule: 'known-failure',
-    why: 'failed: [failed, exit status 3] (2 of 3 attempts failed); recorded failing in 2 of 20 recorded runs (10%)',
+    why: 'failed: [failed, exit status 3] (2 of 3 attempts failed); failed in 2 of 20 recorded runs (10%)',
   },
   {
     name: 'fix: a failure in all 12 recorded runs passes 3 times',
@@ -138,7 +138,7 @@ const ROWS: Row[] = [
     now: [O.panic],
     judgement: 'known',
     rule: 'known-failure',
-    why: 'crashed: Kernel panic - not syncing: sysrq triggered crash; recorded failing in 2 of 5 recorded runs (40%)',
+    why: 'crashed: Kernel panic - not syncing: sysrq triggered crash; failed in 2 of 5 recorded runs (40%)',
   },
   {
     name: 'a corrupted crash report of a test that crashed before is not a new title',
@@ -169,7 +169,7 @@ const ROWS: Row[] = [
     now: [O.hungTask],
     judgement: 'known',
     rule: 'known-failure',
-    why: `timed out: ${HUNG_TASK.title}; recorded failing in 3 of 6 recorded runs (50%)`,
+    why: `timed out: ${HUNG_TASK.title}; failed in 3 of 6 recorded runs (50%)`,
   },
   {
     name: 'flaky now (failed, then passed on a retry), passed in every recorded run',
@@ -185,7 +185,7 @@ const ROWS: Row[] = [
     now: [O.dmesg, O.pass],
     judgement: 'known',
     rule: 'known-failure',
-    why: 'failed: _check_dmesg: something found in dmesg (see /job/results/selftest/900.dmesg) (1 of 2 attempts failed); recorded failing in 3 of 12 recorded runs (25%)',
+    why: 'failed: _check_dmesg: something found in dmesg (see /job/results/selftest/900.dmesg) (1 of 2 attempts failed); failed in 3 of 12 recorded runs (25%)',
   },
   {
     name: 'section not in the baseline',

@@ -1,0 +1,62 @@
+/**
+ * `kt compare BASE HEAD` / `kt compare BASE... -- HEAD...`: did HEAD regress against BASE? The
+ * base runs form a baseline, the head runs are judged against it (src/baseline/compare.ts), so
+ * the rules are those of `kt run --baseline` (docs/baseline.md). Exit 1 when the head regressed,
+ * 0 otherwise, 2 for bad input (damaged logs are refused like `kt report` refuses them).
+ */
+import { ExitCode, UsageError, printable } from '../errors.js';
+import { compareRuns } from '../baseline/compare.js';
+import { summarizeRun } from '../record/summarize.js';
+import { renderCompareJson, renderCompareMarkdown, renderCompareText } from './compareReport.js';
+import { readLogs } from './reportCommand.js';
+
+const FORMATS = ['text', 'md', 'json'] as const;
+type Format = (typeof FORMATS)[number];
+
+/** The two sets: `A B`, or everything before `--` against everything after it. */
+export function splitCompareArgs(dirs: readonly string[], rawArgv: readonly string[]): { base: string[]; head: string[] } {
+  const dash = rawArgv.indexOf('--');
+  if (dash >= 0) {
+    const base = [...dirs];
+    const head = rawArgv.slice(dash + 1);
+    if (base.length === 0 || head.length === 0) {
+      throw new UsageError('E_COMPARE_ARGS', `kt compare needs run directories on both sides of -- (got ${base.length} before, ${head.length} after)`, 'kt compare BASE... -- HEAD..., e.g. kt compare kt-results/good-1 kt-results/good-2 -- kt-results/new');
+    }
+    return { base, head };
+  }
+  if (dirs.length !== 2) {
+    throw new UsageError(
+      'E_COMPARE_ARGS',
+      `kt compare takes two run directories, or two sets separated by -- (got ${dirs.length}${dirs.length > 0 ? `: ${dirs.map(printable).join(' ')}` : ''})`,
+      'kt compare BASE HEAD, or kt compare BASE1 BASE2 -- HEAD1 HEAD2',
+    );
+  }
+  return { base: [dirs[0]!], head: [dirs[1]!] };
+}
+
+function formatOf(given: string | string[] | undefined): Format {
+  if (Array.isArray(given)) {
+    if (given.length === 1) return formatOf(given[0]);
+    throw new UsageError('E_FLAG_REPEATED', `--format was given ${given.length} times (${given.map(printable).join(', ')})`, 'give --format once');
+  }
+  if (given === undefined) return 'text';
+  if ((FORMATS as readonly string[]).includes(given)) return given as Format;
+  throw new UsageError('E_BAD_FORMAT', `--format ${printable(given)} is not one of ${FORMATS.join(', ')}`, 'use --format text (default), md or json');
+}
+
+export async function compareCommandCli(dirs: string[], rawArgv: string[], options: { format?: string | string[] }): Promise<number> {
+  const format = formatOf(options.format);
+  const { base, head } = splitCompareArgs(dirs, rawArgv);
+  const baseLogs = await readLogs(base);
+  const headLogs = await readLogs(head);
+  for (const w of [...baseLogs.warnings, ...headLogs.warnings]) process.stderr.write(`kt: warning: ${printable(w)}\n`);
+  const label = base.length === 1 ? `base ${base[0]}` : `base (${base.length} run directories)`;
+  const comparison = compareRuns(
+    baseLogs.logs.map((l) => summarizeRun(l.events)),
+    summarizeRun(headLogs.events),
+    label,
+  );
+  const render = format === 'json' ? renderCompareJson : format === 'md' ? renderCompareMarkdown : renderCompareText;
+  process.stdout.write(render(comparison));
+  return comparison.verdict.regressions.length > 0 ? ExitCode.testFailures : ExitCode.ok;
+}

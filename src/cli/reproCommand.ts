@@ -1,0 +1,194 @@
+/**
+ * `kt repro RUN_DIR TEST [--section S] [--count N] [--keep] [--dry-run]`: reruns one test of a
+ * recorded run with the same kernel, fstests tree, section and VM flags, on a fresh VM, N times,
+ * and says how often it failed ("failed 3 of 10"). Each repeat is an ordinary `kt run` (built by
+ * reproArgs.ts, run by runCommand) with its own run directory next to the recorded one.
+ *
+ * Exit: 1 when the test failed at least once (reproduced), 0 when it never did, 3 when every
+ * repeat ended in a kt error, 2 for bad input — so `kt repro` can drive `git bisect run`.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { normalizeRunConfig } from '../config/runConfig.js';
+import { ExitCode, UsageError, printable } from '../errors.js';
+import { EVENT_LOG_NAME, readEventLog } from '../record/eventLog.js';
+import type { RunStartEvent, SectionConfig } from '../record/events.js';
+import { isTestFailure } from '../record/outcome.js';
+import { finalAttempt } from '../record/runSummary.js';
+import { summarizeRun } from '../record/summarize.js';
+import { shellJoin } from '../util/shell.js';
+import { readLogs } from './reportCommand.js';
+import { isImageKernel, reproRun } from './reproArgs.js';
+import { runCommand } from './runCommand.js';
+
+/** Options of `kt repro`. */
+export interface ReproOptions {
+  section?: string | string[];
+  count?: string | string[];
+  keep?: boolean;
+  dryRun?: boolean;
+  results?: string | string[];
+}
+
+function single(flag: string, value: string | string[] | undefined): string | undefined {
+  if (!Array.isArray(value)) return value;
+  if (value.length === 1) return value[0];
+  throw new UsageError('E_FLAG_REPEATED', `${flag} was given ${value.length} times (${value.map(printable).join(', ')})`, `give ${flag} once`);
+}
+
+/** --count: a whole number from 1 to 1000, as typed. */
+export function parseCount(given: string | undefined): number {
+  if (given === undefined) return 1;
+  const n = /^\d+$/.test(given.trim()) ? Number(given.trim()) : Number.NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new UsageError('E_BAD_COUNT', `--count ${printable(given)} is not a whole number from 1 to 1000`, 'e.g. --count 10 reruns the test ten times, each on a fresh VM');
+  return n;
+}
+
+/** The recorded run: its run-start (with kernel, fstests tree, argv, sections) and its results. */
+async function recordedRun(runDir: string, test: string, sectionGiven: string | undefined): Promise<{ start: RunStartEvent; section: SectionConfig; resultsDir: string }> {
+  const { logs } = await readLogs([runDir]);
+  const log = logs[0]!;
+  const start = log.events.find((e): e is RunStartEvent => e.type === 'run-start')!;
+  const summary = summarizeRun(log.events);
+  const results = summary.tests.filter((t) => t.test === test);
+  if (results.length === 0) {
+    const failing = summary.tests.filter((t) => t.status !== 'notexecuted' && isTestFailure(t.status)).map((t) => t.test);
+    throw new UsageError(
+      'E_REPRO_UNKNOWN_TEST',
+      `${printable(test)} is not a test of the run in ${printable(runDir)}`,
+      failing.length > 0 ? `its failing tests: ${[...new Set(failing)].join(' ')}` : 'name a test the run planned (see its report.md)',
+    );
+  }
+  const sections = [...new Set(results.map((r) => r.section))];
+  let name: string;
+  if (sectionGiven !== undefined) {
+    if (!sections.includes(sectionGiven)) {
+      throw new UsageError('E_REPRO_UNKNOWN_SECTION', `${printable(test)} did not run in section ${printable(sectionGiven)} of ${printable(runDir)}`, `its sections: ${sections.join(', ')}`);
+    }
+    name = sectionGiven;
+  } else if (sections.length === 1) {
+    name = sections[0]!;
+  } else {
+    throw new UsageError('E_REPRO_SECTION_NEEDED', `${printable(test)} ran in ${sections.length} sections of ${printable(runDir)} (${sections.join(', ')})`, `pick one: --section ${sections[0]}`);
+  }
+  const section = (start.sections ?? []).find((s) => s.name === name) ?? { name, fstyp: start.fstyp, mkfsOptions: '', mountOptions: '' };
+  return { start, section, resultsDir: path.dirname(path.resolve(runDir)) };
+}
+
+/** Refuses (exit 2) when what the recorded run used is gone. */
+function checkInputs(start: RunStartEvent, kernel: string | undefined): void {
+  if (kernel !== undefined && !fs.existsSync(kernel)) {
+    throw new UsageError('E_REPRO_KERNEL_GONE', `the kernel the run booted is gone: ${kernel}`, 'rebuild it (or restore it) at that path, or rerun by hand with kt run --kernel FILE');
+  }
+  if (start.fstests === undefined) {
+    throw new UsageError('E_REPRO_NO_FSTESTS', 'the run does not record its fstests tree (written by an older kt)', 'rerun by hand with kt run --fstests DIR');
+  }
+  if (!fs.existsSync(path.join(start.fstests, 'check'))) {
+    throw new UsageError('E_REPRO_FSTESTS_GONE', `the fstests tree the run used is gone: ${start.fstests}`, 'restore the tree at that path, or rerun by hand with kt run --fstests DIR');
+  }
+}
+
+/** Run directories under `results` (name → mtime not needed: names are run ids). */
+function runDirsIn(results: string): Set<string> {
+  try {
+    return new Set(fs.readdirSync(results).filter((d) => fs.existsSync(path.join(results, d, EVENT_LOG_NAME))));
+  } catch {
+    return new Set();
+  }
+}
+
+/** The per-run temp directory holding a run's VM disks, from its machine-boot command lines. */
+async function vmDirsOf(runDir: string): Promise<string[]> {
+  const { events } = await readEventLog(path.join(runDir, EVENT_LOG_NAME));
+  const dirs = new Set<string>();
+  for (const e of events) {
+    if (e.type !== 'machine-boot') continue;
+    for (const arg of e.argv) {
+      const m = /(?:^|[=,])(\/[^,]*)\/vm\d+\/test\.img(?:,|$)/.exec(arg);
+      // Only kt's own per-run temp dirs (cli/runCommand.ts: mkdtemp(<tmpdir>/kt-)).
+      if (m && path.dirname(m[1]!) === os.tmpdir() && /^kt-[A-Za-z0-9]{6}$/.test(path.basename(m[1]!))) dirs.add(m[1]!);
+    }
+  }
+  return [...dirs];
+}
+
+/**
+ * The section the repro would run must be the recorded one: same name, FSTYP, MKFS_OPTIONS and
+ * MOUNT_OPTIONS. A suite file edited since the run would silently test something else.
+ */
+function checkSection(recorded: SectionConfig, run: ReturnType<typeof reproRun>): void {
+  const config = normalizeRunConfig(run.args, run.argv, process.env, process.cwd());
+  const now = config.sections[0];
+  const differs = (what: string, a: string, b: string) =>
+    new UsageError(
+      'E_REPRO_SECTION_CHANGED',
+      `section ${recorded.name} is not what the run ran: ${what} was ${JSON.stringify(a)}, is now ${JSON.stringify(b)}`,
+      'restore the suite file as it was for that run, or rerun by hand with kt run -c SUITE/SECTION',
+    );
+  if (!now || config.sections.length !== 1) throw differs('the section', recorded.name, config.sections.map((s) => s.name).join(','));
+  if (now.name !== recorded.name) throw differs('its name', recorded.name, now.name);
+  if (now.fstyp !== recorded.fstyp) throw differs('FSTYP', recorded.fstyp, now.fstyp);
+  if (now.mkfsOptions !== recorded.mkfsOptions) throw differs('MKFS_OPTIONS', recorded.mkfsOptions, now.mkfsOptions);
+  if (now.mountOptions !== recorded.mountOptions) throw differs('MOUNT_OPTIONS', recorded.mountOptions, now.mountOptions);
+}
+
+type RepeatResult = 'failed' | 'passed' | 'notrun' | 'error' | 'notexecuted';
+
+export async function reproCommandCli(runDir: string, test: string, options: ReproOptions): Promise<number> {
+  const count = parseCount(single('--count', options.count));
+  const sectionGiven = single('--section', options.section);
+  const { start, section, resultsDir } = await recordedRun(runDir, test, sectionGiven);
+  const results = single('--results', options.results) ?? resultsDir;
+  const run = reproRun(start, { test, section, results, keep: options.keep === true, dryRun: options.dryRun === true });
+  checkInputs(start, run.kernel);
+  checkSection(section, run);
+  const where = `${test} [${section.name}${section.mkfsOptions ? ` mkfs ${section.mkfsOptions}` : ''}${section.mountOptions ? ` mount ${section.mountOptions}` : ''}]`;
+  process.stderr.write(`kt: repro ${where}${count > 1 ? `, ${count} times` : ''}: kt ${shellJoin(run.argv)}\n`);
+  if (isImageKernel(start.kernel) && !fs.existsSync(start.kernel)) {
+    // The image kernel is what a `kt run` without --kernel boots now; say that it changed.
+    process.stderr.write(`kt: note: the run booted the image kernel ${start.kernel}, which is gone (the image was rebuilt): the repro boots the current image's kernel\n`);
+  }
+  if (options.dryRun) return runCommand(run.args, run.argv);
+
+  const tally: Record<RepeatResult, number> = { failed: 0, passed: 0, notrun: 0, error: 0, notexecuted: 0 };
+  const runs: string[] = [];
+  const kept: string[] = [];
+  for (let i = 1; i <= count; i++) {
+    const before = runDirsIn(results);
+    const code = await runCommand(run.args, run.argv);
+    const created = [...runDirsIn(results)].filter((d) => !before.has(d)).map((d) => path.join(results, d));
+    const dir = created.length === 1 ? created[0]! : fs.existsSync(path.join(results, 'latest')) ? fs.realpathSync(path.join(results, 'latest')) : undefined;
+    if (code === ExitCode.sigint || code === ExitCode.sigterm) {
+      process.stderr.write(`kt: repro stopped after ${i - 1} of ${count} runs\n`);
+      return code;
+    }
+    if (!dir) return code;
+    runs.push(dir);
+    const summary = summarizeRun((await readEventLog(path.join(dir, EVENT_LOG_NAME))).events);
+    const result = summary.tests.find((t) => t.test === test);
+    const status = result?.status ?? 'notexecuted';
+    const outcome: RepeatResult = status === 'passed' || status === 'notrun' || status === 'error' || status === 'notexecuted' ? status : 'failed';
+    tally[outcome] += 1;
+    const last = result ? finalAttempt(result)?.outcome : undefined;
+    const detail = last && last.status !== 'passed' ? `: ${(last.status === 'crashed' ? last.crash.title : last.status === 'notrun' ? last.reason : last.message).split('\n')[0]}` : '';
+    process.stderr.write(`kt: repro ${i}/${count}: ${status}${detail} (${dir})\n`);
+    if (options.keep) {
+      const vmDirs = await vmDirsOf(dir);
+      // --keep keeps the disks of the repeats that failed; the others are removed like a normal run's.
+      if (outcome === 'failed') kept.push(...vmDirs);
+      else for (const d of vmDirs) fs.rmSync(d, { recursive: true, force: true });
+    }
+    if (code === ExitCode.infrastructure && outcome === 'notexecuted') break;
+  }
+  const judged = tally.failed + tally.passed;
+  const others = [tally.notrun ? `${tally.notrun} not run` : '', tally.error ? `${tally.error} kt error${tally.error === 1 ? '' : 's'}` : '', tally.notexecuted ? `${tally.notexecuted} not executed` : '']
+    .filter(Boolean)
+    .join(', ');
+  process.stdout.write(`kt: repro ${where}: failed ${tally.failed} of ${judged}${others ? ` (and ${others})` : ''}\n`);
+  for (const d of runs) process.stdout.write(`  ${d}\n`);
+  for (const d of kept) process.stdout.write(`kt: kept the VM disks of a failing run in ${d}\n`);
+  if (tally.failed > 0) return ExitCode.testFailures;
+  if (judged === 0 && (tally.error > 0 || tally.notexecuted > 0)) return ExitCode.infrastructure;
+  return ExitCode.ok;
+}

@@ -1,0 +1,102 @@
+/**
+ * The `kt run` that `kt repro` starts, from a recorded run-start (src/cli/reproArgs.ts): what is
+ * carried over from the recorded command line and what is not.
+ */
+import { describe, expect, it } from 'vitest';
+import { isImageKernel, recordedFlags, reproRun, sectionSpec } from '../../src/cli/reproArgs.js';
+import type { RunStartEvent } from '../../src/record/events.js';
+
+const START: RunStartEvent = {
+  type: 'run-start',
+  v: 1,
+  ts: '2026-11-21T23:22:27.000Z',
+  runId: '20261121-232227-a1b2',
+  tests: ['generic/001', 'xfs/042'],
+  jobs: 4,
+  kernel: '/home/me/linux/arch/x86/boot/bzImage',
+  accel: 'kvm',
+  fstyp: 'xfs',
+  section: 'xfs/1k',
+  hostname: 'build-7',
+  argv: [
+    'run', '-g', 'quick', '-x', 'dangerous', '-E', 'my.exclude', '-j', '4', '--retries=2', '--shard', '1/4',
+    '-c', 'xfs/4k,xfs/1k', '--memory', '4096', '--cpus=4', '--append', 'xfs.debug=1', '--append', 'loglevel=8',
+    '--test-timeout', '900', '--vmcore', '--results', 'out', '--baseline', 'kt-baseline.json', '--keep', 'generic/001', 'xfs/042',
+  ],
+  sections: [
+    { name: 'xfs/4k', fstyp: 'xfs', mkfsOptions: '-b size=4096', mountOptions: '' },
+    { name: 'xfs/1k', fstyp: 'xfs', mkfsOptions: '-b size=1024', mountOptions: '' },
+  ],
+  fstests: '/home/me/src/xfstests-dev',
+};
+
+describe('reproRun', () => {
+  it('keeps the kernel, tree, section and VM flags; drops groups, excludes, tests, jobs, shards, retries, results, keep', () => {
+    const run = reproRun(START, { test: 'xfs/042', section: START.sections![1]!, results: '/home/me/linux/kt-results', keep: false, dryRun: false });
+    expect(run.argv).toEqual([
+      'run',
+      '--kernel', '/home/me/linux/arch/x86/boot/bzImage',
+      '--fstests', '/home/me/src/xfstests-dev',
+      '-c', 'xfs/1k',
+      '--memory', '4096',
+      '--cpus', '4',
+      '--test-timeout', '900',
+      '--append', 'xfs.debug=1',
+      '--append', 'loglevel=8',
+      '--vmcore',
+      '-j', '1',
+      '--results', '/home/me/linux/kt-results',
+      'xfs/042',
+    ]);
+    expect(run.args).toEqual({
+      kernel: '/home/me/linux/arch/x86/boot/bzImage',
+      fstests: '/home/me/src/xfstests-dev',
+      section: ['xfs/1k'],
+      memory: '4096',
+      cpus: '4',
+      testTimeout: '900',
+      append: ['xfs.debug=1', 'loglevel=8'],
+      vmcore: true,
+      jobs: '1',
+      results: '/home/me/linux/kt-results',
+      tests: ['xfs/042'],
+    });
+    expect(run.kernel).toBe('/home/me/linux/arch/x86/boot/bzImage');
+  });
+
+  it('boots the image kernel again without --kernel, and passes --keep and --dry-run when asked', () => {
+    const start = { ...START, kernel: '/root/.cache/kt/images/6eda750e9b2edd04/vmlinuz', argv: ['run', '--accel', 'tcg', '--fstests', '/tmp/t', 'selftest/002'] };
+    const run = reproRun(start, { test: 'selftest/002', section: START.sections![0]!, results: '/r', keep: true, dryRun: true });
+    expect(run.argv).toEqual(['run', '--fstests', '/home/me/src/xfstests-dev', '-c', 'xfs/4k', '--accel', 'tcg', '-j', '1', '--results', '/r', '--keep', '--dry-run', 'selftest/002']);
+    expect(run.kernel).toBeUndefined();
+  });
+
+  it('selects a section of a suite file by the file the run named', () => {
+    const flags = recordedFlags(['run', '-c', './suites/mine.yaml/fast,xfs/1k', '--fstests', 'x']);
+    expect(sectionSpec('mine/fast', flags)).toBe('./suites/mine.yaml/fast');
+    expect(sectionSpec('mine/slow', flags)).toBe('./suites/mine.yaml/slow');
+    expect(sectionSpec('xfs/1k', flags)).toBe('xfs/1k');
+    expect(sectionSpec('xfs/4k', recordedFlags(['run', '--suite', 'xfs']))).toBe('xfs/4k');
+    expect(sectionSpec('mine', recordedFlags(['run', '--suite=/etc/kt/mine.yml']))).toBe('/etc/kt/mine.yml');
+    expect(sectionSpec('ext4/1k', recordedFlags(['run']))).toBe('ext4/1k');
+  });
+
+  it('never takes a flag value for a test or a flag, and knows an image kernel', () => {
+    const flags = recordedFlags(['run', '-g', '--memory', '1024', 'generic/001', '--nixos-vm=./result', '--', '--cpus', '8']);
+    expect(flags.has('--group')).toBe(false);
+    expect(flags.get('--memory')).toEqual(['1024']);
+    expect(recordedFlags(['run', '--scratch-size', '-5G']).get('--scratch-size')).toEqual(['-5G']);
+    expect(flags.get('--nixos-vm')).toEqual(['./result']);
+    expect(flags.has('--cpus')).toBe(false);
+    expect(isImageKernel('/var/cache/kt/images/0e3c59f1fcdabede/vmlinuz')).toBe(true);
+    expect(isImageKernel('/home/me/linux/arch/x86/boot/bzImage')).toBe(false);
+    expect(isImageKernel('/home/me/images/vmlinuz')).toBe(false);
+  });
+
+  it('lets a NixOS VM bring its own kernel', () => {
+    const start = { ...START, kernel: 'nixos-vm-kernel', argv: ['run', '--backend', 'nixos', '--nixos-vm', '/nix/store/abc-vm'] };
+    const run = reproRun(start, { test: 'xfs/042', section: START.sections![0]!, results: '/r', keep: false, dryRun: false });
+    expect(run.args.kernel).toBeUndefined();
+    expect(run.argv.slice(0, 9)).toEqual(['run', '--fstests', '/home/me/src/xfstests-dev', '-c', 'xfs/4k', '--backend', 'nixos', '--nixos-vm', '/nix/store/abc-vm']);
+  });
+});
