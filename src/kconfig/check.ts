@@ -66,6 +66,9 @@ export function checkRequirement(r: Requirement, config: KernelConfig, ctx: Kcon
   const value = tristateOf(config, r.symbol);
   const alternatives = (r.anyOf ?? []).map((s) => tristateOf(config, s));
   const base = { ...r, value, missingDependencies: [] as MissingDependency[] };
+  if (r.moduleOnly && value === 'y') {
+    return { ...base, status: 'missing', note: `built in (=y), but it must be a module (=m): ${r.moduleOnly}` };
+  }
   if (value === 'y' || alternatives.includes('y')) return { ...base, status: 'ok' };
   if (value === 'm' || alternatives.includes('m')) {
     const refusal = moduleRefusal(r, config, ctx);

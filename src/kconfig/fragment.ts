@@ -12,7 +12,7 @@ export const FRAGMENT_HEADER = '# kt kconfig fragment: written by `kt kconfig fi
 
 export interface FragmentLine {
   symbol: string;
-  value: 'y';
+  value: 'y' | 'm';
   /** The requirement or the requirement it is a dependency of. */
   comment: string;
 }
@@ -45,7 +45,7 @@ export function fragmentLines(reqs: readonly Requirement[], config: KernelConfig
         lines.push({ symbol, value: 'y', comment: `needed by CONFIG_${r.symbol}` });
       }
     }
-    lines.push({ symbol: r.symbol, value: 'y', comment: `${r.level}: ${r.why}` });
+    lines.push({ symbol: r.symbol, value: r.moduleOnly ? 'm' : 'y', comment: `${r.level}: ${r.why}` });
   };
   for (const r of reqs) add(r);
   return lines;

@@ -64,7 +64,8 @@ export function renderCheckText(check: KconfigCheck, source: ConfigSource): stri
   out.push('');
   if (check.ok) {
     const ok = check.items.filter((i) => i.level === 'required').length;
-    out.push(`kt kconfig: all ${ok} required options are set${check.asModules.length ? ` (${check.asModules.length} as modules)` : ''}`);
+    const modules = check.asModules.filter((i) => i.level === 'required').length;
+    out.push(`kt kconfig: all ${ok} required options are set${modules ? ` (${modules} as modules)` : ''}`);
     if (check.recommendedMissing.length > 0) out.push(`kt kconfig: to add the recommended ones too: ${fixCommandFor(source)}`);
   } else {
     out.push(`kt kconfig: ${check.requiredMissing.length} required option${check.requiredMissing.length === 1 ? ' is' : 's are'} missing: ${check.requiredMissing.map((i) => `CONFIG_${i.symbol}`).join(' ')}`);

@@ -21,6 +21,8 @@ export interface Requirement {
   kind: 'bool' | 'tristate';
   /** A module cannot do even when modules are staged (e.g. the serial console must exist at boot). */
   builtinOnly?: boolean;
+  /** Built in (=y) it is of no use: it must be a module (fstests loads it with parameters). */
+  moduleOnly?: string;
   /** The module name when built as =m (for staging: "xfs", "virtio_blk"). */
   module?: string;
   /** Needed by kt's initramfs before the root filesystem is mounted (guest/init insmods it). */
@@ -301,7 +303,15 @@ function fstestsRequirements(): Requirement[] {
     rec('ADVISE_SYSCALLS', 'fstests', 'fadvise/madvise tests', { source: 'init/Kconfig' }),
     rec('SCSI', 'fstests', 'scsi_debug needs the SCSI layer', { kind: 'tristate', module: 'scsi_mod', dependsOn: ['BLOCK'], source: 'drivers/scsi/Kconfig' }),
     rec('BLK_DEV_SD', 'fstests', 'disks of scsi_debug', { kind: 'tristate', module: 'sd_mod', dependsOn: ['SCSI'], source: 'drivers/scsi/Kconfig' }),
-    rec('SCSI_DEBUG', 'fstests', 'tests with odd sector sizes (_require_scsi_debug)', { kind: 'tristate', module: 'scsi_debug', dependsOn: ['SCSI'], source: 'drivers/scsi/Kconfig; fstests common/scsi_debug' }),
+    rec('SCSI_DEBUG', 'fstests', 'tests with odd sector sizes (_require_scsi_debug)', {
+      kind: 'tristate',
+      module: 'scsi_debug',
+      moduleOnly: 'fstests loads it with parameters (modprobe scsi_debug dev_size_mb=… sector_size=…), and built in it adds a disk to every guest',
+      dependsOn: ['SCSI', 'MODULES'],
+      source: 'drivers/scsi/Kconfig; fstests common/scsi_debug',
+    }),
+    rec('SWAP', 'fstests', 'swapfile tests (_require_scratch_swapfile)', { source: 'mm/Kconfig; fstests common/rc' }),
+    rec('UNICODE', 'fstests', 'casefolding tests (_require_scratch_casefold)', { source: 'fs/unicode/Kconfig; fstests common/casefold' }),
     rec('CGROUPS', 'fstests', 'cgroup writeback tests (_require_cgroup2)', { source: 'init/Kconfig; fstests common/cgroup2' }),
     rec('DEBUG_FS', 'fstests', 'error injection knobs and _require_debugfs', { source: 'lib/Kconfig.debug' }),
     rec('CONFIGFS_FS', 'fstests', 'kt-init mounts /sys/kernel/config; configfs-driven test targets', { kind: 'tristate', module: 'configfs', source: 'fs/configfs/Kconfig; guest/kt-init' }),

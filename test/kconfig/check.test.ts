@@ -66,7 +66,14 @@ describe('kt kconfig check after kt kconfig fix', () => {
     expect(check.ok).toBe(true);
     expect(names(check.requiredMissing)).toEqual([]);
     expect(names(check.recommendedMissing)).toEqual([]);
-    expect(check.asModules).toEqual([]);
+    // scsi_debug is the one module: fstests loads it with parameters.
+    expect(names(check.asModules)).toEqual(['SCSI_DEBUG']);
+  });
+
+  it('wants scsi_debug as a module, not built in', () => {
+    const builtIn = checkKernelConfig(new Map([...fixed, ['SCSI_DEBUG', 'y']]), ctx());
+    const item = builtIn.recommendedMissing.find((i) => i.symbol === 'SCSI_DEBUG')!;
+    expect(item.note).toMatch(/^built in \(=y\), but it must be a module \(=m\): fstests loads it with parameters/);
   });
 });
 

@@ -60,7 +60,7 @@ describe('checkKernelForRun', () => {
   });
 
   it('lets a fixed tree boot', async () => {
-    const dir = tree('fixed', fixture('tinyconfig-kt-fix-6.1.192.config'));
+    const dir = tree('fixed', fixture('tinyconfig-kt-fix-6.1.192.config'), { modules: true });
     const r = await checkKernelForRun(runKernel(dir));
     expect(r.checked && r.missing).toEqual([]);
     expect(kernelConfigError(r, 'x')).toBeUndefined();
@@ -84,7 +84,7 @@ describe('checkKernelForRun', () => {
   });
 
   it('says when the .config changed after the bzImage was built', async () => {
-    const dir = tree('stale', fixture('tinyconfig-kt-fix-6.1.192.config'));
+    const dir = tree('stale', fixture('tinyconfig-kt-fix-6.1.192.config'), { modules: true });
     fs.utimesSync(path.join(dir, '.config'), new Date(), new Date(Date.now() + 60_000));
     const r = await checkKernelForRun(runKernel(dir));
     expect(r.checked && r.notes).toEqual([`${dir}/.config is newer than ${dir}/arch/x86/boot/bzImage: checking the .config; rebuild if you changed it since`]);
