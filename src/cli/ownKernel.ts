@@ -121,7 +121,7 @@ export async function ownKernelInitramfs(config: RunConfig, image: { initramfs: 
   if (staged) {
     const { stagedModules, treeModules, early } = composed;
     write(
-      `kt: modules: ${stagedModules === treeModules ? `all ${treeModules}` : `${stagedModules} of ${treeModules}`} modules of ${release} staged from ${staged.origin}` +
+      `kt: modules: ${stagedModules === treeModules ? (treeModules === 1 ? 'the 1 module' : `all ${treeModules} modules`) : `${stagedModules} of ${treeModules} modules`} of ${release} staged from ${staged.origin}` +
         `${early.length > 0 ? `; loaded before the root is mounted: ${early.map((p) => path.basename(p).replace(/\.ko.*$/, '')).join(' ')}` : ''}\n`,
     );
   }
