@@ -1,0 +1,63 @@
+// The --module load step as the guest prints it. The consoles are real: kt_panic.log and
+// kt-fail-load.txt come from test kernels kt built (test/e2e/kernel-tree.test.ts, fixtures/README.md).
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { MODULE_LOAD_CRASHED, MODULE_LOAD_FAILED, ModuleLoadError, moduleLoadError, parseModuleLoadOutput, renderModuleLoad } from '../../src/modules/load.js';
+
+const fixture = (name: string) => fs.readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
+
+describe('renderModuleLoad', () => {
+  it('is a valid shell script that reads the list guest/init copied', () => {
+    const script = renderModuleLoad();
+    execFileSync('bash', ['-n'], { input: script });
+    expect(script).toContain("list=/run/kt/modules.list");
+    expect(script).toContain('insmod "$f"');
+  });
+
+  it('prints only "done" in a guest without --module files', () => {
+    // The script only touches the guest's paths; with no list it does nothing else.
+    const out = execFileSync('bash', ['-c', renderModuleLoad().replace('/run/kt/modules.list', '/nonexistent/kt-list')], { encoding: 'utf8' });
+    expect(out).toBe('@@KT-MODULE done\n');
+    expect(moduleLoadError({ exitCode: 0, stdout: out, console: '', machine: 'vm1' })).toBeUndefined();
+  });
+});
+
+describe('moduleLoadError', () => {
+  it('is undefined when every module loaded', () => {
+    const stdout = '@@KT-MODULE loading kt_hello kt_hello.ko\n@@KT-MODULE ok kt_hello kt_hello.ko\n@@KT-MODULE done\n';
+    expect(parseModuleLoadOutput(stdout).loaded).toEqual(['kt_hello']);
+    expect(moduleLoadError({ exitCode: 0, stdout, console: '', machine: 'vm1' })).toBeUndefined();
+  });
+
+  it('names a module that failed to load, with the insmod message and its kernel log lines', () => {
+    const stdout = fixture('kt-fail-load.txt');
+    const err = moduleLoadError({ exitCode: 1, stdout, console: '', machine: 'vm1' });
+    expect(err).toBeInstanceOf(ModuleLoadError);
+    expect(err!.code).toBe(MODULE_LOAD_FAILED);
+    expect(err!.module).toBe('kt_fail');
+    expect(err!.message).toMatch(/^module kt_fail \(kt_fail\.ko\) failed to load in vm1:\n/);
+    expect(err!.message).toContain('insmod: ERROR: could not insert module /run/kt/modules/kt_fail.ko: No such device');
+    expect(err!.message).toContain('kt_fail: refusing to load: no such device');
+    // The runner treats E_GUEST_SETUP* as the user's to fix: no retry on another VM.
+    expect(err!.code.startsWith('E_GUEST_SETUP')).toBe(true);
+  });
+
+  it('turns a panic during the load into a crash of that module, titled from the console', () => {
+    const console = fixture('kt-panic-console.log');
+    const stdout = '@@KT-MODULE loading kt_panic kt_panic.ko\n';
+    const err = moduleLoadError({ exitCode: null, stdout, console, machine: 'vm2' });
+    expect(err!.code).toBe(MODULE_LOAD_CRASHED);
+    expect(err!.module).toBe('kt_panic');
+    expect(err!.crash?.type).toBe('panic');
+    expect(err!.message).toBe(`module kt_panic (kt_panic.ko) crashed the kernel while loading in vm2: ${err!.crash!.title}`);
+    expect(err!.crash!.title).toContain('kt_panic: panic at load, as asked');
+  });
+
+  it('finds the module from the console marker when stdout was lost with the connection', () => {
+    const console = fixture('kt-panic-console.log');
+    const err = moduleLoadError({ exitCode: null, stdout: '', console, machine: 'vm2' });
+    expect(err!.code).toBe(MODULE_LOAD_CRASHED);
+    expect(err!.module).toBe('kt_panic');
+  });
+});
