@@ -6,6 +6,7 @@
  */
 import type { WorkSpec } from '../record/events.js';
 import type { TestOutcome } from '../record/outcome.js';
+import { batchBudgetSec } from './order.js';
 import { WorkQueue, type WorkItem } from './workQueue.js';
 
 /** Decides whether a finished attempt runs again (on a fresh VM). */
@@ -14,29 +15,50 @@ export type RetryPolicy = (item: WorkItem, outcome: TestOutcome) => boolean;
 /** Never retry. */
 export const noRetries: RetryPolicy = () => false;
 
+/** Batching by time: what the dispatcher needs to size batches by estimated seconds. */
+export interface TimeBatching {
+  /** Estimated seconds of an item (order.ts estimator). */
+  estimateSec(item: WorkItem): number;
+  /** VMs sharing the queue. */
+  workers: number;
+  /** At most this many tests per batch (--batch). */
+  maxBatch: number;
+}
+
 export class Dispatcher {
   readonly queue: WorkQueue;
   private inFlight = 0;
+  /** Estimated seconds of the items handed out and not settled yet (batching by time). */
+  private inFlightSec = 0;
   private waiters: (() => void)[] = [];
   private stopped = false;
 
+  /**
+   * With `byTime`, a batch holds at most `maxBatch` items and a share of the estimated seconds
+   * left in the run (order.ts batchBudgetSec); without it, `size(queue length)` items.
+   */
   constructor(
     work: readonly WorkSpec[],
     private readonly retryPolicy: RetryPolicy = noRetries,
+    private readonly byTime?: TimeBatching,
   ) {
     this.queue = new WorkQueue(work);
   }
 
   /**
-   * Next batch of at most `size(queue length)` items, preferring `section` (the one the asking VM
-   * is set up for); null when all work is done or the run stopped.
+   * Next batch, preferring `section` (the one the asking VM is set up for); null when all work
+   * is done or the run stopped.
    */
   async next(size: (remaining: number) => number, section?: string): Promise<WorkItem[] | null> {
     for (;;) {
       if (this.stopped) return null;
       if (this.queue.size > 0) {
-        const batch = this.queue.take(size(this.queue.size), section);
+        const t = this.byTime;
+        const batch = t
+          ? this.queue.take(t.maxBatch, section, { sec: batchBudgetSec(this.queue.estimatedSec(t.estimateSec) + this.inFlightSec, t.workers), estimate: t.estimateSec })
+          : this.queue.take(size(this.queue.size), section);
         this.inFlight += batch.length;
+        this.inFlightSec += this.secondsOf(batch);
         return batch;
       }
       if (this.inFlight === 0) return null;
@@ -49,19 +71,19 @@ export class Dispatcher {
     if (!this.stopped && this.retryPolicy(item, outcome)) {
       this.queue.pushBack([{ ...item, attempt: item.attempt + 1, freshVm: true }]);
     }
-    this.settle(1);
+    this.settle([item]);
   }
 
   /** Returns the untested rest of a dead VM's batch to the head of the queue. */
   requeue(items: readonly WorkItem[]): void {
     if (items.length === 0) return;
     this.queue.pushFront(items);
-    this.settle(items.length);
+    this.settle(items);
   }
 
   /** Items that will not run (the run is stopping): settled without a result. */
   drop(items: readonly WorkItem[]): void {
-    this.settle(items.length);
+    this.settle(items);
   }
 
   /** Stop handing out work (SIGINT/SIGTERM, fatal error); returns what never started. */
@@ -71,9 +93,19 @@ export class Dispatcher {
     return this.queue.drain();
   }
 
-  private settle(count: number): void {
-    this.inFlight -= count;
+  private settle(items: readonly WorkItem[]): void {
+    this.inFlight -= items.length;
+    // Never below zero: float sums of many estimates do not cancel exactly.
+    this.inFlightSec = this.inFlight === 0 ? 0 : Math.max(0, this.inFlightSec - this.secondsOf(items));
     this.wake();
+  }
+
+  private secondsOf(items: readonly WorkItem[]): number {
+    const t = this.byTime;
+    if (!t) return 0;
+    let sum = 0;
+    for (const item of items) sum += t.estimateSec(item);
+    return sum;
   }
 
   private wake(): void {

@@ -7,18 +7,27 @@
 export type Durations = ReadonlyMap<string, number>;
 
 /**
- * Items with history sort by duration, longest first; an item without history is estimated at
- * the median of the known ones (a fresh test is rarely the slowest, rarely the fastest). Ties
- * keep plan order, so a first run with no history runs in fstests' own order.
+ * Items with history sort by duration, longest first. An item without history (a new test, or
+ * one that crashed or hung last time: those leave no duration) is estimated high, at the 90th
+ * percentile of the known ones, so it starts early: if it turns out long it still ends with the
+ * others, and if it is short it only fills a gap. At the median, unknown tests ran in the middle
+ * of the run, in batches sized for short tests: xfs/013 (275 s) and generic/251 (240 s), absent
+ * from a 6.8 history, made a 6.6 run at 16 VMs end 1.25× its lower bound (`npm run
+ * bench:simulate`, docs/simulate.md). Ties keep plan order, so a first run with no history runs
+ * in fstests' own order.
  */
 export function orderLongestFirst<T>(items: readonly T[], durations: Durations, key: (item: T) => string): T[] {
-  const known = items.map((t) => durations.get(key(t))).filter((d): d is number => d !== undefined);
-  const sorted = [...known].sort((a, b) => a - b);
-  const median = sorted.length ? sorted[Math.floor(sorted.length / 2)]! : 0;
+  const unknown = unknownEstimate(items.map((t) => durations.get(key(t))));
   return items
-    .map((item, index) => ({ item, index, estimate: durations.get(key(item)) ?? median }))
+    .map((item, index) => ({ item, index, estimate: durations.get(key(item)) ?? unknown }))
     .sort((a, b) => b.estimate - a.estimate || a.index - b.index)
     .map((e) => e.item);
+}
+
+/** What a test without history is estimated at: the 90th percentile of the known (0 when none are). */
+function unknownEstimate(known: readonly (number | undefined)[]): number {
+  const sorted = known.filter((d): d is number => d !== undefined).sort((a, b) => a - b);
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.9))]! : 0;
 }
 
 /**
@@ -32,6 +41,37 @@ export function batchSize(remaining: number, workers: number, opts: { maxBatch: 
   if (remaining <= 0) return 0;
   const factor = opts.factor ?? 1;
   return Math.max(1, Math.min(opts.maxBatch, Math.ceil(remaining / (factor * Math.max(1, workers)))));
+}
+
+/**
+ * Estimated seconds per item, for batching by time: an item's history where known, else what
+ * orderLongestFirst estimates an unknown test at. Undefined when nothing is known (a first
+ * run): batches are then sized by count alone.
+ */
+export function estimator<T>(items: readonly T[], known: (item: T) => number | undefined): ((item: T) => number) | undefined {
+  const all = items.map(known);
+  if (all.every((d) => d === undefined)) return undefined;
+  const unknown = unknownEstimate(all);
+  return (item) => known(item) ?? unknown;
+}
+
+/**
+ * Batching by time: the most estimated seconds one batch may hold, given the seconds left in
+ * the run (queued + handed out and not finished). Sizing batches by count alone hands the first
+ * VM the `maxBatch` longest tests at once (they come first): on the real kdevops durations of
+ * bench/data/fstests-durations that made one VM run 7,072 s of tests while Σ/4 was 3,956 s, and
+ * its remaining/N count ends a run with long strings of one-test batches, each paying check's
+ * start-up (`npm run bench:simulate`, docs/simulate.md).
+ *
+ * This is factoring (Hummel, Schonberg & Flynn, CACM 35(8), 1992): while a round of N batches
+ * is handed out the work left in the run hardly changes, so the batches of a round are alike,
+ * and each round takes 1/factor of what is left. Factor 1 (finish together) is best when the
+ * estimates are exact; 2 (factoring's usual choice) hedges against wrong estimates with more,
+ * smaller batches, each paying check's start-up. 1.5 measured best over both: exact estimates
+ * and a run ordered by another kernel's history (docs/simulate.md).
+ */
+export function batchBudgetSec(remainingSec: number, workers: number, factor = 1.5): number {
+  return remainingSec / (factor * Math.max(1, workers));
 }
 
 /**

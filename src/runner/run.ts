@@ -4,6 +4,7 @@
  * signal handler and never exits the process: the CLI owns all of that (src/cli/runCommand.ts)
  * and hands in an AbortSignal for SIGINT/SIGTERM.
  */
+import { setMaxListeners } from 'node:events';
 import os from 'node:os';
 import { HostError, isKtError, type KtError } from '../errors.js';
 import { EVENTS_VERSION, type EventInput, type RunEvent, type SectionConfig, type WorkSpec } from '../record/events.js';
@@ -12,6 +13,7 @@ import { isTestFailure } from '../record/outcome.js';
 import type { Machine } from '../vm/machine.js';
 import type { BatchDeps } from './batchRun.js';
 import { Dispatcher, type RetryPolicy } from './dispatcher.js';
+import { estimator } from './order.js';
 import type { CheckStream, ConsoleWatcher } from './ports.js';
 import { Worker } from './worker.js';
 import type { WorkItem } from './workQueue.js';
@@ -45,6 +47,13 @@ export interface RunInputs {
   createConsoleWatcher(): ConsoleWatcher;
   /** Tests per check invocation for a queue length. */
   batchSize(remaining: number): number;
+  /**
+   * Batching by time: the seconds a test is expected to take (its last run, from history;
+   * undefined when unknown) and --batch. When any test has an estimate, a batch holds at most
+   * maxBatch tests and a share of the estimated seconds left (order.ts batchBudgetSec), and
+   * batchSize is not used.
+   */
+  batchByTime?: { estimateSec(item: WorkItem): number | undefined; maxBatch: number };
   /** Deadline in seconds of a test (undefined: check's work outside tests). */
   deadlineSec(item: WorkItem | undefined): number;
   /** Reruns a finished attempt? (--retries, with or without a baseline). */
@@ -81,7 +90,13 @@ export async function executeRun(inputs: RunInputs): Promise<RunResult> {
   const onStop = () => stop.abort();
   inputs.stop.addEventListener('abort', onStop, { once: true });
   if (inputs.stop.aborted) stop.abort();
-  const dispatcher = new Dispatcher(inputs.work, inputs.retryPolicy);
+  const workerCount = Math.min(inputs.jobs, Math.max(1, inputs.work.length));
+  const byTime = inputs.batchByTime;
+  const estimate = byTime ? estimator<WorkItem>(inputs.work.map((w) => ({ ...w, attempt: 1, freshVm: false })), (i) => byTime.estimateSec(i)) : undefined;
+  const dispatcher = new Dispatcher(inputs.work, inputs.retryPolicy, byTime && estimate ? { estimateSec: estimate, workers: workerCount, maxBatch: byTime.maxBatch } : undefined);
+  // Every worker listens to the stop signal while it boots or runs a batch: at -j 11 and more
+  // that passes Node's default of 10 listeners and prints a "possible memory leak" warning.
+  setMaxListeners(10 + 2 * workerCount, stop.signal);
   stop.signal.addEventListener('abort', () => dispatcher.stop(), { once: true });
 
   const emit = (input: EventInput) => {
@@ -117,7 +132,6 @@ export async function executeRun(inputs: RunInputs): Promise<RunResult> {
   });
 
   let vmCounter = 0;
-  const workerCount = Math.min(inputs.jobs, Math.max(1, inputs.work.length));
   const workers = Array.from(
     { length: workerCount },
     () =>

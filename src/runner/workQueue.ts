@@ -33,13 +33,22 @@ export class WorkQueue {
     return this.items.length;
   }
 
+  /** Σ of the estimated seconds of the queued items. */
+  estimatedSec(estimate: (item: WorkItem) => number): number {
+    let sum = 0;
+    for (const item of this.items) sum += estimate(item);
+    return sum;
+  }
+
   /**
    * Takes up to n items of one section (a batch is one `check` call with one config). An item
    * that needs a fresh VM always travels alone. `prefer` names the section the VM is set up for:
    * when the head is of another section, a batch of the preferred one is taken if queued, so a VM
-   * re-formats only when its section has no work left.
+   * re-formats only when its section has no work left. With a `budget`, the batch also ends
+   * before the first item that would take its estimated seconds past `budget.sec` (the first
+   * item is always taken; the queue's order is kept).
    */
-  take(n: number, prefer?: string): WorkItem[] {
+  take(n: number, prefer?: string, budget?: { sec: number; estimate(item: WorkItem): number }): WorkItem[] {
     if (n <= 0 || this.items.length === 0) return [];
     const head = this.items[0]!;
     if (head.freshVm) return this.items.splice(0, 1);
@@ -47,9 +56,19 @@ export class WorkQueue {
     if (prefer !== undefined && prefer !== section && this.items.some((i) => i.section === prefer && !i.freshVm)) section = prefer;
     const taken: WorkItem[] = [];
     const rest: WorkItem[] = [];
+    let sec = 0;
+    let full = false;
     for (const item of this.items) {
-      if (taken.length < n && item.section === section && !item.freshVm) taken.push(item);
-      else rest.push(item);
+      if (!full && taken.length < n && item.section === section && !item.freshVm) {
+        const est = budget ? budget.estimate(item) : 0;
+        if (budget && taken.length > 0 && sec + est > budget.sec) {
+          full = true;
+          rest.push(item);
+          continue;
+        }
+        sec += est;
+        taken.push(item);
+      } else rest.push(item);
     }
     this.items = rest;
     return taken;

@@ -39,6 +39,39 @@ describe('Dispatcher', () => {
     expect(await d.next(() => 10)).toBeNull();
   });
 
+  it('by time: sizes batches by the seconds left in the run, in-flight work included', async () => {
+    // The five longest tests of kdevops-xfs_reflink-6.6.0-rc5-auto.check.time and five short ones.
+    const seconds = new Map([
+      ['shared/032', 1091],
+      ['xfs/227', 534],
+      ['generic/176', 455],
+      ['generic/017', 449],
+      ['generic/476', 324],
+      ['generic/001', 5],
+      ['generic/002', 2],
+      ['generic/003', 11],
+      ['generic/004', 1],
+      ['generic/005', 1],
+    ]);
+    const d = new Dispatcher(
+      [...seconds.keys()].map((test) => ({ section: 'xfs', test })),
+      undefined,
+      { estimateSec: (i) => seconds.get(i.test)!, workers: 2, maxBatch: 32 },
+    );
+    const never = () => {
+      throw new Error('the count rule is not used when batching by time');
+    };
+    // Σ = 2873 s; budget 2873 / (1.5 × 2) = 958 s: shared/032 alone (a longer test still goes).
+    const first = (await d.next(never))!;
+    expect(first.map((i) => i.test)).toEqual(['shared/032']);
+    // Left: 1782 s queued + 1091 in flight = 2873 → 958 s again: xfs/227 (with generic/176, 989 s).
+    const second = (await d.next(never))!;
+    expect(second.map((i) => i.test)).toEqual(['xfs/227']);
+    d.finish(first[0]!, { status: 'passed' });
+    // 1248 queued + 534 in flight = 1782 → 594 s: generic/176 alone.
+    expect((await d.next(never))!.map((i) => i.test)).toEqual(['generic/176']);
+  });
+
   it('makes a free VM wait while another may still return work, and hands it the requeued rest', async () => {
     const d = new Dispatcher(work(['a', 't1'], ['a', 't2']));
     const first = (await d.next(() => 10))!;

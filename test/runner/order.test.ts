@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batchSize, orderLongestFirst, selectShard, testDeadlineSec } from '../../src/runner/order.js';
+import { batchBudgetSec, batchSize, estimator, orderLongestFirst, selectShard, testDeadlineSec } from '../../src/runner/order.js';
 import { WorkQueue } from '../../src/runner/workQueue.js';
 
 const id = (t: string) => t;
@@ -28,14 +28,25 @@ describe('orderLongestFirst', () => {
     ]);
   });
 
-  it('estimates unknown tests at the median of the known ones', () => {
+  it('estimates unknown tests high (90th percentile of the known), so they start early', () => {
+    // Ten real durations of bench/data/fstests-durations/kdevops-tmpfs_default-6.6.0-rc4-auto.check.time.
     const d = new Map([
-      ['a', 100],
-      ['b', 10],
-      ['c', 1],
+      ['generic/208', 202],
+      ['generic/416', 184],
+      ['generic/707', 177],
+      ['generic/256', 156],
+      ['generic/204', 138],
+      ['generic/027', 137],
+      ['generic/323', 123],
+      ['generic/310', 71],
+      ['generic/125', 64],
+      ['generic/001', 5],
     ]);
-    // 'new' is estimated at 10 s, ties with b, and comes first because it came first in the plan.
-    expect(orderLongestFirst(['c', 'new', 'b', 'a'], d, id)).toEqual(['a', 'new', 'b', 'c']);
+    // p90 of the ten is 202 s: 'new' ties with generic/208 and keeps its place before it in the plan.
+    const plan = ['generic/001', 'new', ...[...d.keys()].filter((t) => t !== 'generic/001')];
+    const ordered = orderLongestFirst(plan, d, id);
+    expect(ordered.slice(0, 3)).toEqual(['new', 'generic/208', 'generic/416']);
+    expect(ordered.at(-1)).toBe('generic/001');
   });
 });
 
@@ -49,6 +60,32 @@ describe('batchSize', () => {
 
   it('gives a single VM the whole list in one check call', () => {
     expect(batchSize(12, 1, { maxBatch: 32 })).toBe(12);
+  });
+});
+
+describe('estimator', () => {
+  it('is undefined when no item has history (a first run batches by count)', () => {
+    expect(estimator(['a', 'b'], () => undefined)).toBeUndefined();
+  });
+
+  it('uses history where known and the unknown-test estimate of orderLongestFirst elsewhere', () => {
+    const d = new Map([
+      ['generic/001', 113],
+      ['generic/002', 9],
+      ['xfs/001', 20],
+    ]);
+    const est = estimator(['generic/001', 'generic/002', 'xfs/001', 'new'], (t) => d.get(t))!;
+    expect(est('generic/002')).toBe(9);
+    expect(est('new')).toBe(113);
+  });
+});
+
+describe('batchBudgetSec', () => {
+  it('is the seconds left in the run over 1.5 × VMs (factoring)', () => {
+    // Σ of kdevops-xfs_reflink-6.6.0-rc5-auto.check.time on 4 VMs.
+    expect(batchBudgetSec(15824, 4)).toBeCloseTo(15824 / 6);
+    expect(batchBudgetSec(100, 4, 1)).toBe(25);
+    expect(batchBudgetSec(100, 0, 2)).toBe(50);
   });
 });
 
@@ -81,6 +118,29 @@ describe('WorkQueue', () => {
     expect(batch.map((i) => i.test)).toEqual(['a', 'b', 'c']);
     q.pushFront(batch.slice(1));
     expect(q.take(10).map((i) => i.test)).toEqual(['b', 'c', 'd', 'e']);
+  });
+
+  it('ends a batch before the first item past the time budget, keeping the order', () => {
+    const est = new Map([
+      ['a', 1091],
+      ['b', 534],
+      ['c', 455],
+      ['d', 5],
+    ]);
+    const estimate = (i: { test: string }) => est.get(i.test)!;
+    const q = new WorkQueue(work('a', 'b', 'c', 'd'));
+    // A test longer than the budget still goes, alone.
+    expect(q.take(32, undefined, { sec: 600, estimate }).map((i) => i.test)).toEqual(['a']);
+    // b fits (534), c would pass 600: the batch stops there rather than skip to d.
+    expect(q.take(32, undefined, { sec: 600, estimate }).map((i) => i.test)).toEqual(['b']);
+    expect(q.take(32, undefined, { sec: 600, estimate }).map((i) => i.test)).toEqual(['c', 'd']);
+    expect(q.size).toBe(0);
+  });
+
+  it('keeps the count cap under a time budget', () => {
+    const q = new WorkQueue(work('a', 'b', 'c'));
+    expect(q.take(2, undefined, { sec: 1e9, estimate: () => 1 }).map((i) => i.test)).toEqual(['a', 'b']);
+    expect(q.estimatedSec(() => 7)).toBe(7);
   });
 
   it('hands out a fresh-VM retry alone', () => {
