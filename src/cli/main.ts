@@ -49,6 +49,7 @@ export async function main(rawArgv: string[]): Promise<void> {
           .option('transport', { type: 'string', describe: 'virtio-serial (default) or tcp (127.0.0.1 host forward)' })
           .option('vmcore', { type: 'boolean', describe: 'on a guest panic, dump guest memory into the run directory' })
           .option('batch', { type: 'string', describe: 'at most N tests per check invocation (default 32; see bench)' })
+          .option('spares', { type: 'string', describe: 'VMs kept booted ahead to replace a crashed one at once (default 1 with -j > 1)' })
           .option('backend', { type: 'string', describe: "direct (kt's Debian image, default) or nixos (a VM built from nix/)" })
           .option('nixos-vm', { type: 'string', describe: 'with --backend nixos: the VM derivation (./result of nix build ./nix#vm)' })
           .option('append', { type: 'string', describe: 'extra kernel command line parameter (repeatable)' })
@@ -88,6 +89,7 @@ export async function main(rawArgv: string[]): Promise<void> {
             append: toList(args.append),
             backend: args.backend,
             batch: args.batch,
+            spares: args.spares,
             nixosVm: args.nixosVm,
             modules: args.modules,
             module: toList(args.module),

@@ -151,14 +151,14 @@ function exitNow(signal: StopSignal, cleanup: () => void): never {
   process.exit(signal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm);
 }
 
-interface PreparedRun {
+export interface PreparedRun {
   accel: Accel;
   kernel: string | undefined;
   direct?: DirectArtifacts;
 }
 
 /** Image, fstests image, accelerator: everything before the first VM of the run boots. */
-async function prepareRun(config: RunConfig, cacheDir: string): Promise<PreparedRun> {
+export async function prepareRun(config: RunConfig, cacheDir: string): Promise<PreparedRun> {
   const direct = config.backend.kind === 'direct';
   // The NixOS backend brings its own kernel, root and fstests; the Debian image still serves
   // the KVM probe when it is cached (the probe only needs a kernel and kt's initramfs).
@@ -268,6 +268,7 @@ async function runAndReport(
           }
         : {}),
       consoleLogOf: (machine) => `console/${machine.name}.log`,
+      spares: config.spares,
       stop,
     });
   } finally {

@@ -54,6 +54,8 @@ export interface RunArgs {
   backend?: string | string[];
   nixosVm?: string | string[];
   batch?: string | string[];
+  /** --spares: VMs kept booted ahead to replace a crashed one at once. */
+  spares?: string | string[];
   /** --modules DIR and --module FILE.ko (repeatable): src/config/moduleFlags.ts. */
   modules?: string | string[];
   module?: string[];
@@ -98,6 +100,8 @@ export interface RunConfig {
   append: string[];
   /** At most this many tests per `check` invocation (--batch). */
   maxBatch: number;
+  /** VMs kept booted ahead (--spares; default 1 with -j > 1, else 0). */
+  spares: number;
   /** direct: kt's Debian image; nixos: the VM built from nix/ (its path as given). */
   backend: { kind: 'direct' } | { kind: 'nixos'; vmPath: string };
   /** --modules: the installed modules of the kernel under test (else a tree's are staged). */
@@ -252,6 +256,9 @@ export function normalizeRunConfig(args: RunArgs, argv: string[], env: NodeJS.Pr
     vmcore: args.vmcore ?? false,
     append: [...(file.append ?? []), ...(args.append ?? [])],
     maxBatch,
+    // One spare where a crash would otherwise leave a slot idle for a whole boot; with -j 1 the
+    // run waits for the replacement either way, and a spare would only cost memory.
+    spares: wholeNumber(from<string | number>('--spares', args.spares, 'spares', jobs > 1 ? 1 : 0), 0, 64, 'e.g. --spares 1', 'E_BAD_SPARES'),
     backend: backendName === 'nixos' ? { kind: 'nixos', vmPath: path.resolve(cwd, nixosVm!) } : { kind: 'direct' },
     ...resolveModuleFlags(args, cwd, backendName),
   };

@@ -15,6 +15,7 @@ import type { BatchDeps } from './batchRun.js';
 import { Dispatcher, type RetryPolicy } from './dispatcher.js';
 import { estimator } from './order.js';
 import type { CheckStream, ConsoleWatcher } from './ports.js';
+import { MachineSupply } from './supply.js';
 import { Worker } from './worker.js';
 import type { WorkItem } from './workQueue.js';
 
@@ -63,8 +64,10 @@ export interface RunInputs {
   consoleLogOf(machine: Machine): string;
   /** Aborted on SIGINT/SIGTERM (with the signal's name as reason): stop handing out tests, shut the VMs down. */
   stop: AbortSignal;
-  /** Consecutive boot failures of one slot that end the run (default 3). */
+  /** Consecutive boot failures that end the run (default 3). */
   maxBootFailures?: number;
+  /** VMs kept booted ahead, to replace a crashed one at once (default 0). */
+  spares?: number;
   timing?: BatchDeps['timing'];
 }
 
@@ -132,14 +135,26 @@ export async function executeRun(inputs: RunInputs): Promise<RunResult> {
   });
 
   let vmCounter = 0;
+  const maxBootFailures = inputs.maxBootFailures ?? 3;
+  const supply = new MachineSupply(
+    {
+      emit,
+      createMachine: () => inputs.createMachine(++vmCounter),
+      setupGuest: (m) => inputs.guest.setupGuest(m),
+      prepareSection: (m, s) => inputs.guest.prepareSection(m, s),
+      consoleLogOf: inputs.consoleLogOf,
+      stopSignal: stop.signal,
+      maxBootFailures,
+    },
+    inputs.spares ?? 0,
+  );
   const workers = Array.from(
     { length: workerCount },
     () =>
       new Worker({
         dispatcher,
         emit,
-        createMachine: () => inputs.createMachine(++vmCounter),
-        setupGuest: (m) => inputs.guest.setupGuest(m),
+        supply,
         prepareSection: (m, s) => inputs.guest.prepareSection(m, s),
         checkCommand: (items) => inputs.guest.checkCommand(items),
         guestResultDir: (s) => inputs.guest.guestResultDir(s),
@@ -151,10 +166,13 @@ export async function executeRun(inputs: RunInputs): Promise<RunResult> {
         ...(inputs.saveVmcore ? { saveVmcore: inputs.saveVmcore } : {}),
         consoleLogOf: inputs.consoleLogOf,
         stopSignal: stop.signal,
-        maxBootFailures: inputs.maxBootFailures ?? 3,
+        maxBootFailures,
         ...(inputs.timing ? { timing: inputs.timing } : {}),
       }),
   );
+  // Standing spares boot after the workers' first VMs have started (they take the supply first).
+  const firstSection = inputs.work[0]?.section;
+  const startSpares = firstSection !== undefined && (inputs.spares ?? 0) > 0 ? setImmediate(() => supply.start(firstSection)) : undefined;
 
   try {
     await Promise.all(
@@ -168,6 +186,8 @@ export async function executeRun(inputs: RunInputs): Promise<RunResult> {
       ),
     );
   } finally {
+    if (startSpares) clearImmediate(startSpares);
+    await supply.dispose();
     inputs.stop.removeEventListener('abort', onStop);
   }
 
