@@ -10,7 +10,7 @@ export const RUN_VALUE_FLAGS: ReadonlySet<string> = new Set([
   '--group', '-g', '--section', '-c', '--exclude-group', '-x', '--exclude-file', '-E', '--jobs', '-j', '--kernel', '--fstests',
   '--results', '--accel', '--config', '--suite', '--memory', '--cpus', '--test-size', '--scratch-size',
   '--test-timeout', '--boot-timeout', '--retries', '--shard', '--transport', '--batch', '--backend',
-  '--nixos-vm', '--append', '--out', '--spares',
+  '--nixos-vm', '--append', '--out', '--spares', '--baseline', '--count', '--module', '--modules',
 ]);
 
 /** Pure: joins `FLAG -<digit>...` into `FLAG=-<digit>...` for the given value flags. */

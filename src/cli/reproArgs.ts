@@ -142,9 +142,20 @@ export interface ReproRun {
   kernel?: string;
 }
 
+/** Flags whose values are paths, relative to the directory the recorded run ran in. */
+const PATH_FLAGS: ReadonlySet<string> = new Set(['--config', '--nixos-vm', '--modules', '--module', '--section', '--suite']);
+
+/** A recorded path made absolute with the run's cwd (when the log has it), so repro works from anywhere. */
+function anchored(flag: string, value: string, cwd: string | undefined): string {
+  if (!cwd || !PATH_FLAGS.has(flag) || path.isAbsolute(value)) return value;
+  // -c/--suite hold a path only when they name a suite file.
+  if ((flag === '--section' || flag === '--suite') && !/\.ya?ml(\/|$)/.test(value)) return value;
+  return path.join(cwd, value);
+}
+
 /** Builds the repro run of `request.test` from the run-start of the recorded run. */
 export function reproRun(start: RunStartEvent, request: ReproRequest): ReproRun {
-  const flags = recordedFlags(start.argv);
+  const flags = new Map([...recordedFlags(start.argv)].map(([flag, values]) => [flag, values.map((v) => v.split(',').map((x) => anchored(flag, x.trim(), start.cwd)).join(','))]));
   const argv: string[] = ['run'];
   const args: RunArgs = {};
   const set = <K extends keyof RunArgs>(flag: string, key: K, value: NonNullable<RunArgs[K]>, tokens: string[]) => {

@@ -236,6 +236,7 @@ async function runAndReport(
         ktVersion: ktVersion(),
         ...(config.shard ? { shard: `${config.shard.index}/${config.shard.total}` } : {}),
         fstests: config.fstestsDir,
+        cwd: process.cwd(),
       },
       sink: (event: RunEvent) => {
         log.append(event);

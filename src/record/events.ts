@@ -81,6 +81,8 @@ export const runStartSchema = z.object({
   work: z.array(workSpecSchema).optional(),
   /** The fstests tree the run used (absolute host path), for `kt repro`. */
   fstests: z.string().optional(),
+  /** The directory kt ran in: relative paths of `argv` are relative to it (`kt repro`). */
+  cwd: z.string().optional(),
 });
 
 export const machineBootSchema = z.object({

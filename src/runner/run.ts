@@ -38,7 +38,7 @@ export interface RunInputs {
   sections: SectionConfig[];
   jobs: number;
   /** What run-start records about the run besides the plan. */
-  header: { kernel: string; accel: 'kvm' | 'tcg'; argv: string[]; ktVersion: string; shard?: string; fstests?: string };
+  header: { kernel: string; accel: 'kvm' | 'tcg'; argv: string[]; ktVersion: string; shard?: string; fstests?: string; cwd?: string };
   /** Receives every event (the event log, the live reporter). May throw a KtError (disk full). */
   sink(event: RunEvent): void;
   /** A new machine, not booted, named `vm<index>`. */
@@ -130,6 +130,7 @@ export async function executeRun(inputs: RunInputs): Promise<RunResult> {
     ktVersion: inputs.header.ktVersion,
     ...(inputs.header.shard ? { shard: inputs.header.shard } : {}),
     ...(inputs.header.fstests ? { fstests: inputs.header.fstests } : {}),
+    ...(inputs.header.cwd ? { cwd: inputs.header.cwd } : {}),
     sections: inputs.sections,
     work: inputs.work,
   });

@@ -93,6 +93,14 @@ describe('reproRun', () => {
     expect(isImageKernel('/home/me/images/vmlinuz')).toBe(false);
   });
 
+  it('anchors the relative paths of the recorded command line at the directory the run ran in', () => {
+    const start = { ...START, cwd: '/home/me/linux', argv: ['run', '--config', 'ci/kt.yaml', '-c', 'ci/mine.yaml/fast', '--module', 'out/m.ko', '--fstests', '/t', 'generic/001'], sections: [{ name: 'mine/fast', fstyp: 'xfs', mkfsOptions: '', mountOptions: '' }] };
+    const run = reproRun(start, { test: 'generic/001', section: start.sections[0]!, results: 'r', keep: false, dryRun: false });
+    expect(run.args.config).toBe('/home/me/linux/ci/kt.yaml');
+    expect(run.args.section).toEqual(['/home/me/linux/ci/mine.yaml/fast']);
+    expect(run.args.module).toEqual(['/home/me/linux/out/m.ko']);
+  });
+
   it('lets a NixOS VM bring its own kernel', () => {
     const start = { ...START, kernel: 'nixos-vm-kernel', argv: ['run', '--backend', 'nixos', '--nixos-vm', '/nix/store/abc-vm'] };
     const run = reproRun(start, { test: 'xfs/042', section: START.sections![0]!, results: '/r', keep: false, dryRun: false });
