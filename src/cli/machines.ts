@@ -8,8 +8,10 @@ import type { RunConfig } from '../config/runConfig.js';
 import type { Machine } from '../vm/machine.js';
 import { resolveVmSpec, type Accel, type VmOptions } from '../vm/spec.js';
 import { renderQemuArgs } from '../vm/qemuArgs.js';
-import { QemuMachine } from '../vm/qemuMachine.js';
-import { NixosMachine, locateRunScript, renderNixosDryRun, resolveNixosVmSpec, type NixosVmOptions } from '../vm/nixos/index.js';
+// The machine classes (ssh2, execa) load when the first VM is made: --dry-run never needs them.
+import { locateRunScript } from '../vm/nixos/runScript.js';
+import { renderNixosDryRun } from '../vm/nixos/runEnv.js';
+import { resolveNixosVmSpec, type NixosVmOptions } from '../vm/nixos/spec.js';
 import { shellJoin } from '../util/shell.js';
 import { GUEST_DEVICE_SERIALS } from '../runner/guestCommands.js';
 
@@ -122,7 +124,7 @@ export function createMachineFactory(
       keep: config.keep,
     };
     const m = machineOptions(config, accel, id, index, direct);
-    if (m.kind === 'nixos') return new NixosMachine({ spec: resolveNixosVmSpec(m.options), ...common });
-    return new QemuMachine({ spec: resolveVmSpec(m.options), ...common });
+    if (m.kind === 'nixos') return new (await import('../vm/nixos/nixosMachine.js')).NixosMachine({ spec: resolveNixosVmSpec(m.options), ...common });
+    return new (await import('../vm/qemuMachine.js')).QemuMachine({ spec: resolveVmSpec(m.options), ...common });
   };
 }

@@ -9,33 +9,21 @@ import os from 'node:os';
 import path from 'node:path';
 import { normalizeRunConfig, type RunArgs, type RunConfig } from '../config/runConfig.js';
 import { ExitCode, formatError, isKtError, type KtError } from '../errors.js';
-import { EventLogWriter } from '../record/eventLog.js';
 import type { RunEvent } from '../record/events.js';
 import { loadHistory, saveHistory, updateHistory, historyKey, type History } from '../record/history.js';
 import { artifactPath, createRunDir, makeRunId, writeArtifact } from '../record/runDir.js';
 import { summarizeRun } from '../record/summarize.js';
 import { exitCodeFor } from '../record/verdict.js';
-import { createProgressReporter } from '../reporters/progress.js';
-import { renderTextSummary } from '../reporters/text.js';
-import { shouldUseColor } from '../reporters/color.js';
-import { renderGithubAnnotations, isGithubActions } from '../reporters/github.js';
-import { writeReports, REPORT_FILES } from '../reporters/writeReports.js';
-import { createCheckStream, createConsoleWatcher } from '../runner/adapters.js';
-import { createGuestSteps } from '../runner/guestSetup.js';
 import { batchSize, testDeadlineSec } from '../runner/order.js';
 import { describeExclusions, planRun, type PlannedRun } from '../runner/plan.js';
 import { parseKernelVersion } from '../config/excludes.js';
 import { readBzImageRelease } from '../config/kernelFile.js';
-import { generateSshKeyPair } from '../vm/sshKeyPair.js';
-import { executeRun } from '../runner/run.js';
-import { resolveAccel } from '../vm/accel.js';
-import { ensureFstestsImage } from '../vm/fstestsImage.js';
 import { ensureImage, imagePaths, hashImageInputs, imageRecipe, loadGuestFiles, readCachedImage, resolveCacheDir, type GuestImage } from '../vm/image/index.js';
 import { requireQemu } from '../vm/qemuBinary.js';
 import { killAllNow } from '../vm/processRegistry.js';
 import type { Accel } from '../vm/spec.js';
 import { loadRunBaseline, retryPolicyFor, verdictFor, type RunBaseline, type RunOptions } from './runBaseline.js';
-import { createMachineFactory, machineOptions, renderMachineCommand, type DirectArtifacts, type RunIdentity } from './machines.js';
+import { machineOptions, renderMachineCommand, type DirectArtifacts, type RunIdentity } from './machines.js';
 import { handleStopSignals, type StopSignal } from './signals.js';
 import { ktVersion } from './version.js';
 
@@ -159,6 +147,7 @@ export interface PreparedRun {
 
 /** Image, fstests image, accelerator: everything before the first VM of the run boots. */
 export async function prepareRun(config: RunConfig, cacheDir: string): Promise<PreparedRun> {
+  const { ensureFstestsImage, resolveAccel } = await import('./runDeps.js');
   const direct = config.backend.kind === 'direct';
   // The NixOS backend brings its own kernel, root and fstests; the Debian image still serves
   // the KVM probe when it is cached (the probe only needs a kernel and kt's initramfs).
@@ -194,6 +183,7 @@ async function runAndReport(
   setSecondSignal: (fn: (signal: StopSignal) => never) => void,
   baseline?: RunBaseline,
 ): Promise<number> {
+  const { EventLogWriter, createProgressReporter, renderTextSummary, shouldUseColor, renderGithubAnnotations, isGithubActions, writeReports, REPORT_FILES, createCheckStream, createConsoleWatcher, createGuestSteps, generateSshKeyPair, executeRun, createMachineFactory } = await import('./runDeps.js');
   const runId = makeRunId(new Date());
   const runDir = createRunDir(config.resultsDir, runId);
   const log = EventLogWriter.open(runDir);

@@ -7,7 +7,6 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { HostError } from '../../errors.js';
 import { acquireBuildLock } from './buildLock.js';
-import { buildImage, chooseBuildMode } from './buildImage.js';
 import { imagePaths, resolveSharedCacheDir, type ImagePaths } from './cacheDir.js';
 import { loadGuestFiles } from './guestFiles.js';
 import { hashImageInputs } from './imageHash.js';
@@ -110,6 +109,8 @@ export async function ensureImage(opts: EnsureImageOptions): Promise<GuestImage>
   }
 
   // Before anything is created: a user who cannot build gets the error and an untouched cache.
+  // The builder (execa, mmdebstrap) loads only now: reading a cached image must stay cheap.
+  const { buildImage, chooseBuildMode } = await import('./buildImage.js');
   const mode = chooseBuildMode(shared ?? undefined);
   await makeImagesDir(opts.cacheDir, paths.imagesDir, buildingShared);
   const lock = await acquireBuildLock(paths.lock, {
