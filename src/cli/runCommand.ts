@@ -237,6 +237,8 @@ async function runAndReport(
       createCheckStream,
       createConsoleWatcher,
       batchSize: (remaining) => batchSize(remaining, config.jobs, { maxBatch: config.maxBatch }),
+      // With history, batches are sized by the tests' last durations (src/runner/order.ts batchBudgetSec).
+      batchByTime: { estimateSec: (item) => history.get(historyKey(item.section, item.test))?.lastSeconds, maxBatch: config.maxBatch },
       deadlineSec: (item) => testDeadlineSec(item ? (history.get(historyKey(item.section, item.test)) ?? {}) : {}, deadline),
       retryPolicy: retryPolicyFor(baseline, config.retries),
       saveArtifact: (item, ext, data) => {

@@ -1,8 +1,8 @@
 /**
  * What a real `kt run` needs and `--dry-run` does not: the event log, the reporters, the runner,
  * ssh keys, the accelerator probe and the VM classes. runCommand.ts loads this module after the
- * plan is printed, so planning starts without them (about a third of kt's start-up CPU:
- * docs/simulate.md, planning speed).
+ * plan is printed, so planning starts without them: `kt run --dry-run` loads 261 modules
+ * instead of 460 and takes a fifth less CPU (docs/simulate.md, planning speed).
  */
 export { EventLogWriter } from '../record/eventLog.js';
 export { createProgressReporter } from '../reporters/progress.js';
