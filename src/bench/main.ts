@@ -199,7 +199,12 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(out, null, 2)}\nbench: written to ${file}\n`);
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+if (process.argv[2] === 'simulate') {
+  // The scheduler at scale on simulated VMs and a simulated clock (docs/simulate.md).
+  process.exitCode = await (await import('./simulate/command.js')).simulateCommand(process.argv.slice(3));
+} else {
+  main().catch((err: unknown) => {
+    process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
+}

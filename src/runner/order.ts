@@ -12,7 +12,7 @@ export type Durations = ReadonlyMap<string, number>;
  * percentile of the known ones, so it starts early: if it turns out long it still ends with the
  * others, and if it is short it only fills a gap. At the median, unknown tests ran in the middle
  * of the run, in batches sized for short tests: xfs/013 (275 s) and generic/251 (240 s), absent
- * from a 6.8 history, made a 6.6 run at 16 VMs end 1.25× its lower bound (`npm run
+ * from a 6.8 history, made a 6.6 run at 16 VMs end 1.22× its lower bound (`npm run
  * bench:simulate`, docs/simulate.md). Ties keep plan order, so a first run with no history runs
  * in fstests' own order.
  */
