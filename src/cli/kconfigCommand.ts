@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfigFile } from '../config/load.js';
-import { loadSuite } from '../config/suites.js';
+import { loadSuite, selectSections, type RunSection } from '../config/suites.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { checkKernelConfig } from '../kconfig/check.js';
 import { parseKernelConfig } from '../kconfig/configText.js';
@@ -16,7 +16,7 @@ import { renderFixReport } from '../kconfig/fixReport.js';
 import { fragmentLines, renderFragment, requirementsToFix } from '../kconfig/fragment.js';
 import { locateConfig, type LocatedConfig } from '../kconfig/locate.js';
 import { renderCheckJson, renderCheckText } from '../kconfig/render.js';
-import type { KconfigContext } from '../kconfig/requirements.js';
+import type { KconfigContext, SectionInfo } from '../kconfig/requirements.js';
 
 /** Flags as yargs hands them over: a flag given twice arrives as an array. */
 type Flag = string | string[] | undefined;
@@ -27,6 +27,7 @@ export interface KconfigRawArgs {
   config?: Flag;
   kernel?: Flag;
   suite?: Flag;
+  section?: Flag;
   backend?: Flag;
   rootfs?: Flag;
   transport?: Flag;
@@ -42,6 +43,8 @@ interface KconfigArgs {
   config?: string;
   kernel?: string;
   suite?: string;
+  /** -c: SUITE/SECTION, comma lists, SUITE/all. */
+  sections: string[];
   backend?: string;
   rootfs?: string;
   transport?: string;
@@ -74,6 +77,7 @@ function normalize(raw: KconfigRawArgs): KconfigArgs {
     ...opt('--config', raw.config),
     ...opt('--kernel', raw.kernel),
     ...opt('--suite', raw.suite),
+    sections: (Array.isArray(raw.section) ? raw.section : raw.section === undefined ? [] : [raw.section]).flatMap((s) => s.split(',')),
     ...opt('--backend', raw.backend),
     ...opt('--rootfs', raw.rootfs),
     ...opt('--transport', raw.transport),
@@ -84,9 +88,18 @@ function normalize(raw: KconfigRawArgs): KconfigArgs {
   };
 }
 
+export function sectionInfo(s: RunSection): SectionInfo {
+  return { name: s.name, fstyp: s.fstyp, mkfsOptions: s.mkfsOptions, mountOptions: s.mountOptions, env: s.env, ...(s.devices.rtdevBytes !== undefined ? { realtime: true } : {}) };
+}
+
 function contextFor(args: KconfigArgs, located: { source: LocatedConfig['source'] } | undefined, cwd: string): KconfigContext {
   const { config: file } = loadConfigFile(undefined, process.env, cwd);
-  const suite = loadSuite(args.suite ?? file.suite ?? 'xfs', cwd);
+  if (args.sections.length > 0 && args.suite !== undefined) {
+    throw new UsageError('E_SECTIONS_AND_SUITE', `-c ${args.sections.join(',')} and --suite ${args.suite} were both given`, 'give the sections with -c SUITE/SECTION (--suite NAME is its default section)');
+  }
+  // As kt run: -c sections, else the default section of --suite (or kt.yaml's suite, or xfs).
+  const sections: RunSection[] = args.sections.length > 0 ? selectSections(args.sections, cwd) : [loadSuite(args.suite ?? file.suite ?? 'xfs', cwd).defaultSection];
+  const suiteName = args.suite ?? (args.sections.length > 0 ? args.sections.join(',') : (file.suite ?? 'xfs'));
   if (args.modules !== undefined && !fs.existsSync(path.resolve(cwd, args.modules))) {
     throw new UsageError('E_MODULES_DIR', `--modules ${args.modules} does not exist`, 'give the lib/modules/<release> directory of the kernel (make modules_install INSTALL_MOD_PATH=DIR)');
   }
@@ -97,8 +110,9 @@ function contextFor(args: KconfigArgs, located: { source: LocatedConfig['source'
     rootfs: args.rootfs,
     transport: args.transport ?? file.transport,
     suite: {
-      name: suite.name,
-      sections: suite.sections.map((s) => ({ name: s.name, fstyp: s.fstyp, mkfsOptions: s.mkfsOptions, mountOptions: s.mountOptions, env: s.env })),
+      name: suiteName,
+      sections: sections.map(sectionInfo),
+      selection: args.sections.length > 0 ? ['-c', args.sections.join(',')] : args.suite !== undefined ? ['--suite', args.suite] : [],
     },
     modulesStaged,
   });

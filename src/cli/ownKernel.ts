@@ -6,15 +6,24 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { RunConfig } from '../config/runConfig.js';
+import { loadSuite } from '../config/suites.js';
 import { UsageError } from '../errors.js';
 import { parseBzImageHeader, releaseOfVersion } from '../kconfig/bzImage.js';
 import { checkKernelForRun, kernelConfigError, type KernelForRun } from '../kconfig/forRun.js';
+import { sectionInfo } from './kconfigCommand.js';
 import { earlyModules, requirementsFor } from '../kconfig/requirements.js';
 import { KT_INIT_MODULES } from '../modules/plan.js';
 import { composeRunInitramfs, readExtraModules } from '../modules/runInitramfs.js';
 import { stagedFromDir, stageTreeModules, type StagedModuleTree } from '../modules/stage.js';
 
 type Write = (text: string) => void;
+
+/** The -c words that choose this run's sections for kt kconfig; none for kt's default (xfs' default section). */
+function selectionOf(config: RunConfig): string[] {
+  const names = config.sections.map((s) => s.name);
+  const dflt = loadSuite('xfs', process.cwd()).defaultSection.name;
+  return names.length === 1 && names[0] === dflt ? [] : ['-c', names.join(',')];
+}
 
 const checks = new WeakMap<RunConfig, Promise<KernelForRun>>();
 
@@ -27,10 +36,12 @@ function kernelCheckOf(config: RunConfig): Promise<KernelForRun> {
       kernelSource: config.kernelSource,
       ...(config.kernelTree ? { kernelTree: config.kernelTree } : {}),
       backend: config.backend.kind,
+      rootfs: config.rootfs.kind,
       transport: config.transport,
       suite: {
         name: config.sections.map((s) => s.name).join(', '),
-        sections: config.sections.map((s) => ({ name: s.name, fstyp: s.fstyp, mkfsOptions: s.mkfsOptions, mountOptions: s.mountOptions, env: s.env })),
+        sections: config.sections.map(sectionInfo),
+        selection: selectionOf(config),
       },
       ...(config.modulesDir ? { modulesDir: config.modulesDir } : {}),
       extraModules: config.extraModules.length > 0,
@@ -95,7 +106,7 @@ export async function ownKernelInitramfs(config: RunConfig, image: { initramfs: 
         : stagedFromDir(from.dir, release);
   }
   // Without a checked config (the image kernel with --module), what kt needs in any case.
-  const items = r.checked ? r.check.items : requirementsFor({ backend: 'direct', rootfs: 'image', transport: config.transport, suite: { name: config.sections.map((s) => s.name).join(', '), sections: [] }, modulesStaged: true, extraModules: false });
+  const items = r.checked ? r.check.items : requirementsFor({ backend: 'direct', rootfs: config.rootfs.kind, transport: config.transport, suite: { name: config.sections.map((s) => s.name).join(', '), sections: [] }, modulesStaged: true, extraModules: false });
   if (staged && r.checked) {
     const index = staged.index;
     const known = (name: string) => index.byName.has(name) || index.builtin.has(name);

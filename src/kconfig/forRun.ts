@@ -11,7 +11,7 @@ import { checkKernelConfig, type KconfigCheck } from './check.js';
 import { configHeaderVersion, parseKernelConfig } from './configText.js';
 import { readIkconfig } from './ikconfig.js';
 import { treeOfKernel } from './locate.js';
-import type { ConfigSource } from './render.js';
+import { contextFlags, type ConfigSource } from './render.js';
 import type { KconfigContext, SuiteInfo } from './requirements.js';
 
 export interface RunKernel {
@@ -21,6 +21,8 @@ export interface RunKernel {
   /** The kernel tree kt runs in, when it does. */
   kernelTree?: string;
   backend: 'direct' | 'nixos';
+  /** --rootfs (docs/virtiofs.md); image when not given. */
+  rootfs?: 'image' | 'virtiofs';
   transport: 'virtio-serial' | 'tcp';
   suite: SuiteInfo;
   /** --modules DIR. */
@@ -102,7 +104,7 @@ export async function checkKernelForRun(k: RunKernel): Promise<KernelForRun> {
   if (version) source.version = version;
   const ctx: KconfigContext = {
     backend: k.backend,
-    rootfs: 'image',
+    rootfs: k.rootfs ?? 'image',
     transport: k.transport,
     suite: k.suite,
     modulesStaged: k.backend === 'direct' && modulesFrom !== undefined,
@@ -121,9 +123,10 @@ export async function checkKernelForRun(k: RunKernel): Promise<KernelForRun> {
 export function kernelConfigError(r: KernelForRun, kernel: string): UsageError | undefined {
   if (!r.checked || r.missing.length === 0) return undefined;
   const from = r.source.kind === 'ikconfig' ? 'its built-in config' : r.source.path;
+  const flags = contextFlags(r.check.context);
   const why = r.check.requiredMissing.map((i) => `  CONFIG_${i.symbol}: ${i.why}${i.note ? ` (${i.note})` : ''}`).join('\n');
   const hint = r.source.tree
-    ? `kt kconfig fix ${r.source.tree} && make -C ${r.source.tree} -j$(nproc), then run kt again (kt kconfig check ${r.source.tree} explains every option)`
-    : `enable them in the tree this kernel was built from (kt kconfig fix TREE) and rebuild; kt kconfig check --kernel ${kernel} explains every option`;
+    ? `kt kconfig fix ${r.source.tree}${flags} && make -C ${r.source.tree} -j$(nproc), then run kt again (kt kconfig check ${r.source.tree}${flags} explains every option)`
+    : `enable them in the tree this kernel was built from (kt kconfig fix TREE${flags}) and rebuild; kt kconfig check --kernel ${kernel}${flags} explains every option`;
   return new UsageError('E_KCONFIG_MISSING', `the kernel ${kernel} lacks ${r.missing.length} option${r.missing.length === 1 ? '' : 's'} kt needs (checked ${from}): ${r.missing.join(' ')}\n${why}`, hint);
 }

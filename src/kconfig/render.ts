@@ -2,7 +2,9 @@
  * `kt kconfig check` output: a readable report and a JSON document, both from a KconfigCheck.
  * Pure.
  */
+import { shellJoin } from '../util/shell.js';
 import type { CheckedRequirement, KconfigCheck, MissingDependency } from './check.js';
+import type { KconfigContext } from './requirements.js';
 
 /** Where the checked config came from, for the report's first line. */
 export interface ConfigSource {
@@ -38,9 +40,20 @@ function contextLine(check: KconfigCheck): string {
   return `backend ${c.backend}, rootfs ${c.rootfs}, transport ${c.transport}, suite ${c.suite.name} (FSTYP=${fstyps})`;
 }
 
-export function fixCommandFor(source: ConfigSource): string {
-  if (source.tree) return `kt kconfig fix ${source.tree}`;
-  return 'kt kconfig fix TREE (in the kernel tree this config was built from)';
+/** The options that reproduce a context on kt kconfig's command line (defaults left out). */
+export function contextFlags(ctx: KconfigContext): string {
+  const words = [
+    ...(ctx.suite.selection ?? []),
+    ...(ctx.backend !== 'direct' ? ['--backend', ctx.backend] : []),
+    ...(ctx.rootfs !== 'image' ? ['--rootfs', ctx.rootfs] : []),
+    ...(ctx.transport !== 'virtio-serial' ? ['--transport', ctx.transport] : []),
+  ];
+  return words.length > 0 ? ` ${shellJoin(words)}` : '';
+}
+
+export function fixCommandFor(source: ConfigSource, ctx: KconfigContext): string {
+  if (source.tree) return `kt kconfig fix ${source.tree}${contextFlags(ctx)}`;
+  return `kt kconfig fix TREE${contextFlags(ctx)} (in the kernel tree this config was built from)`;
 }
 
 /** The readable report; lists every missing requirement with why and what it depends on. */
@@ -66,10 +79,10 @@ export function renderCheckText(check: KconfigCheck, source: ConfigSource): stri
     const ok = check.items.filter((i) => i.level === 'required').length;
     const modules = check.asModules.filter((i) => i.level === 'required').length;
     out.push(`kt kconfig: all ${ok} required options are set${modules ? ` (${modules} as modules)` : ''}`);
-    if (check.recommendedMissing.length > 0) out.push(`kt kconfig: to add the recommended ones too: ${fixCommandFor(source)}`);
+    if (check.recommendedMissing.length > 0) out.push(`kt kconfig: to add the recommended ones too: ${fixCommandFor(source, check.context)}`);
   } else {
     out.push(`kt kconfig: ${check.requiredMissing.length} required option${check.requiredMissing.length === 1 ? ' is' : 's are'} missing: ${check.requiredMissing.map((i) => `CONFIG_${i.symbol}`).join(' ')}`);
-    out.push(`kt kconfig: fix: ${fixCommandFor(source)}, then rebuild (make -j$(nproc))`);
+    out.push(`kt kconfig: fix: ${fixCommandFor(source, check.context)}, then rebuild (make -j$(nproc))`);
   }
   return out.join('\n') + '\n';
 }
@@ -117,6 +130,6 @@ export function renderCheckJson(check: KconfigCheck, source: ConfigSource): Chec
       ...(i.module ? { module: i.module } : {}),
       missingDependencies: i.missingDependencies,
     })),
-    fix: fixCommandFor(source),
+    fix: fixCommandFor(source, check.context),
   };
 }

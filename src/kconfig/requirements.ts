@@ -43,11 +43,15 @@ export interface SectionInfo {
   mkfsOptions: string;
   mountOptions: string;
   env: Readonly<Record<string, string>>;
+  /** The section gives the VMs realtime devices (TEST_RTDEV/SCRATCH_RTDEV). */
+  realtime?: boolean;
 }
 
 export interface SuiteInfo {
   name: string;
   sections: readonly SectionInfo[];
+  /** The command-line words that choose these sections (-c …, --suite …), none for the default. */
+  selection?: readonly string[];
 }
 
 export interface KconfigContext {
@@ -88,7 +92,7 @@ function mountOptionList(options: string): string {
 
 /** The suite asks for a realtime device (fstests: SCRATCH_RTDEV/TEST_RTDEV; mkfs.xfs -r rtdev=). */
 function usesRealtime(suite: SectionInfo): boolean {
-  return Boolean(suite.env.SCRATCH_RTDEV || suite.env.TEST_RTDEV) || /(^|\s)-r\s+\S*rtdev=/.test(suite.mkfsOptions);
+  return suite.realtime === true || Boolean(suite.env.SCRATCH_RTDEV || suite.env.TEST_RTDEV) || /(^|\s)-r\s+\S*rtdev=/.test(suite.mkfsOptions);
 }
 
 /** Everything the guest userspace and kt's own guest scripts need, for either backend. */
@@ -204,6 +208,12 @@ function rootRequirements(ctx: KconfigContext): Requirement[] {
         dependsOn: ['FUSE_FS', 'VIRTIO_PCI'],
         source: 'fs/fuse/Kconfig',
       }),
+      req('OVERLAY_FS', 'virtiofs', 'the read-only virtiofs root and fstests tree get a tmpfs overlay for their writes (guest/init)', {
+        kind: 'tristate',
+        module: 'overlay',
+        early: true,
+        source: 'fs/overlayfs/Kconfig; Documentation/filesystems/overlayfs.rst',
+      }),
       rec('FUSE_DAX', 'virtiofs', "virtiofs DAX: file pages map the host's page cache instead of being copied", {
         dependsOn: ['VIRTIO_FS', 'FS_DAX', 'DAX', 'ZONE_DEVICE', 'MEMORY_HOTPLUG', 'MEMORY_HOTREMOVE', 'SPARSEMEM_VMEMMAP'],
         source: 'fs/fuse/Kconfig; fs/Kconfig (FS_DAX depends on ZONE_DEVICE); mm/Kconfig',
@@ -217,7 +227,7 @@ function rootRequirements(ctx: KconfigContext): Requirement[] {
 
 /** The filesystem under test and the options one section of the suite uses. */
 function sectionRequirements(suite: SectionInfo): Requirement[] {
-  const why = `the suite ${suite.name} tests ${suite.fstyp} (FSTYP=${suite.fstyp})`;
+  const why = `the filesystem under test: FSTYP=${suite.fstyp} in ${suite.name}`;
   const mountOptions = mountOptionList(suite.mountOptions);
   const quotaMount = QUOTA_MOUNT_OPTIONS.test(mountOptions);
   const out: Requirement[] = [];
@@ -232,9 +242,11 @@ function sectionRequirements(suite: SectionInfo): Requirement[] {
         rec('XFS_POSIX_ACL', 'fs', "fstests' ACL tests (_require_acls)", { dependsOn: ['XFS_FS'], source: 'fs/xfs/Kconfig' }),
         rec('XFS_ONLINE_SCRUB', 'fs', "fstests' online scrub tests and xfs_scrub after each test", { dependsOn: ['XFS_FS'], source: 'fs/xfs/Kconfig' }),
       );
-      if (usesRealtime(suite)) {
-        out.push(req('XFS_RT', 'fs', `the suite ${suite.name} uses a realtime device (SCRATCH_RTDEV/TEST_RTDEV or mkfs -r rtdev=)`, { dependsOn: ['XFS_FS'], source: 'fs/xfs/Kconfig' }));
-      }
+      out.push(
+        usesRealtime(suite)
+          ? req('XFS_RT', 'fs', `${suite.name} uses a realtime device (TEST_RTDEV/SCRATCH_RTDEV)`, { dependsOn: ['XFS_FS'], source: 'fs/xfs/Kconfig' })
+          : rec('XFS_RT', 'fs', 'realtime sections (xfs/realtime, -c xfs/all) and the realtime tests', { dependsOn: ['XFS_FS'], source: 'fs/xfs/Kconfig; suites/xfs.yaml' }),
+      );
       break;
     case 'ext4':
     case 'ext3':

@@ -72,7 +72,7 @@ describe('kt kconfig on a real tree', () => {
     const lines = r.out.split('\n');
     expect(lines[0]).toBe(`kt kconfig: ${out}/tinyconfig.config (Linux 6.1.192)`);
     expect(r.out).toContain('Required, missing (28):');
-    expect(lines).toContain("  CONFIG_XFS_FS                the suite xfs tests xfs (FSTYP=xfs)");
+    expect(lines).toContain('  CONFIG_XFS_FS                the filesystem under test: FSTYP=xfs in xfs/4k');
     expect(r.out).toMatch(/ {2}CONFIG_VIRTIO_BLK {12}the root image and the TEST\/SCRATCH disks are virtio-blk disks\n {31}depends on CONFIG_BLOCK \(off\), CONFIG_BLK_DEV \(not in this config\), CONFIG_VIRTIO_PCI \(not in this config\): missing too/);
     expect(r.out).toContain('kt kconfig: fix: kt kconfig fix TREE (in the kernel tree this config was built from), then rebuild (make -j$(nproc))');
 
@@ -170,7 +170,9 @@ describe('kt run in the tree', () => {
     expect(r.err).toMatch(
       new RegExp(`^kt: error E_KCONFIG_MISSING: the kernel ${builtin}/arch/x86/boot/bzImage lacks 1 option kt needs \\(checked ${builtin}/\\.config\\): CONFIG_BTRFS_FS\n`),
     );
-    expect(r.err).toContain(`  hint: kt kconfig fix ${builtin} && make -C ${builtin} -j$(nproc), then run kt again`);
+    expect(r.err).toContain('\n  CONFIG_BTRFS_FS: the filesystem under test: FSTYP=btrfs in btrfs/default\n');
+    // The fix command carries the run's sections, so it adds what this run needs.
+    expect(r.err).toContain(`  hint: kt kconfig fix ${builtin} -c btrfs/default && make -C ${builtin} -j$(nproc), then run kt again`);
     expect(r.runDir).toBeUndefined();
     // --kernel: the config built into the bzImage, and the tree it came from for the fix.
     const flag = await ktRun(['--suite', 'btrfs', '--kernel', path.join(builtin, 'arch/x86/boot/bzImage'), 'selftest/001'], tmp);

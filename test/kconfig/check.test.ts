@@ -123,10 +123,12 @@ describe('what the suite asks for', () => {
     expect(ext4.find((x) => x.symbol === 'QUOTA')?.level).toBe('required');
   });
 
-  it('a realtime section needs XFS_RT; other suites are not told about it', () => {
+  it('a realtime section needs XFS_RT; other xfs sections recommend it', () => {
     expect(requirementsFor(ctx({}, { env: { SCRATCH_RTDEV: '/dev/vdz' } })).find((x) => x.symbol === 'XFS_RT')?.level).toBe('required');
     expect(requirementsFor(ctx({}, { mkfsOptions: '-r rtdev=/dev/vdz' })).find((x) => x.symbol === 'XFS_RT')?.level).toBe('required');
-    expect(requirementsFor(ctx()).find((x) => x.symbol === 'XFS_RT')).toBeUndefined();
+    expect(requirementsFor(ctx({}, { realtime: true })).find((x) => x.symbol === 'XFS_RT')?.level).toBe('required');
+    expect(requirementsFor(ctx()).find((x) => x.symbol === 'XFS_RT')?.level).toBe('recommended');
+    expect(requirementsFor(ctx({}, { fstyp: 'ext4' })).find((x) => x.symbol === 'XFS_RT')).toBeUndefined();
   });
 
   it('every section of a suite counts', () => {

@@ -45,6 +45,17 @@ describe('kt kconfig check', { timeout: 180_000 }, () => {
     expect(staged.out).toContain('kt kconfig: all 28 required options are set (');
   });
 
+  it('checks the sections -c names, and its fix command names them too', async () => {
+    const r = await kt(['check', '--config', `${fixtures}tinyconfig-kt-fix-6.1.192.config`, '--modules', tmp, '-c', 'xfs/4k,ext4/1k', '--transport', 'tcp']);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('kt kconfig: for backend direct, rootfs image, transport tcp, suite xfs/4k,ext4/1k (FSTYP=xfs, ext4)');
+    expect(r.out).toContain('kt kconfig: 1 required option is missing: CONFIG_VIRTIO_NET');
+    expect(r.out).toContain("kt kconfig: fix: kt kconfig fix TREE -c xfs/4k,ext4/1k --transport tcp (in the kernel tree this config was built from), then rebuild");
+    const both = await kt(['check', '--config', `${fixtures}tinyconfig-kt-fix-6.1.192.config`, '-c', 'xfs/realtime', '--suite', 'xfs']);
+    expect(both.code).toBe(2);
+    expect(both.err).toMatch(/^kt: error E_SECTIONS_AND_SUITE: -c xfs\/realtime and --suite xfs were both given/);
+  });
+
   it('prints JSON', async () => {
     const r = await kt(['check', '--config', `${fixtures}debian-6.1.192-cloud-amd64.config`, '--backend', 'nixos', '--json']);
     expect(r.code).toBe(1);

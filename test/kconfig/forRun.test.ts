@@ -55,7 +55,7 @@ describe('checkKernelForRun', () => {
     expect(err.message.split('\n')[0]).toBe(
       `the kernel ${dir}/arch/x86/boot/bzImage lacks 28 options kt needs (checked ${dir}/.config): ${r.checked ? r.missing.join(' ') : ''}`,
     );
-    expect(err.message).toContain('\n  CONFIG_XFS_FS: the suite xfs tests xfs (FSTYP=xfs)');
+    expect(err.message).toContain('\n  CONFIG_XFS_FS: the filesystem under test: FSTYP=xfs in xfs');
     expect(err.hint).toBe(`kt kconfig fix ${dir} && make -C ${dir} -j$(nproc), then run kt again (kt kconfig check ${dir} explains every option)`);
   });
 
