@@ -22,6 +22,7 @@ import {
   type Transport,
   TransportError,
 } from './sshTransport.js';
+import type { Session, SessionOptions } from './sshSession.js';
 import { hostForwardPort } from './usernet.js';
 
 /** kt's guest init (guest/kt-init, nix/guest.nix) prints this exact line once sshd serves. */
@@ -259,6 +260,12 @@ export class ConsoleBootedMachine implements Machine {
   exec(command: string, opts?: ExecOptions): Promise<ExecResult> {
     if (!this.transport) return Promise.reject(new TransportError(`${this.name} is not booted`));
     return this.transport.exec(command, opts);
+  }
+
+  /** An interactive command (the guest's shell on a pty) over the command channel: `kt shell`. */
+  session(command: string, opts?: SessionOptions): Promise<Session> {
+    if (!this.transport) return Promise.reject(new TransportError(`${this.name} is not booted`));
+    return this.transport.session(command, opts);
   }
 
   async sysrq(keys: string): Promise<void> {

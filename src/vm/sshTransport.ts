@@ -8,6 +8,7 @@ import net from 'node:net';
 import ssh2 from 'ssh2';
 import { fingerprint, HOST_KEY_TYPE, HostKeyMismatchError, parseHostKeyLine } from './hostKey.js';
 import { TimeoutError, withTimeout } from './qmp.js';
+import { openSession, type Session, type SessionOptions } from './sshSession.js';
 
 export interface ExecOptions {
   /** Called with stdout chunks as they arrive (check's stream is parsed live). */
@@ -32,6 +33,8 @@ export class TransportError extends Error {
 
 export interface Transport {
   exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
+  /** An interactive command, optionally on a pty (src/vm/sshSession.ts: `kt shell`). */
+  session(command: string, opts?: SessionOptions): Promise<Session>;
   close(): void;
   /** Resolves when the connection drops for any reason. */
   readonly closed: Promise<void>;
@@ -147,6 +150,8 @@ export async function connectSsh(
 
   return {
     exec,
+    session: (command, opts) =>
+      isClosed ? Promise.reject(new TransportError('ssh connection to the guest is closed')) : openSession(client, closed, command, opts),
     close: () => {
       client.end();
       sock.destroy();

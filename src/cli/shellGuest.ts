@@ -1,0 +1,61 @@
+/**
+ * What `kt shell` runs in the guest, rendered by pure functions: the interactive shell, a
+ * command of `kt shell -- CMD`, the check config alone (for disks a run kept), and the power-off
+ * at the end. Paths are those of a run (src/runner/guestCommands.ts), so `./check <test>`
+ * in the shell runs exactly as kt's own check command does.
+ */
+import { shellJoin, shellQuote } from '../util/shell.js';
+import { GUEST_FSTESTS_DIR, GUEST_SCRATCH_MNT, GUEST_TEST_DIR, guestConfigPath, guestResultDir } from '../runner/guestCommands.js';
+
+/** `cd` to the fstests tree with check's config in HOST_OPTIONS, as renderCheckCommand does. */
+function inFstests(section: string): string {
+  return `cd ${GUEST_FSTESTS_DIR} && export HOST_OPTIONS=${shellQuote(guestConfigPath(section))}`;
+}
+
+/**
+ * The interactive shell: bash, interactive (-i) because its stdin is the pty; it reads
+ * /etc/bash.bashrc and ~/.bashrc (bash(1), INVOCATION) and keeps the environment set before it.
+ */
+export function renderInteractiveShell(section: string): string {
+  return `${inFstests(section)} && exec bash -i`;
+}
+
+/**
+ * `kt shell -- CMD ARGS...`: the words as given, each quoted (as `docker exec` and `kubectl exec`
+ * take them, not joined into one shell line as ssh(1) does); shell syntax needs `sh -c '...'`.
+ */
+export function renderGuestCommand(section: string, argv: readonly string[]): string {
+  return `${inFstests(section)} && ${shellJoin(argv)}`;
+}
+
+/**
+ * The check config of a section without making TEST_DEV (renderSectionSetup would mkfs it): for
+ * disks a run kept, whose filesystems are what the user came to look at. Prints KT-SECTION-OK.
+ */
+export function renderConfigOnly(section: string, localConfig: string): string {
+  return [
+    'set -e',
+    `base64 -d > ${shellQuote(guestConfigPath(section))} <<'KT_B64'`,
+    Buffer.from(localConfig, 'utf8').toString('base64'),
+    'KT_B64',
+    `mkdir -p ${shellQuote(guestResultDir(section))}`,
+    'echo KT-SECTION-OK',
+  ].join('\n');
+}
+
+/**
+ * A clean power-off: TEST_DIR and SCRATCH_MNT unmounted and everything synced first (the disks
+ * use cache=unsafe: what the guest has not written back is lost when QEMU ends, and --keep keeps
+ * what is on them). kt's Debian guest has no init that powers off (tini is PID 1): busybox's
+ * `poweroff -f` calls reboot(2) directly; a guest with systemd (the NixOS VM) is asked through
+ * systemctl; sysrq `o` powers off when neither works (Documentation/admin-guide/sysrq.rst).
+ */
+export function renderPowerOff(): string {
+  return [
+    'cd /',
+    `for m in ${GUEST_SCRATCH_MNT} ${GUEST_TEST_DIR}; do mountpoint -q "$m" && umount "$m"; done`,
+    'sync',
+    'if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then exec systemctl poweroff; fi',
+    'busybox poweroff -f || poweroff -f || echo o > /proc/sysrq-trigger',
+  ].join('\n');
+}

@@ -1,0 +1,55 @@
+/**
+ * What `kt shell` runs in the guest. The renderers are pure; the command of `kt shell -- CMD`
+ * is also run by a real bash (with the guest paths swapped for a temp dir) to show every word
+ * arrives as given.
+ */
+import { execa } from 'execa';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { renderConfigOnly, renderGuestCommand, renderInteractiveShell, renderPowerOff } from '../../src/cli/shellGuest.js';
+
+describe('kt shell guest commands', () => {
+  it('starts an interactive bash in the fstests tree with the section config as HOST_OPTIONS', () => {
+    expect(renderInteractiveShell('xfs/4k')).toBe('cd /var/lib/xfstests && export HOST_OPTIONS=/run/kt/xfs_4k.config && exec bash -i');
+  });
+
+  it('passes the words of CMD as given, however odd', async () => {
+    const argv = ['printf', '%s|', 'a b', "it's", '$HOME', '*', ''];
+    const cmd = renderGuestCommand('ext4/1k', argv);
+    expect(cmd.startsWith('cd /var/lib/xfstests && export HOST_OPTIONS=/run/kt/ext4_1k.config && ')).toBe(true);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-shell-guest-'));
+    try {
+      const r = await execa('bash', ['-c', `${cmd.replace('cd /var/lib/xfstests', `cd ${dir}`)}; echo; echo "$HOST_OPTIONS"; pwd`]);
+      expect(r.stdout).toBe(`a b|it's|$HOME|*||\n/run/kt/ext4_1k.config\n${dir}`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('writes the check config of kept disks without making a filesystem', async () => {
+    const script = renderConfigOnly('xfs/4k', "export FSTYP=xfs\nexport MKFS_OPTIONS='-b size=4096'\n");
+    expect(script).not.toMatch(/mkfs/);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-shell-guest-'));
+    try {
+      const r = await execa('bash', ['-c', script.replaceAll('/run/kt', dir)]);
+      expect(r.stdout).toBe('KT-SECTION-OK');
+      expect(fs.readFileSync(path.join(dir, 'xfs_4k.config'), 'utf8')).toBe("export FSTYP=xfs\nexport MKFS_OPTIONS='-b size=4096'\n");
+      expect(fs.statSync(path.join(dir, 'results/xfs_4k')).isDirectory()).toBe(true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('powers off after unmounting TEST_DIR and SCRATCH_MNT and syncing', () => {
+    const lines = renderPowerOff().split('\n');
+    expect(lines).toEqual([
+      'cd /',
+      'for m in /mnt/scratch /mnt/test; do mountpoint -q "$m" && umount "$m"; done',
+      'sync',
+      'if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then exec systemctl poweroff; fi',
+      'busybox poweroff -f || poweroff -f || echo o > /proc/sysrq-trigger',
+    ]);
+  });
+});
