@@ -6,8 +6,9 @@
 import path from 'node:path';
 import type { RunConfig } from '../config/runConfig.js';
 import type { Machine } from '../vm/machine.js';
-import { resolveVmSpec, type Accel, type VmOptions } from '../vm/spec.js';
+import { resolveVmSpec, type Accel, type VirtiofsOptions, type VmOptions } from '../vm/spec.js';
 import { renderQemuArgs } from '../vm/qemuArgs.js';
+import { renderVirtiofsdArgs } from '../vm/virtiofs/argv.js';
 // The machine classes (ssh2, execa) load when the first VM is made: --dry-run never needs them.
 import { locateRunScript } from '../vm/nixos/runScript.js';
 import { renderNixosDryRun } from '../vm/nixos/runEnv.js';
@@ -21,6 +22,8 @@ export interface DirectArtifacts {
   initramfs: string;
   rootImage: string;
   fstestsImage: string;
+  /** --rootfs virtiofs: the trees the VMs boot from instead of the two images (src/cli/virtiofsRun.ts). */
+  virtiofs?: VirtiofsOptions;
 }
 
 /** Per-run values a VM's options need: the run's id, its private dir and key. */
@@ -94,6 +97,7 @@ export function machineOptions(
       testSizeBytes: config.testSizeBytes,
       scratchSizeBytes: config.scratchSizeBytes,
       extraDisks: extraDisksFor(config),
+      ...(direct.virtiofs ? { virtiofs: direct.virtiofs } : {}),
     },
   };
 }
@@ -102,7 +106,10 @@ export function machineOptions(
 export function renderMachineCommand(config: RunConfig, accel: Accel, id: RunIdentity, index: number, direct: DirectArtifacts | undefined): string {
   const m = machineOptions(config, accel, id, index, direct);
   if (m.kind === 'nixos') return renderNixosDryRun(resolveNixosVmSpec(m.options));
-  return shellJoin(renderQemuArgs(resolveVmSpec(m.options)));
+  const spec = resolveVmSpec(m.options);
+  // With virtiofs, the daemons kt starts first (each in the background), then QEMU.
+  const daemons = spec.virtiofs ? spec.virtiofs.shares.map((s) => `${shellJoin(renderVirtiofsdArgs(spec.virtiofs!.daemon, s))} &\nkt: vm${index}: `).join('') : '';
+  return daemons + shellJoin(renderQemuArgs(spec));
 }
 
 /** The factory the runner gets: VM `index` of this run, not booted. */

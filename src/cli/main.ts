@@ -55,6 +55,8 @@ export async function main(rawArgv: string[]): Promise<void> {
           .option('append', { type: 'string', describe: 'extra kernel command line parameter (repeatable)' })
           .option('modules', { type: 'string', describe: 'installed modules of the kernel (lib/modules/<release>; default: the tree\'s, staged)' })
           .option('module', { type: 'string', describe: 'out-of-tree module (.ko) to load in every VM before the first test (repeatable)' })
+          .option('rootfs', { type: 'string', describe: "image (kt's root image, default) or virtiofs (no root image: the image tree and the fstests tree shared read-only)" })
+          .option('share', { type: 'string', describe: 'with --rootfs virtiofs: host directory mounted at /mnt/share/TAG, TAG:PATH[:ro] (repeatable)' })
           .option('baseline', { type: 'string', describe: 'judge the run against this baseline (docs/baseline.md): exit 1 only for regressions' })
           .strict(),
       async (args) => {
@@ -93,6 +95,8 @@ export async function main(rawArgv: string[]): Promise<void> {
             nixosVm: args.nixosVm,
             modules: args.modules,
             module: toList(args.module),
+            rootfs: args.rootfs,
+            share: toList(args.share),
           },
           rawArgv,
           baseline !== undefined ? { baseline } : {},

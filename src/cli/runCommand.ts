@@ -40,7 +40,7 @@ const DRY_RUN_ID: RunIdentity = { runId: 'DRYRUN', baseDir: path.join(os.tmpdir(
 async function printDryRun(config: RunConfig, plan: PlannedRun, cacheDir: string): Promise<void> {
   const recipeHash = hashImageInputs(imageRecipe(await loadGuestFiles()));
   const paths = imagePaths(cacheDir, recipeHash);
-  const direct: DirectArtifacts = { kernel: paths.kernel, initramfs: paths.initramfs, rootImage: paths.rootImage, fstestsImage: path.join(cacheDir, 'fstests', '<tree-hash>.img') };
+  const direct: DirectArtifacts = { kernel: paths.kernel, initramfs: paths.initramfs, rootImage: paths.rootImage, fstestsImage: path.join(cacheDir, 'fstests', '<tree-hash>.img'), ...(await (await import('./virtiofsRun.js')).dryRunVirtiofs(config, { hash: recipeHash, rootImage: paths.rootImage }, cacheDir, (line) => process.stderr.write(line))) };
   const accel: Accel = config.accel === 'kvm' ? 'kvm' : 'tcg';
   const excluded = plan.sections.reduce((n, s) => n + s.excluded.length, 0);
   const out: string[] = [];
@@ -152,7 +152,9 @@ export async function prepareRun(config: RunConfig, cacheDir: string): Promise<P
   // The NixOS backend brings its own kernel, root and fstests; the Debian image still serves
   // the KVM probe when it is cached (the probe only needs a kernel and kt's initramfs).
   const image = direct ? await prepareImage(cacheDir, false) : await cachedImage(cacheDir);
-  const fstestsImage = direct ? await ensureFstestsImage(config.fstestsDir, cacheDir) : undefined;
+  // --rootfs virtiofs serves the image's tree and the fstests tree as they are: no fstests image.
+  const virtiofs = direct && image ? await (await import('./virtiofsRun.js')).prepareVirtiofs(config, image, cacheDir, (line) => process.stderr.write(line)) : undefined;
+  const fstestsImage = direct ? (virtiofs ? '' : await ensureFstestsImage(config.fstestsDir, cacheDir)) : undefined;
   let decision: { accel: Accel; note?: string | undefined };
   if (image) {
     const probeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-probe-'));
@@ -170,7 +172,7 @@ export async function prepareRun(config: RunConfig, cacheDir: string): Promise<P
   return {
     accel: decision.accel,
     kernel,
-    ...(direct && image && fstestsImage ? { direct: { kernel: image.kernel, initramfs: await (await import('./ownKernel.js')).ownKernelInitramfs(config, image, cacheDir, (line) => process.stderr.write(line)), rootImage: image.rootImage, fstestsImage } } : {}),
+    ...(direct && image && fstestsImage !== undefined ? { direct: { kernel: image.kernel, initramfs: await (await import('./ownKernel.js')).ownKernelInitramfs(config, image, cacheDir, (line) => process.stderr.write(line)), rootImage: image.rootImage, fstestsImage, ...(virtiofs ? { virtiofs } : {}) } } : {}),
   };
 }
 

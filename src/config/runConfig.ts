@@ -12,6 +12,7 @@ import { pick, nonEmpty, oneOf, seconds, single, wholeNumber, type Sourced } fro
 import { rulesFromExcludeFile, type ExcludeRule } from './excludes.js';
 import { checkKernelFile } from './kernelFile.js';
 import { resolveModuleFlags } from './moduleFlags.js';
+import { resolveRootfsFlags, type RootfsChoice, type Share } from './rootfsFlags.js';
 import { loadConfigFile } from './load.js';
 import type { ConfigFile } from './schema.js';
 import { parseSize } from './size.js';
@@ -59,6 +60,9 @@ export interface RunArgs {
   /** --modules DIR and --module FILE.ko (repeatable): src/config/moduleFlags.ts. */
   modules?: string | string[];
   module?: string[];
+  /** --rootfs image|virtiofs and --share TAG:PATH[:ro] (repeatable): src/config/rootfsFlags.ts. */
+  rootfs?: string | string[];
+  share?: string[];
 }
 
 export interface RunConfig {
@@ -108,6 +112,10 @@ export interface RunConfig {
   modulesDir?: string;
   /** --module: out-of-tree modules loaded into every VM before its first test (docs/kernel.md). */
   extraModules: string[];
+  /** --rootfs: kt's root image (default) or the image's tree over virtiofs (docs/virtiofs.md). */
+  rootfs: RootfsChoice;
+  /** --share: host directories mounted at /mnt/share/<tag> (virtiofs only). */
+  shares: Share[];
 }
 
 /** Node timers hold at most 2^31-1 ms (about 24.8 days); longer deadlines would fire at once. */
@@ -261,6 +269,7 @@ export function normalizeRunConfig(args: RunArgs, argv: string[], env: NodeJS.Pr
     spares: wholeNumber(from<string | number>('--spares', args.spares, 'spares', jobs > 1 ? 1 : 0), 0, 64, 'e.g. --spares 1', 'E_BAD_SPARES'),
     backend: backendName === 'nixos' ? { kind: 'nixos', vmPath: path.resolve(cwd, nixosVm!) } : { kind: 'direct' },
     ...resolveModuleFlags(args, cwd, backendName),
+    ...resolveRootfsFlags({ rootfs: single('--rootfs', args.rootfs), share: args.share }, { rootfs: file.rootfs, shares: file.shares, path: configPath }, cwd, backendName),
   };
   return Object.freeze(config);
 }

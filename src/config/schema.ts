@@ -112,6 +112,10 @@ export const configFileSchema = z
     sections: z.array(z.string()).optional(),
     append: z.array(z.string()).optional(),
     transport: z.enum(['virtio-serial', 'tcp']).optional(),
+    /** image (default) or virtiofs: docs/virtiofs.md. */
+    rootfs: z.enum(['image', 'virtiofs']).optional(),
+    /** TAG:PATH[:ro] entries, as --share; relative paths from the config file's directory. */
+    shares: z.array(z.string()).optional(),
   })
   .strict();
 

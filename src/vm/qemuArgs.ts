@@ -4,6 +4,7 @@
  */
 import { qemuOptValue as v } from './qemuOptValue.js';
 import type { Accel, DiskSpec, VmSpec } from './spec.js';
+import type { VirtiofsShareSpec } from './virtiofs/argv.js';
 
 /** Per-accelerator settings as a table, not as branches spread over the renderer. */
 const ACCEL_TABLE: Record<Accel, { accel: string; cpu: string }> = {
@@ -35,7 +36,33 @@ export function renderKernelCmdline(spec: VmSpec): string {
     `kt.sshkey=${spec.sshKeyBlob}`,
   ];
   if (spec.hungTaskTimeoutSec > 0) params.push(`kt.hung_task_timeout=${spec.hungTaskTimeoutSec}`);
+  // --rootfs virtiofs: guest/init mounts these tags instead of the kt-root disk (docs/virtiofs.md).
+  for (const share of spec.virtiofs?.shares ?? []) params.push(virtiofsCmdlineParam(share));
   return [...params, ...spec.extraCmdline].join(' ');
+}
+
+function virtiofsCmdlineParam(share: VirtiofsShareSpec): string {
+  if (share.role === 'root') return `kt.root=virtiofs:${share.tag}`;
+  if (share.role === 'fstests') return `kt.fstests=virtiofs:${share.tag}`;
+  return `kt.share=${share.tag}:${share.readOnly ? 'ro' : 'rw'}`;
+}
+
+/**
+ * vhost-user devices need the guest's RAM in memory the daemon can map: a memfd backend with
+ * share=on as the machine's RAM (QEMU docs, "QEMU virtio-fs shared file system daemon":
+ * "-object memory-backend-memfd,...,share=on"; -machine memory-backend= instead of a NUMA node
+ * leaves the guest's topology as it is). One chardev and vhost-user-fs-pci per share.
+ */
+function renderVirtiofs(spec: VmSpec): string[] {
+  if (!spec.virtiofs) return [];
+  const args = ['-object', `memory-backend-memfd,id=mem,size=${spec.memoryMiB}M,share=on`];
+  spec.virtiofs.shares.forEach((share, i) => {
+    args.push(
+      '-chardev', `socket,id=vfs${i},path=${v(share.socket)}`,
+      '-device', `vhost-user-fs-pci,chardev=vfs${i},tag=${v(share.tag)}`,
+    );
+  });
+  return args;
 }
 
 function renderDisk(disk: DiskSpec): string[] {
@@ -58,7 +85,7 @@ export function renderQemuArgs(spec: VmSpec, qemuBinary = 'qemu-system-x86_64'):
   const args = [
     qemuBinary,
     '-name', v(spec.name),
-    '-machine', spec.machine,
+    '-machine', spec.virtiofs ? `${spec.machine},memory-backend=mem` : spec.machine,
     '-accel', accel.accel,
     '-cpu', accel.cpu,
     '-smp', String(spec.cpus),
@@ -85,6 +112,7 @@ export function renderQemuArgs(spec: VmSpec, qemuBinary = 'qemu-system-x86_64'):
     '-device', 'virtio-rng-pci',
   ];
   for (const disk of spec.disks) args.push(...renderDisk(disk));
+  args.push(...renderVirtiofs(spec));
   if (spec.transport.kind === 'virtio-serial') {
     args.push(
       '-device', 'virtio-serial-pci,id=vser0',

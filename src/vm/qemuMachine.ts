@@ -1,11 +1,13 @@
 /**
  * The `direct` backend: kernel + kt initramfs + root image, booted by QEMU itself.
  */
-import { ConsoleBootedMachine, type BootFailureMarker } from './bootedMachine.js';
+import { isKtError } from '../errors.js';
+import { BootError, ConsoleBootedMachine, type BootFailureMarker } from './bootedMachine.js';
 import { imageHostKey, type HostKeyTrust } from './hostKey.js';
-import { prepareHost } from './prepareHost.js';
+import { prepareHost, type PreparedHost } from './prepareHost.js';
 import { renderQemuArgs } from './qemuArgs.js';
 import type { VmSpec } from './spec.js';
+import { startVirtiofsDaemons, type RunningDaemons } from './virtiofs/launch.js';
 
 export { BootError, READY_MARKER } from './bootedMachine.js';
 
@@ -34,16 +36,46 @@ const INITRAMFS_FAILURES: readonly BootFailureMarker[] = [
   { marker: 'kt-initramfs: error', code: 'E_BOOT_INITRAMFS', message: 'the kt initramfs could not start the root system' },
 ];
 
-/** The root disk (serial kt-root) whose image the guest boots from. */
+/** How long a virtiofsd may take to listen on its socket (it starts in well under a second). */
+const VIRTIOFSD_START_MS = 30_000;
+
+/**
+ * The VM's private files, and with --rootfs virtiofs its daemons (src/vm/virtiofs/launch.ts),
+ * started before QEMU connects to them. Disposing stops the daemons, then removes the files.
+ */
+async function prepareWithDaemons(spec: VmSpec, name: string, keep: boolean, state: { daemons?: RunningDaemons }): Promise<PreparedHost> {
+  const host = await prepareHost(spec);
+  if (!spec.virtiofs) return host;
+  try {
+    state.daemons = await startVirtiofsDaemons(spec.virtiofs.daemon, spec.virtiofs.shares, { cwd: spec.dir, timeoutMs: VIRTIOFSD_START_MS });
+  } catch (err) {
+    if (!keep) await host.dispose();
+    if (isKtError(err)) throw new BootError(err.code, `${name}: ${err.message}`, err.hint);
+    throw err;
+  }
+  return {
+    async dispose() {
+      await state.daemons?.stop();
+      await host.dispose();
+    },
+  };
+}
+
+/** The root disk (serial kt-root) whose image the guest boots from, or whose tree virtiofs serves. */
 function rootImageOf(spec: VmSpec): string {
+  if (spec.virtiofs) return spec.virtiofs.hostKeyImage;
   const root = spec.disks.find((d) => d.serial === 'kt-root');
   if (!root) throw new Error(`VmSpec ${spec.name} has no kt-root disk`);
   return root.path;
 }
 
 export class QemuMachine extends ConsoleBootedMachine {
+  private readonly virtiofs: { daemons?: RunningDaemons };
+  private stopped: Promise<void> | undefined;
+
   constructor(opts: QemuMachineOptions) {
     const { spec } = opts;
+    const virtiofs: { daemons?: RunningDaemons } = {};
     super({
       name: opts.name,
       argv: renderQemuArgs(spec, opts.qemuBinary),
@@ -58,11 +90,18 @@ export class QemuMachine extends ConsoleBootedMachine {
         opts.hostKey ? Promise.resolve({ kind: 'pinned', ...opts.hostKey }) : imageHostKey(rootImageOf(spec)),
       bootTimeoutMs: opts.bootTimeoutMs,
       keep: opts.keep,
-      prepare: () => prepareHost(spec),
+      prepare: () => prepareWithDaemons(spec, opts.name, opts.keep, virtiofs),
       failureMarkers: INITRAMFS_FAILURES,
       processLabel: 'qemu',
       timeoutMessage: `kernel ${spec.kernel} did not reach kt-init within ${Math.round(opts.bootTimeoutMs / 1000)} s (accel ${spec.accel})`,
       timeoutHint: 'check that the kernel was built for x86_64 with virtio and serial console support, or raise --boot-timeout',
     });
+    this.virtiofs = virtiofs;
+  }
+
+  /** Also with --keep (which keeps the files, not the processes): no virtiofsd outlives its VM. */
+  override dispose(): Promise<void> {
+    this.stopped ??= super.dispose().finally(() => this.virtiofs.daemons?.stop());
+    return this.stopped;
   }
 }

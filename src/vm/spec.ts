@@ -2,6 +2,8 @@
  * VmSpec: every decision about one VM, made once by a pure function (docs/architecture.md, "The VM layer", step 1).
  * renderQemuArgs turns it into argv; nothing in here touches the host.
  */
+import type { VirtiofsShareSpec } from './virtiofs/argv.js';
+import type { VirtiofsDaemon } from './virtiofs/daemon.js';
 
 /** A disk attached as virtio-blk; the guest sees /dev/disk/by-id/virtio-<serial>. */
 export interface DiskSpec {
@@ -48,8 +50,33 @@ export interface VmSpec extends GuestSpecBase {
   memoryMiB: number;
   kernel: string;
   initramfs: string;
-  /** Root image first, then TEST, SCRATCH, fstests, ... */
+  /** Root image first, then TEST, SCRATCH, fstests, ... (with virtiofs: TEST, SCRATCH, ...). */
   disks: DiskSpec[];
+  /**
+   * --rootfs virtiofs (docs/virtiofs.md): root and fstests tree are host directories served by
+   * one virtiofsd each (and each --share), guest RAM is shared memory for vhost-user.
+   */
+  virtiofs?: {
+    daemon: VirtiofsDaemon;
+    shares: VirtiofsShareSpec[];
+    /** The root image whose manifest.json pins the guest's ssh host key (the tree is unpacked from it). */
+    hostKeyImage: string;
+  };
+}
+
+/** Tags of kt's own shares; a --share may not take them (src/config/shareFlags.ts refuses `kt-*`). */
+export const VIRTIOFS_ROOT_TAG = 'kt-root';
+export const VIRTIOFS_FSTESTS_TAG = 'kt-fstests';
+
+/** What --rootfs virtiofs serves, decided by the CLI (src/cli/virtiofsRun.ts). */
+export interface VirtiofsOptions {
+  daemon: VirtiofsDaemon;
+  /** The image's tree, unpacked once per image hash (src/vm/virtiofs/rootTree.ts). */
+  rootTree: string;
+  /** The user's fstests tree, served as it is: no fstests image. */
+  fstestsDir: string;
+  /** --share TAG:PATH[:ro], in the order given. */
+  shares: readonly { tag: string; path: string; readOnly: boolean }[];
 }
 
 /** What the CLI/config decided for the run, the input of resolveVmSpec. */
@@ -79,6 +106,25 @@ export interface VmOptions {
   tcpPort?: number;
   hungTaskTimeoutSec: number;
   vmcore: boolean;
+  /** Boot from host directories over virtiofs instead of the root and fstests images. */
+  virtiofs?: VirtiofsOptions;
+}
+
+/** The shares of a virtiofs VM: root, fstests, then the user's, each with its socket and log in the VM's dir. Pure. */
+export function virtiofsShares(dir: string, v: VirtiofsOptions): VirtiofsShareSpec[] {
+  const share = (tag: string, source: string, readOnly: boolean, role: VirtiofsShareSpec['role']): VirtiofsShareSpec => ({
+    tag,
+    source,
+    socket: `${dir}/virtiofs-${tag}.sock`,
+    readOnly,
+    role,
+    log: `${dir}/virtiofsd-${tag}.log`,
+  });
+  return [
+    share(VIRTIOFS_ROOT_TAG, v.rootTree, true, 'root'),
+    share(VIRTIOFS_FSTESTS_TAG, v.fstestsDir, true, 'fstests'),
+    ...v.shares.map((s) => share(s.tag, s.path, s.readOnly, 'share')),
+  ];
 }
 
 /** Turns run options into one VM's spec. Pure: paths are computed, nothing is created. */
@@ -95,13 +141,16 @@ export function resolveVmSpec(opts: VmOptions): VmSpec {
     initramfs: opts.initramfs,
     extraCmdline: opts.extraCmdline,
     disks: [
-      { serial: 'kt-root', path: opts.rootImage, snapshot: true },
+      ...(opts.virtiofs ? [] : [{ serial: 'kt-root', path: opts.rootImage, snapshot: true }]),
       // fstests' sample local.config names its devices /dev/disk/by-id/virtio-{test,scratch}.
       { serial: 'test', path: `${dir}/test.img`, snapshot: false, sizeBytes: opts.testSizeBytes },
       { serial: 'scratch', path: `${dir}/scratch.img`, snapshot: false, sizeBytes: opts.scratchSizeBytes },
-      { serial: 'fstests', path: opts.fstestsImage, snapshot: true },
+      ...(opts.virtiofs ? [] : [{ serial: 'fstests', path: opts.fstestsImage, snapshot: true }]),
       ...(opts.extraDisks ?? []).map((d) => ({ serial: d.serial, path: `${dir}/${d.serial}.img`, snapshot: false, sizeBytes: d.sizeBytes })),
     ],
+    ...(opts.virtiofs
+      ? { virtiofs: { daemon: opts.virtiofs.daemon, shares: virtiofsShares(dir, opts.virtiofs), hostKeyImage: opts.rootImage } }
+      : {}),
     ...resolveGuestAccess(dir, opts),
   };
 }

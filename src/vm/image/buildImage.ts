@@ -141,7 +141,7 @@ async function extractBoot(rootfs: string, work: string, recipe: ImageRecipe, ru
   if (drop.length > 0) await runner.output('rm', ['-f', '--', ...drop.map((name) => path.join(bootDir, name))]);
   const initScript = recipe.guestFiles['init'];
   if (initScript === undefined) throw new Error('recipe has no guest file "init"');
-  const initramfs = await buildInitramfs(rootfs, kernelRelease, initScript, recipe.initramfsModules);
+  const initramfs = await buildInitramfs(rootfs, kernelRelease, initScript, recipe.initramfsModules, recipe.virtiofsModules);
   await fs.writeFile(path.join(work, IMAGE_FILES.initramfs), initramfs.gz);
   return { kernelRelease, initramfsModules: initramfs.modules };
 }

@@ -17,6 +17,8 @@ export interface InitramfsInputs {
   kernelRelease: string;
   /** Modules in load order: path relative to /lib/modules/<release>, and contents. */
   modules: { path: string; data: Uint8Array }[];
+  /** Modules /init loads only for a virtiofs root (listed in /etc/kt-virtiofs-modules), in load order. */
+  virtiofsModules?: { path: string; data: Uint8Array }[];
 }
 
 /** The archive's members, parents first. Pure. */
@@ -48,8 +50,16 @@ export function initramfsEntries(inputs: InitramfsInputs): CpioEntry[] {
     path: 'etc/kt-modules',
     data: Buffer.from(inputs.modules.map((m) => `${m.path}\n`).join('')),
   });
+  const virtiofsModules = inputs.virtiofsModules ?? [];
+  if (virtiofsModules.length > 0) {
+    entries.push({
+      kind: 'file',
+      path: 'etc/kt-virtiofs-modules',
+      data: Buffer.from(virtiofsModules.map((m) => `${m.path}\n`).join('')),
+    });
+  }
   const moduleRoot = `lib/modules/${inputs.kernelRelease}`;
-  for (const mod of inputs.modules) {
+  for (const mod of [...inputs.modules, ...virtiofsModules]) {
     const target = `${moduleRoot}/${mod.path}`;
     addDir(path.posix.dirname(target));
     entries.push({ kind: 'file', path: target, data: mod.data });
@@ -70,6 +80,7 @@ export async function buildInitramfs(
   kernelRelease: string,
   initScript: string,
   wantedModules: readonly string[],
+  virtiofsWanted: readonly string[] = [],
 ): Promise<BuiltInitramfs> {
   const modulesDir = path.join(rootfsDir, 'lib', 'modules', kernelRelease);
   const [depText, builtinText, busybox] = await Promise.all([
@@ -78,10 +89,13 @@ export async function buildInitramfs(
     // busybox-static installs /bin/busybox (bookworm, merged /usr: bin → usr/bin).
     fs.readFile(path.join(rootfsDir, 'usr', 'bin', 'busybox')),
   ]);
-  const plan = planModuleLoad(parseModulesDep(depText), builtinText, wantedModules);
-  const modules = await Promise.all(
-    plan.load.map(async (p) => ({ path: p, data: await fs.readFile(path.join(modulesDir, p)) })),
-  );
-  const cpio = writeCpio(initramfsEntries({ initScript, busybox, kernelRelease, modules }));
+  const deps = parseModulesDep(depText);
+  const plan = planModuleLoad(deps, builtinText, wantedModules);
+  // What the virtiofs modules need beyond what /init loads anyway (virtio, virtio_ring).
+  const virtiofsLoad = planModuleLoad(deps, builtinText, virtiofsWanted).load.filter((p) => !plan.load.includes(p));
+  const read = (p: string) => fs.readFile(path.join(modulesDir, p)).then((data) => ({ path: p, data }));
+  const modules = await Promise.all(plan.load.map(read));
+  const virtiofsModules = await Promise.all(virtiofsLoad.map(read));
+  const cpio = writeCpio(initramfsEntries({ initScript, busybox, kernelRelease, modules, virtiofsModules }));
   return { gz: zlib.gzipSync(cpio, { level: 9 }), modules: plan.load };
 }

@@ -56,6 +56,13 @@ export const DPKG_PATH_EXCLUDES = [
  */
 export const INITRAMFS_MODULES = ['virtio_pci', 'virtio_blk'] as const;
 
+/**
+ * Packed into the initramfs too, but loaded only for an imageless boot (kt.root=virtiofs:,
+ * guest/init; docs/virtiofs.md): the virtiofs root and fstests tree, read-only, under overlays.
+ * Separate so that an image boot does not pay for three more module loads.
+ */
+export const VIRTIOFS_INITRAMFS_MODULES = ['fuse', 'virtiofs', 'overlay'] as const;
+
 /** Everything the image is made of; equal recipes give interchangeable images. */
 export interface ImageRecipe {
   /** RECIPE_VERSION at the time of the build. */
@@ -70,6 +77,8 @@ export interface ImageRecipe {
   dpkgPathExcludes: string[];
   /** Module names the initramfs insmods (with their dependencies). */
   initramfsModules: string[];
+  /** Module names the initramfs insmods for a virtiofs root only (with the dependencies not loaded already). */
+  virtiofsModules: string[];
   /** The repo's guest/ files by relative path: scripts that end up in the image or run its build. */
   guestFiles: Record<string, string>;
 }
@@ -94,6 +103,7 @@ export function imageRecipe(guestFiles: Readonly<Record<string, string>>, opts: 
     packages: [...FSTESTS_PACKAGES, ...GUEST_PACKAGES],
     dpkgPathExcludes: [...DPKG_PATH_EXCLUDES],
     initramfsModules: [...INITRAMFS_MODULES],
+    virtiofsModules: [...VIRTIOFS_INITRAMFS_MODULES],
     guestFiles: { ...guestFiles },
   };
 }

@@ -1,0 +1,53 @@
+/**
+ * `kt run --rootfs virtiofs` on the CLI side (docs/virtiofs.md): find a virtiofsd, decide
+ * (src/vm/virtiofs/decision.ts), unpack the image's tree once, and hand the machine factory what
+ * it serves. `--dry-run` takes the same decision and prints the daemons' command lines without
+ * unpacking anything.
+ */
+import type { RunConfig } from '../config/runConfig.js';
+import { HostError } from '../errors.js';
+import { findOnPath } from '../vm/image/hostTools.js';
+import type { VirtiofsOptions } from '../vm/spec.js';
+import { findVirtiofsd } from '../vm/virtiofs/daemon.js';
+import { decideRootfs } from '../vm/virtiofs/decision.js';
+import { ensureRootTree, rootTreeDir } from '../vm/virtiofs/rootTree.js';
+
+type Write = (text: string) => void;
+
+interface ImageRef {
+  hash: string;
+  rootImage: string;
+}
+
+/** The daemon to use, or undefined for the image path (after a warning); throws when the run must stop. */
+async function decide(config: RunConfig, image: ImageRef, write: Write) {
+  if (config.rootfs.kind === 'image') return undefined;
+  const lookup = await findVirtiofsd(process.env);
+  const decision = decideRootfs(
+    { rootfs: config.rootfs.kind, source: config.rootfs.source, explicit: config.rootfs.explicit, shareCount: config.shares.length },
+    { uid: process.geteuid?.() ?? 0, lookup, rootImage: image.rootImage },
+  );
+  if (decision.kind === 'image') {
+    if (decision.warning) write(`kt: warning: ${decision.warning}\n`);
+    return undefined;
+  }
+  return decision.daemon;
+}
+
+/** What a real run serves over virtiofs; undefined = boot from the root image. */
+export async function prepareVirtiofs(config: RunConfig, image: ImageRef, cacheDir: string, write: Write): Promise<VirtiofsOptions | undefined> {
+  const daemon = await decide(config, image, write);
+  if (!daemon) return undefined;
+  const debugfs = findOnPath('debugfs', process.env.PATH);
+  if (!debugfs) throw new HostError('E_ROOTFS_UNPACK', 'unpacking the image tree for --rootfs virtiofs needs debugfs, which is not installed', 'apt-get install e2fsprogs');
+  const rootTree = await ensureRootTree({ cacheDir, hash: image.hash, rootImage: image.rootImage, debugfs, onProgress: (line) => write(`${line}\n`) });
+  write(`kt: virtiofs: root ${rootTree}, fstests ${config.fstestsDir}${config.shares.map((s) => `, ${s.tag} ${s.path}${s.readOnly ? ' (ro)' : ''}`).join('')} (${daemon.flavour === 'qemu' ? "QEMU's" : 'the Rust'} virtiofsd ${daemon.version}, ${daemon.path})\n`);
+  return { daemon, rootTree, fstestsDir: config.fstestsDir, shares: config.shares };
+}
+
+/** The same for --dry-run: the tree's path as a real run would use it, nothing unpacked. */
+export async function dryRunVirtiofs(config: RunConfig, image: ImageRef, cacheDir: string, write: Write): Promise<{ virtiofs?: VirtiofsOptions }> {
+  const daemon = await decide(config, image, write);
+  if (!daemon) return {};
+  return { virtiofs: { daemon, rootTree: rootTreeDir(cacheDir, image.hash), fstestsDir: config.fstestsDir, shares: config.shares } };
+}

@@ -1,0 +1,141 @@
+/**
+ * Starts one virtiofsd per share of a VM, before QEMU (QEMU connects to the daemon's socket as it
+ * starts, and fails when nothing listens there). Each daemon runs in its own process group,
+ * registered with src/vm/processRegistry.ts like QEMU, so every exit path of kt kills it; its
+ * stderr goes to a log in the VM's private directory and is quoted when it fails.
+ */
+import { execa, type ResultPromise } from 'execa';
+import fs from 'node:fs';
+import { HostError } from '../../errors.js';
+import { registerProcessGroup, unregisterProcessGroup } from '../processRegistry.js';
+import { renderVirtiofsdArgs, type VirtiofsShareSpec } from './argv.js';
+import type { VirtiofsDaemon } from './daemon.js';
+
+export interface RunningDaemons {
+  readonly pids: number[];
+  /** SIGTERM, then SIGKILL after graceMs, for every daemon's group; idempotent. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Poll interval while waiting for a daemon's socket. */
+const POLL_MS = 20;
+/** The listening flag of /proc/net/unix (__SO_ACCEPTCON, include/linux/net.h). */
+const SO_ACCEPTCON = 0x10000;
+
+/**
+ * True once `socket` is a listening unix socket: /proc/net/unix lists it with __SO_ACCEPTCON
+ * (proc(5), /proc/net/unix). A test connect() would take the daemon's one connection, which
+ * belongs to QEMU; a socket file alone may exist a moment before listen().
+ */
+export function isListening(procNetUnix: string, socket: string): boolean {
+  for (const line of procNetUnix.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    // Num RefCount Protocol Flags Type St Inode Path
+    if (f.length >= 8 && f.slice(7).join(' ') === socket && (parseInt(f[3] ?? '0', 16) & SO_ACCEPTCON) !== 0) return true;
+  }
+  return false;
+}
+
+function listening(socket: string): boolean {
+  try {
+    return isListening(fs.readFileSync('/proc/net/unix', 'utf8'), socket);
+  } catch {
+    // No /proc: the socket file is the best sign there is.
+    try {
+      return fs.statSync(socket).isSocket();
+    } catch {
+      return false;
+    }
+  }
+}
+
+function logTail(file: string): string {
+  try {
+    const text = fs.readFileSync(file, 'utf8').trim();
+    return text ? text.split('\n').slice(-8).join('\n') : '(it printed nothing)';
+  } catch {
+    return '(no log)';
+  }
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // ESRCH: gone already.
+  }
+}
+
+/** Starts the daemons of `shares` in order and waits until each listens. On failure, none is left running. */
+export async function startVirtiofsDaemons(
+  daemon: VirtiofsDaemon,
+  shares: readonly VirtiofsShareSpec[],
+  opts: { cwd: string; timeoutMs: number; signal?: AbortSignal },
+): Promise<RunningDaemons> {
+  const children: { pid: number; child: ResultPromise; exited: boolean }[] = [];
+  let stopped: Promise<void> | undefined;
+  const stop = (graceMs = 2_000): Promise<void> => {
+    stopped ??= Promise.all(
+      children.map(async (c) => {
+        killGroup(c.pid, 'SIGTERM');
+        const timer = setTimeout(() => killGroup(c.pid, 'SIGKILL'), graceMs);
+        await c.child.catch(() => undefined);
+        clearTimeout(timer);
+        // Helpers the daemon forked (its sandbox child) share its group.
+        killGroup(c.pid, 'SIGKILL');
+        unregisterProcessGroup(c.pid);
+      }),
+    ).then(() => undefined);
+    return stopped;
+  };
+  const running: RunningDaemons = {
+    get pids() {
+      return children.map((c) => c.pid);
+    },
+    stop,
+  };
+  try {
+    for (const share of shares) {
+      const [file, ...args] = renderVirtiofsdArgs(daemon, share);
+      const child = execa(file!, args, {
+        cwd: opts.cwd,
+        // Own process group, like QEMU (src/vm/launch.ts): kt decides when it stops.
+        detached: true,
+        stdin: 'ignore',
+        stdout: { file: share.log, append: true },
+        stderr: { file: share.log, append: true },
+        reject: false,
+        cleanup: true,
+      });
+      if (child.pid === undefined) throw new HostError('E_VIRTIOFSD_START', `could not start ${file}`, 'check that the file is an executable virtiofsd, or set KT_VIRTIOFSD');
+      const entry = { pid: child.pid, child, exited: false };
+      registerProcessGroup(child.pid);
+      children.push(entry);
+      void child.then(() => (entry.exited = true));
+      const deadline = Date.now() + opts.timeoutMs;
+      while (!listening(share.socket)) {
+        if (entry.exited) {
+          const r = await child;
+          throw new HostError(
+            'E_VIRTIOFSD_FAILED',
+            `virtiofsd for ${share.tag} (${share.source}) exited with status ${r.exitCode ?? r.signal} before it listened on ${share.socket}:\n${logTail(share.log)}`,
+            `its command line: ${[file, ...args].join(' ')}; run kt as root, or with --rootfs image`,
+          );
+        }
+        if (opts.signal?.aborted) throw new HostError('E_BOOT_ABORTED', `start of virtiofsd for ${share.tag} was interrupted`);
+        if (Date.now() > deadline) {
+          throw new HostError(
+            'E_VIRTIOFSD_TIMEOUT',
+            `virtiofsd for ${share.tag} (${share.source}) did not listen on ${share.socket} within ${Math.round(opts.timeoutMs / 1000)} s:\n${logTail(share.log)}`,
+            'the host may be overloaded; try again, or run with --rootfs image',
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      }
+    }
+  } catch (err) {
+    await stop(500);
+    throw err;
+  }
+  return running;
+}

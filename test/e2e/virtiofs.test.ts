@@ -1,0 +1,140 @@
+/**
+ * kt run --rootfs virtiofs on real VMs under TCG (docs/virtiofs.md): no root disk and no fstests
+ * image — the image's unpacked tree and the fstests tree are served by the host's real
+ * virtiofsd. The fixture quick group passes from the shared tree; a test edited on the host
+ * between two runs runs edited (nothing repacked); --share directories are mounted read-only or
+ * read-write at /mnt/share/TAG; no qemu, no virtiofsd and no VM directory is left.
+ */
+import { execa } from 'execa';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveCacheDir } from '../../src/vm/image/cacheDir.js';
+import { findVirtiofsd } from '../../src/vm/virtiofs/daemon.js';
+import { fixtureTree, lastEnd, outcomes, qemuOf, readEvents, runIdOf, runKt, type KtRun } from './harness.js';
+
+const lookup = await findVirtiofsd(process.env);
+const canRun = lookup.found !== undefined && process.geteuid?.() === 0;
+
+/** The VM directories (/tmp/kt-XXXXXX/vmN) a run's QEMU command lines name. */
+function vmDirsOf(run: KtRun): string[] {
+  return readEvents(run.runDir)
+    .filter((e) => e.type === 'machine-boot')
+    .map((e) => {
+      const argv = e.argv as string[];
+      const qmp = argv[argv.indexOf('-qmp') + 1]!;
+      return path.dirname(qmp.replace(/^unix:/, '').replace(/,server=on.*$/, ''));
+    });
+}
+
+/** Processes whose command line mentions `text` (pgrep -f), this test's own pgrep aside. */
+async function processesNaming(text: string): Promise<string[]> {
+  const r = await execa('pgrep', ['-af', text], { reject: false });
+  return String(r.stdout).split('\n').filter((l) => l && !l.includes('pgrep'));
+}
+
+function fstestsImages(): string[] {
+  const dir = path.join(resolveCacheDir(process.env), 'fstests');
+  return fs.existsSync(dir) ? fs.readdirSync(dir).sort() : [];
+}
+
+describe.skipIf(!canRun)('kt run --rootfs virtiofs', () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-e2e-virtiofs-'));
+  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  describe('the fixture quick group from the shared fstests tree', () => {
+    let run: KtRun;
+    let imagesBefore: string[];
+
+    beforeAll(async () => {
+      const tree = await fixtureTree();
+      imagesBefore = fstestsImages();
+      run = await runKt(['--rootfs', 'virtiofs', '--fstests', tree, '-g', 'quick']);
+    }, 1_800_000);
+
+    it('passes, exactly as from the images', () => {
+      expect(run.stderr + run.stdout).not.toMatch(/internal error/);
+      expect(run.exitCode, run.stderr).toBe(0);
+      expect(outcomes(run.runDir)).toEqual({ 'generic/001': 'passed', 'generic/002': 'passed', 'generic/004': 'notrun', 'xfs/001': 'passed' });
+      expect(run.stderr).toMatch(/kt: virtiofs: root \S+\/rootfs\/[0-9a-f]{16}, fstests \S+ \((QEMU's|the Rust) virtiofsd [\d.]+, \S+\)/);
+    });
+
+    it('booted with no root and no fstests disk, one vhost-user-fs device per tree, and packed no fstests image', () => {
+      const boot = readEvents(run.runDir).find((e) => e.type === 'machine-boot')!;
+      const argv = (boot.argv as string[]).join(' ');
+      expect(argv).not.toMatch(/disk-kt-root|disk-fstests/);
+      expect(argv).toContain('vhost-user-fs-pci,chardev=vfs0,tag=kt-root');
+      expect(argv).toContain('vhost-user-fs-pci,chardev=vfs1,tag=kt-fstests');
+      expect(argv).toContain('memory-backend-memfd,id=mem,size=2048M,share=on');
+      expect(argv).toContain('kt.root=virtiofs:kt-root kt.fstests=virtiofs:kt-fstests');
+      expect(fstestsImages()).toEqual(imagesBefore);
+    });
+
+    it('leaves no qemu, no virtiofsd and no VM directory behind', async () => {
+      expect(await qemuOf(runIdOf(run.runDir))).toEqual([]);
+      const dirs = vmDirsOf(run);
+      expect(dirs).toHaveLength(1);
+      for (const dir of dirs) {
+        expect(await processesNaming(dir)).toEqual([]);
+        expect(fs.existsSync(path.dirname(dir))).toBe(false);
+      }
+    });
+  });
+
+  describe('a test edited on the host between two runs, and --share directories', () => {
+    let first: KtRun;
+    let second: KtRun;
+    const tree = path.join(work, 'fstests');
+    const data = path.join(work, 'data');
+    const out = path.join(work, 'out');
+    const marker = `marker-${process.pid}-${Date.now()}`;
+
+    beforeAll(async () => {
+      // A copy of its own: the edit must not reach the other e2e tests' tree.
+      fs.cpSync(await fixtureTree(), tree, { recursive: true });
+      fs.mkdirSync(data);
+      fs.mkdirSync(out);
+      fs.writeFileSync(path.join(data, 'marker'), `${marker}\n`);
+      const shares = ['--share', `data:${data}:ro`, '--share', `out:${out}`];
+      first = await runKt(['--rootfs', 'virtiofs', '--fstests', tree, ...shares, 'generic/001']);
+      // The edit: generic/001 now reports, as its notrun reason, what it finds in the guest.
+      const test = path.join(tree, 'tests/generic/001');
+      const script = fs.readFileSync(test, 'utf8');
+      const edit = [
+        '_begin_fstest auto quick rw',
+        'echo "written by generic/001 in the guest" > /mnt/share/out/from-guest',
+        'touch /mnt/share/data/x 2>/dev/null && data=writable || data=read-only',
+        'shares=$(awk \'$3 == "virtiofs" { print $1 }\' /proc/mounts | sort | tr "\\n" " ")',
+        '_notrun "edited on the host; share data says $(cat /mnt/share/data/marker) and is $data; virtiofs mounts: $shares; root is $(stat -f -c %T /)"',
+      ].join('\n');
+      fs.writeFileSync(test, script.replace('_begin_fstest auto quick rw', edit));
+      second = await runKt(['--rootfs', 'virtiofs', '--fstests', tree, ...shares, 'generic/001']);
+    }, 1_800_000);
+
+    it('runs the test as it was, then as edited, without repacking anything', () => {
+      expect(first.exitCode, first.stderr).toBe(0);
+      expect(outcomes(first.runDir)).toEqual({ 'generic/001': 'passed' });
+      expect(second.exitCode, second.stderr).toBe(0);
+      expect(lastEnd(second.runDir, 'generic/001').outcome).toMatchObject({
+        status: 'notrun',
+        reason: `edited on the host; share data says ${marker} and is read-only; virtiofs mounts: data out ; root is overlayfs`,
+      });
+    });
+
+    it('mounts a read-write share the host sees written, and keeps a read-only one unwritten', () => {
+      expect(fs.readFileSync(path.join(out, 'from-guest'), 'utf8')).toBe('written by generic/001 in the guest\n');
+      expect(fs.readdirSync(data)).toEqual(['marker']);
+    });
+
+    it('leaves no qemu, no virtiofsd and no VM directory behind', async () => {
+      for (const run of [first, second]) {
+        expect(await qemuOf(runIdOf(run.runDir))).toEqual([]);
+        for (const dir of vmDirsOf(run)) {
+          expect(await processesNaming(dir)).toEqual([]);
+          expect(fs.existsSync(path.dirname(dir))).toBe(false);
+        }
+      }
+    });
+  });
+});
