@@ -10,6 +10,7 @@
  *   rss         kt's own host RSS (the node process, VMs excluded) at -j 1 and -j 2, per VM
  *   batching    the same list with one check call per test vs kt's batches (why batches)
  *   recovery    guest panic → next test running on the replacement VM, in boots (goal ≤ 1 boot + 2 s)
+ *   virtiofsBoot  --rootfs virtiofs boot vs the image boot, same kernel (src/bench/virtiofsBoot.ts)
  */
 import { execa } from 'execa';
 import fs from 'node:fs';
@@ -26,6 +27,7 @@ import { resolveVmSpec } from '../vm/spec.js';
 import { ensureFstestsImage } from '../vm/fstestsImage.js';
 import { renderCheckCommand } from '../runner/guestCommands.js';
 import { createGuestSteps } from '../runner/guestSetup.js';
+import { virtiofsBootRow } from './virtiofsBoot.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const KT = path.join(REPO, 'bin/kt.js');
@@ -188,6 +190,9 @@ async function main(): Promise<void> {
     const secondBoot = events.filter((e) => e.type === 'machine-up')[1]!;
     const recoveryMs = Date.parse(next.ts) - Date.parse(crashed.ts);
     log('recovery', { panicToNextTestMs: recoveryMs, bootMs: secondBoot.bootMs, inBoots: +(recoveryMs / secondBoot.bootMs!).toFixed(3), overBootMs: recoveryMs - secondBoot.bootMs!, goal: '<= 1 boot + 2000 ms' });
+
+    // 6. Imageless boot (--rootfs virtiofs) against the image boot.
+    log('virtiofsBoot', await virtiofsBootRow({ image, fstestsImage, fstestsDir: tree, cacheDir, work, accel: ACCEL, boots: BOOTS }));
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
     fs.rmSync(tree, { recursive: true, force: true });

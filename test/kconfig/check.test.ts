@@ -161,6 +161,8 @@ describe('backend, root filesystem and transport', () => {
   it('an imageless boot needs virtiofs instead of the ext4 root', () => {
     const r = requirementsFor(ctx({ rootfs: 'virtiofs' }));
     expect(r.find((x) => x.symbol === 'VIRTIO_FS')).toMatchObject({ level: 'required', early: true });
+    // guest/init mounts the read-only shares under a tmpfs overlay before switch_root.
+    expect(r.find((x) => x.symbol === 'OVERLAY_FS')).toMatchObject({ level: 'required', early: true, module: 'overlay' });
     expect(r.find((x) => x.symbol === 'FUSE_DAX')?.level).toBe('recommended');
     expect(r.find((x) => x.symbol === 'EXT4_FS')).toBeUndefined();
     expect(names(checkKernelConfig(fixed, ctx({ rootfs: 'virtiofs' })).requiredMissing)).toEqual(['FUSE_FS', 'VIRTIO_FS']);
