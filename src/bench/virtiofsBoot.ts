@@ -7,6 +7,7 @@
 import path from 'node:path';
 import ssh2 from 'ssh2';
 import { findOnPath } from '../vm/image/hostTools.js';
+import { directRunner } from '../vm/image/toolRunner.js';
 import { QemuMachine } from '../vm/qemuMachine.js';
 import { resolveVmSpec, type Accel, type VirtiofsOptions } from '../vm/spec.js';
 import { findVirtiofsd } from '../vm/virtiofs/daemon.js';
@@ -46,7 +47,7 @@ export async function virtiofsBootRow(opts: { image: BenchImage; fstestsImage: s
   const lookup = await findVirtiofsd(process.env);
   const debugfs = findOnPath('debugfs', process.env.PATH);
   if (!lookup.found || process.geteuid?.() !== 0 || !debugfs) return { skipped: 'needs root, a virtiofsd and debugfs (docs/virtiofs.md)' };
-  const rootTree = await ensureRootTree({ cacheDir: opts.cacheDir, hash: opts.image.hash, rootImage: opts.image.rootImage, debugfs });
+  const rootTree = await ensureRootTree({ cacheDir: opts.cacheDir, hash: opts.image.hash, rootImage: opts.image.rootImage, debugfs, runner: directRunner() });
   const virtiofs: VirtiofsOptions = { daemon: lookup.found, rootTree, fstestsDir: opts.fstestsDir, shares: [] };
   const imageMs: number[] = [];
   const virtiofsMs: number[] = [];

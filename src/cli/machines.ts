@@ -8,7 +8,7 @@ import type { RunConfig } from '../config/runConfig.js';
 import type { Machine } from '../vm/machine.js';
 import { resolveVmSpec, type Accel, type VirtiofsOptions, type VmOptions } from '../vm/spec.js';
 import { renderQemuArgs } from '../vm/qemuArgs.js';
-import { renderVirtiofsdArgs } from '../vm/virtiofs/argv.js';
+import { renderUsernsDaemonArgs, renderVirtiofsdArgs } from '../vm/virtiofs/argv.js';
 // The machine classes (ssh2, execa) load when the first VM is made: --dry-run never needs them.
 import { locateRunScript } from '../vm/nixos/runScript.js';
 import { renderNixosDryRun } from '../vm/nixos/runEnv.js';
@@ -108,7 +108,12 @@ export function renderMachineCommand(config: RunConfig, accel: Accel, id: RunIde
   if (m.kind === 'nixos') return renderNixosDryRun(resolveNixosVmSpec(m.options));
   const spec = resolveVmSpec(m.options);
   // With virtiofs, the daemons kt starts first (each in the background), then QEMU.
-  const daemons = spec.virtiofs ? spec.virtiofs.shares.map((s) => `${shellJoin(renderVirtiofsdArgs(spec.virtiofs!.daemon, s))} &\nkt: vm${index}: `).join('') : '';
+  const v = spec.virtiofs;
+  const daemonArgv = (s: NonNullable<typeof v>['shares'][number]) => {
+    const argv = renderVirtiofsdArgs(v!.daemon, s);
+    return v!.userns ? renderUsernsDaemonArgs(argv, v!.userns.tools, '<userns-holder-pid>') : argv;
+  };
+  const daemons = v ? v.shares.map((s) => `${shellJoin(daemonArgv(s))} &\nkt: vm${index}: `).join('') : '';
   return daemons + shellJoin(renderQemuArgs(spec));
 }
 

@@ -6,7 +6,11 @@
  */
 import type { RunConfig } from '../config/runConfig.js';
 import { HostError } from '../errors.js';
+import { resolveSharedCacheDir } from '../vm/image/cacheDir.js';
 import { findOnPath } from '../vm/image/hostTools.js';
+import { directRunner, openUsernsRunner } from '../vm/image/toolRunner.js';
+import { decideBuildMode } from '../vm/image/userns.js';
+import { readUsernsFacts } from '../vm/image/usernsFacts.js';
 import type { VirtiofsOptions } from '../vm/spec.js';
 import { findVirtiofsd } from '../vm/virtiofs/daemon.js';
 import { decideRootfs } from '../vm/virtiofs/decision.js';
@@ -25,29 +29,39 @@ async function decide(config: RunConfig, image: ImageRef, write: Write) {
   const lookup = await findVirtiofsd(process.env);
   const decision = decideRootfs(
     { rootfs: config.rootfs.kind, source: config.rootfs.source, explicit: config.rootfs.explicit, shareCount: config.shares.length },
-    { uid: process.geteuid?.() ?? 0, lookup, rootImage: image.rootImage },
+    { uid: process.geteuid?.() ?? 0, access: decideBuildMode(readUsernsFacts()), lookup, rootImage: image.rootImage },
   );
   if (decision.kind === 'image') {
     if (decision.warning) write(`kt: warning: ${decision.warning}\n`);
     return undefined;
   }
-  return decision.daemon;
+  return decision;
 }
 
 /** What a real run serves over virtiofs; undefined = boot from the root image. */
 export async function prepareVirtiofs(config: RunConfig, image: ImageRef, cacheDir: string, write: Write): Promise<VirtiofsOptions | undefined> {
-  const daemon = await decide(config, image, write);
-  if (!daemon) return undefined;
+  const decision = await decide(config, image, write);
+  if (!decision) return undefined;
+  const { daemon, userns } = decision;
   const debugfs = findOnPath('debugfs', process.env.PATH);
   if (!debugfs) throw new HostError('E_ROOTFS_UNPACK', 'unpacking the image tree for --rootfs virtiofs needs debugfs, which is not installed', 'apt-get install e2fsprogs');
-  const rootTree = await ensureRootTree({ cacheDir, hash: image.hash, rootImage: image.rootImage, debugfs, onProgress: (line) => write(`${line}\n`) });
-  write(`kt: virtiofs: root ${rootTree}, fstests ${config.fstestsDir}${config.shares.map((s) => `, ${s.tag} ${s.path}${s.readOnly ? ' (ro)' : ''}`).join('')} (${daemon.flavour === 'qemu' ? "QEMU's" : 'the Rust'} virtiofsd ${daemon.version}, ${daemon.path})\n`);
-  return { daemon, rootTree, fstestsDir: config.fstestsDir, shares: config.shares };
+  const runner = userns ? await openUsernsRunner(userns, resolveSharedCacheDir(process.env)) : directRunner();
+  let rootTree: string;
+  try {
+    rootTree = await ensureRootTree({ cacheDir, hash: image.hash, rootImage: image.rootImage, debugfs, runner, onProgress: (line) => write(`${line}\n`) });
+  } finally {
+    await runner.close();
+  }
+  write(
+    `kt: virtiofs: root ${rootTree}, fstests ${config.fstestsDir}${config.shares.map((s) => `, ${s.tag} ${s.path}${s.readOnly ? ' (ro)' : ''}`).join('')} (${daemon.flavour === 'qemu' ? "QEMU's" : 'the Rust'} virtiofsd ${daemon.version}, ${daemon.path}${userns ? `, as root of ${userns.user}'s user namespace` : ''})\n`,
+  );
+  return { daemon, rootTree, fstestsDir: config.fstestsDir, shares: config.shares, ...(userns ? { userns } : {}) };
 }
 
 /** The same for --dry-run: the tree's path as a real run would use it, nothing unpacked. */
 export async function dryRunVirtiofs(config: RunConfig, image: ImageRef, cacheDir: string, write: Write): Promise<{ virtiofs?: VirtiofsOptions }> {
-  const daemon = await decide(config, image, write);
-  if (!daemon) return {};
-  return { virtiofs: { daemon, rootTree: rootTreeDir(cacheDir, image.hash), fstestsDir: config.fstestsDir, shares: config.shares } };
+  const decision = await decide(config, image, write);
+  if (!decision) return {};
+  const { daemon, userns } = decision;
+  return { virtiofs: { daemon, rootTree: rootTreeDir(cacheDir, image.hash), fstestsDir: config.fstestsDir, shares: config.shares, ...(userns ? { userns } : {}) } };
 }

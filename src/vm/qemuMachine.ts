@@ -47,7 +47,11 @@ async function prepareWithDaemons(spec: VmSpec, name: string, keep: boolean, sta
   const host = await prepareHost(spec);
   if (!spec.virtiofs) return host;
   try {
-    state.daemons = await startVirtiofsDaemons(spec.virtiofs.daemon, spec.virtiofs.shares, { cwd: spec.dir, timeoutMs: VIRTIOFSD_START_MS });
+    state.daemons = await startVirtiofsDaemons(spec.virtiofs.daemon, spec.virtiofs.shares, {
+      cwd: spec.dir,
+      timeoutMs: VIRTIOFSD_START_MS,
+      ...(spec.virtiofs.userns ? { userns: spec.virtiofs.userns } : {}),
+    });
   } catch (err) {
     if (!keep) await host.dispose();
     if (isKtError(err)) throw new BootError(err.code, `${name}: ${err.message}`, err.hint);

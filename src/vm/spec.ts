@@ -2,6 +2,7 @@
  * VmSpec: every decision about one VM, made once by a pure function (docs/architecture.md, "The VM layer", step 1).
  * renderQemuArgs turns it into argv; nothing in here touches the host.
  */
+import type { UsernsPlan } from './image/userns.js';
 import type { VirtiofsShareSpec } from './virtiofs/argv.js';
 import type { VirtiofsDaemon } from './virtiofs/daemon.js';
 
@@ -61,6 +62,8 @@ export interface VmSpec extends GuestSpecBase {
     shares: VirtiofsShareSpec[];
     /** The root image whose manifest.json pins the guest's ssh host key (the tree is unpacked from it). */
     hostKeyImage: string;
+    /** Not root: the daemons run as root of this user namespace (src/vm/virtiofs/argv.ts usernsInnerArgs). */
+    userns?: UsernsPlan;
   };
 }
 
@@ -77,6 +80,8 @@ export interface VirtiofsOptions {
   fstestsDir: string;
   /** --share TAG:PATH[:ro], in the order given. */
   shares: readonly { tag: string; path: string; readOnly: boolean }[];
+  /** Not root: the user namespace the daemons run in (src/vm/virtiofs/decision.ts). */
+  userns?: UsernsPlan;
 }
 
 /** What the CLI/config decided for the run, the input of resolveVmSpec. */
@@ -149,7 +154,14 @@ export function resolveVmSpec(opts: VmOptions): VmSpec {
       ...(opts.extraDisks ?? []).map((d) => ({ serial: d.serial, path: `${dir}/${d.serial}.img`, snapshot: false, sizeBytes: d.sizeBytes })),
     ],
     ...(opts.virtiofs
-      ? { virtiofs: { daemon: opts.virtiofs.daemon, shares: virtiofsShares(dir, opts.virtiofs), hostKeyImage: opts.rootImage } }
+      ? {
+          virtiofs: {
+            daemon: opts.virtiofs.daemon,
+            shares: virtiofsShares(dir, opts.virtiofs),
+            hostKeyImage: opts.rootImage,
+            ...(opts.virtiofs.userns ? { userns: opts.virtiofs.userns } : {}),
+          },
+        }
       : {}),
     ...resolveGuestAccess(dir, opts),
   };

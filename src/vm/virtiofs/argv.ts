@@ -71,3 +71,24 @@ export function renderVirtiofsdArgs(daemon: VirtiofsDaemon, share: VirtiofsShare
     // (virtiofsd --help, "--tag"); the tag is QEMU's -device vhost-user-fs-pci,tag=.
   ];
 }
+
+/**
+ * Without root (docs/virtiofs.md, "Without root"): the daemon runs as root of the user namespace
+ * of the user's subordinate ids (src/vm/image/toolRunner.ts), in a mount namespace of its own
+ * with a fresh tmpfs on /run. QEMU's virtiofsd takes a lock file in /var/run/virtiofsd before it
+ * listens (tools/virtiofsd/fuse_virtio.c, fv_socket_lock), and the host's /run is not writable
+ * for root of a user namespace; the daemon's own sandbox (sandbox=namespace) then works there as
+ * it does for root. `unshare --mount` and `sh -c … exec` replace themselves with the daemon: its
+ * pid is the process kt started. Pure.
+ */
+export const USERNS_DAEMON_WRAPPER = 'mount -t tmpfs -o mode=0755 tmpfs /run && exec "$0" "$@"';
+
+/** What root of the namespace runs: `unshare --mount -- sh -c WRAPPER daemon args…` (after `unshare`). */
+export function usernsInnerArgs(argv: readonly string[]): string[] {
+  return ['--mount', '--', 'sh', '-c', USERNS_DAEMON_WRAPPER, ...argv];
+}
+
+/** The whole command line, as --dry-run prints it: the namespace's holder pid is known only at run time. */
+export function renderUsernsDaemonArgs(argv: readonly string[], tools: { nsenter: string; unshare: string }, holderPid: number | string): string[] {
+  return [tools.nsenter, '--user', `--target=${holderPid}`, '--setuid=0', '--setgid=0', '--', tools.unshare, ...usernsInnerArgs(argv)];
+}

@@ -9,6 +9,7 @@
  *   where it cannot be met, kt warns, names the root image it boots instead, and runs.
  */
 import { UsageError } from '../../errors.js';
+import type { BuildModeDecision, UsernsPlan } from '../image/userns.js';
 import { VIRTIOFSD_LOCATIONS, type DaemonLookup, type VirtiofsDaemon } from './daemon.js';
 
 export interface RootfsRequest {
@@ -24,12 +25,21 @@ export interface RootfsRequest {
 export interface RootfsFacts {
   /** kt's effective uid. */
   uid: number;
+  /**
+   * How kt gets root over the tree's owners: itself as root, or root of a user namespace holding
+   * the user's subordinate ids — the one rootless image builds use (src/vm/image/userns.ts
+   * decideBuildMode; docs/image.md).
+   */
+  access: BuildModeDecision;
   lookup: DaemonLookup;
   /** The root image the run falls back to, for the warning. */
   rootImage: string;
 }
 
-export type RootfsDecision = { kind: 'image'; warning?: string } | { kind: 'virtiofs'; daemon: VirtiofsDaemon };
+export type RootfsDecision =
+  | { kind: 'image'; warning?: string }
+  /** `userns`: not root, the daemons and the unpacking run as root of this user namespace. */
+  | { kind: 'virtiofs'; daemon: VirtiofsDaemon; userns?: UsernsPlan };
 
 /** Why virtiofs cannot be used here, and what would change that; undefined when it can. */
 function obstacle(facts: RootfsFacts): { reason: string; hint: string } | undefined {
@@ -43,10 +53,10 @@ function obstacle(facts: RootfsFacts): { reason: string; hint: string } | undefi
       hint: "install one (Debian 12: apt-get install qemu-system-common, QEMU's virtiofsd in /usr/lib/qemu; Debian 13 and later: apt-get install virtiofsd), or set KT_VIRTIOFSD=/path/to/virtiofsd; --rootfs image needs none",
     };
   }
-  if (facts.uid !== 0) {
+  if (!facts.access.ok) {
     return {
-      reason: `kt runs as uid ${facts.uid}, and virtiofsd must run as root to serve the image tree with its owners (root, shadow, fsgqa …) and to sandbox itself`,
-      hint: 'run kt as root for imageless boots, or use --rootfs image (the default), which needs no root (docs/virtiofs.md, "Without root")',
+      reason: `kt runs as uid ${facts.uid}, and virtiofsd needs root over the image tree's owners (root, shadow, fsgqa …): root of a user namespace with subordinate ids would do, but ${facts.access.reasons.join('; ')}`,
+      hint: `${facts.access.fixes.join(', then ')}; or run kt as root; or use --rootfs image (the default), which needs none of this (docs/virtiofs.md, "Without root")`,
     };
   }
   return undefined;
@@ -55,7 +65,10 @@ function obstacle(facts: RootfsFacts): { reason: string; hint: string } | undefi
 export function decideRootfs(req: RootfsRequest, facts: RootfsFacts): RootfsDecision {
   if (req.rootfs === 'image') return { kind: 'image' };
   const why = obstacle(facts);
-  if (!why) return { kind: 'virtiofs', daemon: facts.lookup.found! };
+  if (!why) {
+    const mode = facts.access.ok ? facts.access.mode : undefined;
+    return { kind: 'virtiofs', daemon: facts.lookup.found!, ...(mode?.kind === 'unshare' ? { userns: mode.plan } : {}) };
+  }
   if (req.explicit || req.shareCount > 0) throw new UsageError('E_VIRTIOFS_UNAVAILABLE', `${req.source} virtiofs cannot be used on this host: ${why.reason}`, why.hint);
   return { kind: 'image', warning: `${req.source} virtiofs cannot be used on this host: ${why.reason}; booting from the root image ${facts.rootImage} instead (${why.hint})` };
 }

@@ -6,9 +6,12 @@
  */
 import { execa, type ResultPromise } from 'execa';
 import fs from 'node:fs';
-import { HostError } from '../../errors.js';
+import { HostError, isKtError } from '../../errors.js';
+import { resolveSharedCacheDir } from '../image/cacheDir.js';
+import { openUsernsRunner, type ToolRunner } from '../image/toolRunner.js';
+import type { UsernsPlan } from '../image/userns.js';
 import { registerProcessGroup, unregisterProcessGroup } from '../processRegistry.js';
-import { renderVirtiofsdArgs, type VirtiofsShareSpec } from './argv.js';
+import { renderVirtiofsdArgs, usernsInnerArgs, type VirtiofsShareSpec } from './argv.js';
 import type { VirtiofsDaemon } from './daemon.js';
 
 export interface RunningDaemons {
@@ -66,14 +69,19 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** Starts the daemons of `shares` in order and waits until each listens. On failure, none is left running. */
+/**
+ * Starts the daemons of `shares` in order and waits until each listens. On failure, none is left
+ * running. With `userns` (kt is not root) the daemons run as root of a user namespace of the
+ * user's subordinate ids, opened for this VM and closed with its daemons.
+ */
 export async function startVirtiofsDaemons(
   daemon: VirtiofsDaemon,
   shares: readonly VirtiofsShareSpec[],
-  opts: { cwd: string; timeoutMs: number; signal?: AbortSignal },
+  opts: { cwd: string; timeoutMs: number; signal?: AbortSignal; userns?: UsernsPlan },
 ): Promise<RunningDaemons> {
   const children: { pid: number; child: ResultPromise; exited: boolean }[] = [];
   let stopped: Promise<void> | undefined;
+  let runner: ToolRunner | undefined;
   const stop = (graceMs = 2_000): Promise<void> => {
     stopped ??= Promise.all(
       children.map(async (c) => {
@@ -85,7 +93,7 @@ export async function startVirtiofsDaemons(
         killGroup(c.pid, 'SIGKILL');
         unregisterProcessGroup(c.pid);
       }),
-    ).then(() => undefined);
+    ).then(() => runner?.close());
     return stopped;
   };
   const running: RunningDaemons = {
@@ -95,9 +103,15 @@ export async function startVirtiofsDaemons(
     stop,
   };
   try {
+    if (opts.userns) {
+      runner = await openUsernsRunner(opts.userns, resolveSharedCacheDir(process.env)).catch((err: unknown) => {
+        throw isKtError(err) ? new HostError('E_VIRTIOFS_USERNS', `virtiofsd without root: ${err.message}`, err.hint) : err;
+      });
+    }
     for (const share of shares) {
-      const [file, ...args] = renderVirtiofsdArgs(daemon, share);
-      const child = execa(file!, args, {
+      const daemonArgv = renderVirtiofsdArgs(daemon, share);
+      const { file, args } = runner && opts.userns ? runner.command(opts.userns.tools.unshare, usernsInnerArgs(daemonArgv)) : { file: daemonArgv[0]!, args: daemonArgv.slice(1) };
+      const child = execa(file, args, {
         cwd: opts.cwd,
         // Own process group, like QEMU (src/vm/launch.ts): kt decides when it stops.
         detached: true,
@@ -106,6 +120,7 @@ export async function startVirtiofsDaemons(
         stderr: { file: share.log, append: true },
         reject: false,
         cleanup: true,
+        ...(runner ? { env: runner.env, extendEnv: false } : {}),
       });
       if (child.pid === undefined) throw new HostError('E_VIRTIOFSD_START', `could not start ${file}`, 'check that the file is an executable virtiofsd, or set KT_VIRTIOFSD');
       const entry = { pid: child.pid, child, exited: false };
@@ -132,6 +147,9 @@ export async function startVirtiofsDaemons(
         }
         await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       }
+      // The socket belongs to root of the namespace; QEMU runs as the user, who is id `count`
+      // there (src/vm/image/toolRunner.ts idMapArgs). The VM's directory is 0700: nobody else reaches it.
+      if (runner && opts.userns) await runner.output('chown', [`${opts.userns.subuid.count}:${opts.userns.subgid.count}`, share.socket]);
     }
   } catch (err) {
     await stop(500);

@@ -10,11 +10,16 @@
  * cleared ... since Linux 2.2.13, root is treated like other users"). So kt lists every
  * directory of the image with `ls -p` in one more debugfs call and puts back each mode and owner
  * that differs: /usr/bin/passwd is 4755 root:root again. Hard links become copies.
+ *
+ * Without root, every step that touches the tree runs as root of the user namespace of the
+ * user's subordinate ids, so the tree holds the same owners, shifted to those ids.
  */
 import { execa } from 'execa';
 import fs from 'node:fs';
 import path from 'node:path';
 import { HostError } from '../../errors.js';
+import { shellQuote } from '../../util/shell.js';
+import type { ToolRunner } from '../image/toolRunner.js';
 
 export interface TreeEntry {
   /** Mode bits with the file type (octal 0100644 …). */
@@ -51,88 +56,115 @@ export function parseDebugfsListing(text: string): Map<string, TreeEntry> {
   return entries;
 }
 
-/** Every directory under `root`, as image paths ("/", "/usr", …). */
-function directoriesOf(root: string): string[] {
-  const out = ['/'];
-  for (const rel of fs.readdirSync(root, { recursive: true, withFileTypes: true })) {
-    if (rel.isDirectory()) out.push('/' + path.relative(root, path.join(rel.parentPath, rel.name)));
+/** What `find DIR -mindepth 1 -printf '%m %U %G %y %P\0'` (GNU findutils) saw in the unpacked tree. */
+export interface FoundEntry {
+  /** Permission bits with set-id and sticky bits (%m). */
+  perm: number;
+  uid: number;
+  gid: number;
+  /** %y: d, f, l, … */
+  type: string;
+}
+
+/** Parses that find output into image paths ("/usr/bin/passwd"). Pure. */
+export function parseFindOutput(text: string): Map<string, FoundEntry> {
+  const out = new Map<string, FoundEntry>();
+  for (const rec of text.split('\0')) {
+    const m = /^([0-7]+) (\d+) (\d+) (\S) ([\s\S]+)$/.exec(rec);
+    if (m) out.set('/' + m[5]!, { perm: parseInt(m[1]!, 8), uid: Number(m[2]), gid: Number(m[3]), type: m[4]! });
   }
   return out;
 }
 
-/** Puts back the modes and owners `rdump` lost; returns how many entries it changed. */
-function restoreModes(root: string, listing: Map<string, TreeEntry>): number {
-  let fixed = 0;
-  for (const [p, want] of listing) {
-    const file = path.join(root, p);
-    let st: fs.Stats;
-    try {
-      st = fs.lstatSync(file);
-    } catch {
-      // rdump writes directories, regular files and symlinks; /dev is empty in kt's image
-      // (guest/mmdebstrap/finish-tree.sh), so nothing else is expected.
-      throw new HostError('E_ROOTFS_UNPACK', `${p} of the image is missing from the unpacked tree ${root}`, 'remove the directory and run kt again');
+/**
+ * The shell commands that make the unpacked tree (found) what the image lists (listed): chown
+ * before chmod, since chown(2) clears the set-id bits. Paths are relative to the tree's top,
+ * which the script is run in. Pure.
+ */
+export function fixupScript(listed: Map<string, TreeEntry>, found: Map<string, FoundEntry>): { script: string; changes: number; missing: string[] } {
+  const lines: string[] = ['set -e'];
+  const missing: string[] = [];
+  let changes = 0;
+  for (const [p, want] of listed) {
+    const have = found.get(p);
+    if (!have) {
+      missing.push(p);
+      continue;
     }
-    if (st.uid !== want.uid || st.gid !== want.gid) {
-      fs.lchownSync(file, want.uid, want.gid);
-      fixed++;
+    const rel = shellQuote('.' + p);
+    if (have.uid !== want.uid || have.gid !== want.gid) {
+      lines.push(`chown -h ${want.uid}:${want.gid} ${rel}`);
+      changes++;
     }
-    // Symlinks have no mode of their own on Linux.
-    if (!st.isSymbolicLink() && (st.mode & 0o7777) !== (want.mode & 0o7777)) {
-      fs.chmodSync(file, want.mode & 0o7777);
-      fixed++;
+    // Symlinks have no mode of their own on Linux; after a chown the set-id bits are gone.
+    const chowned = have.uid !== want.uid || have.gid !== want.gid;
+    if (have.type !== 'l' && ((have.perm & 0o7777) !== (want.mode & 0o7777) || (chowned && (want.mode & 0o6000) !== 0))) {
+      lines.push(`chmod ${(want.mode & 0o7777).toString(8)} ${rel}`);
+      changes++;
     }
   }
-  return fixed;
+  return { script: lines.join('\n') + '\n', changes, missing };
+}
+
+function unpackError(step: string, err: unknown): HostError {
+  return new HostError('E_ROOTFS_UNPACK', `unpacking the image tree for --rootfs virtiofs: ${step} failed: ${err instanceof Error ? err.message : String(err)}`, 'check the image with kt image build --rebuild, or use --rootfs image');
 }
 
 /**
- * The unpacked tree of the image, made now when missing. As root only: the tree holds files of
- * many owners (the caller decides what to do otherwise, src/vm/virtiofs/decision.ts).
+ * The unpacked tree of the image, made now when missing. Everything that touches the tree runs
+ * through `runner`: as kt itself when kt is root, else as root of the user namespace of the
+ * user's subordinate ids (src/vm/image/toolRunner.ts), like a rootless image build — the tree
+ * then belongs to those ids, as the build's tree did (docs/image.md).
  */
-export async function ensureRootTree(opts: { cacheDir: string; hash: string; rootImage: string; debugfs: string; onProgress?: (line: string) => void }): Promise<string> {
+export async function ensureRootTree(opts: { cacheDir: string; hash: string; rootImage: string; debugfs: string; runner: ToolRunner; onProgress?: (line: string) => void }): Promise<string> {
   const final = rootTreeDir(opts.cacheDir, opts.hash);
   if (fs.existsSync(final)) return final;
   const parent = path.dirname(final);
   fs.mkdirSync(parent, { recursive: true });
   const tmp = fs.mkdtempSync(path.join(parent, `.unpack-${opts.hash}-`));
+  const scratch = `${tmp}.kt`;
+  const run = (step: string, file: string, args: string[]) => opts.runner.output(file, args).catch((err: unknown) => {
+    throw unpackError(step, err);
+  });
   try {
     opts.onProgress?.(`kt: virtiofs: unpacking ${opts.rootImage} into ${final} (once per image)`);
-    // cwd = the new directory, so no path of the user's goes through debugfs' command parser.
-    const dump = await execa(opts.debugfs, ['-R', 'rdump / .', opts.rootImage], { cwd: tmp, reject: false, all: true });
-    if (dump.exitCode !== 0) throw new HostError('E_ROOTFS_UNPACK', `debugfs -R "rdump / ." ${opts.rootImage} failed: ${String(dump.all).trim()}`, 'check the image with kt image build --rebuild');
-    const dirs = directoriesOf(tmp);
+    // Run in the new directory, so no path of the user's goes through debugfs' command parser.
+    await run('debugfs rdump', 'sh', ['-c', 'cd "$1" && exec "$2" -R "rdump / ." "$3"', 'sh', tmp, opts.debugfs, opts.rootImage]);
+    const found = parseFindOutput(await run('find', 'find', [tmp, '-mindepth', '1', '-printf', '%m %U %G %y %P\\0']));
+    const dirs = ['/', ...[...found].filter(([, e]) => e.type === 'd').map(([p]) => p)];
     const bad = dirs.find((d) => d.includes('"') || d.includes('\n'));
     if (bad !== undefined) throw new HostError('E_ROOTFS_UNPACK', `the image holds a directory kt cannot list with debugfs: ${JSON.stringify(bad)}`, 'use --rootfs image');
-    const cmdFile = path.join(parent, `${path.basename(tmp)}.cmds`);
-    fs.writeFileSync(cmdFile, dirs.map((d) => `ls -p "${d}"\n`).join(''));
-    let listed;
-    try {
-      listed = await execa(opts.debugfs, ['-f', cmdFile, opts.rootImage], { reject: false, stdout: 'pipe', stderr: 'pipe' });
-    } finally {
-      fs.rmSync(cmdFile, { force: true });
-    }
+    fs.writeFileSync(`${scratch}.cmds`, dirs.map((d) => `ls -p "${d}"\n`).join(''));
+    // The image is the user's (or world-readable in the shared cache): debugfs reads it as kt.
+    const listed = await execa(opts.debugfs, ['-f', `${scratch}.cmds`, opts.rootImage], { reject: false, stdout: 'pipe', stderr: 'pipe' });
     if (listed.exitCode !== 0) throw new HostError('E_ROOTFS_UNPACK', `debugfs could not list ${opts.rootImage}: ${String(listed.stderr).trim()}`, 'check the image with kt image build --rebuild');
     // debugfs echoes each command and prints each listing on stdout, in order.
     const listing = parseDebugfsListing(String(listed.stdout));
     if (listing.size === 0) throw new HostError('E_ROOTFS_UNPACK', `debugfs listed nothing in ${opts.rootImage}`, 'check the image with kt image build --rebuild');
-    restoreModes(tmp, listing);
-    // The tree's / as in the image (mkdtemp made it 0700).
-    fs.chmodSync(tmp, 0o755);
+    const fix = fixupScript(listing, found);
+    // rdump writes directories, regular files and symlinks; /dev is empty in kt's image
+    // (guest/mmdebstrap/finish-tree.sh), so nothing else is expected.
+    if (fix.missing.length > 0) throw new HostError('E_ROOTFS_UNPACK', `${fix.missing.length} entries of the image are missing from the unpacked tree (${fix.missing.slice(0, 5).join(', ')})`, 'check the image with kt image build --rebuild, or use --rootfs image');
+    // The tree's / is the image's: root's, 0755 (mkdtemp made it the user's, 0700).
+    fs.writeFileSync(`${scratch}.sh`, `cd ${shellQuote(tmp)}\n${fix.script}chown 0:0 .\nchmod 755 .\n`);
+    await run('restoring modes and owners', 'sh', [`${scratch}.sh`]);
     try {
       fs.renameSync(tmp, final);
     } catch (err) {
       // Another kt unpacked the same image meanwhile: use that one.
       const code = (err as NodeJS.ErrnoException).code;
       if ((code === 'ENOTEMPTY' || code === 'EEXIST') && fs.existsSync(final)) {
-        fs.rmSync(tmp, { recursive: true, force: true });
+        await opts.runner.output('rm', ['-rf', '--', tmp]).catch(() => undefined);
         return final;
       }
       throw err;
     }
     return final;
   } catch (err) {
-    fs.rmSync(tmp, { recursive: true, force: true });
+    await opts.runner.output('rm', ['-rf', '--', tmp]).catch(() => undefined);
     throw err;
+  } finally {
+    fs.rmSync(`${scratch}.cmds`, { force: true });
+    fs.rmSync(`${scratch}.sh`, { force: true });
   }
 }

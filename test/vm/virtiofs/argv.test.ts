@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { renderKernelCmdline, renderQemuArgs } from '../../../src/vm/qemuArgs.js';
 import { resolveVmSpec, type VmOptions } from '../../../src/vm/spec.js';
-import { fuseOptValue, renderVirtiofsdArgs } from '../../../src/vm/virtiofs/argv.js';
+import { fuseOptValue, renderUsernsDaemonArgs, renderVirtiofsdArgs } from '../../../src/vm/virtiofs/argv.js';
+import { nsenterArgs } from '../../../src/vm/image/toolRunner.js';
 import type { VirtiofsDaemon } from '../../../src/vm/virtiofs/daemon.js';
 
 const qemuDaemon: VirtiofsDaemon = { path: '/usr/lib/qemu/virtiofsd', flavour: 'qemu', version: '7.2.22' };
@@ -88,6 +89,14 @@ describe('virtiofsd command lines', () => {
 
   it('the Rust daemon: long options, --readonly for read-only shares', () => {
     expectGolden('virtiofsd-rust-shares', shares.flatMap((s) => [...renderVirtiofsdArgs(rustDaemon, s), '--']));
+  });
+
+  it('without root: the daemon as root of the user namespace, in a mount namespace with its own /run', () => {
+    const tools = { nsenter: '/usr/bin/nsenter', unshare: '/usr/bin/unshare' };
+    const argv = renderUsernsDaemonArgs(renderVirtiofsdArgs(qemuDaemon, shares[0]!), tools, 4242);
+    expectGolden('virtiofsd-qemu-userns', argv);
+    // The same nsenter options the rootless image build uses (src/vm/image/toolRunner.ts).
+    expect(argv.slice(1, 5)).toEqual(nsenterArgs(4242));
   });
 
   it("escapes commas and backslashes in QEMU's -o source= (fuse_opt), and leaves the Rust daemon's argument as it is", () => {

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findOnPath } from '../../../src/vm/image/hostTools.js';
-import { ensureRootTree, parseDebugfsListing, rootTreeDir } from '../../../src/vm/virtiofs/rootTree.js';
+import { directRunner } from '../../../src/vm/image/toolRunner.js';
+import { ensureRootTree, fixupScript, parseDebugfsListing, parseFindOutput, rootTreeDir } from '../../../src/vm/virtiofs/rootTree.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-roottree-test-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -27,6 +28,26 @@ describe('parseDebugfsListing', () => {
       ['/usr/bin/mountpoint', { mode: 0o100755, uid: 0, gid: 0 }],
       ['/home/fsgqa', { mode: 0o40755, uid: 1000, gid: 1000 }],
     ]);
+  });
+});
+
+describe('fixupScript', () => {
+  it('chowns before it chmods, puts back set-id bits a chown cleared, leaves symlink modes, and names what is missing', () => {
+    // find's view after rdump: passwd lost its set-uid bit, a symlink and a file kept everything.
+    const found = parseFindOutput(['755 0 0 f usr/bin/passwd', '777 0 0 l bin', '644 0 0 f etc/sh adow', '755 0 0 d home/fsgqa', ''].join('\0'));
+    expect(found.get('/etc/sh adow')).toEqual({ perm: 0o644, uid: 0, gid: 0, type: 'f' });
+    const listed = new Map([
+      ['/usr/bin/passwd', { mode: 0o104755, uid: 0, gid: 0 }],
+      ['/bin', { mode: 0o120777, uid: 0, gid: 0 }],
+      ['/etc/sh adow', { mode: 0o100640, uid: 0, gid: 42 }],
+      ['/home/fsgqa', { mode: 0o40755, uid: 1000, gid: 1000 }],
+      ['/usr/bin/gone', { mode: 0o100755, uid: 0, gid: 0 }],
+    ]);
+    expect(fixupScript(listed, found)).toEqual({
+      script: ['set -e', 'chmod 4755 ./usr/bin/passwd', 'chown -h 0:42 \'./etc/sh adow\'', 'chmod 640 \'./etc/sh adow\'', 'chown -h 1000:1000 ./home/fsgqa', ''].join('\n'),
+      changes: 4,
+      missing: ['/usr/bin/gone'],
+    });
   });
 });
 
@@ -57,7 +78,7 @@ describe.skipIf(!mke2fs || !debugfs || !isRoot)('ensureRootTree (real mke2fs and
 
     const cache = path.join(tmp, 'cache');
     const lines: string[] = [];
-    const tree = await ensureRootTree({ cacheDir: cache, hash: '0123456789abcdef', rootImage: image, debugfs: debugfs!, onProgress: (l) => lines.push(l) });
+    const tree = await ensureRootTree({ cacheDir: cache, hash: '0123456789abcdef', rootImage: image, debugfs: debugfs!, runner: directRunner(), onProgress: (l) => lines.push(l) });
     expect(tree).toBe(rootTreeDir(cache, '0123456789abcdef'));
     const mode = (p: string) => {
       const st = fs.lstatSync(path.join(tree, p));
@@ -74,7 +95,7 @@ describe.skipIf(!mke2fs || !debugfs || !isRoot)('ensureRootTree (real mke2fs and
     // Nothing left beside it; a second call reuses it without unpacking.
     expect(fs.readdirSync(path.join(cache, 'rootfs'))).toEqual(['0123456789abcdef']);
     const again: string[] = [];
-    expect(await ensureRootTree({ cacheDir: cache, hash: '0123456789abcdef', rootImage: image, debugfs: debugfs!, onProgress: (l) => again.push(l) })).toBe(tree);
+    expect(await ensureRootTree({ cacheDir: cache, hash: '0123456789abcdef', rootImage: image, debugfs: debugfs!, runner: directRunner(), onProgress: (l) => again.push(l) })).toBe(tree);
     expect(again).toEqual([]);
   }, 60_000);
 
@@ -82,7 +103,7 @@ describe.skipIf(!mke2fs || !debugfs || !isRoot)('ensureRootTree (real mke2fs and
     const cache = path.join(tmp, 'cache2');
     const bad = path.join(tmp, 'not-ext4.img');
     fs.writeFileSync(bad, Buffer.alloc(1 << 20));
-    await expect(ensureRootTree({ cacheDir: cache, hash: 'feedfacefeedface', rootImage: bad, debugfs: debugfs! })).rejects.toMatchObject({ code: 'E_ROOTFS_UNPACK' });
+    await expect(ensureRootTree({ cacheDir: cache, hash: 'feedfacefeedface', rootImage: bad, debugfs: debugfs!, runner: directRunner() })).rejects.toMatchObject({ code: 'E_ROOTFS_UNPACK' });
     expect(fs.readdirSync(path.join(cache, 'rootfs'))).toEqual([]);
   }, 60_000);
 });
