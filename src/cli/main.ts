@@ -8,9 +8,13 @@ import { imageBuildCommand } from './imageCommand.js';
 import { reportCommandCli } from './reportCommand.js';
 import { joinNegativeValues, RUN_VALUE_FLAGS } from './argv.js';
 import { ktVersion } from './version.js';
+import { releaseHungUpTerminal } from './terminal.js';
 
 export async function main(rawArgv: string[]): Promise<void> {
   let exitCode: number = ExitCode.ok;
+  // A closed terminal (SIGHUP) or a closed pipe (`kt ... | head`) makes writes fail: kt goes on
+  // with its clean stop — VMs shut down, results written — and drops what it cannot print.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   const argv = joinNegativeValues(rawArgv, RUN_VALUE_FLAGS);
   // Value flags are declared as strings: kt checks and echoes them as typed (yargs' number
   // type would turn `-j abc` into NaN). Repeatable flags are plain strings too: yargs'
@@ -306,6 +310,8 @@ export async function main(rawArgv: string[]): Promise<void> {
     }
   }
   process.exitCode = exitCode;
+  // Node 20 aborts at exit resetting a terminal that hung up (nodejs/node#51519).
+  releaseHungUpTerminal();
 }
 
 /** A repeatable flag's values as a list. */

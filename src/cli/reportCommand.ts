@@ -82,12 +82,24 @@ export async function readLogs(runDirs: readonly string[]): Promise<RunLogs> {
 }
 
 /** Where the reports go; refuses to write over another run's reports. */
-function chooseOutDir(out: string | undefined, dirs: readonly string[]): string {
+function chooseOutDir(out: string | undefined, dirs: readonly string[], runDirs: readonly string[]): string {
   if (out === undefined) {
     if (dirs.length > 1) {
       throw new UsageError('E_REPORT_OUT', `${dirs.length} run directories given (${dirs.join(', ')}) but no --out`, 'merged reports need their own directory: add --out <dir>');
     }
-    return dirs[0]!;
+    // A log given as a file that is not its directory's own events.jsonl: that directory holds
+    // another run, whose reports must not be replaced.
+    const given = runDirs[0]!;
+    const dir = dirs[0]!;
+    const ownLog = fs.statSync(given).isDirectory() || path.resolve(given) === path.join(dir, EVENT_LOG_NAME);
+    if (!ownLog && fs.existsSync(path.join(dir, EVENT_LOG_NAME))) {
+      throw new UsageError(
+        'E_REPORT_OUT_IS_RUN',
+        `${printable(given)} is not the event log of ${dir}, which holds another run; its reports would be replaced`,
+        'give --out a new directory for the reports of this log',
+      );
+    }
+    return dir;
   }
   if (out.trim() === '') throw new UsageError('E_EMPTY_VALUE', '--out was given without a directory', 'give a new directory for the merged reports, e.g. --out kt-results/merged');
   const target = path.resolve(out);
@@ -114,7 +126,7 @@ export async function reportCommandCli(runDirs: string[], out: string | undefine
   // A bad baseline is refused before anything is written, like a damaged log.
   const baseline = options.baseline !== undefined ? readBaseline(options.baseline) : undefined;
   const { events, warnings, dirs, logs } = await readLogs(runDirs);
-  const outDir = chooseOutDir(out, dirs);
+  const outDir = chooseOutDir(out, dirs, runDirs);
   for (const w of warnings) process.stderr.write(`kt: warning: ${printable(w)}\n`);
   const summary = summarizeRun(events);
   const verdict = baseline && options.baseline !== undefined ? judge(summary, baseline, { file: options.baseline }) : undefined;
@@ -122,6 +134,13 @@ export async function reportCommandCli(runDirs: string[], out: string | undefine
   process.stdout.write(renderTextSummary(summary, { color: shouldUseColor(process.stdout), runDirs: runDirsOf(logs), ...(verdict ? { verdict } : {}) }) + '\n');
   const written = formats.length === ALL_REPORT_FORMATS.length ? 'reports' : formats.map((f) => REPORT_FILES[f]).join(', ');
   process.stdout.write(`kt: ${written} written to ${outDir}\n`);
+  // A run that did not complete is not a pass, whatever its tests say (kt run exited 3 or 130).
+  const incomplete = summary.runs.find((r) => r.status !== 'completed');
+  if (incomplete) {
+    process.stderr.write(`kt: run ${incomplete.runId} ${incomplete.status === 'killed' ? 'was killed (its log has no end)' : incomplete.status === 'error' ? `ended in an error${incomplete.message ? `: ${printable(incomplete.message.split('\n')[0]!)}` : ''}` : `was interrupted${incomplete.signal ? ` by ${incomplete.signal}` : ''}`}\n`);
+    if (incomplete.status === 'interrupted') return incomplete.signal === 'SIGTERM' ? ExitCode.sigterm : ExitCode.sigint;
+    return ExitCode.infrastructure;
+  }
   const code = exitCodeFor(summary, verdict);
   return code === 0 ? ExitCode.ok : code === 3 ? ExitCode.infrastructure : ExitCode.testFailures;
 }

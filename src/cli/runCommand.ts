@@ -26,6 +26,7 @@ import { loadRunBaseline, retryPolicyFor, verdictFor, type RunBaseline, type Run
 import { machineOptions, renderMachineCommand, type DirectArtifacts, type RunIdentity } from './machines.js';
 import { handleStopSignals, type StopSignal } from './signals.js';
 import { ktVersion } from './version.js';
+import { releaseHungUpTerminal } from './terminal.js';
 
 /** Test deadlines: TCG runs fstests 20–40× slower than metal (measured: `npm run bench`). */
 const DEADLINE = {
@@ -132,10 +133,15 @@ export async function runCommand(args: RunArgs, argv: string[], options: RunOpti
   }
 }
 
+/** Temp dirs made before the runner owns cleanup (the KVM probe's): removed if kt exits early. */
+const pendingTempDirs = new Set<string>();
+
 /** Kills every VM kt started and exits with the signal's code: the second-signal path. */
 function exitNow(signal: StopSignal, cleanup: () => void): never {
   killAllNow();
   cleanup();
+  for (const dir of pendingTempDirs) fs.rmSync(dir, { recursive: true, force: true });
+  releaseHungUpTerminal();
   process.exit(signal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm);
 }
 
@@ -158,10 +164,12 @@ export async function prepareRun(config: RunConfig, cacheDir: string): Promise<P
   let decision: { accel: Accel; note?: string | undefined };
   if (image) {
     const probeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-probe-'));
+    pendingTempDirs.add(probeDir);
     try {
       decision = await resolveAccel(config.accel, { kernel: image.kernel, initramfs: image.initramfs, cacheDir, workDir: probeDir });
     } finally {
       fs.rmSync(probeDir, { recursive: true, force: true });
+      pendingTempDirs.delete(probeDir);
     }
   } else {
     decision = config.accel === 'kvm' ? { accel: 'kvm' } : { accel: 'tcg', note: config.accel === 'auto' ? 'no kt image cached to probe KVM with: using TCG (pass --accel kvm to force KVM)' : undefined };
@@ -241,7 +249,9 @@ async function runAndReport(
       batchSize: (remaining) => batchSize(remaining, config.jobs, { maxBatch: config.maxBatch }),
       // With history, batches are sized by the tests' last durations (src/runner/order.ts batchBudgetSec).
       batchByTime: { estimateSec: (item) => history.get(historyKey(item.section, item.test))?.lastSeconds, maxBatch: config.maxBatch },
-      deadlineSec: (item) => testDeadlineSec(item ? (history.get(historyKey(item.section, item.test)) ?? {}) : {}, deadline),
+      // --test-timeout is a test's deadline; check's start-up and the gaps between tests keep the
+      // ceiling (mounting TEST_DEV and making SCRATCH_DEV take tens of seconds under TCG).
+      deadlineSec: (item) => (item ? testDeadlineSec(history.get(historyKey(item.section, item.test)) ?? {}, deadline) : testDeadlineSec({}, DEADLINE[prepared.accel])),
       retryPolicy: retryPolicyFor(baseline, config.retries),
       saveArtifact: (item, ext, data) => {
         const rel = artifactPath(item.test, item.attempt, ext, multiSection ? item.section : undefined);

@@ -135,10 +135,10 @@ function parseShard(v: Sourced<string>): { index: number; total: number } {
 }
 
 /** The kernel: --kernel FILE, else the tree's bzImage when run in a kernel tree, else the image's. */
-function resolveKernel(given: Sourced<string | undefined>, cwd: string): Pick<RunConfig, 'kernel' | 'kernelSource' | 'kernelTree'> {
+function resolveKernel(given: Sourced<string | undefined>, cwd: string, base: string): Pick<RunConfig, 'kernel' | 'kernelSource' | 'kernelTree'> {
   if (given.value !== undefined) {
     if (given.value.trim() === '') throw new UsageError('E_EMPTY_VALUE', `${given.source} was given without a file`, 'give a bzImage, e.g. --kernel arch/x86/boot/bzImage');
-    const file = path.resolve(cwd, given.value);
+    const file = path.resolve(base, given.value);
     checkKernelFile(file, given.value);
     return { kernel: file, kernelSource: 'flag' };
   }
@@ -181,8 +181,10 @@ function resolveSections(args: RunArgs, file: ConfigFile, configPath: string | u
   if (flagSections.length > 0) return selectSections(flagSections, cwd, '-c');
   if (suiteFlag !== undefined) return selectSections([suiteFlag], cwd, '--suite');
   const where = configPath ?? 'config file';
-  if (file.sections?.length) return selectSections(file.sections, cwd, `${where}: sections`);
-  if (file.suite !== undefined) return selectSections([file.suite], cwd, `${where}: suite`);
+  // Suite files named in the config file are relative to it, like its other paths.
+  const base = configPath ? path.dirname(path.resolve(cwd, configPath)) : cwd;
+  if (file.sections?.length) return selectSections(file.sections, base, `${where}: sections`);
+  if (file.suite !== undefined) return selectSections([file.suite], base, `${where}: suite`);
   return selectSections(['xfs'], cwd, '--suite');
 }
 
@@ -192,11 +194,16 @@ export function normalizeRunConfig(args: RunArgs, argv: string[], env: NodeJS.Pr
   const from = <T>(flagName: string, flag: T | T[] | undefined, key: keyof typeof file, fallback: T): Sourced<T> =>
     pick({ name: flagName, value: single(flagName, flag) }, { ...(configPath ? { path: configPath } : {}), key, value: file[key] as T | undefined }, fallback);
 
-  const fstests = single('--fstests', args.fstests) ?? file.fstests ?? env.KT_FSTESTS;
+  // Paths in the config file are relative to the file (~/.config/kt/config.yaml works from
+  // anywhere); paths on the command line and in the environment to the current directory.
+  const fileBase = configPath ? path.dirname(path.resolve(cwd, configPath)) : cwd;
+  const baseOf = (flag: unknown) => (flag === undefined ? fileBase : cwd);
+  const fstestsFlag = single('--fstests', args.fstests);
+  const fstests = fstestsFlag ?? file.fstests ?? env.KT_FSTESTS;
   if (fstests === undefined || fstests.trim() === '') {
     throw new UsageError('E_FSTESTS_REQUIRED', 'no fstests tree given', 'pass --fstests DIR (a built xfstests-dev checkout), set fstests: in kt.yaml, or KT_FSTESTS');
   }
-  const fstestsDir = path.resolve(cwd, fstests);
+  const fstestsDir = path.resolve(fstestsFlag === undefined && file.fstests !== undefined ? fileBase : cwd, fstests);
   if (!fs.existsSync(path.join(fstestsDir, 'check'))) {
     throw new UsageError('E_FSTESTS_NOT_FOUND', `${printable(fstests)} is not an fstests tree (no check script in ${fstestsDir})`, 'pass --fstests with the top directory of an xfstests-dev checkout');
   }
@@ -204,7 +211,7 @@ export function normalizeRunConfig(args: RunArgs, argv: string[], env: NodeJS.Pr
   const transport = oneOf(from<string>('--transport', args.transport, 'transport', 'virtio-serial'), ['virtio-serial', 'tcp'] as const, 'E_BAD_TRANSPORT', 'use --transport virtio-serial (default, no guest network)');
   const resultsGiven = from<string>('--results', args.results, 'results', 'kt-results');
   if (resultsGiven.value.trim() === '') throw new UsageError('E_EMPTY_VALUE', `${resultsGiven.source} was given without a directory`, 'give a directory, e.g. --results kt-results');
-  const resultsDir = path.resolve(cwd, resultsGiven.value);
+  const resultsDir = path.resolve(baseOf(single('--results', args.results)), resultsGiven.value);
   const sections = resolveSections(args, file, configPath, cwd);
   const excludes: ExcludeRule[] = [
     ...excludeRules(file.exclude ?? [], configPath ? path.dirname(path.resolve(cwd, configPath)) : cwd, 'config', configPath ?? 'the config file'),
@@ -244,7 +251,7 @@ export function normalizeRunConfig(args: RunArgs, argv: string[], env: NodeJS.Pr
     tests: args.tests ?? [],
     excludes,
     jobs,
-    ...resolveKernel(from<string | undefined>('--kernel', args.kernel, 'kernel', undefined), cwd),
+    ...resolveKernel(from<string | undefined>('--kernel', args.kernel, 'kernel', undefined), cwd, baseOf(single('--kernel', args.kernel))),
     fstestsDir,
     resultsDir,
     accel,

@@ -59,7 +59,7 @@ export const sectionSchema = z
     /** Excludes of this section only, on top of the suite's. */
     exclude: z.array(excludeEntrySchema).optional(),
     /** More check config variables (e.g. USE_KMEMLEAK: "yes"), on top of the suite's. */
-    env: z.record(z.string(), z.string()).optional(),
+    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a check config variable is a shell name such as USE_KMEMLEAK'), z.string()).optional(),
     /** One line on what the section is for. */
     description: z.string().optional(),
   })
@@ -79,7 +79,7 @@ export const suiteSchema = z
     mountOptions: z.string().default(''),
     /** Excludes of the whole filesystem (every section). */
     exclude: z.array(excludeEntrySchema).default([]),
-    env: z.record(z.string(), z.string()).default({}),
+    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a check config variable is a shell name such as USE_KMEMLEAK'), z.string()).default({}),
     /** The section `--suite NAME` runs (default: the first). */
     default: z.string().optional(),
     sections: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'section names use letters, digits, "_" and "-"'), sectionSchema).optional(),

@@ -22,6 +22,23 @@ export interface SectionDevices {
   scratchPool?: number;
 }
 
+/** Check config variables kt writes itself for every section (src/runner/guestSetup.ts). */
+const KT_CONFIG_VARIABLES: ReadonlySet<string> = new Set([
+  'FSTYP', 'TEST_DEV', 'TEST_DIR', 'SCRATCH_DEV', 'SCRATCH_MNT', 'RESULT_BASE', 'MKFS_OPTIONS', 'MOUNT_OPTIONS',
+  'CANON_DEVS', 'KEEP_DMESG', 'USE_EXTERNAL', 'TEST_LOGDEV', 'SCRATCH_LOGDEV', 'TEST_RTDEV', 'SCRATCH_RTDEV', 'SCRATCH_DEV_POOL',
+]);
+const KT_VARIABLE_HINT: Record<string, string> = {
+  FSTYP: 'fstyp:',
+  MKFS_OPTIONS: 'mkfsOptions:',
+  MOUNT_OPTIONS: 'mountOptions:',
+  TEST_LOGDEV: 'devices: logdev:',
+  SCRATCH_LOGDEV: 'devices: logdev:',
+  TEST_RTDEV: 'devices: rtdev:',
+  SCRATCH_RTDEV: 'devices: rtdev:',
+  SCRATCH_DEV_POOL: 'devices: scratchPool:',
+  USE_EXTERNAL: 'devices: logdev: or rtdev:',
+};
+
 /** One filesystem configuration of a run. */
 export interface RunSection {
   /** `SUITE/SECTION`, or the suite's name for a suite without sections. */
@@ -114,13 +131,19 @@ function sectionOf(suite: Suite, suiteName: string, file: string, key: string | 
   if ((devices.logdevBytes || devices.rtdevBytes) && fstyp !== 'xfs') {
     throw new UsageError('E_SUITE_INVALID', `${where}: devices.logdev and devices.rtdev are for xfs, not ${fstyp}`, 'remove them, or make the section fstyp: xfs');
   }
+  const env = { ...suite.env, ...spec.env };
+  for (const key of Object.keys(env)) {
+    if (KT_CONFIG_VARIABLES.has(key)) {
+      throw new UsageError('E_SUITE_INVALID', `${where}: env.${key}: ${key} is written by kt from the section`, `use the section's ${KT_VARIABLE_HINT[key] ?? 'own keys (mkfsOptions, mountOptions, devices)'} instead of env`);
+    }
+  }
   const dir = path.dirname(file);
   return {
     name,
     fstyp,
     mkfsOptions: spec.mkfsOptions ?? suite.mkfsOptions,
     mountOptions: spec.mountOptions ?? suite.mountOptions,
-    env: { ...suite.env, ...spec.env },
+    env,
     excludes: [...excludeRules(suite.exclude, dir, 'suite', file), ...excludeRules(spec.exclude ?? [], dir, 'section', where)],
     devices,
     ...(spec.testSize !== undefined ? { testSizeBytes: parseSize({ value: spec.testSize, source: `${where}: testSize` }) } : {}),
@@ -151,7 +174,11 @@ export function loadSuite(nameOrPath: string, cwd: string, source = '--suite'): 
 export function selectSections(specs: readonly string[], cwd: string, source = '-c'): RunSection[] {
   const out: RunSection[] = [];
   const add = (s: RunSection) => {
-    if (!out.some((o) => o.name === s.name)) out.push(s);
+    const same = out.find((o) => o.name === s.name);
+    if (!same) out.push(s);
+    else if (same.suiteFile !== s.suiteFile) {
+      throw new UsageError('E_SECTION_NAME_TWICE', `${source}: two sections are named ${s.name} (from ${same.suiteFile} and ${s.suiteFile})`, 'rename one suite file: a section is named after its file');
+    }
   };
   for (const spec of specs.flatMap((s) => s.split(',')).map((s) => s.trim())) {
     if (spec === '') throw new UsageError('E_EMPTY_VALUE', `${source} was given without a section`, 'give SUITE/SECTION, e.g. -c xfs/4k, or SUITE/all');

@@ -191,6 +191,11 @@ export class CrashDetector {
     return this.open.some((report) => report.fatal) || this.held.some((report) => report.fatal);
   }
 
+  /** Some report has begun and is not complete yet. */
+  get reportPending(): boolean {
+    return this.open.length > 0 || this.held.length > 0;
+  }
+
   /** Feeds one whole console line; returns the reports that it completed. */
   push(line: string | ConsoleLine): CrashReport[] {
     const { text } = toConsoleLine(line);

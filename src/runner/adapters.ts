@@ -55,8 +55,14 @@ export function createConsoleWatcher(): ConsoleWatcher {
       reports.push(...detector.flush());
       return reports;
     },
+    closeReports() {
+      return detector.flush();
+    },
     get fatalPending() {
       return detector.fatalPending;
+    },
+    get reportPending() {
+      return detector.reportPending;
     },
   };
 }

@@ -5,16 +5,22 @@
  * QEMU exiting, the ssh channel dropping) ends the batch with a blame (blame.ts).
  *
  * Every timer, listener and abort controller of the batch belongs to one Disposer, released once
- * when the batch ends, whatever the path out.
+ * when the batch ends, whatever the path out. The console, QEMU's exit and the channel's loss are
+ * watched for the VM's whole life (machineWatch.ts); a batch only attaches to that watch.
+ *
+ * Two clocks: what the guest is doing (which test runs: the console and the deadlines follow it
+ * at once, as check's stdout says so) and what the record says (test-begin, console-report and
+ * test-end events, emitted strictly in order, each test-end after its artifacts were fetched).
  */
-import type { EventInput } from '../record/events.js';
+import type { EventInput, TestArtifacts } from '../record/events.js';
 import type { TestOutcome } from '../record/outcome.js';
 import { HostError } from '../errors.js';
 import type { ExecResult, Machine } from '../vm/machine.js';
 import { fetchArtifacts } from './artifacts.js';
 import { blame, blamedTest, toCrashInfo, describeQemuExit, type VmFailure } from './blame.js';
 import { Disposer } from './disposer.js';
-import type { CheckStream, CheckStreamEvent, ConsoleCrash, ConsoleWatcher } from './ports.js';
+import type { MachineWatch } from './machineWatch.js';
+import type { CheckStream, CheckStreamEvent, ConsoleCrash } from './ports.js';
 import { itemKey, type WorkItem } from './workQueue.js';
 
 export interface BatchDeps {
@@ -25,7 +31,6 @@ export interface BatchDeps {
   /** The VM is failing (a fatal report began, a deadline passed, QEMU exited): said once. */
   onFailing?(): void;
   createCheckStream(): CheckStream;
-  createConsoleWatcher(): ConsoleWatcher;
   /** Deadline in seconds for a test, or for check's work outside any test (undefined). */
   deadlineSec(item: WorkItem | undefined): number;
   /** The guest command that runs check over the batch. */
@@ -51,11 +56,13 @@ export interface BatchTiming {
   transportGraceMs: number;
   /** How long sysrq dumps of a hung guest get to reach the console. */
   sysrqSettleMs: number;
+  /** At the end of a batch with a report still open: how long the console may stay quiet before it is closed. */
+  consoleQuietMs: number;
 }
 
-const DEFAULT_TIMING: BatchTiming = { crashExitGraceMs: 10_000, transportGraceMs: 3_000, sysrqSettleMs: 3_000 };
+const DEFAULT_TIMING: BatchTiming = { crashExitGraceMs: 10_000, transportGraceMs: 3_000, sysrqSettleMs: 3_000, consoleQuietMs: 300 };
 
-/** Console kept per test, for the console excerpt of a crashed or hung test. */
+/** Console kept per test (its last bytes), for the console excerpt of a crashed or hung test. */
 const CONSOLE_KEEP_BYTES = 256 * 1024;
 
 /** How a batch ended. */
@@ -69,67 +76,90 @@ export type BatchEnd =
   /** check refused to start (config or environment of the fstests tree): fatal for the run. */
   | { kind: 'setup-error'; error: HostError; unfinished: WorkItem[] };
 
+/** The console of a test: its last CONSOLE_KEEP_BYTES, kept as chunks. */
+class ConsoleTail {
+  private chunks: Buffer[] = [];
+  private bytes = 0;
+
+  push(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.bytes += chunk.length;
+    while (this.bytes - (this.chunks[0]?.length ?? 0) >= CONSOLE_KEEP_BYTES && this.chunks.length > 1) this.bytes -= this.chunks.shift()!.length;
+  }
+
+  text(): string {
+    const all = Buffer.concat(this.chunks);
+    return all.subarray(Math.max(0, all.length - CONSOLE_KEEP_BYTES)).toString('utf8');
+  }
+}
+
 interface Running {
   item: WorkItem;
   startedAt: number;
-  console: string[];
-  consoleBytes: number;
+  console: ConsoleTail;
   reports: ConsoleCrash[];
 }
 
-export async function runBatch(machine: Machine, batch: readonly WorkItem[], deps: BatchDeps): Promise<BatchEnd> {
+export async function runBatch(watch: MachineWatch, batch: readonly WorkItem[], deps: BatchDeps): Promise<BatchEnd> {
   const disposer = new Disposer();
   try {
-    return await new BatchRun(machine, batch, deps, disposer).run();
+    return await new BatchRun(watch, batch, deps, disposer).run();
   } finally {
     disposer.dispose();
   }
 }
 
 class BatchRun {
+  private readonly machine: Machine;
   private readonly items: Map<string, WorkItem>;
+  /** Items with an outcome decided (the record may still be writing it). */
   private readonly finished = new Set<string>();
   private readonly timing: BatchTiming;
   private readonly abort: AbortController;
   private readonly watchdog;
   private readonly stream: CheckStream;
-  private readonly watcher: ConsoleWatcher;
   private running: Running | undefined;
-  /** Reports seen while no test ran (check's start-up, between tests). */
-  private readonly idleReports: ConsoleCrash[] = [];
+  /** Reports seen while no test ran, since the last test ended (check's start-up, between tests). */
+  private idleReports: ConsoleCrash[] = [];
+  /** Console while no test ran (the same window as idleReports). */
+  private idleConsole = new ConsoleTail();
   private failure: VmFailure | undefined;
   private resolveFailed!: () => void;
   private readonly failed = new Promise<void>((resolve) => (this.resolveFailed = resolve));
   private fatalTimerArmed = false;
+  private failingAnnounced = false;
   /** Bumped on every sign of progress; a deadline only fires for the state it was armed in. */
   private generation = 0;
-  /** Stream events are handled strictly in order (artifacts of a test before the next result). */
+  /** Record work, strictly in order: events, and each test's artifacts before its test-end. */
   private chain: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly machine: Machine,
+    private readonly watch: MachineWatch,
     private readonly batch: readonly WorkItem[],
     private readonly deps: BatchDeps,
     private readonly d: Disposer,
   ) {
+    this.machine = watch.machine;
     this.items = new Map(batch.map((i) => [i.test, i]));
     this.timing = { ...DEFAULT_TIMING, ...deps.timing };
     this.abort = d.controller();
     this.watchdog = d.slot();
     this.stream = deps.createCheckStream();
-    this.watcher = deps.createConsoleWatcher();
   }
 
   async run(): Promise<BatchEnd> {
-    const { machine, deps, d } = this;
-    d.add(machine.onConsole((chunk) => this.onConsole(chunk)));
-    void machine.exited.then((exit) => {
-      if (!d.disposed) this.fail({ kind: 'qemu-exit', exitCode: exit.exitCode, message: describeQemuExit(exit.exitCode, exit.signal) });
-    });
-    void machine.transportClosed.then(() => {
-      // Give a dying VM a moment: the QEMU exit or console crash explains it better.
-      d.timeout(() => this.fail({ kind: 'transport', message: 'the ssh connection to the guest dropped' }), this.timing.transportGraceMs);
-    });
+    const { machine, deps, d, watch } = this;
+    // Interrupted before it began (while the VM was set up): nothing runs.
+    if (deps.stopSignal.aborted) return { kind: 'interrupted', unfinished: [...this.batch] };
+    d.add(
+      watch.attach({
+        onChunk: (chunk) => this.onConsole(chunk),
+        onReport: (report) => this.onReport(report),
+        onExit: (exit) => this.fail({ kind: 'qemu-exit', exitCode: exit.exitCode, message: describeQemuExit(exit.exitCode, exit.signal) }),
+        // Give a dying VM a moment: the QEMU exit or console crash explains it better.
+        onTransportClosed: () => d.timeout(() => this.fail({ kind: 'transport', message: 'the ssh connection to the guest dropped' }), this.timing.transportGraceMs),
+      }),
+    );
     d.onAbort(deps.stopSignal, () => this.abort.abort());
     this.armWatchdog(undefined);
 
@@ -182,16 +212,42 @@ class BatchRun {
 
     if (this.failure) return { kind: 'lost', requeue: await this.blameFailure(this.failure) };
 
+    await this.closeOpenReports();
     // check ended normally but said nothing about some tests (e.g. it no longer knows them).
     for (const item of this.unfinished()) {
-      this.deps.emit({ type: 'test-begin', test: item.test, section: item.section, machine: machine.name, attempt: item.attempt });
-      this.finish(item, { status: 'error', message: `check exited (status ${checkExit?.exitCode}) without a result for ${item.test}` }, 0, { artifacts: {} });
+      const running = this.running?.item === item;
+      this.record(() => {
+        if (!running) this.deps.emit({ type: 'test-begin', test: item.test, section: item.section, machine: machine.name, attempt: item.attempt });
+        this.finish(item, { status: 'error', message: `check exited (status ${checkExit?.exitCode}) without a result for ${item.test}` }, 0, { artifacts: {} });
+      });
+      this.finished.add(itemKey(item));
     }
+    this.running = undefined;
+    await this.drain();
     return { kind: 'done' };
   }
 
   private unfinished(): WorkItem[] {
     return this.batch.filter((i) => !this.finished.has(itemKey(i)));
+  }
+
+  /**
+   * A report the console has begun but not finished when check is done (a WARNING is only
+   * closed by the line after it): once the console has been quiet a moment, close it, so it is
+   * recorded for this batch's test rather than left for whatever the VM does next.
+   */
+  private async closeOpenReports(): Promise<void> {
+    if (!this.watch.reportPending) return;
+    const deadline = Date.now() + 10 * this.timing.consoleQuietMs;
+    while (Date.now() - this.watch.lastChunkAt < this.timing.consoleQuietMs && Date.now() < deadline) await this.d.sleep(this.timing.consoleQuietMs / 3);
+    for (const report of this.watch.closeReports()) this.onReport(report);
+    await this.drain();
+  }
+
+  private announceFailing(): void {
+    if (this.failingAnnounced) return;
+    this.failingAnnounced = true;
+    this.deps.onFailing?.();
   }
 
   private fail(f: VmFailure): void {
@@ -204,30 +260,17 @@ class BatchRun {
     if (f.kind !== 'crash') this.abort.abort();
   }
 
-  private failingAnnounced = false;
-
-  private announceFailing(): void {
-    if (this.failingAnnounced) return;
-    this.failingAnnounced = true;
-    this.deps.onFailing?.();
-  }
-
   private onConsole(chunk: Buffer): void {
-    const r = this.running;
-    if (r && r.consoleBytes < CONSOLE_KEEP_BYTES) {
-      r.console.push(chunk.toString('utf8'));
-      r.consoleBytes += chunk.length;
-    }
-    for (const report of this.watcher.push(chunk)) this.onReport(report);
+    (this.running?.console ?? this.idleConsole).push(chunk);
     // QEMU normally exits on its own after a panic (panic=-1, pvpanic). When it does not (a
     // guest paused on panic for --vmcore stops before the report's last line), close the report
     // ourselves and stop waiting.
-    if (!this.fatalTimerArmed && (this.watcher.fatalPending || this.failure?.kind === 'crash')) {
+    if (!this.fatalTimerArmed && (this.watch.fatalPending || this.failure?.kind === 'crash')) {
       this.fatalTimerArmed = true;
       // A panic report has begun: the replacement VM can start booting now.
       this.announceFailing();
       this.d.timeout(() => {
-        for (const report of this.watcher.flush()) this.onReport(report);
+        for (const report of this.watch.closeReports()) this.onReport(report);
         this.abort.abort();
       }, this.timing.crashExitGraceMs);
     }
@@ -236,20 +279,23 @@ class BatchRun {
   /** A finished console report: fatal ones fail the VM; the others are recorded for their test. */
   private onReport(report: ConsoleCrash): void {
     const r = this.running;
-    (r?.reports ?? this.idleReports).push(report);
+    if (r && (report.test === undefined || report.test === r.item.test)) r.reports.push(report);
+    else this.idleReports.push(report);
     if (report.fatal) {
       this.fail({ kind: 'crash', crash: report });
       return;
     }
     const test = report.test ?? r?.item.test;
     const item = test !== undefined ? this.items.get(test) : undefined;
-    this.deps.emit({
-      type: 'console-report',
-      machine: this.machine.name,
-      ...(test !== undefined ? { test } : {}),
-      ...(item ? { section: item.section, attempt: item.attempt } : {}),
-      report: toCrashInfo(report),
-    });
+    this.record(() =>
+      this.deps.emit({
+        type: 'console-report',
+        machine: this.machine.name,
+        ...(test !== undefined ? { test } : {}),
+        ...(item ? { section: item.section, attempt: item.attempt } : {}),
+        report: toCrashInfo(report),
+      }),
+    );
   }
 
   private armWatchdog(item: WorkItem | undefined): void {
@@ -259,6 +305,8 @@ class BatchRun {
   }
 
   private async onDeadline(generation: number, item: WorkItem | undefined, sec: number): Promise<void> {
+    // The batch may have ended, or the test finished, just as the timer fired.
+    if (this.d.disposed || generation !== this.generation) return;
     await this.dumpHungTasks();
     // The test may have finished while the dumps were taken: blame only a state still current.
     if (generation !== this.generation) return;
@@ -280,44 +328,49 @@ class BatchRun {
     await this.d.sleep(this.timing.sysrqSettleMs);
   }
 
-  private feed(events: CheckStreamEvent[]): void {
-    for (const ev of events) this.chain = this.chain.then(() => this.handle(ev));
+  /** Queues record work after what is queued; a failing step is reported, never drops the rest. */
+  private record(step: () => void | Promise<void>): void {
+    this.chain = this.chain.then(step).catch((err: unknown) => {
+      this.deps.emit({ type: 'warning', machine: this.machine.name, message: `kt could not record a result: ${err instanceof Error ? err.message : String(err)}` });
+    });
   }
 
   private async drain(): Promise<void> {
-    await this.chain.catch(() => undefined);
+    await this.chain;
   }
 
-  private async handle(ev: CheckStreamEvent): Promise<void> {
-    const item = this.items.get(ev.test);
-    if (!item || this.finished.has(itemKey(item))) return; // not ours (a -L rerun line); ignore
-    const machine = this.machine.name;
-    if (ev.type === 'test-start') {
-      this.running = { item, startedAt: Date.now(), console: [], consoleBytes: 0, reports: [] };
-      this.armWatchdog(item);
-      this.deps.emit({ type: 'test-begin', test: item.test, section: item.section, machine, attempt: item.attempt });
-      return;
+  /** check's stdout, as it arrives: the guest's state changes now, the record follows in order. */
+  private feed(events: CheckStreamEvent[]): void {
+    for (const ev of events) {
+      const item = this.items.get(ev.test);
+      if (!item || this.finished.has(itemKey(item))) continue; // not ours (a -L rerun line); ignore
+      const machine = this.machine.name;
+      if (ev.type === 'test-start') {
+        this.running = { item, startedAt: Date.now(), console: new ConsoleTail(), reports: [] };
+        this.idleReports = [];
+        this.idleConsole = new ConsoleTail();
+        this.armWatchdog(item);
+        this.record(() => this.deps.emit({ type: 'test-begin', test: item.test, section: item.section, machine, attempt: item.attempt }));
+        continue;
+      }
+      const r = this.running?.item === item ? this.running : undefined;
+      this.running = undefined;
+      this.finished.add(itemKey(item));
+      this.idleReports = [];
+      this.idleConsole = new ConsoleTail();
+      this.armWatchdog(undefined);
+      const startedAt = r?.startedAt ?? Date.now();
+      const endedAt = Date.now();
+      this.record(async () => {
+        // [expunged] and some notrun lines come without a separate start.
+        if (!r) this.deps.emit({ type: 'test-begin', test: item.test, section: item.section, machine, attempt: item.attempt });
+        const fetched = await fetchArtifacts(this.machine, item, ev.outcome, this.deps.guestResultDir(item.section), (i, ext, data) => this.deps.saveArtifact(i, ext, data));
+        this.finish(item, ev.outcome, endedAt - startedAt, fetched, ev.seconds);
+      });
     }
-    const r = this.running?.item === item ? this.running : undefined;
-    // [expunged] and some notrun lines come without a separate start.
-    if (!r) this.deps.emit({ type: 'test-begin', test: item.test, section: item.section, machine, attempt: item.attempt });
-    this.running = undefined;
-    this.finished.add(itemKey(item));
-    this.armWatchdog(undefined);
-    const fetched = await fetchArtifacts(this.machine, item, ev.outcome, this.deps.guestResultDir(item.section), (i, ext, data) =>
-      this.deps.saveArtifact(i, ext, data),
-    );
-    this.finish(item, ev.outcome, Date.now() - (r?.startedAt ?? Date.now()), fetched, ev.seconds);
   }
 
-  private finish(
-    item: WorkItem,
-    outcome: TestOutcome,
-    durationMs: number,
-    fetched: { artifacts: Record<string, string>; dmesg?: string; fullTail?: string },
-    checkSeconds?: number,
-  ): void {
-    this.finished.add(itemKey(item));
+  private finish(item: WorkItem, outcome: TestOutcome, durationMs: number, fetched: { artifacts: TestArtifacts; dmesg?: string; fullTail?: string }, checkSeconds?: number): void {
     this.deps.emit({
       type: 'test-end',
       test: item.test,
@@ -340,14 +393,17 @@ class BatchRun {
     let failure = initial;
     // Wait briefly for the console to finish the report and QEMU to go.
     await Promise.race([machine.exited, d.sleep(failure.kind === 'crash' ? this.timing.crashExitGraceMs : 1_000)]);
-    for (const report of this.watcher.flush()) this.onReport(report);
+    for (const report of this.watch.closeReports()) this.onReport(report);
+    await this.drain();
     failure = this.failure ?? failure;
-    const reports = this.running?.reports ?? this.idleReports;
+    const target = blamedTest(this.batch, this.finished, this.running);
+    // Only what happened while the blamed test ran (or, with none running, since the last test
+    // ended) explains its end: an earlier test's report is not this one's.
+    const reports = this.running ? this.running.reports : this.idleReports.filter((r) => r.test === undefined || r.test === target?.item.test);
     const fatal = reports.find((r) => r.fatal);
     if (fatal && failure.kind !== 'hang' && failure.kind !== 'crash') failure = { kind: 'crash', crash: fatal };
     const vmcore = failure.kind === 'crash' && deps.saveVmcore ? await deps.saveVmcore(machine).catch(() => undefined) : undefined;
-    const target = blamedTest(this.batch, this.finished, this.running);
-    const consoleText = this.running ? this.running.console.join('') : machine.consoleTail(80);
+    const consoleText = (this.running?.console ?? this.idleConsole).text() || machine.consoleTail(80);
     const consolePath = target ? deps.saveArtifact(target.item, 'console', consoleText) : '';
     const result = blame({
       failure,

@@ -76,8 +76,10 @@ export function localConfigFor(section: GuestSectionConfig): string {
 }
 
 /** A VM lost during setup (no exit status): another boot may fare better. */
-export class SetupLostError extends Error {
-  override name = 'SetupLostError';
+export class SetupLostError extends HostError {
+  constructor(message: string) {
+    super('E_GUEST_LOST', message, 'see the console log in the run directory (console/vmN.log)');
+  }
 }
 
 export function createGuestSteps(sections: readonly GuestSectionConfig[], fstestsDir: string): GuestSteps {

@@ -12,6 +12,7 @@ import { loadTestTree, type TestTree } from '../fstests/testTree.js';
 import { planTests } from '../fstests/planTests.js';
 import { expungeLineMatches } from '../fstests/excludeFile.js';
 import { orderLongestFirst, selectShard } from './order.js';
+import { guestSectionSlug } from './guestCommands.js';
 
 /** A test an exclude rule removed from a section. */
 export interface Exclusion {
@@ -73,6 +74,16 @@ export function describeExclusions(sections: readonly SectionPlan[]): string[] {
 }
 
 export function planRun(config: RunConfig, history: History, kernel?: KernelVersion): PlannedRun {
+  // Sections keep their config and results apart in the guest by a path-safe slug of the name.
+  const slugs = new Map<string, string>();
+  for (const section of config.sections) {
+    const slug = guestSectionSlug(section.name);
+    const other = slugs.get(slug);
+    if (other !== undefined) {
+      throw new UsageError('E_SECTION_NAME_CLASH', `sections ${other} and ${section.name} would share the guest directory ${slug}`, 'rename one section (letters, digits, "_" and "-" keep names apart)');
+    }
+    slugs.set(slug, section.name);
+  }
   const trees = new Map<string, TestTree>();
   const treeFor = (fstyp: string) => {
     let tree = trees.get(fstyp);

@@ -28,6 +28,10 @@ export interface ConsoleWatcher {
   push(chunk: Buffer): ConsoleCrash[];
   /** End of console (VM gone): reports still being collected come out. */
   flush(): ConsoleCrash[];
+  /** Closes the reports still open, keeping a partial line for the next chunk (the console goes on). */
+  closeReports(): ConsoleCrash[];
+  /** Some report has begun and is not complete yet. */
+  readonly reportPending: boolean;
   /** A fatal report (a panic) has begun but is not complete yet. */
   readonly fatalPending: boolean;
 }

@@ -8,13 +8,19 @@
  * does not boot), a success resets the count. Errors that every boot would meet (the fstests
  * tree cannot run in the guest, a guest whose host key is not the pinned one) end it at once.
  */
-import { HostError, isKtError } from '../errors.js';
+import { setMaxListeners } from 'node:events';
+import { HostError, UsageError } from '../errors.js';
 import type { EventInput } from '../record/events.js';
 import type { Machine } from '../vm/machine.js';
+import { toCrashInfo } from './blame.js';
+import { MachineWatch } from './machineWatch.js';
+import type { ConsoleWatcher } from './ports.js';
 
 /** A VM in a worker's hands. */
 export interface Slot {
   machine: Machine;
+  /** Its console, exit and channel, watched for its whole life. */
+  watch: MachineWatch;
   /** Section its TEST_DEV and config are set up for. */
   section?: string;
   /** Tests it ran (a retry wants a VM that ran nothing). */
@@ -26,15 +32,26 @@ export interface SupplyDeps {
   /** A new, not yet booted machine with a fresh name (vm3, vm4, ...). */
   createMachine(): Promise<Machine>;
   setupGuest(machine: Machine): Promise<void>;
+  createConsoleWatcher(): ConsoleWatcher;
   prepareSection(machine: Machine, section: string): Promise<void>;
   consoleLogOf(machine: Machine): string;
   stopSignal: AbortSignal;
   maxBootFailures: number;
 }
 
-/** Errors the same on every boot: retrying cannot help. */
+/**
+ * Errors the same on every boot: retrying cannot help (the fstests tree cannot run in the
+ * guest, the section's config is wrong, the guest's host key is not the pinned one).
+ */
 export function isFatalBootError(err: unknown): boolean {
-  return err instanceof HostError && (err.code.startsWith('E_GUEST_SETUP') || err.code.startsWith('E_BOOT_HOST_KEY'));
+  return (err instanceof HostError && (err.code.startsWith('E_GUEST_SETUP') || err.code.startsWith('E_BOOT_HOST_KEY'))) || err instanceof UsageError;
+}
+
+/** The boot error that ends a run, as a typed error (a lost VM's plain Error gets a code). */
+export function asBootError(err: unknown, failures: number): HostError | UsageError {
+  if (err instanceof HostError || err instanceof UsageError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new HostError('E_BOOT_FAILED', `${failures} VMs in a row could not be made ready; the last: ${message}`, 'see the console logs in the run directory (console/vmN.log)');
 }
 
 type Outcome = { ok: true; slot: Slot } | { ok: false; error: unknown };
@@ -46,12 +63,20 @@ export class MachineSupply {
   private readonly held = new Set<Machine>();
   private failuresInARow = 0;
   private closed = false;
+  /** Aborted at dispose: a boot in flight stops (with the run's stop signal). */
+  private readonly cancel = new AbortController();
+  private readonly signal: AbortSignal;
 
   constructor(
     private readonly deps: SupplyDeps,
     /** VMs to keep booted ahead of need. */
     private readonly spareCount: number,
-  ) {}
+  ) {
+    this.signal = AbortSignal.any([deps.stopSignal, this.cancel.signal]);
+    // Every VM booting at once listens to it (one listener each, removed when its boot ends):
+    // at -j 11 and more that passes Node's default of 10 and would print a leak warning.
+    setMaxListeners(0, this.signal);
+  }
 
   /** Start the standing spares (call once the first VMs are on their way). */
   start(section: string): void {
@@ -74,43 +99,58 @@ export class MachineSupply {
     // Keep the standing spares: the one just taken is replaced.
     if (!this.closed && !this.deps.stopSignal.aborted && this.spareCount > 0) this.start(section);
     if (outcome.ok) {
+      // Handed out: the worker disposes it from now on.
       this.held.delete(outcome.slot.machine);
       return outcome.slot;
     }
     if (this.deps.stopSignal.aborted) return undefined;
     const err = outcome.error;
-    if (isFatalBootError(err) || (!isKtError(err) && !(err instanceof Error))) throw err;
+    if (isFatalBootError(err)) throw err;
     // A boot can hang by bad luck (seen under TCG); the same failure again is the kernel's.
-    if (this.failuresInARow >= this.deps.maxBootFailures) throw err;
+    if (this.failuresInARow >= this.deps.maxBootFailures) throw asBootError(err, this.failuresInARow);
     return undefined;
   }
 
-  /** Disposes every VM not handed out (spares booting or ready). */
+  /** Disposes every VM not handed out (spares booting or ready), stopping boots in flight. */
   async dispose(): Promise<void> {
     this.closed = true;
+    this.cancel.abort();
     const all = [...this.held];
     this.held.clear();
     await Promise.all(all.map((m) => m.dispose()));
-    await Promise.allSettled(this.spares.splice(0));
+    // Spares that were ready: their watches go with them (the machines were disposed above).
+    for (const outcome of await Promise.all(this.spares.splice(0))) if (outcome.ok) outcome.slot.watch.dispose();
   }
 
   private async bootOne(section: string): Promise<Outcome> {
     const d = this.deps;
     let machine: Machine | undefined;
+    let watch: MachineWatch | undefined;
+    /** Dispose may come while a boot step is in flight: stop at the next step. */
+    const alive = () => {
+      if (this.closed) throw new Error('the run is over');
+    };
     try {
       machine = await d.createMachine();
       this.held.add(machine);
-      if (this.closed) throw new Error('the run is over');
+      alive();
+      // Watched from its first console byte: a panic during set-up or mkfs is read whole.
+      watch = new MachineWatch(machine, d.createConsoleWatcher());
       d.emit({ type: 'machine-boot', machine: machine.name, argv: machine.argv });
       const started = Date.now();
-      const { kernelRelease, phases } = await machine.boot(d.stopSignal);
+      const { kernelRelease, phases } = await machine.boot(this.signal);
+      alive();
       await d.setupGuest(machine);
+      alive();
       d.emit({ type: 'machine-up', machine: machine.name, bootMs: Date.now() - started, kernelRelease, ...(phases ? { phases } : {}) });
       // A fresh filesystem for the section it will most likely run.
       await d.prepareSection(machine, section);
+      alive();
       this.failuresInARow = 0;
-      return { ok: true, slot: { machine, section, tests: 0 } };
+      return { ok: true, slot: { machine, watch, section, tests: 0 } };
     } catch (error) {
+      const crash = watch ? [...watch.takeIdleReports(), ...watch.flush()].find((r) => r.fatal) : undefined;
+      watch?.dispose();
       if (machine) {
         this.held.delete(machine);
         await machine.dispose();
@@ -122,8 +162,9 @@ export class MachineSupply {
           d.emit({
             type: 'machine-lost',
             machine: machine.name,
-            reason: 'boot-failure',
-            message: error instanceof Error ? error.message : String(error),
+            reason: crash ? 'crash' : 'boot-failure',
+            message: crash ? crash.title : error instanceof Error ? error.message : String(error),
+            ...(crash ? { crash: toCrashInfo(crash) } : {}),
             consoleLog: d.consoleLogOf(machine),
           });
         }

@@ -6,7 +6,8 @@
 import type { Machine } from '../vm/machine.js';
 import { runBatch, type BatchDeps } from './batchRun.js';
 import type { Dispatcher } from './dispatcher.js';
-import { isFatalBootError, type MachineSupply, type Slot } from './supply.js';
+import { asBootError, isFatalBootError, type MachineSupply, type Slot } from './supply.js';
+import { describeQemuExit, toCrashInfo } from './blame.js';
 import type { WorkItem } from './workQueue.js';
 
 export interface WorkerDeps extends Omit<BatchDeps, 'onFinished' | 'onFailing'> {
@@ -38,11 +39,17 @@ export class Worker {
           d.dispatcher.drop(batch);
           break;
         }
+        if (this.slot) await this.checkIdle();
         if (batch[0]!.freshVm && this.slot && this.slot.tests > 0) await this.discard();
         const slot = await this.ready(batch);
         if (!slot) continue;
+        if (d.stopSignal.aborted) {
+          // Interrupted while the VM was made ready: nothing of the batch runs.
+          d.dispatcher.drop(batch);
+          break;
+        }
         const section = batch[0]!.section;
-        const end = await runBatch(slot.machine, batch, {
+        const end = await runBatch(slot.watch, batch, {
           ...d,
           onFinished: (item, outcome) => {
             slot.tests++;
@@ -72,6 +79,34 @@ export class Worker {
   }
 
   /**
+   * What the VM did while it waited for this batch (or since its last one ended): non-fatal
+   * reports are recorded for the test they name; a VM that crashed or went away meanwhile is
+   * discarded — no test of the next batch is blamed for it.
+   */
+  private async checkIdle(): Promise<void> {
+    const d = this.deps;
+    const slot = this.slot!;
+    const reports = slot.watch.takeIdleReports();
+    const fatal = reports.find((r) => r.fatal);
+    for (const r of reports) {
+      if (r.fatal) continue;
+      d.emit({ type: 'console-report', machine: slot.machine.name, ...(r.test !== undefined ? { test: r.test, ...(slot.section ? { section: slot.section } : {}) } : {}), report: toCrashInfo(r) });
+    }
+    // A panic report that has begun counts too: the VM is going (the report ends with it).
+    if (!fatal && !slot.watch.dead && !slot.watch.fatalPending) return;
+    const exit = slot.watch.exit;
+    d.emit({
+      type: 'machine-lost',
+      machine: slot.machine.name,
+      reason: fatal ? 'crash' : exit ? 'qemu-exit' : 'transport',
+      message: `${fatal ? fatal.title : exit ? describeQemuExit(exit.exitCode, exit.signal) : 'the ssh connection to the guest dropped'} (while the VM waited for work)`,
+      ...(fatal ? { crash: toCrashInfo(fatal) } : {}),
+      consoleLog: d.consoleLogOf(slot.machine),
+    });
+    await this.discard();
+  }
+
+  /**
    * A machine ready for the batch's section, or undefined when this attempt failed and the batch
    * went back to the queue. Throws when the run cannot go on.
    */
@@ -94,15 +129,27 @@ export class Worker {
       return this.slot;
     } catch (err) {
       d.dispatcher.requeue(batch);
-      const machine = this.slot?.machine;
+      const lost = this.slot;
+      const machine = lost?.machine;
       await this.discard();
       if (d.stopSignal.aborted) return undefined;
       if (!machine) throw err; // from the supply: it already decided this ends the run
       // The VM was lost while being re-formatted for the section (mkfs of TEST_DEV): another VM
-      // may fare better, unless it keeps happening (a kernel that dies in this mkfs).
-      if (isFatalBootError(err) || !(err instanceof Error)) throw err;
-      d.emit({ type: 'machine-lost', machine: machine.name, reason: 'boot-failure', message: err.message, consoleLog: d.consoleLogOf(machine) });
-      if (++this.prepareLosses >= d.maxBootFailures) throw err;
+      // may fare better, unless it keeps happening (a kernel that dies in this mkfs). A section
+      // switch that fails on a VM that already ran tests may be that VM's state (a busy TEST_DIR):
+      // only a fresh VM's failure is the section's (the supply's boots decide that).
+      const usedVm = (lost?.tests ?? 0) > 0;
+      if ((isFatalBootError(err) && !usedVm) || !(err instanceof Error)) throw err;
+      const crash = lost ? [...lost.watch.takeIdleReports(), ...lost.watch.flush()].find((r) => r.fatal) : undefined;
+      d.emit({
+        type: 'machine-lost',
+        machine: machine.name,
+        reason: crash ? 'crash' : 'boot-failure',
+        message: crash ? crash.title : err.message,
+        ...(crash ? { crash: toCrashInfo(crash) } : {}),
+        consoleLog: d.consoleLogOf(machine),
+      });
+      if (++this.prepareLosses >= d.maxBootFailures) throw asBootError(err, this.prepareLosses);
       return undefined;
     }
   }
@@ -110,6 +157,9 @@ export class Worker {
   private async discard(): Promise<void> {
     const s = this.slot;
     this.slot = undefined;
-    if (s) await s.machine.dispose();
+    if (s) {
+      s.watch.dispose();
+      await s.machine.dispose();
+    }
   }
 }

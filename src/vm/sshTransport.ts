@@ -110,6 +110,8 @@ export async function connectSsh(
 
   function exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     if (isClosed) return Promise.reject(new TransportError('ssh connection to the guest is closed'));
+    // An already aborted signal never fires 'abort': refuse before the command starts.
+    if (opts.signal?.aborted) return Promise.reject(new TransportError('aborted'));
     const run = new Promise<ExecResult>((resolve, reject) => {
       client.exec(command, (err, channel) => {
         if (err) return reject(new TransportError(`ssh exec failed: ${err.message}`));

@@ -23,6 +23,8 @@ beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-cli-'));
   unbuilt = path.join(tmp, 'unbuilt');
   fs.cpSync(fileURL('../fixtures/fstests'), unbuilt, { recursive: true });
+  // The checkout's own fixture tree may have been built (the README's first command does): unbuild the copy.
+  await execa('make', ['-s', '-C', unbuilt, 'clean']);
   tree = path.join(tmp, 'built');
   fs.cpSync(fileURL('../fixtures/fstests'), tree, { recursive: true });
   await execa('make', ['-s', '-C', tree]);

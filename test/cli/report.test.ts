@@ -41,7 +41,9 @@ describe('kt report on good logs', () => {
     const before = snapshot(dir);
     for (const f of ['junit.xml', 'summary.json', 'report.md', 'report.html']) fs.rmSync(path.join(dir, f));
     const r = await kt(['report', dir], { cwd: root });
-    expect(r.code).toBe(1);
+    // The run was interrupted by SIGINT: its report says so with kt run's exit code.
+    expect(r.code).toBe(130);
+    expect(r.err).toBe('kt: run 20261121-232227-a1b2 was interrupted by SIGINT');
     expect(r.out).toContain(`kt: reports written to ${dir}`);
     expect(snapshot(dir)).toEqual(before);
   }, CLI_TIMEOUT_MS);
@@ -61,13 +63,30 @@ describe('kt report on good logs', () => {
     const dir = await runDir('killed', interruptedRun().slice(0, 20));
     fs.appendFileSync(path.join(dir, 'events.jsonl'), '{"type":"test-end","ts":"2026-11-');
     const r = await kt(['report', path.join(dir, 'events.jsonl')], { cwd: root });
-    expect(r.code).toBe(1);
-    expect(r.err).toBe(`kt: warning: ${path.join(dir, 'events.jsonl')}:21: skipped a truncated last line (the writer was killed mid-write)`);
+    // A log without its end is a killed run: not a pass, whatever ran (kt's host error code).
+    expect(r.code).toBe(3);
+    expect(r.err).toBe(
+      `kt: warning: ${path.join(dir, 'events.jsonl')}:21: skipped a truncated last line (the writer was killed mid-write)\n` +
+        'kt: run 20261121-232227-a1b2 was killed (its log has no end)',
+    );
     expect(read(dir, 'junit.xml')).toContain('not executed: run interrupted');
   }, CLI_TIMEOUT_MS);
 });
 
 describe('kt report refuses what would destroy results (exit 2, nothing changed)', () => {
+  it('a log file inside another run directory, without --out', async () => {
+    const other = await runDir('other', shard(2));
+    fs.copyFileSync(path.join(await runDir('a', shard(1)), 'events.jsonl'), path.join(other, 'copy.jsonl'));
+    const before = snapshot(other);
+    const r = await kt(['report', path.join(other, 'copy.jsonl')], { cwd: root });
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(
+      `kt: error E_REPORT_OUT_IS_RUN: ${path.join(other, 'copy.jsonl')} is not the event log of ${other}, which holds another run; its reports would be replaced\n` +
+        '  hint: give --out a new directory for the reports of this log',
+    );
+    expect(snapshot(other)).toEqual(before);
+  }, CLI_TIMEOUT_MS);
+
   const damaged: [string, (log: string) => void, (log: string) => string][] = [
     ['garbage in the middle', (log) => {
       const lines = fs.readFileSync(log, 'utf8').split('\n');
@@ -133,7 +152,7 @@ describe('kt report --format', () => {
     const dir = await runDir('run', interruptedRun());
     for (const f of ALL) fs.rmSync(path.join(dir, f));
     const r = await kt(['report', dir, '--format', 'html'], { cwd: root });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(130);
     expect(r.out).toContain(`kt: report.html written to ${dir}`);
     expect(fs.readdirSync(dir).filter((f) => ALL.includes(f))).toEqual(['report.html']);
     expect(read(dir, 'report.html')).toMatch(/^<!DOCTYPE html>/);

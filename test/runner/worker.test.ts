@@ -97,15 +97,15 @@ function tick() {
   return new Promise((r) => setTimeout(r, 1));
 }
 
-function harness(tests: string[], scripts: Script[], overrides: Partial<WorkerDeps> & { retries?: number; spares?: number } = {}) {
+function harness(tests: string[], scripts: Script[], overrides: Partial<WorkerDeps> & { retries?: number; spares?: number; supplyPrepare?: () => Promise<void> } = {}) {
   const events: EventInput[] = [];
   const machines: ScriptedMachine[] = [];
-  const { retries = 0, spares = 0, ...rest } = overrides;
+  const { retries = 0, spares = 0, supplyPrepare = async () => {}, ...rest } = overrides;
   const dispatcher = new Dispatcher(
     tests.map((test) => ({ section: 'xfs', test })),
     retriesPolicy(retries),
   );
-  const stopSignal = new AbortController().signal;
+  const stopSignal = rest.stopSignal ?? new AbortController().signal;
   const emit = (e: EventInput) => void events.push(e);
   const createMachine = async () => {
     const script = scripts[machines.length];
@@ -115,7 +115,7 @@ function harness(tests: string[], scripts: Script[], overrides: Partial<WorkerDe
     return m;
   };
   const supply = new MachineSupply(
-    { emit, createMachine, setupGuest: async () => {}, prepareSection: async () => {}, consoleLogOf: (m) => `console/${m.name}.log`, stopSignal, maxBootFailures: 3 },
+    { emit, createMachine, setupGuest: async () => {}, createConsoleWatcher, prepareSection: supplyPrepare, consoleLogOf: (m) => `console/${m.name}.log`, stopSignal, maxBootFailures: 3 },
     spares,
   );
   const deps: WorkerDeps = {
@@ -126,7 +126,6 @@ function harness(tests: string[], scripts: Script[], overrides: Partial<WorkerDe
     checkCommand: (items) => renderCheckCommand(items[0]!.section, items.map((i) => i.test)),
     guestResultDir: () => '/run/kt/results/xfs',
     createCheckStream,
-    createConsoleWatcher,
     batchSize: () => 10,
     deadlineSec: () => 3600,
     saveArtifact: (item, ext) => `results/${item.test}.${ext}`,
@@ -333,6 +332,7 @@ describe('Worker across sections', () => {
           return m;
         },
         setupGuest: async () => {},
+        createConsoleWatcher,
         prepareSection,
         consoleLogOf: (m) => `console/${m.name}.log`,
         stopSignal,
@@ -348,7 +348,6 @@ describe('Worker across sections', () => {
       checkCommand: (items) => renderCheckCommand(items[0]!.section, items.map((i) => i.test)),
       guestResultDir: (s) => `/run/kt/results/${s}`,
       createCheckStream,
-      createConsoleWatcher,
       batchSize: () => 10,
       deadlineSec: () => 3600,
       saveArtifact: (item, ext) => `results/${item.section}/${item.test}.${ext}`,
@@ -388,5 +387,56 @@ describe('Worker with a warm spare', () => {
     const crash = events.findIndex((e) => e.type === 'machine-lost' && e.machine === 'vm1');
     expect(vm2Up).toBeLessThan(crash);
     expect(machines.every((m) => m.disposed)).toBe(true);
+  }, 30_000);
+});
+
+describe('Worker when a VM dies after its tests', () => {
+  it('records the crash and the lost VM without blaming a test, and runs the rest on a new VM', async () => {
+    const { worker, events } = harness(
+      ['generic/001', 'generic/002'],
+      [
+        // generic/001 passed; then the kernel panicked (deferred work) and the VM went away.
+        { stdout: 'generic/001        3s\n', console: consoleText('kernel-panic-sysrq'), exit: { exitCode: 1, signal: undefined, stderr: '' } },
+        { stdout: 'generic/002        2s\n', checkExit: 0 },
+      ],
+      { batchSize: () => 1 },
+    );
+    await worker.run();
+    expect(ends(events)).toEqual({ 'generic/001': 'passed', 'generic/002': 'passed' });
+    const lost = events.find((e) => e.type === 'machine-lost');
+    expect(lost).toMatchObject({ machine: 'vm1', reason: 'crash', crash: { type: 'panic' } });
+    expect(lost && 'test' in lost ? lost.test : undefined).toBeUndefined();
+  }, 30_000);
+});
+
+describe('Worker interrupted while a VM is made ready', () => {
+  it('runs nothing of the batch once the stop signal came during set-up', async () => {
+    const stop = new AbortController();
+    const { worker, events, machines } = harness(['generic/001'], [{ stdout: 'generic/001        3s\n', checkExit: 0 }], {
+      stopSignal: stop.signal,
+      // SIGINT while the VM makes its TEST_DEV filesystem.
+      supplyPrepare: async () => void stop.abort('SIGINT'),
+    });
+    await worker.run();
+    expect(machines).toHaveLength(1);
+    expect(machines[0]!.commands.some((c) => c.includes('./check'))).toBe(false);
+    expect(events.some((e) => e.type === 'test-begin')).toBe(false);
+    expect(machines[0]!.disposed).toBe(true);
+  }, 30_000);
+});
+
+describe('Worker and a report still open when check ends', () => {
+  it('closes it once the console is quiet and records it for the last test', async () => {
+    const console = '[   10.000000] run fstests generic/001 at 2026-11-21 23:22:40\n[   11.000000] WARNING: CPU: 0 PID: 1 at fs/xfs/xfs_trans.c:1097 xfs_trans_cancel+0x1/0x2\n';
+    const { worker, events } = harness(['generic/001'], [{ stdout: 'generic/001        3s\n', console, checkExit: 0 }], {
+      timing: { crashExitGraceMs: 300, transportGraceMs: 50, sysrqSettleMs: 10, consoleQuietMs: 20 },
+    });
+    await worker.run();
+    const reports = events.filter((e) => e.type === 'console-report');
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toMatchObject({ test: 'generic/001', report: { type: 'warning' } });
+    // Recorded before the VM took other work, in the record's order: after the test's begin.
+    const types = events.map((e) => e.type);
+    expect(types.indexOf('console-report')).toBeGreaterThan(types.indexOf('test-begin'));
   }, 30_000);
 });
