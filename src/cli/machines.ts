@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { RunConfig } from '../config/runConfig.js';
 import type { Machine } from '../vm/machine.js';
-import { resolveVmSpec, type Accel, type VirtiofsOptions, type VmOptions } from '../vm/spec.js';
+import { guestModulesFor, resolveVmSpec, type Accel, type VirtiofsOptions, type VmOptions } from '../vm/spec.js';
 import { renderQemuArgs } from '../vm/qemuArgs.js';
 import { renderUsernsDaemonArgs, renderVirtiofsdArgs } from '../vm/virtiofs/argv.js';
 // The machine classes (ssh2, execa) load when the first VM is made: --dry-run never needs them.
@@ -97,6 +97,7 @@ export function machineOptions(
       testSizeBytes: config.testSizeBytes,
       scratchSizeBytes: config.scratchSizeBytes,
       extraDisks: extraDisksFor(config),
+      guestModules: guestModulesFor(config.sections.map((s) => s.fstyp)),
       ...(direct.virtiofs ? { virtiofs: direct.virtiofs } : {}),
     },
   };

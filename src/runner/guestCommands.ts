@@ -3,8 +3,8 @@
  * tested without a VM. Paths inside the guest are fixed by kt's image (guest/kt-init).
  *
  * Values that come from the user (a suite's env, MKFS_OPTIONS, test names) never become shell
- * text: they travel base64-encoded — an alphabet no shell gives a meaning to — and are decoded
- * into files or arrays in the guest, or are quoted by shellQuote.
+ * code: each travels as one shellQuote'd word (single quotes, inside which no shell gives any
+ * character a meaning), written to a file by printf or put into a bash array as it is.
  */
 import { shellJoin, shellQuote } from '../util/shell.js';
 
@@ -50,25 +50,27 @@ export function guestResultDir(section: string): string {
   return `${GUEST_RESULT_BASE}/${guestSectionSlug(section)}`;
 }
 
-function base64(text: string): string {
-  return Buffer.from(text, 'utf8').toString('base64');
-}
-
 /**
  * Readies a fresh guest for check, once per boot: the kernel console back to level 7, mount
  * points, the fstests tree mounted, and a check that the tree's compiled helpers run here (a
  * tree built against another libc fails every test in confusing ways).
+ *
+ * kt's Debian guest does the first three while the host's ssh handshake runs (guest/kt-init);
+ * they are skipped here with shell builtins when done, since every program started in a TCG
+ * guest costs 0.1-0.3 s (docs/speed.md). Other guests (NixOS) get them done here.
  */
 export function renderGuestSetup(): string {
   return [
     'set -e',
     // The kernel booted with loglevel=5 to keep its boot quiet on the slow serial console; from
     // here on the console must carry everything a crash report holds (the task and stack dumps
-    // of hung-task reports are KERN_INFO), so back to the kernel's default level 7.
-    'dmesg -n 7',
-    `mkdir -p ${GUEST_TEST_DIR} ${GUEST_SCRATCH_MNT} ${GUEST_RESULT_BASE}`,
-    // The Debian backend attaches the tree as a disk; a NixOS guest has it at this path already.
-    `if [ -e ${GUEST_FSTESTS_DEV} ]; then mkdir -p ${GUEST_FSTESTS_DIR} && mount ${GUEST_FSTESTS_DEV} ${GUEST_FSTESTS_DIR}; fi`,
+    // of hung-task reports are KERN_INFO), so back to the kernel's default level 7 (what
+    // `dmesg -n 7` does, through the console_loglevel field of kernel/printk/sysctl.c).
+    'echo 7 > /proc/sys/kernel/printk',
+    `[ -d ${GUEST_TEST_DIR} ] && [ -d ${GUEST_SCRATCH_MNT} ] && [ -d ${GUEST_RESULT_BASE} ] || mkdir -p ${GUEST_TEST_DIR} ${GUEST_SCRATCH_MNT} ${GUEST_RESULT_BASE}`,
+    // The Debian backend attaches the tree as a disk (kt-init mounts it); a NixOS guest has it
+    // at this path already.
+    `if [ -e ${GUEST_FSTESTS_DEV} ] && [ ! -e ${GUEST_FSTESTS_DIR}/check ]; then mkdir -p ${GUEST_FSTESTS_DIR} && mount ${GUEST_FSTESTS_DEV} ${GUEST_FSTESTS_DIR}; fi`,
     // ltp/fsstress is the helper nearly every fstests test uses; if it cannot even start
     // (wrong libc, a Nix store interpreter, not built), say so before any test runs.
     `cd ${GUEST_FSTESTS_DIR}`,
@@ -94,23 +96,33 @@ export interface GuestSectionSetup {
 }
 
 /**
+ * MKFS_OPTIONS as words, split as fstests' common/rc splits `$MKFS_OPTIONS` (unquoted, default
+ * IFS: blanks and newlines; no globbing in the guest since each word is quoted).
+ */
+export function mkfsOptionWords(mkfsOptions: string): string[] {
+  return mkfsOptions.split(/[ \t\n]+/).filter((w) => w !== '');
+}
+
+/**
  * Switches a guest to a section: writes its check config, and gives TEST_DEV a fresh
  * filesystem of the section's type and options (check mounts TEST_DEV but only makes it with
  * RECREATE_TEST_DEV; fstests' README.config-sections). Prints KT-SECTION-OK when done.
+ *
+ * Only mkfs and, the first time, mkdir start a program: the config is written by printf and
+ * the mount table read by `read`, bash builtins (every program costs 0.1-0.3 s under TCG:
+ * docs/speed.md). User values arrive as shellQuote'd words.
  */
 export function renderSectionSetup(s: GuestSectionSetup): string {
   const mkfs = MKFS[s.fstyp];
   if (!mkfs) throw new Error(`no mkfs known for ${s.fstyp}`);
+  const resultDir = shellQuote(guestResultDir(s.section));
   return [
     'set -e',
-    `base64 -d > ${shellQuote(guestConfigPath(s.section))} <<'KT_B64'`,
-    base64(s.localConfig),
-    'KT_B64',
-    `mkdir -p ${shellQuote(guestResultDir(s.section))}`,
+    `printf '%s' ${shellQuote(s.localConfig)} > ${shellQuote(guestConfigPath(s.section))}`,
+    `[ -d ${resultDir} ] || mkdir -p ${resultDir}`,
     // check leaves TEST_DEV mounted after a batch; a new filesystem needs it unmounted.
-    `if mountpoint -q ${GUEST_TEST_DIR}; then umount ${GUEST_TEST_DIR}; fi`,
-    // Word splitting only, no globbing or expansion: `read -a` over the decoded text.
-    `read -r -a mkfs_options <<< "$(base64 -d <<< ${base64(s.mkfsOptions) || "''"})" || true`,
+    `while read -r _ kt_mnt _; do if [ "$kt_mnt" = ${GUEST_TEST_DIR} ]; then umount ${GUEST_TEST_DIR}; break; fi; done < /proc/self/mounts`,
+    `mkfs_options=(${mkfsOptionWords(s.mkfsOptions).map(shellQuote).join(' ')})`,
     // With USE_EXTERNAL=yes fstests' _test_options adds the log and realtime devices the same way.
     `${shellJoin([...mkfs, ...(s.testLogDev ? ['-l', `logdev=${s.testLogDev}`] : []), ...(s.testRtDev ? ['-r', `rtdev=${s.testRtDev}`] : [])])} "\${mkfs_options[@]}" ${GUEST_TEST_DEV} >/dev/null`,
     'echo KT-SECTION-OK',

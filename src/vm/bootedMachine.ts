@@ -1,8 +1,14 @@
 /**
  * ConsoleBootedMachine: the Machine behaviour every kt backend shares, whatever starts QEMU.
  * Start a process (QEMU itself, or a script that execs it) with launchQemu, copy its stdout
- * (the guest's ttyS0) to the console log and listeners, wait for READY_MARKER, then connect ssh
- * over the backend's endpoint, read `uname -r`, and attach QMP.
+ * (the guest's ttyS0) to the console log and listeners, wait for READY_MARKER, connect ssh over
+ * the backend's endpoint, learn the kernel release, and attach QMP.
+ *
+ * Speed (docs/speed.md): over virtio-serial with a pinned host key the ssh connection starts
+ * as soon as QEMU has made its socket, so the key exchange runs while the guest still sets up
+ * (QEMU holds the host's bytes until the guest opens the port); the kernel release comes from
+ * kt-init's console line instead of a `uname -r` round trip; QMP attaches meanwhile. The boot
+ * returns its phases (src/vm/bootPhases.ts) for the machine-up event.
  *
  * Backends (QemuMachine for the Debian image, NixosMachine) subclass it and pass in only what
  * differs: argv, env, host preparation, failure markers, messages.
@@ -11,7 +17,8 @@ import fs from 'node:fs';
 import { HostError, isKtError } from '../errors.js';
 import { hostKeyFromConsoleLine, HostKeyMismatchError, type HostKeyTrust } from './hostKey.js';
 import { launchQemu, type QemuProcess } from './launch.js';
-import type { Machine, MachineExit } from './machine.js';
+import { bootPhases, parseBootStamps, parseReleaseLine, type BootStamp } from './bootPhases.js';
+import type { BootResult, Machine, MachineExit } from './machine.js';
 import type { PreparedHost } from './prepareHost.js';
 import { QmpClient } from './qmp.js';
 import {
@@ -73,8 +80,10 @@ export interface ConsoleBootedMachineOptions {
 const CONSOLE_TAIL_BYTES = 64 * 1024;
 /** Pause between ssh attempts while a tcp forward finds nothing listening in the guest yet. */
 const SSH_RETRY_MS = 500;
-/** A console "line" longer than this is no host key line; only its start is kept. */
+/** A console "line" longer than this is no line kt reads during boot; only its start is kept. */
 const MAX_KEY_LINE = 1024;
+/** How often the early connection looks for QEMU's ssh socket while QEMU starts. */
+const SOCKET_POLL_MS = 10;
 
 export class ConsoleBootedMachine implements Machine {
   readonly name: string;
@@ -115,7 +124,7 @@ export class ConsoleBootedMachine implements Machine {
     return this.tail.split(/\r?\n/).slice(-lines).join('\n');
   }
 
-  async boot(signal: AbortSignal): Promise<{ bootMs: number; kernelRelease: string }> {
+  async boot(signal: AbortSignal): Promise<BootResult> {
     const started = Date.now();
     const b = this.base;
     if (signal.aborted) throw new BootError('E_BOOT_ABORTED', `boot of ${this.name} was interrupted`);
@@ -126,7 +135,16 @@ export class ConsoleBootedMachine implements Machine {
     // Host key lines the guest printed on its console before READY_MARKER (trust 'console').
     const consoleKeys = new Set<string>();
     let keyLine = '';
+    let stamps: BootStamp[] | undefined;
+    let consoleRelease: string | undefined;
+    let readySeenMs: number | undefined;
     this.host = await b.prepare();
+    // Disposed or interrupted while the host was prepared: QEMU must not start at all (dispose
+    // already ran and would never kill it).
+    if (signal.aborted || this.disposed) {
+      if (!b.keep) await this.host.dispose();
+      throw new BootError('E_BOOT_ABORTED', `boot of ${this.name} was interrupted`);
+    }
     let ready!: () => void;
     let failed!: (err: Error) => void;
     let booting = true;
@@ -145,16 +163,21 @@ export class ConsoleBootedMachine implements Machine {
       this.tail = (this.tail + chunk.toString('utf8')).slice(-CONSOLE_TAIL_BYTES);
       for (const l of this.listeners) l(chunk);
       if (!booting) return;
-      if (trust.kind === 'console') {
-        const lines = (keyLine + chunk.toString('utf8')).split('\n');
-        keyLine = lines.pop()!.slice(0, MAX_KEY_LINE);
-        for (const line of lines) {
+      const lines = (keyLine + chunk.toString('utf8')).split('\n');
+      keyLine = lines.pop()!.slice(0, MAX_KEY_LINE);
+      for (const line of lines) {
+        if (trust.kind === 'console') {
           const key = hostKeyFromConsoleLine(line);
           if (key) consoleKeys.add(key);
         }
+        stamps = parseBootStamps(line) ?? stamps;
+        consoleRelease = parseReleaseLine(line) ?? consoleRelease;
       }
       // A rolling window: a marker may be split across chunks.
-      if (this.tail.includes(READY_MARKER)) return ready();
+      if (this.tail.includes(READY_MARKER)) {
+        readySeenMs ??= Date.now() - started;
+        return ready();
+      }
       const failure = b.failureMarkers.find((f) => this.tail.includes(f.marker));
       if (failure) failed(this.bootError(failure.code, failure.message));
     });
@@ -170,14 +193,20 @@ export class ConsoleBootedMachine implements Machine {
     const onAbort = () => failed(new BootError('E_BOOT_ABORTED', `boot of ${this.name} was interrupted`));
     signal.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(() => failed(this.bootError('E_BOOT_TIMEOUT', b.timeoutMessage)), b.bootTimeoutMs);
+    const deadline = started + b.bootTimeoutMs;
+    // A pinned key needs nothing from the console: over virtio-serial, connect right away.
+    const endpoint = b.endpoint;
+    const early =
+      endpoint.kind === 'virtio-serial' && trust.kind === 'pinned'
+        ? this.connectEarly(endpoint.socket, trust.key, deadline, readyPromise)
+        : undefined;
+    // Its failure matters only once the guest is ready; a failed boot reports its own cause.
+    early?.catch(() => undefined);
     try {
       await readyPromise;
-      const remaining = Math.max(5_000, b.bootTimeoutMs - (Date.now() - started));
       const expected = this.expectedHostKey(trust, consoleKeys);
-      // QMP first: the tcp transport needs it to learn the port QEMU bound.
-      this.qmp = await QmpClient.connect(b.qmpSocket, 5_000).catch(() => undefined);
-      const endpoint = await this.resolveEndpoint();
-      this.transport = await this.connect(endpoint, expected.key, started + b.bootTimeoutMs).catch((err: unknown) => {
+      const qmp = QmpClient.connect(b.qmpSocket, 5_000).catch(() => undefined);
+      const mapError = (err: unknown): never => {
         if (err instanceof HostKeyMismatchError) {
           throw this.bootError(
             'E_BOOT_HOST_KEY',
@@ -188,15 +217,54 @@ export class ConsoleBootedMachine implements Machine {
           );
         }
         throw this.bootError('E_BOOT_SSH', `the guest booted but ssh did not answer: ${String(err)}`);
-      });
+      };
+      if (early) {
+        this.qmp = await qmp;
+        this.transport = await early.catch(mapError);
+      } else {
+        // QMP first: the tcp transport needs it to learn the port QEMU bound.
+        this.qmp = await qmp;
+        const resolved = await this.resolveEndpoint();
+        this.transport = await this.connect(resolved, expected.key, deadline).catch(mapError);
+      }
       void this.transport.closed.then(() => this.resolveTransportClosed());
-      const uname = await this.transport.exec('uname -r', { timeoutMs: remaining });
-      const kernelRelease = uname.stdout.trim();
-      return { bootMs: Date.now() - started, kernelRelease };
+      let kernelRelease = consoleRelease;
+      if (kernelRelease === undefined) {
+        // A guest that does not print its release (the NixOS backend): ask.
+        const remaining = Math.max(5_000, deadline - Date.now());
+        kernelRelease = (await this.transport.exec('uname -r', { timeoutMs: remaining })).stdout.trim();
+      }
+      const bootMs = Date.now() - started;
+      return { bootMs, kernelRelease, phases: bootPhases({ readySeenMs: readySeenMs ?? bootMs, bootMs, ...(stamps ? { stamps } : {}) }) };
+    } catch (err) {
+      // An early connection that completed anyway must not outlive the failed boot.
+      early?.then((t) => t.close(), () => undefined);
+      throw err;
     } finally {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
     }
+  }
+
+  /**
+   * The ssh connection of a virtio-serial guest, started while it boots: waits for QEMU to make
+   * its socket, then runs the handshake, which completes once the guest's sshd opens the port.
+   * Ends when the boot fails (`decided` rejects); a connection made after that is closed.
+   */
+  private async connectEarly(socket: string, hostKey: string, deadline: number, decided: Promise<void>): Promise<Transport> {
+    let over = false;
+    decided.catch(() => (over = true));
+    while (!fs.existsSync(socket)) {
+      if (over) throw new TransportError('the boot failed before QEMU made its ssh socket');
+      if (Date.now() > deadline) throw new TransportError(`QEMU made no ssh socket at ${socket}`);
+      await new Promise((resolve) => setTimeout(resolve, SOCKET_POLL_MS));
+    }
+    const transport = await connectSsh({ kind: 'virtio-serial', socket }, this.base.privateKey, Math.max(5_000, deadline - Date.now()), hostKey);
+    if (over) {
+      transport.close();
+      throw new TransportError('the boot failed');
+    }
+    return transport;
   }
 
   /** The key to pin: the pinned one, or the single key the guest printed before READY_MARKER. */
@@ -233,7 +301,10 @@ export class ConsoleBootedMachine implements Machine {
       } catch (err) {
         const code = (err as { code?: unknown }).code;
         const beforeHandshake =
-          code === 'ECONNRESET' || code === 'ECONNREFUSED' || (err as Error).message === 'Connection lost before handshake';
+          code === 'ECONNRESET' ||
+          code === 'ECONNREFUSED' ||
+          (err as Error).message === 'Connection lost before handshake' ||
+          (err instanceof TransportError && err.message.includes('before the ssh handshake'));
         if (endpoint.kind !== 'tcp' || !beforeHandshake || Date.now() + SSH_RETRY_MS > deadline) throw err;
         await new Promise((resolve) => setTimeout(resolve, SSH_RETRY_MS));
       }

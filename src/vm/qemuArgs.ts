@@ -38,6 +38,8 @@ export function renderKernelCmdline(spec: VmSpec): string {
   if (spec.hungTaskTimeoutSec > 0) params.push(`kt.hung_task_timeout=${spec.hungTaskTimeoutSec}`);
   // --rootfs virtiofs: guest/init mounts these tags instead of the kt-root disk (docs/virtiofs.md).
   for (const share of spec.virtiofs?.shares ?? []) params.push(virtiofsCmdlineParam(share));
+  // Only the run's filesystems load while the host connects (guest/kt-init, docs/speed.md).
+  if (spec.guestModules) params.push(`kt.modules=${spec.guestModules.join(',')}`);
   return [...params, ...spec.extraCmdline].join(' ');
 }
 

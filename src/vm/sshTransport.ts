@@ -69,6 +69,8 @@ export async function connectSsh(
   await withTimeout(
     new Promise<void>((resolve, reject) => {
       client.once('ready', resolve);
+      // The guest's end closed before the handshake finished (QEMU exited while it booted).
+      client.once('close', () => reject(new TransportError('the connection closed before the ssh handshake completed')));
       // ssh2 may report one failure twice (the socket's error, then "Connection lost before
       // handshake"): every error must have a listener, the first one decides.
       client.on('error', reject);
@@ -81,6 +83,9 @@ export async function connectSsh(
         // kt's guests only have an ed25519 host key; asking for that type alone means the key
         // compared below is the one the guest's sshd signs the key exchange with.
         algorithms: { serverHostKey: [HOST_KEY_TYPE] },
+        // Straight to the key: ssh2 otherwise tries "none" first, a round trip to a guest that
+        // answers slowly under TCG (docs/speed.md).
+        authHandler: ['publickey'],
         // `key` is the raw key blob the server proved it holds (ssh2 calls this before the
         // exchange completes). A 127.0.0.1 port can be taken by any local process, so the
         // blob must be the expected one (src/vm/hostKey.ts says where that comes from).

@@ -34,7 +34,7 @@ describe('renderSectionSetup', () => {
       const section = { name: 'xfs', fstyp: 'xfs', mkfsOptions, mountOptions: '', env };
       const script = renderSectionSetup({ section: 'xfs', localConfig: localConfigFor(section), fstyp: 'xfs', mkfsOptions })
         .replaceAll('/run/kt', dir)
-        .replace('if mountpoint -q /mnt/test; then umount /mnt/test; fi', ':')
+        .replace('umount /mnt/test', 'echo never-mounted-here; exit 9')
         // mkfs.xfs stand-in: prints its arguments, one per line.
         .replace('mkfs.xfs -f -q', `printf '%s\\n' -f -q`)
         .replace(/ >\/dev\/null$/m, ` > ${dir}/mkfs-args`);

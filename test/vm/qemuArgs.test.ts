@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { renderKernelCmdline, renderQemuArgs } from '../../src/vm/qemuArgs.js';
-import { resolveVmSpec, type VmOptions } from '../../src/vm/spec.js';
+import { guestModulesFor, resolveVmSpec, type VmOptions } from '../../src/vm/spec.js';
 
 const base: VmOptions = {
   runId: '20261122-010203-ab12',
@@ -103,5 +103,21 @@ describe('renderKernelCmdline', () => {
         'kt.hostname=kt-20261122-010203-ab12-vm1 kt.sshkey=AAAAC3NzaC1lZDI1NTE5AAAAIKtKeyBlob ' +
         'kt.hung_task_timeout=30 xfs.debug=1',
     );
+  });
+
+  it('names the filesystems of the run as the modules the guest loads while the host connects', () => {
+    const spec = resolveVmSpec({ ...base, guestModules: guestModulesFor(['xfs', 'ext3', 'ext4', 'xfs']) });
+    expect(renderKernelCmdline(spec)).toContain(' kt.modules=xfs,ext4,loop,dm_mod');
+    // Without the option the guest keeps its own default list.
+    expect(renderKernelCmdline(resolveVmSpec(base))).not.toContain('kt.modules');
+  });
+});
+
+describe('guestModulesFor', () => {
+  it('maps filesystems to their modules and always adds loop and dm_mod, once each', () => {
+    expect(guestModulesFor(['btrfs'])).toEqual(['btrfs', 'loop', 'dm_mod']);
+    expect(guestModulesFor(['ext2', 'ext4'])).toEqual(['ext4', 'loop', 'dm_mod']);
+    // A name that is no module name never reaches the kernel cmdline.
+    expect(guestModulesFor(['xfs', 'a b', 'x,y'])).toEqual(['xfs', 'loop', 'dm_mod']);
   });
 });
