@@ -53,7 +53,7 @@ export async function prepareVirtiofs(config: RunConfig, image: ImageRef, cacheD
     await runner.close();
   }
   write(
-    `kt: virtiofs: root ${rootTree}, fstests ${config.fstestsDir}${config.shares.map((s) => `, ${s.tag} ${s.path}${s.readOnly ? ' (ro)' : ''}`).join('')} (${daemon.flavour === 'qemu' ? "QEMU's" : 'the Rust'} virtiofsd ${daemon.version}, ${daemon.path}${userns ? `, as root of ${userns.user}'s user namespace` : ''})\n`,
+    `kt: virtiofs: root ${rootTree}, fstests ${config.fstestsDir}${config.shares.map((s) => `, ${s.tag} ${s.path}${s.readOnly ? ' (ro)' : ''}`).join('')} (${daemon.flavour === 'qemu' ? "QEMU's" : 'the Rust'} virtiofsd${daemon.version === 'unknown' ? '' : ` ${daemon.version}`}, ${daemon.path}${userns ? `, as root of ${userns.user}'s user namespace` : ''})\n`,
   );
   return { daemon, rootTree, fstestsDir: config.fstestsDir, shares: config.shares, ...(userns ? { userns } : {}) };
 }

@@ -3,7 +3,9 @@
  * image — the image's unpacked tree and the fstests tree are served by the host's real
  * virtiofsd. The fixture quick group passes from the shared tree; a test edited on the host
  * between two runs runs edited (nothing repacked); --share directories are mounted read-only or
- * read-write at /mnt/share/TAG; no qemu, no virtiofsd and no VM directory is left.
+ * read-write at /mnt/share/TAG; no qemu, no virtiofsd and no VM directory is left. An ordinary
+ * account boots the same way, its daemons and the tree's unpacking in the user namespace of its
+ * subordinate ids.
  */
 import { execa } from 'execa';
 import fs from 'node:fs';
@@ -11,8 +13,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveCacheDir } from '../../src/vm/image/cacheDir.js';
+import { ensureImage } from '../../src/vm/image/ensureImage.js';
+import { findSubIdRange, MIN_SUBID_COUNT, nextFreeSubIdStart } from '../../src/vm/image/subIds.js';
 import { findVirtiofsd } from '../../src/vm/virtiofs/daemon.js';
-import { fixtureTree, lastEnd, outcomes, qemuOf, readEvents, runIdOf, runKt, type KtRun } from './harness.js';
+import { finished, fixtureTree, KT, lastEnd, outcomes, qemuOf, readEvents, runIdOf, runKt, type KtRun } from './harness.js';
 
 const lookup = await findVirtiofsd(process.env);
 const canRun = lookup.found !== undefined && process.geteuid?.() === 0;
@@ -135,6 +139,77 @@ describe.skipIf(!canRun)('kt run --rootfs virtiofs', () => {
           expect(fs.existsSync(path.dirname(dir))).toBe(false);
         }
       }
+    });
+  });
+
+  describe('as an ordinary user (daemons in the user namespace of its subordinate ids)', () => {
+    const USER = 'ktvfsuser';
+    let account: { uid: number; gid: number; home: string };
+    let run: KtRun;
+    let subuidStart: number;
+    const shared = path.join(work, 'shared-cache');
+    const cache = path.join(work, 'user-cache');
+    const userTree = path.join(work, 'user-fstests');
+    const results = path.join(work, 'user-results');
+    const readOr = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '');
+
+    function asUser(args: string[], env: Record<string, string> = {}) {
+      const vars = { HOME: account.home, USER, LOGNAME: USER, PATH: `${path.dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`, NO_COLOR: '1', ...env };
+      return execa('runuser', ['-u', USER, '--', 'env', '-i', ...Object.entries(vars).map(([k, v]) => `${k}=${v}`), ...args], { cwd: work, reject: false, stdin: 'ignore' });
+    }
+
+    beforeAll(async () => {
+      if ((await execa('id', ['-u', USER], { reject: false })).exitCode !== 0) await execa('useradd', ['--create-home', '--shell', '/bin/bash', USER]);
+      const fields = (await execa('getent', ['passwd', USER])).stdout.split(':');
+      account = { uid: Number(fields[2]), gid: Number(fields[3]), home: fields[5]! };
+      for (const [file, flag] of [['/etc/subuid', '--add-subuids'], ['/etc/subgid', '--add-subgids']] as const) {
+        if (findSubIdRange(readOr(file), { name: USER, id: account.uid }).range) continue;
+        const start = nextFreeSubIdStart([readOr('/etc/subuid'), readOr('/etc/subgid')]);
+        await execa('usermod', [flag, `${start}-${start + MIN_SUBID_COUNT - 1}`, USER]);
+      }
+      subuidStart = findSubIdRange(readOr('/etc/subuid'), { name: USER, id: account.uid }).range!.start;
+      // The image root built, handed over as a shared cache (docs/image.md, "The shared cache"):
+      // the account reads it and unpacks its own tree.
+      const image = await ensureImage({ cacheDir: resolveCacheDir(process.env) });
+      const dest = path.join(shared, 'images', image.hash);
+      fs.mkdirSync(dest, { recursive: true });
+      await execa('cp', ['--sparse=always', ...fs.readdirSync(image.dir).map((f) => path.join(image.dir, f)), dest]);
+      fs.cpSync(await fixtureTree(), userTree, { recursive: true });
+      for (const dir of [cache, results]) fs.mkdirSync(dir);
+      await execa('chown', ['-R', `${account.uid}:${account.gid}`, cache, results, userTree]);
+      await execa('chmod', ['-R', 'a+rX', work]);
+      const r = await asUser(['node', KT, 'run', '--accel', 'tcg', '--rootfs', 'virtiofs', '--fstests', userTree, '--results', results, '-g', 'quick'], { KT_CACHE_DIR: cache, KT_SYSTEM_CACHE_DIR: shared });
+      run = finished(r, results);
+    }, 1_800_000);
+
+    afterAll(async () => {
+      // The tree belongs to the account's subordinate ids: removed the way docs/virtiofs.md says.
+      if (account) await asUser(['unshare', '--map-auto', '--map-root-user', 'rm', '-rf', path.join(cache, 'rootfs')]);
+    });
+
+    it('passes the quick group, its daemons running as root of its user namespace', () => {
+      expect(run.exitCode, run.stderr).toBe(0);
+      expect(outcomes(run.runDir)).toEqual({ 'generic/001': 'passed', 'generic/002': 'passed', 'generic/004': 'notrun', 'xfs/001': 'passed' });
+      expect(run.stderr).toContain(`, as root of ${USER}'s user namespace)`);
+    });
+
+    it("unpacked the tree with the image's owners shifted to its subordinate ids, set-id bits kept", () => {
+      const tree = fs.readdirSync(path.join(cache, 'rootfs')).map((h) => path.join(cache, 'rootfs', h));
+      expect(tree).toHaveLength(1);
+      const st = (p: string) => {
+        const s = fs.lstatSync(path.join(tree[0]!, p));
+        return [(s.mode & 0o7777).toString(8), s.uid - subuidStart, s.gid - subuidStart];
+      };
+      expect(st('usr/bin/passwd')).toEqual(['4755', 0, 0]);
+      expect(st('etc/shadow')).toEqual(['640', 0, 42]);
+      expect(st('home/fsgqa')).toEqual(['755', 1000, 1000]);
+    });
+
+    it('leaves no qemu, no virtiofsd, no namespace holder and no VM directory behind', async () => {
+      expect(await qemuOf(runIdOf(run.runDir))).toEqual([]);
+      const left = await execa('pgrep', ['-u', USER, '-a'], { reject: false });
+      expect(String(left.stdout)).toBe('');
+      for (const dir of vmDirsOf(run)) expect(fs.existsSync(path.dirname(dir))).toBe(false);
     });
   });
 });

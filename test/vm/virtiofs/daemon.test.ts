@@ -17,6 +17,11 @@ describe('classifyVirtiofsd (output of the real binaries, test/vm/virtiofs/fixtu
     expect(classifyVirtiofsd(fixture('rust-1.13.2-virtiofsd.help.txt'), fixture('rust-1.13.2-virtiofsd.version.txt'))).toEqual({ flavour: 'rust', version: '1.13.2' });
   });
 
+  it("recognises QEMU's C virtiofsd run by an ordinary user, which prints only its setgroups failure", () => {
+    const out = fixture('qemu-7.2-virtiofsd.help-unprivileged.txt');
+    expect(classifyVirtiofsd(out, out)).toEqual({ flavour: 'qemu', version: 'unknown' });
+  });
+
   it('recognises neither in the help of another program', () => {
     expect(classifyVirtiofsd(fs.readFileSync(new URL('./fixtures/README.md', import.meta.url), 'utf8'), '')).toBeUndefined();
     expect(classifyVirtiofsd('', '')).toBeUndefined();
