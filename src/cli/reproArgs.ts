@@ -29,10 +29,11 @@ const CARRIED_VALUE_FLAGS = {
   '--nixos-vm': 'nixosVm',
   '--modules': 'modules',
   '--accel': 'accel',
+  '--rootfs': 'rootfs',
 } as const satisfies Record<string, keyof RunArgs>;
 
 /** Repeatable value flags carried over. */
-const CARRIED_LIST_FLAGS = { '--append': 'append', '--module': 'module' } as const satisfies Record<string, keyof RunArgs>;
+const CARRIED_LIST_FLAGS = { '--append': 'append', '--module': 'module', '--share': 'share' } as const satisfies Record<string, keyof RunArgs>;
 
 /** Every value flag of `kt run` (so a value is never mistaken for a flag or a test), short forms mapped to long. */
 const VALUE_FLAGS: Record<string, string> = {
@@ -147,6 +148,9 @@ const PATH_FLAGS: ReadonlySet<string> = new Set(['--config', '--nixos-vm', '--mo
 
 /** A recorded path made absolute with the run's cwd (when the log has it), so repro works from anywhere. */
 function anchored(flag: string, value: string, cwd: string | undefined): string {
+  // --share TAG:PATH[:ro] (docs/virtiofs.md): the path after the tag.
+  const share = flag === '--share' && cwd ? /^([^:]*):(?!\/)(.*)$/.exec(value) : null;
+  if (share) return `${share[1]}:${path.join(cwd!, share[2]!)}`;
   if (!cwd || !PATH_FLAGS.has(flag) || path.isAbsolute(value)) return value;
   // -c/--suite hold a path only when they name a suite file.
   if ((flag === '--section' || flag === '--suite') && !/\.ya?ml(\/|$)/.test(value)) return value;

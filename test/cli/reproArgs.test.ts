@@ -101,6 +101,14 @@ describe('reproRun', () => {
     expect(run.args.module).toEqual(['/home/me/linux/out/m.ko']);
   });
 
+  it('boots the repro over virtiofs with the same shares when the run did (docs/virtiofs.md)', () => {
+    const start = { ...START, cwd: '/home/me/linux', argv: ['run', '--rootfs', 'virtiofs', '--share', 'data:testdata:ro', '--share=out:/tmp/out', '--fstests', '/t', 'generic/001'] };
+    const run = reproRun(start, { test: 'generic/001', section: START.sections![0]!, results: '/r', keep: false, dryRun: false });
+    expect(run.args.rootfs).toBe('virtiofs');
+    expect(run.args.share).toEqual(['data:/home/me/linux/testdata:ro', 'out:/tmp/out']);
+    expect(run.args.tests).toEqual(['generic/001']);
+  });
+
   it('lets a NixOS VM bring its own kernel', () => {
     const start = { ...START, kernel: 'nixos-vm-kernel', argv: ['run', '--backend', 'nixos', '--nixos-vm', '/nix/store/abc-vm'] };
     const run = reproRun(start, { test: 'xfs/042', section: START.sections![0]!, results: '/r', keep: false, dryRun: false });
