@@ -24,6 +24,7 @@ import { killAllNow } from '../vm/processRegistry.js';
 import type { Accel } from '../vm/spec.js';
 import { loadRunBaseline, retryPolicyFor, verdictFor, type RunBaseline, type RunOptions } from './runBaseline.js';
 import { machineOptions, renderMachineCommand, type DirectArtifacts, type RunIdentity } from './machines.js';
+import { sizeRun } from './runSizing.js';
 import { handleStopSignals, type StopSignal } from './signals.js';
 import { ktVersion } from './version.js';
 import { releaseHungUpTerminal } from './terminal.js';
@@ -97,7 +98,10 @@ export async function prepareImage(cacheDir: string, rebuild: boolean, signal?: 
 }
 
 export async function runCommand(args: RunArgs, argv: string[], options: RunOptions = {}): Promise<number> {
-  const config = normalizeRunConfig(args, argv, process.env, process.cwd());
+  const requested = normalizeRunConfig(args, argv, process.env, process.cwd());
+  // -j auto, --cpus and the host's limits, with the accelerator asked for (TCG unless --accel
+  // kvm): a run the host cannot hold stops here, before any build (src/config/runSize.ts).
+  let config = sizeRun(requested, requested.accel === 'kvm' ? 'kvm' : 'tcg', requested.dryRun ? (line) => process.stderr.write(line) : undefined);
   const baseline = loadRunBaseline(options);
   // The user's kernel: stop now when its config lacks what the guest needs (docs/kernel.md).
   await (await import('./ownKernel.js')).checkOwnKernel(config, (line) => process.stderr.write(line));
@@ -126,6 +130,8 @@ export async function runCommand(args: RunArgs, argv: string[], options: RunOpti
   );
   try {
     const prepared = await prepareRun(config, cacheDir);
+    // Again with the accelerator the probe chose (-j auto and --cpus differ under KVM).
+    config = sizeRun(requested, prepared.accel, (line) => process.stderr.write(line));
     running = true;
     return await runAndReport(config, plan, history, prepared, signals.signal, (fn) => (onSecond = fn), baseline);
   } finally {
@@ -243,7 +249,7 @@ async function runAndReport(
         progress.onEvent(event);
       },
       createMachine: createMachineFactory(config, prepared.accel, identity, prepared.direct, runDir, keys.private),
-      guest: createGuestSteps(config.sections, config.fstestsDir),
+      guest: createGuestSteps(config.sections, config.fstestsDir, { loadModules: config.extraModules.length > 0 }),
       createCheckStream,
       createConsoleWatcher,
       batchSize: (remaining) => batchSize(remaining, config.jobs, { maxBatch: config.maxBatch }),

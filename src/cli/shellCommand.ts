@@ -283,7 +283,7 @@ async function runShell(run: ShellRun): Promise<number> {
     say(`kt: booting ${run.vmName}${run.keptDir ? ` on the disks kept in ${run.keptDir} (read-only: the guest writes to a throw-away overlay)` : ''}`);
     const boot = await machine.boot(run.stop);
     booted = true;
-    const guest = createGuestSteps(config.sections, config.fstestsDir);
+    const guest = createGuestSteps(config.sections, config.fstestsDir, { loadModules: config.extraModules.length > 0 });
     await guest.setupGuest(machine);
     if (run.keptDir) {
       // The kept TEST_DEV holds the run's filesystem: write the check config, make nothing.

@@ -7,6 +7,7 @@
 import { HostError } from '../errors.js';
 import { renderLocalConfig } from '../fstests/localConfig.js';
 import type { Machine } from '../vm/machine.js';
+import { moduleLoadError, renderModuleLoad } from '../modules/load.js';
 import {
   GUEST_DEVICE_SERIALS,
   guestDevice,
@@ -75,6 +76,19 @@ export function localConfigFor(section: GuestSectionConfig): string {
   });
 }
 
+/**
+ * Loads the --module files in the guest (src/modules/load.ts). A module that fails to load, or
+ * oopses or panics while loading, is an error of the user's module: the same on every VM, so
+ * the run stops and says which module and why (E_GUEST_SETUP_MODULE_*), not a test outcome.
+ */
+async function loadExtraModules(machine: Machine): Promise<void> {
+  const load = await machine.exec(renderModuleLoad(), { timeoutMs: SETUP_TIMEOUT_MS }).catch(() => ({ exitCode: null, stdout: '', stderr: '' }));
+  // The channel died with the load: let the panic report reach the console.
+  if (load.exitCode === null) await waitAtMost(machine.exited, MODULE_CRASH_SETTLE_MS);
+  const err = moduleLoadError({ exitCode: load.exitCode, stdout: load.stdout, console: machine.consoleTail(400), machine: machine.name });
+  if (err) throw err;
+}
+
 /** A VM lost during setup (no exit status): another boot may fare better. */
 export class SetupLostError extends HostError {
   constructor(message: string) {
@@ -82,7 +96,22 @@ export class SetupLostError extends HostError {
   }
 }
 
-export function createGuestSteps(sections: readonly GuestSectionConfig[], fstestsDir: string): GuestSteps {
+/** After a module load lost the channel: how long the console gets to show the panic it caused. */
+const MODULE_CRASH_SETTLE_MS = 10_000;
+
+/** Resolves after `ms`, or when `until` settles first; leaves no timer behind. */
+async function waitAtMost(until: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([until, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
+export interface GuestStepsOptions {
+  /** --module files were staged: load them in every VM before its first test (docs/kernel.md). */
+  loadModules?: boolean;
+}
+
+export function createGuestSteps(sections: readonly GuestSectionConfig[], fstestsDir: string, options: GuestStepsOptions = {}): GuestSteps {
   const byName = new Map(sections.map((s) => [s.name, s]));
   const sectionOf = (name: string): GuestSectionConfig => {
     const s = byName.get(name);
@@ -92,7 +121,10 @@ export function createGuestSteps(sections: readonly GuestSectionConfig[], fstest
   return {
     async setupGuest(machine: Machine): Promise<void> {
       const result = await machine.exec(renderGuestSetup(), { timeoutMs: SETUP_TIMEOUT_MS });
-      if (result.stdout.includes('KT-SETUP-OK')) return;
+      if (result.stdout.includes('KT-SETUP-OK')) {
+        if (options.loadModules) await loadExtraModules(machine);
+        return;
+      }
       if (result.exitCode === null) throw new SetupLostError(`${machine.name} was lost while being prepared (mount of the fstests disk)`);
       const preflight = /KT-PREFLIGHT: (.*)/.exec(result.stdout)?.[1];
       throw new HostError(

@@ -162,8 +162,10 @@ export class MachineSupply {
         await machine.dispose();
       }
       if (this.closed || d.stopSignal.aborted) return { ok: false, error };
-      if (!isFatalBootError(error)) {
-        this.failuresInARow++;
+      if (!isFatalBootError(error)) this.failuresInARow++;
+      {
+        // The record keeps every lost VM, also the one whose error ends the run (a module that
+        // panicked at load: its crash is in the event).
         if (machine) {
           d.emit({
             type: 'machine-lost',

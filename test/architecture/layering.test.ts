@@ -23,7 +23,7 @@ export const ALLOWED: Record<string, readonly string[]> = {
   modules: ['vm', 'crash'],
   reporters: ['record'],
   baseline: ['record'],
-  runner: ['record', 'crash', 'fstests', 'config'],
+  runner: ['record', 'crash', 'fstests', 'config', 'modules'],
   cli: ['*'],
   bench: ['*'],
 };
