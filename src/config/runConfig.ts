@@ -77,6 +77,11 @@ export interface RunConfig {
   /** Exclude rules of the config file and -E (sections hold their suite's and their own). */
   excludes: ExcludeRule[];
   jobs: number;
+  /**
+   * -j, --cpus and --spares as the user gave them (undefined: not given), before
+   * src/config/runSize.ts fits them to the host: -j auto, --cpus 1 under TCG with a VM per core.
+   */
+  sizeRequest: { jobs: number | 'auto' | undefined; cpus: number | undefined; spares: number | undefined };
   /** A kernel image to boot, or undefined for the guest image's own kernel. */
   kernel?: string;
   /** Where the kernel came from, for messages. */
@@ -230,9 +235,14 @@ export function normalizeRunConfig(args: RunArgs, argv: string[], env: NodeJS.Pr
   const dryRun = args.dryRun ?? false;
   checkResultsDir(resultsDir, !dryRun);
   const memoryMiB = wholeNumber(from<string | number>('--memory', args.memory, 'memory', 2048), 128, 1 << 20, 'MiB per VM, e.g. --memory 4096');
-  const cpus = wholeNumber(from<string | number>('--cpus', args.cpus, 'cpus', 2), 1, 1024, 'vCPUs per VM, e.g. --cpus 2');
+  const cpusGiven = from<string | number | undefined>('--cpus', args.cpus, 'cpus', undefined);
+  const cpus = wholeNumber({ ...cpusGiven, value: cpusGiven.value ?? 2 }, 1, 1024, 'vCPUs per VM, e.g. --cpus 2');
   const bootTimeoutSec = wholeNumber(from<string | number>('--boot-timeout', args.bootTimeout, 'bootTimeout', 300), 1, MAX_TIMER_SEC, 'seconds, e.g. --boot-timeout 300');
-  const jobs = wholeNumber(from<string | number>('-j', args.jobs, 'jobs', 1), 1, 256, 'a whole number from 1 to 256, e.g. -j 4', 'E_BAD_JOBS');
+  const jobsGiven = from<string | number | undefined>('-j', args.jobs, 'jobs', undefined);
+  // -j auto: decided against the host's cores and memory once the accelerator is known (runSize.ts).
+  const jobsAuto = jobsGiven.value === 'auto';
+  const jobs = jobsAuto ? 1 : wholeNumber({ ...jobsGiven, value: jobsGiven.value ?? 1 }, 1, 256, 'a whole number from 1 to 256, e.g. -j 4, or -j auto', 'E_BAD_JOBS');
+  const sparesGiven = from<string | number | undefined>('--spares', args.spares, 'spares', undefined);
   const maxBatch = wholeNumber(from<string | number>('--batch', args.batch, 'batch', 32), 1, 100_000, 'e.g. --batch 8 (tests per check invocation; 1 = one check per test)', 'E_BAD_BATCH');
   if (args.vmcore && memoryMiB > VMCORE_MAX_MIB) {
     // The ELF dump holds all guest memory; a run of many panics could fill the results disk.
@@ -251,6 +261,11 @@ export function normalizeRunConfig(args: RunArgs, argv: string[], env: NodeJS.Pr
     tests: args.tests ?? [],
     excludes,
     jobs,
+    sizeRequest: {
+      jobs: jobsAuto ? 'auto' : jobsGiven.value === undefined ? undefined : jobs,
+      cpus: cpusGiven.value === undefined ? undefined : cpus,
+      spares: sparesGiven.value === undefined ? undefined : wholeNumber(sparesGiven as Sourced<string | number>, 0, 64, 'e.g. --spares 1', 'E_BAD_SPARES'),
+    },
     ...resolveKernel(from<string | undefined>('--kernel', args.kernel, 'kernel', undefined), cwd, baseOf(single('--kernel', args.kernel))),
     fstestsDir,
     resultsDir,

@@ -94,7 +94,7 @@ export const configFileSchema = z
     fstests: z.string().optional(),
     kernel: z.string().optional(),
     suite: z.string().optional(),
-    jobs: z.number().int().positive().optional(),
+    jobs: z.union([z.number().int().positive(), z.literal('auto')]).optional(),
     batch: z.number().int().positive().optional(),
     spares: z.number().int().nonnegative().optional(),
     backend: z.enum(['direct', 'nixos']).optional(),

@@ -79,8 +79,8 @@ describe('kt run: usage errors exit 2 with the input and a hint', () => {
   }, CLI_TIMEOUT_MS);
 
   it('-j and other numbers as typed, with their range', async () => {
-    await expectUsage(['run', '--fstests', tree, '-j', '0', 'selftest/001'], 'kt: error E_BAD_JOBS: -j 0 is not a whole number from 1 to 256\n  hint: give a whole number from 1 to 256, e.g. -j 4');
-    await expectUsage(['run', '--fstests', tree, '-j', 'abc', 'selftest/001'], 'kt: error E_BAD_JOBS: -j abc is not a whole number from 1 to 256\n  hint: give a whole number from 1 to 256, e.g. -j 4');
+    await expectUsage(['run', '--fstests', tree, '-j', '0', 'selftest/001'], 'kt: error E_BAD_JOBS: -j 0 is not a whole number from 1 to 256\n  hint: give a whole number from 1 to 256, e.g. -j 4, or -j auto');
+    await expectUsage(['run', '--fstests', tree, '-j', 'abc', 'selftest/001'], 'kt: error E_BAD_JOBS: -j abc is not a whole number from 1 to 256\n  hint: give a whole number from 1 to 256, e.g. -j 4, or -j auto');
     await expectUsage(['run', '--fstests', tree, '--memory', '1.5', 'selftest/001'], 'kt: error E_BAD_NUMBER: --memory 1.5 is not a whole number from 128 to 1048576\n  hint: give MiB per VM, e.g. --memory 4096');
     await expectUsage(
       ['run', '--fstests', tree, '--test-timeout', '1e10', 'selftest/001'],
@@ -218,6 +218,22 @@ describe('kt run --dry-run', () => {
     expect(r.out).not.toMatch(/generic\/002/);
     expect(r.out).toMatch(/^kt: vm1: qemu-system-x86_64 -name kt-DRYRUN-vm1 .*-accel tcg,thread=multi/m);
     expect(r.out).toMatch(/^kt: vm2: qemu-system-x86_64 -name kt-DRYRUN-vm2 /m);
+  }, CLI_TIMEOUT_MS);
+
+  it('-j auto: one VM per core under TCG with 1 vCPU each, as memory allows, said on stderr', async () => {
+    const r = await kt(['run', '--dry-run', '--fstests', tree, '-j', 'auto', '--accel', 'tcg', '--memory', '256', 'selftest/001']);
+    expect(r.code, r.err).toBe(0);
+    const note = /^kt: -j auto: (\d+) VM\(s\) of 1 vCPU\(s\): (\d+) core\(s\) \/ 1/m.exec(r.err);
+    expect(note, r.err).not.toBeNull();
+    expect(Number(note![2])).toBe(os.availableParallelism());
+    expect(r.out).toContain(`on ${note![1]} VM(s)`);
+    expect(r.out).toMatch(/^kt: vm1: qemu-system-x86_64 .* -smp 1 /m);
+  }, CLI_TIMEOUT_MS);
+
+  it('refuses, before anything is built, a run whose VMs do not fit in memory (exit 2, the limit named)', async () => {
+    const r = await kt(['run', '--dry-run', '--fstests', tree, '-j', '200', '--memory', '1048576', '--accel', 'tcg', 'selftest/001']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^kt: error E_HOST_MEMORY: -j 200 and 1 spare\(s\) × --memory 1048576 need \d+ MiB \(201 VM\(s\) × \(1048576 MiB guest \+ 256 MiB QEMU\) \+ 512 MiB for the host\), but only \d+ MiB are available \(MemAvailable in \/proc\/meminfo\)\n {2}hint: use a smaller --memory/);
   }, CLI_TIMEOUT_MS);
 
   it('applies --shard as a pure split of the plan', async () => {
