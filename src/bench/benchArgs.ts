@@ -1,0 +1,119 @@
+/**
+ * `npm run bench -- [--fstests DIR --tests T,T,...] [--recovery-tests T,T,...] [--boots N]
+ * [--only ROW,ROW] [--accel tcg|kvm]`: what the benchmark measures and on which tree (pure).
+ * Without --fstests it copies and builds kt's fixture tree (test/fixtures/fstests) and uses its
+ * own lists. docs/speed.md describes every row.
+ */
+import { formatError, UsageError, type KtError } from '../errors.js';
+
+/**
+ * The rows, in the order they run. There is no snapshot-restore row: kt boots every VM fresh
+ * (docs/speed.md, "Why not restore a snapshot").
+ */
+export const BENCH_ROWS = ['boot', 'checkStart', 'scaling', 'batching', 'rss', 'overhead', 'recovery', 'virtiofsBoot'] as const;
+export type BenchRow = (typeof BENCH_ROWS)[number];
+
+export interface BenchArgs {
+  /** A built fstests tree; undefined: the fixture. */
+  fstests?: string;
+  /** The list of the checkStart, scaling, batching, rss and overhead rows. */
+  tests?: string[];
+  /** Tests that pass on the tree, at least three: the recovery row panics the VM in one of them. */
+  recoveryTests?: string[];
+  /** Boots per boot row (the median is reported). */
+  boots: number;
+  /** The rows to run, in BENCH_ROWS order. */
+  rows: BenchRow[];
+  accel: 'tcg' | 'kvm';
+}
+
+const USAGE_HINT = `usage: npm run bench -- [--fstests DIR --tests T,T] [--recovery-tests T,T,T] [--boots N] [--only ROW,ROW] [--accel tcg|kvm] (docs/speed.md); rows: ${BENCH_ROWS.join(', ')}`;
+/** The recovery row panics one test and needs one after it on the spare, and one before it to let the spare settle. */
+export const MIN_RECOVERY_TESTS = 3;
+
+function fail(message: string, hint: string): never {
+  throw new UsageError('E_BENCH_USAGE', message, hint);
+}
+
+function list(flag: string, value: string | undefined): string[] {
+  const items = (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) fail(`${flag} needs a comma-separated list`, `e.g. ${flag} generic/001,generic/002`);
+  return items;
+}
+
+function boots(v: string, from: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > 50) fail(`${from} ${JSON.stringify(v)} is not a whole number from 1 to 50`, 'e.g. --boots 3');
+  return n;
+}
+
+export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv): BenchArgs {
+  const envAccel = env.KT_BENCH_ACCEL;
+  if (envAccel !== undefined && envAccel !== 'tcg' && envAccel !== 'kvm') fail(`KT_BENCH_ACCEL=${envAccel} is not tcg or kvm`, 'unset it or use --accel tcg|kvm');
+  const args: BenchArgs = {
+    boots: env.KT_BENCH_BOOTS !== undefined ? boots(env.KT_BENCH_BOOTS, 'KT_BENCH_BOOTS') : 3,
+    rows: [...BENCH_ROWS],
+    accel: envAccel ?? 'tcg',
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    // A flag's value is the next word, never another flag (`--fstests --tests` is a missing directory).
+    const value = (): string | undefined => {
+      const v = argv[i + 1];
+      if (v === undefined || v.startsWith('--')) return undefined;
+      i++;
+      return v;
+    };
+    switch (flag) {
+      case '--fstests': {
+        const dir = value();
+        if (!dir) fail('--fstests needs a directory', 'e.g. --fstests ~/src/xfstests-dev (built with make)');
+        args.fstests = dir;
+        break;
+      }
+      case '--tests':
+        args.tests = list(flag, value());
+        break;
+      case '--recovery-tests':
+        args.recoveryTests = list(flag, value());
+        if (args.recoveryTests.length < MIN_RECOVERY_TESTS) {
+          fail(`--recovery-tests needs at least ${MIN_RECOVERY_TESTS} tests, got ${args.recoveryTests.length} (${args.recoveryTests.join(',')})`, 'tests that pass on the tree: the panic goes into one of them and the next must run on the spare');
+        }
+        break;
+      case '--boots':
+        args.boots = boots(value() ?? '', '--boots');
+        break;
+      case '--only': {
+        const rows = list(flag, value());
+        for (const r of rows) if (!(BENCH_ROWS as readonly string[]).includes(r)) fail(`--only ${r}: no such row`, `rows: ${BENCH_ROWS.join(', ')}`);
+        // Rows run in their own order, each once, whatever the order given.
+        args.rows = BENCH_ROWS.filter((r) => rows.includes(r));
+        break;
+      }
+      case '--accel': {
+        const v = value();
+        if (v !== 'tcg' && v !== 'kvm') fail(`--accel ${v ?? ''} is not tcg or kvm`, 'e.g. --accel tcg');
+        args.accel = v;
+        break;
+      }
+      default:
+        fail(`unknown argument ${JSON.stringify(flag)}`, USAGE_HINT);
+    }
+  }
+  if (args.fstests && !args.tests) fail('--fstests needs --tests (the list to time on that tree)', 'e.g. --tests generic/001,generic/002,generic/005');
+  if (!args.fstests && (args.tests || args.recoveryTests)) {
+    fail(`${args.tests ? '--tests' : '--recovery-tests'} needs --fstests (the fixture tree has its own lists)`, 'e.g. --fstests ~/src/xfstests-dev --tests generic/001,generic/002');
+  }
+  if (args.fstests && args.rows.includes('recovery') && !args.recoveryTests && args.tests!.length < MIN_RECOVERY_TESTS) {
+    fail(
+      `the recovery row needs at least ${MIN_RECOVERY_TESTS} passing tests; --tests has ${args.tests!.length}`,
+      'add --recovery-tests T1,T2,T3 (tests that pass on that tree), or leave the row out with --only',
+    );
+  }
+  return args;
+}
+
+/** A usage error as the benchmark prints it: `bench: error CODE: message` and the hint, no stack. */
+export function formatBenchError(err: KtError): string {
+  return formatError(err).replace(/^kt: /, 'bench: ');
+}
