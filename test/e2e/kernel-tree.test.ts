@@ -211,6 +211,32 @@ describe('kt run in the tree', () => {
     RUN_TIMEOUT_MS,
   );
 
+  it(
+    'kt run --module loads an out-of-tree module in the VM before its first test',
+    async () => {
+      const r = await ktRun(['--module', path.join(out, 'kmod/kt_hello.ko'), 'selftest/001'], builtin);
+      expect(r.code, r.err).toBe(0);
+      const console = fs.readFileSync(path.join(r.runDir!, 'console', 'vm1.log'), 'utf8');
+      // Loaded (its printk) before fstests' marker of the first test.
+      expect(console.indexOf('kt_hello: loaded')).toBeGreaterThan(-1);
+      expect(console.indexOf('kt_hello: loaded')).toBeLessThan(console.indexOf('run fstests selftest/001'));
+    },
+    RUN_TIMEOUT_MS,
+  );
+
+  it(
+    'kt run --module with a module that panics at load reports that module, not a test',
+    async () => {
+      const r = await ktRun(['--module', path.join(out, 'kmod/kt_panic.ko'), 'selftest/001'], builtin);
+      expect(r.code).toBe(3);
+      expect(r.err).toMatch(/kt: error E_GUEST_SETUP_MODULE_CRASH: .*kt_panic/);
+      const events = readEvents(r.runDir!);
+      expect(events.filter((e) => e.type === 'test-end')).toEqual([]);
+      expect(events.find((e) => e.type === 'machine-lost')).toMatchObject({ reason: 'crash' });
+    },
+    RUN_TIMEOUT_MS,
+  );
+
   it('refuses a --module built for another kernel before anything boots', async () => {
     const r = await ktRun(['--module', path.join(out, 'kmod/kt_hello.ko'), 'selftest/001'], modular);
     expect(r.code).toBe(2);
