@@ -8,6 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { resolveCacheDir } from '../../src/vm/image/cacheDir.js';
+import { ensureImage } from '../../src/vm/image/ensureImage.js';
 import {
   finished,
   fixtureTree,
@@ -196,11 +198,11 @@ describe('results directory on a full disk', () => {
 describe('a corrupt guest image', () => {
   it('fails the boot three times and exits 3 with the console tail', async () => {
     const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-e2e-cache-'));
-    const real = path.join(process.env.KT_CACHE_DIR ?? path.join(os.homedir(), '.cache/kt'), 'images');
-    const hash = fs.readdirSync(real).find((d) => fs.existsSync(path.join(real, d, 'manifest.json')))!;
-    const dir = path.join(cache, 'images', hash);
+    // The image of the current recipe (a cache may hold older ones, which kt would not pick).
+    const real = await ensureImage({ cacheDir: resolveCacheDir(process.env) });
+    const dir = path.join(cache, 'images', path.basename(real.dir));
     fs.mkdirSync(dir, { recursive: true });
-    for (const f of ['vmlinuz', 'initramfs.cpio.gz', 'manifest.json']) fs.copyFileSync(path.join(real, hash, f), path.join(dir, f));
+    for (const f of ['vmlinuz', 'initramfs.cpio.gz', 'manifest.json']) fs.copyFileSync(path.join(real.dir, f), path.join(dir, f));
     // A root image of zeros: no filesystem for the initramfs to mount.
     fs.writeFileSync(path.join(dir, 'root.img'), Buffer.alloc(16 * 2 ** 20));
     try {

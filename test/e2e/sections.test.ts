@@ -17,7 +17,7 @@ const ends = (events: EventLine[]) => events.filter((e) => e.type === 'test-end'
 
 describe('kt run -c xfs/4k,xfs/1k -j 2', () => {
   it('runs both sections on one pool of two VMs, with results, JUnit and files per section', async () => {
-    const run = await runKt(['-c', 'xfs/4k,xfs/1k', '-j', '2', '--fstests', tree, 'generic/001', 'selftest/001', 'selftest/002']);
+    const run = await runKt(['-c', 'xfs/4k,xfs/1k', '-j', '2', '--spares', '0', '--fstests', tree, 'generic/001', 'selftest/001', 'selftest/002']);
     expect(run.stderr).not.toMatch(/internal error/);
     expect(run.exitCode, `${run.stdout}\n${run.stderr}`).toBe(1);
     const events = readEvents(run.runDir);
@@ -29,7 +29,8 @@ describe('kt run -c xfs/4k,xfs/1k -j 2', () => {
       'xfs/4k selftest/001 passed',
       'xfs/4k selftest/002 failed',
     ]);
-    // One pool: two VMs for six items of two sections, none booted again for a section switch.
+    // One pool: two VMs for six items of two sections, none booted again for a section switch
+    // (--spares 0: no warm spare is booted beside them).
     expect(events.filter((e) => e.type === 'machine-boot')).toHaveLength(2);
     const start = events.find((e) => e.type === 'run-start')!;
     expect(start['sections']).toEqual([
