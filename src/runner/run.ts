@@ -171,9 +171,9 @@ export async function executeRun(inputs: RunInputs): Promise<RunResult> {
         ...(inputs.timing ? { timing: inputs.timing } : {}),
       }),
   );
-  // Standing spares boot after the workers' first VMs have started (they take the supply first).
+  // Standing spares boot once the workers' first VMs are up (supply.startSparesOnceUp).
   const firstSection = inputs.work[0]?.section;
-  const startSpares = firstSection !== undefined && (inputs.spares ?? 0) > 0 ? setImmediate(() => supply.start(firstSection)) : undefined;
+  if (firstSection !== undefined) supply.startSparesOnceUp(firstSection);
 
   try {
     await Promise.all(
@@ -187,7 +187,6 @@ export async function executeRun(inputs: RunInputs): Promise<RunResult> {
       ),
     );
   } finally {
-    if (startSpares) clearImmediate(startSpares);
     await supply.dispose();
     inputs.stop.removeEventListener('abort', onStop);
   }

@@ -59,6 +59,10 @@ type Outcome = { ok: true; slot: Slot } | { ok: false; error: unknown };
 export class MachineSupply {
   /** Spares booting or ready, oldest first. */
   private readonly spares: Promise<Outcome>[] = [];
+  /** Boots a worker is waiting on (not spares), until they end. */
+  private readonly booting = new Set<Promise<Outcome>>();
+  /** startSparesOnceUp() was called for this section and the spares are not started yet. */
+  private sparesFor: string | undefined;
   /** Every machine the supply made and has not handed out, to dispose at the end. */
   private readonly held = new Set<Machine>();
   private failuresInARow = 0;
@@ -83,6 +87,17 @@ export class MachineSupply {
     while (this.spares.length < this.spareCount) this.spares.push(this.bootOne(section));
   }
 
+  /**
+   * Start the standing spares once the workers' first VMs are up: when a boot a worker waits
+   * on ends and no other is in flight. On a host short of cores — TCG, where a boot is
+   * CPU-bound — a spare booting beside them would slow the very boots the run is waiting for,
+   * to guard against a crash that has not happened; a VM that starts failing before then gets
+   * its replacement from prefetch().
+   */
+  startSparesOnceUp(section: string): void {
+    if (this.spareCount > 0) this.sparesFor = section;
+  }
+
   /** A VM is failing: have a replacement on its way now, ready for `section`. */
   prefetch(section: string): void {
     if (this.closed || this.deps.stopSignal.aborted) return;
@@ -95,9 +110,9 @@ export class MachineSupply {
    */
   async take(section: string): Promise<Slot | undefined> {
     const pending = this.spares.shift();
-    const outcome = await (pending ?? this.bootOne(section));
-    // Keep the standing spares: the one just taken is replaced.
-    if (!this.closed && !this.deps.stopSignal.aborted && this.spareCount > 0) this.start(section);
+    const outcome = await (pending ?? this.tracked(this.bootOne(section)));
+    // Keep the standing spares: the one just taken is replaced (once they have started at all).
+    if (!this.closed && !this.deps.stopSignal.aborted && this.spareCount > 0 && this.sparesFor === undefined) this.start(section);
     if (outcome.ok) {
       // Handed out: the worker disposes it from now on.
       this.held.delete(outcome.slot.machine);
@@ -120,6 +135,20 @@ export class MachineSupply {
     await Promise.all(all.map((m) => m.dispose()));
     // Spares that were ready: their watches go with them (the machines were disposed above).
     for (const outcome of await Promise.all(this.spares.splice(0))) if (outcome.ok) outcome.slot.watch.dispose();
+  }
+
+  private tracked(boot: Promise<Outcome>): Promise<Outcome> {
+    this.booting.add(boot);
+    // bootOne never rejects (it returns { ok: false }): the spares start after a failed boot too.
+    return boot.then((outcome) => {
+      this.booting.delete(boot);
+      const section = this.sparesFor;
+      if (section !== undefined && this.booting.size === 0 && !this.closed && !this.deps.stopSignal.aborted) {
+        this.sparesFor = undefined;
+        this.start(section);
+      }
+      return outcome;
+    });
   }
 
   private async bootOne(section: string): Promise<Outcome> {

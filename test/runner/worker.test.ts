@@ -37,6 +37,8 @@ interface Script {
   exit?: MachineExit;
   /** check's exit status when the stream completes normally. */
   checkExit?: number;
+  /** The boot takes this long (default: at once). */
+  bootDelayMs?: number;
 }
 
 class ScriptedMachine implements Machine {
@@ -55,6 +57,7 @@ class ScriptedMachine implements Machine {
   ) {}
 
   async boot() {
+    if (this.script.bootDelayMs) await new Promise((r) => setTimeout(r, this.script.bootDelayMs));
     return { bootMs: 1, kernelRelease: '6.1.0-56-cloud-amd64' };
   }
   onConsole(l: (c: Buffer) => void) {
@@ -137,7 +140,7 @@ function harness(tests: string[], scripts: Script[], overrides: Partial<WorkerDe
     ...rest,
   };
   const worker = new Worker(deps);
-  return { worker: { run: async () => { try { await worker.run(); } finally { await supply.dispose(); } } }, events, machines, supply };
+  return { worker: { run: async () => { try { await worker.run(); } finally { await supply.dispose(); } } }, events, machines, supply, deps };
 }
 
 const ends = (events: EventInput[]) =>
@@ -387,6 +390,29 @@ describe('Worker with a warm spare', () => {
     const crash = events.findIndex((e) => e.type === 'machine-lost' && e.machine === 'vm1');
     expect(vm2Up).toBeLessThan(crash);
     expect(machines.every((m) => m.disposed)).toBe(true);
+  }, 30_000);
+});
+
+describe('MachineSupply standing spares', () => {
+  it('boots the spare once the workers\' first VMs are up, not beside them', async () => {
+    const { events, supply, deps } = harness(
+      ['generic/001', 'generic/002'],
+      // Boots that take a while, so a spare booted beside them would show as such.
+      [{ stdout: 'generic/001        3s\n', checkExit: 0, bootDelayMs: 50 }, { stdout: 'generic/002        3s\n', checkExit: 0, bootDelayMs: 50 }, { stdout: '', checkExit: 0 }],
+      { spares: 1, batchSize: () => 1 },
+    );
+    // As executeRun does: spares asked for before the two workers run.
+    supply.startSparesOnceUp('xfs');
+    try {
+      await Promise.all([new Worker(deps).run(), new Worker(deps).run()]);
+    } finally {
+      await supply.dispose();
+    }
+    const at = (type: string, machine: string) => events.findIndex((e) => e.type === type && 'machine' in e && e.machine === machine);
+    expect(ends(events)).toEqual({ 'generic/001': 'passed', 'generic/002': 'passed' });
+    // vm1 and vm2 are the workers' VMs; vm3, the spare, is asked for only once both are up.
+    expect(at('machine-boot', 'vm3')).toBeGreaterThan(at('machine-up', 'vm1'));
+    expect(at('machine-boot', 'vm3')).toBeGreaterThan(at('machine-up', 'vm2'));
   }, 30_000);
 });
 
