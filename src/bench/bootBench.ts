@@ -1,0 +1,127 @@
+/**
+ * The benchmark's boot rows (docs/speed.md):
+ *  - bare: the same kernel booting a busybox initramfs whose /init prints a marker, QEMU start →
+ *    marker, with the kernel's default console level (its ~400 boot lines, as the row measured
+ *    before) and, `quiet`, with kt's own loglevel=5 and random.trust_cpu=on (src/vm/qemuArgs.ts),
+ *    the fairer floor: kt's boot must not look good only because the bare kernel talks more;
+ *  - kt: QEMU start → ready for the first test, as a run readies a VM (src/runner/supply.ts): the
+ *    real QemuMachine boot (commands accepted), then the guest set-up and the section's TEST_DEV
+ *    mkfs at once; its phases come from the guest's boot stamps (src/vm/bootPhases.ts);
+ *  - checkStart: on a ready VM, `check` started → its first test named on stdout.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import ssh2 from 'ssh2';
+import { createGuestSteps } from '../runner/guestSetup.js';
+import { renderCheckCommand } from '../runner/guestCommands.js';
+import type { GuestSteps } from '../runner/run.js';
+import { writeCpio } from '../vm/image/cpio.js';
+import { launchQemu } from '../vm/launch.js';
+import { QemuMachine } from '../vm/qemuMachine.js';
+import { guestModulesFor, resolveVmSpec, type Accel } from '../vm/spec.js';
+
+export interface BenchImage {
+  kernel: string;
+  initramfs: string;
+  rootImage: string;
+}
+
+export interface BareBoot {
+  ms: number;
+  /** The guest's uptime at the marker: ms - this is QEMU's start, firmware and early kernel. */
+  uptimeMs: number;
+}
+
+/** Bare boot: the same kernel with an initramfs of busybox whose init prints a marker. */
+export async function bareBoot(kernel: string, work: string, accel: Accel, quiet = false): Promise<BareBoot> {
+  const busybox = fs.readFileSync('/bin/busybox');
+  const init = '#!/bin/busybox sh\n/bin/busybox mount -t proc proc /proc\nread up _ </proc/uptime\n/bin/busybox echo KT-BARE-READY $up\n/bin/busybox poweroff -f\n';
+  const cpio = writeCpio([
+    { kind: 'dir', path: 'bin' },
+    { kind: 'dir', path: 'dev' },
+    { kind: 'dir', path: 'proc' },
+    { kind: 'chardev', path: 'dev/console', major: 5, minor: 1, mode: 0o600 },
+    { kind: 'file', path: 'bin/busybox', data: busybox, mode: 0o755 },
+    { kind: 'file', path: 'init', data: Buffer.from(init), mode: 0o755 },
+  ]);
+  const initrd = path.join(work, 'bare.cpio');
+  fs.writeFileSync(initrd, cpio);
+  const argv = [
+    'qemu-system-x86_64', '-machine', 'q35', '-accel', accel === 'kvm' ? 'kvm' : 'tcg,thread=multi', '-cpu', accel === 'kvm' ? 'host' : 'max',
+    '-smp', '2', '-m', '2048M', '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
+    '-kernel', kernel, '-initrd', initrd, '-append', `console=ttyS0,115200 rdinit=/init panic=-1${quiet ? ' loglevel=5 random.trust_cpu=on' : ''}`,
+    '-chardev', 'stdio,id=console,signal=off', '-serial', 'chardev:console',
+  ];
+  const started = Date.now();
+  const q = launchQemu(argv, { cwd: work });
+  let text = '';
+  try {
+    return await new Promise<BareBoot>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('bare boot timed out')), 120_000);
+      q.onConsole((c) => {
+        text += c.toString('latin1');
+        const m = /KT-BARE-READY (\d+\.\d+)/.exec(text);
+        if (m) {
+          clearTimeout(timer);
+          resolve({ ms: Date.now() - started, uptimeMs: Math.round(Number(m[1]) * 1000) });
+        }
+      });
+    });
+  } finally {
+    await q.kill(500);
+  }
+}
+
+export interface KtReady {
+  machine: QemuMachine;
+  guest: GuestSteps;
+  /** QEMU start → commands accepted (Machine.boot). */
+  bootMs: number;
+  /** QEMU start → ready for the first test: set-up and TEST_DEV mkfs done. */
+  readyMs: number;
+  phases: Record<string, number>;
+}
+
+/** kt's boot as a run does it, up to ready for the first test; the caller disposes the machine. */
+export async function ktReady(opts: { image: BenchImage; fstestsImage: string; fstestsDir: string; work: string; index: number; accel: Accel; cpus?: number }): Promise<KtReady> {
+  const keys = ssh2.utils.generateKeyPairSync('ed25519');
+  const spec = resolveVmSpec({
+    runId: 'bench', index: opts.index, accel: opts.accel, cpus: opts.cpus ?? 2, memoryMiB: 2048,
+    kernel: opts.image.kernel, initramfs: opts.image.initramfs, rootImage: opts.image.rootImage, fstestsImage: opts.fstestsImage,
+    testSizeBytes: 5 * 2 ** 30, scratchSizeBytes: 5 * 2 ** 30, extraCmdline: [], baseDir: opts.work,
+    sshKeyBlob: keys.public.split(' ')[1]!, transport: 'virtio-serial', hungTaskTimeoutSec: 0, vmcore: false,
+    guestModules: guestModulesFor(['xfs']),
+  });
+  const machine = new QemuMachine({ spec, name: `vm${opts.index}`, consoleLogPath: path.join(opts.work, `console-${opts.index}.log`), privateKey: keys.private, bootTimeoutMs: 300_000, keep: false });
+  const guest = createGuestSteps([{ name: 'xfs', fstyp: 'xfs', mkfsOptions: '', mountOptions: '', env: {} }], opts.fstestsDir);
+  const started = Date.now();
+  try {
+    const boot = await machine.boot(new AbortController().signal);
+    const booted = Date.now();
+    // As MachineSupply.bootOne: set-up and the section's mkfs at once.
+    const section = guest.prepareSection(machine, 'xfs').then(() => Date.now() - booted);
+    const setupMs = await guest.setupGuest(machine).then(() => Date.now() - booted);
+    const sectionMs = await section;
+    const readyMs = Date.now() - started;
+    return { machine, guest, bootMs: boot.bootMs, readyMs, phases: { ...boot.phases, guestSetup: setupMs, prepareSection: sectionMs } };
+  } catch (err) {
+    await machine.dispose();
+    throw err;
+  }
+}
+
+/** On a ready VM: check started → its first test named on stdout, then the run's end. */
+export async function checkStart(ready: KtReady, test: string): Promise<{ firstTestMs: number; totalMs: number }> {
+  const started = Date.now();
+  let firstTestMs: number | undefined;
+  let out = '';
+  await ready.machine.exec(renderCheckCommand('xfs', [test]), {
+    timeoutMs: 1_800_000,
+    onStdout: (chunk) => {
+      out += chunk.toString('utf8');
+      // check prints the test's name at the start of its line when the test starts (docs/fstests.md §2.2).
+      if (firstTestMs === undefined && new RegExp(`^${test.replace(/[/.]/g, '\\$&')}\\b`, 'm').test(out)) firstTestMs = Date.now() - started;
+    },
+  });
+  return { firstTestMs: firstTestMs ?? Number.NaN, totalMs: Date.now() - started };
+}
