@@ -1,215 +1,269 @@
 /**
- * `npm run bench`: kt's speed and memory figures, measured in one run on
- * this host and written as JSON to bench/results/<timestamp>.json. Figures are ratios of runs
- * on the same machine in the same minute: absolute times on shared hosts drift.
+ * `npm run bench`: kt's speed and memory figures, measured in one run on this host and written
+ * as one JSON object to stdout and to bench/results/<timestamp>.json. Figures are ratios of runs
+ * on the same machine in the same minutes: absolute times on shared hosts drift. docs/speed.md
+ * describes each row, its goal and how to run a few rows on your own fstests tree:
  *
- *   boot        kt's qemu start → commands accepted, vs the same kernel booting a bare busybox
- *               initramfs to its first userspace line, same accelerator (goal ≤ 1.2)
- *   scaling     wall(-j 1) / (2 × wall(-j 2)) on the same test list (goal ≥ 0.85)
- *   overhead    kt -j 1 (boot excluded) vs one in-guest ./check of the same list (goal ≤ 1.05)
- *   rss         kt's own host RSS (the node process, VMs excluded) at -j 1 and -j 2, per VM
- *   batching    the same list with one check call per test vs kt's batches (why batches)
- *   recovery    guest panic → next test running on the replacement VM, in boots (goal ≤ 1 boot + 2 s)
- *   virtiofsBoot  --rootfs virtiofs boot vs the image boot, same kernel (src/bench/virtiofsBoot.ts)
+ *   boot          kt's QEMU start → ready for the first test, vs the same kernel booting a bare
+ *                 busybox initramfs to its first userspace line, same accelerator (bootBench.ts)
+ *   checkStart    on a ready VM, `check` started → its first test named (bootBench.ts)
+ *   scaling       wall(-j 1) / (2 × wall(-j 2)) on the same test list (goal ≥ 0.85)
+ *   batching      the same list with one check call per test vs kt's batches (why batches)
+ *   rss           kt's own host RSS (the node process, VMs excluded) at -j 1 and -j 2
+ *   overhead      kt -j 1 (boot excluded) vs one in-guest ./check of the same list (goal ≤ 1.05)
+ *   recovery      guest panic → next test running on the spare (recoveryBench.ts)
+ *   virtiofsBoot  --rootfs virtiofs boot vs the image boot, same kernel (virtiofsBoot.ts)
+ *
+ * `node dist/bench/main.js simulate ...` is the scheduler on simulated VMs (docs/simulate.md).
  */
 import { execa } from 'execa';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import ssh2 from 'ssh2';
-import { ensureImage } from '../vm/image/index.js';
-import { resolveCacheDir } from '../vm/image/cacheDir.js';
-import { writeCpio } from '../vm/image/cpio.js';
-import { launchQemu } from '../vm/launch.js';
-import { QemuMachine } from '../vm/qemuMachine.js';
-import { resolveVmSpec } from '../vm/spec.js';
-import { ensureFstestsImage } from '../vm/fstestsImage.js';
+import { isKtError } from '../errors.js';
+import { loadTestTree } from '../fstests/testTree.js';
 import { renderCheckCommand } from '../runner/guestCommands.js';
-import { createGuestSteps } from '../runner/guestSetup.js';
+import { resolveCacheDir } from '../vm/image/cacheDir.js';
+import { ensureImage } from '../vm/image/index.js';
+import { ensureFstestsImage } from '../vm/fstestsImage.js';
+import { killAllNow } from '../vm/processRegistry.js';
+import { formatBenchError, parseBenchArgs, type BenchArgs, type BenchRow } from './benchArgs.js';
+import { benchLists, checkTestsInTree } from './benchTests.js';
+import { bareBoot, checkStart, ktReady, type KtReady } from './bootBench.js';
+import { ktChildrenExited, ktRun, stopKtChildren, type KtRunResult } from './ktRun.js';
+import { recoveryRow } from './recoveryBench.js';
 import { virtiofsBootRow } from './virtiofsBoot.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const KT = path.join(REPO, 'bin/kt.js');
-const ACCEL = (process.env.KT_BENCH_ACCEL as 'tcg' | 'kvm' | undefined) ?? 'tcg';
-const BOOTS = Number(process.env.KT_BENCH_BOOTS ?? 3);
-/** A list with every outcome kind and a spread of durations (fixture tree). */
-const TESTS = ['generic/001', 'generic/002', 'generic/003', 'generic/004', 'xfs/001', 'selftest/001', 'selftest/002', 'selftest/003', 'selftest/004', 'selftest/900', 'selftest/901', 'selftest/905'];
 
-function median(xs: number[]): number {
+function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
 }
 
+const ratio = (a: number, b: number) => +(a / b).toFixed(3);
+
+/** The median of each phase over several boots (phases a boot lacks are left out of its set). */
+function medianPhases(all: readonly Record<string, number>[]): Record<string, number> {
+  const names = [...new Set(all.flatMap((p) => Object.keys(p)))];
+  return Object.fromEntries(names.map((n) => [n, median(all.flatMap((p) => (p[n] === undefined ? [] : [p[n]])))]));
+}
+
+/** What `make` writes or a run leaves in the fixture tree (its .gitignore): never copied. */
+const BUILD_PRODUCTS = /(^|\/)(group\.list|fsstress|local\.config|results)$/;
+
+/** A fresh copy of kt's fixture tree, built by make (its group lists, ltp/fsstress). */
 async function fixtureTree(): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-bench-fstests-'));
-  fs.cpSync(path.join(REPO, 'test/fixtures/fstests'), dir, { recursive: true });
+  const fixture = path.join(REPO, 'test/fixtures/fstests');
+  fs.cpSync(fixture, dir, { recursive: true, filter: (src) => !BUILD_PRODUCTS.test(path.relative(fixture, src)) });
   await execa('make', ['-s', '-C', dir]);
   return dir;
 }
 
-/** Bare boot: the same kernel with an initramfs of busybox whose init prints a marker. */
-async function bareBootMs(kernel: string, work: string): Promise<number> {
-  const busybox = fs.readFileSync('/bin/busybox');
-  const init = '#!/bin/busybox sh\n/bin/busybox echo KT-BARE-READY\n/bin/busybox poweroff -f\n';
-  const cpio = writeCpio([
-    { kind: 'dir', path: 'bin' },
-    { kind: 'dir', path: 'dev' },
-    { kind: 'chardev', path: 'dev/console', major: 5, minor: 1, mode: 0o600 },
-    { kind: 'file', path: 'bin/busybox', data: busybox, mode: 0o755 },
-    { kind: 'file', path: 'init', data: Buffer.from(init), mode: 0o755 },
-  ]);
-  const initrd = path.join(work, 'bare.cpio');
-  fs.writeFileSync(initrd, cpio);
-  const argv = [
-    'qemu-system-x86_64', '-machine', 'q35', '-accel', ACCEL === 'kvm' ? 'kvm' : 'tcg,thread=multi', '-cpu', ACCEL === 'kvm' ? 'host' : 'max',
-    '-smp', '2', '-m', '2048M', '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
-    '-kernel', kernel, '-initrd', initrd, '-append', 'console=ttyS0,115200 rdinit=/init panic=-1',
-    '-chardev', 'stdio,id=console,signal=off', '-serial', 'chardev:console',
-  ];
-  const started = Date.now();
-  const q = launchQemu(argv, { cwd: work });
-  let text = '';
-  const ms = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('bare boot timed out')), 120_000);
-    q.onConsole((c) => {
-      text += c.toString('latin1');
-      if (text.includes('KT-BARE-READY')) {
-        clearTimeout(timer);
-        resolve(Date.now() - started);
-      }
-    });
-  });
-  await q.kill(500);
-  return ms;
+/** Runs `f` once, on first use, and keeps its promise. */
+function once<T>(f: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => (p ??= f());
 }
 
-/** kt's boot: the real QemuMachine, qemu start → `uname -r` answered over ssh. */
-async function ktBootMs(image: { kernel: string; initramfs: string; rootImage: string }, fstestsImage: string, work: string, index: number) {
-  const keys = ssh2.utils.generateKeyPairSync('ed25519');
-  const spec = resolveVmSpec({
-    runId: 'bench', index, accel: ACCEL, cpus: 2, memoryMiB: 2048,
-    kernel: image.kernel, initramfs: image.initramfs, rootImage: image.rootImage, fstestsImage,
-    testSizeBytes: 5 * 2 ** 30, scratchSizeBytes: 5 * 2 ** 30, extraCmdline: [], baseDir: work,
-    sshKeyBlob: keys.public.split(' ')[1]!, transport: 'virtio-serial', hungTaskTimeoutSec: 0, vmcore: false,
-  });
-  const m = new QemuMachine({ spec, name: `vm${index}`, consoleLogPath: path.join(work, `console-${index}.log`), privateKey: keys.private, bootTimeoutMs: 300_000, keep: false });
-  const ac = new AbortController();
-  const { bootMs } = await m.boot(ac.signal);
-  return { bootMs, machine: m };
-}
-
-interface KtRunResult {
-  wallMs: number;
-  /** From the first machine-up to run-end: the run without its first boot. */
-  afterBootMs: number;
-  peakRssKiB: number;
-  runDir: string;
-}
-
-async function ktRun(args: string[], results: string): Promise<KtRunResult> {
-  const child = execa('node', [KT, 'run', '--accel', ACCEL, '--results', results, ...args], { reject: false, env: { ...process.env, NO_COLOR: '1' } });
-  let peak = 0;
-  const sampler = setInterval(() => {
-    try {
-      const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8');
-      const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-      peak = Math.max(peak, rss);
-    } catch {
-      // exited
-    }
-  }, 200);
-  const started = Date.now();
-  const r = await child;
-  clearInterval(sampler);
-  const wallMs = Date.now() - started;
-  const runDir = fs.realpathSync(path.join(results, 'latest'));
-  const events = fs.readFileSync(path.join(runDir, 'events.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; ts: string; test?: string });
-  const up = events.find((e) => e.type === 'machine-up')!;
-  const end = events.find((e) => e.type === 'run-end')!;
-  if (r.exitCode !== 0 && r.exitCode !== 1) throw new Error(`kt run failed (${r.exitCode}): ${r.stderr}`);
-  return { wallMs, afterBootMs: Date.parse(end.ts) - Date.parse(up.ts), peakRssKiB: peak, runDir };
-}
-
-async function main(): Promise<void> {
-  const started = new Date();
+async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise<{ out: Record<string, unknown>; failed: string[] }> {
+  const lists = benchLists(args);
+  // Bad trees and unknown tests are the user's input: exit 2 before anything boots.
+  if (args.fstests) {
+    const tree = loadTestTree(args.fstests, 'xfs');
+    checkTestsInTree(tree, lists.tests, '--tests');
+    checkTestsInTree(tree, lists.recoveryTests, args.recoveryTests ? '--recovery-tests' : '--tests');
+  }
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-bench-'));
+  cleanup.push(work);
+  const treeDir = args.fstests ? path.resolve(args.fstests) : await fixtureTree();
+  if (!args.fstests) cleanup.push(treeDir);
   const cacheDir = resolveCacheDir(process.env);
   const image = await ensureImage({ cacheDir, onProgress: (l) => process.stderr.write(`${l}\n`) });
-  const tree = await fixtureTree();
-  const fstestsImage = await ensureFstestsImage(tree, cacheDir);
+  const fstestsImage = await ensureFstestsImage(treeDir, cacheDir);
   const results = path.join(work, 'results');
-  const out: Record<string, unknown> = { date: started.toISOString(), host: os.hostname(), cpus: os.cpus().length, accel: ACCEL, tests: TESTS };
+  const accel = args.accel;
+  const tests = lists.tests;
+
+  const out: Record<string, unknown> = {
+    date: started.toISOString(),
+    host: os.hostname(),
+    cpus: os.cpus().length,
+    accel,
+    boots: args.boots,
+    fstests: args.fstests ? treeDir : 'fixture (test/fixtures/fstests)',
+    tests,
+    rows: args.rows,
+  };
+  const failed: string[] = [];
   const log = (k: string, v: unknown) => {
     out[k] = v;
     process.stderr.write(`bench: ${k}: ${JSON.stringify(v)}\n`);
   };
 
-  try {
-    // 1. Boot.
-    const bare: number[] = [];
-    const kt: number[] = [];
-    for (let i = 0; i < BOOTS; i++) {
-      bare.push(await bareBootMs(image.kernel, work));
-      const { bootMs, machine } = await ktBootMs(image, fstestsImage, work, i + 1);
-      kt.push(bootMs);
-      await machine.dispose();
+  let index = 0;
+  /** A VM made ready as a run makes it; the caller disposes it. */
+  const ready = (): Promise<KtReady> => ktReady({ image, fstestsImage, fstestsDir: treeDir, work, index: ++index, accel });
+  let readyMs: number[] = [];
+
+  // kt runs shared by rows. No spare in these: a third VM on a small host would take CPU from the
+  // two being compared (the spare's cost and gain are the recovery row's).
+  const base = ['--spares', '0', '--fstests', treeDir];
+  // The first run leaves the history (durations) that orders and batches the timed runs, as
+  // every run after a user's first one is.
+  const warmed = once(async () => void (await ktRun(['-j', '1', ...base, ...tests], results, accel)));
+  const timed = (jobs: string) =>
+    once(async (): Promise<KtRunResult> => {
+      await warmed();
+      return ktRun(['-j', jobs, ...base, ...tests], results, accel);
+    });
+  const j1 = timed('1');
+  const j2 = timed('2');
+
+  const rows: Record<BenchRow, () => Promise<Record<string, unknown>>> = {
+    async boot() {
+      const bare: number[] = [];
+      const bareUptime: number[] = [];
+      const bareQuiet: number[] = [];
+      const boot: number[] = [];
+      const phases: Record<string, number>[] = [];
+      // Alternating, so both see the same load.
+      for (let i = 0; i < args.boots; i++) {
+        const b = await bareBoot(image.kernel, work, accel);
+        bare.push(b.ms);
+        bareUptime.push(b.uptimeMs);
+        bareQuiet.push((await bareBoot(image.kernel, work, accel, true)).ms);
+        const r = await ready();
+        await r.machine.dispose();
+        boot.push(r.bootMs);
+        readyMs.push(r.readyMs);
+        phases.push(r.phases);
+      }
+      return {
+        bareMs: bare,
+        bareUptimeMs: bareUptime,
+        bareQuietMs: bareQuiet,
+        ktBootMs: boot,
+        ktReadyMs: readyMs,
+        ktPhasesMedianMs: medianPhases(phases),
+        // Commands accepted, and ready for the first test (set-up and TEST_DEV mkfs done).
+        bootRatio: ratio(median(boot), median(bare)),
+        readyRatio: ratio(median(readyMs), median(bare)),
+        readyRatioQuiet: ratio(median(readyMs), median(bareQuiet)),
+        goal: 'readyRatio <= 1.2',
+      };
+    },
+    async checkStart() {
+      const r = await ready();
+      try {
+        const c = await checkStart(r, tests[0]!);
+        return { test: tests[0], firstTestMs: c.firstTestMs, totalMs: c.totalMs, readyMs: r.readyMs };
+      } finally {
+        await r.machine.dispose();
+      }
+    },
+    async scaling() {
+      const [a, b] = [await j1(), await j2()];
+      return { j1WallMs: a.wallMs, j2WallMs: b.wallMs, efficiency: ratio(a.wallMs, 2 * b.wallMs), goal: '>= 0.85' };
+    },
+    async batching() {
+      const a = await j1();
+      const single = await ktRun(['-j', '1', '--batch', '1', ...base, ...tests], results, accel);
+      return { batch1AfterBootMs: single.afterBootMs, defaultBatchAfterBootMs: a.afterBootMs, ratio: ratio(single.afterBootMs, a.afterBootMs), note: 'one check call per test vs kt default batching, -j 1, first boot excluded' };
+    },
+    async rss() {
+      const [a, b] = [await j1(), await j2()];
+      return { j1PeakKiB: a.peakRssKiB, j2PeakKiB: b.peakRssKiB, addedBySecondVmKiB: b.peakRssKiB - a.peakRssKiB };
+    },
+    async overhead() {
+      const a = await j1();
+      const r = await ready();
+      try {
+        const t0 = Date.now();
+        // check's own order, as a user would type the list.
+        await r.machine.exec(renderCheckCommand('xfs', [...tests].sort()), { timeoutMs: 3_600_000 });
+        const checkMs = Date.now() - t0;
+        return { ktAfterBootMs: a.afterBootMs, inGuestCheckMs: checkMs, ratio: ratio(a.afterBootMs, checkMs), goal: '<= 1.05' };
+      } finally {
+        await r.machine.dispose();
+      }
+    },
+    async recovery() {
+      // In boots of this host: the boot row's median readiness, else one boot for it.
+      if (readyMs.length === 0) {
+        const r = await ready();
+        await r.machine.dispose();
+        readyMs = [r.readyMs];
+      }
+      return recoveryRow({ tree: treeDir, tests: lists.recoveryTests, work, accel, readyMs: median(readyMs) });
+    },
+    async virtiofsBoot() {
+      return virtiofsBootRow({ image, fstestsImage, fstestsDir: treeDir, cacheDir, work, accel, boots: args.boots });
+    },
+  };
+
+  for (const row of args.rows) {
+    try {
+      log(row, await rows[row]());
+    } catch (err) {
+      // One row failing does not lose the others; the run exits 1 and the row says why.
+      if (isKtError(err) && err.exitCode === 2) throw err;
+      failed.push(row);
+      log(row, { error: err instanceof Error ? err.message : String(err) });
+      killAllNow();
     }
-    log('boot', { bareMs: bare, ktMs: kt, ratio: +(median(kt) / median(bare)).toFixed(3), goal: '<= 1.2' });
-
-    // 2. Scaling -j 1 vs -j 2 (the history from the first run orders the second: run j1 twice).
-    await ktRun(['-j', '1', '--fstests', tree, ...TESTS], results);
-    const j1 = await ktRun(['-j', '1', '--fstests', tree, ...TESTS], results);
-    const j2 = await ktRun(['-j', '2', '--fstests', tree, ...TESTS], results);
-    log('scaling', { j1WallMs: j1.wallMs, j2WallMs: j2.wallMs, efficiency: +(j1.wallMs / (2 * j2.wallMs)).toFixed(3), goal: '>= 0.85' });
-
-    // Batch size: one check invocation per test against kt's default batches (same list, -j 1).
-    const single = await ktRun(['-j', '1', '--batch', '1', '--fstests', tree, ...TESTS], results);
-    log('batching', { batch1AfterBootMs: single.afterBootMs, defaultBatchAfterBootMs: j1.afterBootMs, ratio: +(single.afterBootMs / j1.afterBootMs).toFixed(3), note: 'one check call per test vs kt default batching' });
-
-    // 4. RSS of kt itself.
-    log('rss', { j1PeakKiB: j1.peakRssKiB, j2PeakKiB: j2.peakRssKiB, perVmKiB: Math.round(j2.peakRssKiB / 2), addedBySecondVmKiB: j2.peakRssKiB - j1.peakRssKiB });
-
-    // 3. kt -j 1 (boot excluded) vs one in-guest ./check of the same list on a fresh VM.
-    const { machine } = await ktBootMs(image, fstestsImage, work, 90);
-    const guest = createGuestSteps([{ name: 'xfs', fstyp: 'xfs', mkfsOptions: '', mountOptions: '', env: {} }], tree);
-    await guest.setupGuest(machine);
-    await guest.prepareSection(machine, 'xfs');
-    const t0 = Date.now();
-    await machine.exec(renderCheckCommand('xfs', [...TESTS].sort()), { timeoutMs: 3_600_000 });
-    const checkMs = Date.now() - t0;
-    await machine.dispose();
-    log('overhead', { ktAfterBootMs: j1.afterBootMs, inGuestCheckMs: checkMs, ratio: +(j1.afterBootMs / checkMs).toFixed(3), goal: '<= 1.05' });
-
-    // 5. Recovery after a panic: selftest/005 crashes vm1; the next test starts on vm2.
-    // check's order puts xfs/001 after selftest/005, so it runs on the replacement VM.
-    const crash = await ktRun(['-j', '1', '--fstests', tree, 'selftest/005', 'xfs/001'], results);
-    const events = fs.readFileSync(path.join(crash.runDir, 'events.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; ts: string; test?: string; bootMs?: number; outcome?: { status: string } });
-    const crashed = events.find((e) => e.type === 'test-end' && e.outcome?.status === 'crashed')!;
-    const next = events.find((e) => e.type === 'test-begin' && e.test === 'xfs/001')!;
-    const secondBoot = events.filter((e) => e.type === 'machine-up')[1]!;
-    const recoveryMs = Date.parse(next.ts) - Date.parse(crashed.ts);
-    log('recovery', { panicToNextTestMs: recoveryMs, bootMs: secondBoot.bootMs, inBoots: +(recoveryMs / secondBoot.bootMs!).toFixed(3), overBootMs: recoveryMs - secondBoot.bootMs!, goal: '<= 1 boot + 2000 ms' });
-
-    // 6. Imageless boot (--rootfs virtiofs) against the image boot.
-    log('virtiofsBoot', await virtiofsBootRow({ image, fstestsImage, fstestsDir: tree, cacheDir, work, accel: ACCEL, boots: BOOTS }));
-  } finally {
-    fs.rmSync(work, { recursive: true, force: true });
-    fs.rmSync(tree, { recursive: true, force: true });
   }
-  const dir = path.join(REPO, 'bench/results');
-  fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${started.toISOString().replace(/[:.]/g, '-')}.json`);
-  fs.writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
-  process.stdout.write(`${JSON.stringify(out, null, 2)}\nbench: written to ${file}\n`);
+  return { out, failed };
+}
+
+function removeAll(dirs: readonly string[]): void {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+}
+
+async function main(): Promise<number> {
+  const started = new Date();
+  const cleanup: string[] = [];
+  const onSignal = (signal: NodeJS.Signals, code: number) => {
+    process.stderr.write(`bench: ${signal}: stopping\n`);
+    stopKtChildren();
+    killAllNow();
+    // kt children shut their own VMs down; then nothing of the benchmark is left.
+    void ktChildrenExited().finally(() => {
+      removeAll(cleanup);
+      process.exit(code);
+    });
+  };
+  process.once('SIGINT', () => onSignal('SIGINT', 130));
+  process.once('SIGTERM', () => onSignal('SIGTERM', 143));
+  try {
+    const args = parseBenchArgs(process.argv.slice(2), process.env);
+    const { out, failed } = await bench(args, started, cleanup);
+    const dir = path.join(REPO, 'bench/results');
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, `${started.toISOString().replace(/[:.]/g, '-')}.json`);
+    const json = JSON.stringify(out, null, 2) + '\n';
+    fs.writeFileSync(file, json);
+    process.stdout.write(json);
+    process.stderr.write(`bench: written to ${file}${failed.length ? `; rows that failed: ${failed.join(', ')}` : ''}\n`);
+    return failed.length ? 1 : 0;
+  } catch (err) {
+    if (isKtError(err)) {
+      process.stderr.write(formatBenchError(err) + '\n');
+      return err.exitCode;
+    }
+    process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return 1;
+  } finally {
+    killAllNow();
+    removeAll(cleanup);
+  }
 }
 
 if (process.argv[2] === 'simulate') {
   // The scheduler at scale on simulated VMs and a simulated clock (docs/simulate.md).
   process.exitCode = await (await import('./simulate/command.js')).simulateCommand(process.argv.slice(3));
 } else {
-  main().catch((err: unknown) => {
-    process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  });
+  process.exitCode = await main();
 }
