@@ -139,16 +139,32 @@ export class MachineSupply {
 
   private tracked(boot: Promise<Outcome>): Promise<Outcome> {
     this.booting.add(boot);
-    // bootOne never rejects (it returns { ok: false }): the spares start after a failed boot too.
-    return boot.then((outcome) => {
-      this.booting.delete(boot);
-      const section = this.sparesFor;
-      if (section !== undefined && this.booting.size === 0 && !this.closed && !this.deps.stopSignal.aborted) {
-        this.sparesFor = undefined;
-        this.start(section);
-      }
-      return outcome;
-    });
+    return boot.then(
+      (outcome) => {
+        this.booting.delete(boot);
+        this.startSparesIfDue(outcome);
+        return outcome;
+      },
+      (err: unknown) => {
+        // bootOne returns { ok: false } for a failed boot; a throw from its clean-up still
+        // must not leave the set non-empty (the spares would never start).
+        this.booting.delete(boot);
+        throw err;
+      },
+    );
+  }
+
+  /**
+   * After a boot a worker waited on: the standing spares start when no other such boot is in
+   * flight — unless this boot failed in a way that ends the run (a fatal error, the boot-failure
+   * budget spent), where a spare would be a VM booted for nothing.
+   */
+  private startSparesIfDue(outcome: Outcome): void {
+    const section = this.sparesFor;
+    if (section === undefined || this.booting.size > 0 || this.closed || this.deps.stopSignal.aborted) return;
+    if (!outcome.ok && (isFatalBootError(outcome.error) || this.failuresInARow >= this.deps.maxBootFailures)) return;
+    this.sparesFor = undefined;
+    this.start(section);
   }
 
   private async bootOne(section: string): Promise<Outcome> {

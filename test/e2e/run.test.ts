@@ -58,8 +58,8 @@ describe('kt run -j 2 on the fixture tree', () => {
     const up = events.filter((e) => e.type === 'machine-up');
     expect(up.filter((e) => machines.has(e.machine))).toHaveLength(2);
     expect(up[0]!.kernelRelease).toMatch(/cloud-amd64/);
-    // -j 2 keeps one warm spare (default --spares 1): booted beside them, never given a test
-    // here since no VM was lost, and shut down with the run.
+    // -j 2 keeps one warm spare (default --spares 1): booted once they were up, never given a
+    // test here since no VM was lost, and shut down with the run.
     const spares = events.filter((e) => e.type === 'machine-boot' && !machines.has(e.machine));
     expect(spares.map((e) => e.machine)).toEqual(['vm3']);
     expect(events.filter((e) => e.type === 'machine-lost')).toEqual([]);

@@ -13,6 +13,7 @@ import { MachineSupply } from '../../src/runner/supply.js';
 import type { ExecOptions, ExecResult, Machine, MachineExit } from '../../src/vm/machine.js';
 import { renderCheckCommand } from '../../src/runner/guestCommands.js';
 import { retriesPolicy } from '../../src/runner/run.js';
+import { HostError } from '../../src/errors.js';
 
 const SAMPLES = new URL('../fstests/samples/', import.meta.url);
 const sample = (p: string) => fs.readFileSync(new URL(p, SAMPLES), 'utf8');
@@ -39,6 +40,8 @@ interface Script {
   checkExit?: number;
   /** The boot takes this long (default: at once). */
   bootDelayMs?: number;
+  /** The boot fails with this error. */
+  bootError?: Error;
 }
 
 class ScriptedMachine implements Machine {
@@ -58,6 +61,7 @@ class ScriptedMachine implements Machine {
 
   async boot() {
     if (this.script.bootDelayMs) await new Promise((r) => setTimeout(r, this.script.bootDelayMs));
+    if (this.script.bootError) throw this.script.bootError;
     return { bootMs: 1, kernelRelease: '6.1.0-56-cloud-amd64' };
   }
   onConsole(l: (c: Buffer) => void) {
@@ -382,8 +386,9 @@ describe('Worker with a warm spare', () => {
     );
     await worker.run();
     expect(ends(events)).toEqual({ 'selftest/001': 'passed', 'selftest/004': 'notrun', 'selftest/005': 'crashed', 'selftest/002': 'passed' });
-    // vm2 began booting as the panic report began (before vm1 was discarded); vm3, the spare booted
-    // to replace it, was never needed and was disposed with the supply.
+    // The harness never calls startSparesOnceUp, so take() keeps one standing spare from the
+    // start: vm2, up before vm1 is discarded; vm3, booted to stand in for it, was never needed
+    // and was disposed with the supply.
     const bootOrder = events.filter((e) => e.type === 'machine-boot').map((e) => e.type === 'machine-boot' && e.machine);
     expect(bootOrder.slice(0, 2)).toEqual(['vm1', 'vm2']);
     const vm2Up = events.findIndex((e) => e.type === 'machine-up' && e.machine === 'vm2');
@@ -413,6 +418,48 @@ describe('MachineSupply standing spares', () => {
     // vm1 and vm2 are the workers' VMs; vm3, the spare, is asked for only once both are up.
     expect(at('machine-boot', 'vm3')).toBeGreaterThan(at('machine-up', 'vm1'));
     expect(at('machine-boot', 'vm3')).toBeGreaterThan(at('machine-up', 'vm2'));
+  }, 30_000);
+});
+
+describe('MachineSupply around a crash', () => {
+  const panicking: Script = { stdout: checkStdout('kernel-panic-sysrq'), console: consoleText('kernel-panic-sysrq'), exit: { exitCode: 0, signal: undefined, stderr: '' } };
+  const bootOrder = (events: EventInput[]) => events.flatMap((e) => (e.type === 'machine-boot' ? [e.machine] : []));
+  const at = (events: EventInput[], type: string, machine: string) => events.findIndex((e) => e.type === type && 'machine' in e && e.machine === machine);
+
+  it('without spares, starts the replacement as the panic report begins, before the VM is given up', async () => {
+    const { worker, events } = harness(['selftest/001', 'selftest/004', 'selftest/005', 'selftest/002'], [panicking, { stdout: 'selftest/002        4s\n', checkExit: 0 }]);
+    await worker.run();
+    expect(bootOrder(events)).toEqual(['vm1', 'vm2']);
+    expect(at(events, 'machine-boot', 'vm2')).toBeLessThan(at(events, 'machine-lost', 'vm1'));
+  }, 30_000);
+
+  it('with a standing spare, the worker takes it and the prefetched replacement stands in for it: no boot more', async () => {
+    const { worker, events, supply, machines } = harness(
+      ['selftest/001', 'selftest/004', 'selftest/005', 'selftest/002'],
+      [panicking, { stdout: 'selftest/002        4s\n', checkExit: 0 }, { stdout: '', checkExit: 0 }, { stdout: '', checkExit: 0 }, { stdout: '', checkExit: 0 }],
+      { spares: 1 },
+    );
+    supply.startSparesOnceUp('xfs');
+    await worker.run();
+    expect(ends(events)).toMatchObject({ 'selftest/005': 'crashed', 'selftest/002': 'passed' });
+    // vm1 the worker's; vm2 the standing spare (booted once vm1 was up), which ran selftest/002;
+    // vm3 the replacement prefetched as the panic began, standing in for vm2 once it was taken
+    // (so take() had nothing to refill): no fourth boot.
+    expect(bootOrder(events)).toEqual(['vm1', 'vm2', 'vm3']);
+    expect(events.find((e) => e.type === 'test-begin' && e.test === 'selftest/002')).toMatchObject({ machine: 'vm2' });
+    expect(machines.every((m) => m.disposed)).toBe(true);
+  }, 30_000);
+
+  it('boots no spare after a first boot that ends the run (a host key that is not the pinned one)', async () => {
+    const err = new HostError('E_BOOT_HOST_KEY', "vm1: the guest's ssh host key SHA256:x does not match the expected SHA256:y", 'rebuild the image');
+    const { supply, deps, events } = harness(['generic/001'], [{ stdout: '', bootError: err }, { stdout: '', checkExit: 0 }], { spares: 1 });
+    supply.startSparesOnceUp('xfs');
+    try {
+      await expect(new Worker(deps).run()).rejects.toThrow(/does not match/);
+    } finally {
+      await supply.dispose();
+    }
+    expect(bootOrder(events)).toEqual(['vm1']);
   }, 30_000);
 });
 
