@@ -6,7 +6,7 @@
  * files named here. Pure.
  */
 import path from 'node:path';
-import type { CpioEntry } from '../vm/image/cpio.js';
+import { directoryAdder, type CpioEntry } from '../vm/image/cpio.js';
 import { moduleNameOf } from '../vm/image/modulesDep.js';
 
 /** `KT_STAGED_RELEASE=<release>`: guest/init uses the staged modules only when `uname -r` matches. */
@@ -42,13 +42,7 @@ export interface ExtraArchiveInputs {
 /** The archive's members, parents first. */
 export function extraArchiveEntries(inputs: ExtraArchiveInputs): CpioEntry[] {
   const entries: CpioEntry[] = [];
-  const dirs = new Set<string>();
-  const addDir = (dir: string) => {
-    if (dir === '' || dir === '.' || dirs.has(dir)) return;
-    addDir(path.posix.dirname(dir));
-    dirs.add(dir);
-    entries.push({ kind: 'dir', path: dir });
-  };
+  const addDir = directoryAdder(entries);
   addDir('etc');
   const { staged } = inputs;
   if (staged) {

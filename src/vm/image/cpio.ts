@@ -4,6 +4,8 @@
  * image needs no host `cpio`, and so every entry is owned by root whoever builds it.
  */
 
+import path from 'node:path';
+
 /** One archive member. Parents must come before their children: the kernel does not create them. */
 export type CpioEntry =
   | { kind: 'dir'; path: string; mode?: number }
@@ -106,4 +108,19 @@ export function writeCpio(entries: readonly CpioEntry[]): Buffer {
   const trailer = { name: TRAILER, mode: 0, nlink: 1, data: new Uint8Array(), rdevMajor: 0, rdevMinor: 0 };
   chunks.push(...encodeMember(trailer, 0));
   return Buffer.concat(chunks);
+}
+
+/**
+ * A directory adder for an archive being listed: adds `dir` and every missing parent, parents
+ * first (the kernel's initramfs unpacker creates nothing implicitly: init/initramfs.c), each once.
+ */
+export function directoryAdder(entries: CpioEntry[]): (dir: string) => void {
+  const dirs = new Set<string>();
+  const addDir = (dir: string): void => {
+    if (dir === '' || dir === '.' || dirs.has(dir)) return;
+    addDir(path.posix.dirname(dir));
+    dirs.add(dir);
+    entries.push({ kind: 'dir', path: dir });
+  };
+  return addDir;
 }

@@ -5,7 +5,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { writeCpio, type CpioEntry } from './cpio.js';
+import { directoryAdder, writeCpio, type CpioEntry } from './cpio.js';
 import { parseModulesDep, planModuleLoad } from './modulesDep.js';
 
 export interface InitramfsInputs {
@@ -24,13 +24,7 @@ export interface InitramfsInputs {
 /** The archive's members, parents first. Pure. */
 export function initramfsEntries(inputs: InitramfsInputs): CpioEntry[] {
   const entries: CpioEntry[] = [];
-  const dirs = new Set<string>();
-  const addDir = (dir: string) => {
-    if (dir === '' || dir === '.' || dirs.has(dir)) return;
-    addDir(path.posix.dirname(dir));
-    dirs.add(dir);
-    entries.push({ kind: 'dir', path: dir });
-  };
+  const addDir = directoryAdder(entries);
   for (const dir of ['bin', 'dev', 'etc', 'newroot', 'proc', 'sys']) addDir(dir);
   // The kernel opens /dev/console for /init's stdio before anything is mounted
   // (init/main.c, console_on_rootfs); devices.txt: 5,1 = /dev/console, 1,3 = /dev/null.
