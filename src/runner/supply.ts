@@ -63,6 +63,8 @@ export class MachineSupply {
   private readonly booting = new Set<Promise<Outcome>>();
   /** startSparesOnceUp() was called for this section and the spares are not started yet. */
   private sparesFor: string | undefined;
+  /** A spare was taken: its replacement waits for refill() (see take()). */
+  private refillFor: string | undefined;
   /** Every machine the supply made and has not handed out, to dispose at the end. */
   private readonly held = new Set<Machine>();
   private failuresInARow = 0;
@@ -98,10 +100,27 @@ export class MachineSupply {
     if (this.spareCount > 0) this.sparesFor = section;
   }
 
-  /** A VM is failing: have a replacement on its way now, ready for `section`. */
+  /**
+   * A VM is failing: have a replacement on its way now, ready for `section` — unless a spare
+   * already stands (or boots) for it: that one is taken, and its own replacement waits for
+   * refill().
+   */
   prefetch(section: string): void {
     if (this.closed || this.deps.stopSignal.aborted) return;
-    if (this.spares.length <= this.spareCount) this.spares.push(this.bootOne(section));
+    if (this.spares.length < Math.max(1, this.spareCount)) this.spares.push(this.bootOne(section));
+  }
+
+  /**
+   * Boot the replacement of a spare taken earlier: the worker calls it when the first test of
+   * the taken VM's batch has begun (or the batch ended). Booting it at the moment of the take
+   * would, on a host short of cores (TCG), slow check's start-up on the spare — the very thing
+   * recovery after a crash waits for.
+   */
+  refill(): void {
+    const section = this.refillFor;
+    if (section === undefined) return;
+    this.refillFor = undefined;
+    if (!this.closed && !this.deps.stopSignal.aborted) this.start(section);
   }
 
   /**
@@ -111,8 +130,12 @@ export class MachineSupply {
   async take(section: string): Promise<Slot | undefined> {
     const pending = this.spares.shift();
     const outcome = await (pending ?? this.tracked(this.bootOne(section)));
-    // Keep the standing spares: the one just taken is replaced (once they have started at all).
-    if (!this.closed && !this.deps.stopSignal.aborted && this.spareCount > 0 && this.sparesFor === undefined) this.start(section);
+    // Keep the standing spares (once they have started at all): a taken spare is replaced at
+    // refill(), a failed or fresh boot's absence at once.
+    if (!this.closed && !this.deps.stopSignal.aborted && this.spareCount > 0 && this.sparesFor === undefined) {
+      if (pending && outcome.ok) this.refillFor = section;
+      else this.start(section);
+    }
     if (outcome.ok) {
       // Handed out: the worker disposes it from now on.
       this.held.delete(outcome.slot.machine);

@@ -51,6 +51,11 @@ export class Worker {
         const section = batch[0]!.section;
         const end = await runBatch(slot.watch, batch, {
           ...d,
+          // A spare this VM was taken from is replaced once a test runs here (MachineSupply.refill).
+          emit: (event) => {
+            if (event.type === 'test-begin') d.supply.refill();
+            d.emit(event);
+          },
           onFinished: (item, outcome) => {
             slot.tests++;
             d.dispatcher.finish(item, outcome);
@@ -58,6 +63,7 @@ export class Worker {
           // The VM is going: have its replacement on the way while the crash report completes.
           onFailing: () => d.supply.prefetch(section),
         });
+        d.supply.refill();
         switch (end.kind) {
           case 'done':
             break;
