@@ -24,6 +24,20 @@ export async function fixtureTree(): Promise<string> {
   return dir;
 }
 
+/**
+ * A copy of kt (what `node bin/kt.js` needs: dist, guest, suites, node_modules) in `dir/kt`,
+ * readable by every user: the tests that run kt as an ordinary account cannot rely on reading
+ * the checkout (CI's copy sits under a 0700 mktemp directory; a checkout in a 0700 home too).
+ */
+export async function readableKtCopy(dir: string): Promise<string> {
+  const kt = path.join(dir, 'kt');
+  for (const part of ['bin', 'dist', 'guest', 'suites', 'package.json', 'node_modules']) {
+    fs.cpSync(path.join(REPO, part), path.join(kt, part), { recursive: true, verbatimSymlinks: true });
+  }
+  await execa('chmod', ['-R', 'a+rX', kt]);
+  return kt;
+}
+
 export interface KtRun {
   exitCode: number | undefined;
   stdout: string;

@@ -18,7 +18,7 @@ import { readManifest, type ImageManifest } from '../../src/vm/image/manifest.js
 import { imageRecipe } from '../../src/vm/image/recipe.js';
 import { findSubIdRange, MIN_SUBID_COUNT, nextFreeSubIdStart, parseSubIds } from '../../src/vm/image/subIds.js';
 import { listExt4Tree, type Ext4Entry } from './ext4Tree.js';
-import { finished, fixtureTree, ktTempDirs, outcomes, qemuOf, REPO, runIdOf, type KtRun } from './harness.js';
+import { finished, fixtureTree, ktTempDirs, outcomes, qemuOf, readableKtCopy, runIdOf, type KtRun } from './harness.js';
 
 const IS_ROOT = process.getuid?.() === 0;
 /** The ordinary user: subordinate ids as useradd gives them. */
@@ -128,10 +128,7 @@ describe.skipIf(!IS_ROOT)('an ordinary user builds the image and runs kt', () =>
     // kt and the fixture tree where the user can read them (the checkout may sit in a 0700 home).
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-e2e-rootless-'));
     fs.chmodSync(work, 0o755);
-    kt = path.join(work, 'kt');
-    for (const part of ['bin', 'dist', 'guest', 'suites', 'package.json', 'node_modules']) {
-      fs.cpSync(path.join(REPO, part), path.join(kt, part), { recursive: true, verbatimSymlinks: true });
-    }
+    kt = await readableKtCopy(work);
     tree = path.join(work, 'fstests');
     fs.cpSync(await fixtureTree(), tree, { recursive: true, verbatimSymlinks: true });
     await execa('chmod', ['-R', 'a+rX', work]);
@@ -254,11 +251,7 @@ describe.skipIf(!IS_ROOT)('a user the host gives no user namespace', () => {
     fs.rmSync(path.join(user.home, '.cache', 'kt'), { recursive: true, force: true });
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-e2e-nouserns-'));
     fs.chmodSync(work, 0o755);
-    kt = path.join(work, 'kt');
-    for (const part of ['bin', 'dist', 'guest', 'suites', 'package.json', 'node_modules']) {
-      fs.cpSync(path.join(REPO, part), path.join(kt, part), { recursive: true, verbatimSymlinks: true });
-    }
-    await execa('chmod', ['-R', 'a+rX', kt]);
+    kt = await readableKtCopy(work);
     // Stands in for /var/cache/kt, so the test leaves the host's shared cache alone.
     shared = path.join(work, 'shared-cache');
   }, 600_000);

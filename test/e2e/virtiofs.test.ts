@@ -16,7 +16,7 @@ import { resolveCacheDir } from '../../src/vm/image/cacheDir.js';
 import { ensureImage } from '../../src/vm/image/ensureImage.js';
 import { findSubIdRange, MIN_SUBID_COUNT, nextFreeSubIdStart } from '../../src/vm/image/subIds.js';
 import { findVirtiofsd } from '../../src/vm/virtiofs/daemon.js';
-import { finished, fixtureTree, KT, lastEnd, outcomes, qemuOf, readEvents, runIdOf, runKt, type KtRun } from './harness.js';
+import { finished, fixtureTree, lastEnd, outcomes, readableKtCopy, qemuOf, readEvents, runIdOf, runKt, type KtRun } from './harness.js';
 
 const lookup = await findVirtiofsd(process.env);
 const canRun = lookup.found !== undefined && process.geteuid?.() === 0;
@@ -178,7 +178,9 @@ describe.skipIf(!canRun)('kt run --rootfs virtiofs', () => {
       for (const dir of [cache, results]) fs.mkdirSync(dir);
       await execa('chown', ['-R', `${account.uid}:${account.gid}`, cache, results, userTree]);
       await execa('chmod', ['-R', 'a+rX', work]);
-      const r = await asUser(['node', KT, 'run', '--accel', 'tcg', '--rootfs', 'virtiofs', '--fstests', userTree, '--results', results, '-g', 'quick'], { KT_CACHE_DIR: cache, KT_SYSTEM_CACHE_DIR: shared });
+      // kt where the account can read it (the checkout may sit under a 0700 directory).
+      const kt = path.join(await readableKtCopy(work), 'bin/kt.js');
+      const r = await asUser(['node', kt, 'run', '--accel', 'tcg', '--rootfs', 'virtiofs', '--fstests', userTree, '--results', results, '-g', 'quick'], { KT_CACHE_DIR: cache, KT_SYSTEM_CACHE_DIR: shared });
       run = finished(r, results);
     }, 1_800_000);
 
