@@ -29,6 +29,7 @@ import {
   type Transport,
   TransportError,
 } from './sshTransport.js';
+import { retryWhileRefused } from './retryRefused.js';
 import type { Session, SessionOptions } from './sshSession.js';
 import { hostForwardPort } from './usernet.js';
 
@@ -259,7 +260,10 @@ export class ConsoleBootedMachine implements Machine {
       if (Date.now() > deadline) throw new TransportError(`QEMU made no ssh socket at ${socket}`);
       await new Promise((resolve) => setTimeout(resolve, SOCKET_POLL_MS));
     }
-    const transport = await connectSsh({ kind: 'virtio-serial', socket }, this.base.privateKey, Math.max(5_000, deadline - Date.now()), hostKey);
+    const transport = await retryWhileRefused(
+      () => connectSsh({ kind: 'virtio-serial', socket }, this.base.privateKey, Math.max(5_000, deadline - Date.now()), hostKey),
+      { deadline, pollMs: SOCKET_POLL_MS, over: () => over },
+    );
     if (over) {
       transport.close();
       throw new TransportError('the boot failed');
