@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveCacheDir } from '../../src/vm/image/cacheDir.js';
 import { ensureImage } from '../../src/vm/image/ensureImage.js';
 import {
+  e2eTempDir,
   finished,
   fixtureTree,
   ktTempDirs,
@@ -106,7 +107,7 @@ describe('fault: the transport connection drops', () => {
 
 describe('fault: qemu killed with SIGKILL from outside', () => {
   it('records an error for the running test and replaces the VM', async () => {
-    const resultsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-e2e-results-'));
+    const resultsDir = e2eTempDir('results');
     const child = startKt(['-j', '1', '--fstests', tree, 'generic/003', 'generic/001'], resultsDir);
     const begin = await waitForEvent(resultsDir, (e) => e.type === 'test-begin' && e.test === 'generic/003', 300_000);
     expect(begin).toBeDefined();
@@ -127,7 +128,7 @@ describe('interrupt: kt gets SIGINT, then SIGTERM in another run', () => {
     ['SIGTERM', 143],
   ] as const) {
     it(`${signal}: stops VMs, writes every report for what ran, exits ${code}`, async () => {
-      const resultsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-e2e-results-'));
+      const resultsDir = e2eTempDir('results');
       // Planned order: selftest/001, selftest/006 (hangs), xfs/001 (never starts).
       const child = startKt(['-j', '1', '--fstests', tree, 'selftest/001', 'selftest/006', 'xfs/001'], resultsDir);
       await waitForEvent(resultsDir, (e) => e.type === 'test-begin' && e.test === 'selftest/006', 300_000);
@@ -160,7 +161,7 @@ describe('flaky: --retries reruns a failed test on a fresh VM', () => {
 
 describe('two kt runs at once on one host', () => {
   it('do not collide: both finish with their own VMs, sockets and results', async () => {
-    const dirs = [0, 1].map(() => fs.mkdtempSync(path.join(os.tmpdir(), 'kt-e2e-results-')));
+    const dirs = [0, 1].map(() => e2eTempDir('results'));
     const children = dirs.map((d) => startKt(['-j', '1', '--fstests', tree, 'selftest/001', 'generic/001'], d));
     const runs = (await Promise.all(children)).map((r, i) => finished(r, dirs[i]!));
     for (const run of runs) {
@@ -206,7 +207,7 @@ describe('a corrupt guest image', () => {
     // A root image of zeros: no filesystem for the initramfs to mount.
     fs.writeFileSync(path.join(dir, 'root.img'), Buffer.alloc(16 * 2 ** 20));
     try {
-      const resultsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-e2e-results-'));
+      const resultsDir = e2eTempDir('results');
       const r = await execa('node', [path.join(process.cwd(), 'bin/kt.js'), 'run', '--accel', 'tcg', '--results', resultsDir, '--fstests', tree, 'selftest/001'], {
         reject: false,
         env: { ...process.env, KT_CACHE_DIR: cache, NO_COLOR: '1' },

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const KT = path.join(REPO, 'bin/kt.js');
@@ -14,10 +15,28 @@ export const XSD = path.join(REPO, 'test/schemas/junit-10.xsd');
 
 let builtTree: string | undefined;
 
+/**
+ * Temporary directories of this test file, removed after its last test (KT_E2E_KEEP=1 keeps
+ * them to look at). The hook is registered when a test file imports the harness, on that file.
+ */
+const made: string[] = [];
+afterAll(() => {
+  if (process.env.KT_E2E_KEEP === '1') return;
+  for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+  builtTree = undefined;
+});
+
+/** A fresh directory under the temp dir (`kt-e2e-<what>-XXXXXX`), gone after the test file. */
+export function e2eTempDir(what: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `kt-e2e-${what}-`));
+  made.push(dir);
+  return dir;
+}
+
 /** A built copy of test/fixtures/fstests (group lists generated, ltp/fsstress compiled). */
 export async function fixtureTree(): Promise<string> {
   if (builtTree) return builtTree;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-e2e-fstests-'));
+  const dir = e2eTempDir('fstests');
   fs.cpSync(path.join(REPO, 'test/fixtures/fstests'), dir, { recursive: true });
   await execa('make', ['-s', '-C', dir]);
   builtTree = dir;
@@ -62,7 +81,7 @@ export function startKt(args: string[], resultsDir: string): ResultPromise<{ rej
 }
 
 export async function runKt(args: string[]): Promise<KtRun> {
-  const resultsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-e2e-results-'));
+  const resultsDir = e2eTempDir('results');
   const r = await startKt(args, resultsDir);
   return finished(r, resultsDir);
 }

@@ -18,7 +18,7 @@ import { renderQemuArgs } from '../../src/vm/qemuArgs.js';
 import { QemuMachine } from '../../src/vm/qemuMachine.js';
 import { resolveVmSpec } from '../../src/vm/spec.js';
 import { generateSshKeyPair } from '../../src/vm/sshKeyPair.js';
-import { finished, fixtureTree, KT, outcomes, qemuOf, readEvents, runIdOf, runKt, type EventLine } from './harness.js';
+import { e2eTempDir, finished, fixtureTree, KT, outcomes, qemuOf, readEvents, runIdOf, runKt, type EventLine } from './harness.js';
 
 const BOOT_TIMEOUT_MS = 300_000;
 let tree: string;
@@ -187,7 +187,7 @@ describe('a guest whose ssh host key is not the image\'s', () => {
     const real = manifest.sshHostKey;
     fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ ...manifest, sshHostKey: other }));
     try {
-      const results = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-e2e-results-'));
+      const results = e2eTempDir('results');
       const r = await execa('node', [KT, 'run', '--accel', 'tcg', '-j', '1', '--results', results, '--fstests', tree, 'selftest/001'], {
         reject: false,
         env: { ...process.env, KT_CACHE_DIR: cache, NO_COLOR: '1' },
