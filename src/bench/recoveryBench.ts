@@ -128,6 +128,8 @@ export async function recoveryRow(opts: { tree: string; tests: string[]; work: s
     inBoots: +(panicToNextTestMs / opts.readyMs).toFixed(3),
     bootReadyMs: opts.readyMs,
     parts: {
+      // The first boot asked for after the panic: the prefetch when no spare stood, else the
+      // taken spare's replacement (MachineSupply.refill, once the next test began).
       reportBegunMs: prefetch ? at(prefetch) - injectedAt! : null,
       vmGivenUpMs: at(lost) - injectedAt!,
       nextBatchToFirstTestMs: at(next) - at(lost),
