@@ -5,29 +5,10 @@
  * Every value is checked as typed; a bad one is a UsageError (exit 2) that echoes it. Pure.
  */
 import { UsageError, printable } from '../../errors.js';
+import type { SimulateOptions } from './simulate.js';
 
-export interface SimulateArgs {
-  durations: string;
-  history?: string;
-  vms: number;
-  crashes: number;
-  hangs: number;
-  bootSec: number;
-  checkStartSec: number;
-  maxBatch: number;
-  retries: number;
-  seed: number;
-  /**
-   * time: kt's batches hold a share of the queued estimated seconds (src/runner/order.ts
-   * batchBudgetSec, given the history as RunInputs.estimateSec); count: a share of the queued
-   * tests only (kt before that rule, or a run without history).
-   */
-  batching: 'time' | 'count';
-  /** kt's --test-timeout: one deadline for every test instead of the history-derived one. */
-  testTimeoutSec?: number;
-  /** kt's --spares: VMs booted ahead to replace a lost one (kt's default: 1 with more than one VM). */
-  spares?: number;
-}
+/** The simulation's options as the flags give them: the duration and history files named, not read. */
+export type SimulateArgs = Omit<SimulateOptions, 'durations' | 'history'> & { durations: string; history?: string };
 
 /**
  * Defaults. A boot of kt's Debian guest under TCG reaches its job in 8–16 s

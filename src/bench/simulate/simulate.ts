@@ -39,9 +39,15 @@ export interface SimulateOptions {
   maxBatch: number;
   retries: number;
   seed: number;
+  /**
+   * time: kt's batches hold a share of the queued estimated seconds (src/runner/order.ts
+   * batchBudgetSec, given the history as RunInputs.estimateSec); count: a share of the queued
+   * tests only (kt before that rule, or a run without history).
+   */
   batching: 'time' | 'count';
+  /** kt's --test-timeout: one deadline for every test instead of the history-derived one. */
   testTimeoutSec?: number;
-  /** VMs booted ahead (kt's --spares). */
+  /** kt's --spares: VMs booted ahead to replace a lost one (kt's default: 1 with more than one VM). */
   spares?: number;
 }
 
