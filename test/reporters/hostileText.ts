@@ -5,18 +5,8 @@
  */
 import type { RunEvent } from '../../src/record/events.js';
 import { RunScript } from './scenarios.js';
+import { seededRandom } from '../../src/util/seededRandom.js';
 
-/** mulberry32: a tiny seeded PRNG. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Pieces that have broken XML, HTML, markdown and terminal writers. */
 export const NASTY = [
@@ -56,7 +46,7 @@ export function fuzzString(rand: () => number, maxParts: number): string {
 
 /** A run whose every text (names, machines, messages, diffs, consoles, paths) is hostile. */
 export function hostileRun(seed: number): RunEvent[] {
-  const rand = prng(seed);
+  const rand = seededRandom(seed);
   const f = (max = 12): string => fuzzString(rand, max);
   const crash = { title: f(6), type: f(3), frame: f(3), fingerprint: `fp-${seed % 3}`, excerpt: f(20), ...(rand() < 0.3 ? { corrupted: true } : {}) };
   const warning = { title: f(6), type: 'warning', fingerprint: f(2), excerpt: f(10) };

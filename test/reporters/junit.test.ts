@@ -6,6 +6,7 @@ import { summarizeRun } from '../../src/record/summarize.js';
 import { interruptedRun, noreflinkRun, RunScript, shard, SYSRQ_CRASH } from './scenarios.js';
 import { expectGolden } from './golden.js';
 import { validateJunit } from './xmlSchema.js';
+import { seededRandom } from '../../src/util/seededRandom.js';
 
 const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', cdataPropName: false, trimValues: false, isArray: (name) => ['testsuite', 'testcase', 'flakyFailure', 'property'].includes(name) });
 
@@ -151,17 +152,6 @@ describe('renderJunit', () => {
   });
 });
 
-/** mulberry32: a tiny seeded PRNG so a failing fuzz case can be replayed by its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Pieces that have broken XML writers: control bytes, markup, CDATA ends, bad Unicode. */
 const NASTY = [
@@ -195,7 +185,7 @@ function fuzzString(rand: () => number, maxParts: number): string {
 }
 
 function fuzzRun(seed: number): RunEvent[] {
-  const rand = prng(seed);
+  const rand = seededRandom(seed);
   const f = (max = 12): string => fuzzString(rand, max);
   const crash = { title: f(6), type: f(3), frame: f(3), fingerprint: `fp-${seed % 3}`, excerpt: f(20) };
   const s = new RunScript().start({ tests: ['generic/001', f(3), 'generic/003', 'generic/004'], section: f(3), hostname: f(3) });

@@ -2,18 +2,7 @@
  * Which tests the simulated guests crash or hang in: a seeded choice, so a figure can be
  * reproduced from its command line. Pure.
  */
-
-/** mulberry32: a small, well-mixed 32-bit PRNG (seeded, deterministic). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../util/seededRandom.js';
 
 export interface Injections {
   crash: ReadonlySet<string>;
