@@ -2,26 +2,9 @@ import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { renderKernelCmdline, renderQemuArgs } from '../../src/vm/qemuArgs.js';
 import { guestModulesFor, resolveVmSpec, type VmOptions } from '../../src/vm/spec.js';
+import { baseVmOptions } from './vmOptions.js';
 
-const base: VmOptions = {
-  runId: '20261122-010203-ab12',
-  index: 1,
-  accel: 'tcg',
-  cpus: 2,
-  memoryMiB: 2048,
-  kernel: '/cache/kt/images/h/vmlinuz',
-  initramfs: '/cache/kt/images/h/initramfs.cpio.gz',
-  rootImage: '/cache/kt/images/h/root.img',
-  fstestsImage: '/cache/kt/fstests/f.img',
-  testSizeBytes: 5 * 2 ** 30,
-  scratchSizeBytes: 5 * 2 ** 30,
-  extraCmdline: [],
-  baseDir: '/tmp/kt-x',
-  sshKeyBlob: 'AAAAC3NzaC1lZDI1NTE5AAAAIKtKeyBlob',
-  transport: 'virtio-serial',
-  hungTaskTimeoutSec: 0,
-  vmcore: false,
-};
+const base: VmOptions = baseVmOptions;
 
 /** A user whose home and TMPDIR have commas in their names. */
 const commaOptions: VmOptions = {

@@ -5,28 +5,14 @@ import { resolveVmSpec, type VmOptions } from '../../../src/vm/spec.js';
 import { fuseOptValue, renderUsernsDaemonArgs, renderVirtiofsdArgs } from '../../../src/vm/virtiofs/argv.js';
 import { nsenterArgs } from '../../../src/vm/image/toolRunner.js';
 import type { VirtiofsDaemon } from '../../../src/vm/virtiofs/daemon.js';
+import { baseVmOptions } from '../vmOptions.js';
 
 const qemuDaemon: VirtiofsDaemon = { path: '/usr/lib/qemu/virtiofsd', flavour: 'qemu', version: '7.2.22' };
 const rustDaemon: VirtiofsDaemon = { path: '/usr/libexec/virtiofsd', flavour: 'rust', version: '1.13.2' };
 
 const base: VmOptions = {
-  runId: '20261122-010203-ab12',
-  index: 1,
-  accel: 'tcg',
-  cpus: 2,
-  memoryMiB: 2048,
-  kernel: '/cache/kt/images/h/vmlinuz',
-  initramfs: '/cache/kt/images/h/initramfs.cpio.gz',
-  rootImage: '/cache/kt/images/h/root.img',
+  ...baseVmOptions,
   fstestsImage: '',
-  testSizeBytes: 5 * 2 ** 30,
-  scratchSizeBytes: 5 * 2 ** 30,
-  extraCmdline: [],
-  baseDir: '/tmp/kt-x',
-  sshKeyBlob: 'AAAAC3NzaC1lZDI1NTE5AAAAIKtKeyBlob',
-  transport: 'virtio-serial',
-  hungTaskTimeoutSec: 0,
-  vmcore: false,
   virtiofs: {
     daemon: qemuDaemon,
     rootTree: '/cache/kt/rootfs/h',
