@@ -6,7 +6,7 @@
  */
 import type { WorkSpec } from '../record/events.js';
 import type { TestOutcome } from '../record/outcome.js';
-import { batchBudgetSec } from './order.js';
+import { batchBudgetSec, batchMinSec } from './order.js';
 import { WorkQueue, type WorkItem } from './workQueue.js';
 
 /** Decides whether a finished attempt runs again (on a fresh VM). */
@@ -31,6 +31,8 @@ export class Dispatcher {
   /** Estimated seconds of the items handed out and not settled yet (batching by time). */
   private inFlightSec = 0;
   private waiters: (() => void)[] = [];
+  /** check's start-up as the workers measured it (noteCheckStartup): sum and count. */
+  private startup = { sec: 0, count: 0 };
   private stopped = false;
 
   /**
@@ -54,8 +56,13 @@ export class Dispatcher {
       if (this.stopped) return null;
       if (this.queue.size > 0) {
         const t = this.byTime;
+        const startupSec = this.checkStartupSec();
         const batch = t
-          ? this.queue.take(t.maxBatch, section, { sec: batchBudgetSec(this.queue.estimatedSec(t.estimateSec) + this.inFlightSec, t.workers), estimate: t.estimateSec })
+          ? this.queue.take(t.maxBatch, section, {
+              sec: batchBudgetSec(this.queue.estimatedSec(t.estimateSec) + this.inFlightSec, t.workers, { startupSec }),
+              minSec: batchMinSec(t.workers, startupSec),
+              estimate: t.estimateSec,
+            })
           : this.queue.take(size(this.queue.size), section);
         this.inFlight += batch.length;
         this.inFlightSec += this.secondsOf(batch);
@@ -64,6 +71,21 @@ export class Dispatcher {
       if (this.inFlight === 0) return null;
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
+  }
+
+  /**
+   * A batch's check started and its first test began `sec` later (the worker measures it): what
+   * every further batch will pay again, which batching by time keeps batches above.
+   */
+  noteCheckStartup(sec: number): void {
+    if (!Number.isFinite(sec) || sec < 0) return;
+    this.startup.sec += sec;
+    this.startup.count++;
+  }
+
+  /** The mean check start-up measured so far; 0 before the first batch has begun. */
+  checkStartupSec(): number {
+    return this.startup.count === 0 ? 0 : this.startup.sec / this.startup.count;
   }
 
   /** An item finished with an outcome: done, or queued again (at the tail) for a retry. */

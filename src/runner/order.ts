@@ -69,10 +69,29 @@ export function estimator<T>(items: readonly T[], known: (item: T) => number | u
  * estimates are exact; 2 (factoring's usual choice) hedges against wrong estimates with more,
  * smaller batches, each paying check's start-up. 1.5 measured best over both: exact estimates
  * and a run ordered by another kernel's history (docs/simulate.md).
+ *
+ * Two limits come from what a batch costs, check's start-up (`startupSec`, as the run measures
+ * it: the dispatcher's noteCheckStartup):
+ *  - one VM has nothing to balance: every split only pays another start-up, so it takes all
+ *    (up to --batch tests);
+ *  - no batch is budgeted below MIN_BATCH_STARTUPS start-ups, and none ends shorter than that
+ *    while tests are queued (batchMinSec): a batch shorter than the start-up it pays spends more
+ *    on starting than on testing, to even out a tail that is already shorter than one start-up
+ *    (docs/simulate.md, "Start-up floor").
  */
-export function batchBudgetSec(remainingSec: number, workers: number, factor = 1.5): number {
-  return remainingSec / (factor * Math.max(1, workers));
+export function batchBudgetSec(remainingSec: number, workers: number, opts: { startupSec?: number; factor?: number } = {}): number {
+  if (workers <= 1) return Infinity;
+  const factor = opts.factor ?? 1.5;
+  return Math.max(remainingSec / (factor * workers), batchMinSec(workers, opts.startupSec ?? 0));
 }
+
+/** The estimated seconds a batch holds at least while tests are queued (batchBudgetSec). */
+export function batchMinSec(workers: number, startupSec: number): number {
+  return workers <= 1 ? 0 : MIN_BATCH_STARTUPS * startupSec;
+}
+
+/** The smallest batch budget, in check start-ups (batchBudgetSec). */
+export const MIN_BATCH_STARTUPS = 1;
 
 /**
  * `--shard i/n` for CI jobs: a pure function of the ordered test list (same in every job),

@@ -45,10 +45,10 @@ export class WorkQueue {
    * that needs a fresh VM always travels alone. `prefer` names the section the VM is set up for:
    * when the head is of another section, a batch of the preferred one is taken if queued, so a VM
    * re-formats only when its section has no work left. With a `budget`, the batch also ends
-   * before the first item that would take its estimated seconds past `budget.sec` (the first
-   * item is always taken; the queue's order is kept).
+   * before the first item that would take its estimated seconds past `budget.sec`, once it holds
+   * `budget.minSec` (the first item is always taken; the queue's order is kept).
    */
-  take(n: number, prefer?: string, budget?: { sec: number; estimate(item: WorkItem): number }): WorkItem[] {
+  take(n: number, prefer?: string, budget?: { sec: number; minSec?: number; estimate(item: WorkItem): number }): WorkItem[] {
     if (n <= 0 || this.items.length === 0) return [];
     const head = this.items[0]!;
     if (head.freshVm) return this.items.splice(0, 1);
@@ -61,7 +61,7 @@ export class WorkQueue {
     for (const item of this.items) {
       if (!full && taken.length < n && item.section === section && !item.freshVm) {
         const est = budget ? budget.estimate(item) : 0;
-        if (budget && taken.length > 0 && sec + est > budget.sec) {
+        if (budget && taken.length > 0 && sec + est > budget.sec && sec >= (budget.minSec ?? 0)) {
           full = true;
           rest.push(item);
           continue;

@@ -72,6 +72,89 @@ describe('Dispatcher', () => {
     expect((await d.next(never))!.map((i) => i.test)).toEqual(['generic/176']);
   });
 
+  it('by time: keeps batches above the check start-up the workers measured', async () => {
+    // The fixture list of `npm run bench` (scaling row) with the seconds its -j 1 run took.
+    const seconds = new Map([
+      ['generic/002', 5.4],
+      ['generic/001', 3.8],
+      ['selftest/002', 2.1],
+      ['selftest/003', 2.2],
+      ['selftest/901', 1.8],
+      ['selftest/905', 1.8],
+      ['selftest/001', 1.0],
+    ]);
+    const make = () =>
+      new Dispatcher(
+        [...seconds.keys()].map((test) => ({ section: 'xfs', test })),
+        undefined,
+        { estimateSec: (i) => seconds.get(i.test)!, workers: 2, maxBatch: 32 },
+      );
+    const never = () => {
+      throw new Error('the count rule is not used when batching by time');
+    };
+    /** Takes a batch and finishes it at once: nothing stays in flight. */
+    const run = async (d: Dispatcher) => {
+      const batch = (await d.next(never))!;
+      for (const item of batch) d.finish(item, { status: 'passed' });
+      return batch.map((i) => i.test);
+    };
+    // Nothing measured: pure factoring, Σ/3 of what is left each time, down to one-test batches.
+    const unmeasured = make();
+    expect(unmeasured.checkStartupSec()).toBe(0);
+    expect(await run(unmeasured)).toEqual(['generic/002']); // 18.1 / 3 = 6.0
+    expect(await run(unmeasured)).toEqual(['generic/001']); // 12.7 / 3 = 4.2
+    expect(await run(unmeasured)).toEqual(['selftest/002']); // 8.9 / 3 = 3.0
+    expect(await run(unmeasured)).toEqual(['selftest/003']); // 6.8 / 3 = 2.3
+    expect(await run(unmeasured)).toEqual(['selftest/901']); // 4.6 / 3 = 1.5
+    expect(await run(unmeasured)).toEqual(['selftest/905']);
+    expect(await run(unmeasured)).toEqual(['selftest/001']);
+    // check took 4.6 and 5.4 s to its first test (TCG): mean 5 s, and no batch is budgeted below
+    // it or ends below it: three batches fewer, each a check start-up saved.
+    const measured = make();
+    measured.noteCheckStartup(4.6);
+    measured.noteCheckStartup(5.4);
+    measured.noteCheckStartup(Number.NaN);
+    measured.noteCheckStartup(-1);
+    expect(measured.checkStartupSec()).toBe(5);
+    expect(await run(measured)).toEqual(['generic/002']); // 6.0
+    // 4.2 → 5, and 3.8 s alone is below a start-up: selftest/002 comes too (5.9 s).
+    expect(await run(measured)).toEqual(['generic/001', 'selftest/002']);
+    // 6.8 / 3 = 2.3 → 5: 2.2 + 1.8 = 4.0 is below 5, so selftest/905 comes too (5.8 s).
+    expect(await run(measured)).toEqual(['selftest/003', 'selftest/901', 'selftest/905']);
+    expect(await run(measured)).toEqual(['selftest/001']);
+    expect(await measured.next(never)).toBeNull();
+  });
+
+  it('by time: a batch below one check start-up takes the next test even past the budget', async () => {
+    const seconds = new Map([
+      ['generic/004', 0.9],
+      ['selftest/004', 0.9],
+      ['generic/002', 5.4],
+      ['generic/001', 3.8],
+    ]);
+    const d = new Dispatcher(
+      [...seconds.keys()].map((test) => ({ section: 'xfs', test })),
+      undefined,
+      { estimateSec: (i) => seconds.get(i.test)!, workers: 2, maxBatch: 32 },
+    );
+    d.noteCheckStartup(3);
+    // Σ = 11 s → 11 / 3 = 3.7 s: 0.9 + 0.9 = 1.8 s is below the 3 s start-up, so generic/002
+    // comes too (7.2 s) rather than two short tests paying a whole start-up.
+    expect((await d.next(() => 1))!.map((i) => i.test)).toEqual(['generic/004', 'selftest/004', 'generic/002']);
+    expect((await d.next(() => 1))!.map((i) => i.test)).toEqual(['generic/001']);
+  });
+
+  it('by time on one VM: one batch of everything (up to --batch), nothing to balance', async () => {
+    const tests = ['generic/003', 'generic/002', 'generic/001', 'selftest/001'];
+    const d = new Dispatcher(
+      tests.map((test) => ({ section: 'xfs', test })),
+      undefined,
+      { estimateSec: () => 10, workers: 1, maxBatch: 3 },
+    );
+    expect((await d.next(() => 1))!.map((i) => i.test)).toEqual(['generic/003', 'generic/002', 'generic/001']);
+    expect((await d.next(() => 1))!.map((i) => i.test)).toEqual(['selftest/001']);
+  });
+
   it('makes a free VM wait while another may still return work, and hands it the requeued rest', async () => {
     const d = new Dispatcher(work(['a', 't1'], ['a', 't2']));
     const first = (await d.next(() => 10))!;

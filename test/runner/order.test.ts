@@ -84,8 +84,19 @@ describe('batchBudgetSec', () => {
   it('is the seconds left in the run over 1.5 × VMs (factoring)', () => {
     // Σ of kdevops-xfs_reflink-6.6.0-rc5-auto.check.time on 4 VMs.
     expect(batchBudgetSec(15824, 4)).toBeCloseTo(15824 / 6);
-    expect(batchBudgetSec(100, 4, 1)).toBe(25);
-    expect(batchBudgetSec(100, 0, 2)).toBe(50);
+    expect(batchBudgetSec(100, 4, { factor: 1 })).toBe(25);
+    expect(batchBudgetSec(100, 2, { factor: 2 })).toBe(25);
+  });
+
+  it('never budgets a batch below one check start-up', () => {
+    expect(batchBudgetSec(100, 4, { startupSec: 6 })).toBeCloseTo(100 / 6);
+    expect(batchBudgetSec(30, 4, { startupSec: 6 })).toBe(6);
+    expect(batchBudgetSec(0, 4, { startupSec: 6 })).toBe(6);
+  });
+
+  it('gives one VM everything: splitting would only pay more start-ups', () => {
+    expect(batchBudgetSec(15824, 1)).toBe(Infinity);
+    expect(batchBudgetSec(15824, 0, { startupSec: 6 })).toBe(Infinity);
   });
 });
 

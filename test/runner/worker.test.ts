@@ -42,6 +42,8 @@ interface Script {
   bootDelayMs?: number;
   /** The boot fails with this error. */
   bootError?: Error;
+  /** check prints nothing for this long first (its start-up). */
+  checkStartMs?: number;
 }
 
 class ScriptedMachine implements Machine {
@@ -72,6 +74,7 @@ class ScriptedMachine implements Machine {
     this.commands.push(command);
     if (!command.includes('./check')) return { exitCode: 0, stdout: '', stderr: '' };
     const s = this.script;
+    if (s.checkStartMs) await new Promise((r) => setTimeout(r, s.checkStartMs));
     // Odd-sized chunks: the parser and detector must not care where the bytes are cut.
     for (let i = 0; i < s.stdout.length; i += 37) opts.onStdout?.(Buffer.from(s.stdout.slice(i, i + 37)));
     await tick();
@@ -144,7 +147,7 @@ function harness(tests: string[], scripts: Script[], overrides: Partial<WorkerDe
     ...rest,
   };
   const worker = new Worker(deps);
-  return { worker: { run: async () => { try { await worker.run(); } finally { await supply.dispose(); } } }, events, machines, supply, deps };
+  return { worker: { run: async () => { try { await worker.run(); } finally { await supply.dispose(); } } }, events, machines, supply, deps, dispatcher };
 }
 
 const ends = (events: EventInput[]) =>
@@ -174,6 +177,29 @@ describe('Worker replaying the real sysrq panic sample', () => {
     expect(machines.map((m) => m.disposed)).toEqual([true, true]);
     // The replacement VM ran only what had not run.
     expect(machines[1]!.commands.find((c) => c.includes('./check'))).toMatch(/--exact-order selftest\/002$/);
+  }, 30_000);
+});
+
+describe('Worker measuring check start-up', () => {
+  it('tells the dispatcher how long check took to its first test, once per batch', async () => {
+    const { worker, events, dispatcher } = harness(
+      ['selftest/001', 'selftest/002'],
+      [{ stdout: 'selftest/001        1s\nselftest/002        1s\nRan: selftest/001 selftest/002\nPassed all 2 tests\n\n', checkExit: 0, checkStartMs: 120 }],
+      { batchSize: () => 2 },
+    );
+    const noted: number[] = [];
+    const note = dispatcher.noteCheckStartup.bind(dispatcher);
+    dispatcher.noteCheckStartup = (sec) => {
+      noted.push(sec);
+      note(sec);
+    };
+    await worker.run();
+    expect(ends(events)).toEqual({ 'selftest/001': 'passed', 'selftest/002': 'passed' });
+    // One batch, one start-up: the second test's begin is not a start-up. At least the 120 ms
+    // check printed nothing (a timer may fire a millisecond early by Date.now()).
+    expect(noted).toHaveLength(1);
+    expect(noted[0]).toBeGreaterThanOrEqual(0.115);
+    expect(dispatcher.checkStartupSec()).toBe(noted[0]);
   }, 30_000);
 });
 
