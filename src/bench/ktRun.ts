@@ -4,6 +4,7 @@
  */
 import { execa, type ResultPromise } from 'execa';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,6 +18,8 @@ export interface BenchEvent {
   bootMs?: number;
   phases?: Record<string, number>;
   outcome?: { status: string };
+  /** test-end: the test's own time. */
+  durationMs?: number;
   reason?: string;
   /** run-start: the planned tests in the order VMs take them. */
   tests?: string[];
@@ -55,8 +58,23 @@ export interface KtRunResult {
   /** From the first machine-up to run-end: the run without its first boot. */
   afterBootMs: number;
   peakRssKiB: number;
+  /**
+   * The host's busy CPU time over the run's wall time, in cores: kt, its QEMUs and anything else
+   * running (the benchmark itself idles meanwhile). What -j 2 can gain over -j 1 on a host of C
+   * cores is at most C / (this at -j 1).
+   */
+  hostBusyCores: number;
+  /** Σ of the tests' own durations (test-end durationMs): slower tests at -j 2 mean contention. */
+  testSec: number;
   runDir: string;
   events: BenchEvent[];
+}
+
+/** Busy (non-idle) CPU milliseconds of the whole host so far (/proc/stat through os.cpus). */
+function hostBusyMs(): number {
+  let busy = 0;
+  for (const cpu of os.cpus()) busy += cpu.times.user + cpu.times.nice + cpu.times.sys + cpu.times.irq;
+  return busy;
 }
 
 /** kt children still running: the benchmark's signal handler stops them (stopKtChildren). */
@@ -93,14 +111,17 @@ export async function ktRun(args: string[], results: string, accel: string, env:
     }
   }, 200);
   const started = Date.now();
+  const busyBefore = hostBusyMs();
   const r = await child;
   clearInterval(sampler);
   const wallMs = Date.now() - started;
+  const hostBusyCores = Math.round(((hostBusyMs() - busyBefore) / Math.max(1, wallMs)) * 100) / 100;
   if (r.exitCode !== 0 && r.exitCode !== 1) throw new Error(`kt run ${args.join(' ')} failed (${r.exitCode}): ${String(r.stderr).slice(-2000)}`);
   const runDir = fs.realpathSync(path.join(results, 'latest'));
   const events = readEvents(runDir);
   const up = events.find((e) => e.type === 'machine-up');
   const end = events.find((e) => e.type === 'run-end');
   if (!up || !end) throw new Error(`kt run ${args.join(' ')}: no ${up ? 'run-end' : 'machine-up'} event in ${runDir}/events.jsonl`);
-  return { wallMs, afterBootMs: Date.parse(end.ts) - Date.parse(up.ts), peakRssKiB: peak, runDir, events };
+  const testSec = Math.round(events.reduce((sum, e) => sum + (e.type === 'test-end' ? (e.durationMs ?? 0) : 0), 0) / 100) / 10;
+  return { wallMs, afterBootMs: Date.parse(end.ts) - Date.parse(up.ts), peakRssKiB: peak, hostBusyCores, testSec, runDir, events };
 }
