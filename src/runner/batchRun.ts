@@ -30,6 +30,12 @@ export interface BatchDeps {
   onFinished(item: WorkItem, outcome: TestOutcome): void;
   /** The VM is failing (a fatal report began, a deadline passed, QEMU exited): said once. */
   onFailing?(): void;
+  /**
+   * check named the batch's first test on its stdout: its start-up is over. Said at most once,
+   * and never for a batch whose VM was lost before check got that far (blame's test-begin is
+   * no sign of check's progress).
+   */
+  onCheckStarted?(): void;
   createCheckStream(): CheckStream;
   /** Deadline in seconds for a test, or for check's work outside any test (undefined). */
   deadlineSec(item: WorkItem | undefined): number;
@@ -128,6 +134,7 @@ class BatchRun {
   private readonly failed = new Promise<void>((resolve) => (this.resolveFailed = resolve));
   private fatalTimerArmed = false;
   private failingAnnounced = false;
+  private checkStarted = false;
   /** Bumped on every sign of progress; a deadline only fires for the state it was armed in. */
   private generation = 0;
   /** Record work, strictly in order: events, and each test's artifacts before its test-end. */
@@ -344,6 +351,10 @@ class BatchRun {
     for (const ev of events) {
       const item = this.items.get(ev.test);
       if (!item || this.finished.has(itemKey(item))) continue; // not ours (a -L rerun line); ignore
+      if (!this.checkStarted) {
+        this.checkStarted = true;
+        this.deps.onCheckStarted?.();
+      }
       const machine = this.machine.name;
       if (ev.type === 'test-start') {
         this.running = { item, startedAt: Date.now(), console: new ConsoleTail(), reports: [] };

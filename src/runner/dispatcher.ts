@@ -31,8 +31,8 @@ export class Dispatcher {
   /** Estimated seconds of the items handed out and not settled yet (batching by time). */
   private inFlightSec = 0;
   private waiters: (() => void)[] = [];
-  /** check's start-up as the workers measured it (noteCheckStartup): sum and count. */
-  private startup = { sec: 0, count: 0 };
+  /** check's start-ups as the workers measured them (noteCheckStartup), sorted. */
+  private startups: number[] = [];
   private stopped = false;
 
   /**
@@ -79,13 +79,20 @@ export class Dispatcher {
    */
   noteCheckStartup(sec: number): void {
     if (!Number.isFinite(sec) || sec < 0) return;
-    this.startup.sec += sec;
-    this.startup.count++;
+    const at = this.startups.findIndex((s) => s > sec);
+    this.startups.splice(at === -1 ? this.startups.length : at, 0, sec);
   }
 
-  /** The mean check start-up measured so far; 0 before the first batch has begun. */
+  /**
+   * The median check start-up measured so far, 0 before any batch's check has named a test: a
+   * median, so neither the cold first start-ups of a run nor one slowed by a crashing neighbour
+   * sets the floor for the rest.
+   */
   checkStartupSec(): number {
-    return this.startup.count === 0 ? 0 : this.startup.sec / this.startup.count;
+    const s = this.startups;
+    if (s.length === 0) return 0;
+    const mid = s.length >> 1;
+    return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
   }
 
   /** An item finished with an outcome: done, or queued again (at the tail) for a retry. */

@@ -75,9 +75,10 @@ export function estimator<T>(items: readonly T[], known: (item: T) => number | u
  *  - one VM has nothing to balance: every split only pays another start-up, so it takes all
  *    (up to --batch tests);
  *  - no batch is budgeted below MIN_BATCH_STARTUPS start-ups, and none ends shorter than that
- *    while tests are queued (batchMinSec): a batch shorter than the start-up it pays spends more
- *    on starting than on testing, to even out a tail that is already shorter than one start-up
- *    (docs/simulate.md, "Start-up floor").
+ *    while tests of its section are queued (batchMinSec; --batch and a test that needs a fresh
+ *    VM still cut it): a batch shorter than the start-up it pays spends more on starting than on
+ *    testing, to even out a tail that is already shorter than one start-up (docs/simulate.md,
+ *    "Start-up floor").
  */
 export function batchBudgetSec(remainingSec: number, workers: number, opts: { startupSec?: number; factor?: number } = {}): number {
   if (workers <= 1) return Infinity;

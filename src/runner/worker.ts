@@ -49,20 +49,16 @@ export class Worker {
           break;
         }
         const section = batch[0]!.section;
-        const checkStarted = Date.now();
-        let begun = false;
+        const checkCalled = Date.now();
         const end = await runBatch(slot.watch, batch, {
           ...d,
+          // A spare this VM was taken from is replaced once a test runs here (MachineSupply.refill).
           emit: (event) => {
-            if (event.type === 'test-begin') {
-              // check's start-up, which batching by time keeps batches above (order.ts batchBudgetSec).
-              if (!begun) d.dispatcher.noteCheckStartup((Date.now() - checkStarted) / 1000);
-              begun = true;
-              // A spare this VM was taken from is replaced once a test runs here (MachineSupply.refill).
-              d.supply.refill();
-            }
+            if (event.type === 'test-begin') d.supply.refill();
             d.emit(event);
           },
+          // check's start-up, which batching by time keeps batches above (order.ts batchBudgetSec).
+          onCheckStarted: () => d.dispatcher.noteCheckStartup((Date.now() - checkCalled) / 1000),
           onFinished: (item, outcome) => {
             slot.tests++;
             d.dispatcher.finish(item, outcome);

@@ -203,6 +203,32 @@ describe('Worker measuring check start-up', () => {
   }, 30_000);
 });
 
+describe('Worker measuring check start-up when the VM dies first', () => {
+  it('notes no start-up for a batch whose VM panicked before check named a test', async () => {
+    // Sample C's header only: the kernel panicked before check's first test line.
+    const header = checkStdout('kernel-panic-sysrq').split('selftest/001')[0]!;
+    const { worker, events, dispatcher } = harness(
+      ['selftest/001', 'selftest/002'],
+      [
+        { stdout: header, console: consoleText('kernel-panic-sysrq'), exit: { exitCode: 0, signal: undefined, stderr: '' } },
+        { stdout: 'selftest/001        1s\nselftest/002        1s\nRan: selftest/001 selftest/002\nPassed all 2 tests\n\n', checkExit: 0 },
+      ],
+      { batchSize: () => 2 },
+    );
+    const noted: number[] = [];
+    const note = dispatcher.noteCheckStartup.bind(dispatcher);
+    dispatcher.noteCheckStartup = (sec) => {
+      noted.push(sec);
+      note(sec);
+    };
+    await worker.run();
+    // The first VM's crash is blamed on selftest/001 (a test-begin kt made up, after the crash
+    // grace): no start-up of check. The second VM's check named its first test: one.
+    expect(events.some((e) => e.type === 'machine-lost' && e.machine === 'vm1')).toBe(true);
+    expect(noted).toHaveLength(1);
+  }, 30_000);
+});
+
 describe('Worker on a pvpanic exit without a readable console', () => {
   it('reports the running test as crashed when QEMU exits 1', async () => {
     const { worker, events } = harness(
