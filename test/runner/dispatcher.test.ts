@@ -5,6 +5,19 @@ import { WorkQueue } from '../../src/runner/workQueue.js';
 
 const work = (...pairs: [string, string][]) => pairs.map(([section, test]) => ({ section, test }));
 
+/** A dispatcher of section xfs batching by time on 2 VMs, each test estimated at its seconds. */
+const byTime = (seconds: Map<string, number>) =>
+  new Dispatcher(
+    [...seconds.keys()].map((test) => ({ section: 'xfs', test })),
+    undefined,
+    { estimateSec: (i) => seconds.get(i.test)!, workers: 2, maxBatch: 32 },
+  );
+
+/** The size rule of batching by count, which batching by time never asks. */
+const never = () => {
+  throw new Error('the count rule is not used when batching by time');
+};
+
 describe('WorkQueue', () => {
   it('takes batches of one section, preferring the section the VM is set up for', () => {
     const q = new WorkQueue(work(['a', 't1'], ['b', 't2'], ['a', 't3'], ['b', 't4']));
@@ -53,14 +66,7 @@ describe('Dispatcher', () => {
       ['generic/004', 1],
       ['generic/005', 1],
     ]);
-    const d = new Dispatcher(
-      [...seconds.keys()].map((test) => ({ section: 'xfs', test })),
-      undefined,
-      { estimateSec: (i) => seconds.get(i.test)!, workers: 2, maxBatch: 32 },
-    );
-    const never = () => {
-      throw new Error('the count rule is not used when batching by time');
-    };
+    const d = byTime(seconds);
     // Σ = 2873 s; budget 2873 / (1.5 × 2) = 958 s: shared/032 alone (a longer test still goes).
     const first = (await d.next(never))!;
     expect(first.map((i) => i.test)).toEqual(['shared/032']);
@@ -83,15 +89,7 @@ describe('Dispatcher', () => {
       ['selftest/905', 1.8],
       ['selftest/001', 1.0],
     ]);
-    const make = () =>
-      new Dispatcher(
-        [...seconds.keys()].map((test) => ({ section: 'xfs', test })),
-        undefined,
-        { estimateSec: (i) => seconds.get(i.test)!, workers: 2, maxBatch: 32 },
-      );
-    const never = () => {
-      throw new Error('the count rule is not used when batching by time');
-    };
+    const make = () => byTime(seconds);
     /** Takes a batch and finishes it at once: nothing stays in flight. */
     const run = async (d: Dispatcher) => {
       const batch = (await d.next(never))!;
@@ -143,11 +141,7 @@ describe('Dispatcher', () => {
       ['generic/002', 5.4],
       ['generic/001', 3.8],
     ]);
-    const d = new Dispatcher(
-      [...seconds.keys()].map((test) => ({ section: 'xfs', test })),
-      undefined,
-      { estimateSec: (i) => seconds.get(i.test)!, workers: 2, maxBatch: 32 },
-    );
+    const d = byTime(seconds);
     d.noteCheckStartup(3);
     // Σ = 11 s → 11 / 3 = 3.7 s: 0.9 + 0.9 = 1.8 s is below the 3 s start-up, so generic/002
     // comes too (7.2 s) rather than two short tests paying a whole start-up.

@@ -150,6 +150,17 @@ function harness(tests: string[], scripts: Script[], overrides: Partial<WorkerDe
   return { worker: { run: async () => { try { await worker.run(); } finally { await supply.dispose(); } } }, events, machines, supply, deps, dispatcher };
 }
 
+/** Every check start-up the worker tells the dispatcher, in order (and still told). */
+function startupsNoted(dispatcher: Dispatcher): number[] {
+  const noted: number[] = [];
+  const note = dispatcher.noteCheckStartup.bind(dispatcher);
+  dispatcher.noteCheckStartup = (sec) => {
+    noted.push(sec);
+    note(sec);
+  };
+  return noted;
+}
+
 const ends = (events: EventInput[]) =>
   Object.fromEntries(events.flatMap((e) => (e.type === 'test-end' ? [[e.test, e.outcome.status]] : [])));
 
@@ -187,12 +198,7 @@ describe('Worker measuring check start-up', () => {
       [{ stdout: 'selftest/001        1s\nselftest/002        1s\nRan: selftest/001 selftest/002\nPassed all 2 tests\n\n', checkExit: 0, checkStartMs: 120 }],
       { batchSize: () => 2 },
     );
-    const noted: number[] = [];
-    const note = dispatcher.noteCheckStartup.bind(dispatcher);
-    dispatcher.noteCheckStartup = (sec) => {
-      noted.push(sec);
-      note(sec);
-    };
+    const noted = startupsNoted(dispatcher);
     await worker.run();
     expect(ends(events)).toEqual({ 'selftest/001': 'passed', 'selftest/002': 'passed' });
     // One batch, one start-up: the second test's begin is not a start-up. At least the 120 ms
@@ -215,12 +221,7 @@ describe('Worker measuring check start-up when the VM dies first', () => {
       ],
       { batchSize: () => 2 },
     );
-    const noted: number[] = [];
-    const note = dispatcher.noteCheckStartup.bind(dispatcher);
-    dispatcher.noteCheckStartup = (sec) => {
-      noted.push(sec);
-      note(sec);
-    };
+    const noted = startupsNoted(dispatcher);
     await worker.run();
     // The first VM's crash is blamed on selftest/001 (a test-begin kt made up, after the crash
     // grace): no start-up of check. The second VM's check named its first test: one.
