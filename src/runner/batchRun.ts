@@ -353,7 +353,8 @@ class BatchRun {
       if (!item || this.finished.has(itemKey(item))) continue; // not ours (a -L rerun line); ignore
       if (!this.checkStarted) {
         this.checkStarted = true;
-        this.deps.onCheckStarted?.();
+        // A line flushed at the end of a command already given up says nothing about when it came.
+        if (!this.abort.signal.aborted) this.deps.onCheckStarted?.();
       }
       const machine = this.machine.name;
       if (ev.type === 'test-start') {

@@ -10,7 +10,7 @@ import { asBootError, isFatalBootError, type MachineSupply, type Slot } from './
 import { describeQemuExit, toCrashInfo } from './blame.js';
 import type { WorkItem } from './workQueue.js';
 
-export interface WorkerDeps extends Omit<BatchDeps, 'onFinished' | 'onFailing'> {
+export interface WorkerDeps extends Omit<BatchDeps, 'onFinished' | 'onFailing' | 'onCheckStarted'> {
   dispatcher: Dispatcher;
   /** Where VMs come from: booted and set up, spares kept ahead (supply.ts). */
   supply: MachineSupply;

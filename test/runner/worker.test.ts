@@ -211,7 +211,8 @@ describe('Worker measuring check start-up', () => {
 
 describe('Worker measuring check start-up when the VM dies first', () => {
   it('notes no start-up for a batch whose VM panicked before check named a test', async () => {
-    // Sample C's header only: the kernel panicked before check's first test line.
+    // Sample C's header only, then its console (that kernel panicked in selftest/005): to kt the
+    // VM died before check's first test line.
     const header = checkStdout('kernel-panic-sysrq').split('selftest/001')[0]!;
     const { worker, events, dispatcher } = harness(
       ['selftest/001', 'selftest/002'],
