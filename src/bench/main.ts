@@ -27,6 +27,7 @@ import { renderCheckCommand } from '../runner/guestCommands.js';
 import { resolveCacheDir } from '../vm/image/cacheDir.js';
 import { ensureImage } from '../vm/image/index.js';
 import { ensureFstestsImage } from '../vm/fstestsImage.js';
+import { median } from '../util/median.js';
 import { killAllNow } from '../vm/processRegistry.js';
 import { formatBenchError, parseBenchArgs, type BenchArgs, type BenchRow } from './benchArgs.js';
 import { benchLists, checkTestsInTree } from './benchTests.js';
@@ -36,11 +37,6 @@ import { recoveryRow } from './recoveryBench.js';
 import { virtiofsBootRow } from './virtiofsBoot.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 const ratio = (a: number, b: number) => +(a / b).toFixed(3);
 

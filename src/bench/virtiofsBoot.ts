@@ -12,17 +12,13 @@ import { QemuMachine } from '../vm/qemuMachine.js';
 import { resolveVmSpec, type Accel, type VirtiofsOptions } from '../vm/spec.js';
 import { findVirtiofsd } from '../vm/virtiofs/daemon.js';
 import { ensureRootTree } from '../vm/virtiofs/rootTree.js';
+import { median } from '../util/median.js';
 
 interface BenchImage {
   kernel: string;
   initramfs: string;
   rootImage: string;
   hash: string;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 async function bootOnce(image: BenchImage, fstestsImage: string, work: string, index: number, accel: Accel, virtiofs: VirtiofsOptions | undefined): Promise<number> {
