@@ -253,7 +253,7 @@ async function runAndReport(
       createCheckStream,
       createConsoleWatcher,
       batchSize: (remaining) => batchSize(remaining, config.jobs, { maxBatch: config.maxBatch }),
-      // With history, batches are sized by the tests' last durations (src/runner/order.ts batchBudgetSec).
+      // With history, batches are sized by the tests' last durations (src/runner/order.ts batchBudget).
       batchByTime: { estimateSec: (item) => history.get(historyKey(item.section, item.test))?.lastSeconds, maxBatch: config.maxBatch },
       // --test-timeout is a test's deadline; check's start-up and the gaps between tests keep the
       // ceiling (mounting TEST_DEV and making SCRATCH_DEV take tens of seconds under TCG).

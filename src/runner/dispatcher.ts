@@ -6,7 +6,8 @@
  */
 import type { WorkSpec } from '../record/events.js';
 import type { TestOutcome } from '../record/outcome.js';
-import { batchBudgetSec, batchMinSec } from './order.js';
+import { median } from '../util/median.js';
+import { batchBudget } from './order.js';
 import { WorkQueue, type WorkItem } from './workQueue.js';
 
 /** Decides whether a finished attempt runs again (on a fresh VM). */
@@ -31,13 +32,13 @@ export class Dispatcher {
   /** Estimated seconds of the items handed out and not settled yet (batching by time). */
   private inFlightSec = 0;
   private waiters: (() => void)[] = [];
-  /** check's start-ups as the workers measured them (noteCheckStartup), sorted. */
+  /** check's start-ups as the workers measured them (noteCheckStartup). */
   private startups: number[] = [];
   private stopped = false;
 
   /**
    * With `byTime`, a batch holds at most `maxBatch` items and a share of the estimated seconds
-   * left in the run (order.ts batchBudgetSec); without it, `size(queue length)` items.
+   * left in the run (order.ts batchBudget); without it, `size(queue length)` items.
    */
   constructor(
     work: readonly WorkSpec[],
@@ -56,11 +57,9 @@ export class Dispatcher {
       if (this.stopped) return null;
       if (this.queue.size > 0) {
         const t = this.byTime;
-        const startupSec = this.checkStartupSec();
         const batch = t
           ? this.queue.take(t.maxBatch, section, {
-              sec: batchBudgetSec(this.queue.estimatedSec(t.estimateSec) + this.inFlightSec, t.workers, { startupSec }),
-              minSec: batchMinSec(t.workers, startupSec),
+              ...batchBudget(this.queue.estimatedSec(t.estimateSec) + this.inFlightSec, t.workers, this.checkStartupSec()),
               estimate: t.estimateSec,
             })
           : this.queue.take(size(this.queue.size), section);
@@ -78,9 +77,7 @@ export class Dispatcher {
    * every further batch will pay again, which batching by time keeps batches above.
    */
   noteCheckStartup(sec: number): void {
-    if (!Number.isFinite(sec) || sec < 0) return;
-    const at = this.startups.findIndex((s) => s > sec);
-    this.startups.splice(at === -1 ? this.startups.length : at, 0, sec);
+    if (Number.isFinite(sec) && sec >= 0) this.startups.push(sec);
   }
 
   /**
@@ -89,10 +86,7 @@ export class Dispatcher {
    * sets the floor for the rest.
    */
   checkStartupSec(): number {
-    const s = this.startups;
-    if (s.length === 0) return 0;
-    const mid = s.length >> 1;
-    return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+    return this.startups.length === 0 ? 0 : median(this.startups);
   }
 
   /** An item finished with an outcome: done, or queued again (at the tail) for a retry. */

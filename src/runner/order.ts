@@ -74,25 +74,19 @@ export function estimator<T>(items: readonly T[], known: (item: T) => number | u
  * it: the dispatcher's noteCheckStartup):
  *  - one VM has nothing to balance: every split only pays another start-up, so it takes all
  *    (up to --batch tests);
- *  - no batch is budgeted below MIN_BATCH_STARTUPS start-ups, and none ends shorter than that
- *    while tests of its section are queued (batchMinSec; --batch and a test that needs a fresh
- *    VM still cut it): a batch shorter than the start-up it pays spends more on starting than on
+ *  - no batch ends shorter than MIN_BATCH_STARTUPS start-ups (`minSec`) while tests of its
+ *    section are queued (--batch and a test that needs a fresh VM still cut it): a batch shorter than the start-up it pays spends more on starting than on
  *    testing, to even out a tail that is already shorter than one start-up (docs/simulate.md,
  *    "Start-up floor").
  */
-export function batchBudgetSec(remainingSec: number, workers: number, opts: { startupSec?: number; factor?: number } = {}): number {
-  if (workers <= 1) return Infinity;
-  const factor = opts.factor ?? 1.5;
-  return Math.max(remainingSec / (factor * workers), batchMinSec(workers, opts.startupSec ?? 0));
+export function batchBudget(remainingSec: number, workers: number, startupSec = 0, factor = 1.5): { sec: number; minSec: number } {
+  if (workers <= 1) return { sec: Infinity, minSec: 0 };
+  // The budget needs no floor of its own: take() never closes a batch below minSec.
+  return { sec: remainingSec / (factor * workers), minSec: MIN_BATCH_STARTUPS * startupSec };
 }
 
-/** The estimated seconds a batch holds at least while tests are queued (batchBudgetSec). */
-export function batchMinSec(workers: number, startupSec: number): number {
-  return workers <= 1 ? 0 : MIN_BATCH_STARTUPS * startupSec;
-}
-
-/** The smallest batch budget, in check start-ups (batchBudgetSec). */
-export const MIN_BATCH_STARTUPS = 1;
+/** The smallest batch, in check start-ups (batchBudget). */
+const MIN_BATCH_STARTUPS = 1;
 
 /**
  * `--shard i/n` for CI jobs: a pure function of the ordered test list (same in every job),

@@ -51,7 +51,7 @@ export interface RunInputs {
   /**
    * Batching by time: the seconds a test is expected to take (its last run, from history;
    * undefined when unknown) and --batch. When any test has an estimate, a batch holds at most
-   * maxBatch tests and a share of the estimated seconds left (order.ts batchBudgetSec), and
+   * maxBatch tests and a share of the estimated seconds left (order.ts batchBudget), and
    * batchSize is not used.
    */
   batchByTime?: { estimateSec(item: WorkItem): number | undefined; maxBatch: number };

@@ -57,7 +57,7 @@ export class Worker {
             if (event.type === 'test-begin') d.supply.refill();
             d.emit(event);
           },
-          // check's start-up, which batching by time keeps batches above (order.ts batchBudgetSec).
+          // check's start-up, which batching by time keeps batches above (order.ts batchBudget).
           onCheckStarted: () => d.dispatcher.noteCheckStartup((Date.now() - checkCalled) / 1000),
           onFinished: (item, outcome) => {
             slot.tests++;

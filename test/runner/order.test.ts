@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batchBudgetSec, batchSize, estimator, orderLongestFirst, selectShard, testDeadlineSec } from '../../src/runner/order.js';
+import { batchBudget, batchSize, estimator, orderLongestFirst, selectShard, testDeadlineSec } from '../../src/runner/order.js';
 import { WorkQueue } from '../../src/runner/workQueue.js';
 
 const id = (t: string) => t;
@@ -80,23 +80,23 @@ describe('estimator', () => {
   });
 });
 
-describe('batchBudgetSec', () => {
+describe('batchBudget', () => {
   it('is the seconds left in the run over 1.5 × VMs (factoring)', () => {
     // Σ of kdevops-xfs_reflink-6.6.0-rc5-auto.check.time on 4 VMs.
-    expect(batchBudgetSec(15824, 4)).toBeCloseTo(15824 / 6);
-    expect(batchBudgetSec(100, 4, { factor: 1 })).toBe(25);
-    expect(batchBudgetSec(100, 2, { factor: 2 })).toBe(25);
+    expect(batchBudget(15824, 4).sec).toBeCloseTo(15824 / 6);
+    expect(batchBudget(100, 4, 0, 1)).toEqual({ sec: 25, minSec: 0 });
+    expect(batchBudget(100, 2, 0, 2)).toEqual({ sec: 25, minSec: 0 });
   });
 
-  it('never budgets a batch below one check start-up', () => {
-    expect(batchBudgetSec(100, 4, { startupSec: 6 })).toBeCloseTo(100 / 6);
-    expect(batchBudgetSec(30, 4, { startupSec: 6 })).toBe(6);
-    expect(batchBudgetSec(0, 4, { startupSec: 6 })).toBe(6);
+  it('keeps every batch at one check start-up at least', () => {
+    expect(batchBudget(100, 4, 6)).toEqual({ sec: 100 / 6, minSec: 6 });
+    expect(batchBudget(30, 4, 6)).toEqual({ sec: 5, minSec: 6 });
+    expect(batchBudget(0, 4, 6)).toEqual({ sec: 0, minSec: 6 });
   });
 
   it('gives one VM everything: splitting would only pay more start-ups', () => {
-    expect(batchBudgetSec(15824, 1)).toBe(Infinity);
-    expect(batchBudgetSec(15824, 0, { startupSec: 6 })).toBe(Infinity);
+    expect(batchBudget(15824, 1)).toEqual({ sec: Infinity, minSec: 0 });
+    expect(batchBudget(15824, 0, 6)).toEqual({ sec: Infinity, minSec: 0 });
   });
 });
 

@@ -41,7 +41,7 @@ export interface SimulateOptions {
   seed: number;
   /**
    * time: kt's batches hold a share of the queued estimated seconds (src/runner/order.ts
-   * batchBudgetSec, given the history as RunInputs.estimateSec); count: a share of the queued
+   * batchBudget, given the history as RunInputs.estimateSec); count: a share of the queued
    * tests only (kt before that rule, or a run without history).
    */
   batching: 'time' | 'count';
