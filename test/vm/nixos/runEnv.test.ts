@@ -16,19 +16,12 @@ import {
   systemNameFromRunScript,
   type NixosVmOptions,
 } from '../../../src/vm/nixos/spec.js';
+import { baseRunFields } from '../vmOptions.js';
 
 const base: NixosVmOptions = {
-  runId: '20261122-010203-ab12',
-  index: 1,
-  accel: 'tcg',
+  ...baseRunFields,
   runScript: '/nix/store/0000000000000000000000000000000a-nixos-vm/bin/run-kt-guest-vm',
   systemName: 'kt-guest',
-  extraCmdline: [],
-  baseDir: '/tmp/kt-x',
-  sshKeyBlob: 'AAAAC3NzaC1lZDI1NTE5AAAAIKtKeyBlob',
-  transport: 'virtio-serial',
-  hungTaskTimeoutSec: 0,
-  vmcore: false,
 };
 
 /** Golden env files: sorted KEY=value lines; KT_UPDATE_GOLDEN=1 rewrites them. */
