@@ -296,7 +296,7 @@ in
       SUBSYSTEM=="block", KERNEL=="vd*[!0-9]", ENV{ID_SERIAL}!="?*", PROGRAM="${diskNamer} %k", SYMLINK+="disk/by-id/virtio-%c"
     '';
 
-    # Reads kt.* from the kernel cmdline (as guest/kt-init does), makes the ssh host key and
+    # Reads kt.* from the kernel cmdline (as guest/kt-init and guest/kt-sshd do), makes the ssh host key and
     # the fstests tree. The tree is a writable directory of links into the store, as nixpkgs'
     # xfstests-check wrapper builds it: check and the tests write next to themselves.
     systemd.services.kt-setup = {

@@ -14,6 +14,7 @@ chroot "$root" useradd fsgqa2
 mkdir -p "$root/mnt/test" "$root/mnt/scratch"
 
 install -m 0755 "$files/kt-init" "$root/sbin/kt-init"
+install -m 0755 "$files/kt-sshd" "$root/sbin/kt-sshd"
 install -m 0644 "$files/kt_sshd_config" "$root/etc/ssh/kt_sshd_config"
 
 # No init system creates these: mount(8) and fstests read them.
@@ -24,15 +25,16 @@ ln -sfn ../proc/self/mounts "$root/etc/mtab"
 rm -f "$root"/etc/ssh/ssh_host_*
 chroot "$root" ssh-keygen -q -t ed25519 -N '' -C kt-guest -f /etc/ssh/ssh_host_ed25519_key
 
-# What a boot runs first after switch_root, for guest/init to page in while it finishes: sshd (the
-# host's key exchange waits on it), env (kt-init starts sshd through it), bash (every command
-# over ssh) and the TEST_DEV mkfs of the default sections, each with the shared libraries ldd
-# names, as paths relative to / (guest/init reads them from /newroot). Under TCG the root disk's
-# reads were ~0.1-0.2 s of sshd's start (docs/speed.md). A program missing from the image is
-# left out, never an error: the list only saves time.
+# What a boot runs first once the root is mounted, for guest/init to page in beside it: sshd (the
+# host's key exchange waits on it), env (guest/kt-sshd starts sshd through it), bash (every
+# command over ssh) and the TEST_DEV mkfs of the default sections, each with the shared libraries
+# ldd names, as paths relative to / (guest/init reads them from /newroot), in the order they
+# start: sshd's first, each file once. Under TCG the root disk's reads were ~0.1-0.2 s of sshd's
+# start (docs/speed.md). A program missing from the image is left out, never an error: the list
+# only saves time.
 chroot "$root" /bin/sh -c '
 for prog in /usr/sbin/sshd /usr/bin/env /bin/bash /sbin/mkfs.xfs /sbin/mke2fs; do
 	[ -x "$prog" ] || continue
 	readlink -f "$prog"
 	ldd "$prog" 2>/dev/null | sed -n "s#.* => \(/[^ ]*\) .*#\1#p; s#^[[:space:]]*\(/[^ ]*\) .*#\1#p" | xargs -r readlink -f
-done' | sed 's#^/##' | LC_ALL=C sort -u >"$root/etc/kt-prefetch"
+done' | sed 's#^/##' | awk '!seen[$0]++' >"$root/etc/kt-prefetch"

@@ -158,8 +158,10 @@ function baseRequirements(ctx: KconfigContext): Requirement[] {
       ? req('VIRTIO_CONSOLE', 'devices', "kt's ssh channel is the virtio-serial port kt.ssh", {
           kind: 'tristate',
           module: 'virtio_console',
+          // guest/init starts sshd on the port before switch_root (guest/kt-sshd).
+          early: true,
           dependsOn: ['TTY', 'VIRTIO_PCI'],
-          source: 'drivers/char/Kconfig; guest/kt-init',
+          source: 'drivers/char/Kconfig; guest/kt-sshd',
         })
       : rec('VIRTIO_CONSOLE', 'devices', 'the default ssh channel (virtio-serial port kt.ssh)', { kind: 'tristate', module: 'virtio_console', dependsOn: ['TTY', 'VIRTIO_PCI'], source: 'drivers/char/Kconfig' }),
     ctx.transport === 'tcp' || nixos

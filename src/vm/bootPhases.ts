@@ -4,8 +4,8 @@
  * guest/init and guest/kt-init read /proc/uptime at the end of each step and kt-init prints
  * them on the console just before "kt-init: ready", as one line:
  *
- *   kt-init: boot-stamps init=3.37 initramfs-modules=3.71 root-mount=3.83 early-setup=4.23
- *            kt-init=4.91 modules=5.32 sshd=5.40 setup=5.60 ready=5.67   (one line)
+ *   kt-init: boot-stamps init=3.37 initramfs-modules=3.71 root-mount=3.83 sshd-start=4.02
+ *            early-setup=4.23 kt-init=4.91 modules=5.32 sshd=5.33 setup=5.60 ready=5.67   (one line)
  *
  * Each stamp is the guest's uptime in seconds when a step ended; the step's phase is the time
  * since the previous stamp. The kernel's clock starts at 0 when the kernel starts, so the host

@@ -119,7 +119,7 @@ export function renderQemuArgs(spec: VmSpec, qemuBinary = 'qemu-system-x86_64'):
     args.push(
       '-device', 'virtio-serial-pci,id=vser0',
       '-chardev', `socket,id=ssh,path=${v(spec.transport.socket)},server=on,wait=off`,
-      // The guest's kt-init serves sshd -i on the port named kt.ssh (guest/kt-init).
+      // The guest serves sshd -i on the port named kt.ssh (guest/kt-sshd).
       '-device', 'virtserialport,bus=vser0.0,chardev=ssh,name=kt.ssh',
     );
   } else {

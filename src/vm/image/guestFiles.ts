@@ -12,8 +12,9 @@ export const GUEST_DIR = fileURLToPath(new URL('../../../guest/', import.meta.ur
 export const GUEST_FILE_NAMES = [
   // initramfs /init (initramfs.ts)
   'init',
-  // root image: /sbin/kt-init and /etc/ssh/kt_sshd_config (customize-hook.sh installs them)
+  // root image: /sbin/kt-init, /sbin/kt-sshd and /etc/ssh/kt_sshd_config (customize-hook.sh installs them)
   'kt-init',
+  'kt-sshd',
   'kt_sshd_config',
   // mmdebstrap hooks (mmdebstrapArgs.ts)
   'mmdebstrap/essential-hook.sh',

@@ -53,8 +53,9 @@ export const DPKG_PATH_EXCLUDES = [
 /**
  * Modules the initramfs loads to reach the root disk: the q35 machine puts virtio-blk on PCI.
  * ext4 and crc32c are built into the Debian cloud kernel (config-6.1.0-56-cloud-amd64).
- * Then what kt-init needs before anything else, loaded here by the static busybox insmod
- * instead of kt-init's modprobe (kmod: a dynamic binary, ~0.25 s to start under TCG, docs/speed.md):
+ * Then what sshd (guest/kt-sshd, started before switch_root) and kt-init need before anything
+ * else, loaded here by the static busybox insmod instead of kt-init's modprobe (kmod: a dynamic
+ * binary, ~0.25 s to start under TCG, docs/speed.md):
  * the command channel's port (virtio_console), pvpanic_pci (a panic ends QEMU at once:
  * docs/fstests.md §7) and virtio_rng.
  */

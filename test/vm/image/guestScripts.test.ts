@@ -12,10 +12,12 @@ describe('guest scripts', () => {
   it('all exist and parse as shell scripts', async () => {
     const files = await loadGuestFiles();
     expect(Object.keys(files).sort()).toEqual([...GUEST_FILE_NAMES].sort());
-    // kt-init runs in the image's static busybox ash (its #! line), the host's busybox-static
-    // (scripts/install-host-deps) parses it the same way.
-    expect(files['kt-init'].split('\n')[0]).toBe('#!/usr/bin/busybox sh');
-    execFileSync('busybox', ['sh', '-n', path.join(GUEST_DIR, 'kt-init')]);
+    // kt-init and kt-sshd run in the image's static busybox ash (their #! line), the host's
+    // busybox-static (scripts/install-host-deps) parses them the same way.
+    for (const script of ['kt-init', 'kt-sshd'] as const) {
+      expect(files[script].split('\n')[0]).toBe('#!/usr/bin/busybox sh');
+      execFileSync('busybox', ['sh', '-n', path.join(GUEST_DIR, script)]);
+    }
     for (const sh of ['init', 'mmdebstrap/essential-hook.sh', 'mmdebstrap/customize-hook.sh', 'mmdebstrap/finish-tree.sh']) {
       execFileSync('sh', ['-n', path.join(GUEST_DIR, sh)]);
     }
@@ -39,7 +41,7 @@ describe('guest scripts', () => {
     const stampFn = /^stamp\(\) \{\n(?:.*\n)*?\}$/m.exec(files['kt-init'])?.[0];
     expect(stampFn).toBeDefined();
     const script = [
-      `kt_t_init=1.50 kt_t_modules=1.90 kt_t_root=2.05 kt_t_early=2.40`,
+      `kt_t_init=1.50 kt_t_modules=1.90 kt_t_root=2.05 kt_t_sshd=2.20 kt_t_early=2.40`,
       `stamps="${initLine!}"`,
       stampFn!.replaceAll('/proc/uptime', '"$UPTIME"'),
       'stamp kt-init',
@@ -54,6 +56,7 @@ describe('guest scripts', () => {
         { name: 'init', uptime: 1.5 },
         { name: 'initramfs-modules', uptime: 1.9 },
         { name: 'root-mount', uptime: 2.05 },
+        { name: 'sshd-start', uptime: 2.2 },
         { name: 'early-setup', uptime: 2.4 },
         { name: 'kt-init', uptime: 2.75 },
         { name: 'ready', uptime: 2.75 },
@@ -66,10 +69,24 @@ describe('guest scripts', () => {
 
   it('read the cmdline parameters the host writes', async () => {
     const files = await loadGuestFiles();
-    for (const param of ['kt.hostname=*)', 'kt.sshkey=*)', 'kt.hung_task_timeout=*)', 'kt.panic_on_oops=1)', 'kt.modules=*)']) {
+    for (const param of ['kt.hostname=*)', 'kt.hung_task_timeout=*)', 'kt.panic_on_oops=1)', 'kt.modules=*)']) {
       expect(files['kt-init']).toContain(param);
     }
     expect(files.init).toContain('= kt-root');
-    expect(files['kt-init']).toContain('= kt.ssh');
+    expect(files['kt-sshd']).toContain('kt.sshkey=*)');
+    expect(files['kt-sshd']).toContain('= kt.ssh');
+  });
+
+  it('start the command channel from the initramfs, with kt-init as the fallback', async () => {
+    const files = await loadGuestFiles();
+    // The image installs kt-sshd where guest/init runs it, chrooted into the root.
+    expect(files['mmdebstrap/customize-hook.sh']).toContain('install -m 0755 "$files/kt-sshd" "$root/sbin/kt-sshd"');
+    expect(files.init).toContain('chroot /newroot /sbin/kt-sshd');
+    // kt-sshd says it found the port through the file kt-init reads; kt-init runs it without one.
+    expect(files['kt-sshd']).toContain('echo "$port" >/run/kt/ssh-port');
+    expect(files['kt-init']).toContain('[ -r /run/kt/ssh-port ] || /sbin/kt-sshd');
+    // sshd starts inside the root system: /dev, /proc and /sys are moved there first.
+    const init = files.init;
+    expect(init.indexOf('mount --move /dev /newroot/dev')).toBeLessThan(init.indexOf('chroot /newroot /sbin/kt-sshd'));
   });
 });
