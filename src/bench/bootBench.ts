@@ -2,8 +2,11 @@
  * The benchmark's boot rows (docs/speed.md):
  *  - bare: the same kernel booting a busybox initramfs whose /init prints a marker, QEMU start →
  *    marker, with the kernel's default console level (its ~400 boot lines, as the row measured
- *    before) and, `quiet`, with kt's own loglevel=5 and random.trust_cpu=on (src/vm/qemuArgs.ts),
- *    the fairer floor: kt's boot must not look good only because the bare kernel talks more;
+ *    before) and, `quiet`, with kt's own boot-speed parameters (src/vm/qemuArgs.ts
+ *    BOOT_SPEED_PARAMS: console level, no entropy wait, no crypto self-tests): kt's boot must
+ *    not look good only because the bare kernel does more; `pvh`: quiet, and booted the way kt
+ *    boots it, by the PVH entry of its uncompressed ELF (src/vm/pvh/pvhKernel.ts) — the floor
+ *    of kt's own kernel boot;
  *  - kt: QEMU start → ready for the first test, as a run readies a VM (src/runner/supply.ts): the
  *    real QemuMachine boot (commands accepted), then the guest set-up and the section's TEST_DEV
  *    mkfs at once; its phases come from the guest's boot stamps (src/vm/bootPhases.ts);
@@ -18,6 +21,8 @@ import type { GuestSteps } from '../runner/run.js';
 import { writeCpio } from '../vm/image/cpio.js';
 import { launchQemu } from '../vm/launch.js';
 import { QemuMachine } from '../vm/qemuMachine.js';
+import { BOOT_SPEED_PARAMS } from '../vm/qemuArgs.js';
+import { bootKernelFor } from '../vm/pvh/pvhKernel.js';
 import { guestModulesFor, resolveVmSpec, type Accel } from '../vm/spec.js';
 
 export interface BenchImage {
@@ -34,6 +39,7 @@ export interface BareBoot {
 
 /** Bare boot: the same kernel with an initramfs of busybox whose init prints a marker. */
 export async function bareBoot(kernel: string, work: string, accel: Accel, quiet = false): Promise<BareBoot> {
+  const append = ['console=ttyS0,115200', 'rdinit=/init', 'panic=-1', ...(quiet ? BOOT_SPEED_PARAMS : [])].join(' ');
   const busybox = fs.readFileSync('/bin/busybox');
   const init = '#!/bin/busybox sh\n/bin/busybox mount -t proc proc /proc\nread up _ </proc/uptime\n/bin/busybox echo KT-BARE-READY $up\n/bin/busybox poweroff -f\n';
   const cpio = writeCpio([
@@ -49,7 +55,7 @@ export async function bareBoot(kernel: string, work: string, accel: Accel, quiet
   const argv = [
     'qemu-system-x86_64', '-machine', 'q35', '-accel', accel === 'kvm' ? 'kvm' : 'tcg,thread=multi', '-cpu', accel === 'kvm' ? 'host' : 'max',
     '-smp', '2', '-m', '2048M', '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
-    '-kernel', kernel, '-initrd', initrd, '-append', `console=ttyS0,115200 rdinit=/init panic=-1${quiet ? ' loglevel=5 random.trust_cpu=on' : ''}`,
+    '-kernel', kernel, '-initrd', initrd, '-append', append,
     '-chardev', 'stdio,id=console,signal=off', '-serial', 'chardev:console',
   ];
   const started = Date.now();
@@ -87,7 +93,8 @@ export async function ktReady(opts: { image: BenchImage; fstestsImage: string; f
   const keys = ssh2.utils.generateKeyPairSync('ed25519');
   const spec = resolveVmSpec({
     runId: 'bench', index: opts.index, accel: opts.accel, cpus: opts.cpus ?? 2, memoryMiB: 2048,
-    kernel: opts.image.kernel, initramfs: opts.image.initramfs, rootImage: opts.image.rootImage, fstestsImage: opts.fstestsImage,
+    // The file a run boots: the kernel's PVH ELF when the image has one.
+    kernel: bootKernelFor(opts.image.kernel).path, initramfs: opts.image.initramfs, rootImage: opts.image.rootImage, fstestsImage: opts.fstestsImage,
     testSizeBytes: 5 * 2 ** 30, scratchSizeBytes: 5 * 2 ** 30, extraCmdline: [], baseDir: opts.work,
     sshKeyBlob: keys.public.split(' ')[1]!, transport: 'virtio-serial', hungTaskTimeoutSec: 0, vmcore: false,
     guestModules: guestModulesFor(['xfs']),

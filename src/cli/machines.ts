@@ -19,6 +19,11 @@ import { GUEST_DEVICE_SERIALS } from '../runner/guestCommands.js';
 /** What the Debian backend boots besides the config: kt's image and the packed fstests tree. */
 export interface DirectArtifacts {
   kernel: string;
+  /**
+   * What QEMU's -kernel gets for the run's kernel (--kernel, else `kernel`): its uncompressed
+   * ELF when that has the PVH entry (src/vm/pvh/pvhKernel.ts), else the kernel itself.
+   */
+  bootKernel?: string;
   initramfs: string;
   rootImage: string;
   fstestsImage: string;
@@ -90,7 +95,7 @@ export function machineOptions(
     kind: 'direct',
     options: {
       ...common,
-      kernel: config.kernel ?? direct.kernel,
+      kernel: direct.bootKernel ?? config.kernel ?? direct.kernel,
       initramfs: direct.initramfs,
       rootImage: direct.rootImage,
       fstestsImage: direct.fstestsImage,

@@ -22,6 +22,7 @@ import { ensureImage, imagePaths, hashImageInputs, imageRecipe, loadGuestFiles, 
 import { requireQemu } from '../vm/qemuBinary.js';
 import { killAllNow } from '../vm/processRegistry.js';
 import type { Accel } from '../vm/spec.js';
+import { bootKernelFor } from '../vm/pvh/pvhKernel.js';
 import { loadRunBaseline, retryPolicyFor, verdictFor, type RunBaseline, type RunOptions } from './runBaseline.js';
 import { machineOptions, renderMachineCommand, type DirectArtifacts, type RunIdentity } from './machines.js';
 import { sizeRun } from './runSizing.js';
@@ -42,7 +43,8 @@ const DRY_RUN_ID: RunIdentity = { runId: 'DRYRUN', baseDir: path.join(os.tmpdir(
 async function printDryRun(config: RunConfig, plan: PlannedRun, cacheDir: string): Promise<void> {
   const recipeHash = hashImageInputs(imageRecipe(await loadGuestFiles()));
   const paths = imagePaths(cacheDir, recipeHash);
-  const direct: DirectArtifacts = { kernel: paths.kernel, initramfs: paths.initramfs, rootImage: paths.rootImage, fstestsImage: path.join(cacheDir, 'fstests', '<tree-hash>.img'), ...(await (await import('./virtiofsRun.js')).dryRunVirtiofs(config, { hash: recipeHash, rootImage: paths.rootImage }, cacheDir, (line) => process.stderr.write(line))) };
+  const boot = config.backend.kind === 'direct' ? bootKernelFor(config.kernel ?? paths.kernel) : undefined;
+  const direct: DirectArtifacts = { kernel: paths.kernel, ...(boot ? { bootKernel: boot.path } : {}), initramfs: paths.initramfs, rootImage: paths.rootImage, fstestsImage: path.join(cacheDir, 'fstests', '<tree-hash>.img'), ...(await (await import('./virtiofsRun.js')).dryRunVirtiofs(config, { hash: recipeHash, rootImage: paths.rootImage }, cacheDir, (line) => process.stderr.write(line))) };
   const accel: Accel = config.accel === 'kvm' ? 'kvm' : 'tcg';
   const excluded = plan.sections.reduce((n, s) => n + s.excluded.length, 0);
   const out: string[] = [];
@@ -51,7 +53,7 @@ async function printDryRun(config: RunConfig, plan: PlannedRun, cacheDir: string
     `kt: plan: ${plan.work.length} tests${config.shard ? ` (shard ${config.shard.index}/${config.shard.total} of ${plan.totalBeforeShard})` : ''}, ${excluded} excluded, on ${config.jobs} VM(s), ${config.sections.length > 1 ? 'sections' : 'section'} ${sectionNames}`,
   );
   for (const line of describeExclusions(plan.sections)) out.push(`kt: excluded ${line}`);
-  out.push(`kt: kernel: ${config.kernel ?? `${paths.kernel} (image kernel)`}`);
+  out.push(`kt: kernel: ${config.kernel ?? `${paths.kernel} (image kernel)`}${boot?.entry === 'pvh' ? `, booted by its PVH entry: ${boot.path}` : ''}`);
   const multi = config.sections.length > 1;
   for (const w of plan.work) out.push(`  ${w.test}${multi ? `  [${w.section}]` : ''}`);
   for (let i = 1; i <= Math.min(config.jobs, plan.work.length); i++) out.push(`kt: vm${i}: ${renderMachineCommand(config, accel, DRY_RUN_ID, i, direct)}`);
@@ -182,11 +184,14 @@ export async function prepareRun(config: RunConfig, cacheDir: string): Promise<P
   }
   if (decision.note) process.stderr.write(`kt: ${decision.note}\n`);
   const kernel = config.kernel ?? (direct ? image!.kernel : undefined);
-  process.stderr.write(`kt: kernel ${kernel ?? 'of the NixOS VM'}${config.kernelSource === 'image' && direct ? ` (image kernel ${image!.kernelRelease})` : ''}\n`);
+  // The bzImage stays the run's kernel in the record; QEMU boots its PVH ELF when it has one.
+  const boot = direct && kernel ? bootKernelFor(kernel) : undefined;
+  process.stderr.write(`kt: kernel ${kernel ?? 'of the NixOS VM'}${config.kernelSource === 'image' && direct ? ` (image kernel ${image!.kernelRelease})` : ''}${boot?.entry === 'pvh' ? `, booted by its PVH entry: ${boot.path}` : ''}\n`);
+  if (boot?.why) process.stderr.write(`kt: note: ${boot.why}\n`);
   return {
     accel: decision.accel,
     kernel,
-    ...(direct && image && fstestsImage !== undefined ? { direct: { kernel: image.kernel, initramfs: await (await import('./ownKernel.js')).ownKernelInitramfs(config, image, cacheDir, (line) => process.stderr.write(line)), rootImage: image.rootImage, fstestsImage, ...(virtiofs ? { virtiofs } : {}) } } : {}),
+    ...(direct && image && fstestsImage !== undefined ? { direct: { kernel: image.kernel, ...(boot ? { bootKernel: boot.path } : {}), initramfs: await (await import('./ownKernel.js')).ownKernelInitramfs(config, image, cacheDir, (line) => process.stderr.write(line)), rootImage: image.rootImage, fstestsImage, ...(virtiofs ? { virtiofs } : {}) } } : {}),
   };
 }
 

@@ -10,6 +10,7 @@ import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveCacheDir } from '../../src/vm/image/cacheDir.js';
 import { ensureImage, type GuestImage } from '../../src/vm/image/ensureImage.js';
+import { bootKernelFor } from '../../src/vm/pvh/pvhKernel.js';
 
 const BOOT_TIMEOUT_MS = 180_000;
 
@@ -100,6 +101,19 @@ describe('kt guest image', () => {
     const vm = qemu([...baseArgs('kt.probe=1'), '-serial', `file:${consoleLog}`]);
     const result = await vm;
     process.stderr.write(`probe: qemu ran ${Date.now() - started} ms\n`);
+    expect(result.exitCode).toBe(0);
+    expect(fs.readFileSync(consoleLog, 'utf8')).toMatch(/^KT-PROBE-OK\r?$/m);
+  });
+
+  it('keeps the kernel uncompressed for the PVH entry, and QEMU boots kt\'s guest by it', async () => {
+    const boot = bootKernelFor(image.kernel);
+    expect(boot).toEqual({ path: path.join(image.dir, 'vmlinux'), entry: 'pvh' });
+    const manifest = JSON.parse(fs.readFileSync(path.join(image.dir, 'manifest.json'), 'utf8')) as { sizes: { vmlinux?: number } };
+    expect(manifest.sizes.vmlinux).toBe(fs.statSync(boot.path).size);
+    const consoleLog = path.join(work, 'probe-pvh.log');
+    const args = baseArgs('kt.probe=1');
+    args[args.indexOf(image.kernel)] = boot.path;
+    const result = await qemu([...args, '-serial', `file:${consoleLog}`]);
     expect(result.exitCode).toBe(0);
     expect(fs.readFileSync(consoleLog, 'utf8')).toMatch(/^KT-PROBE-OK\r?$/m);
   });

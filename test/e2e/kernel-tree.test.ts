@@ -25,6 +25,7 @@ import { resolveCacheDir } from '../../src/vm/image/cacheDir.js';
 import { ensureImage, type GuestImage } from '../../src/vm/image/ensureImage.js';
 import { QemuMachine } from '../../src/vm/qemuMachine.js';
 import { resolveVmSpec } from '../../src/vm/spec.js';
+import { bootKernelFor } from '../../src/vm/pvh/pvhKernel.js';
 import { KT, REPO, fixtureTree, ktEnv, readEvents } from './harness.js';
 
 /** The first build of the test kernels: minutes on two free cores, much longer on a busy host. */
@@ -186,6 +187,8 @@ describe('kt run in the tree', () => {
       const r = await ktRun(['selftest/001', 'xfs/001'], builtin);
       expect(r.err).not.toContain('E_KCONFIG');
       expect(r.code, r.err).toBe(0);
+      // kt kconfig fix recommends CONFIG_PVH: QEMU boots the tree's vmlinux.bin, not the bzImage.
+      expect(r.err).toContain(`booted by its PVH entry: ${builtin}/arch/x86/boot/compressed/vmlinux.bin\n`);
       const events = readEvents(r.runDir!);
       expect(events.find((e) => e.type === 'machine-up')?.kernelRelease).toBe('6.1.192');
       // kt orders tests by their history; compare as a set.
@@ -200,6 +203,7 @@ describe('kt run in the tree', () => {
     async () => {
       const r = await ktRun(['selftest/001', 'xfs/001'], modular);
       expect(r.code, r.err).toBe(0);
+      expect(r.err).toContain(`booted by its PVH entry: ${modular}/arch/x86/boot/compressed/vmlinux.bin\n`);
       expect(r.err).toContain('kt: kernel config: 2 required options are modules (CONFIG_VIRTIO_BLK=m CONFIG_XFS_FS=m)');
       expect(r.err).toMatch(/kt: modules: all \d+ modules of 6\.1\.192-ktmod staged from .*; loaded before the root is mounted: virtio_blk\n/);
       const events = readEvents(r.runDir!);
@@ -236,6 +240,33 @@ describe('kt run in the tree', () => {
     },
     RUN_TIMEOUT_MS,
   );
+
+  it("boots a tree's bzImage by its PVH entry only when vmlinux.bin is that bzImage's kernel", () => {
+    // A tree whose arch/x86/boot holds builtin's bzImage and, in turn, three vmlinux.bin files.
+    const boot = path.join(tmp, 'pvh-tree/arch/x86/boot');
+    fs.mkdirSync(path.join(boot, 'compressed'), { recursive: true });
+    const bzImage = path.join(boot, 'bzImage');
+    const elf = path.join(boot, 'compressed/vmlinux.bin');
+    fs.copyFileSync(path.join(builtin, 'arch/x86/boot/bzImage'), bzImage);
+    const own = fs.readFileSync(path.join(builtin, 'arch/x86/boot/compressed/vmlinux.bin'));
+
+    fs.writeFileSync(elf, own);
+    expect(bootKernelFor(bzImage)).toEqual({ path: elf, entry: 'pvh' });
+
+    // The same tree built once more: another build number in the banner, the same size.
+    const version = parseBzImageHeader(fs.readFileSync(bzImage))!.version!;
+    const number = /#(\d+) /.exec(version)![1]!;
+    const banner = own.indexOf(`Linux version ${version.slice(0, version.indexOf(') ') + 1)}`);
+    const rebuilt = Buffer.from(own);
+    const at = rebuilt.indexOf(`#${number} `, banner);
+    rebuilt.write(`#${String((Number(number) + 1) % 10)} `, at, 'latin1');
+    fs.writeFileSync(elf, rebuilt);
+    expect(bootKernelFor(bzImage)).toEqual({ path: bzImage, entry: 'bzImage', why: `${elf} is not the kernel in ${bzImage} (its version banner differs): rebuild (make bzImage)` });
+
+    // Another configuration's kernel: another size.
+    fs.copyFileSync(path.join(modular, 'arch/x86/boot/compressed/vmlinux.bin'), elf);
+    expect(bootKernelFor(bzImage)).toEqual({ path: bzImage, entry: 'bzImage', why: `${elf} is not the kernel in ${bzImage} (its size differs from the payload's): rebuild (make bzImage)` });
+  });
 
   it('refuses a --module built for another kernel before anything boots', async () => {
     const r = await ktRun(['--module', path.join(out, 'kmod/kt_hello.ko'), 'selftest/001'], modular);

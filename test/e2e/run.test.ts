@@ -25,6 +25,10 @@ describe('kt run -j 2 on the fixture tree', () => {
     expect(run.stdout).toContain(`kt: results in ${run.runDir}`);
   });
 
+  it("boots the image kernel by its PVH entry: the uncompressed vmlinux the image keeps (src/vm/pvh)", () => {
+    expect(run.stderr).toMatch(/^kt: kernel (\S+)\/vmlinuz \(image kernel [^)]+\), booted by its PVH entry: \1\/vmlinux$/m);
+  });
+
   it('gives every test the outcome fstests check printed', () => {
     expect(outcomes(run.runDir)).toEqual({
       'generic/001': 'passed',

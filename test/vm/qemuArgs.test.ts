@@ -82,7 +82,7 @@ describe('renderKernelCmdline', () => {
   it('passes the per-run key, the hostname and user extras last', () => {
     const spec = resolveVmSpec({ ...base, extraCmdline: ['xfs.debug=1'], hungTaskTimeoutSec: 30 });
     expect(renderKernelCmdline(spec)).toBe(
-      'console=ttyS0,115200 rdinit=/init panic=-1 oops=panic nmi_watchdog=0 loglevel=5 random.trust_cpu=on ' +
+      'console=ttyS0,115200 rdinit=/init panic=-1 oops=panic nmi_watchdog=0 loglevel=5 random.trust_cpu=on cryptomgr.notests ' +
         'kt.hostname=kt-20261122-010203-ab12-vm1 kt.sshkey=AAAAC3NzaC1lZDI1NTE5AAAAIKtKeyBlob ' +
         'kt.hung_task_timeout=30 xfs.debug=1',
     );

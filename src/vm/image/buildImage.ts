@@ -11,6 +11,8 @@ import type { ImagePaths } from './cacheDir.js';
 import { IMAGE_FILES, SYSTEM_CACHE_DIR } from './cacheDir.js';
 import { findImageBuildTools } from './hostTools.js';
 import { buildInitramfs } from './initramfs.js';
+import { extractVmlinux } from './pvhExtract.js';
+import { IMAGE_VMLINUX } from '../pvh/pvhKernel.js';
 import { parseDpkgStatus, type ImageManifest } from './manifest.js';
 import { renderMmdebstrapArgs } from './mmdebstrapArgs.js';
 import type { ImageRecipe } from './recipe.js';
@@ -236,6 +238,9 @@ async function buildWith(
 
     say('copying vmlinuz, packing the initramfs');
     const boot = await extractBoot(rootfs, work, recipe, runner);
+    // The uncompressed kernel for the PVH entry (docs/speed.md): optional, the image boots without it.
+    const pvh = await extractVmlinux(path.join(work, IMAGE_FILES.kernel), path.join(work, IMAGE_VMLINUX));
+    if ('note' in pvh) say(`no uncompressed kernel for the PVH entry: ${pvh.note}`);
     const sshHostKey = (await fs.readFile(path.join(rootfs, 'etc/ssh/ssh_host_ed25519_key.pub'), 'utf8')).trim();
     const installed = parseDpkgStatus(await fs.readFile(path.join(rootfs, 'var/lib/dpkg/status'), 'utf8'));
 
@@ -251,7 +256,8 @@ async function buildWith(
     await fs.rm(path.join(work, TOOL_PGID_FILE), { force: true });
 
     const artifacts = [IMAGE_FILES.kernel, IMAGE_FILES.initramfs, IMAGE_FILES.rootImage].map((f) => path.join(work, f));
-    await Promise.all(artifacts.map(syncFile));
+    const optional = 'size' in pvh ? [path.join(work, IMAGE_VMLINUX)] : [];
+    await Promise.all([...artifacts, ...optional].map(syncFile));
     const [kernelSt, initramfsSt, rootSt] = await Promise.all(artifacts.map((f) => fs.stat(f)));
     if (!kernelSt || !initramfsSt || !rootSt) throw new Error('unreachable: three artifacts, three stats');
     const manifest: ImageManifest = {
@@ -270,6 +276,7 @@ async function buildWith(
       buildSeconds: Math.round((Date.now() - started) / 100) / 10,
       sizes: {
         kernel: kernelSt.size,
+        ...('size' in pvh ? { vmlinux: pvh.size } : {}),
         initramfs: initramfsSt.size,
         rootImage: rootSt.size,
         rootImageAllocated: rootSt.blocks * 512,
@@ -282,7 +289,7 @@ async function buildWith(
     await syncFile(manifestFile);
     // A shared cache (--system) serves every user, whatever root's umask; a user's own cache
     // keeps the modes their umask gives (root.img holds the guest's ssh host key, docs/image.md).
-    if (opts.shared) for (const f of [...artifacts, manifestFile]) await fs.chmod(f, 0o644);
+    if (opts.shared) for (const f of [...artifacts, ...optional, manifestFile]) await fs.chmod(f, 0o644);
     await installBuild(work, paths.dir);
     say(`image ${hash} (kernel ${boot.kernelRelease}) ready in ${manifest.buildSeconds} s: ${paths.dir}`);
     return manifest;

@@ -35,6 +35,8 @@ export const ImageManifestSchema = z.object({
   /** Bytes. rootImage is the apparent size of the sparse file, rootImageAllocated what it uses on disk. */
   sizes: z.object({
     kernel: z.number(),
+    /** The uncompressed kernel for the PVH entry (src/vm/image/pvhExtract.ts); absent when the image has none. */
+    vmlinux: z.number().optional(),
     initramfs: z.number(),
     rootImage: z.number(),
     rootImageAllocated: z.number(),

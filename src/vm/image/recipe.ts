@@ -5,7 +5,8 @@
  */
 
 /** Bump when the build procedure changes in a way the other inputs do not show. */
-export const RECIPE_VERSION = 1;
+// 2: the image keeps the kernel's uncompressed ELF (vmlinux) for the PVH entry.
+export const RECIPE_VERSION = 2;
 
 export const DEFAULT_SUITE = 'bookworm';
 export const DEFAULT_MIRROR = 'http://deb.debian.org/debian';

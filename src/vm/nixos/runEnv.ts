@@ -66,6 +66,8 @@ export function renderNixosKernelParams(spec: NixosVmSpec): string {
     'oops=panic',
     'nmi_watchdog=0',
     'random.trust_cpu=on',
+    // No crypto self-tests at boot, as for kt's own guest (src/vm/qemuArgs.ts BOOT_SPEED_PARAMS).
+    'cryptomgr.notests',
     // NixOS stage 1 waits on the console for a key after an error; this makes it panic instead
     // (stage-1-init.sh: `boot.panic_on_fail|stage1panic=1) panicOnFail=1`), which ends QEMU.
     'boot.panic_on_fail',

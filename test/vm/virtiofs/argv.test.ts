@@ -41,7 +41,7 @@ describe('--rootfs virtiofs: QEMU', () => {
 
   it('tells guest/init which tag is root, which is fstests and how to mount each share', () => {
     expect(renderKernelCmdline(resolveVmSpec(base))).toBe(
-      'console=ttyS0,115200 rdinit=/init panic=-1 oops=panic nmi_watchdog=0 loglevel=5 random.trust_cpu=on ' +
+      'console=ttyS0,115200 rdinit=/init panic=-1 oops=panic nmi_watchdog=0 loglevel=5 random.trust_cpu=on cryptomgr.notests ' +
         'kt.hostname=kt-20261122-010203-ab12-vm1 kt.sshkey=AAAAC3NzaC1lZDI1NTE5AAAAIKtKeyBlob ' +
         'kt.root=virtiofs:kt-root kt.fstests=virtiofs:kt-fstests kt.share=data:ro kt.share=out:rw',
     );
