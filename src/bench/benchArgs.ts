@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- [--fstests DIR --tests T,T,...] [--recovery-tests T,T,...] [--boots N]
- * [--only ROW,ROW] [--accel tcg|kvm]`: what the benchmark measures and on which tree (pure).
+ * [--only ROW,ROW] [--accel tcg|kvm] [--kernel FILE]`: what the benchmark measures and on which tree (pure).
  * Without --fstests it copies and builds kt's fixture tree (test/fixtures/fstests) and uses its
  * own lists. docs/speed.md describes every row.
  */
@@ -25,9 +25,11 @@ export interface BenchArgs {
   /** The rows to run, in BENCH_ROWS order. */
   rows: BenchRow[];
   accel: 'tcg' | 'kvm';
+  /** A kernel to boot instead of the image's (a tree's arch/x86/boot/bzImage), as `kt run --kernel`. */
+  kernel?: string;
 }
 
-const USAGE_HINT = `usage: npm run bench -- [--fstests DIR --tests T,T] [--recovery-tests T,T,T] [--boots N] [--only ROW,ROW] [--accel tcg|kvm] (docs/speed.md); rows: ${BENCH_ROWS.join(', ')}`;
+const USAGE_HINT = `usage: npm run bench -- [--fstests DIR --tests T,T] [--recovery-tests T,T,T] [--boots N] [--only ROW,ROW] [--accel tcg|kvm] [--kernel FILE] (docs/speed.md); rows: ${BENCH_ROWS.join(', ')}`;
 /** The recovery row panics one test and needs one after it on the spare, and one before it to let the spare settle. */
 export const MIN_RECOVERY_TESTS = 3;
 
@@ -94,6 +96,12 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
         const v = value();
         if (v !== 'tcg' && v !== 'kvm') fail(`--accel ${v ?? ''} is not tcg or kvm`, 'e.g. --accel tcg');
         args.accel = v;
+        break;
+      }
+      case '--kernel': {
+        const file = value();
+        if (!file) fail('--kernel needs a kernel file', 'e.g. --kernel ~/linux/arch/x86/boot/bzImage');
+        args.kernel = file;
         break;
       }
       default:

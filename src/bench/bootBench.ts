@@ -22,11 +22,12 @@ import { writeCpio } from '../vm/image/cpio.js';
 import { launchQemu } from '../vm/launch.js';
 import { QemuMachine } from '../vm/qemuMachine.js';
 import { BOOT_SPEED_PARAMS } from '../vm/qemuArgs.js';
-import { bootKernelFor } from '../vm/pvh/pvhKernel.js';
 import { guestModulesFor, resolveVmSpec, type Accel } from '../vm/spec.js';
 
 export interface BenchImage {
   kernel: string;
+  /** What -kernel gets, as a run chooses it (src/vm/pvh/pvhKernel.ts); default `kernel`. */
+  bootKernel?: string;
   initramfs: string;
   rootImage: string;
 }
@@ -93,8 +94,7 @@ export async function ktReady(opts: { image: BenchImage; fstestsImage: string; f
   const keys = ssh2.utils.generateKeyPairSync('ed25519');
   const spec = resolveVmSpec({
     runId: 'bench', index: opts.index, accel: opts.accel, cpus: opts.cpus ?? 2, memoryMiB: 2048,
-    // The file a run boots: the kernel's PVH ELF when the image has one.
-    kernel: bootKernelFor(opts.image.kernel).path, initramfs: opts.image.initramfs, rootImage: opts.image.rootImage, fstestsImage: opts.fstestsImage,
+    kernel: opts.image.bootKernel ?? opts.image.kernel, initramfs: opts.image.initramfs, rootImage: opts.image.rootImage, fstestsImage: opts.fstestsImage,
     testSizeBytes: 5 * 2 ** 30, scratchSizeBytes: 5 * 2 ** 30, extraCmdline: [], baseDir: opts.work,
     sshKeyBlob: keys.public.split(' ')[1]!, transport: 'virtio-serial', hungTaskTimeoutSec: 0, vmcore: false,
     guestModules: guestModulesFor(['xfs']),

@@ -5,7 +5,8 @@
  * describes each row, its goal and how to run a few rows on your own fstests tree:
  *
  *   boot          kt's QEMU start → ready for the first test, vs the same kernel booting a bare
- *                 busybox initramfs to its first userspace line, same accelerator (bootBench.ts)
+ *                 busybox initramfs to its first userspace line, same accelerator (bootBench.ts);
+ *                 the image kernel, or --kernel FILE (a tree's bzImage) for every row
  *   checkStart    on a ready VM, `check` started → its first test named (bootBench.ts)
  *   scaling       wall(-j 1) / (2 × wall(-j 2)) on the same test list (goal ≥ 0.85)
  *   batching      the same list with one check call per test vs kt's batches (why batches)
@@ -26,7 +27,9 @@ import { loadTestTree } from '../fstests/testTree.js';
 import { renderCheckCommand } from '../runner/guestCommands.js';
 import { resolveCacheDir } from '../vm/image/cacheDir.js';
 import { ensureImage } from '../vm/image/index.js';
-import { bootKernelFor } from '../vm/pvh/pvhKernel.js';
+import { normalizeRunConfig } from '../config/runConfig.js';
+import { ownKernelInitramfs } from '../cli/ownKernel.js';
+import { bootKernelFor, IMAGE_VMLINUX } from '../vm/pvh/pvhKernel.js';
 import { ensureFstestsImage } from '../vm/fstestsImage.js';
 import { median } from '../util/median.js';
 import { killAllNow } from '../vm/processRegistry.js';
@@ -79,6 +82,14 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
   if (!args.fstests) cleanup.push(treeDir);
   const cacheDir = resolveCacheDir(process.env);
   const image = await ensureImage({ cacheDir, onProgress: (l) => process.stderr.write(`${l}\n`) });
+  // --kernel: the developer's kernel, with the initramfs a run composes for it (its modules staged).
+  const kernel = args.kernel ? path.resolve(args.kernel) : image.kernel;
+  const initramfs = args.kernel
+    ? await ownKernelInitramfs(normalizeRunConfig({ fstests: treeDir, kernel }, [], process.env, process.cwd()), image, cacheDir, (l) => process.stderr.write(l))
+    : image.initramfs;
+  // The file a run boots: the kernel's PVH ELF when there is one (the image's, or the tree's).
+  const entry = bootKernelFor(kernel, args.kernel ? undefined : path.join(image.dir, IMAGE_VMLINUX));
+  const bootImage = { kernel, bootKernel: entry.path, initramfs, rootImage: image.rootImage };
   const fstestsImage = await ensureFstestsImage(treeDir, cacheDir);
   const results = path.join(work, 'results');
   const accel = args.accel;
@@ -91,6 +102,7 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
     accel,
     boots: args.boots,
     fstests: args.fstests ? treeDir : 'fixture (test/fixtures/fstests)',
+    kernel: args.kernel ? kernel : `image kernel ${image.kernelRelease}`,
     tests,
     rows: args.rows,
   };
@@ -102,7 +114,7 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
 
   let index = 0;
   /** A VM made ready as a run makes it; the caller disposes it. */
-  const ready = (cpus?: number): Promise<KtReady> => ktReady({ image, fstestsImage, fstestsDir: treeDir, work, index: ++index, accel, ...(cpus ? { cpus } : {}) });
+  const ready = (cpus?: number): Promise<KtReady> => ktReady({ image: bootImage, fstestsImage, fstestsDir: treeDir, work, index: ++index, accel, ...(cpus ? { cpus } : {}) });
   let readyMs: number[] = [];
 
   // kt runs shared by rows. No spare in these: a third VM on a small host would take CPU from the
@@ -110,7 +122,7 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
   // One vCPU per VM in every timed run: -j 1 with kt's default of 2 vCPUs would use both cores
   // of a 2-core host already, and the scaling row would compare one VM on the whole host with
   // two on half of it each.
-  const base = ['--spares', '0', '--cpus', '1', '--fstests', treeDir];
+  const base = ['--spares', '0', '--cpus', '1', '--fstests', treeDir, ...(args.kernel ? ['--kernel', kernel] : [])];
   // The first run leaves the history (durations) that orders and batches the timed runs, as
   // every run after a user's first one is.
   const warmed = once(async () => void (await ktRun(['-j', '1', ...base, ...tests], results, accel)));
@@ -130,13 +142,12 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
       const barePvh: number[] = [];
       const boot: number[] = [];
       const phases: Record<string, number>[] = [];
-      const entry = bootKernelFor(image.kernel);
       // Alternating, so both see the same load.
       for (let i = 0; i < args.boots; i++) {
-        const b = await bareBoot(image.kernel, work, accel);
+        const b = await bareBoot(kernel, work, accel);
         bare.push(b.ms);
         bareUptime.push(b.uptimeMs);
-        bareQuiet.push((await bareBoot(image.kernel, work, accel, true)).ms);
+        bareQuiet.push((await bareBoot(kernel, work, accel, true)).ms);
         if (entry.entry === 'pvh') barePvh.push((await bareBoot(entry.path, work, accel, true)).ms);
         const r = await ready();
         await r.machine.dispose();
@@ -216,7 +227,7 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
         await r.machine.dispose();
         readyMs = [r.readyMs];
       }
-      return recoveryRow({ tree: treeDir, tests: lists.recoveryTests, work, accel, readyMs: median(readyMs) });
+      return recoveryRow({ tree: treeDir, tests: lists.recoveryTests, work, accel, readyMs: median(readyMs), ...(args.kernel ? { kernel } : {}) });
     },
     async virtiofsBoot() {
       return virtiofsBootRow({ image, fstestsImage, fstestsDir: treeDir, cacheDir, work, accel, boots: args.boots });

@@ -58,7 +58,7 @@ export function qemuWithBenchMonitor(binDir: string, qmpDir: string, realQemu: s
   fs.writeFileSync(path.join(binDir, 'qemu-system-x86_64'), script, { mode: 0o755 });
 }
 
-export async function recoveryRow(opts: { tree: string; tests: string[]; work: string; accel: 'tcg' | 'kvm'; readyMs: number }): Promise<Record<string, unknown>> {
+export async function recoveryRow(opts: { tree: string; tests: string[]; work: string; accel: 'tcg' | 'kvm'; readyMs: number; kernel?: string }): Promise<Record<string, unknown>> {
   const results = path.join(opts.work, 'results-recovery');
   // kt's VM directories under the benchmark's work directory: removed with it on every path.
   const tmp = path.join(opts.work, 'tmp-recovery');
@@ -68,7 +68,7 @@ export async function recoveryRow(opts: { tree: string; tests: string[]; work: s
   const binDir = path.join(opts.work, 'bin-recovery');
   const qmpDir = path.join(opts.work, 'qmp');
   qemuWithBenchMonitor(binDir, qmpDir, realQemu);
-  const args = ['-j', '1', '--spares', '1', '--fstests', opts.tree, ...opts.tests];
+  const args = ['-j', '1', '--spares', '1', '--fstests', opts.tree, ...(opts.kernel ? ['--kernel', opts.kernel] : []), ...opts.tests];
   const env = { TMPDIR: tmp, PATH: `${binDir}${path.delimiter}${process.env.PATH ?? ''}` };
   const child = startKt(args, results, opts.accel, env);
   const done = ktRun(args, results, opts.accel, env, child);

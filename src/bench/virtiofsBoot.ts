@@ -13,9 +13,10 @@ import { resolveVmSpec, type Accel, type VirtiofsOptions } from '../vm/spec.js';
 import { findVirtiofsd } from '../vm/virtiofs/daemon.js';
 import { ensureRootTree } from '../vm/virtiofs/rootTree.js';
 import { median } from '../util/median.js';
-import { bootKernelFor } from '../vm/pvh/pvhKernel.js';
+import { bootKernelFor, IMAGE_VMLINUX } from '../vm/pvh/pvhKernel.js';
 
 interface BenchImage {
+  dir: string;
   kernel: string;
   initramfs: string;
   rootImage: string;
@@ -26,7 +27,7 @@ async function bootOnce(image: BenchImage, fstestsImage: string, work: string, i
   const keys = ssh2.utils.generateKeyPairSync('ed25519');
   const spec = resolveVmSpec({
     runId: 'bench-vfs', index, accel, cpus: 2, memoryMiB: 2048,
-    kernel: bootKernelFor(image.kernel).path, initramfs: image.initramfs, rootImage: image.rootImage, fstestsImage,
+    kernel: bootKernelFor(image.kernel, path.join(image.dir, IMAGE_VMLINUX)).path, initramfs: image.initramfs, rootImage: image.rootImage, fstestsImage,
     testSizeBytes: 5 * 2 ** 30, scratchSizeBytes: 5 * 2 ** 30, extraCmdline: [], baseDir: work,
     sshKeyBlob: keys.public.split(' ')[1]!, transport: 'virtio-serial', hungTaskTimeoutSec: 0, vmcore: false,
     ...(virtiofs ? { virtiofs } : {}),

@@ -24,6 +24,8 @@ export interface DirectArtifacts {
    * ELF when that has the PVH entry (src/vm/pvh/pvhKernel.ts), else the kernel itself.
    */
   bootKernel?: string;
+  /** bootKernel is that ELF. */
+  pvhEntry?: boolean;
   initramfs: string;
   rootImage: string;
   fstestsImage: string;
@@ -96,6 +98,7 @@ export function machineOptions(
     options: {
       ...common,
       kernel: direct.bootKernel ?? config.kernel ?? direct.kernel,
+      ...(direct.pvhEntry ? { pvhEntry: true } : {}),
       initramfs: direct.initramfs,
       rootImage: direct.rootImage,
       fstestsImage: direct.fstestsImage,

@@ -51,6 +51,7 @@ export async function main(rawArgv: string[]): Promise<void> {
           .option('retries', { type: 'string', describe: 'rerun a failed test up to N times on a fresh VM (flaky detection)' })
           .option('shard', { type: 'string', describe: 'run shard i of n of the test list (CI), e.g. 2/4' })
           .option('transport', { type: 'string', describe: 'virtio-serial (default) or tcp (127.0.0.1 host forward)' })
+          .option('kernel-entry', { type: 'string', describe: "auto (default: the kernel's PVH entry when its uncompressed ELF is at hand, docs/speed.md) or bzimage" })
           .option('vmcore', { type: 'boolean', describe: 'on a guest panic, dump guest memory into the run directory' })
           .option('batch', { type: 'string', describe: 'at most N tests per check invocation (default 32; see bench)' })
           .option('spares', { type: 'string', describe: 'VMs kept booted ahead to replace a crashed one at once (default 1 with -j > 1)' })
@@ -91,6 +92,7 @@ export async function main(rawArgv: string[]): Promise<void> {
             retries: args.retries,
             shard: args.shard,
             transport: args.transport,
+            kernelEntry: args.kernelEntry,
             vmcore: lastFlag(args.vmcore),
             append: toList(args.append),
             backend: args.backend,
@@ -246,6 +248,7 @@ export async function main(rawArgv: string[]): Promise<void> {
           .option('scratch-size', { type: 'string', describe: 'SCRATCH_DEV size (default 5G, sparse)' })
           .option('boot-timeout', { type: 'string', describe: 'seconds the VM may take to boot (default 300)' })
           .option('transport', { type: 'string', describe: 'virtio-serial (default) or tcp' })
+          .option('kernel-entry', { type: 'string', describe: 'auto (default: the PVH entry when possible) or bzimage' })
           .option('backend', { type: 'string', describe: 'direct (default) or nixos' })
           .option('nixos-vm', { type: 'string', describe: 'with --backend nixos: the VM derivation' })
           .option('append', { type: 'string', describe: 'extra kernel command line parameter (repeatable)' })
@@ -276,6 +279,7 @@ export async function main(rawArgv: string[]): Promise<void> {
               scratchSize: args.scratchSize,
               bootTimeout: args.bootTimeout,
               transport: args.transport,
+              kernelEntry: args.kernelEntry,
               backend: args.backend,
               nixosVm: args.nixosVm,
               append: toList(args.append),

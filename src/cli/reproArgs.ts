@@ -25,6 +25,7 @@ const CARRIED_VALUE_FLAGS = {
   '--test-timeout': 'testTimeout',
   '--boot-timeout': 'bootTimeout',
   '--transport': 'transport',
+  '--kernel-entry': 'kernelEntry',
   '--backend': 'backend',
   '--nixos-vm': 'nixosVm',
   '--modules': 'modules',

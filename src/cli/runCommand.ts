@@ -22,7 +22,7 @@ import { ensureImage, imagePaths, hashImageInputs, imageRecipe, loadGuestFiles, 
 import { requireQemu } from '../vm/qemuBinary.js';
 import { killAllNow } from '../vm/processRegistry.js';
 import type { Accel } from '../vm/spec.js';
-import { bootKernelFor } from '../vm/pvh/pvhKernel.js';
+import { bootKernelFor, IMAGE_VMLINUX, type BootKernel } from '../vm/pvh/pvhKernel.js';
 import { loadRunBaseline, retryPolicyFor, verdictFor, type RunBaseline, type RunOptions } from './runBaseline.js';
 import { machineOptions, renderMachineCommand, type DirectArtifacts, type RunIdentity } from './machines.js';
 import { sizeRun } from './runSizing.js';
@@ -43,8 +43,8 @@ const DRY_RUN_ID: RunIdentity = { runId: 'DRYRUN', baseDir: path.join(os.tmpdir(
 async function printDryRun(config: RunConfig, plan: PlannedRun, cacheDir: string): Promise<void> {
   const recipeHash = hashImageInputs(imageRecipe(await loadGuestFiles()));
   const paths = imagePaths(cacheDir, recipeHash);
-  const boot = config.backend.kind === 'direct' ? bootKernelFor(config.kernel ?? paths.kernel) : undefined;
-  const direct: DirectArtifacts = { kernel: paths.kernel, ...(boot ? { bootKernel: boot.path } : {}), initramfs: paths.initramfs, rootImage: paths.rootImage, fstestsImage: path.join(cacheDir, 'fstests', '<tree-hash>.img'), ...(await (await import('./virtiofsRun.js')).dryRunVirtiofs(config, { hash: recipeHash, rootImage: paths.rootImage }, cacheDir, (line) => process.stderr.write(line))) };
+  const boot = config.backend.kind === 'direct' ? chooseBootKernel(config, config.kernel ?? paths.kernel, paths.dir) : undefined;
+  const direct: DirectArtifacts = { kernel: paths.kernel, ...(boot ? { bootKernel: boot.path, pvhEntry: boot.entry === 'pvh' } : {}), initramfs: paths.initramfs, rootImage: paths.rootImage, fstestsImage: path.join(cacheDir, 'fstests', '<tree-hash>.img'), ...(await (await import('./virtiofsRun.js')).dryRunVirtiofs(config, { hash: recipeHash, rootImage: paths.rootImage }, cacheDir, (line) => process.stderr.write(line))) };
   const accel: Accel = config.accel === 'kvm' ? 'kvm' : 'tcg';
   const excluded = plan.sections.reduce((n, s) => n + s.excluded.length, 0);
   const out: string[] = [];
@@ -54,6 +54,9 @@ async function printDryRun(config: RunConfig, plan: PlannedRun, cacheDir: string
   );
   for (const line of describeExclusions(plan.sections)) out.push(`kt: excluded ${line}`);
   out.push(`kt: kernel: ${config.kernel ?? `${paths.kernel} (image kernel)`}${boot?.entry === 'pvh' ? `, booted by its PVH entry: ${boot.path}` : ''}`);
+  if (boot?.why) out.push(`kt: note: ${boot.why}`);
+  // Before the image is built its vmlinux does not exist yet: the run decides once it does.
+  if (!config.kernel && config.backend.kind === 'direct' && config.kernelEntry === 'auto' && !fs.existsSync(paths.manifest)) out.push('kt: note: the image is not built yet: a run boots its kernel by the PVH entry once the build has made vmlinux');
   const multi = config.sections.length > 1;
   for (const w of plan.work) out.push(`  ${w.test}${multi ? `  [${w.section}]` : ''}`);
   for (let i = 1; i <= Math.min(config.jobs, plan.work.length); i++) out.push(`kt: vm${i}: ${renderMachineCommand(config, accel, DRY_RUN_ID, i, direct)}`);
@@ -153,6 +156,13 @@ function exitNow(signal: StopSignal, cleanup: () => void): never {
   process.exit(signal === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm);
 }
 
+/** What QEMU's -kernel gets for this run's kernel (docs/speed.md, "PVH entry"). */
+function chooseBootKernel(config: RunConfig, kernel: string, imageDir: string): BootKernel {
+  if (config.kernelEntry === 'bzimage') return { path: kernel, entry: 'bzImage' };
+  // The image's vmlinux belongs to the image kernel only; another kernel's is looked for in its tree.
+  return bootKernelFor(kernel, config.kernel ? undefined : path.join(imageDir, IMAGE_VMLINUX));
+}
+
 export interface PreparedRun {
   accel: Accel;
   kernel: string | undefined;
@@ -185,13 +195,13 @@ export async function prepareRun(config: RunConfig, cacheDir: string): Promise<P
   if (decision.note) process.stderr.write(`kt: ${decision.note}\n`);
   const kernel = config.kernel ?? (direct ? image!.kernel : undefined);
   // The bzImage stays the run's kernel in the record; QEMU boots its PVH ELF when it has one.
-  const boot = direct && kernel ? bootKernelFor(kernel) : undefined;
+  const boot = direct && kernel ? chooseBootKernel(config, kernel, image!.dir) : undefined;
   process.stderr.write(`kt: kernel ${kernel ?? 'of the NixOS VM'}${config.kernelSource === 'image' && direct ? ` (image kernel ${image!.kernelRelease})` : ''}${boot?.entry === 'pvh' ? `, booted by its PVH entry: ${boot.path}` : ''}\n`);
   if (boot?.why) process.stderr.write(`kt: note: ${boot.why}\n`);
   return {
     accel: decision.accel,
     kernel,
-    ...(direct && image && fstestsImage !== undefined ? { direct: { kernel: image.kernel, ...(boot ? { bootKernel: boot.path } : {}), initramfs: await (await import('./ownKernel.js')).ownKernelInitramfs(config, image, cacheDir, (line) => process.stderr.write(line)), rootImage: image.rootImage, fstestsImage, ...(virtiofs ? { virtiofs } : {}) } } : {}),
+    ...(direct && image && fstestsImage !== undefined ? { direct: { kernel: image.kernel, ...(boot ? { bootKernel: boot.path, pvhEntry: boot.entry === 'pvh' } : {}), initramfs: await (await import('./ownKernel.js')).ownKernelInitramfs(config, image, cacheDir, (line) => process.stderr.write(line)), rootImage: image.rootImage, fstestsImage, ...(virtiofs ? { virtiofs } : {}) } } : {}),
   };
 }
 
@@ -242,6 +252,7 @@ async function runAndReport(
       jobs: config.jobs,
       header: {
         kernel: prepared.kernel ?? 'nixos-vm-kernel',
+        ...(prepared.direct?.pvhEntry ? { bootKernel: prepared.direct.bootKernel! } : {}),
         accel: prepared.accel,
         argv: config.argv,
         ktVersion: ktVersion(),

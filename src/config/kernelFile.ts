@@ -49,7 +49,7 @@ export function checkKernelFile(file: string, shown: string, flag = '--kernel'):
     case 'empty':
       throw new UsageError('E_KERNEL_NOT_BZIMAGE', `kernel file ${printable(shown)} is empty`, `${BOOT_HINT} (did the build finish?)`);
     case 'elf':
-      throw new UsageError('E_KERNEL_NOT_BZIMAGE', `kernel file ${printable(shown)} is an ELF file (a vmlinux?), not a bzImage`, 'kt boots the compressed image: pass arch/x86/boot/bzImage of the same build');
+      throw new UsageError('E_KERNEL_NOT_BZIMAGE', `kernel file ${printable(shown)} is an ELF file (a vmlinux?), not a bzImage`, 'pass arch/x86/boot/bzImage of the same build: kt reads the kernel\'s release and config from it, and boots the uncompressed kernel beside it by its PVH entry when that matches (docs/speed.md)');
     case 'other':
       throw new UsageError('E_KERNEL_NOT_BZIMAGE', `kernel file ${printable(shown)} is not an x86 bzImage (no "HdrS" boot header at 0x202)`, BOOT_HINT);
   }

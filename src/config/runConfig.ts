@@ -50,6 +50,7 @@ export interface RunArgs {
   retries?: string | string[];
   shard?: string | string[];
   transport?: string | string[];
+  kernelEntry?: string | string[];
   vmcore?: boolean;
   append?: string[];
   backend?: string | string[];
@@ -105,6 +106,8 @@ export interface RunConfig {
   retries: number;
   shard?: { index: number; total: number };
   transport: 'virtio-serial' | 'tcp';
+  /** auto: the kernel's PVH entry when its uncompressed ELF is at hand (src/vm/pvh); bzimage: always the bzImage. */
+  kernelEntry: 'auto' | 'bzimage';
   vmcore: boolean;
   append: string[];
   /** At most this many tests per `check` invocation (--batch). */
@@ -214,6 +217,7 @@ export function normalizeRunConfig(args: RunArgs, argv: string[], env: NodeJS.Pr
   }
   const accel = oneOf(from<string>('--accel', args.accel, 'accel', 'auto'), ['auto', 'kvm', 'tcg'] as const, 'E_BAD_ACCEL', 'use --accel auto (KVM when it works, else TCG)');
   const transport = oneOf(from<string>('--transport', args.transport, 'transport', 'virtio-serial'), ['virtio-serial', 'tcp'] as const, 'E_BAD_TRANSPORT', 'use --transport virtio-serial (default, no guest network)');
+  const kernelEntry = oneOf(from<string>('--kernel-entry', args.kernelEntry, 'kernelEntry', 'auto'), ['auto', 'bzimage'] as const, 'E_BAD_KERNEL_ENTRY', 'use --kernel-entry auto (the PVH entry when possible) or bzimage');
   const resultsGiven = from<string>('--results', args.results, 'results', 'kt-results');
   if (resultsGiven.value.trim() === '') throw new UsageError('E_EMPTY_VALUE', `${resultsGiven.source} was given without a directory`, 'give a directory, e.g. --results kt-results');
   const resultsDir = path.resolve(baseOf(single('--results', args.results)), resultsGiven.value);
@@ -283,6 +287,7 @@ export function normalizeRunConfig(args: RunArgs, argv: string[], env: NodeJS.Pr
     retries,
     ...(shardGiven !== undefined ? { shard: parseShard({ value: shardGiven, source: '--shard' }) } : {}),
     transport,
+    kernelEntry,
     vmcore: args.vmcore ?? false,
     append: [...(file.append ?? []), ...(args.append ?? [])],
     maxBatch,

@@ -112,6 +112,8 @@ export const configFileSchema = z
     sections: z.array(z.string()).optional(),
     append: z.array(z.string()).optional(),
     transport: z.enum(['virtio-serial', 'tcp']).optional(),
+    /** auto (default) or bzimage: how QEMU boots the kernel (docs/speed.md, "PVH entry"). */
+    kernelEntry: z.enum(['auto', 'bzimage']).optional(),
     /** image (default) or virtiofs: docs/virtiofs.md. */
     rootfs: z.enum(['image', 'virtiofs']).optional(),
     /** TAG:PATH[:ro] entries, as --share; relative paths from the config file's directory. */

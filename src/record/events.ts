@@ -61,6 +61,8 @@ export const runStartSchema = z.object({
   jobs: z.number(),
   /** Kernel image used, as given or resolved. */
   kernel: z.string(),
+  /** The file QEMU booted when it was not `kernel`: its uncompressed ELF, by the PVH entry (docs/kernel.md). */
+  bootKernel: z.string().optional(),
   /** Accelerator actually used after probing. */
   accel: z.enum(['kvm', 'tcg']),
   /** Filesystem type under test (first section's). */

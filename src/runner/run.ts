@@ -38,7 +38,7 @@ export interface RunInputs {
   sections: SectionConfig[];
   jobs: number;
   /** What run-start records about the run besides the plan. */
-  header: { kernel: string; accel: 'kvm' | 'tcg'; argv: string[]; ktVersion: string; shard?: string; fstests?: string; cwd?: string };
+  header: { kernel: string; bootKernel?: string; accel: 'kvm' | 'tcg'; argv: string[]; ktVersion: string; shard?: string; fstests?: string; cwd?: string };
   /** Receives every event (the event log, the live reporter). May throw a KtError (disk full). */
   sink(event: RunEvent): void;
   /** A new machine, not booted, named `vm<index>`. */
@@ -122,6 +122,7 @@ export async function executeRun(inputs: RunInputs): Promise<RunResult> {
     tests: inputs.work.filter((w) => w.section === first?.name).map((w) => w.test),
     jobs: inputs.jobs,
     kernel: inputs.header.kernel,
+    ...(inputs.header.bootKernel ? { bootKernel: inputs.header.bootKernel } : {}),
     accel: inputs.header.accel,
     fstyp: first?.fstyp ?? '',
     section: first?.name ?? 'global',

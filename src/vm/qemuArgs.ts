@@ -16,9 +16,8 @@ const ACCEL_TABLE: Record<Accel, { accel: string; cpu: string }> = {
 };
 
 /**
- * The parameters that only make the boot faster, without changing what a test sees; the
- * benchmark's quiet bare boot uses the same list (src/bench/bootBench.ts), so kt's boot is not
- * compared against a kernel doing work kt skips.
+ * The parameters that make the boot faster; the benchmark's quiet bare boot uses the same list
+ * (src/bench/bootBench.ts), so kt's boot is not compared against a kernel doing work kt skips.
  */
 export const BOOT_SPEED_PARAMS: readonly string[] = [
   // Boot quietly: levels 0-4 only (every crash report and WARNING), without the ~400 KERN_INFO
@@ -28,8 +27,10 @@ export const BOOT_SPEED_PARAMS: readonly string[] = [
   // Seed the random pool from the CPU at once (RDRAND): sshd's key exchange never waits for entropy.
   'random.trust_cpu=on',
   // No self-test of every crypto algorithm as it registers (crypto/testmgr.c `notests`; ignored
-  // under fips=1): ~0.4 s of a 1.8 s TCG kernel boot (docs/speed.md). The algorithms are the
-  // kernel's own and not what fstests tests; `--append cryptomgr.notests=0` brings them back.
+  // under fips=1): 0.15-0.5 s of a TCG boot (docs/speed.md). What a test can see of it: dmesg
+  // says "alg: self-tests disabled", /proc/crypto "selftest: passed" for untested algorithms,
+  // and a broken implementation (or emulation of its instructions) is not replaced by the
+  // generic one. `--append cryptomgr.notests=0` brings the tests back (docs/kernel.md).
   'cryptomgr.notests',
 ];
 

@@ -98,7 +98,7 @@ export class QemuMachine extends ConsoleBootedMachine {
       failureMarkers: INITRAMFS_FAILURES,
       processLabel: 'qemu',
       timeoutMessage: `kernel ${spec.kernel} did not reach kt-init within ${Math.round(opts.bootTimeoutMs / 1000)} s (accel ${spec.accel})`,
-      timeoutHint: 'check that the kernel was built for x86_64 with virtio and serial console support, or raise --boot-timeout',
+      timeoutHint: `check that the kernel was built for x86_64 with virtio and serial console support, or raise --boot-timeout${spec.pvhEntry ? '; --kernel-entry bzimage boots the bzImage instead of this uncompressed kernel (docs/kernel.md)' : ''}`,
     });
     this.virtiofs = virtiofs;
   }

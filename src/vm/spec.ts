@@ -50,6 +50,8 @@ export interface VmSpec extends GuestSpecBase {
   cpus: number;
   memoryMiB: number;
   kernel: string;
+  /** `kernel` is an uncompressed kernel booted by its PVH entry (src/vm/pvh/pvhKernel.ts), not a bzImage. */
+  pvhEntry?: boolean;
   initramfs: string;
   /** Root image first, then TEST, SCRATCH, fstests, ... (with virtiofs: TEST, SCRATCH, ...). */
   disks: DiskSpec[];
@@ -94,6 +96,8 @@ export interface VmOptions {
   cpus: number;
   memoryMiB: number;
   kernel: string;
+  /** See VmSpec.pvhEntry. */
+  pvhEntry?: boolean;
   initramfs: string;
   rootImage: string;
   fstestsImage: string;
@@ -161,6 +165,7 @@ export function resolveVmSpec(opts: VmOptions): VmSpec {
     cpus: opts.cpus,
     memoryMiB: opts.memoryMiB,
     kernel: opts.kernel,
+    ...(opts.pvhEntry ? { pvhEntry: true } : {}),
     initramfs: opts.initramfs,
     extraCmdline: opts.extraCmdline,
     disks: [

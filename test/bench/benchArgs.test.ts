@@ -98,6 +98,8 @@ describe('parseBenchArgs: errors', () => {
     ['--boots without a value', ['--boots'], '--boots "" is not a whole number from 1 to 50'],
     ['--accel hvf', ['--accel', 'hvf'], '--accel hvf is not tcg or kvm'],
     ['--accel without a value', ['--accel'], '--accel  is not tcg or kvm'],
+    ['--kernel without a file', ['--kernel'], '--kernel needs a kernel file'],
+    ['--kernel followed by a flag', ['--kernel', '--boots', '3'], '--kernel needs a kernel file'],
     ['an unknown flag', ['--jobs', '4'], 'unknown argument "--jobs"'],
     ['a stray word', ['boot'], 'unknown argument "boot"'],
   ];
@@ -110,6 +112,11 @@ describe('parseBenchArgs: errors', () => {
       expect(err.hint).toMatch(/\S/);
     });
   }
+
+  it('takes a kernel of the developer, as kt run --kernel does', () => {
+    expect(parseBenchArgs(['--kernel', 'arch/x86/boot/bzImage', '--only', 'boot'], {})).toMatchObject({ kernel: 'arch/x86/boot/bzImage', rows: ['boot'] });
+    expect(parseBenchArgs([], {}).kernel).toBeUndefined();
+  });
 
   it('lets a user tree leave the recovery row out instead of naming three tests', () => {
     expect(parseBenchArgs(['--fstests', '/x', '--tests', 'generic/001', '--only', 'boot,checkStart'], {}).rows).toEqual(['boot', 'checkStart']);

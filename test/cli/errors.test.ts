@@ -171,6 +171,7 @@ describe('kt run: usage errors exit 2 with the input and a hint', () => {
   it('a bad --accel, --shard and size', async () => {
     expect((await kt(['run', '--fstests', tree, '--accel', 'hvf'])).err).toContain('E_BAD_ACCEL: --accel hvf is not one of auto, kvm, tcg');
     expect((await kt(['run', '--fstests', tree, '--shard', '3/2'])).err).toContain('E_BAD_SHARD: --shard 3/2 is not of the form i/n');
+    expect((await kt(['run', '--fstests', tree, '--kernel-entry', 'pvh'])).err).toContain('E_BAD_KERNEL_ENTRY: --kernel-entry pvh is not one of auto, bzimage');
     expect((await kt(['run', '--fstests', tree, '--test-size', 'big'])).err).toContain('E_BAD_SIZE: --test-size "big" is not a size');
   }, CLI_TIMEOUT_MS);
 
@@ -218,6 +219,13 @@ describe('kt run --dry-run', () => {
     expect(r.out).not.toMatch(/generic\/002/);
     expect(r.out).toMatch(/^kt: vm1: qemu-system-x86_64 -name kt-DRYRUN-vm1 .*-accel tcg,thread=multi/m);
     expect(r.out).toMatch(/^kt: vm2: qemu-system-x86_64 -name kt-DRYRUN-vm2 /m);
+  }, CLI_TIMEOUT_MS);
+
+  it('--kernel-entry bzimage: QEMU gets the bzImage itself, never an uncompressed kernel', async () => {
+    const r = await kt(['run', '--dry-run', '--fstests', tree, '--accel', 'tcg', '--kernel-entry', 'bzimage', 'selftest/001']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^kt: vm1: qemu-system-x86_64 .* -kernel \S+\/vmlinuz /m);
+    expect(r.out).not.toContain('PVH');
   }, CLI_TIMEOUT_MS);
 
   it('-j auto: one VM per core under TCG with 1 vCPU each, as memory allows, said on stderr', async () => {

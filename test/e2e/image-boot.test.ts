@@ -10,7 +10,7 @@ import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveCacheDir } from '../../src/vm/image/cacheDir.js';
 import { ensureImage, type GuestImage } from '../../src/vm/image/ensureImage.js';
-import { bootKernelFor } from '../../src/vm/pvh/pvhKernel.js';
+import { bootKernelFor, IMAGE_VMLINUX } from '../../src/vm/pvh/pvhKernel.js';
 
 const BOOT_TIMEOUT_MS = 180_000;
 
@@ -106,7 +106,7 @@ describe('kt guest image', () => {
   });
 
   it('keeps the kernel uncompressed for the PVH entry, and QEMU boots kt\'s guest by it', async () => {
-    const boot = bootKernelFor(image.kernel);
+    const boot = bootKernelFor(image.kernel, path.join(image.dir, IMAGE_VMLINUX));
     expect(boot).toEqual({ path: path.join(image.dir, 'vmlinux'), entry: 'pvh' });
     const manifest = JSON.parse(fs.readFileSync(path.join(image.dir, 'manifest.json'), 'utf8')) as { sizes: { vmlinux?: number } };
     expect(manifest.sizes.vmlinux).toBe(fs.statSync(boot.path).size);

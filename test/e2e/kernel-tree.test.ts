@@ -242,31 +242,58 @@ describe('kt run in the tree', () => {
   );
 
   it("boots a tree's bzImage by its PVH entry only when vmlinux.bin is that bzImage's kernel", () => {
-    // A tree whose arch/x86/boot holds builtin's bzImage and, in turn, three vmlinux.bin files.
+    // A tree whose arch/x86/boot holds builtin's bzImage and, in turn, several vmlinux.bin files.
     const boot = path.join(tmp, 'pvh-tree/arch/x86/boot');
     fs.mkdirSync(path.join(boot, 'compressed'), { recursive: true });
     const bzImage = path.join(boot, 'bzImage');
     const elf = path.join(boot, 'compressed/vmlinux.bin');
     fs.copyFileSync(path.join(builtin, 'arch/x86/boot/bzImage'), bzImage);
     const own = fs.readFileSync(path.join(builtin, 'arch/x86/boot/compressed/vmlinux.bin'));
+    // As make leaves them: vmlinux.bin written before the bzImage made from it.
+    const before = new Date(fs.statSync(bzImage).mtimeMs - 60_000);
+    const place = (bytes: Buffer, file = elf) => {
+      fs.writeFileSync(file, bytes);
+      fs.utimesSync(file, before, before);
+    };
+    const notIt = (why: string) => ({ path: bzImage, entry: 'bzImage', why: `${elf} is not the kernel in ${bzImage} (${why}): rebuild (make bzImage)` });
 
-    fs.writeFileSync(elf, own);
+    place(own);
     expect(bootKernelFor(bzImage)).toEqual({ path: elf, entry: 'pvh' });
+    // Through a link to the bzImage (arch/x86_64/boot/bzImage is one), the same.
+    fs.symlinkSync(bzImage, path.join(tmp, 'bzImage-link'));
+    expect(bootKernelFor(path.join(tmp, 'bzImage-link'))).toEqual({ path: elf, entry: 'pvh' });
+    // A vmlinux.relocs left from when the kernel was relocatable changes nothing.
+    place(Buffer.alloc(4096), path.join(boot, 'compressed/vmlinux.relocs'));
+    expect(bootKernelFor(bzImage)).toEqual({ path: elf, entry: 'pvh' });
+
+    // A build that made vmlinux.bin and stopped before the bzImage (interrupted, or failed).
+    fs.writeFileSync(elf, own);
+    expect(bootKernelFor(bzImage)).toEqual(notIt('it is newer than the bzImage'));
 
     // The same tree built once more: another build number in the banner, the same size.
     const version = parseBzImageHeader(fs.readFileSync(bzImage))!.version!;
     const number = /#(\d+) /.exec(version)![1]!;
     const banner = own.indexOf(`Linux version ${version.slice(0, version.indexOf(') ') + 1)}`);
     const rebuilt = Buffer.from(own);
-    const at = rebuilt.indexOf(`#${number} `, banner);
-    rebuilt.write(`#${String((Number(number) + 1) % 10)} `, at, 'latin1');
-    fs.writeFileSync(elf, rebuilt);
-    expect(bootKernelFor(bzImage)).toEqual({ path: bzImage, entry: 'bzImage', why: `${elf} is not the kernel in ${bzImage} (its version banner differs): rebuild (make bzImage)` });
+    rebuilt.write(`#${String((Number(number) + 1) % 10)} `, rebuilt.indexOf(`#${number} `, banner), 'latin1');
+    place(rebuilt);
+    expect(bootKernelFor(bzImage)).toEqual(notIt('its version banner differs'));
 
     // Another configuration's kernel: another size.
-    fs.copyFileSync(path.join(modular, 'arch/x86/boot/compressed/vmlinux.bin'), elf);
-    expect(bootKernelFor(bzImage)).toEqual({ path: bzImage, entry: 'bzImage', why: `${elf} is not the kernel in ${bzImage} (its size differs from the payload's): rebuild (make bzImage)` });
+    place(fs.readFileSync(path.join(modular, 'arch/x86/boot/compressed/vmlinux.bin')));
+    expect(bootKernelFor(bzImage)).toEqual(notIt("its size differs from the payload's"));
   });
+
+  it(
+    'kt run --kernel-entry bzimage boots the bzImage of a tree that has a PVH kernel',
+    async () => {
+      const r = await ktRun(['--kernel-entry', 'bzimage', 'selftest/001'], builtin);
+      expect(r.code, r.err).toBe(0);
+      expect(r.err).toContain(`kt: kernel ${builtin}/arch/x86/boot/bzImage\n`);
+      expect(r.err).not.toContain('PVH');
+    },
+    RUN_TIMEOUT_MS,
+  );
 
   it('refuses a --module built for another kernel before anything boots', async () => {
     const r = await ktRun(['--module', path.join(out, 'kmod/kt_hello.ko'), 'selftest/001'], modular);

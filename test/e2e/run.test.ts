@@ -26,7 +26,11 @@ describe('kt run -j 2 on the fixture tree', () => {
   });
 
   it("boots the image kernel by its PVH entry: the uncompressed vmlinux the image keeps (src/vm/pvh)", () => {
-    expect(run.stderr).toMatch(/^kt: kernel (\S+)\/vmlinuz \(image kernel [^)]+\), booted by its PVH entry: \1\/vmlinux$/m);
+    const said = /^kt: kernel (\S+)\/vmlinuz \(image kernel [^)]+\), booted by its PVH entry: \1\/vmlinux$/m.exec(run.stderr);
+    expect(said, run.stderr).not.toBeNull();
+    // The record names both: the kernel of the run, and the file QEMU booted.
+    const start = readEvents(run.runDir).find((e) => e.type === 'run-start')!;
+    expect(start).toMatchObject({ kernel: `${said![1]}/vmlinuz`, bootKernel: `${said![1]}/vmlinux` });
   });
 
   it('gives every test the outcome fstests check printed', () => {

@@ -23,13 +23,19 @@ export async function extractVmlinux(vmlinuz: string, out: string): Promise<{ si
     // Every format but gzip carries the decompressed size as four more bytes (scripts/Makefile.lib size_append).
     elf = await decompress(format, format === 'gzip' ? data : data.subarray(0, data.length - 4));
   } catch (err) {
-    if (err instanceof MissingTool) return { note: `the kernel is ${format}-compressed and ${err.tool} is not installed (apt-get install ${err.pkg})` };
-    throw err;
+    // Host tools are no input of the image's hash: only a rebuild adds vmlinux later.
+    if (err instanceof MissingTool) return { note: `the kernel is ${format}-compressed and ${err.tool} is not installed (apt-get install ${err.pkg}, then kt image build --rebuild)` };
+    return { note: `decompressing ${vmlinuz} failed: ${err instanceof Error ? err.message : String(err)}` };
   }
   if (elf.length !== payload.decompressedSize) return { note: `${vmlinuz} decompressed to ${elf.length} bytes, its header says ${payload.decompressedSize}` };
   if (!elfHasPvhEntry(elf)) return { note: 'the image kernel has no PVH entry (CONFIG_PVH is off)' };
   const tmp = `${out}.tmp`;
-  await fs.writeFile(tmp, elf);
-  await fs.rename(tmp, out);
+  try {
+    await fs.writeFile(tmp, elf);
+    await fs.rename(tmp, out);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    return { note: `writing ${out} failed: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
+  }
   return { size: elf.length };
 }

@@ -1,10 +1,11 @@
 /**
  * Which file QEMU's -kernel gets: the kernel's uncompressed ELF when it has the PVH entry point,
  * else the bzImage. Booting the ELF by its PVH entry skips the firmware's real-mode kernel
- * set-up and the kernel's own decompression: 0.2–0.3 s less per boot under TCG on the
- * development host (docs/speed.md, "PVH entry"). The ELF must be the bzImage's own kernel, so
- * it is taken only when its size, its version banner and its PVH note all agree; otherwise the
- * bzImage boots as before and the reason is said once.
+ * set-up and the kernel's own decompression: under TCG on the development host 0.25–0.5 s less
+ * per boot for the lz4-compressed image kernel, 1.1–1.5 s for an xz-compressed tree kernel
+ * (docs/speed.md, "PVH entry"; docs/kernel.md says what else differs: no KASLR, 4-level paging).
+ * The ELF must be the bzImage's own kernel, so it is taken only when its age, size, version
+ * banner and PVH note all agree; otherwise the bzImage boots and the reason is said once.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -26,27 +27,28 @@ export const IMAGE_VMLINUX = 'vmlinux';
 export interface PvhCandidate {
   /** The ELF. */
   elf: string;
-  /** Its relocations, which the bzImage's payload carries after it (arch/x86/boot/compressed/Makefile vmlinux.bin.all). */
+  /** Its relocations, which the bzImage's payload carries after it when the kernel is relocatable (arch/x86/boot/compressed/Makefile vmlinux.bin.all). */
   relocs?: string;
+  /** Made by the same make as the bzImage, so never newer than it (a tree's). */
+  notNewer: boolean;
 }
 
 /**
- * Where a bzImage's uncompressed kernel may lie: in a kernel tree, arch/x86/boot/compressed/
- * vmlinux.bin (the stripped vmlinux, `objcopy -R .comment -S`, that make compresses into the
- * bzImage) beside arch/x86/boot/bzImage; in kt's image, `vmlinux` beside `vmlinuz`. Pure.
+ * Where a bzImage's uncompressed kernel may lie: kt's image keeps it as `vmlinux` (the caller
+ * names it, for the image kernel only); a kernel tree has arch/x86/boot/compressed/vmlinux.bin,
+ * the stripped vmlinux (`objcopy -R .comment -S`) that make compresses into the bzImage beside
+ * arch/x86/boot/bzImage — `kernel` is the bzImage's real path, links resolved. Pure.
  */
-export function pvhCandidates(kernel: string): PvhCandidate[] {
-  const dir = path.dirname(kernel);
-  return [
-    { elf: path.join(dir, 'compressed', 'vmlinux.bin'), relocs: path.join(dir, 'compressed', 'vmlinux.relocs') },
-    { elf: path.join(dir, IMAGE_VMLINUX) },
-  ];
+export function pvhCandidates(kernel: string, imageElf?: string): PvhCandidate[] {
+  if (imageElf !== undefined) return [{ elf: imageElf, notNewer: false }];
+  const compressed = path.join(path.dirname(kernel), 'compressed');
+  return [{ elf: path.join(compressed, 'vmlinux.bin'), relocs: path.join(compressed, 'vmlinux.relocs'), notNewer: true }];
 }
 
-function sizeOf(file: string | undefined): number | undefined {
+function statOf(file: string | undefined): fs.Stats | undefined {
   if (file === undefined) return undefined;
   try {
-    return fs.statSync(file).size;
+    return fs.statSync(file);
   } catch {
     return undefined;
   }
@@ -58,26 +60,45 @@ export function elfHasPvhEntry(elf: Buffer): boolean {
   return (segments ?? []).some((s) => s.offset + s.size <= elf.length && hasPvhEntry(elf.subarray(s.offset, s.offset + s.size)));
 }
 
-/** The file to boot for bzImage `kernel`. Reads the bzImage and at most one candidate ELF; never throws for what it reads. */
-export function bootKernelFor(kernel: string): BootKernel {
+/**
+ * The file to boot for bzImage `kernel`; `imageElf`: the uncompressed kernel kt's image keeps,
+ * when `kernel` is the image's. Reads the bzImage and at most one candidate ELF; never throws:
+ * whatever cannot be read or does not match boots the bzImage, with the reason.
+ */
+export function bootKernelFor(kernel: string, imageElf?: string): BootKernel {
   const bzImage = { path: kernel, entry: 'bzImage' } as const;
+  let real: string;
   let file: Buffer;
   try {
-    file = fs.readFileSync(kernel);
+    real = fs.realpathSync(kernel);
+    file = fs.readFileSync(real);
   } catch {
     return bzImage;
   }
   const bz = parseBzImageHeader(file);
   // Not a bzImage, or one too old to say its payload's size: nothing to choose.
   if (!bz?.payload) return bzImage;
-  for (const c of pvhCandidates(kernel)) {
-    const size = sizeOf(c.elf);
-    if (size === undefined) continue;
-    const name = path.basename(c.elf);
-    if (size + (sizeOf(c.relocs) ?? 0) !== bz.payload.decompressedSize) return { ...bzImage, why: `${c.elf} is not the kernel in ${kernel} (its size differs from the payload's): rebuild (make bzImage)` };
-    const elf = fs.readFileSync(c.elf);
-    if (!elfHasPvhEntry(elf)) return { ...bzImage, why: `${name} has no PVH entry (CONFIG_PVH is off): kt boots the bzImage; CONFIG_PVH=y boots ~0.2–0.3 s faster (kt kconfig fix adds it)` };
-    if (bz.version === undefined || !carriesBanner(elf, bz.version)) return { ...bzImage, why: `${c.elf} is not the kernel in ${kernel} (its version banner differs): rebuild (make bzImage)` };
+  const bzTime = statOf(real)?.mtimeMs ?? 0;
+  for (const c of pvhCandidates(real, imageElf)) {
+    const st = statOf(c.elf);
+    if (st === undefined) continue;
+    const relocs = statOf(c.relocs);
+    const notThat = (why: string) => ({ ...bzImage, why: `${c.elf} is not the kernel in ${kernel} (${why}): rebuild (make bzImage)` });
+    // make writes vmlinux.bin (and vmlinux.relocs) before it compresses them into the bzImage: a
+    // newer one is from a build that has not (yet) made its bzImage — interrupted, or failed.
+    if (c.notNewer && (st.mtimeMs > bzTime || (relocs?.mtimeMs ?? 0) > bzTime)) return notThat('it is newer than the bzImage');
+    // A relocatable kernel's payload carries vmlinux.relocs after it; a stale vmlinux.relocs
+    // stays behind when the kernel stops being relocatable.
+    if (st.size !== bz.payload.decompressedSize && st.size + (relocs?.size ?? 0) !== bz.payload.decompressedSize) return notThat("its size differs from the payload's");
+    let elf: Buffer;
+    try {
+      elf = fs.readFileSync(c.elf);
+    } catch (err) {
+      return { ...bzImage, why: `cannot read ${c.elf} (${(err as NodeJS.ErrnoException).code ?? String(err)}): kt boots the bzImage` };
+    }
+    // CONFIG_PVH off: the bzImage, without a word here — kt kconfig's check of the run recommends it.
+    if (!elfHasPvhEntry(elf)) return bzImage;
+    if (bz.version === undefined || !carriesBanner(elf, bz.version)) return notThat('its version banner differs');
     return { path: c.elf, entry: 'pvh' };
   }
   return bzImage;
