@@ -6,7 +6,8 @@
  *
  *   boot          kt's QEMU start → ready for the first test, vs the same kernel booting a bare
  *                 busybox initramfs to its first userspace line, same accelerator (bootBench.ts);
- *                 the image kernel, or --kernel FILE (a tree's bzImage) for every row
+ *                 the image kernel, or --kernel FILE (a tree's bzImage) for every row but
+ *                 virtiofsBoot, which compares boots of the image
  *   checkStart    on a ready VM, `check` started → its first test named (bootBench.ts)
  *   scaling       wall(-j 1) / (2 × wall(-j 2)) on the same test list (goal ≥ 0.85)
  *   batching      the same list with one check call per test vs kt's batches (why batches)
@@ -28,7 +29,8 @@ import { renderCheckCommand } from '../runner/guestCommands.js';
 import { resolveCacheDir } from '../vm/image/cacheDir.js';
 import { ensureImage } from '../vm/image/index.js';
 import { normalizeRunConfig } from '../config/runConfig.js';
-import { ownKernelInitramfs } from '../cli/ownKernel.js';
+import { checkOwnKernel, ownKernelInitramfs } from '../cli/ownKernel.js';
+import { checkKernelFile } from '../config/kernelFile.js';
 import { bootKernelFor, IMAGE_VMLINUX } from '../vm/pvh/pvhKernel.js';
 import { ensureFstestsImage } from '../vm/fstestsImage.js';
 import { median } from '../util/median.js';
@@ -76,6 +78,8 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
     checkTestsInTree(tree, lists.tests, '--tests');
     checkTestsInTree(tree, lists.recoveryTests, args.recoveryTests ? '--recovery-tests' : '--tests');
   }
+  // A kernel that is no bzImage is the user's input too.
+  if (args.kernel) checkKernelFile(path.resolve(args.kernel), args.kernel);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-bench-'));
   cleanup.push(work);
   const treeDir = args.fstests ? path.resolve(args.fstests) : await fixtureTree();
@@ -84,9 +88,11 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
   const image = await ensureImage({ cacheDir, onProgress: (l) => process.stderr.write(`${l}\n`) });
   // --kernel: the developer's kernel, with the initramfs a run composes for it (its modules staged).
   const kernel = args.kernel ? path.resolve(args.kernel) : image.kernel;
-  const initramfs = args.kernel
-    ? await ownKernelInitramfs(normalizeRunConfig({ fstests: treeDir, kernel }, [], process.env, process.cwd()), image, cacheDir, (l) => process.stderr.write(l))
-    : image.initramfs;
+  // As `kt run --kernel` does: the config check first (a kernel lacking what kt needs stops here,
+  // not in a boot timeout), then its initramfs. kt's defaults, not a kt.yaml where the bench runs.
+  const own = args.kernel ? normalizeRunConfig({ fstests: treeDir, kernel }, [], { HOME: work }, work) : undefined;
+  if (own) await checkOwnKernel(own, (l) => process.stderr.write(l));
+  const initramfs = own ? await ownKernelInitramfs(own, image, cacheDir, (l) => process.stderr.write(l)) : image.initramfs;
   // The file a run boots: the kernel's PVH ELF when there is one (the image's, or the tree's).
   const entry = bootKernelFor(kernel, args.kernel ? undefined : path.join(image.dir, IMAGE_VMLINUX));
   const bootImage = { kernel, bootKernel: entry.path, initramfs, rootImage: image.rootImage };
@@ -161,7 +167,7 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
         bareQuietMs: bareQuiet,
         // The kernel as kt boots it (its PVH entry, kt's boot parameters): what kt's own part is measured over.
         ...(barePvh.length ? { barePvhMs: barePvh } : {}),
-        kernelEntry: entry.entry,
+        bootEntry: entry.entry,
         ktBootMs: boot,
         ktReadyMs: readyMs,
         ktPhasesMedianMs: medianPhases(phases),

@@ -3,6 +3,7 @@
  * (used alike by `--dry-run`, which prints them, and by the real run, which boots them), and
  * the factory the runner is given. The runner sees only `Machine`.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import type { RunConfig } from '../config/runConfig.js';
 import type { Machine } from '../vm/machine.js';
@@ -31,6 +32,37 @@ export interface DirectArtifacts {
   fstestsImage: string;
   /** --rootfs virtiofs: the trees the VMs boot from instead of the two images (src/cli/virtiofsRun.ts). */
   virtiofs?: VirtiofsOptions;
+}
+
+/**
+ * Where the run keeps its copy of the file QEMU boots for a kernel of the user's (--kernel, a
+ * tree's): `<run dir>/kernel/<name>`. Undefined for kt's image kernel, whose directory never
+ * changes once built. Pure.
+ */
+export function pinnedKernelPath(config: RunConfig, direct: DirectArtifacts | undefined, dir: string): string | undefined {
+  if (!direct || !config.kernel) return undefined;
+  return path.join(dir, 'kernel', path.basename(direct.bootKernel ?? config.kernel));
+}
+
+/**
+ * The developer may rebuild while a run goes on, and QEMU reads -kernel at every boot, spares
+ * and crash replacements included — a vmlinux.bin is rewritten early in a make, seconds before
+ * its bzImage. So the run boots a copy made at its start (a reflink where the filesystem has
+ * them): every VM boots the kernel the record names. When the copy fails (no space), the run
+ * boots the file in place and says so.
+ */
+export function pinBootKernel(config: RunConfig, direct: DirectArtifacts | undefined, dir: string, warn: (line: string) => void): DirectArtifacts | undefined {
+  const to = pinnedKernelPath(config, direct, dir);
+  if (!direct || to === undefined) return direct;
+  const from = direct.bootKernel ?? config.kernel!;
+  try {
+    fs.mkdirSync(path.dirname(to), { recursive: true });
+    fs.copyFileSync(from, to, fs.constants.COPYFILE_FICLONE);
+    return { ...direct, bootKernel: to };
+  } catch (err) {
+    warn(`kt: warning: could not copy ${from} into the run (${(err as NodeJS.ErrnoException).code ?? String(err)}): VMs boot it in place, so do not rebuild during the run\n`);
+    return direct;
+  }
 }
 
 /** Per-run values a VM's options need: the run's id, its private dir and key. */

@@ -51,7 +51,7 @@ export async function main(rawArgv: string[]): Promise<void> {
           .option('retries', { type: 'string', describe: 'rerun a failed test up to N times on a fresh VM (flaky detection)' })
           .option('shard', { type: 'string', describe: 'run shard i of n of the test list (CI), e.g. 2/4' })
           .option('transport', { type: 'string', describe: 'virtio-serial (default) or tcp (127.0.0.1 host forward)' })
-          .option('kernel-entry', { type: 'string', describe: "auto (default: the kernel's PVH entry when its uncompressed ELF is at hand, docs/speed.md) or bzimage" })
+          .option('kernel-entry', { type: 'string', describe: "auto (default: the kernel's PVH entry when its uncompressed ELF is at hand; docs/kernel.md) or bzimage" })
           .option('vmcore', { type: 'boolean', describe: 'on a guest panic, dump guest memory into the run directory' })
           .option('batch', { type: 'string', describe: 'at most N tests per check invocation (default 32; see bench)' })
           .option('spares', { type: 'string', describe: 'VMs kept booted ahead to replace a crashed one at once (default 1 with -j > 1)' })

@@ -7,7 +7,9 @@
  * What is carried over: the kernel (the recorded absolute path), the fstests tree, the section
  * (`-c`, from the argv's -c/--suite value that names its suite, else its recorded name), and
  * the flags of the recorded argv that shape a VM (memory, cpus, disk sizes, deadlines,
- * transport, backend, kernel command line, modules, accelerator, config file). What is not:
+ * transport, kernel entry, backend, kernel command line, modules, accelerator, config file), and
+ * the way the kernel was booted: a run whose record names no `bootKernel` booted the bzImage, so
+ * its repro does too (--kernel-entry bzimage; docs/kernel.md, "How kt boots it"). What is not:
  * groups, excludes, test names, jobs, shards, retries, results — the repro runs one test on one
  * fresh VM.
  */
@@ -177,6 +179,8 @@ export function reproRun(start: RunStartEvent, request: ReproRequest): ReproRun 
     const value = flags.get(flag)?.at(-1);
     if (value !== undefined) set(flag, key, value, [value]);
   }
+  // KASLR and the paging depth differ between the two boots: reboot the way the run booted.
+  if (!nixos && !flags.has('--kernel-entry') && start.bootKernel === undefined) set('--kernel-entry', 'kernelEntry', 'bzimage', ['bzimage']);
   for (const [flag, key] of Object.entries(CARRIED_LIST_FLAGS)) {
     const values = flags.get(flag) ?? [];
     if (values.length > 0) {

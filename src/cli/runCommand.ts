@@ -24,7 +24,7 @@ import { killAllNow } from '../vm/processRegistry.js';
 import type { Accel } from '../vm/spec.js';
 import { bootKernelFor, IMAGE_VMLINUX, type BootKernel } from '../vm/pvh/pvhKernel.js';
 import { loadRunBaseline, retryPolicyFor, verdictFor, type RunBaseline, type RunOptions } from './runBaseline.js';
-import { machineOptions, renderMachineCommand, type DirectArtifacts, type RunIdentity } from './machines.js';
+import { machineOptions, pinBootKernel, pinnedKernelPath, renderMachineCommand, type DirectArtifacts, type RunIdentity } from './machines.js';
 import { sizeRun } from './runSizing.js';
 import { handleStopSignals, type StopSignal } from './signals.js';
 import { ktVersion } from './version.js';
@@ -44,7 +44,10 @@ async function printDryRun(config: RunConfig, plan: PlannedRun, cacheDir: string
   const recipeHash = hashImageInputs(imageRecipe(await loadGuestFiles()));
   const paths = imagePaths(cacheDir, recipeHash);
   const boot = config.backend.kind === 'direct' ? chooseBootKernel(config, config.kernel ?? paths.kernel, paths.dir) : undefined;
-  const direct: DirectArtifacts = { kernel: paths.kernel, ...(boot ? { bootKernel: boot.path, pvhEntry: boot.entry === 'pvh' } : {}), initramfs: paths.initramfs, rootImage: paths.rootImage, fstestsImage: path.join(cacheDir, 'fstests', '<tree-hash>.img'), ...(await (await import('./virtiofsRun.js')).dryRunVirtiofs(config, { hash: recipeHash, rootImage: paths.rootImage }, cacheDir, (line) => process.stderr.write(line))) };
+  const chosen: DirectArtifacts = { kernel: paths.kernel, ...(boot ? { bootKernel: boot.path, pvhEntry: boot.entry === 'pvh' } : {}), initramfs: paths.initramfs, rootImage: paths.rootImage, fstestsImage: path.join(cacheDir, 'fstests', '<tree-hash>.img'), ...(await (await import('./virtiofsRun.js')).dryRunVirtiofs(config, { hash: recipeHash, rootImage: paths.rootImage }, cacheDir, (line) => process.stderr.write(line))) };
+  // A real run boots its copy of the user's kernel (pinBootKernel), in its temporary directory.
+  const pinned = pinnedKernelPath(config, chosen, DRY_RUN_ID.baseDir);
+  const direct: DirectArtifacts = pinned ? { ...chosen, bootKernel: pinned } : chosen;
   const accel: Accel = config.accel === 'kvm' ? 'kvm' : 'tcg';
   const excluded = plan.sections.reduce((n, s) => n + s.excluded.length, 0);
   const out: string[] = [];
@@ -160,7 +163,13 @@ function exitNow(signal: StopSignal, cleanup: () => void): never {
 function chooseBootKernel(config: RunConfig, kernel: string, imageDir: string): BootKernel {
   if (config.kernelEntry === 'bzimage') return { path: kernel, entry: 'bzImage' };
   // The image's vmlinux belongs to the image kernel only; another kernel's is looked for in its tree.
-  return bootKernelFor(kernel, config.kernel ? undefined : path.join(imageDir, IMAGE_VMLINUX));
+  if (config.kernel) return bootKernelFor(kernel);
+  const elf = path.join(imageDir, IMAGE_VMLINUX);
+  // A built image without it: its build had no decompressor (host tools are no input of its hash).
+  if (!fs.existsSync(elf) && fs.existsSync(path.join(imageDir, 'manifest.json'))) {
+    return { path: kernel, entry: 'bzImage', why: `the image ${imageDir} has no vmlinux to boot by the PVH entry (was lz4 missing when it was built?): apt-get install lz4, then kt image build --rebuild` };
+  }
+  return bootKernelFor(kernel, elf);
 }
 
 export interface PreparedRun {
@@ -264,7 +273,7 @@ async function runAndReport(
         log.append(event);
         progress.onEvent(event);
       },
-      createMachine: createMachineFactory(config, prepared.accel, identity, prepared.direct, runDir, keys.private),
+      createMachine: createMachineFactory(config, prepared.accel, identity, pinBootKernel(config, prepared.direct, baseDir, (l) => process.stderr.write(l)), runDir, keys.private),
       guest: createGuestSteps(config.sections, config.fstestsDir, { loadModules: config.extraModules.length > 0 }),
       createCheckStream,
       createConsoleWatcher,

@@ -27,7 +27,7 @@ import { generateSshKeyPair } from '../vm/sshKeyPair.js';
 import type { Session, SessionOptions } from '../vm/sshSession.js';
 import { resolveCacheDir } from '../vm/image/index.js';
 import { keptDisksDir, withKeptDisks } from './keptDisks.js';
-import { createMachineFactory, machineOptions, type DirectArtifacts, type RunIdentity } from './machines.js';
+import { createMachineFactory, machineOptions, pinBootKernel, type DirectArtifacts, type RunIdentity } from './machines.js';
 import { prepareRun } from './runCommand.js';
 import { pipeSession, type SessionOutcome } from './shellSession.js';
 import { ESCAPE_KEYS } from './shellEscape.js';
@@ -182,9 +182,10 @@ export async function shellCommandCli(input: ShellInput, rawArgv: string[]): Pro
     const identity: RunIdentity = { runId, baseDir, sshKeyBlob: keys.public.split(' ')[1] ?? '' };
     let machine: Machine;
     try {
+      const direct = pinBootKernel(config, prepared.direct, baseDir, (l) => process.stderr.write(l));
       machine = keptDir
-        ? keptDiskMachine(config, prepared.accel, identity, prepared.direct, sessionDir, keys.private, keptDir)
-        : await createMachineFactory(config, prepared.accel, identity, prepared.direct, sessionDir, keys.private)(1);
+        ? keptDiskMachine(config, prepared.accel, identity, direct, sessionDir, keys.private, keptDir)
+        : await createMachineFactory(config, prepared.accel, identity, direct, sessionDir, keys.private)(1);
     } catch (err) {
       fs.rmSync(baseDir, { recursive: true, force: true });
       fs.rmSync(sessionDir, { recursive: true, force: true });

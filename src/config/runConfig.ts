@@ -217,7 +217,9 @@ export function normalizeRunConfig(args: RunArgs, argv: string[], env: NodeJS.Pr
   }
   const accel = oneOf(from<string>('--accel', args.accel, 'accel', 'auto'), ['auto', 'kvm', 'tcg'] as const, 'E_BAD_ACCEL', 'use --accel auto (KVM when it works, else TCG)');
   const transport = oneOf(from<string>('--transport', args.transport, 'transport', 'virtio-serial'), ['virtio-serial', 'tcp'] as const, 'E_BAD_TRANSPORT', 'use --transport virtio-serial (default, no guest network)');
-  const kernelEntry = oneOf(from<string>('--kernel-entry', args.kernelEntry, 'kernelEntry', 'auto'), ['auto', 'bzimage'] as const, 'E_BAD_KERNEL_ENTRY', 'use --kernel-entry auto (the PVH entry when possible) or bzimage');
+  // Case-blind: kt's own messages spell it bzImage.
+  const entryGiven = from<string>('--kernel-entry', args.kernelEntry, 'kernelEntry', 'auto');
+  const kernelEntry = oneOf({ ...entryGiven, value: entryGiven.value.toLowerCase() }, ['auto', 'bzimage'] as const, 'E_BAD_KERNEL_ENTRY', 'use --kernel-entry auto (the PVH entry when possible) or bzimage');
   const resultsGiven = from<string>('--results', args.results, 'results', 'kt-results');
   if (resultsGiven.value.trim() === '') throw new UsageError('E_EMPTY_VALUE', `${resultsGiven.source} was given without a directory`, 'give a directory, e.g. --results kt-results');
   const resultsDir = path.resolve(baseOf(single('--results', args.results)), resultsGiven.value);

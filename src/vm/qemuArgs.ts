@@ -27,7 +27,7 @@ export const BOOT_SPEED_PARAMS: readonly string[] = [
   // Seed the random pool from the CPU at once (RDRAND): sshd's key exchange never waits for entropy.
   'random.trust_cpu=on',
   // No self-test of every crypto algorithm as it registers (crypto/testmgr.c `notests`; ignored
-  // under fips=1): 0.15-0.5 s of a TCG boot (docs/speed.md). What a test can see of it: dmesg
+  // under fips=1): 0.4-0.7 s of a bare TCG boot (docs/speed.md). What a test can see of it: dmesg
   // says "alg: self-tests disabled", /proc/crypto "selftest: passed" for untested algorithms,
   // and a broken implementation (or emulation of its instructions) is not replaced by the
   // generic one. `--append cryptomgr.notests=0` brings the tests back (docs/kernel.md).

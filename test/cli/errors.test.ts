@@ -221,11 +221,15 @@ describe('kt run --dry-run', () => {
     expect(r.out).toMatch(/^kt: vm2: qemu-system-x86_64 -name kt-DRYRUN-vm2 /m);
   }, CLI_TIMEOUT_MS);
 
-  it('--kernel-entry bzimage: QEMU gets the bzImage itself, never an uncompressed kernel', async () => {
-    const r = await kt(['run', '--dry-run', '--fstests', tree, '--accel', 'tcg', '--kernel-entry', 'bzimage', 'selftest/001']);
-    expect(r.code, r.err).toBe(0);
-    expect(r.out).toMatch(/^kt: vm1: qemu-system-x86_64 .* -kernel \S+\/vmlinuz /m);
-    expect(r.out).not.toContain('PVH');
+  it('--kernel-entry bzimage (or kernelEntry: bzimage in kt.yaml): QEMU gets the bzImage itself, never an uncompressed kernel', async () => {
+    for (const [args, cfg] of [[['--kernel-entry', 'bzImage'], undefined], [['--config', 'entry.yaml'], 'kernelEntry: bzimage\n']] as const) {
+      if (cfg) fs.writeFileSync(path.join(tmp, 'entry.yaml'), cfg);
+      const r = await kt(['run', '--dry-run', '--fstests', tree, '--accel', 'tcg', ...args, 'selftest/001']);
+      expect(r.code, r.err).toBe(0);
+      expect(r.out).toMatch(/^kt: vm1: qemu-system-x86_64 .* -kernel \S+\/vmlinuz /m);
+      expect(r.out).not.toContain('PVH');
+    }
+    expect((await kt(['run', '--dry-run', '--fstests', tree, '--config', 'entry.yaml', '--kernel-entry', 'auto', 'selftest/001'])).code).toBe(0);
   }, CLI_TIMEOUT_MS);
 
   it('-j auto: one VM per core under TCG with 1 vCPU each, as memory allows, said on stderr', async () => {

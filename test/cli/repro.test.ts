@@ -75,7 +75,8 @@ describe('kt repro', () => {
     expect(r.code).toBe(0);
     const results = path.join(root, 'results');
     expect(r.err.split('\n')[0]).toBe(
-      `kt: repro selftest/002 [mine/fast mkfs -b size=4096]: kt run --fstests ${tree} -c ${suite}/fast --accel tcg -j 1 --results ${results} --dry-run selftest/002`,
+      // The record names no bootKernel: that run booted the bzImage, and so does its repro.
+      `kt: repro selftest/002 [mine/fast mkfs -b size=4096]: kt run --fstests ${tree} -c ${suite}/fast --accel tcg --kernel-entry bzimage -j 1 --results ${results} --dry-run selftest/002`,
     );
     expect(r.out).toContain('\n  selftest/002\n');
     expect(r.out).not.toContain('selftest/001');

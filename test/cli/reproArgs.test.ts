@@ -14,6 +14,7 @@ const START: RunStartEvent = {
   tests: ['generic/001', 'xfs/042'],
   jobs: 4,
   kernel: '/home/me/linux/arch/x86/boot/bzImage',
+  bootKernel: '/home/me/linux/arch/x86/boot/compressed/vmlinux.bin',
   accel: 'kvm',
   fstyp: 'xfs',
   section: 'xfs/1k',
@@ -65,10 +66,21 @@ describe('reproRun', () => {
   });
 
   it('boots the image kernel again without --kernel, and passes --keep and --dry-run when asked', () => {
-    const start = { ...START, kernel: '/root/.cache/kt/images/6eda750e9b2edd04/vmlinuz', argv: ['run', '--accel', 'tcg', '--fstests', '/tmp/t', 'selftest/002'] };
+    const start = { ...START, kernel: '/root/.cache/kt/images/6eda750e9b2edd04/vmlinuz', bootKernel: '/root/.cache/kt/images/6eda750e9b2edd04/vmlinux', argv: ['run', '--accel', 'tcg', '--fstests', '/tmp/t', 'selftest/002'] };
     const run = reproRun(start, { test: 'selftest/002', section: START.sections![0]!, results: '/r', keep: true, dryRun: true });
     expect(run.argv).toEqual(['run', '--fstests', '/home/me/src/xfstests-dev', '-c', 'xfs/4k', '--accel', 'tcg', '-j', '1', '--results', '/r', '--keep', '--dry-run', 'selftest/002']);
     expect(run.kernel).toBeUndefined();
+  });
+
+  it('boots the way the run booted: the bzImage when its record names no bootKernel, the entry the run was given as given', () => {
+    const { bootKernel: _, ...byBzImage } = START;
+    const run = reproRun(byBzImage, { test: 'xfs/042', section: START.sections![1]!, results: '/r', keep: false, dryRun: false });
+    expect(run.argv.join(' ')).toContain(' --kernel-entry bzimage ');
+    expect(run.args.kernelEntry).toBe('bzimage');
+    expect(reproRun(START, { test: 'xfs/042', section: START.sections![1]!, results: '/r', keep: false, dryRun: false }).args.kernelEntry).toBeUndefined();
+    const given = reproRun({ ...START, argv: ['run', '--kernel-entry', 'bzimage', 'xfs/042'] }, { test: 'xfs/042', section: START.sections![1]!, results: '/r', keep: false, dryRun: false });
+    expect(given.argv.filter((w) => w === '--kernel-entry')).toHaveLength(1);
+    expect(given.args.kernelEntry).toBe('bzimage');
   });
 
   it('selects a section of a suite file by the file the run named', () => {

@@ -106,7 +106,8 @@ describe('recordedTarget', () => {
       const t = await recordedTarget(path.join(dir, 'run'), 'selftest/001', undefined);
       expect(t.machine).toBe('vm3');
       expect(t.keptDisks).toBe(kept);
-      expect(t.args).toEqual({ fstests: tree, section: ['xfs'], accel: 'tcg', results: dir });
+      // A run from before the PVH entry, which booted the bzImage: the shell boots it the same way.
+      expect(t.args).toEqual({ fstests: tree, section: ['xfs'], accel: 'tcg', kernelEntry: 'bzimage', results: dir });
       // vm1 kept nothing: fresh disks.
       expect((await recordedTarget(path.join(dir, 'run'), 'generic/001', undefined)).keptDisks).toBeUndefined();
     } finally {

@@ -118,6 +118,31 @@ describe('kt guest image', () => {
     expect(fs.readFileSync(consoleLog, 'utf8')).toMatch(/^KT-PROBE-OK\r?$/m);
   });
 
+  it("takes a relocatable kernel's vmlinux.bin with its vmlinux.relocs, as a tree of Debian's config has them", () => {
+    // Debian's kernel is relocatable (CONFIG_RANDOMIZE_BASE): the image's vmlinux is the whole
+    // payload, the stripped ELF and the relocations make appended to it. Split as make left them.
+    const whole = fs.readFileSync(path.join(image.dir, 'vmlinux'));
+    const elfEnd = Number(whole.readBigUInt64LE(0x28)) + whole.readUInt16LE(0x3a) * whole.readUInt16LE(0x3c);
+    expect(elfEnd).toBeLessThan(whole.length);
+    const boot = path.join(work, 'relocatable/arch/x86/boot');
+    fs.mkdirSync(path.join(boot, 'compressed'), { recursive: true });
+    const bzImage = path.join(boot, 'bzImage');
+    const elf = path.join(boot, 'compressed/vmlinux.bin');
+    const relocs = path.join(boot, 'compressed/vmlinux.relocs');
+    fs.copyFileSync(image.kernel, bzImage);
+    fs.writeFileSync(elf, whole.subarray(0, elfEnd));
+    fs.writeFileSync(relocs, whole.subarray(elfEnd));
+    const made = fs.statSync(bzImage).mtimeMs;
+    const before = new Date(made - 60_000);
+    fs.utimesSync(elf, before, before);
+    fs.utimesSync(relocs, before, before);
+    expect(bootKernelFor(bzImage)).toEqual({ path: elf, entry: 'pvh' });
+    // The relocations of a build that has not made its bzImage yet.
+    const after = new Date(made + 60_000);
+    fs.utimesSync(relocs, after, after);
+    expect(bootKernelFor(bzImage)).toMatchObject({ path: bzImage, entry: 'bzImage', why: expect.stringContaining('(it is newer than the bzImage)') });
+  });
+
   it('boots to "kt-init: ready" and runs commands over ssh on the virtio-serial port', async () => {
     const { private: privateKey, public: publicKey } = ssh2.utils.generateKeyPairSync('ed25519');
     // "ssh-ed25519 <blob> comment" → the blob the cmdline carries.

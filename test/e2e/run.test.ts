@@ -31,6 +31,8 @@ describe('kt run -j 2 on the fixture tree', () => {
     // The record names both: the kernel of the run, and the file QEMU booted.
     const start = readEvents(run.runDir).find((e) => e.type === 'run-start')!;
     expect(start).toMatchObject({ kernel: `${said![1]}/vmlinuz`, bootKernel: `${said![1]}/vmlinux` });
+    // The image kernel has xfs as a module: kt-init loads it (and only what is not there yet).
+    expect(fs.readFileSync(path.join(run.runDir, 'console', 'vm1.log'), 'utf8')).toMatch(/^kt-init: modules: loading .*\bxfs\b.* in the background\r?$/m);
   });
 
   it('gives every test the outcome fstests check printed', () => {

@@ -5,7 +5,8 @@
  * per boot for the lz4-compressed image kernel, 1.1–1.5 s for an xz-compressed tree kernel
  * (docs/speed.md, "PVH entry"; docs/kernel.md says what else differs: no KASLR, 4-level paging).
  * The ELF must be the bzImage's own kernel, so it is taken only when its age, size, version
- * banner and PVH note all agree; otherwise the bzImage boots and the reason is said once.
+ * banner and PVH note all agree; otherwise the bzImage boots, and the reason is said when it is
+ * not simply CONFIG_PVH off (kt kconfig's check recommends that).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -83,10 +84,11 @@ export function bootKernelFor(kernel: string, imageElf?: string): BootKernel {
     const st = statOf(c.elf);
     if (st === undefined) continue;
     const relocs = statOf(c.relocs);
-    const notThat = (why: string) => ({ ...bzImage, why: `${c.elf} is not the kernel in ${kernel} (${why}): rebuild (make bzImage)` });
+    const fix = c.notNewer ? 'rebuild (make bzImage)' : 'rebuild the image (kt image build --rebuild)';
+    const notThat = (why: string, how = fix) => ({ ...bzImage, why: `${c.elf} is not the kernel in ${kernel} (${why}): ${how}` });
     // make writes vmlinux.bin (and vmlinux.relocs) before it compresses them into the bzImage: a
     // newer one is from a build that has not (yet) made its bzImage — interrupted, or failed.
-    if (c.notNewer && (st.mtimeMs > bzTime || (relocs?.mtimeMs ?? 0) > bzTime)) return notThat('it is newer than the bzImage');
+    if (c.notNewer && (st.mtimeMs > bzTime || (relocs?.mtimeMs ?? 0) > bzTime)) return notThat('it is newer than the bzImage', 'finish the build (make bzImage); a copied tree keeps its times with cp -a');
     // A relocatable kernel's payload carries vmlinux.relocs after it; a stale vmlinux.relocs
     // stays behind when the kernel stops being relocatable.
     if (st.size !== bz.payload.decompressedSize && st.size + (relocs?.size ?? 0) !== bz.payload.decompressedSize) return notThat("its size differs from the payload's");
