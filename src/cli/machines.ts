@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { RunConfig } from '../config/runConfig.js';
 import type { Machine } from '../vm/machine.js';
+import type { BootKernel } from '../vm/pvh/pvhKernel.js';
 import { guestModulesFor, resolveVmSpec, type Accel, type VirtiofsOptions, type VmOptions } from '../vm/spec.js';
 import { renderQemuArgs } from '../vm/qemuArgs.js';
 import { renderUsernsDaemonArgs, renderVirtiofsdArgs } from '../vm/virtiofs/argv.js';
@@ -21,12 +22,10 @@ import { GUEST_DEVICE_SERIALS } from '../runner/guestCommands.js';
 export interface DirectArtifacts {
   kernel: string;
   /**
-   * What QEMU's -kernel gets for the run's kernel (--kernel, else `kernel`): its uncompressed
-   * ELF when that has the PVH entry (src/vm/pvh/pvhKernel.ts), else the kernel itself.
+   * What QEMU's -kernel gets for the run's kernel (--kernel, else `kernel`), and how it boots:
+   * its uncompressed ELF by the PVH entry, or the bzImage (src/vm/pvh/pvhKernel.ts).
    */
-  bootKernel?: string;
-  /** bootKernel is that ELF. */
-  pvhEntry?: boolean;
+  boot?: BootKernel;
   initramfs: string;
   rootImage: string;
   fstestsImage: string;
@@ -41,7 +40,7 @@ export interface DirectArtifacts {
  */
 export function pinnedKernelPath(config: RunConfig, direct: DirectArtifacts | undefined, dir: string): string | undefined {
   if (!direct || !config.kernel) return undefined;
-  return path.join(dir, 'kernel', path.basename(direct.bootKernel ?? config.kernel));
+  return path.join(dir, 'kernel', path.basename(direct.boot?.path ?? config.kernel));
 }
 
 /**
@@ -54,11 +53,11 @@ export function pinnedKernelPath(config: RunConfig, direct: DirectArtifacts | un
 export function pinBootKernel(config: RunConfig, direct: DirectArtifacts | undefined, dir: string, warn: (line: string) => void): DirectArtifacts | undefined {
   const to = pinnedKernelPath(config, direct, dir);
   if (!direct || to === undefined) return direct;
-  const from = direct.bootKernel ?? config.kernel!;
+  const from = direct.boot?.path ?? config.kernel!;
   try {
     fs.mkdirSync(path.dirname(to), { recursive: true });
     fs.copyFileSync(from, to, fs.constants.COPYFILE_FICLONE);
-    return { ...direct, bootKernel: to };
+    return { ...direct, boot: { entry: direct.boot?.entry ?? 'bzImage', path: to } };
   } catch (err) {
     warn(`kt: warning: could not copy ${from} into the run (${(err as NodeJS.ErrnoException).code ?? String(err)}): VMs boot it in place, so do not rebuild during the run\n`);
     return direct;
@@ -129,8 +128,8 @@ export function machineOptions(
     kind: 'direct',
     options: {
       ...common,
-      kernel: direct.bootKernel ?? config.kernel ?? direct.kernel,
-      ...(direct.pvhEntry ? { pvhEntry: true } : {}),
+      kernel: direct.boot?.path ?? config.kernel ?? direct.kernel,
+      ...(direct.boot?.entry === 'pvh' ? { pvhEntry: true } : {}),
       initramfs: direct.initramfs,
       rootImage: direct.rootImage,
       fstestsImage: direct.fstestsImage,

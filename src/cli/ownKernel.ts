@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { RunConfig } from '../config/runConfig.js';
 import { loadSuite } from '../config/suites.js';
 import { UsageError } from '../errors.js';
-import { parseBzImageHeader, releaseOfVersion } from '../kconfig/bzImage.js';
+import { readBzImageRelease } from '../config/kernelFile.js';
 import { checkKernelForRun, kernelConfigError, type KernelForRun } from '../kconfig/forRun.js';
 import { sectionInfo } from './kconfigCommand.js';
 import { earlyModules, requirementsFor } from '../kconfig/requirements.js';
@@ -66,16 +66,8 @@ export async function checkOwnKernel(config: RunConfig, write: Write): Promise<v
 
 /** `uname -r` of the kernel kt boots, from its bzImage header (boot protocol kernel_version). */
 function releaseOfKernel(kernel: string, tree: string | undefined): string {
-  const head = Buffer.alloc(64 * 1024);
-  const fd = fs.openSync(kernel, 'r');
-  let n: number;
-  try {
-    n = fs.readSync(fd, head, 0, head.length, 0);
-  } finally {
-    fs.closeSync(fd);
-  }
-  const version = parseBzImageHeader(head.subarray(0, n))?.version;
-  if (version) return releaseOfVersion(version);
+  const release = readBzImageRelease(kernel);
+  if (release) return release;
   const file = tree ? path.join(tree, 'include', 'config', 'kernel.release') : undefined;
   if (file && fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
   throw new UsageError('E_KERNEL_RELEASE', `cannot tell the release of ${kernel} (no version string in its header)`, 'build a bzImage with a current kernel tree (boot protocol 2.00 or later)');

@@ -44,10 +44,10 @@ async function printDryRun(config: RunConfig, plan: PlannedRun, cacheDir: string
   const recipeHash = hashImageInputs(imageRecipe(await loadGuestFiles()));
   const paths = imagePaths(cacheDir, recipeHash);
   const boot = config.backend.kind === 'direct' ? chooseBootKernel(config, config.kernel ?? paths.kernel, paths.dir) : undefined;
-  const chosen: DirectArtifacts = { kernel: paths.kernel, ...(boot ? { bootKernel: boot.path, pvhEntry: boot.entry === 'pvh' } : {}), initramfs: paths.initramfs, rootImage: paths.rootImage, fstestsImage: path.join(cacheDir, 'fstests', '<tree-hash>.img'), ...(await (await import('./virtiofsRun.js')).dryRunVirtiofs(config, { hash: recipeHash, rootImage: paths.rootImage }, cacheDir, (line) => process.stderr.write(line))) };
+  const chosen: DirectArtifacts = { kernel: paths.kernel, ...(boot ? { boot } : {}), initramfs: paths.initramfs, rootImage: paths.rootImage, fstestsImage: path.join(cacheDir, 'fstests', '<tree-hash>.img'), ...(await (await import('./virtiofsRun.js')).dryRunVirtiofs(config, { hash: recipeHash, rootImage: paths.rootImage }, cacheDir, (line) => process.stderr.write(line))) };
   // A real run boots its copy of the user's kernel (pinBootKernel), in its temporary directory.
   const pinned = pinnedKernelPath(config, chosen, DRY_RUN_ID.baseDir);
-  const direct: DirectArtifacts = pinned ? { ...chosen, bootKernel: pinned } : chosen;
+  const direct: DirectArtifacts = pinned && boot ? { ...chosen, boot: { ...boot, path: pinned } } : chosen;
   const accel: Accel = config.accel === 'kvm' ? 'kvm' : 'tcg';
   const excluded = plan.sections.reduce((n, s) => n + s.excluded.length, 0);
   const out: string[] = [];
@@ -163,13 +163,7 @@ function exitNow(signal: StopSignal, cleanup: () => void): never {
 function chooseBootKernel(config: RunConfig, kernel: string, imageDir: string): BootKernel {
   if (config.kernelEntry === 'bzimage') return { path: kernel, entry: 'bzImage' };
   // The image's vmlinux belongs to the image kernel only; another kernel's is looked for in its tree.
-  if (config.kernel) return bootKernelFor(kernel);
-  const elf = path.join(imageDir, IMAGE_VMLINUX);
-  // A built image without it: its build had no decompressor (host tools are no input of its hash).
-  if (!fs.existsSync(elf) && fs.existsSync(path.join(imageDir, 'manifest.json'))) {
-    return { path: kernel, entry: 'bzImage', why: `the image ${imageDir} has no vmlinux to boot by the PVH entry (was lz4 missing when it was built?): apt-get install lz4, then kt image build --rebuild` };
-  }
-  return bootKernelFor(kernel, elf);
+  return bootKernelFor(kernel, config.kernel ? undefined : path.join(imageDir, IMAGE_VMLINUX));
 }
 
 export interface PreparedRun {
@@ -210,7 +204,7 @@ export async function prepareRun(config: RunConfig, cacheDir: string): Promise<P
   return {
     accel: decision.accel,
     kernel,
-    ...(direct && image && fstestsImage !== undefined ? { direct: { kernel: image.kernel, ...(boot ? { bootKernel: boot.path, pvhEntry: boot.entry === 'pvh' } : {}), initramfs: await (await import('./ownKernel.js')).ownKernelInitramfs(config, image, cacheDir, (line) => process.stderr.write(line)), rootImage: image.rootImage, fstestsImage, ...(virtiofs ? { virtiofs } : {}) } } : {}),
+    ...(direct && image && fstestsImage !== undefined ? { direct: { kernel: image.kernel, ...(boot ? { boot } : {}), initramfs: await (await import('./ownKernel.js')).ownKernelInitramfs(config, image, cacheDir, (line) => process.stderr.write(line)), rootImage: image.rootImage, fstestsImage, ...(virtiofs ? { virtiofs } : {}) } } : {}),
   };
 }
 
@@ -261,7 +255,7 @@ async function runAndReport(
       jobs: config.jobs,
       header: {
         kernel: prepared.kernel ?? 'nixos-vm-kernel',
-        ...(prepared.direct?.pvhEntry ? { bootKernel: prepared.direct.bootKernel! } : {}),
+        ...(prepared.direct?.boot?.entry === 'pvh' ? { bootKernel: prepared.direct.boot.path } : {}),
         accel: prepared.accel,
         argv: config.argv,
         ktVersion: ktVersion(),

@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import { UsageError, printable } from '../errors.js';
+import { parseBzImageHeader, releaseOfVersion } from '../util/bzImage.js';
 
 const HDRS_OFFSET = 0x202;
 const BOOT_HINT = 'give a bzImage to --kernel (e.g. arch/x86/boot/bzImage after make), or leave it out to boot the image kernel';
@@ -61,15 +62,8 @@ export function checkKernelFile(file: string, shown: string, flag = '--kernel'):
  * (Documentation/arch/x86/boot.rst, "kernel_version"). Undefined when the file has none.
  */
 export function bzImageRelease(head: Uint8Array): string | undefined {
-  const buf = Buffer.from(head.buffer, head.byteOffset, head.byteLength);
-  if (kernelFileKind(buf) !== 'bzImage' || buf.length < 0x210) return undefined;
-  const pointer = buf.readUInt16LE(0x20e);
-  if (pointer === 0) return undefined;
-  const start = pointer + 0x200;
-  if (start >= buf.length) return undefined;
-  const end = buf.indexOf(0, start);
-  const text = buf.subarray(start, end < 0 ? Math.min(buf.length, start + 256) : end).toString('latin1');
-  const release = text.split(' ')[0];
+  const version = parseBzImageHeader(head)?.version;
+  const release = version === undefined ? undefined : releaseOfVersion(version);
   return release && /^\d+\.\d+/.test(release) ? release : undefined;
 }
 

@@ -16,7 +16,7 @@ function tmp(): string {
   dirs.push(d);
   return d;
 }
-const image: DirectArtifacts = { kernel: '/c/kt/images/h/vmlinuz', bootKernel: '/c/kt/images/h/vmlinux', initramfs: 'i', rootImage: 'r', fstestsImage: 'f' };
+const image: DirectArtifacts = { kernel: '/c/kt/images/h/vmlinuz', boot: { path: '/c/kt/images/h/vmlinux', entry: 'pvh' }, initramfs: 'i', rootImage: 'r', fstestsImage: 'f' };
 
 describe('the kernel a run boots', () => {
   it("is kt's image kernel in place: an image directory never changes", () => {
@@ -30,17 +30,17 @@ describe('the kernel a run boots', () => {
     const elf = path.join(tree, 'vmlinux.bin');
     fs.writeFileSync(elf, 'build 1');
     const config = { kernel: path.join(tree, 'bzImage') } as RunConfig;
-    const direct = pinBootKernel(config, { ...image, bootKernel: elf }, run, () => {})!;
-    expect(direct.bootKernel).toBe(path.join(run, 'kernel', 'vmlinux.bin'));
+    const direct = pinBootKernel(config, { ...image, boot: { path: elf, entry: 'pvh' } }, run, () => {})!;
+    expect(direct.boot).toEqual({ path: path.join(run, 'kernel', 'vmlinux.bin'), entry: 'pvh' });
     fs.writeFileSync(elf, 'build 2');
-    expect(fs.readFileSync(direct.bootKernel!, 'utf8')).toBe('build 1');
+    expect(fs.readFileSync(direct.boot!.path, 'utf8')).toBe('build 1');
   });
 
   it('is the file in place, with a warning, when it cannot be copied', () => {
     const run = tmp();
     const config = { kernel: path.join(run, 'gone', 'bzImage') } as RunConfig;
     const said: string[] = [];
-    const direct = { ...image, bootKernel: undefined };
+    const direct = { ...image, boot: { path: config.kernel!, entry: 'bzImage' as const } };
     expect(pinBootKernel(config, direct, run, (l) => said.push(l))).toBe(direct);
     expect(said).toEqual([`kt: warning: could not copy ${config.kernel} into the run (ENOENT): VMs boot it in place, so do not rebuild during the run\n`]);
   });

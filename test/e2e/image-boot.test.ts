@@ -118,6 +118,21 @@ describe('kt guest image', () => {
     expect(fs.readFileSync(consoleLog, 'utf8')).toMatch(/^KT-PROBE-OK\r?$/m);
   });
 
+  it('says how to get the vmlinux of an image built without one, and takes none of another size', () => {
+    const dir = path.join(work, 'image-copy');
+    fs.mkdirSync(dir);
+    const vmlinuz = path.join(dir, 'vmlinuz');
+    const elf = path.join(dir, 'vmlinux');
+    fs.copyFileSync(image.kernel, vmlinuz);
+    expect(bootKernelFor(vmlinuz, elf)).toEqual({
+      path: vmlinuz,
+      entry: 'bzImage',
+      why: 'the image has no vmlinux to boot by the PVH entry (was lz4 missing when it was built?): apt-get install lz4, then kt image build --rebuild',
+    });
+    fs.writeFileSync(elf, fs.readFileSync(path.join(image.dir, 'vmlinux')).subarray(0, 4096));
+    expect(bootKernelFor(vmlinuz, elf)).toEqual({ path: vmlinuz, entry: 'bzImage', why: `${elf} is not the kernel in ${vmlinuz} (its size differs from the payload's): rebuild the image (kt image build --rebuild)` });
+  });
+
   it("takes a relocatable kernel's vmlinux.bin with its vmlinux.relocs, as a tree of Debian's config has them", () => {
     // Debian's kernel is relocatable (CONFIG_RANDOMIZE_BASE): the image's vmlinux is the whole
     // payload, the stripped ELF and the relocations make appended to it. Split as make left them.

@@ -55,10 +55,10 @@ describe("the bzImage's version in the kernel's banner", () => {
 describe('the file QEMU boots', () => {
   it("looks in a tree beside its bzImage, and for the image kernel only in the image's directory", () => {
     expect(pvhCandidates('/src/linux/arch/x86/boot/bzImage')).toEqual([
-      { elf: '/src/linux/arch/x86/boot/compressed/vmlinux.bin', relocs: '/src/linux/arch/x86/boot/compressed/vmlinux.relocs', notNewer: true },
+      { elf: '/src/linux/arch/x86/boot/compressed/vmlinux.bin', relocs: '/src/linux/arch/x86/boot/compressed/vmlinux.relocs', kind: 'tree' },
     ]);
-    // Written by kt after vmlinuz: its age says nothing.
-    expect(pvhCandidates('/c/kt/images/265c369f3f4700b2/vmlinuz', '/c/kt/images/265c369f3f4700b2/vmlinux')).toEqual([{ elf: '/c/kt/images/265c369f3f4700b2/vmlinux', notNewer: false }]);
+    // Written by kt after vmlinuz and checked then: its age says nothing.
+    expect(pvhCandidates('/c/kt/images/265c369f3f4700b2/vmlinuz', '/c/kt/images/265c369f3f4700b2/vmlinux')).toEqual([{ elf: '/c/kt/images/265c369f3f4700b2/vmlinux', kind: 'image' }]);
   });
 
   it('boots what it was given when that is no bzImage or cannot be read', () => {

@@ -8,7 +8,7 @@
 import fs from 'node:fs/promises';
 import { compressionAt, parseBzImageHeader } from '../../util/bzImage.js';
 import { decompress, MissingTool } from '../../util/decompress.js';
-import { elfHasPvhEntry } from '../pvh/pvhKernel.js';
+import { elfHasPvhEntry } from '../pvh/elfNotes.js';
 
 /** Writes `out` and returns its size, or returns a sentence saying why the image has no vmlinux. */
 export async function extractVmlinux(vmlinuz: string, out: string): Promise<{ size: number } | { note: string }> {

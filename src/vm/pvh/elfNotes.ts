@@ -26,6 +26,12 @@ export function noteSegments(head: Buffer): { offset: number; size: number }[] |
   return out;
 }
 
+/** Whether a whole uncompressed kernel (already read) has the PVH note. */
+export function elfHasPvhEntry(elf: Buffer): boolean {
+  const segments = noteSegments(elf.subarray(0, 4096));
+  return (segments ?? []).some((s) => s.offset + s.size <= elf.length && hasPvhEntry(elf.subarray(s.offset, s.offset + s.size)));
+}
+
 /** Whether a PT_NOTE segment's bytes hold the Xen PHYS32_ENTRY note (Elf64_Nhdr: namesz, descsz, type; name and desc padded to 4). */
 export function hasPvhEntry(notes: Buffer): boolean {
   const pad = (n: number) => (n + 3) & ~3;

@@ -4,15 +4,16 @@
  * set-up and the kernel's own decompression: under TCG on the development host 0.25–0.5 s less
  * per boot for the lz4-compressed image kernel, 1.1–1.5 s for an xz-compressed tree kernel
  * (docs/speed.md, "PVH entry"; docs/kernel.md says what else differs: no KASLR, 4-level paging).
- * The ELF must be the bzImage's own kernel, so it is taken only when its age, size, version
- * banner and PVH note all agree; otherwise the bzImage boots, and the reason is said when it is
- * not simply CONFIG_PVH off (kt kconfig's check recommends that).
+ * The ELF must be the bzImage's own kernel: a tree's is taken only when its age, size, version
+ * banner and PVH note all agree, the image's (checked when the image was built) when its size
+ * does; otherwise the bzImage boots, and the reason is said when it is not simply CONFIG_PVH
+ * off (kt kconfig's check recommends that).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseBzImageHeader } from '../../util/bzImage.js';
 import { carriesBanner } from './banner.js';
-import { hasPvhEntry, noteSegments } from './elfNotes.js';
+import { elfHasPvhEntry } from './elfNotes.js';
 
 export interface BootKernel {
   /** What -kernel gets. */
@@ -30,8 +31,13 @@ export interface PvhCandidate {
   elf: string;
   /** Its relocations, which the bzImage's payload carries after it when the kernel is relocatable (arch/x86/boot/compressed/Makefile vmlinux.bin.all). */
   relocs?: string;
-  /** Made by the same make as the bzImage, so never newer than it (a tree's). */
-  notNewer: boolean;
+  /**
+   * tree: made by the same make as the bzImage, so never newer than it, and checked in full at
+   * every run (a tree changes). image: kt decompressed it from the image's vmlinuz and checked
+   * its PVH note at the image build (src/vm/image/pvhExtract.ts), and an image directory never
+   * changes, so its size is all a run checks.
+   */
+  kind: 'tree' | 'image';
 }
 
 /**
@@ -41,9 +47,9 @@ export interface PvhCandidate {
  * arch/x86/boot/bzImage — `kernel` is the bzImage's real path, links resolved. Pure.
  */
 export function pvhCandidates(kernel: string, imageElf?: string): PvhCandidate[] {
-  if (imageElf !== undefined) return [{ elf: imageElf, notNewer: false }];
+  if (imageElf !== undefined) return [{ elf: imageElf, kind: 'image' }];
   const compressed = path.join(path.dirname(kernel), 'compressed');
-  return [{ elf: path.join(compressed, 'vmlinux.bin'), relocs: path.join(compressed, 'vmlinux.relocs'), notNewer: true }];
+  return [{ elf: path.join(compressed, 'vmlinux.bin'), relocs: path.join(compressed, 'vmlinux.relocs'), kind: 'tree' }];
 }
 
 function statOf(file: string | undefined): fs.Stats | undefined {
@@ -55,15 +61,9 @@ function statOf(file: string | undefined): fs.Stats | undefined {
   }
 }
 
-/** Whether `elf` (already read) has the PVH note. */
-export function elfHasPvhEntry(elf: Buffer): boolean {
-  const segments = noteSegments(elf.subarray(0, 4096));
-  return (segments ?? []).some((s) => s.offset + s.size <= elf.length && hasPvhEntry(elf.subarray(s.offset, s.offset + s.size)));
-}
-
 /**
  * The file to boot for bzImage `kernel`; `imageElf`: the uncompressed kernel kt's image keeps,
- * when `kernel` is the image's. Reads the bzImage and at most one candidate ELF; never throws:
+ * when `kernel` is the image's. Reads the bzImage and, for a tree, its ELF; never throws:
  * whatever cannot be read or does not match boots the bzImage, with the reason.
  */
 export function bootKernelFor(kernel: string, imageElf?: string): BootKernel {
@@ -74,6 +74,7 @@ export function bootKernelFor(kernel: string, imageElf?: string): BootKernel {
     real = fs.realpathSync(kernel);
     file = fs.readFileSync(real);
   } catch {
+    // Not there (an image not built yet) or unreadable: what boots it says why.
     return bzImage;
   }
   const bz = parseBzImageHeader(file);
@@ -82,16 +83,19 @@ export function bootKernelFor(kernel: string, imageElf?: string): BootKernel {
   const bzTime = statOf(real)?.mtimeMs ?? 0;
   for (const c of pvhCandidates(real, imageElf)) {
     const st = statOf(c.elf);
-    if (st === undefined) continue;
+    const tree = c.kind === 'tree';
+    // An image built without it: its build had no decompressor (host tools are no input of its hash).
+    if (st === undefined) return tree ? bzImage : { ...bzImage, why: `the image has no ${path.basename(c.elf)} to boot by the PVH entry (was lz4 missing when it was built?): apt-get install lz4, then kt image build --rebuild` };
     const relocs = statOf(c.relocs);
-    const fix = c.notNewer ? 'rebuild (make bzImage)' : 'rebuild the image (kt image build --rebuild)';
+    const fix = tree ? 'rebuild (make bzImage)' : 'rebuild the image (kt image build --rebuild)';
     const notThat = (why: string, how = fix) => ({ ...bzImage, why: `${c.elf} is not the kernel in ${kernel} (${why}): ${how}` });
     // make writes vmlinux.bin (and vmlinux.relocs) before it compresses them into the bzImage: a
     // newer one is from a build that has not (yet) made its bzImage — interrupted, or failed.
-    if (c.notNewer && (st.mtimeMs > bzTime || (relocs?.mtimeMs ?? 0) > bzTime)) return notThat('it is newer than the bzImage', 'finish the build (make bzImage); a copied tree keeps its times with cp -a');
+    if (tree && (st.mtimeMs > bzTime || (relocs?.mtimeMs ?? 0) > bzTime)) return notThat('it is newer than the bzImage', 'finish the build (make bzImage); a copied tree keeps its times with cp -a');
     // A relocatable kernel's payload carries vmlinux.relocs after it; a stale vmlinux.relocs
     // stays behind when the kernel stops being relocatable.
     if (st.size !== bz.payload.decompressedSize && st.size + (relocs?.size ?? 0) !== bz.payload.decompressedSize) return notThat("its size differs from the payload's");
+    if (!tree) return { path: c.elf, entry: 'pvh' };
     let elf: Buffer;
     try {
       elf = fs.readFileSync(c.elf);
