@@ -14,7 +14,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import ssh2 from 'ssh2';
+import { generateSshKeyPair } from '../vm/sshKeyPair.js';
 import { createGuestSteps } from '../runner/guestSetup.js';
 import { renderCheckCommand } from '../runner/guestCommands.js';
 import type { GuestSteps } from '../runner/run.js';
@@ -91,7 +91,8 @@ export interface KtReady {
 
 /** kt's boot as a run does it, up to ready for the first test; the caller disposes the machine. */
 export async function ktReady(opts: { image: BenchImage; fstestsImage: string; fstestsDir: string; work: string; index: number; accel: Accel; cpus?: number }): Promise<KtReady> {
-  const keys = ssh2.utils.generateKeyPairSync('ed25519');
+  // One ssh2 pair in 256 is malformed and would fail the boot (src/vm/sshKeyPair.ts).
+  const keys = generateSshKeyPair();
   const spec = resolveVmSpec({
     runId: 'bench', index: opts.index, accel: opts.accel, cpus: opts.cpus ?? 2, memoryMiB: 2048,
     kernel: opts.image.bootKernel ?? opts.image.kernel, initramfs: opts.image.initramfs, rootImage: opts.image.rootImage, fstestsImage: opts.fstestsImage,

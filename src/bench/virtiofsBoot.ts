@@ -5,7 +5,7 @@
  * QemuMachine: qemu start (and, for virtiofs, the daemons' start) → `uname -r` answered over ssh.
  */
 import path from 'node:path';
-import ssh2 from 'ssh2';
+import { generateSshKeyPair } from '../vm/sshKeyPair.js';
 import { findOnPath } from '../vm/image/hostTools.js';
 import { directRunner } from '../vm/image/toolRunner.js';
 import { QemuMachine } from '../vm/qemuMachine.js';
@@ -24,7 +24,8 @@ interface BenchImage {
 }
 
 async function bootOnce(image: BenchImage, fstestsImage: string, work: string, index: number, accel: Accel, virtiofs: VirtiofsOptions | undefined): Promise<number> {
-  const keys = ssh2.utils.generateKeyPairSync('ed25519');
+  // One ssh2 pair in 256 is malformed and would fail the boot (src/vm/sshKeyPair.ts).
+  const keys = generateSshKeyPair();
   const spec = resolveVmSpec({
     runId: 'bench-vfs', index, accel, cpus: 2, memoryMiB: 2048,
     kernel: bootKernelFor(image.kernel, path.join(image.dir, IMAGE_VMLINUX)).path, initramfs: image.initramfs, rootImage: image.rootImage, fstestsImage,

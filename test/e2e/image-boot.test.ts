@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveCacheDir } from '../../src/vm/image/cacheDir.js';
 import { ensureImage, type GuestImage } from '../../src/vm/image/ensureImage.js';
 import { bootKernelFor, IMAGE_VMLINUX } from '../../src/vm/pvh/pvhKernel.js';
+import { generateSshKeyPair } from '../../src/vm/sshKeyPair.js';
 
 const BOOT_TIMEOUT_MS = 180_000;
 
@@ -159,7 +160,7 @@ describe('kt guest image', () => {
   });
 
   it('boots to "kt-init: ready" and runs commands over ssh on the virtio-serial port', async () => {
-    const { private: privateKey, public: publicKey } = ssh2.utils.generateKeyPairSync('ed25519');
+    const { private: privateKey, public: publicKey } = generateSshKeyPair();
     // "ssh-ed25519 <blob> comment" → the blob the cmdline carries.
     const blob = publicKey.split(' ')[1];
     const testImg = path.join(work, 'test.img');

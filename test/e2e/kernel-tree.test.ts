@@ -10,7 +10,6 @@ import { execa } from 'execa';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseBzImageHeader, releaseOfVersion } from '../../src/kconfig/bzImage.js';
 import { knownSymbols } from '../../src/kconfig/fix.js';
@@ -26,6 +25,7 @@ import { ensureImage, type GuestImage } from '../../src/vm/image/ensureImage.js'
 import { QemuMachine } from '../../src/vm/qemuMachine.js';
 import { resolveVmSpec } from '../../src/vm/spec.js';
 import { bootKernelFor } from '../../src/vm/pvh/pvhKernel.js';
+import { generateSshKeyPair } from '../../src/vm/sshKeyPair.js';
 import { KT, REPO, fixtureTree, ktEnv, readEvents } from './harness.js';
 
 /** The first build of the test kernels: minutes on two free cores, much longer on a busy host. */
@@ -312,7 +312,7 @@ describe('kt run in the tree', () => {
 describe('out-of-tree modules in a booted guest', () => {
   let image: GuestImage;
   let fstestsImage: string;
-  const keys = ssh2.utils.generateKeyPairSync('ed25519');
+  const keys = generateSshKeyPair();
   const machines: QemuMachine[] = [];
 
   beforeAll(async () => {
