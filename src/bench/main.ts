@@ -41,6 +41,7 @@ import { bareBoot, checkStart, ktReady, type KtReady } from './bootBench.js';
 import { ktChildrenExited, ktRun, stopKtChildren, type KtRunResult } from './ktRun.js';
 import { recoveryRow } from './recoveryBench.js';
 import { virtiofsBootRow } from './virtiofsBoot.js';
+import { preflightMemo } from '../cli/preflightMemo.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -120,7 +121,10 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
 
   let index = 0;
   /** A VM made ready as a run makes it; the caller disposes it. */
-  const ready = (cpus?: number): Promise<KtReady> => ktReady({ image: bootImage, fstestsImage, fstestsDir: treeDir, work, index: ++index, accel, ...(cpus ? { cpus } : {}) });
+  // As in a run: the set-up skips the preflight once this tree passed it in this image (the
+  // first boot of a new tree runs it; the boot row says which did).
+  const preflight = preflightMemo(cacheDir, image.hash, fstestsImage);
+  const ready = (cpus?: number): Promise<KtReady> => ktReady({ image: bootImage, fstestsImage, fstestsDir: treeDir, work, index: ++index, accel, preflight, ...(cpus ? { cpus } : {}) });
   let readyMs: number[] = [];
 
   // kt runs shared by rows. No spare in these: a third VM on a small host would take CPU from the
@@ -147,6 +151,8 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
       const bareQuiet: number[] = [];
       const barePvh: number[] = [];
       const boot: number[] = [];
+      const mounted: number[] = [];
+      const setups: string[] = [];
       const phases: Record<string, number>[] = [];
       // Alternating, so both see the same load.
       for (let i = 0; i < args.boots; i++) {
@@ -159,6 +165,8 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
         await r.machine.dispose();
         boot.push(r.bootMs);
         readyMs.push(r.readyMs);
+        mounted.push(r.testMountedMs);
+        setups.push(r.setup);
         phases.push(r.phases);
       }
       return {
@@ -170,13 +178,18 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
         bootEntry: entry.entry,
         ktBootMs: boot,
         ktReadyMs: readyMs,
+        // Ready with TEST_DEV mounted, as issue #9 defines ready (bootBench.ts testMounted).
+        ktTestMountedMs: mounted,
+        // Per boot: 'ran' the preflight, or skipped the set-up as 'remembered' (docs/speed.md).
+        guestSetup: setups,
         ktPhasesMedianMs: medianPhases(phases),
         // Commands accepted, and ready for the first test (set-up and TEST_DEV mkfs done).
         bootRatio: ratio(median(boot), median(bare)),
         readyRatio: ratio(median(readyMs), median(bare)),
         readyRatioQuiet: ratio(median(readyMs), median(bareQuiet)),
         ...(barePvh.length ? { readyRatioPvh: ratio(median(readyMs), median(barePvh)) } : {}),
-        goal: 'readyRatio <= 1.2',
+        testMountedRatio: ratio(median(mounted), median(bare)),
+        goal: 'readyRatio <= 1.2; testMountedRatio <= 1.2 (ready with TEST mounted, as issue #9 defines it)',
       };
     },
     async checkStart() {

@@ -29,6 +29,8 @@ import { sizeRun } from './runSizing.js';
 import { handleStopSignals, type StopSignal } from './signals.js';
 import { ktVersion } from './version.js';
 import { releaseHungUpTerminal } from './terminal.js';
+import { preflightMemo } from './preflightMemo.js';
+import type { PreflightMemo } from '../runner/guestSetup.js';
 
 /** Test deadlines: TCG runs fstests 20–40× slower than metal (measured: `npm run bench`). */
 const DEADLINE = {
@@ -170,6 +172,8 @@ export interface PreparedRun {
   accel: Accel;
   kernel: string | undefined;
   direct?: DirectArtifacts;
+  /** Whether the fstests tree passed the preflight in this image before (src/cli/preflightMemo.ts). */
+  preflight?: PreflightMemo;
 }
 
 /** Image, fstests image, accelerator: everything before the first VM of the run boots. */
@@ -204,6 +208,8 @@ export async function prepareRun(config: RunConfig, cacheDir: string): Promise<P
   return {
     accel: decision.accel,
     kernel,
+    // A virtiofs run shares the live tree, which has no content hash to remember it by.
+    ...(direct && image && fstestsImage ? { preflight: preflightMemo(cacheDir, image.hash, fstestsImage) } : {}),
     ...(direct && image && fstestsImage !== undefined ? { direct: { kernel: image.kernel, ...(boot ? { boot } : {}), initramfs: await (await import('./ownKernel.js')).ownKernelInitramfs(config, image, cacheDir, (line) => process.stderr.write(line)), rootImage: image.rootImage, fstestsImage, ...(virtiofs ? { virtiofs } : {}) } } : {}),
   };
 }
@@ -268,7 +274,7 @@ async function runAndReport(
         progress.onEvent(event);
       },
       createMachine: createMachineFactory(config, prepared.accel, identity, pinBootKernel(config, prepared.direct, baseDir, (l) => process.stderr.write(l)), runDir, keys.private),
-      guest: createGuestSteps(config.sections, config.fstestsDir, { loadModules: config.extraModules.length > 0 }),
+      guest: createGuestSteps(config.sections, config.fstestsDir, { loadModules: config.extraModules.length > 0, ...(prepared.preflight ? { preflight: prepared.preflight } : {}) }),
       createCheckStream,
       createConsoleWatcher,
       batchSize: (remaining) => batchSize(remaining, config.jobs, { maxBatch: config.maxBatch }),

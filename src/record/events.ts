@@ -106,6 +106,11 @@ export const machineUpSchema = z.object({
   kernelRelease: z.string(),
   /** Where the boot time went, in ms per phase, when the machine measured it. */
   phases: z.record(z.string(), z.number()).optional(),
+  /**
+   * The fstests tree's preflight in the guest set-up: it ran, or the set-up was skipped because
+   * kt-init had done the rest and this tree had passed in this guest image before (docs/speed.md).
+   */
+  preflight: z.enum(['ran', 'remembered']).optional(),
 });
 
 export const machineLostSchema = z.object({

@@ -10,7 +10,7 @@ import { HostError, isKtError, type KtError } from '../errors.js';
 import { EVENTS_VERSION, type EventInput, type RunEvent, type SectionConfig, type WorkSpec } from '../record/events.js';
 import type { TestOutcome } from '../record/outcome.js';
 import { isTestFailure } from '../record/outcome.js';
-import type { Machine } from '../vm/machine.js';
+import type { BootResult, Machine } from '../vm/machine.js';
 import type { BatchDeps } from './batchRun.js';
 import { Dispatcher, type RetryPolicy } from './dispatcher.js';
 import { estimator } from './order.js';
@@ -24,7 +24,8 @@ export type RunStatus = 'completed' | 'interrupted' | 'error';
 
 /** The guest-side steps of a run (guestSetup.ts renders them for kt's guests). */
 export interface GuestSteps {
-  setupGuest(machine: Machine): Promise<void>;
+  /** The once-per-boot set-up; 'remembered' when it was skipped (guestSetup.ts PreflightMemo). */
+  setupGuest(machine: Machine, boot?: BootResult): Promise<'ran' | 'remembered'>;
   prepareSection(machine: Machine, section: string): Promise<void>;
   checkCommand(items: readonly WorkItem[]): string;
   guestResultDir(section: string): string;
@@ -142,7 +143,7 @@ export async function executeRun(inputs: RunInputs): Promise<RunResult> {
     {
       emit,
       createMachine: () => inputs.createMachine(++vmCounter),
-      setupGuest: (m) => inputs.guest.setupGuest(m),
+      setupGuest: (m, boot) => inputs.guest.setupGuest(m, boot),
       createConsoleWatcher: inputs.createConsoleWatcher,
       prepareSection: (m, s) => inputs.guest.prepareSection(m, s),
       consoleLogOf: inputs.consoleLogOf,

@@ -11,7 +11,7 @@
 import { setMaxListeners } from 'node:events';
 import { HostError, UsageError } from '../errors.js';
 import type { EventInput } from '../record/events.js';
-import type { Machine } from '../vm/machine.js';
+import type { BootResult, Machine } from '../vm/machine.js';
 import { toCrashInfo } from './blame.js';
 import { MachineWatch } from './machineWatch.js';
 import type { ConsoleWatcher } from './ports.js';
@@ -31,7 +31,7 @@ export interface SupplyDeps {
   emit(event: EventInput): void;
   /** A new, not yet booted machine with a fresh name (vm3, vm4, ...). */
   createMachine(): Promise<Machine>;
-  setupGuest(machine: Machine): Promise<void>;
+  setupGuest(machine: Machine, boot: BootResult): Promise<'ran' | 'remembered' | void>;
   createConsoleWatcher(): ConsoleWatcher;
   prepareSection(machine: Machine, section: string): Promise<void>;
   consoleLogOf(machine: Machine): string;
@@ -206,7 +206,8 @@ export class MachineSupply {
       watch = new MachineWatch(machine, d.createConsoleWatcher());
       d.emit({ type: 'machine-boot', machine: machine.name, argv: machine.argv });
       const started = Date.now();
-      const { kernelRelease, phases } = await machine.boot(this.signal);
+      const boot = await machine.boot(this.signal);
+      const { kernelRelease, phases } = boot;
       alive();
       // The once-per-boot set-up and a fresh filesystem for the section it will most likely run
       // are independent: both run at once, over two channels of the one connection, which
@@ -214,10 +215,10 @@ export class MachineSupply {
       const booted = Date.now();
       const sectionReady = d.prepareSection(machine, section);
       sectionReady.catch(() => undefined);
-      await d.setupGuest(machine);
+      const setup = await d.setupGuest(machine, boot);
       const setupMs = Date.now() - booted;
       alive();
-      d.emit({ type: 'machine-up', machine: machine.name, bootMs: Date.now() - started, kernelRelease, phases: { ...phases, guestSetup: setupMs } });
+      d.emit({ type: 'machine-up', machine: machine.name, bootMs: Date.now() - started, kernelRelease, phases: { ...phases, guestSetup: setupMs }, ...(setup ? { preflight: setup } : {}) });
       await sectionReady;
       alive();
       this.failuresInARow = 0;

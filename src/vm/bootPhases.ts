@@ -19,6 +19,18 @@ export const BOOT_STAMPS_PREFIX = 'kt-init: boot-stamps ';
 /** kt-init prints `uname -r` after this prefix, saving the host a command round trip. */
 export const RELEASE_PREFIX = 'kt-init: release ';
 
+/**
+ * kt-init prints this line before its ready line when it has done everything kt's per-boot
+ * guest set-up does besides the fstests tree's preflight (src/runner/guestCommands.ts
+ * renderGuestSetup): the fstests tree on /var/lib/xfstests, the mount points, check's result base.
+ */
+export const PREPARED_LINE = 'kt-init: prepared';
+
+/** Whether a console line is kt-init's PREPARED_LINE. */
+export function isPreparedLine(line: string): boolean {
+  return line.trimEnd().endsWith(PREPARED_LINE);
+}
+
 /** The phase each stamp closes, by the stamp's name: what ran since the previous stamp. */
 const PHASE_OF_STAMP: Readonly<Record<string, string>> = {
   init: 'kernel',

@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import { HostError, isKtError } from '../errors.js';
 import { hostKeyFromConsoleLine, HostKeyMismatchError, type HostKeyTrust } from './hostKey.js';
 import { launchQemu, type QemuProcess } from './launch.js';
-import { bootPhases, parseBootStamps, parseReleaseLine, type BootStamp } from './bootPhases.js';
+import { bootPhases, isPreparedLine, parseBootStamps, parseReleaseLine, type BootStamp } from './bootPhases.js';
 import type { BootResult, Machine, MachineExit } from './machine.js';
 import type { PreparedHost } from './prepareHost.js';
 import { QmpClient } from './qmp.js';
@@ -138,6 +138,7 @@ export class ConsoleBootedMachine implements Machine {
     let keyLine = '';
     let stamps: BootStamp[] | undefined;
     let consoleRelease: string | undefined;
+    let guestPrepared = false;
     let readySeenMs: number | undefined;
     this.host = await b.prepare();
     // Disposed or interrupted while the host was prepared: QEMU must not start at all (dispose
@@ -173,6 +174,7 @@ export class ConsoleBootedMachine implements Machine {
         }
         stamps = parseBootStamps(line) ?? stamps;
         consoleRelease = parseReleaseLine(line) ?? consoleRelease;
+        guestPrepared ||= isPreparedLine(line);
       }
       // A rolling window: a marker may be split across chunks.
       if (this.tail.includes(READY_MARKER)) {
@@ -236,7 +238,7 @@ export class ConsoleBootedMachine implements Machine {
         kernelRelease = (await this.transport.exec('uname -r', { timeoutMs: remaining })).stdout.trim();
       }
       const bootMs = Date.now() - started;
-      return { bootMs, kernelRelease, phases: bootPhases({ readySeenMs: readySeenMs ?? bootMs, bootMs, ...(stamps ? { stamps } : {}) }) };
+      return { bootMs, kernelRelease, phases: bootPhases({ readySeenMs: readySeenMs ?? bootMs, bootMs, ...(stamps ? { stamps } : {}) }), ...(guestPrepared ? { guestPrepared: true } : {}) };
     } catch (err) {
       // An early connection that completed anyway must not outlive the failed boot.
       early?.then((t) => t.close(), () => undefined);

@@ -19,6 +19,12 @@ export interface BootResult {
   kernelRelease: string;
   /** Where the time went (kernel, init, sshd, ssh handshake...), when known. */
   phases?: Record<string, number>;
+  /**
+   * The guest's init did kt's per-boot set-up but the fstests preflight (kt's Debian guest:
+   * guest/kt-init's `kt-init: prepared` line), so the runner may skip that step for a tree it
+   * has seen pass the preflight in this guest (src/runner/guestSetup.ts).
+   */
+  guestPrepared?: boolean;
 }
 
 export interface Machine {

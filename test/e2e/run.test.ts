@@ -10,9 +10,10 @@ import { fixtureTree, ktTempDirs, lastEnd, outcomes, qemuOf, readEvents, runIdOf
 
 describe('kt run -j 2 on the fixture tree', () => {
   let run: KtRun;
+  let tree: string;
 
   beforeAll(async () => {
-    const tree = await fixtureTree();
+    tree = await fixtureTree();
     run = await runKt([
       '-j', '2', '--fstests', tree, '-g', 'quick',
       'selftest/001', 'selftest/002', 'selftest/003', 'selftest/004', 'selftest/900', 'selftest/901',
@@ -87,6 +88,18 @@ describe('kt run -j 2 on the fixture tree', () => {
     expect(fs.readFileSync(path.join(run.runDir, 'report.md'), 'utf8')).toContain('selftest/002');
     expect(fs.existsSync(path.join(run.runDir, 'console/vm1.log'))).toBe(true);
   });
+
+  it('runs the preflight or skips the set-up as remembered, and remembers the tree for the next run', async () => {
+    const up = readEvents(run.runDir).filter((e) => e.type === 'machine-up');
+    for (const e of up) expect(['ran', 'remembered']).toContain(e['preflight']);
+    // kt-init did the rest of the set-up and said so before its ready line.
+    expect(fs.readFileSync(path.join(run.runDir, 'console', 'vm1.log'), 'utf8')).toMatch(/^kt-init: prepared\r?$/m);
+    // A later run of the same tree in the same image skips the set-up command (src/runner/guestSetup.ts).
+    const again = await runKt(['-j', '1', '--spares', '0', '--fstests', tree, 'selftest/001']);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(readEvents(again.runDir).filter((e) => e.type === 'machine-up').map((e) => e['preflight'])).toEqual(['remembered']);
+    expect(outcomes(again.runDir)).toEqual({ 'selftest/001': 'passed' });
+  }, 600_000);
 
   it('leaves no qemu and no VM temp dirs behind', async () => {
     expect(await qemuOf(runIdOf(run.runDir))).toEqual([]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bootPhases, parseBootStamps, parseReleaseLine } from '../../src/vm/bootPhases.js';
+import { bootPhases, isPreparedLine, parseBootStamps, parseReleaseLine } from '../../src/vm/bootPhases.js';
 
 // Printed by guest/kt-init on a real TCG boot of kt's image (2 vCPUs, host load ~7).
 const REAL_LINE =
@@ -27,6 +27,15 @@ describe('parseReleaseLine', () => {
     expect(parseReleaseLine('kt-init: release 6.1.0-57-cloud-amd64\r')).toBe('6.1.0-57-cloud-amd64');
     expect(parseReleaseLine('kt-init: release two words')).toBeUndefined();
     expect(parseReleaseLine('kt-init: ready')).toBeUndefined();
+  });
+});
+
+describe('isPreparedLine', () => {
+  it("knows kt-init's prepared line, with or without the serial console's CR", () => {
+    expect(isPreparedLine('kt-init: prepared')).toBe(true);
+    expect(isPreparedLine('kt-init: prepared\r')).toBe(true);
+    expect(isPreparedLine('kt-init: ready')).toBe(false);
+    expect(isPreparedLine('kt-init: prepared the way')).toBe(false);
   });
 });
 

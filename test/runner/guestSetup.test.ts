@@ -1,0 +1,95 @@
+/**
+ * The once-per-boot guest set-up (src/runner/guestSetup.ts): when it runs its command, when a
+ * guest whose init did the rest skips it for a tree that passed the preflight before, and what
+ * it remembers.
+ */
+import { describe, expect, it } from 'vitest';
+import { createGuestSteps, type PreflightMemo } from '../../src/runner/guestSetup.js';
+import type { BootResult, ExecResult, Machine } from '../../src/vm/machine.js';
+
+/** A Machine whose commands answer by what they contain; it records each. */
+function fakeMachine(answer: (command: string) => ExecResult): Machine & { commands: string[] } {
+  const commands: string[] = [];
+  const never = new Promise<never>(() => undefined);
+  return {
+    name: 'vm1',
+    argv: [],
+    commands,
+    boot: async () => ({ bootMs: 1, kernelRelease: 'r' }),
+    onConsole: () => () => undefined,
+    exited: never,
+    transportClosed: never,
+    exec: async (command: string) => {
+      commands.push(command);
+      return answer(command);
+    },
+    sysrq: async () => undefined,
+    dumpGuestMemory: async () => undefined,
+    consoleTail: () => '',
+    dispose: async () => undefined,
+  };
+}
+
+function memo(passed: boolean): PreflightMemo & { remembered: number } {
+  const m = {
+    remembered: 0,
+    passed: () => passed,
+    remember: () => {
+      m.remembered++;
+    },
+  };
+  return m;
+}
+
+const SECTIONS = [{ name: 'xfs', fstyp: 'xfs', mkfsOptions: '', mountOptions: '', env: {} }];
+const prepared: BootResult = { bootMs: 1, kernelRelease: 'r', guestPrepared: true };
+const notPrepared: BootResult = { bootMs: 1, kernelRelease: 'r' };
+const setupOk = (command: string): ExecResult => ({ exitCode: 0, stdout: command.includes('fsstress') ? 'KT-SETUP-OK\n' : '', stderr: '' });
+
+describe('setupGuest', () => {
+  it('runs the set-up, preflight included, and remembers that the tree passed', async () => {
+    const m = fakeMachine(setupOk);
+    const seen = memo(false);
+    await expect(createGuestSteps(SECTIONS, '/src/fstests', { preflight: seen }).setupGuest(m, prepared)).resolves.toBe('ran');
+    expect(m.commands).toHaveLength(1);
+    expect(m.commands[0]).toContain('./ltp/fsstress -?');
+    expect(seen.remembered).toBe(1);
+  });
+
+  it("skips the command when the guest's init did the rest and the tree passed before", async () => {
+    const m = fakeMachine(setupOk);
+    const seen = memo(true);
+    await expect(createGuestSteps(SECTIONS, '/src/fstests', { preflight: seen }).setupGuest(m, prepared)).resolves.toBe('remembered');
+    expect(m.commands).toEqual([]);
+  });
+
+  it('runs it for a guest whose init did not prepare it (the NixOS VM), whatever the memo says', async () => {
+    const m = fakeMachine(setupOk);
+    await expect(createGuestSteps(SECTIONS, '/src/fstests', { preflight: memo(true) }).setupGuest(m, notPrepared)).resolves.toBe('ran');
+    await expect(createGuestSteps(SECTIONS, '/src/fstests', { preflight: memo(true) }).setupGuest(m)).resolves.toBe('ran');
+    expect(m.commands).toHaveLength(2);
+  });
+
+  it('runs it without a memo (kt shell, a virtiofs run)', async () => {
+    const m = fakeMachine(setupOk);
+    await expect(createGuestSteps(SECTIONS, '/src/fstests').setupGuest(m, prepared)).resolves.toBe('ran');
+    expect(m.commands).toHaveLength(1);
+  });
+
+  it('remembers nothing when the preflight fails, and says why', async () => {
+    const m = fakeMachine(() => ({ exitCode: 43, stdout: 'KT-PREFLIGHT: ltp/fsstress cannot run in the guest: No such file or directory\n', stderr: '' }));
+    const seen = memo(false);
+    await expect(createGuestSteps(SECTIONS, '/src/fstests', { preflight: seen }).setupGuest(m, prepared)).rejects.toMatchObject({
+      code: 'E_GUEST_SETUP',
+      message: expect.stringContaining('the fstests tree /src/fstests cannot be used in the guest: ltp/fsstress cannot run'),
+    });
+    expect(seen.remembered).toBe(0);
+  });
+
+  it('still loads the --module files when the set-up is skipped', async () => {
+    const m = fakeMachine((command) => ({ exitCode: 0, stdout: command.includes('insmod') ? '@@KT-MODULE done\n' : '', stderr: '' }));
+    await expect(createGuestSteps(SECTIONS, '/src/fstests', { preflight: memo(true), loadModules: true }).setupGuest(m, prepared)).resolves.toBe('remembered');
+    expect(m.commands).toHaveLength(1);
+    expect(m.commands[0]).toContain('insmod');
+  });
+});
