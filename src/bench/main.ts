@@ -123,8 +123,8 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
   /** A VM made ready as a run makes it; the caller disposes it. */
   // As in a run: the set-up skips the preflight once this tree passed it in this image (the
   // first boot of a new tree runs it; the boot row says which did).
-  const preflight = preflightMemo(cacheDir, image.hash, fstestsImage);
-  const ready = (cpus?: number): Promise<KtReady> => ktReady({ image: bootImage, fstestsImage, fstestsDir: treeDir, work, index: ++index, accel, preflight, ...(cpus ? { cpus } : {}) });
+  const preflight = preflightMemo(cacheDir, image, fstestsImage);
+  const ready = (opts: { cpus?: number; measureTestMount?: boolean } = {}): Promise<KtReady> => ktReady({ image: bootImage, fstestsImage, fstestsDir: treeDir, work, index: ++index, accel, preflight, ...opts });
   let readyMs: number[] = [];
 
   // kt runs shared by rows. No spare in these: a third VM on a small host would take CPU from the
@@ -152,7 +152,7 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
       const barePvh: number[] = [];
       const boot: number[] = [];
       const mounted: number[] = [];
-      const setups: string[] = [];
+      const preflights: string[] = [];
       const phases: Record<string, number>[] = [];
       // Alternating, so both see the same load.
       for (let i = 0; i < args.boots; i++) {
@@ -161,12 +161,12 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
         bareUptime.push(b.uptimeMs);
         bareQuiet.push((await bareBoot(kernel, work, accel, true)).ms);
         if (entry.entry === 'pvh') barePvh.push((await bareBoot(entry.path, work, accel, true)).ms);
-        const r = await ready();
+        const r = await ready({ measureTestMount: true });
         await r.machine.dispose();
         boot.push(r.bootMs);
         readyMs.push(r.readyMs);
-        mounted.push(r.testMountedMs);
-        setups.push(r.setup);
+        mounted.push(r.testMountedMs!);
+        preflights.push(r.preflight);
         phases.push(r.phases);
       }
       return {
@@ -178,10 +178,10 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
         bootEntry: entry.entry,
         ktBootMs: boot,
         ktReadyMs: readyMs,
-        // Ready with TEST_DEV mounted, as issue #9 defines ready (bootBench.ts testMounted).
+        // Ready with TEST_DEV mounted, the boot goal's measure (docs/speed.md, bootBench.ts testMounted).
         ktTestMountedMs: mounted,
-        // Per boot: 'ran' the preflight, or skipped the set-up as 'remembered' (docs/speed.md).
-        guestSetup: setups,
+        // Per boot: the set-up 'ran' the preflight, or was skipped as 'remembered' (docs/speed.md).
+        preflight: preflights,
         ktPhasesMedianMs: medianPhases(phases),
         // Commands accepted, and ready for the first test (set-up and TEST_DEV mkfs done).
         bootRatio: ratio(median(boot), median(bare)),
@@ -189,7 +189,7 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
         readyRatioQuiet: ratio(median(readyMs), median(bareQuiet)),
         ...(barePvh.length ? { readyRatioPvh: ratio(median(readyMs), median(barePvh)) } : {}),
         testMountedRatio: ratio(median(mounted), median(bare)),
-        goal: 'readyRatio <= 1.2; testMountedRatio <= 1.2 (ready with TEST mounted, as issue #9 defines it)',
+        goal: 'testMountedRatio <= 1.2 (ready with TEST mounted); readyRatio <= 1.2 (before the mount)',
       };
     },
     async checkStart() {
@@ -228,7 +228,7 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
     async overhead() {
       const a = await j1();
       // The VM shape of the timed kt runs (base: --cpus 1), so the two sides differ only by kt.
-      const r = await ready(1);
+      const r = await ready({ cpus: 1 });
       try {
         const t0 = Date.now();
         // check's own order, as a user would type the list.

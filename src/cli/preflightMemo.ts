@@ -1,21 +1,32 @@
 /**
  * The preflight memo of src/runner/guestSetup.ts in kt's cache: an empty file
- * `<cacheDir>/preflight/<image hash>-<fstests tree hash>` once the tree's ltp/fsstress has
- * started in a guest of that image. Both hashes name content (the image's recipe:
- * src/vm/image/recipe.ts; the tree's files: src/vm/fstestsImage.ts), so a rebuilt tree or a new
- * image is a new key and its first VM runs the preflight again.
+ * `<cacheDir>/preflight/<image hash>-<image build>-<fstests tree hash>` once the tree's
+ * ltp/fsstress has started in a guest of that image build. The image hash names its recipe
+ * (src/vm/image/recipe.ts), not the package versions a build fetched, so the build is named too,
+ * by its ssh host key (made fresh at every build: guest/mmdebstrap/customize-hook.sh); the tree
+ * hash names the tree's files (src/vm/fstestsImage.ts). A rebuilt tree or image is a new key, and
+ * its first VM runs the preflight again. The kernel is not in the key: the preflight starts a
+ * userspace program, which the kernels kt boots all run alike.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { PreflightMemo } from '../runner/guestSetup.js';
 
-/** The memo file of an image and an fstests image (`<cacheDir>/fstests/<tree hash>.img`). Pure. */
-export function preflightMemoPath(cacheDir: string, imageHash: string, fstestsImage: string): string {
-  return path.join(cacheDir, 'preflight', `${imageHash}-${path.basename(fstestsImage, '.img')}`);
+/** What names an image build: GuestImage's recipe hash and host key. */
+export interface ImageBuild {
+  hash: string;
+  sshHostKey: string;
 }
 
-export function preflightMemo(cacheDir: string, imageHash: string, fstestsImage: string): PreflightMemo {
-  const file = preflightMemoPath(cacheDir, imageHash, fstestsImage);
+/** The memo file of an image build and an fstests image (`<cacheDir>/fstests/<tree hash>.img`). Pure. */
+export function preflightMemoPath(cacheDir: string, image: ImageBuild, fstestsImage: string): string {
+  const build = crypto.createHash('sha256').update(image.sshHostKey).digest('hex').slice(0, 8);
+  return path.join(cacheDir, 'preflight', `${image.hash}-${build}-${path.basename(fstestsImage, '.img')}`);
+}
+
+export function preflightMemo(cacheDir: string, image: ImageBuild, fstestsImage: string): PreflightMemo {
+  const file = preflightMemoPath(cacheDir, image, fstestsImage);
   return {
     passed: () => fs.existsSync(file),
     remember: () => {

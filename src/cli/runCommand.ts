@@ -209,7 +209,7 @@ export async function prepareRun(config: RunConfig, cacheDir: string): Promise<P
     accel: decision.accel,
     kernel,
     // A virtiofs run shares the live tree, which has no content hash to remember it by.
-    ...(direct && image && fstestsImage ? { preflight: preflightMemo(cacheDir, image.hash, fstestsImage) } : {}),
+    ...(direct && image && fstestsImage ? { preflight: preflightMemo(cacheDir, image, fstestsImage) } : {}),
     ...(direct && image && fstestsImage !== undefined ? { direct: { kernel: image.kernel, ...(boot ? { boot } : {}), initramfs: await (await import('./ownKernel.js')).ownKernelInitramfs(config, image, cacheDir, (line) => process.stderr.write(line)), rootImage: image.rootImage, fstestsImage, ...(virtiofs ? { virtiofs } : {}) } } : {}),
   };
 }

@@ -22,7 +22,8 @@ export const RELEASE_PREFIX = 'kt-init: release ';
 /**
  * kt-init prints this line before its ready line when it has done everything kt's per-boot
  * guest set-up does besides the fstests tree's preflight (src/runner/guestCommands.ts
- * renderGuestSetup): the fstests tree on /var/lib/xfstests, the mount points, check's result base.
+ * renderGuestSetup): the fstests tree on /var/lib/xfstests, the mount points, check's result
+ * base, the console back to level 7.
  */
 export const PREPARED_LINE = 'kt-init: prepared';
 

@@ -13,28 +13,34 @@ const tmp = () => {
   dirs.push(d);
   return d;
 };
+// Two builds of one recipe: the same hash, another host key (guest/mmdebstrap/customize-hook.sh).
+const build1 = { hash: '3f3685bb46fb1fc7', sshHostKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOne kt-guest' };
+const build2 = { hash: '3f3685bb46fb1fc7', sshHostKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITwo kt-guest' };
 
 describe('preflightMemo', () => {
-  it('is keyed by the image hash and the fstests tree hash of the fstests image name', () => {
-    expect(preflightMemoPath('/c', '3f3685bb46fb1fc7', '/c/fstests/9a8b7c6d5e4f3a2b.img')).toBe('/c/preflight/3f3685bb46fb1fc7-9a8b7c6d5e4f3a2b');
+  it('is keyed by the image recipe, the image build and the fstests tree hash of the fstests image name', () => {
+    expect(preflightMemoPath('/c', build1, '/c/fstests/9a8b7c6d5e4f3a2b.img')).toMatch(/^\/c\/preflight\/3f3685bb46fb1fc7-[0-9a-f]{8}-9a8b7c6d5e4f3a2b$/);
+    expect(preflightMemoPath('/c', build1, '/c/fstests/9a8b7c6d5e4f3a2b.img')).not.toBe(preflightMemoPath('/c', build2, '/c/fstests/9a8b7c6d5e4f3a2b.img'));
   });
 
-  it('passes once remembered, for that image and tree only', () => {
+  it('passes once remembered, for that image build and tree only', () => {
     const cache = tmp();
-    const memo = preflightMemo(cache, 'img1', path.join(cache, 'fstests', 'tree1.img'));
+    const tree1 = path.join(cache, 'fstests', 'tree1.img');
+    const memo = preflightMemo(cache, build1, tree1);
     expect(memo.passed()).toBe(false);
     memo.remember();
     expect(memo.passed()).toBe(true);
-    expect(preflightMemo(cache, 'img1', path.join(cache, 'fstests', 'tree1.img')).passed()).toBe(true);
-    expect(preflightMemo(cache, 'img2', path.join(cache, 'fstests', 'tree1.img')).passed()).toBe(false);
-    expect(preflightMemo(cache, 'img1', path.join(cache, 'fstests', 'tree2.img')).passed()).toBe(false);
+    expect(preflightMemo(cache, build1, tree1).passed()).toBe(true);
+    expect(preflightMemo(cache, build2, tree1).passed()).toBe(false);
+    expect(preflightMemo(cache, { ...build1, hash: 'another' }, tree1).passed()).toBe(false);
+    expect(preflightMemo(cache, build1, path.join(cache, 'fstests', 'tree2.img')).passed()).toBe(false);
   });
 
   it('never throws when the cache cannot be written: the next run runs the preflight again', () => {
     const cache = tmp();
     const blocked = path.join(cache, 'file');
     fs.writeFileSync(blocked, '');
-    const memo = preflightMemo(blocked, 'img1', 'tree1.img');
+    const memo = preflightMemo(blocked, build1, 'tree1.img');
     expect(() => memo.remember()).not.toThrow();
     expect(memo.passed()).toBe(false);
   });

@@ -6,14 +6,25 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { resolveCacheDir } from '../../src/vm/image/cacheDir.js';
+import { hashFstestsTree } from '../../src/vm/fstestsImage.js';
 import { fixtureTree, ktTempDirs, lastEnd, outcomes, qemuOf, readEvents, runIdOf, runKt, validateJunit, type KtRun } from './harness.js';
 
 describe('kt run -j 2 on the fixture tree', () => {
   let run: KtRun;
   let tree: string;
 
+  let memos: () => string[];
+
   beforeAll(async () => {
     tree = await fixtureTree();
+    // The preflight memos of this tree (src/cli/preflightMemo.ts: <image>-<build>-<tree hash>),
+    // cleared so that this run's VMs run the preflight and remember the tree afresh.
+    const cacheDir = resolveCacheDir(process.env);
+    const memoDir = path.join(cacheDir, 'preflight');
+    const treeHash = hashFstestsTree(tree, cacheDir).hash;
+    memos = () => (fs.existsSync(memoDir) ? fs.readdirSync(memoDir).filter((f) => f.endsWith(`-${treeHash}`)) : []);
+    for (const f of memos()) fs.rmSync(path.join(memoDir, f));
     run = await runKt([
       '-j', '2', '--fstests', tree, '-g', 'quick',
       'selftest/001', 'selftest/002', 'selftest/003', 'selftest/004', 'selftest/900', 'selftest/901',
@@ -91,7 +102,11 @@ describe('kt run -j 2 on the fixture tree', () => {
 
   it('runs the preflight or skips the set-up as remembered, and remembers the tree for the next run', async () => {
     const up = readEvents(run.runDir).filter((e) => e.type === 'machine-up');
+    // No memo before the run: the first VMs up ran the preflight (a VM up after one of them
+    // passed it may already skip), and the run left the memo behind.
+    expect(up[0]!['preflight']).toBe('ran');
     for (const e of up) expect(['ran', 'remembered']).toContain(e['preflight']);
+    expect(memos()).toHaveLength(1);
     // kt-init did the rest of the set-up and said so before its ready line.
     expect(fs.readFileSync(path.join(run.runDir, 'console', 'vm1.log'), 'utf8')).toMatch(/^kt-init: prepared\r?$/m);
     // A later run of the same tree in the same image skips the set-up command (src/runner/guestSetup.ts).

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BOOT_STAMPS_PREFIX, parseBootStamps, parseReleaseLine, RELEASE_PREFIX } from '../../../src/vm/bootPhases.js';
+import { BOOT_STAMPS_PREFIX, parseBootStamps, parseReleaseLine, PREPARED_LINE, RELEASE_PREFIX } from '../../../src/vm/bootPhases.js';
 import { GUEST_DIR, GUEST_FILE_NAMES, loadGuestFiles } from '../../../src/vm/image/guestFiles.js';
 
 describe('guest scripts', () => {
@@ -31,6 +31,8 @@ describe('guest scripts', () => {
     // The boot breakdown and the kernel release come from these two lines (src/vm/bootPhases.ts).
     expect(files['kt-init']).toContain(`log "${BOOT_STAMPS_PREFIX.slice('kt-init: '.length)}$stamps"`);
     expect(files['kt-init']).toContain(`log "${RELEASE_PREFIX.slice('kt-init: '.length)}$release"`);
+    // The host skips its set-up command on this line (src/runner/guestSetup.ts).
+    expect(files['kt-init']).toContain(`[ -n "$prepared" ] && log ${PREPARED_LINE.slice('kt-init: '.length)}\n`);
   });
 
   it('write boot stamps the host parses, guest/init\'s first', async () => {
