@@ -17,19 +17,21 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { generateSshKeyPair } from '../vm/sshKeyPair.js';
-import { createGuestSteps, type GuestSetupOutcome, type PreflightMemo } from '../runner/guestSetup.js';
+import type { PreflightOutcome } from '../record/events.js';
+import { createGuestSteps, type PreflightMemo } from '../runner/guestSetup.js';
 import { GUEST_TEST_DEV, GUEST_TEST_DIR, renderCheckCommand } from '../runner/guestCommands.js';
 import type { GuestSteps } from '../runner/run.js';
 import { writeCpio } from '../vm/image/cpio.js';
 import { launchQemu } from '../vm/launch.js';
 import { QemuMachine } from '../vm/qemuMachine.js';
 import { BOOT_SPEED_PARAMS } from '../vm/qemuArgs.js';
+import type { BootKernel } from '../vm/pvh/pvhKernel.js';
 import { guestModulesFor, resolveVmSpec, type Accel } from '../vm/spec.js';
 
 export interface BenchImage {
   kernel: string;
-  /** What -kernel gets, as a run chooses it (src/vm/pvh/pvhKernel.ts); default `kernel`. */
-  bootKernel?: string;
+  /** What -kernel gets and how it boots, as a run chooses it (src/vm/pvh/pvhKernel.ts). */
+  boot: BootKernel;
   initramfs: string;
   rootImage: string;
 }
@@ -96,7 +98,7 @@ export interface KtReady {
    */
   testMountedMs?: number;
   /** Whether the set-up ran the preflight or skipped it as remembered (src/runner/guestSetup.ts). */
-  preflight: GuestSetupOutcome;
+  preflight: PreflightOutcome;
   phases: Record<string, number>;
 }
 
@@ -120,7 +122,7 @@ export async function ktReady(opts: {
   const keys = generateSshKeyPair();
   const spec = resolveVmSpec({
     runId: 'bench', index: opts.index, accel: opts.accel, cpus: opts.cpus ?? 2, memoryMiB: 2048,
-    kernel: opts.image.bootKernel ?? opts.image.kernel, initramfs: opts.image.initramfs, rootImage: opts.image.rootImage, fstestsImage: opts.fstestsImage,
+    kernel: opts.image.boot.path, pvhEntry: opts.image.boot.entry === 'pvh', initramfs: opts.image.initramfs, rootImage: opts.image.rootImage, fstestsImage: opts.fstestsImage,
     testSizeBytes: 5 * 2 ** 30, scratchSizeBytes: 5 * 2 ** 30, extraCmdline: [], baseDir: opts.work,
     sshKeyBlob: keys.public.split(' ')[1]!, transport: 'virtio-serial', hungTaskTimeoutSec: 0, vmcore: false,
     guestModules: guestModulesFor(['xfs']),

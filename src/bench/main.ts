@@ -96,7 +96,7 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
   const initramfs = own ? await ownKernelInitramfs(own, image, cacheDir, (l) => process.stderr.write(l)) : image.initramfs;
   // The file a run boots: the kernel's PVH ELF when there is one (the image's, or the tree's).
   const entry = bootKernelFor(kernel, args.kernel ? undefined : path.join(image.dir, IMAGE_VMLINUX));
-  const bootImage = { kernel, bootKernel: entry.path, initramfs, rootImage: image.rootImage };
+  const bootImage = { kernel, boot: entry, initramfs, rootImage: image.rootImage };
   const fstestsImage = await ensureFstestsImage(treeDir, cacheDir);
   const results = path.join(work, 'results');
   const accel = args.accel;

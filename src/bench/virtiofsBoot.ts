@@ -13,7 +13,7 @@ import { resolveVmSpec, type Accel, type VirtiofsOptions } from '../vm/spec.js';
 import { findVirtiofsd } from '../vm/virtiofs/daemon.js';
 import { ensureRootTree } from '../vm/virtiofs/rootTree.js';
 import { median } from '../util/median.js';
-import { bootKernelFor, IMAGE_VMLINUX } from '../vm/pvh/pvhKernel.js';
+import { bootKernelFor, IMAGE_VMLINUX, type BootKernel } from '../vm/pvh/pvhKernel.js';
 
 interface BenchImage {
   dir: string;
@@ -23,12 +23,12 @@ interface BenchImage {
   hash: string;
 }
 
-async function bootOnce(image: BenchImage, fstestsImage: string, work: string, index: number, accel: Accel, virtiofs: VirtiofsOptions | undefined): Promise<number> {
+async function bootOnce(image: BenchImage, boot: BootKernel, fstestsImage: string, work: string, index: number, accel: Accel, virtiofs: VirtiofsOptions | undefined): Promise<number> {
   // One ssh2 pair in 256 is malformed and would fail the boot (src/vm/sshKeyPair.ts).
   const keys = generateSshKeyPair();
   const spec = resolveVmSpec({
     runId: 'bench-vfs', index, accel, cpus: 2, memoryMiB: 2048,
-    kernel: bootKernelFor(image.kernel, path.join(image.dir, IMAGE_VMLINUX)).path, initramfs: image.initramfs, rootImage: image.rootImage, fstestsImage,
+    kernel: boot.path, pvhEntry: boot.entry === 'pvh', initramfs: image.initramfs, rootImage: image.rootImage, fstestsImage,
     testSizeBytes: 5 * 2 ** 30, scratchSizeBytes: 5 * 2 ** 30, extraCmdline: [], baseDir: work,
     sshKeyBlob: keys.public.split(' ')[1]!, transport: 'virtio-serial', hungTaskTimeoutSec: 0, vmcore: false,
     ...(virtiofs ? { virtiofs } : {}),
@@ -48,11 +48,13 @@ export async function virtiofsBootRow(opts: { image: BenchImage; fstestsImage: s
   if (!lookup.found || process.geteuid?.() !== 0 || !debugfs) return { skipped: 'needs root, a virtiofsd and debugfs (docs/virtiofs.md)' };
   const rootTree = await ensureRootTree({ cacheDir: opts.cacheDir, hash: opts.image.hash, rootImage: opts.image.rootImage, debugfs, runner: directRunner() });
   const virtiofs: VirtiofsOptions = { daemon: lookup.found, rootTree, fstestsDir: opts.fstestsDir, shares: [] };
+  // The image kernel, booted as a run boots it (by its PVH entry when the image keeps its vmlinux).
+  const boot = bootKernelFor(opts.image.kernel, path.join(opts.image.dir, IMAGE_VMLINUX));
   const imageMs: number[] = [];
   const virtiofsMs: number[] = [];
   for (let i = 0; i < opts.boots; i++) {
-    imageMs.push(await bootOnce(opts.image, opts.fstestsImage, opts.work, 200 + 2 * i, opts.accel, undefined));
-    virtiofsMs.push(await bootOnce(opts.image, opts.fstestsImage, opts.work, 201 + 2 * i, opts.accel, virtiofs));
+    imageMs.push(await bootOnce(opts.image, boot, opts.fstestsImage, opts.work, 200 + 2 * i, opts.accel, undefined));
+    virtiofsMs.push(await bootOnce(opts.image, boot, opts.fstestsImage, opts.work, 201 + 2 * i, opts.accel, virtiofs));
   }
   return {
     imageMs,

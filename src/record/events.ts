@@ -113,6 +113,9 @@ export const machineUpSchema = z.object({
   preflight: z.enum(['ran', 'remembered']).optional(),
 });
 
+/** How a guest's set-up went: its preflight ran, or the set-up was skipped as remembered. */
+export type PreflightOutcome = NonNullable<z.infer<typeof machineUpSchema>['preflight']>;
+
 export const machineLostSchema = z.object({
   type: z.literal('machine-lost'),
   ts,

@@ -6,6 +6,7 @@
  */
 import { HostError } from '../errors.js';
 import { renderLocalConfig } from '../fstests/localConfig.js';
+import type { PreflightOutcome } from '../record/events.js';
 import type { BootResult, Machine } from '../vm/machine.js';
 import { moduleLoadError, renderModuleLoad } from '../modules/load.js';
 import {
@@ -117,9 +118,6 @@ export interface PreflightMemo {
   remember(): void;
 }
 
-/** How a guest's set-up went: its preflight ran, or it was skipped as remembered. */
-export type GuestSetupOutcome = 'ran' | 'remembered';
-
 export interface GuestStepsOptions {
   /** --module files were staged: load them in every VM before its first test (docs/kernel.md). */
   loadModules?: boolean;
@@ -139,7 +137,7 @@ export function createGuestSteps(sections: readonly GuestSectionConfig[], fstest
     return s;
   };
   return {
-    async setupGuest(machine: Machine, boot?: BootResult): Promise<GuestSetupOutcome> {
+    async setupGuest(machine: Machine, boot?: BootResult): Promise<PreflightOutcome> {
       if (boot?.guestPrepared && options.preflight?.passed()) {
         if (options.loadModules) await loadExtraModules(machine);
         return 'remembered';

@@ -7,7 +7,7 @@
 import { setMaxListeners } from 'node:events';
 import os from 'node:os';
 import { HostError, isKtError, type KtError } from '../errors.js';
-import { EVENTS_VERSION, type EventInput, type RunEvent, type SectionConfig, type WorkSpec } from '../record/events.js';
+import { EVENTS_VERSION, type EventInput, type PreflightOutcome, type RunEvent, type SectionConfig, type WorkSpec } from '../record/events.js';
 import type { TestOutcome } from '../record/outcome.js';
 import { isTestFailure } from '../record/outcome.js';
 import type { BootResult, Machine } from '../vm/machine.js';
@@ -25,7 +25,7 @@ export type RunStatus = 'completed' | 'interrupted' | 'error';
 /** The guest-side steps of a run (guestSetup.ts renders them for kt's guests). */
 export interface GuestSteps {
   /** The once-per-boot set-up; 'remembered' when it was skipped (guestSetup.ts PreflightMemo). */
-  setupGuest(machine: Machine, boot?: BootResult): Promise<'ran' | 'remembered'>;
+  setupGuest(machine: Machine, boot?: BootResult): Promise<PreflightOutcome>;
   prepareSection(machine: Machine, section: string): Promise<void>;
   checkCommand(items: readonly WorkItem[]): string;
   guestResultDir(section: string): string;

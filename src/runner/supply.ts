@@ -10,7 +10,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { HostError, UsageError } from '../errors.js';
-import type { EventInput } from '../record/events.js';
+import type { EventInput, PreflightOutcome } from '../record/events.js';
 import type { BootResult, Machine } from '../vm/machine.js';
 import { toCrashInfo } from './blame.js';
 import { MachineWatch } from './machineWatch.js';
@@ -31,7 +31,7 @@ export interface SupplyDeps {
   emit(event: EventInput): void;
   /** A new, not yet booted machine with a fresh name (vm3, vm4, ...). */
   createMachine(): Promise<Machine>;
-  setupGuest(machine: Machine, boot: BootResult): Promise<'ran' | 'remembered' | void>;
+  setupGuest(machine: Machine, boot: BootResult): Promise<PreflightOutcome>;
   createConsoleWatcher(): ConsoleWatcher;
   prepareSection(machine: Machine, section: string): Promise<void>;
   consoleLogOf(machine: Machine): string;
@@ -215,10 +215,10 @@ export class MachineSupply {
       const booted = Date.now();
       const sectionReady = d.prepareSection(machine, section);
       sectionReady.catch(() => undefined);
-      const setup = await d.setupGuest(machine, boot);
+      const preflight = await d.setupGuest(machine, boot);
       const setupMs = Date.now() - booted;
       alive();
-      d.emit({ type: 'machine-up', machine: machine.name, bootMs: Date.now() - started, kernelRelease, phases: { ...phases, guestSetup: setupMs }, ...(setup ? { preflight: setup } : {}) });
+      d.emit({ type: 'machine-up', machine: machine.name, bootMs: Date.now() - started, kernelRelease, phases: { ...phases, guestSetup: setupMs }, preflight });
       await sectionReady;
       alive();
       this.failuresInARow = 0;

@@ -125,7 +125,7 @@ function harness(tests: string[], scripts: Script[], overrides: Partial<WorkerDe
     return m;
   };
   const supply = new MachineSupply(
-    { emit, createMachine, setupGuest: async () => {}, createConsoleWatcher, prepareSection: supplyPrepare, consoleLogOf: (m) => `console/${m.name}.log`, stopSignal, maxBootFailures: 3 },
+    { emit, createMachine, setupGuest: async () => 'ran' as const, createConsoleWatcher, prepareSection: supplyPrepare, consoleLogOf: (m) => `console/${m.name}.log`, stopSignal, maxBootFailures: 3 },
     spares,
   );
   const deps: WorkerDeps = {
@@ -392,7 +392,7 @@ describe('Worker across sections', () => {
           machines.push(m);
           return m;
         },
-        setupGuest: async () => {},
+        setupGuest: async () => 'ran' as const,
         createConsoleWatcher,
         prepareSection,
         consoleLogOf: (m) => `console/${m.name}.log`,
