@@ -120,7 +120,11 @@ export const SKIPPED_FRAME_GROUPS: readonly { why: string; names: readonly strin
   },
   {
     why: 'the reporting and trap machinery itself (kernel/panic.c, lib/bug.c, arch/*/kernel/traps.c, lib/dump_stack.c)',
-    names: ['panic', 'invalid_op', 'report_bug', 'fixup_bug', 'do_error', '_trap$|do_trap', 'show_stack', 'dump_stack', 'walk_stack', 'dump_backtrace', 'warn_slowpath', 'warn_alloc', 'warn_bogus', '__warn', 'print_usage_bug', 'print_unlock', 'imbalance_bug', 'print_tainted', '^get_taint$', 'program_check_exception', 'program_check_common', 'stack_trace_consume_entry', 'arch_stack_walk', 'stack_trace_save', 'hex_dump_to_buffer', 'print_hex_dump', 'assertfail'],
+    names: ['panic', 'invalid_op', 'report_bug', 'fixup_bug', 'do_error', '_trap$|do_trap', 'show_stack', 'dump_stack', 'walk_stack', 'dump_backtrace', 'warn_slowpath', 'warn_alloc', 'warn_bogus', '__warn', 'print_usage_bug', 'print_unlock', 'imbalance_bug', 'print_tainted', '^get_taint$', 'program_check_exception', 'program_check_common', 'stack_trace_consume_entry', 'arch_stack_walk', 'stack_trace_save', 'hex_dump_to_buffer', 'print_hex_dump'],
+  },
+  {
+    why: 'filesystem assertion helpers: the frame that called them broke the invariant; without them every XFS or btrfs assertion would carry one title (fs/xfs/xfs_message.c assfail and asswarn, which WARN or BUG on a failed ASSERT; fs/btrfs/messages.c btrfs_assertfail)',
+    names: ['^assfail$', '^asswarn$', 'assertfail'],
   },
   {
     why: 'allocators: a bad size or a leak is the caller\'s (mm/slub.c, mm/page_alloc.c, mm/filemap.c)',

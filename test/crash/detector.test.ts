@@ -66,6 +66,36 @@ describe('CrashDetector', () => {
     expect(detectCrashes(syzkallerLog('141'))[0]).toMatchObject({ title: 'WARNING in kvm_arch_vcpu_ioctl_run', fatal: true, type: 'warning' });
   });
 
+  it('titles a failed XFS ASSERT by the function that asserted, not by assfail', () => {
+    // fs/xfs/xfs_message.c: assfail() prints "Assertion failed: %s, file: %s, line: %d" and
+    // WARNs (or BUGs with bug_on_assert); two different assertions must stay two crash groups.
+    const assertion = (expr: string, file: string, caller: string, bug: boolean): string => kmsg(
+      'run fstests generic/475 at 2026-12-01 10:00:00',
+      `XFS (vdb): Assertion failed: ${expr}, file: ${file}, line: 1234`,
+      '------------[ cut here ]------------',
+      bug ? 'kernel BUG at fs/xfs/xfs_message.c:110!' : 'WARNING: CPU: 1 PID: 4567 at fs/xfs/xfs_message.c:104 assfail+0x2c/0x40 [xfs]',
+      ...(bug ? ['invalid opcode: 0000 [#1] PREEMPT SMP NOPTI'] : ['Modules linked in: xfs']),
+      'CPU: 1 PID: 4567 Comm: xfs_io Not tainted 6.1.0 #1',
+      'RIP: 0010:assfail+0x2c/0x40 [xfs]',
+      'Call Trace:',
+      ' <TASK>',
+      ` ${caller}+0x123/0x456 [xfs]`,
+      ' xfs_inodegc_worker+0x12/0x40 [xfs]',
+      ' process_one_work+0x1c7/0x380',
+      ' worker_thread+0x4d/0x380',
+      ' kthread+0xe9/0x110',
+      ' ret_from_fork+0x22/0x30',
+      ' </TASK>',
+      '---[ end trace 0000000000000000 ]---',
+    );
+    const inactive = detectCrashes(assertion('ip->i_delayed_blks == 0', 'fs/xfs/xfs_inode.c', 'xfs_inactive', false));
+    const modSb = detectCrashes(assertion('tp->t_blk_res >= tp->t_blk_res_used', 'fs/xfs/xfs_trans.c', 'xfs_trans_mod_sb', false));
+    expect(inactive).toMatchObject([{ title: 'WARNING in xfs_inactive', test: 'generic/475' }]);
+    expect(modSb).toMatchObject([{ title: 'WARNING in xfs_trans_mod_sb' }]);
+    expect(inactive[0]?.fingerprint).not.toBe(modSb[0]?.fingerprint);
+    expect(detectCrashes(assertion('0', 'fs/xfs/xfs_bmap.c', 'xfs_bmapi_write', true))).toMatchObject([{ title: 'kernel BUG in xfs_bmapi_write' }]);
+  });
+
   it('returns a WARNING or KASAN report without a panic as non-fatal', () => {
     expect(detectCrashes(syzkallerLog('261'))[0]).toMatchObject({ title: 'KASAN: use-after-free Write in snd_timer_user_interrupt', fatal: false });
   });
