@@ -3,6 +3,7 @@
  * only be stopped, never leaked (docs/architecture.md, "The VM layer", step 4).
  */
 import { execa, type ResultPromise } from 'execa';
+import { killedWithKt } from './parentDeath.js';
 import { registerProcessGroup, unregisterProcessGroup } from './processRegistry.js';
 
 export interface QemuExit {
@@ -24,8 +25,10 @@ export interface QemuProcess {
 }
 
 export function launchQemu(argv: string[], opts: { cwd: string; env?: Record<string, string> }): QemuProcess {
-  const [file, ...args] = argv;
-  if (!file) throw new Error('launchQemu: empty argv');
+  const [qemu, ...qemuArgs] = argv;
+  if (!qemu) throw new Error('launchQemu: empty argv');
+  // Even a SIGKILLed kt leaves no QEMU behind (src/vm/parentDeath.ts).
+  const { file, args } = killedWithKt(qemu, qemuArgs);
   const child: ResultPromise = execa(file, args, {
     cwd: opts.cwd,
     env: opts.env,
@@ -37,10 +40,11 @@ export function launchQemu(argv: string[], opts: { cwd: string; env?: Record<str
     stderr: 'pipe',
     buffer: { stdout: false, stderr: true },
     reject: false,
-    // Kill QEMU when kt's own event loop is torn down by execa's cleanup.
+    // execa's cleanup skips detached children; processRegistry and the parent-death signal
+    // stop QEMU instead.
     cleanup: true,
   });
-  if (child.pid === undefined) throw new Error(`could not start ${file}`);
+  if (child.pid === undefined) throw new Error(`could not start ${qemu}`);
   const pid: number = child.pid;
   registerProcessGroup(pid);
 

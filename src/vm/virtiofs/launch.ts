@@ -10,6 +10,7 @@ import { HostError, isKtError } from '../../errors.js';
 import { resolveSharedCacheDir } from '../image/cacheDir.js';
 import { openUsernsRunner, type ToolRunner } from '../image/toolRunner.js';
 import type { UsernsPlan } from '../image/userns.js';
+import { killedWithKt } from '../parentDeath.js';
 import { registerProcessGroup, unregisterProcessGroup } from '../processRegistry.js';
 import { renderVirtiofsdArgs, usernsInnerArgs, type VirtiofsShareSpec } from './argv.js';
 import type { VirtiofsDaemon } from './daemon.js';
@@ -110,7 +111,9 @@ export async function startVirtiofsDaemons(
     }
     for (const share of shares) {
       const daemonArgv = renderVirtiofsdArgs(daemon, share);
-      const { file, args } = runner && opts.userns ? runner.command(opts.userns.tools.unshare, usernsInnerArgs(daemonArgv)) : { file: daemonArgv[0]!, args: daemonArgv.slice(1) };
+      const direct = runner && opts.userns ? runner.command(opts.userns.tools.unshare, usernsInnerArgs(daemonArgv)) : { file: daemonArgv[0]!, args: daemonArgv.slice(1) };
+      // Like QEMU, gone with kt even when kt is SIGKILLed (src/vm/parentDeath.ts).
+      const { file, args } = killedWithKt(direct.file, direct.args);
       const child = execa(file, args, {
         cwd: opts.cwd,
         // Own process group, like QEMU (src/vm/launch.ts): kt decides when it stops.
@@ -122,7 +125,7 @@ export async function startVirtiofsDaemons(
         cleanup: true,
         ...(runner ? { env: runner.env, extendEnv: false } : {}),
       });
-      if (child.pid === undefined) throw new HostError('E_VIRTIOFSD_START', `could not start ${file}`, 'check that the file is an executable virtiofsd, or set KT_VIRTIOFSD');
+      if (child.pid === undefined) throw new HostError('E_VIRTIOFSD_START', `could not start ${direct.file}`, 'check that the file is an executable virtiofsd, or set KT_VIRTIOFSD');
       const entry = { pid: child.pid, child, exited: false };
       registerProcessGroup(child.pid);
       children.push(entry);
@@ -134,7 +137,7 @@ export async function startVirtiofsDaemons(
           throw new HostError(
             'E_VIRTIOFSD_FAILED',
             `virtiofsd for ${share.tag} (${share.source}) exited with status ${r.exitCode ?? r.signal} before it listened on ${share.socket}:\n${logTail(share.log)}`,
-            `its command line: ${[file, ...args].join(' ')}; run kt as root, or with --rootfs image`,
+            `its command line: ${[direct.file, ...direct.args].join(' ')}; run kt as root, or with --rootfs image`,
           );
         }
         if (opts.signal?.aborted) throw new HostError('E_BOOT_ABORTED', `start of virtiofsd for ${share.tag} was interrupted`);

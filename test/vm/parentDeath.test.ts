@@ -1,0 +1,79 @@
+/**
+ * A kt killed with SIGKILL runs no exit handler; the parent-death signal still takes its VMs
+ * down (src/vm/parentDeath.ts). A real child kt process (the build `npm test` makes first, dist/)
+ * starts a process through the real launchQemu and is then SIGKILLed.
+ */
+import { execa } from 'execa';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { findSetpriv, killedWithKt } from '../../src/vm/parentDeath.js';
+
+const LAUNCH = fileURLToPath(new URL('../../dist/vm/launch.js', import.meta.url));
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Polls until `pid` is gone or `ms` passed (an outcome, not a timing assertion). */
+async function gone(pid: number, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; ) {
+    if (!alive(pid)) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return !alive(pid);
+}
+
+let leftover: number | undefined;
+afterEach(() => {
+  if (leftover !== undefined && alive(leftover)) process.kill(leftover, 'SIGKILL');
+  leftover = undefined;
+});
+
+describe('killedWithKt', () => {
+  it('runs the program through setpriv --pdeathsig SIGKILL, or unchanged without setpriv', () => {
+    expect(killedWithKt('qemu-system-x86_64', ['-S'], '/usr/bin/setpriv')).toEqual({
+      file: '/usr/bin/setpriv',
+      args: ['--pdeathsig', 'SIGKILL', '--', 'qemu-system-x86_64', '-S'],
+    });
+    expect(killedWithKt('qemu-system-x86_64', ['-S'], null)).toEqual({ file: 'qemu-system-x86_64', args: ['-S'] });
+  });
+
+  it('finds setpriv on PATH only', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-setpriv-'));
+    try {
+      // findSetpriv caches per process; this asks for what this host has, which CI installs.
+      expect(findSetpriv()).toMatch(/\/setpriv$/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a process kt launched dies with a SIGKILLed kt', async () => {
+    const script = `
+      const { launchQemu } = await import(${JSON.stringify(LAUNCH)});
+      const q = launchQemu(['sleep', '600'], { cwd: '/' });
+      console.log(q.pid);
+      setInterval(() => {}, 1000);
+    `;
+    const child = execa('node', ['--input-type=module', '-e', script], { reject: false, stdout: 'pipe' });
+    const pid = await new Promise<number>((resolve, reject) => {
+      child.stdout?.once('data', (d: Buffer) => resolve(Number(String(d).trim())));
+      void child.then((r) => reject(new Error(`child ended first: ${String(r.stderr)}`)));
+    });
+    leftover = pid;
+    expect(alive(pid)).toBe(true);
+    // The launched program is the real one, not a wrapper left running beside it.
+    expect(fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0')[0]).toBe('sleep');
+    child.kill('SIGKILL');
+    await child;
+    expect(await gone(pid, 30_000)).toBe(true);
+  });
+});
