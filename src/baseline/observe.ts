@@ -80,7 +80,9 @@ function firstLine(text: string): string {
 /** Every attempt of a test, judged together. */
 export function observe(attempts: readonly TestAttempt[]): Observation {
   const obs: Observation = { failed: 0, attempts: 0, notrun: 0, errors: 0, crashes: [], timeouts: 0, hangs: [] };
-  for (const a of [...attempts].sort((x, y) => x.attempt - y.attempt)) {
+  // In the summary's order (runs as they started, then attempts): attempt numbers restart in
+  // every run, so sorting by them would take the "last" failure from the wrong run.
+  for (const a of attempts) {
     const o = a.outcome;
     switch (o.status) {
       case 'passed':

@@ -45,9 +45,9 @@ export interface TestResult {
   section: string;
   /** Status of the last finished attempt; `notexecuted` when none finished. */
   status: SummaryStatus;
-  /** Every finished attempt, in attempt order; the last one decides `status`. */
+  /** Every finished attempt, runs in the order they started, attempt order within a run; the last one decides `status`. */
   attempts: TestAttempt[];
-  /** An earlier attempt failed, crashed or timed out and the last one passed. */
+  /** An earlier attempt of the same run failed, crashed or timed out and the last one passed. */
   flaky: boolean;
   /** Machine the test was still running on when its run stopped (begun, never finished). */
   unfinishedOn?: string;

@@ -3,6 +3,11 @@
  * are merged by concatenating their events; each run-start opens a new run, and tests are keyed
  * by section + name so the same test in two sections stays two results.
  *
+ * A test that ran in several of the merged runs (`kt report A B` of two runs of one plan) takes
+ * its final status from the run that started last, and is flaky only when that run's own retries
+ * failed and then passed: attempt numbers restart in every run, so they order attempts within a
+ * run, never across runs. CI shards run disjoint tests, so for them this changes nothing.
+ *
  * It never throws on odd event orders (a test-end without test-begin, events before run-start):
  * a log cut by SIGKILL or written by a buggy runner must still produce a report. It never
  * guesses, either: the runner names the test it blames for a lost VM (machine-lost.test, after
@@ -40,7 +45,8 @@ interface TestEntry {
   section: string;
   /** Insertion order, for stable output. */
   order: number;
-  attempts: TestAttempt[];
+  /** Finished attempts with the index of the run (event log) that recorded each, in event order. */
+  attempts: { attempt: TestAttempt; runIndex: number }[];
   /** Index of the last run whose plan listed it (or that ran it). */
   runIndex: number;
 }
@@ -239,8 +245,8 @@ export function summarizeRun(events: readonly RunEvent[]): RunSummary {
           pendingReports.get(slot)?.push(event.report);
           break;
         }
-        const last = tests.get(key)?.attempts.filter((a) => a.machine === event.machine).at(-1);
-        last?.reports.push(event.report);
+        const last = tests.get(key)?.attempts.filter((a) => a.runIndex === index && a.attempt.machine === event.machine).at(-1);
+        last?.attempt.reports.push(event.report);
         break;
       }
       case 'test-end': {
@@ -255,7 +261,7 @@ export function summarizeRun(events: readonly RunEvent[]): RunSummary {
           beganAt.delete(slot);
           pendingReports.delete(slot);
         }
-        entry.attempts.push({
+        const attempt: TestAttempt = {
           attempt: event.attempt,
           machine: event.machine,
           outcome: event.outcome,
@@ -268,7 +274,8 @@ export function summarizeRun(events: readonly RunEvent[]): RunSummary {
           ...(event.fullTail !== undefined ? { fullTail: event.fullTail } : {}),
           runId: state.info.runId,
           reports,
-        });
+        };
+        entry.attempts.push({ attempt, runIndex: index });
         const outcome = event.outcome;
         const crash = outcome.status === 'crashed' || outcome.status === 'timedout' ? outcome.crash : undefined;
         if (crash) recordCrash(index, event.machine, event.test, crash, true);
@@ -299,12 +306,21 @@ export function summarizeRun(events: readonly RunEvent[]): RunSummary {
   const unfinishedOn = new Map<string, string>();
   for (const [slot, key] of inFlight) unfinishedOn.set(key, slot.slice(slot.indexOf('/') + 1));
 
+  const runRank = chronologicalRanks(runs);
   const results = orderBySection([...tests.values()]).map((entry): TestResult => {
     const key = testKey(entry.section, entry.test);
-    const attempts = [...entry.attempts].sort((a, b) => a.attempt - b.attempt);
+    // Runs in the order they started, then attempts within a run (a stable sort keeps the event
+    // order of equal keys): the last element is the latest run's last attempt.
+    const ordered = [...entry.attempts].sort(
+      (a, b) => (runRank[a.runIndex] ?? 0) - (runRank[b.runIndex] ?? 0) || a.attempt.attempt - b.attempt.attempt,
+    );
+    const attempts = ordered.map((a) => a.attempt);
+    const lastRun = ordered.at(-1)?.runIndex;
     const last = attempts[attempts.length - 1];
     const status: SummaryStatus = last ? last.outcome.status : 'notexecuted';
-    const flaky = status === 'passed' && attempts.slice(0, -1).some((a) => FLAKY_BEFORE_PASS.has(a.outcome.status));
+    // Flaky is a property of one run's retries: a failure in another run followed by a pass here
+    // is two runs disagreeing, not a retry that passed.
+    const flaky = status === 'passed' && ordered.slice(0, -1).some((a) => a.runIndex === lastRun && FLAKY_BEFORE_PASS.has(a.attempt.outcome.status));
     const machine = unfinishedOn.get(key);
     return {
       test: entry.test,
@@ -331,6 +347,22 @@ export function summarizeRun(events: readonly RunEvent[]): RunSummary {
     wallMs: overallWallMs(runs),
     interrupted: runInfos.some((r) => r.status === 'interrupted' || r.status === 'killed'),
   };
+}
+
+/**
+ * Each run's rank by start time (index → rank), the order of the logs breaking ties. When some
+ * run has no start time (a log whose head was lost), the order of the logs alone.
+ */
+function chronologicalRanks(runs: readonly RunState[]): number[] {
+  const indexes = runs.map((_, i) => i);
+  if (runs.every((r) => Number.isFinite(r.startMs))) {
+    indexes.sort((a, b) => (runs[a] as RunState).startMs - (runs[b] as RunState).startMs || a - b);
+  }
+  const rank: number[] = [];
+  indexes.forEach((runIndex, position) => {
+    rank[runIndex] = position;
+  });
+  return rank;
 }
 
 /** Groups tests by section (first seen first), keeping plan order within a section. */

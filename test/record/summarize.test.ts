@@ -1,8 +1,14 @@
-import { describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventLogWriter, readEventLog } from '../../src/record/eventLog.js';
 import type { RunEvent } from '../../src/record/events.js';
 import type { CrashInfo } from '../../src/record/outcome.js';
 import { summarizeRun } from '../../src/record/summarize.js';
 import { hasFailures } from '../../src/record/runSummary.js';
+import { describeTestcase } from '../../src/reporters/junit.js';
+import { O, runEvents, type RunPlan } from '../baseline/runs.js';
 import { at, interruptedRun, noreflinkRun, PLAN, RunScript, shard, SYSRQ_CRASH } from '../reporters/scenarios.js';
 
 describe('summarizeRun on an interrupted run with every outcome', () => {
@@ -143,6 +149,84 @@ describe('summarizeRun merging logs', () => {
       ['xfs_noreflink', 'passed'],
     ]);
     expect(summary.sections.map((s) => s.name)).toEqual(['global', 'xfs_noreflink']);
+  });
+});
+
+describe('summarizeRun merging runs of the same tests (kt report A B)', () => {
+  let root: string;
+  beforeAll(() => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-summarize-merge-'));
+  });
+  afterAll(() => {
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  /**
+   * A run directory holding the event log of `plan` as the runner writes it (EventLogWriter),
+   * started `hoursLater` after the scenario's origin; returns the events read back from disk.
+   */
+  async function logOf(runId: string, plan: RunPlan, hoursLater: number): Promise<RunEvent[]> {
+    const dir = path.join(root, runId);
+    fs.mkdirSync(dir);
+    const writer = EventLogWriter.open(dir, { durable: false });
+    const shift = hoursLater * 3_600_000;
+    for (const e of runEvents(runId, plan)) writer.append({ ...e, ts: new Date(Date.parse(e.ts) + shift).toISOString() });
+    writer.close();
+    const read = await readEventLog(path.join(dir, 'events.jsonl'));
+    expect(read.problems).toEqual([]);
+    return read.events;
+  }
+
+  it('takes the final status from the later run: failed, then passed on a retry, then failed again is failed', async () => {
+    const a = await logOf('run-a', { 'generic/200': [O.mismatch, O.pass], 'generic/001': [O.pass] }, 0);
+    const b = await logOf('run-b', { 'generic/200': [O.mismatch], 'generic/001': [O.pass] }, 1);
+    const summary = summarizeRun([...a, ...b]);
+    const t = summary.tests.find((r) => r.test === 'generic/200');
+    expect(t?.status).toBe('failed');
+    expect(t?.flaky).toBe(false);
+    expect(t?.attempts.map((x) => [x.runId, x.attempt, x.outcome.status])).toEqual([
+      ['run-a', 1, 'failed'],
+      ['run-a', 2, 'passed'],
+      ['run-b', 1, 'failed'],
+    ]);
+    expect(summary.counts).toMatchObject({ passed: 1, failed: 1, flaky: 0, total: 2 });
+    expect(hasFailures(summary)).toBe(true);
+    // JUnit agrees: a <failure>, the earlier attempts reruns of a test that still fails.
+    const jcase = t ? describeTestcase(t) : undefined;
+    expect(jcase?.verdict?.element).toBe('failure');
+    expect(jcase?.reruns.map((r) => r.element)).toEqual(['rerunFailure']);
+  });
+
+  it('orders runs by when they started, whatever the order of the logs given', async () => {
+    const a = await logOf('run-c', { 'generic/200': [O.mismatch, O.pass] }, 0);
+    const b = await logOf('run-d', { 'generic/200': [O.mismatch] }, 1);
+    const summary = summarizeRun([...b, ...a]);
+    expect(summary.runs.map((r) => r.runId)).toEqual(['run-d', 'run-c']);
+    expect(summary.tests[0]?.status).toBe('failed');
+    expect(summary.tests[0]?.attempts.map((x) => x.runId)).toEqual(['run-c', 'run-c', 'run-d']);
+  });
+
+  it('decides flaky within one run: a retry that passed in the later run is flaky, a pass after another run failed is not', async () => {
+    const failed = await logOf('run-e', { 'generic/200': [O.mismatch], 'generic/300': [O.exit3] }, 0);
+    const later = await logOf('run-f', { 'generic/200': [O.mismatch, O.pass], 'generic/300': [O.pass] }, 1);
+    const byName = new Map(summarizeRun([...failed, ...later]).tests.map((t) => [t.test, t]));
+    expect([byName.get('generic/200')?.status, byName.get('generic/200')?.flaky]).toEqual(['passed', true]);
+    expect([byName.get('generic/300')?.status, byName.get('generic/300')?.flaky]).toEqual(['passed', false]);
+  });
+
+  it('keeps the result of an earlier run for a test the later run planned but never started', async () => {
+    const a = await logOf('run-g', { 'generic/200': [O.exit3] }, 0);
+    const b = await logOf('run-h', { 'generic/200': [] }, 1);
+    const t = summarizeRun([...a, ...b]).tests[0];
+    expect([t?.status, t?.attempts.length]).toEqual(['failed', 1]);
+  });
+
+  it('merges CI shards (disjoint tests) the same in either order', () => {
+    const forward = summarizeRun([...shard(1), ...shard(2)]);
+    const backward = summarizeRun([...shard(2), ...shard(1)]);
+    const results = (s: typeof forward) => new Map(s.tests.map((t) => [t.test, [t.status, t.flaky, t.attempts.length]]));
+    expect(results(backward)).toEqual(results(forward));
+    expect(backward.counts).toEqual(forward.counts);
   });
 });
 
