@@ -4,7 +4,8 @@
  * /dev/kvm opening is not enough: on nested hypervisors it opens, SeaBIOS and the kernel's
  * real-mode setup print, and then the 64-bit kernel hangs (seen on kt's own build hosts). So
  * `auto` boots kt's initramfs with `kt.probe=1`, which prints KT-PROBE-OK and powers off, under
- * a short deadline. The verdict is cached per host boot (boot_id), so the probe costs once.
+ * a short deadline. A definite verdict is cached per host boot (boot_id), so the probe costs
+ * once (probeIsCacheable says which verdicts are definite).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,6 +23,52 @@ export interface AccelFacts {
   kvmOpenable: boolean;
   /** Result of a real probe boot under KVM, when one was made. */
   kvmBootsGuest?: boolean;
+  /** Why the probe guest did not boot, for the note (probeNote). */
+  kvmWhy?: string;
+}
+
+/** What one probe boot under KVM showed. */
+export type KvmProbe =
+  | { kind: 'boots' }
+  /** The guest printed, then never reached the marker: the nested-hypervisor hang. */
+  | { kind: 'hangs' }
+  /** Nothing on the console before the deadline: a stuck guest, or a host too busy to tell. */
+  | { kind: 'silent' }
+  /** QEMU ended without the marker (it refused KVM, or aborted): its own words. */
+  | { kind: 'failed'; exit: string; stderr: string };
+
+/** The probe's verdict from what was seen (pure). */
+export function classifyProbe(seen: { marker: boolean; consoleBytes: number; exit?: { exitCode?: number; signal?: string; stderr: string } }): KvmProbe {
+  if (seen.marker) return { kind: 'boots' };
+  if (seen.exit) return { kind: 'failed', exit: seen.exit.signal ?? `status ${seen.exit.exitCode ?? '?'}`, stderr: seen.exit.stderr.trim() };
+  return seen.consoleBytes > 0 ? { kind: 'hangs' } : { kind: 'silent' };
+}
+
+/**
+ * Whether a verdict holds for the rest of this host boot. Only definite ones: the guest booted,
+ * or it started and hung (nested virtualisation does not get better until the host changes).
+ * A QEMU that failed at once is asked again next run (it costs well under a second, and its
+ * cause, a busy /dev/kvm or a missing CPU feature, may be gone); a silent guest may only have
+ * met a busy host.
+ */
+export function probeIsCacheable(probe: KvmProbe): boolean {
+  return probe.kind === 'boots' || probe.kind === 'hangs';
+}
+
+/** Why KVM was not used, in the user's note. */
+export function probeWhy(probe: KvmProbe): string | undefined {
+  switch (probe.kind) {
+    case 'boots':
+      return undefined;
+    case 'hangs':
+      return 'a probe guest started under KVM and then hung (nested virtualisation?)';
+    case 'silent':
+      return 'a probe guest printed nothing under KVM within the probe\'s deadline';
+    case 'failed': {
+      const line = probe.stderr.split('\n').find((l) => l.trim() !== '') ?? '';
+      return `QEMU under KVM ended with ${probe.exit}${line ? `: ${line.trim()}` : ''}`;
+    }
+  }
 }
 
 export interface AccelDecision {
@@ -47,7 +94,7 @@ export function decideAccel(request: AccelRequest, facts: AccelFacts): AccelDeci
   if (facts.kvmBootsGuest === false) {
     return {
       accel: 'tcg',
-      note: '/dev/kvm opens but a probe guest did not boot under KVM (nested virtualisation?): using TCG',
+      note: `/dev/kvm opens but ${facts.kvmWhy ?? 'a probe guest did not boot under KVM (nested virtualisation?)'}: using TCG (pass --accel kvm to insist)`,
     };
   }
   return { accel: 'kvm' };
@@ -70,8 +117,8 @@ function bootId(): string {
   }
 }
 
-/** Boots kernel+initramfs under KVM with kt.probe=1; true when the marker appears in time. */
-export async function probeKvmBoot(kernel: string, initramfs: string, workDir: string, timeoutMs = 20_000): Promise<boolean> {
+/** Boots kernel+initramfs under KVM with kt.probe=1, and says what happened (classifyProbe). */
+export async function probeKvmBoot(kernel: string, initramfs: string, workDir: string, timeoutMs = 20_000): Promise<KvmProbe> {
   const argv = [
     'qemu-system-x86_64', '-accel', 'kvm', '-machine', 'q35', '-cpu', 'host', '-m', '256M', '-smp', '1',
     '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
@@ -81,20 +128,25 @@ export async function probeKvmBoot(kernel: string, initramfs: string, workDir: s
   ];
   const qemu = launchQemu(argv, { cwd: workDir });
   let text = '';
-  const found = new Promise<boolean>((resolve) => {
-    qemu.onConsole((chunk) => {
-      text = (text + chunk.toString('latin1')).slice(-4096);
-      if (text.includes(PROBE_MARKER)) resolve(true);
+  let consoleBytes = 0;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await new Promise<KvmProbe>((resolve) => {
+      qemu.onConsole((chunk) => {
+        consoleBytes += chunk.length;
+        text = (text + chunk.toString('latin1')).slice(-4096);
+        if (text.includes(PROBE_MARKER)) resolve({ kind: 'boots' });
+      });
+      void qemu.exited.then((exit) => resolve(classifyProbe({ marker: text.includes(PROBE_MARKER), consoleBytes, exit })));
+      timer = setTimeout(() => resolve(classifyProbe({ marker: false, consoleBytes })), timeoutMs);
     });
-    void qemu.exited.then(() => resolve(text.includes(PROBE_MARKER)));
-    setTimeout(() => resolve(false), timeoutMs);
-  });
-  const ok = await found;
-  await qemu.kill(500);
-  return ok;
+  } finally {
+    clearTimeout(timer);
+    await qemu.kill(500);
+  }
 }
 
-/** Decides the accelerator, probing KVM at most once per host boot. */
+/** Decides the accelerator, probing KVM at most once per host boot (probeIsCacheable). */
 export async function resolveAccel(
   request: AccelRequest,
   probe: { kernel: string; initramfs: string; cacheDir: string; workDir: string },
@@ -104,18 +156,22 @@ export async function resolveAccel(
   const cacheFile = path.join(probe.cacheDir, 'kvm-probe.json');
   const id = bootId();
   try {
-    const cached = JSON.parse(fs.readFileSync(cacheFile, 'utf8')) as { bootId: string; kvmBootsGuest: boolean };
-    if (cached.bootId === id) return decideAccel(request, { kvmOpenable, kvmBootsGuest: cached.kvmBootsGuest });
+    const cached = JSON.parse(fs.readFileSync(cacheFile, 'utf8')) as { bootId: string; kvmBootsGuest: boolean; why?: string };
+    if (cached.bootId === id) return decideAccel(request, { kvmOpenable, kvmBootsGuest: cached.kvmBootsGuest, kvmWhy: cached.why });
   } catch {
     // no cache yet
   }
-  let kvmBootsGuest: boolean;
+  let result: KvmProbe;
   try {
-    kvmBootsGuest = await probeKvmBoot(probe.kernel, probe.initramfs, probe.workDir);
+    result = await probeKvmBoot(probe.kernel, probe.initramfs, probe.workDir);
   } catch (err) {
     throw new HostError('E_KVM_PROBE', `could not run the KVM probe: ${String(err)}`, 'use --accel tcg');
   }
-  fs.mkdirSync(probe.cacheDir, { recursive: true });
-  fs.writeFileSync(cacheFile, JSON.stringify({ bootId: id, kvmBootsGuest }));
-  return decideAccel(request, { kvmOpenable, kvmBootsGuest });
+  const kvmBootsGuest = result.kind === 'boots';
+  const why = probeWhy(result);
+  if (probeIsCacheable(result)) {
+    fs.mkdirSync(probe.cacheDir, { recursive: true });
+    fs.writeFileSync(cacheFile, JSON.stringify({ bootId: id, kvmBootsGuest, ...(why ? { why } : {}) }));
+  }
+  return decideAccel(request, { kvmOpenable, kvmBootsGuest, kvmWhy: why });
 }
