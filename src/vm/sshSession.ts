@@ -44,8 +44,15 @@ export interface Session {
   close(): void;
 }
 
-/** Opens `command` as a session on an established connection; `closed` resolves when the connection drops. */
-export function openSession(client: ssh2.Client, closed: Promise<void>, command: string, opts: SessionOptions = {}): Promise<Session> {
+/**
+ * What a connection calls when it drops, one entry per channel in flight. A channel adds itself
+ * and removes itself when it ends, so a long-lived connection holds nothing of the channels it
+ * ran (src/vm/sshTransport.ts).
+ */
+export type ChannelWatchers = Set<() => void>;
+
+/** Opens `command` as a session on an established connection; `watchers` are told when the connection drops. */
+export function openSession(client: ssh2.Client, watchers: ChannelWatchers, command: string, opts: SessionOptions = {}): Promise<Session> {
   const execOptions: ssh2.ExecOptions = opts.pty ? { pty: { rows: opts.pty.rows, cols: opts.pty.cols, width: 0, height: 0, term: opts.pty.term } } : {};
   return new Promise<Session>((resolve, reject) => {
     client.exec(command, execOptions, (err, channel) => {
@@ -58,6 +65,7 @@ export function openSession(client: ssh2.Client, closed: Promise<void>, command:
       const ended = new Promise<SessionEnd>((r) => (finish = r));
       const done = () => {
         open = false;
+        watchers.delete(done);
         finish({ exitCode, ...(signal !== undefined ? { signal } : {}), lost: !gotExit });
       };
       // ssh2 emits 'exit' with (code) for "exit-status" and (null, name, ...) for "exit-signal" (RFC 4254 §6.10).
@@ -77,7 +85,7 @@ export function openSession(client: ssh2.Client, closed: Promise<void>, command:
       // A write racing the channel's close must not become an unhandled error.
       channel.on('error', () => undefined);
       channel.stderr.on('error', () => undefined);
-      void closed.then(done);
+      watchers.add(done);
       resolve({
         write: (data) => {
           if (open) channel.write(data);

@@ -8,13 +8,17 @@ import net from 'node:net';
 import ssh2 from 'ssh2';
 import { fingerprint, HOST_KEY_TYPE, HostKeyMismatchError, parseHostKeyLine } from './hostKey.js';
 import { TimeoutError, withTimeout } from './qmp.js';
-import { openSession, type Session, type SessionOptions } from './sshSession.js';
+import { openSession, type ChannelWatchers, type Session, type SessionOptions } from './sshSession.js';
 
 export interface ExecOptions {
   /** Called with stdout chunks as they arrive (check's stream is parsed live). */
   onStdout?: (chunk: Buffer) => void;
-  /** Rejects with TimeoutError (and closes the channel) when the command takes longer. */
+  /**
+   * Rejects with TimeoutError when the command takes longer; the command is then sent SIGKILL,
+   * its channel closed, and no more of its output reaches onStdout.
+   */
   timeoutMs?: number;
+  /** Aborting rejects with TransportError('aborted') and stops the command as a timeout does. */
   signal?: AbortSignal;
 }
 
@@ -60,11 +64,27 @@ export async function connectSsh(
   const client = new ssh2.Client();
   const sock =
     endpoint.kind === 'virtio-serial' ? net.connect(endpoint.socket) : net.connect(endpoint.port, '127.0.0.1');
+  // One set of listeners per connection, whatever number of commands it runs: each command in
+  // flight registers how to fail and leaves the set when it ends, so nothing it held (its output,
+  // its channel) lives on with the connection. Called from the events themselves, not from a
+  // `closed.then`: ssh2 emits the client's 'close' before it closes the channels (lib/client.js),
+  // so a command fails as lost instead of ending with no exit status.
   let closedResolve!: () => void;
   const closed = new Promise<void>((resolve) => (closedResolve = resolve));
-  client.on('close', () => closedResolve());
-  client.on('end', () => closedResolve());
-  sock.on('close', () => closedResolve());
+  const watchers: ChannelWatchers = new Set();
+  let isClosed = false;
+  const lose = () => {
+    if (isClosed) return;
+    isClosed = true;
+    closedResolve();
+    const failing = [...watchers];
+    watchers.clear();
+    for (const fail of failing) fail();
+  };
+  client.on('close', lose);
+  client.on('end', lose);
+  client.on('error', lose);
+  sock.on('close', lose);
 
   await withTimeout(
     new Promise<void>((resolve, reject) => {
@@ -108,63 +128,113 @@ export async function connectSsh(
     // ssh2 reports a refused key as "Host denied (verification failed)"; say which keys.
     throw mismatch ?? err;
   });
-  client.on('error', () => closedResolve());
-
-  let isClosed = false;
-  void closed.then(() => (isClosed = true));
 
   function exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     if (isClosed) return Promise.reject(new TransportError('ssh connection to the guest is closed'));
     // An already aborted signal never fires 'abort': refuse before the command starts.
     if (opts.signal?.aborted) return Promise.reject(new TransportError('aborted'));
-    const run = new Promise<ExecResult>((resolve, reject) => {
-      client.exec(command, (err, channel) => {
-        if (err) return reject(new TransportError(`ssh exec failed: ${err.message}`));
-        const out: Buffer[] = [];
-        const errOut: Buffer[] = [];
-        let exitCode: number | null = null;
-        let signal: string | undefined;
-        channel.on('data', (chunk: Buffer) => {
-          out.push(chunk);
-          opts.onStdout?.(chunk);
-        });
-        channel.stderr.on('data', (chunk: Buffer) => errOut.push(chunk));
-        channel.on('exit', (code: number | null, sig?: string) => {
-          exitCode = code;
-          signal = sig ?? undefined;
-        });
-        const onClosed = () => reject(new TransportError(`connection lost while running: ${command.slice(0, 80)}`));
-        void closed.then(onClosed);
-        const abort = () => {
-          channel.close();
-          reject(new TransportError('aborted'));
-        };
-        opts.signal?.addEventListener('abort', abort, { once: true });
-        channel.on('close', () => {
-          opts.signal?.removeEventListener('abort', abort);
-          resolve({
-            exitCode,
-            signal,
-            stdout: Buffer.concat(out).toString('utf8'),
-            stderr: Buffer.concat(errOut).toString('utf8'),
-          });
-        });
-      });
-    });
-    if (!opts.timeoutMs) return run;
-    return withTimeout(run, opts.timeoutMs, `guest command "${command.slice(0, 60)}"`);
+    return runCommand(client, watchers, command, opts);
   }
 
   return {
     exec,
     session: (command, opts) =>
-      isClosed ? Promise.reject(new TransportError('ssh connection to the guest is closed')) : openSession(client, closed, command, opts),
+      isClosed ? Promise.reject(new TransportError('ssh connection to the guest is closed')) : openSession(client, watchers, command, opts),
     close: () => {
       client.end();
       sock.destroy();
     },
     closed,
   };
+}
+
+/**
+ * One command on its own channel. Every way it ends (exit, timeout, abort, lost connection) goes
+ * through `settle`, which lets go of the timer, the abort listener and the watcher entry; a
+ * command the caller gave up on is killed and its channel closed.
+ */
+function runCommand(client: ssh2.Client, watchers: ChannelWatchers, command: string, opts: ExecOptions): Promise<ExecResult> {
+  return new Promise<ExecResult>((resolve, reject) => {
+    let channel: ssh2.ClientChannel | undefined;
+    let out: Buffer[] = [];
+    let errOut: Buffer[] = [];
+    let exitCode: number | null = null;
+    let signal: string | undefined;
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    const onStdout = (chunk: Buffer) => {
+      out.push(chunk);
+      opts.onStdout?.(chunk);
+    };
+    const onStderr = (chunk: Buffer) => errOut.push(chunk);
+    const settle = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      watchers.delete(onLost);
+      return true;
+    };
+    const giveUp = (err: Error, connectionAlive = true) => {
+      if (!settle()) return;
+      out = [];
+      errOut = [];
+      if (channel && connectionAlive) stop(channel);
+      reject(err);
+    };
+    // Nothing to stop on a dropped connection: ssh2 closes its channels itself.
+    const onLost = () => giveUp(new TransportError(`connection lost while running: ${command.slice(0, 80)}`), false);
+    const onAbort = () => giveUp(new TransportError('aborted'));
+    /** The caller gave up: no more output reaches it, the command is killed, the channel closed. */
+    const stop = (ch: ssh2.ClientChannel) => {
+      ch.off('data', onStdout);
+      ch.stderr.off('data', onStderr);
+      // Still drained, so ssh2 keeps the window open until the guest's close arrives.
+      ch.resume();
+      ch.stderr.resume();
+      try {
+        // RFC 4254 §6.9; OpenSSH's sshd delivers it to the command's process group
+        // (session.c, session_signal_req). Closing alone leaves the command running in the guest.
+        ch.signal('KILL');
+        ch.close();
+      } catch {
+        // The connection is going away; its loss ends the command anyway.
+      }
+    };
+    watchers.add(onLost);
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    if (opts.timeoutMs) {
+      const ms = opts.timeoutMs;
+      timer = setTimeout(() => giveUp(new TimeoutError(`guest command "${command.slice(0, 60)}" timed out after ${ms} ms`)), ms);
+    }
+    const opened = (err: Error | undefined, ch: ssh2.ClientChannel) => {
+      if (err) {
+        if (settle()) reject(new TransportError(`ssh exec failed: ${err.message}`));
+        return;
+      }
+      channel = ch;
+      // A channel must not emit an unhandled 'error' (a request racing its close).
+      ch.on('error', () => undefined);
+      ch.on('exit', (code: number | null, sig?: string) => {
+        exitCode = code;
+        signal = sig ?? undefined;
+      });
+      ch.on('close', () => {
+        if (!settle()) return;
+        resolve({ exitCode, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errOut).toString('utf8') });
+      });
+      // Timed out or aborted while the channel opened: the command has started, stop it now.
+      if (settled) return stop(ch);
+      ch.on('data', onStdout);
+      ch.stderr.on('data', onStderr);
+    };
+    try {
+      client.exec(command, opened);
+    } catch (err) {
+      // ssh2 throws "Not connected" when the socket is no longer writable.
+      if (settle()) reject(new TransportError(`ssh exec failed: ${(err as Error).message}`));
+    }
+  });
 }
 
 export { TimeoutError };
