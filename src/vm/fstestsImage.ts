@@ -16,10 +16,20 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { HostError } from '../errors.js';
 import { FileHashCache } from './fileHashCache.js';
+import { removeStage, stageTree } from './fstestsStage.js';
 import { findOnPath } from './image/hostTools.js';
+import { leftBehind, makerTag } from './leftovers.js';
 
-/** Directories of an fstests tree that the guest never needs: old results are often huge. */
-const SKIP_DIRS = new Set(['results', '.git']);
+/**
+ * Entries at the top of an fstests tree that the guest never needs: old results (`./check`
+ * writes them into the tree, often hundreds of MB) and git's data. Left out of the hash, the
+ * size and the image alike (fstestsStage.ts).
+ */
+export const SKIP_DIRS: ReadonlySet<string> = new Set(['results', '.git']);
+
+/** Beside the images in <cache>/fstests: the stage of a pack and the image being written. */
+const STAGE_PREFIX = '.stage.';
+const TMP_PREFIX = '.packing.';
 
 export interface TreeHash {
   /** Hex SHA-256 prefix naming the image. */
@@ -82,6 +92,25 @@ export function hashFstestsTree(fstestsDir: string, cacheDir: string): TreeHash 
   return tree;
 }
 
+/** Removes the stages and half-written images that kts gone from this host left in `dir`. */
+function removeLeftovers(dir: string): void {
+  for (const name of fs.readdirSync(dir)) {
+    const prefix = name.startsWith(STAGE_PREFIX) ? STAGE_PREFIX : name.startsWith(TMP_PREFIX) ? TMP_PREFIX : undefined;
+    if (prefix === undefined || !leftBehind(name, prefix)) continue;
+    try {
+      if (prefix === STAGE_PREFIX) removeStage(path.join(dir, name));
+      else fs.rmSync(path.join(dir, name), { force: true });
+    } catch {
+      // Only space is lost; the next kt tries again.
+    }
+  }
+}
+
+/** mke2fs ran out of blocks in the image, or the host's disk was full. Pure. */
+export function isOutOfSpace(message: string): boolean {
+  return /Could not allocate block|No space left on device|ENOSPC/i.test(message);
+}
+
 /** Returns the path of an ext4 image holding `fstestsDir`, building it when the tree changed. */
 export async function ensureFstestsImage(fstestsDir: string, cacheDir: string): Promise<string> {
   const tree = hashFstestsTree(fstestsDir, cacheDir);
@@ -89,23 +118,57 @@ export async function ensureFstestsImage(fstestsDir: string, cacheDir: string): 
   const image = path.join(dir, `${tree.hash}.img`);
   if (fs.existsSync(image)) return image;
   fs.mkdirSync(dir, { recursive: true });
-  const tmp = `${image}.${process.pid}.tmp`;
+  removeLeftovers(dir);
+  const tmp = path.join(dir, `${TMP_PREFIX}${makerTag()}${tree.hash}.img.tmp`);
   // Room for ext4 metadata (an inode per file) on top of the data.
   const sizeMiB = Math.ceil((tree.bytes * 1.3 + tree.files * 8192) / 2 ** 20) + 64;
   // mke2fs lives in /sbin, off a normal user's PATH.
   const mke2fs = findOnPath('mke2fs', process.env.PATH) ?? 'mke2fs';
+  const stage = fs.mkdtempSync(path.join(dir, `${STAGE_PREFIX}${makerTag()}`));
+  // process.exit() (a signal before the run starts) skips `finally`; 'exit' handlers still run.
+  const onExit = () => {
+    try {
+      removeStage(stage);
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      // removeLeftovers() of the next kt
+    }
+  };
+  process.once('exit', onExit);
   try {
-    await execa(mke2fs, ['-q', '-F', '-t', 'ext4', '-L', 'fstests', '-d', fstestsDir, tmp, `${sizeMiB}M`]);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    const missing = (err as { code?: string }).code === 'ENOENT';
-    throw new HostError(
-      missing ? 'E_MKE2FS_MISSING' : 'E_FSTESTS_IMAGE',
-      missing
-        ? 'mke2fs was not found; kt needs it to hand the fstests tree to the guests'
-        : `could not pack ${fstestsDir} into an image: ${(err as Error).message}`,
-      missing ? 'install e2fsprogs (apt-get install e2fsprogs)' : 'check that every file in the tree is readable',
-    );
+    try {
+      stageTree(fstestsDir, stage, SKIP_DIRS);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      throw new HostError(
+        'E_FSTESTS_IMAGE',
+        `could not stage ${fstestsDir} for its image in ${stage}: ${message}`,
+        isOutOfSpace(message) ? `free disk space in ${dir} (df -h ${dir})` : 'check that every file in the tree is readable',
+      );
+    }
+    try {
+      await execa(mke2fs, ['-q', '-F', '-t', 'ext4', '-L', 'fstests', '-d', stage, tmp, `${sizeMiB}M`]);
+    } catch (err) {
+      fs.rmSync(tmp, { force: true });
+      const missing = (err as { code?: string }).code === 'ENOENT';
+      const message = (err as Error).message;
+      throw new HostError(
+        missing ? 'E_MKE2FS_MISSING' : 'E_FSTESTS_IMAGE',
+        missing ? 'mke2fs was not found; kt needs it to hand the fstests tree to the guests' : `could not pack ${fstestsDir} into an image: ${message}`,
+        missing
+          ? 'install e2fsprogs (apt-get install e2fsprogs)'
+          : isOutOfSpace(message)
+            ? `mke2fs ran out of space: the image was sized ${sizeMiB} MiB for ${tree.bytes} bytes in ${tree.files} entries (results/ and .git left out); check the free disk space in ${dir} (df -h ${dir}), and that nothing wrote into the tree while kt packed it`
+            : 'check that every file in the tree is readable',
+      );
+    }
+  } finally {
+    process.off('exit', onExit);
+    try {
+      removeStage(stage);
+    } catch {
+      // Named for this process: removeLeftovers() of a later kt deletes it once this one is gone.
+    }
   }
   // The image must hold the content its name says: a tree edited while mke2fs copied it
   // (a `make` still running) would otherwise be cached under the hash of its earlier state.

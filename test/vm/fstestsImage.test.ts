@@ -2,13 +2,15 @@
  * The fstests image is keyed on the tree's content: real trees (a copy of the fixture fstests
  * tree), real mke2fs, real debugfs to read what the image holds, real touch -r to restore mtimes.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileHashCache } from '../../src/vm/fileHashCache.js';
-import { ensureFstestsImage, hashTree } from '../../src/vm/fstestsImage.js';
+import { ensureFstestsImage, hashTree, isOutOfSpace, SKIP_DIRS } from '../../src/vm/fstestsImage.js';
+import { stageTree } from '../../src/vm/fstestsStage.js';
+import { makerTag } from '../../src/vm/leftovers.js';
 
 const FIXTURE = new URL('../fixtures/fstests/', import.meta.url).pathname;
 const TIMEOUT = 60_000;
@@ -88,6 +90,142 @@ describe('ensureFstestsImage', () => {
     }
     expect(fs.readdirSync(path.join(cache, 'fstests')).filter((f) => f.endsWith('.img') || f.endsWith('.tmp'))).toEqual([]);
   }, TIMEOUT);
+});
+
+/** The names in a directory of the image, from debugfs' `ls` (e2fsprogs). */
+function lsInImage(image: string, dir: string): string[] {
+  const out = execFileSync('debugfs', ['-R', `ls ${dir}`, image], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  // `ls` without -l prints ` <inode>  (<rec_len>) <name>` entries, several to a line.
+  return [...out.matchAll(/\d+\s+\(\d+\)\s+(\S+)/g)].map((m) => m[1]!).sort();
+}
+
+/** What is beside the images: nothing but *.img and the hash cache once a pack has ended. */
+function cacheEntries(): string[] {
+  return fs.readdirSync(path.join(cache, 'fstests')).sort();
+}
+
+/** The pid of a process that ran and exited (the real `true`). */
+function deadPid(): number {
+  const r = spawnSync('true');
+  expect(r.status).toBe(0);
+  return r.pid!;
+}
+
+describe('ensureFstestsImage leaves results/ and .git out of the image', () => {
+  it('packs a tree with 120 MB of old results and a .git directory into the image of the tree without them', async () => {
+    const clean = await ensureFstestsImage(tree, cache);
+    // ./check run in the tree: results/<section>/<test>.full and friends, here 120 MB of data.
+    fs.mkdirSync(path.join(tree, 'results', 'xfs'), { recursive: true });
+    const big = Buffer.alloc(120 * 2 ** 20);
+    for (let i = 0; i < big.length; i += 4096) big.writeUInt32LE(i, i);
+    fs.writeFileSync(path.join(tree, 'results', 'xfs', 'generic-001.full'), big);
+    fs.writeFileSync(path.join(tree, 'results', 'check.log'), 'generic/001 1s\n');
+    execFileSync('git', ['init', '-q', tree]);
+    execFileSync('git', ['-C', tree, 'add', 'common'], { stdio: 'ignore' });
+    fs.rmSync(clean);
+
+    const image = await ensureFstestsImage(tree, cache);
+    // Same name as before: neither the hash nor the size counts them, and the image holds neither.
+    expect(image).toBe(clean);
+    const top = lsInImage(image, '/');
+    expect(top).toEqual(expect.arrayContaining(['check', 'common', 'tests']));
+    expect(top).not.toContain('results');
+    expect(top).not.toContain('.git');
+    expect(catInImage(image, 'tests/generic/001.out')).toBe(fs.readFileSync(path.join(tree, 'tests/generic/001.out'), 'utf8'));
+    // Sized for the tree alone: far below the 120 MB it would need with the results in it.
+    expect(fs.statSync(image).size).toBeLessThan(100 * 2 ** 20);
+    // The stage is gone, the tree is as it was.
+    expect(cacheEntries().filter((f) => !f.endsWith('.img') && f !== 'file-hashes')).toEqual([]);
+    expect(fs.statSync(path.join(tree, 'results', 'xfs', 'generic-001.full')).size).toBe(big.length);
+    expect(fs.existsSync(path.join(tree, '.git', 'HEAD'))).toBe(true);
+  }, TIMEOUT);
+
+  it('keeps hard links, modes and symlinks of the tree in the image', async () => {
+    fs.linkSync(path.join(tree, 'check'), path.join(tree, 'check-link'));
+    fs.symlinkSync('tests/generic', path.join(tree, 'generic'));
+    fs.mkdirSync(path.join(tree, 'ro'));
+    fs.writeFileSync(path.join(tree, 'ro', 'f'), 'x');
+    fs.chmodSync(path.join(tree, 'ro'), 0o555);
+    const image = await ensureFstestsImage(tree, cache);
+    const stat = (p: string) => execFileSync('debugfs', ['-R', `stat ${p}`, image], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const inode = (p: string) => /^Inode: (\d+)/m.exec(stat(p))?.[1];
+    expect(inode('/check-link')).toBe(inode('/check'));
+    expect(stat('/generic')).toMatch(/Type: symlink/);
+    expect(stat('/generic')).toMatch(/Fast link dest: "tests\/generic"/);
+    expect(stat('/ro')).toMatch(/Mode:\s+0555/);
+    expect(cacheEntries().filter((f) => !f.endsWith('.img') && f !== 'file-hashes')).toEqual([]);
+  }, TIMEOUT);
+
+  it('says that space ran out when mke2fs could not allocate a block', async () => {
+    // The real mke2fs, through a wrapper that puts 100 MB more into the tree it is handed (its -d
+    // directory) than kt sized the image for: mke2fs then runs out of blocks, as it did when it
+    // copied the results/ that the size left out. Random bytes: mke2fs -d skips zero blocks.
+    const bin = path.join(tmp, 'bin');
+    fs.mkdirSync(bin);
+    const mke2fs = execFileSync('bash', ['-c', 'PATH=$PATH:/sbin:/usr/sbin command -v mke2fs'], { encoding: 'utf8' }).trim();
+    fs.writeFileSync(
+      path.join(bin, 'mke2fs'),
+      `#!/bin/sh\nfor a; do [ "$prev" = -d ] && head -c 100000000 /dev/urandom >"$a/grown"; prev=$a; done\nexec '${mke2fs}' "$@"\n`,
+      { mode: 0o755 },
+    );
+    const savedPath = process.env.PATH;
+    process.env.PATH = `${bin}:${savedPath}`;
+    try {
+      const err = await ensureFstestsImage(tree, cache).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'E_FSTESTS_IMAGE' });
+      expect((err as Error).message).toMatch(/Could not allocate block in ext2 filesystem/);
+      expect((err as { hint: string }).hint).toMatch(new RegExp(`^mke2fs ran out of space: the image was sized \\d+ MiB for \\d+ bytes in \\d+ entries \\(results/ and \\.git left out\\); check the free disk space in ${path.join(cache, 'fstests')} \\(df -h `));
+    } finally {
+      process.env.PATH = savedPath;
+    }
+    expect(cacheEntries().filter((f) => f !== 'file-hashes')).toEqual([]);
+    expect(fs.existsSync(path.join(tree, 'grown'))).toBe(false);
+  }, TIMEOUT);
+
+  it('removes the stages and half-written images of kts that are gone, not those of a live one', async () => {
+    const dir = path.join(cache, 'fstests');
+    fs.mkdirSync(dir, { recursive: true });
+    const dead = makerTag(deadPid());
+    const live = makerTag(process.pid);
+    const elsewhere = makerTag(deadPid(), 'another-host');
+    fs.mkdirSync(path.join(dir, `.stage.${dead}AbC123`, 'tests'), { recursive: true });
+    fs.writeFileSync(path.join(dir, `.stage.${dead}AbC123`, 'tests', 'f'), 'x');
+    fs.chmodSync(path.join(dir, `.stage.${dead}AbC123`, 'tests'), 0o555);
+    fs.writeFileSync(path.join(dir, `.packing.${dead}0123456789abcdef.img.tmp`), 'half');
+    fs.mkdirSync(path.join(dir, `.stage.${live}XyZ789`));
+    fs.mkdirSync(path.join(dir, `.stage.${elsewhere}QrS456`));
+    const image = await ensureFstestsImage(tree, cache);
+    expect(cacheEntries().filter((f) => f !== 'file-hashes')).toEqual([`.stage.${elsewhere}QrS456`, `.stage.${live}XyZ789`, path.basename(image)].sort());
+  }, TIMEOUT);
+
+  it('stages a tree on another file system by copying, with the same content', async () => {
+    const shm = '/dev/shm';
+    if (!fs.existsSync(shm) || fs.statSync(shm).dev === fs.statSync(tmp).dev) return;
+    const far = fs.mkdtempSync(path.join(shm, 'kt-fstests-tree-'));
+    try {
+      fs.cpSync(tree, far, { recursive: true });
+      fs.mkdirSync(path.join(far, 'results'));
+      fs.writeFileSync(path.join(far, 'results', 'check.log'), 'x');
+      const stage = fs.mkdtempSync(path.join(tmp, 'stage-'));
+      const counts = stageTree(far, stage, SKIP_DIRS);
+      // link(2) across file systems fails with EXDEV: every entry is a copy.
+      expect(counts.linked).toBe(0);
+      expect(counts.copied).toBeGreaterThan(10);
+      expect(fs.existsSync(path.join(stage, 'results'))).toBe(false);
+      const load = (root: string) => hashTree(root, FileHashCache.load(path.join(tmp, 'none'), root));
+      expect(load(stage).hash).toBe(load(far).hash);
+    } finally {
+      fs.rmSync(far, { recursive: true, force: true });
+    }
+  }, TIMEOUT);
+});
+
+describe('isOutOfSpace', () => {
+  it('knows mke2fs 1.47 running out of blocks and a full disk, nothing else', () => {
+    expect(isOutOfSpace('__populate_fs: Could not allocate block in ext2 filesystem while writing file "big"')).toBe(true);
+    expect(isOutOfSpace("ENOSPC: no space left on device, copyfile '/a' -> '/b'")).toBe(true);
+    expect(isOutOfSpace('__populate_fs: Permission denied while trying to open "x"')).toBe(false);
+  });
 });
 
 describe('hashTree', () => {
