@@ -21,6 +21,9 @@ export const DEFAULT_BASELINE_FILE = 'kt-baseline.json';
 
 const count = z.number().int().nonnegative();
 
+/** The outcome counts of an entry: each recorded run is counted in exactly one of them. */
+const OUTCOME_FIELDS = ['passed', 'failed', 'crashed', 'timedout', 'notrun', 'error'] as const;
+
 /** What the recorded runs did with one test in one section (each run counts once). */
 export const baselineEntrySchema = z
   .object({
@@ -43,7 +46,24 @@ export const baselineEntrySchema = z
     /** Kernel crash and hang titles seen while it ran → runs they were seen in. */
     titles: z.record(z.string(), count).default({}),
   })
-  .strict();
+  .strict()
+  // What `kt baseline update` writes always holds these (update.ts fold: a run adds 1 to `runs`
+  // and to one outcome count, 1 to `flaky` only with `passed`, 1 to each title it saw; every kt
+  // that wrote baselines folded so). A file that breaks them was edited by hand or damaged,
+  // and its rates would be nonsense: a failure rate above 100% (docs/baseline.md).
+  .superRefine((entry, ctx) => {
+    const sum = OUTCOME_FIELDS.reduce((total, field) => total + entry[field], 0);
+    if (sum !== entry.runs) {
+      const terms = OUTCOME_FIELDS.map((field) => `${field} ${entry[field]}`).join(' + ');
+      ctx.addIssue({ code: 'custom', path: ['runs'], message: `runs is ${entry.runs}, but the outcome counts add up to ${sum} (${terms}); each run is counted in exactly one of them` });
+    }
+    if (entry.flaky > entry.passed) {
+      ctx.addIssue({ code: 'custom', path: ['flaky'], message: `flaky is ${entry.flaky}, more than passed (${entry.passed}); a flaky run passed on a retry, so it is counted in passed too` });
+    }
+    for (const [title, seen] of Object.entries(entry.titles)) {
+      if (seen > entry.runs) ctx.addIssue({ code: 'custom', path: ['titles', title], message: `title seen in ${seen} runs, more than the ${entry.runs} recorded` });
+    }
+  });
 export type BaselineEntry = z.infer<typeof baselineEntrySchema>;
 
 /** One run folded into the baseline: a run is never counted twice. */
@@ -196,7 +216,14 @@ export function parseBaseline(text: string, file: string): Baseline {
   }
   const parsed = baselineSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new UsageError('E_BASELINE_DAMAGED', `${file} is damaged (${describeIssue(parsed.error)})`, `restore ${file} from version control, or fix the named field by hand`);
+    const counts = parsed.error.issues[0]?.code === 'custom';
+    throw new UsageError(
+      'E_BASELINE_DAMAGED',
+      `${file} is damaged (${describeIssue(parsed.error)})`,
+      counts
+        ? `restore ${file} from version control, or fix that test's counts by hand: passed + failed + crashed + timedout + notrun + error = runs, flaky ≤ passed (docs/baseline.md, "The baseline file")`
+        : `restore ${file} from version control, or fix the named field by hand`,
+    );
   }
   return parsed.data;
 }

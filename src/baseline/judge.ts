@@ -6,7 +6,7 @@ import type { RunSummary } from '../record/runSummary.js';
 import type { RunVerdict, TestVerdict } from '../record/verdict.js';
 import { countedRuns, failingRuns, type Baseline, type BaselineEntry } from './format.js';
 import { observe, type Observation } from './observe.js';
-import { fisherGreater, fisherLess } from './stats.js';
+import { fisherGreater, fisherLess, isCountTable } from './stats.js';
 
 /** Recorded runs (that passed or failed) below which a recorded rate is not trusted. */
 export const MIN_TRUSTED_RUNS = 3;
@@ -106,6 +106,10 @@ export function judgeTest(ctx: TestContext, obs: Observation): TestVerdict {
 
   const F = entry ? failingRuns(entry) : 0;
   const N = entry ? countedRuns(entry) : 0;
+  // parseBaseline refuses entries whose counts disagree (more flaky runs than passes makes
+  // F > N); one built in code could still carry them. Its rate is then no rate: the Fisher
+  // rules are skipped rather than thrown on, and the test is judged by the other rules.
+  const rateTrusted = N >= MIN_TRUSTED_RUNS && isCountTable(F, N, obs.failed, obs.attempts);
 
   if (obs.failed > 0) {
     const what = failurePhrase(obs);
@@ -137,7 +141,7 @@ export function judgeTest(ctx: TestContext, obs: Observation): TestVerdict {
     if (F === 0) return verdict('regression', 'new-failure', `${what}; ${passedInAll(N)}`);
 
     const rate = `failed in ${F} of ${runs(N)} (${percent(F, N)})`;
-    if (N >= MIN_TRUSTED_RUNS && obs.failed >= MIN_REPEATS && obs.failed * N > F * obs.attempts) {
+    if (rateTrusted && obs.failed >= MIN_REPEATS && obs.failed * N > F * obs.attempts) {
       const p = fisherGreater(F, N, obs.failed, obs.attempts);
       if (significant(p)) return verdict('regression', 'rate', `failed ${obs.failed} of ${obs.attempts} attempts; ${rate}; ${pValue(p)} (Fisher's exact test)`);
     }
@@ -147,7 +151,7 @@ export function judgeTest(ctx: TestContext, obs: Observation): TestVerdict {
   // Every judgeable attempt passed.
   if (!entry || F === 0) return verdict('ok', 'as-expected', 'passed');
   const rate = `failed in ${F} of ${runs(N)} (${percent(F, N)})`;
-  if (N >= MIN_TRUSTED_RUNS && obs.attempts >= MIN_REPEATS) {
+  if (rateTrusted && obs.attempts >= MIN_REPEATS) {
     const p = fisherLess(F, N, 0, obs.attempts);
     if (significant(p)) return verdict('fix', 'fixed', `passed ${obs.attempts} of ${obs.attempts} attempts; ${rate}; ${pValue(p)} (Fisher's exact test)`);
   }

@@ -23,9 +23,13 @@ function logChoose(n: number, k: number): number {
   return logFactorial(n) - logFactorial(k) - logFactorial(n - k);
 }
 
+/** True when recorded F of N and observed k of n are counts of a 2×2 table (F ≤ N, k ≤ n). */
+export function isCountTable(F: number, N: number, k: number, n: number): boolean {
+  return [F, N, k, n].every((v) => Number.isInteger(v) && v >= 0) && F <= N && k <= n;
+}
+
 function checkTable(F: number, N: number, k: number, n: number): void {
-  const ok = [F, N, k, n].every((v) => Number.isInteger(v) && v >= 0) && F <= N && k <= n;
-  if (!ok) throw new RangeError(`not a 2x2 table of counts: recorded ${F}/${N}, observed ${k}/${n}`);
+  if (!isCountTable(F, N, k, n)) throw new RangeError(`not a 2x2 table of counts: recorded ${F}/${N}, observed ${k}/${n}`);
 }
 
 /** P(X = x) for X ~ Hypergeometric(population, successes, draws). */

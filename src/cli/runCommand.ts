@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { normalizeRunConfig, type RunArgs, type RunConfig } from '../config/runConfig.js';
-import { ExitCode, formatError, isKtError, type KtError } from '../errors.js';
+import { ExitCode, HostError, formatError, isKtError, type KtError } from '../errors.js';
 import type { RunEvent } from '../record/events.js';
 import { loadHistory, saveHistory, updateHistory, historyKey, type History } from '../record/history.js';
 import { artifactPath, createRunDir, makeRunId, writeArtifact } from '../record/runDir.js';
@@ -321,8 +321,19 @@ async function runAndReport(
 
   // The record is complete: one summary for every report, the terminal and the exit code.
   const summary = summarizeRun(result.events);
-  const verdict = verdictFor(summary, baseline);
   let error: KtError | undefined = result.error;
+  let verdict: ReturnType<typeof verdictFor>;
+  try {
+    verdict = verdictFor(summary, baseline);
+  } catch (err) {
+    // A verdict that cannot be computed must not cost the run its reports: they are written
+    // without it, and the run exits 3 with the way to judge it again.
+    error ??= new HostError(
+      'E_VERDICT_FAILED',
+      `the run could not be judged against ${baseline?.file ?? 'the baseline'}: ${err instanceof Error ? err.message : String(err)}`,
+      `the reports were written without a verdict; judge them again with kt report ${runDir} --baseline FILE`,
+    );
+  }
   try {
     await writeReports(runDir, summary, verdict);
   } catch (err) {

@@ -343,3 +343,16 @@ describe('judge: whole runs', () => {
     ]);
   });
 });
+
+describe('judge on counts that disagree (a baseline built in code; parseBaseline refuses such a file)', () => {
+  // The reviewer's entry: 4 flaky runs of 3 passes makes F = 5 failing runs of N = 4.
+  const inconsistent = (): Baseline => ({
+    ...emptyBaseline('kt test'),
+    sections: { xfs: { [T]: { runs: 4, passed: 3, failed: 1, crashed: 0, timedout: 0, notrun: 0, error: 0, flaky: 4, titles: {} } } },
+  });
+
+  it('never throws: repeated failures and repeated passes are judged without the rate test', () => {
+    expect(judged(inconsistent(), [O.mismatch, O.mismatch, O.mismatch])).toMatchObject({ judgement: 'known', rule: 'known-failure' });
+    expect(judged(inconsistent(), [O.pass, O.pass, O.pass])).toMatchObject({ judgement: 'possible-fix', rule: 'passed-usual-failure' });
+  });
+});

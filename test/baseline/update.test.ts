@@ -148,6 +148,24 @@ describe('the baseline file', () => {
     ['a newer format', '{"format": "kt-baseline", "version": 2, "writtenBy": "kt 9", "runs": [], "sections": {}}', 'E_BASELINE_VERSION', 'b.json is baseline format version 2; this kt reads version 1'],
     ['a negative count', '{"format": "kt-baseline", "version": 1, "writtenBy": "kt", "runs": [], "sections": {"xfs": {"generic/001": {"runs": -1}}}}', 'E_BASELINE_DAMAGED', 'b.json is damaged (sections.xfs.generic/001.runs: '],
     ['a field this kt does not know (it would be lost on rewrite)', '{"format": "kt-baseline", "version": 1, "writtenBy": "kt", "runs": [], "sections": {"xfs": {"generic/001": {"runs": 1, "skipped": 1}}}}', 'E_BASELINE_DAMAGED', 'b.json is damaged (sections.xfs.generic/001: '],
+    [
+      'more flaky runs than passes (a failure rate above 100%)',
+      '{"format": "kt-baseline", "version": 1, "writtenBy": "kt", "runs": [], "sections": {"xfs": {"generic/100": {"runs": 4, "passed": 3, "failed": 1, "flaky": 4}}}}',
+      'E_BASELINE_DAMAGED',
+      'b.json is damaged (sections.xfs.generic/100.flaky: flaky is 4, more than passed (3); a flaky run passed on a retry, so it is counted in passed too)',
+    ],
+    [
+      'outcome counts that do not add up to runs',
+      '{"format": "kt-baseline", "version": 1, "writtenBy": "kt", "runs": [], "sections": {"xfs/4k": {"generic/100": {"runs": 4, "passed": 3}}}}',
+      'E_BASELINE_DAMAGED',
+      'b.json is damaged (sections.xfs/4k.generic/100.runs: runs is 4, but the outcome counts add up to 3 (passed 3 + failed 0 + crashed 0 + timedout 0 + notrun 0 + error 0); each run is counted in exactly one of them)',
+    ],
+    [
+      'a crash title seen in more runs than were recorded',
+      '{"format": "kt-baseline", "version": 1, "writtenBy": "kt", "runs": [], "sections": {"xfs": {"generic/100": {"runs": 1, "crashed": 1, "titles": {"WARNING in xfs_trans_cancel": 2}}}}}',
+      'E_BASELINE_DAMAGED',
+      'b.json is damaged (sections.xfs.generic/100.titles.WARNING in xfs_trans_cancel: title seen in 2 runs, more than the 1 recorded)',
+    ],
   ];
   for (const [what, text, code, message] of refusals) {
     it(`refuses ${what}`, () => {
@@ -159,7 +177,43 @@ describe('the baseline file', () => {
       }
       expect(isKtError(caught) && caught.code).toBe(code);
       expect(isKtError(caught) && caught.exitCode).toBe(2);
-      expect((caught as Error).message.startsWith(message)).toBe(true);
+      expect((caught as Error).message.startsWith(message), (caught as Error).message).toBe(true);
     });
   }
+
+  it('tells how to fix counts that disagree by hand', () => {
+    let caught: unknown;
+    try {
+      parseBaseline('{"format": "kt-baseline", "version": 1, "writtenBy": "kt", "runs": [], "sections": {"xfs": {"generic/100": {"runs": 2, "passed": 1}}}}', 'b.json');
+    } catch (err) {
+      caught = err;
+    }
+    expect(isKtError(caught) && caught.hint).toBe(
+      'restore b.json from version control, or fix that test\'s counts by hand: passed + failed + crashed + timedout + notrun + error = runs, flaky ≤ passed (docs/baseline.md, "The baseline file")',
+    );
+  });
+
+  it('reads back every file updateBaseline writes: its counts always agree', () => {
+    // Every sequence of up to three attempts of every outcome, in three runs (each test gets
+    // another sequence in each run), and CI shards merged: what kt baseline update can fold.
+    const outcomes = [O.pass, O.mismatch, O.exit3, O.panic, O.nullDeref, O.corruptedCrash, O.hang, O.hungTask, O.notrun, O.error];
+    const sequences: (typeof outcomes)[] = [];
+    for (const a of outcomes) {
+      sequences.push([a]);
+      for (const b of outcomes) {
+        sequences.push([a, b]);
+        for (const c of [O.pass, O.mismatch, O.panic, O.error]) sequences.push([a, b, c]);
+      }
+    }
+    const runs = [0, 1, 2].map((r) =>
+      runSummary(`r${r}`, Object.fromEntries(sequences.map((_, i) => [`generic/${String(i).padStart(3, '0')}`, sequences[(i + 37 * r) % sequences.length]!]))),
+    );
+    const shards = summarizeRun([...shard(1), ...shard(2)]);
+    const { baseline } = fold(emptyBaseline('kt 0.1.0'), ...runs, shards);
+    const back = parseBaseline(serializeBaseline(baseline), 'kt-baseline.json');
+    expect(back).toEqual(baseline);
+    const entries = Object.values(back.sections).flatMap((tests) => Object.values(tests));
+    expect(entries.length).toBe(sequences.length + 6);
+    expect(entries.some((e) => e.flaky > 0 && e.titles && Object.keys(e.titles).length > 0)).toBe(true);
+  });
 });

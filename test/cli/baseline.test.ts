@@ -253,6 +253,11 @@ describe('kt report --baseline', () => {
   it('refuses a missing or damaged baseline before writing any report (exit 2)', async () => {
     const head = runDir('head', runEvents('head', GOOD));
     fs.writeFileSync(path.join(root, 'bad.json'), serializeBaseline(emptyBaseline('kt 0.1.0')).replace('"runs": []', '"runs": {}'));
+    // Counts that disagree (4 flaky runs of 3 passes): refused by name below, never a stack trace.
+    fs.writeFileSync(
+      path.join(root, 'edited.json'),
+      serializeBaseline(emptyBaseline('kt 0.1.0')).replace('"sections": {}', '"sections": {"xfs": {"selftest/002": {"runs":4,"passed":3,"failed":1,"flaky":4}}}'),
+    );
     const before = snapshot(root);
     const missing = await kt(['report', head, '--baseline', 'nope.json'], { cwd: root });
     expect(missing.code).toBe(2);
@@ -260,6 +265,12 @@ describe('kt report --baseline', () => {
     const bad = await kt(['report', head, '--baseline', 'bad.json'], { cwd: root });
     expect(bad.code).toBe(2);
     expect(bad.err.split('\n')[0]).toMatch(/^kt: error E_BASELINE_DAMAGED: bad\.json is damaged \(runs: /);
+    const edited = await kt(['report', head, '--baseline', 'edited.json'], { cwd: root });
+    expect(edited.code).toBe(2);
+    expect(edited.err).toBe(
+      'kt: error E_BASELINE_DAMAGED: edited.json is damaged (sections.xfs.selftest/002.flaky: flaky is 4, more than passed (3); a flaky run passed on a retry, so it is counted in passed too)\n' +
+        '  hint: restore edited.json from version control, or fix that test\'s counts by hand: passed + failed + crashed + timedout + notrun + error = runs, flaky ≤ passed (docs/baseline.md, "The baseline file")',
+    );
     const empty = await kt(['report', head, '--baseline', ''], { cwd: root });
     expect(empty.code).toBe(2);
     expect(empty.err.split('\n')[0]).toBe('kt: error E_EMPTY_VALUE: --baseline was given without a file');
