@@ -33,3 +33,33 @@ export function joinNegativeValues(argv: readonly string[], valueFlags: Readonly
   }
   return out;
 }
+
+/**
+ * yargs reads any `--no-NAME` as NAME=false ("boolean-negation"), so `--no-config` handed a
+ * boolean to code that expects a path. kt keeps the `--no-` form for its on/off flags only
+ * (`--no-keep`); for a flag that takes a value it is an error naming the flag.
+ */
+export interface DeclaredFlags {
+  /** Declared boolean options (yargs' getOptions().boolean). */
+  boolean: readonly string[];
+  /** Each option's aliases (yargs' getOptions().alias). */
+  alias: Readonly<Record<string, readonly string[]>>;
+}
+
+const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** Pure: the NAME of the first `--no-NAME` (before `--`) that is not an on/off flag, if any. */
+export function negatedValueFlag(argv: readonly string[], declared: DeclaredFlags): string | undefined {
+  const onOff = new Set<string>();
+  for (const name of declared.boolean) {
+    onOff.add(kebab(name));
+    for (const alias of declared.alias[name] ?? []) onOff.add(kebab(alias));
+  }
+  for (const arg of argv) {
+    if (arg === '--') break;
+    // `--no-x=v` is not a negation for yargs (the `=` form is read first): yargs' strict mode refuses it.
+    const m = /^--no-([^=]+)$/.exec(arg);
+    if (m && !onOff.has(kebab(m[1]!))) return m[1]!;
+  }
+  return undefined;
+}

@@ -2,11 +2,12 @@
  * kt's command line. Only the CLI prints errors and picks exit codes (docs/architecture.md).
  */
 import yargs from 'yargs';
-import { ExitCode, UsageError, formatError, isKtError } from '../errors.js';
+import { ExitCode, UsageError, formatError, isKtError, printable } from '../errors.js';
+import { single } from '../config/input.js';
 import { runCommand } from './runCommand.js';
 import { imageBuildCommand } from './imageCommand.js';
 import { reportCommandCli } from './reportCommand.js';
-import { joinNegativeValues, RUN_VALUE_FLAGS } from './argv.js';
+import { joinNegativeValues, negatedValueFlag, RUN_VALUE_FLAGS, type DeclaredFlags } from './argv.js';
 import { ktVersion } from './version.js';
 import { releaseHungUpTerminal } from './terminal.js';
 
@@ -20,7 +21,10 @@ export async function main(rawArgv: string[]): Promise<void> {
   // type would turn `-j abc` into NaN). Repeatable flags are plain strings too: yargs'
   // `array: true` would swallow the test names after `-g quick` (`kt run -g quick generic/001`);
   // repeats still arrive as arrays, and single-value flags given twice are refused.
+  // No dot-notation: `--fstests.a X` or `-g.x y` would hand an object to a flag that takes a
+  // string; without it they are unknown options, which strict mode refuses.
   const parser = yargs(argv)
+    .parserConfiguration(PARSER_CONFIG)
     .scriptName('kt')
     .usage('$0 <command> [options]')
     .command(
@@ -69,10 +73,10 @@ export async function main(rawArgv: string[]): Promise<void> {
         const baseline = baselinePath(args.baseline);
         exitCode = await runCommand(
           {
-            group: toList(args.group),
-            excludeGroup: toList(args.excludeGroup),
-            excludeFile: toList(args.excludeFile),
-            section: toList(args.section),
+            group: toList(args.group, '-g'),
+            excludeGroup: toList(args.excludeGroup, '-x'),
+            excludeFile: toList(args.excludeFile, '-E'),
+            section: toList(args.section, '-c'),
             jobs: args.jobs,
             kernel: args.kernel,
             fstests: args.fstests,
@@ -94,15 +98,15 @@ export async function main(rawArgv: string[]): Promise<void> {
             transport: args.transport,
             kernelEntry: args.kernelEntry,
             vmcore: lastFlag(args.vmcore),
-            append: toList(args.append),
+            append: toList(args.append, '--append'),
             backend: args.backend,
             batch: args.batch,
             spares: args.spares,
             nixosVm: args.nixosVm,
             modules: args.modules,
-            module: toList(args.module),
+            module: toList(args.module, '--module'),
             rootfs: args.rootfs,
-            share: toList(args.share),
+            share: toList(args.share, '--share'),
           },
           rawArgv,
           baseline !== undefined ? { baseline } : {},
@@ -110,13 +114,24 @@ export async function main(rawArgv: string[]): Promise<void> {
       },
     )
     .command(
-      'image build',
-      'build (or reuse) the Debian guest image',
+      'image [action]',
+      'build (or reuse) the Debian guest image: kt image build',
       (y) =>
         y
+          // An action, not a word of the command's name: `kt image delete` must not build.
+          .positional('action', { type: 'string', describe: `one of: ${IMAGE_ACTIONS.join(', ')}` })
           .option('rebuild', { type: 'boolean', describe: 'build even when a cached image exists' })
-          .option('system', { type: 'boolean', describe: 'build into the shared cache every user reads (/var/cache/kt; as root)' }),
+          .option('system', { type: 'boolean', describe: 'build into the shared cache every user reads (/var/cache/kt; as root)' })
+          .strict(),
       async (args) => {
+        if (args.action === undefined || !IMAGE_ACTIONS.includes(args.action)) {
+          const what = args.action === undefined ? 'kt image needs an action' : `${printable(args.action)} is not an action of kt image`;
+          throw new UsageError(
+            'E_IMAGE_ACTION',
+            `${what} (its actions: ${IMAGE_ACTIONS.join(', ')})`,
+            'kt image build [--rebuild] builds or reuses the image; an image is a directory of the cache, deleted like any other (docs/image.md)',
+          );
+        }
         exitCode = await imageBuildCommand({ rebuild: lastFlag(args.rebuild) ?? false, system: lastFlag(args.system) ?? false });
       },
     )
@@ -130,7 +145,7 @@ export async function main(rawArgv: string[]): Promise<void> {
           .option('format', { type: 'string', describe: 'junit, json, md or html: only these reports (repeatable or a comma list; default all)' })
           .option('baseline', { type: 'string', describe: 'judge the runs against this baseline (docs/baseline.md): exit 1 only for regressions' }),
       async (args) => {
-        const formats = toList(args.format);
+        const formats = toList(args.format, '--format');
         const { baselinePath } = await import('./baselineFile.js');
         const baseline = baselinePath(args.baseline);
         exitCode = await reportCommandCli(args.runDirs as string[], singleOut(args.out), { ...(baseline !== undefined ? { baseline } : {}), ...(formats ? { formats } : {}) });
@@ -233,7 +248,7 @@ export async function main(rawArgv: string[]): Promise<void> {
       'a root shell in the VM kt would run tests on (kt shell RUN_DIR TEST: the one a recorded test ran on; kt shell -- CMD: run CMD there): docs/shell.md',
       (y) =>
         y
-          .parserConfiguration({ 'populate--': true })
+          .parserConfiguration({ ...PARSER_CONFIG, 'populate--': true })
           .positional('runDir', { type: 'string', describe: 'a run directory: boot what TEST ran on' })
           .positional('test', { type: 'string', describe: 'the test of RUN_DIR, e.g. generic/001' })
           .option('kernel', { type: 'string', describe: 'kernel image (default as kt run)' })
@@ -269,7 +284,7 @@ export async function main(rawArgv: string[]): Promise<void> {
             args: {
               kernel: args.kernel,
               fstests: args.fstests,
-              section: toList(args.section),
+              section: toList(args.section, '-c'),
               suite: args.suite,
               accel: args.accel,
               config: args.config,
@@ -282,9 +297,9 @@ export async function main(rawArgv: string[]): Promise<void> {
               kernelEntry: args.kernelEntry,
               backend: args.backend,
               nixosVm: args.nixosVm,
-              append: toList(args.append),
+              append: toList(args.append, '--append'),
               modules: args.modules,
-              module: toList(args.module),
+              module: toList(args.module, '--module'),
               results: args.results,
               keep: lastFlag(args.keep),
             },
@@ -294,8 +309,14 @@ export async function main(rawArgv: string[]): Promise<void> {
         );
       },
     )
-    .demandCommand(1, 'give a command: run, image build or report')
+    .demandCommand(1, 'give a command: run, image build, report, kconfig, crash, baseline, compare, repro or shell')
     .strict()
+    // yargs 18 passes its declared options to a check (yargs-factory.js: f(argv, getOptions()));
+    // @types/yargs 17 still names that argument aliases.
+    .check((_parsed, declared) => {
+      refuseNegatedValueFlag(argv, declared as unknown as DeclaredFlags);
+      return true;
+    }, true)
     .help()
     .version('version', 'print the version of kt', ktVersion())
     .fail((msg, err) => {
@@ -318,10 +339,32 @@ export async function main(rawArgv: string[]): Promise<void> {
   releaseHungUpTerminal();
 }
 
-/** A repeatable flag's values as a list. */
-function toList(value: string | string[] | undefined): string[] | undefined {
+const PARSER_CONFIG = { 'dot-notation': false } as const;
+
+const IMAGE_ACTIONS = ['build'];
+
+/** `--no-config` and the like: only on/off flags have a `--no-` form (src/cli/argv.ts). */
+function refuseNegatedValueFlag(argv: readonly string[], declared: DeclaredFlags): void {
+  const name = negatedValueFlag(argv, declared);
+  if (name === undefined) return;
+  const flag = `${name.length === 1 ? '-' : '--'}${printable(name)}`;
+  throw new UsageError(
+    'E_FLAG_NEGATED',
+    `--no-${printable(name)}: ${flag} takes a value and has no --no- form (only on/off flags such as --keep have one)`,
+    `give ${flag} VALUE, or drop the flag for its default`,
+  );
+}
+
+/** A repeatable flag's values as a list; anything but strings (yargs' dot-notation or negation) is refused. */
+function toList(value: unknown, flag: string): string[] | undefined {
   if (value === undefined) return undefined;
-  return Array.isArray(value) ? value : [value];
+  const list: unknown[] = Array.isArray(value) ? value : [value];
+  for (const v of list) {
+    if (typeof v !== 'string') {
+      throw new UsageError('E_FLAG_VALUE', `${flag} was given ${printable(JSON.stringify(v) ?? String(v))}, not a value`, `give ${flag} VALUE`);
+    }
+  }
+  return list as string[];
 }
 
 /** A boolean flag given twice arrives as an array: the last one wins, as in most tools. */
@@ -329,10 +372,6 @@ function lastFlag(value: boolean | boolean[] | undefined): boolean | undefined {
   return Array.isArray(value) ? value[value.length - 1] : value;
 }
 
-function singleOut(value: string | string[] | undefined): string | undefined {
-  if (Array.isArray(value)) {
-    if (value.length === 1) return value[0];
-    throw new UsageError('E_FLAG_REPEATED', `--out was given ${value.length} times (${value.join(', ')})`, 'give --out once');
-  }
-  return value;
+function singleOut(value: unknown): string | undefined {
+  return single('--out', toList(value, '--out'));
 }

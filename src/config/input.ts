@@ -19,13 +19,21 @@ export function pick<T>(flag: { name: string; value: T | undefined }, file: { pa
   return { value: fallback, source: flag.name };
 }
 
-/** A flag that takes one value but was given several times (yargs then hands over an array). */
+/**
+ * A flag that takes one value, as a string. Given several times yargs hands over an array;
+ * anything but a string (yargs' `--no-NAME` gives false) is refused naming the flag.
+ */
 export function single<T>(name: string, value: T | T[] | undefined): T | undefined {
-  if (!Array.isArray(value)) return value;
-  if (value.length === 1) return value[0];
+  if (value === undefined) return undefined;
+  const values: T[] = Array.isArray(value) ? value : [value];
+  const odd = values.find((v) => typeof v !== 'string');
+  if (odd !== undefined) {
+    throw new UsageError('E_FLAG_VALUE', `${name} was given ${printable(JSON.stringify(odd) ?? String(odd))}, not a value`, `give ${name} VALUE`);
+  }
+  if (values.length === 1) return values[0];
   throw new UsageError(
     'E_FLAG_REPEATED',
-    `${name} was given ${value.length} times (${value.map((v) => printable(String(v))).join(', ')})`,
+    `${name} was given ${values.length} times (${values.map((v) => printable(String(v))).join(', ')})`,
     `give ${name} once`,
   );
 }

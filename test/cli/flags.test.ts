@@ -1,0 +1,115 @@
+/**
+ * How kt's command line reads flags: `--no-NAME` only for on/off flags, no yargs dot-notation,
+ * and `kt image` as a command with actions. Bad forms exit 2 naming the flag, never an internal
+ * error, and change nothing. Runs the real CLI (dist/): every case spawns node.
+ */
+import { execa } from 'execa';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { negatedValueFlag } from '../../src/cli/argv.js';
+import { CLI_TIMEOUT_MS, kt as ktIn, snapshot } from './helpers.js';
+
+let tmp: string;
+let tree: string;
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-flags-'));
+  tree = path.join(tmp, 'fst');
+  fs.cpSync(new URL('../fixtures/fstests', import.meta.url).pathname, tree, { recursive: true });
+  await execa('make', ['-s', '-C', tree]);
+  fs.cpSync(new URL('../reporters/fixtures/real-tcg-run', import.meta.url).pathname, path.join(tmp, 'run1'), { recursive: true });
+}, 300_000);
+
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const kt = (args: string[]) => ktIn(args, { cwd: tmp });
+const DRY = ['run', '--dry-run', '--accel', 'tcg', '-g', 'quick', '--fstests', 'fst'];
+
+async function expectUsage(args: string[], stderr: string): Promise<void> {
+  const before = snapshot(tmp);
+  const r = await kt(args);
+  expect(r.err).toBe(stderr);
+  expect(r.code).toBe(2);
+  expect(snapshot(tmp)).toEqual(before);
+}
+
+const negated = (name: string, flag = `--${name}`) =>
+  `kt: error E_FLAG_NEGATED: --no-${name}: ${flag} takes a value and has no --no- form (only on/off flags such as --keep have one)\n` +
+  `  hint: give ${flag} VALUE, or drop the flag for its default`;
+
+describe('negatedValueFlag (pure)', () => {
+  const declared = { boolean: ['help', 'keep', 'dry-run'], alias: { group: ['g'] } };
+
+  it('names the first --no-NAME of a flag that is not on/off', () => {
+    expect(negatedValueFlag(['run', '--no-keep', '--no-config', '--no-fstests'], declared)).toBe('config');
+    expect(negatedValueFlag(['run', '--no-g'], declared)).toBe('g');
+  });
+
+  it('accepts on/off flags in either spelling, and stops at --', () => {
+    expect(negatedValueFlag(['run', '--no-keep', '--no-dry-run', '--no-dryRun'], declared)).toBeUndefined();
+    expect(negatedValueFlag(['shell', '--', 'ls', '--no-config'], declared)).toBeUndefined();
+    // yargs reads `--no-x=v` as the flag no-x (strict mode refuses it), not as a negation.
+    expect(negatedValueFlag(['run', '--no-config=a'], declared)).toBeUndefined();
+  });
+});
+
+describe('--no-NAME of a flag that takes a value: exit 2 naming it', () => {
+  it('kt run, for each kind of flag (path, list, positional, baseline)', async () => {
+    for (const name of ['config', 'fstests', 'kernel', 'results', 'group', 'exclude-file', 'module', 'share', 'tests', 'baseline', 'append']) {
+      await expectUsage([...DRY, `--no-${name}`], negated(name));
+    }
+    await expectUsage([...DRY, '--no-g'], negated('g', '-g'));
+  }, CLI_TIMEOUT_MS * 4);
+
+  it('kt report, kconfig, shell and repro', async () => {
+    await expectUsage(['report', 'run1', '--no-out'], negated('out'));
+    await expectUsage(['kconfig', 'check', '--no-config'], negated('config'));
+    await expectUsage(['shell', '--no-fstests', '--', 'true'], negated('fstests'));
+    await expectUsage(['repro', 'run1', 'generic/001', '--no-section'], negated('section'));
+  }, CLI_TIMEOUT_MS * 2);
+
+  it('on/off flags keep their --no- form: --no-keep, --no-vmcore, --no-dry-run, last one wins', async () => {
+    const r = await kt([...DRY, '--keep', '--no-keep', '--no-vmcore', '--no-dry-run', '--dry-run']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('kt: plan: 4 tests, 0 excluded, on 1 VM(s), section xfs/4k (FSTYP=xfs)');
+    // --no-rebuild is read: the error is about the action, not the flag.
+    expect((await kt(['image', 'nope', '--no-rebuild', '--no-system'])).err).toMatch(/^kt: error E_IMAGE_ACTION: /);
+    const scan = await kt(['crash', 'scan', '--no-json', '/dev/null']);
+    expect(scan.code).toBe(0);
+  }, CLI_TIMEOUT_MS * 2);
+
+  it('--append still reaches the kernel command line (and --no-append, refused above, no longer adds "false")', async () => {
+    const r = await kt([...DRY, '--append', 'kt.flagtest=1']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/-append '[^']*kt\.flagtest=1/);
+    expect(r.out).not.toMatch(/-append '[^']*\bfalse\b/);
+  }, CLI_TIMEOUT_MS);
+});
+
+describe('no dot-notation: FLAG.KEY is an unknown option', () => {
+  it('--fstests.a, -g.x, --append.x, --results.x, --section.x', async () => {
+    for (const [flag, key] of [['--fstests.a', 'fstests.a'], ['-g.x', 'g.x'], ['--append.x', 'append.x'], ['--results.x', 'results.x'], ['--section.x', 'section.x']] as const) {
+      await expectUsage([...DRY, flag, 'y'], `kt: error E_USAGE: Unknown argument: ${key}\n  hint: kt --help lists the commands and options`);
+    }
+  }, CLI_TIMEOUT_MS * 3);
+});
+
+describe('kt image: a command with actions', () => {
+  const hint = '  hint: kt image build [--rebuild] builds or reuses the image; an image is a directory of the cache, deleted like any other (docs/image.md)';
+
+  it('an unknown action is named, with the valid ones, and builds nothing', async () => {
+    for (const action of ['delete', 'clean', 'rebuild']) {
+      await expectUsage(['image', action], `kt: error E_IMAGE_ACTION: ${action} is not an action of kt image (its actions: build)\n${hint}`);
+    }
+    await expectUsage(['image'], `kt: error E_IMAGE_ACTION: kt image needs an action (its actions: build)\n${hint}`);
+  }, CLI_TIMEOUT_MS * 2);
+
+  it('no command lists every command', async () => {
+    const r = await kt([]);
+    expect(r.code).toBe(2);
+    expect(r.err.split('\n')[0]).toBe('kt: error E_USAGE: give a command: run, image build, report, kconfig, crash, baseline, compare, repro or shell');
+  }, CLI_TIMEOUT_MS);
+});
