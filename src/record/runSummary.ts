@@ -53,6 +53,8 @@ export interface TestResult {
   unfinishedOn?: string;
   /** Why a `notexecuted` test has no result, e.g. "run interrupted". */
   notExecutedReason?: string;
+  /** How the run that planned a `notexecuted` test ended (`error`: kt failed, e.g. no VM booted). */
+  notExecutedRunStatus?: RunStatus;
 }
 
 /** Number of tests per final status; `flaky` tests are also counted in `passed`. */

@@ -329,7 +329,9 @@ export function summarizeRun(events: readonly RunEvent[]): RunSummary {
       attempts,
       flaky,
       ...(machine !== undefined && !last ? { unfinishedOn: machine } : {}),
-      ...(status === 'notexecuted' ? { notExecutedReason: notExecutedReason(runs[entry.runIndex]?.info) } : {}),
+      ...(status === 'notexecuted'
+        ? { notExecutedReason: notExecutedReason(runs[entry.runIndex]?.info), notExecutedRunStatus: runs[entry.runIndex]?.info.status ?? 'killed' }
+        : {}),
     };
   });
 

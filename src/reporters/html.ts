@@ -18,6 +18,7 @@ import { card, utc, type HtmlContext } from './htmlParts.js';
 import { HTML_STYLE } from './htmlStyle.js';
 import { durationsSection, flakySection, notRunSection, runsSection, sectionsSection, slowestSection, verdictSection } from './htmlTables.js';
 import { renderTimeline, timelineModel } from './htmlTimeline.js';
+import { someRunFailed, unfinishedRuns, whyUnfinished } from './runEnd.js';
 
 /** What renderHtml needs besides the summary. */
 export interface HtmlReportOptions {
@@ -50,9 +51,11 @@ function favicon(tone: 'ok' | 'bad' | 'warn'): string {
 
 function hero(summary: RunSummary, verdict: RunVerdict | undefined): { html: string; title: string; tone: 'ok' | 'bad' | 'warn' } {
   // Exit 3 with a verdict: some test had only kt errors, so the kernel was not judged there.
+  // A run that ended in kt's own error (no VM booted) is bad whatever its tests say (runEnd.ts).
   const code = exitCodeFor(summary, verdict);
-  const tone = code !== 0 ? 'bad' : summary.interrupted ? 'warn' : 'ok';
-  const word = code === 1 ? 'failed' : code === 3 ? 'kt errors' : summary.interrupted ? 'interrupted' : 'passed';
+  const runFailed = someRunFailed(summary);
+  const tone = code !== 0 || runFailed ? 'bad' : summary.interrupted ? 'warn' : 'ok';
+  const word = code === 1 ? 'failed' : runFailed ? 'run failed' : code === 3 ? 'kt errors' : summary.interrupted ? 'interrupted' : 'passed';
   const counts = formatCounts(summary.counts);
   const headline = verdict
     ? verdict.regressions.length > 0
@@ -119,10 +122,12 @@ export function renderHtml(summary: RunSummary, options: HtmlReportOptions = {})
   const add = (id: string, label: string, body: string): void => {
     if (body) parts.push({ id, label, html: body });
   };
-  if (summary.interrupted) {
-    const stopped = summary.runs.filter((r) => r.status === 'interrupted' || r.status === 'killed');
-    const why = stopped.map((r) => `${r.runId}: ${r.status === 'killed' ? 'ended without a run-end event (killed?)' : `interrupted${r.signal ? ` by ${r.signal}` : ''}`}`).join('; ');
-    parts.push({ id: '', label: '', html: `<div class="alert"><b>The run did not finish</b> (${html(why)}): ${plural(summary.counts.notexecuted, 'test')} not executed.</div>` });
+  const unfinished = unfinishedRuns(summary);
+  if (unfinished.length > 0) {
+    const failed = someRunFailed(summary);
+    const why = unfinished.map((r) => `${r.runId}: ${whyUnfinished(r)}`).join('; ');
+    const head = failed ? 'The run failed' : 'The run did not finish';
+    parts.push({ id: '', label: '', html: `<div class="alert${failed ? ' bad' : ''}"><b>${head}</b> (${html(why)}): ${plural(summary.counts.notexecuted, 'test')} not executed.</div>` });
   }
   if (options.verdict) add('verdict', 'Regressions', verdictSection(ctx, options.verdict));
   add('timeline', 'Timeline', card('timeline', 'Timeline', renderTimeline(timelineModel(summary, ctx.anchorOf)), plural(summary.machines.booted, 'VM')));

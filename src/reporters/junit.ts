@@ -188,10 +188,15 @@ function describeOwnTestcase(result: TestResult): JunitCase {
   const base = { name: result.test, classname: `fstests.${result.section}` };
   const last = finalAttempt(result);
   if (!last) {
+    // Stopped by the user (a signal) or killed, what never ran is skipped; a run that ended in
+    // kt's own error (no VM booted) left it undone, which a CI's test page must not show as a
+    // pass: an <error type="infrastructure">, as a test whose VM kt lost (docs/report-html.md).
+    const runFailed = result.notExecutedRunStatus === 'error';
     return {
       ...base,
       verdict: {
-        element: 'skipped',
+        element: runFailed ? 'error' : 'skipped',
+        ...(runFailed ? { type: 'infrastructure' } : {}),
         message: `not executed: ${result.notExecutedReason ?? 'run interrupted'}`,
         ...(result.unfinishedOn ? { body: `was running on ${result.unfinishedOn} when the run stopped` } : {}),
       },

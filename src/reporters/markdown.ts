@@ -9,6 +9,7 @@ import { failingTests, finalAttempt, type RunSummary, type TestResult } from '..
 import type { RunVerdict, TestVerdict } from '../record/verdict.js';
 import { capText, headLines, toTerminalText } from './textSafety.js';
 import { verdictCounts } from './verdictWords.js';
+import { someRunFailed, unfinishedRuns, whyUnfinished } from './runEnd.js';
 
 /** Lines of one diff or console excerpt kept in the report. */
 export const MARKDOWN_BLOCK_LINES = 80;
@@ -128,17 +129,22 @@ export function renderMarkdown(summary: RunSummary, judged?: RunVerdict): string
   const boots = summary.machines.booted;
   const lost = summary.machines.lost.length;
   const facts = `${plural(summary.counts.total, 'test')} in ${formatDuration(summary.wallMs)}, ${plural(boots, 'VM')} booted${lost > 0 ? `, ${lost} lost` : ''}`;
+  // A run that ended in kt's own error (no VM booted) is never green (runEnd.ts).
+  const runFailed = someRunFailed(summary);
   if (judged) {
-    const mark = judged.regressions.length > 0 ? '❌' : judged.unjudged.length > 0 || summary.interrupted ? '⚠️' : '✅';
+    const mark = judged.regressions.length > 0 || runFailed ? '❌' : judged.unjudged.length > 0 || summary.interrupted ? '⚠️' : '✅';
     out.push(`# ${mark} kt: ${verdictCounts(judged)}`, '');
     out.push(`Against ${mdCode(judged.baseline)}. ${facts}: ${formatCounts(summary.counts)}.`, '');
     out.push(...verdictSections(judged, manySections));
   } else {
-    const verdict = failures.length > 0 ? '❌' : summary.interrupted ? '⚠️' : '✅';
+    const verdict = failures.length > 0 || runFailed ? '❌' : summary.interrupted ? '⚠️' : '✅';
     out.push(`# ${verdict} kt: ${formatCounts(summary.counts)}`, '');
     out.push(`${facts}.`, '');
   }
-  if (summary.interrupted) {
+  if (runFailed) {
+    const why = unfinishedRuns(summary).map((r) => `${r.runId}: ${whyUnfinished(r)}`).join('; ');
+    out.push(`> **The run failed** (${mdInline(why)}): ${plural(summary.counts.notexecuted, 'test')} not executed.`, '');
+  } else if (summary.interrupted) {
     out.push(`> **The run was interrupted:** ${plural(summary.counts.notexecuted, 'test')} not executed.`, '');
   }
 
