@@ -1,7 +1,8 @@
 /**
  * `kt report <run-dir>...`: rebuild the reports from event logs (one run, or the shards of a CI
  * job merged). A report never destroys results: a damaged or empty log is refused before any
- * file is written, and `--out` never replaces another run's reports.
+ * file is written, `--out` never replaces another run's reports, and a report file there that
+ * kt did not write is kept under another name (src/cli/reportOutDir.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,6 +19,7 @@ import { REPORT_FILES, writeReports } from '../reporters/writeReports.js';
 import { ALL_REPORT_FORMATS, parseReportFormats } from './reportFormats.js';
 import { relativeRunDirs } from './reportLinks.js';
 import { makeDirs } from '../util/dirs.js';
+import { moveAsideForeignReports } from './reportOutDir.js';
 
 /** A run directory, or an events.jsonl path given directly → the event log's path and its run dir. */
 function locateLog(arg: string): { log: string; dir: string } {
@@ -81,8 +83,11 @@ export async function readLogs(runDirs: readonly string[]): Promise<RunLogs> {
   return { events, warnings, dirs, logs };
 }
 
-/** Where the reports go; refuses to write over another run's reports. */
-function chooseOutDir(out: string | undefined, dirs: readonly string[], runDirs: readonly string[]): string {
+/**
+ * Where the reports go; refuses to write over another run's reports. `userDir`: an --out
+ * directory that is not the run's own, where a report file kt did not write is moved aside.
+ */
+function chooseOutDir(out: string | undefined, dirs: readonly string[], runDirs: readonly string[]): { dir: string; userDir: boolean } {
   if (out === undefined) {
     if (dirs.length > 1) {
       throw new UsageError('E_REPORT_OUT', `${dirs.length} run directories given (${dirs.join(', ')}) but no --out`, 'merged reports need their own directory: add --out <dir>');
@@ -99,7 +104,7 @@ function chooseOutDir(out: string | undefined, dirs: readonly string[], runDirs:
         'give --out a new directory for the reports of this log',
       );
     }
-    return dir;
+    return { dir, userDir: false };
   }
   if (out.trim() === '') throw new UsageError('E_EMPTY_VALUE', '--out was given without a directory', 'give a new directory for the merged reports, e.g. --out kt-results/merged');
   const target = path.resolve(out);
@@ -117,7 +122,10 @@ function chooseOutDir(out: string | undefined, dirs: readonly string[], runDirs:
   } catch (err) {
     throw new UsageError('E_REPORT_OUT_UNWRITABLE', `--out ${printable(out)} cannot be created or written (${(err as NodeJS.ErrnoException).code})`, 'give --out a directory you can write to');
   }
-  return target;
+  if (!fs.statSync(target).isDirectory()) {
+    throw new UsageError('E_REPORT_OUT_NOT_DIR', `--out ${printable(out)} is a file, not a directory`, 'give --out a directory for the reports (a new one is created)');
+  }
+  return { dir: target, userDir: !ownRun };
 }
 
 export async function reportCommandCli(runDirs: string[], out: string | undefined, options: { baseline?: string; formats?: string[] } = {}): Promise<number> {
@@ -126,8 +134,13 @@ export async function reportCommandCli(runDirs: string[], out: string | undefine
   // A bad baseline is refused before anything is written, like a damaged log.
   const baseline = options.baseline !== undefined ? readBaseline(options.baseline) : undefined;
   const { events, warnings, dirs, logs } = await readLogs(runDirs);
-  const outDir = chooseOutDir(out, dirs, runDirs);
+  const { dir: outDir, userDir } = chooseOutDir(out, dirs, runDirs);
   for (const w of warnings) process.stderr.write(`kt: warning: ${printable(w)}\n`);
+  if (userDir) {
+    for (const m of moveAsideForeignReports(outDir, formats)) {
+      process.stderr.write(`kt: ${printable(m.file)} was not written by kt: kept as ${printable(path.basename(m.backup))}\n`);
+    }
+  }
   const summary = summarizeRun(events);
   const verdict = baseline && options.baseline !== undefined ? judge(summary, baseline, { file: options.baseline }) : undefined;
   await writeReports(outDir, summary, verdict, { formats, runDirs: relativeRunDirs(outDir, logs) });

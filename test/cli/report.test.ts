@@ -145,6 +145,54 @@ describe('kt report refuses what would destroy results (exit 2, nothing changed)
   }, CLI_TIMEOUT_MS);
 });
 
+describe('kt report --out a directory of the user (not a run directory)', () => {
+  it('moves a report file kt did not write aside to NAME.kt-old (then .1), and replaces its own', async () => {
+    const a = await runDir('a', shard(1));
+    const out = path.join(root, 'userdir');
+    fs.mkdirSync(out);
+    fs.writeFileSync(path.join(out, 'report.md'), '# my notes on this kernel\n');
+    // Another tool's JUnit file (pytest's opening) is not kt's.
+    fs.writeFileSync(path.join(out, 'junit.xml'), '<?xml version="1.0" encoding="utf-8"?><testsuites name="pytest tests"><testsuite name="pytest"/></testsuites>\n');
+    fs.writeFileSync(path.join(out, 'notes.txt'), 'untouched\n');
+    const r = await kt(['report', a, '--out', out], { cwd: root });
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(
+      `kt: ${path.join(out, 'junit.xml')} was not written by kt: kept as junit.xml.kt-old\n` + `kt: ${path.join(out, 'report.md')} was not written by kt: kept as report.md.kt-old`,
+    );
+    expect(read(out, 'report.md.kt-old')).toBe('# my notes on this kernel\n');
+    expect(read(out, 'junit.xml.kt-old')).toContain('pytest tests');
+    expect(read(out, 'notes.txt')).toBe('untouched\n');
+    expect(read(out, 'report.md')).toMatch(/^# \S+ kt: /);
+
+    // kt's own reports of the first report are replaced, nothing more is kept.
+    const again = await kt(['report', a, '--out', out], { cwd: root });
+    expect(again.err).toBe('');
+    expect(fs.readdirSync(out).sort()).toEqual(['junit.xml', 'junit.xml.kt-old', 'notes.txt', 'report.html', 'report.md', 'report.md.kt-old', 'summary.json']);
+
+    // A later file of the user's never replaces the first backup; a directory in the way is moved too.
+    fs.writeFileSync(path.join(out, 'report.md'), 'edited by hand\n');
+    fs.rmSync(path.join(out, 'summary.json'));
+    fs.mkdirSync(path.join(out, 'summary.json'));
+    const third = await kt(['report', a, '--out', out, '--format', 'md,json'], { cwd: root });
+    expect(third.err).toBe(
+      `kt: ${path.join(out, 'summary.json')} was not written by kt: kept as summary.json.kt-old\n` + `kt: ${path.join(out, 'report.md')} was not written by kt: kept as report.md.kt-old.1`,
+    );
+    expect(read(out, 'report.md.kt-old')).toBe('# my notes on this kernel\n');
+    expect(read(out, 'report.md.kt-old.1')).toBe('edited by hand\n');
+    expect(fs.statSync(path.join(out, 'summary.json.kt-old')).isDirectory()).toBe(true);
+  }, CLI_TIMEOUT_MS);
+
+  it('a regular file as --out: exit 2 naming it, the file unchanged', async () => {
+    const a = await runDir('a', shard(1));
+    const file = path.join(root, 'emptyfile');
+    fs.writeFileSync(file, '');
+    const r = await kt(['report', a, '--out', 'emptyfile'], { cwd: root });
+    expect(r.code).toBe(2);
+    expect(r.err).toBe('kt: error E_REPORT_OUT_NOT_DIR: --out emptyfile is a file, not a directory\n  hint: give --out a directory for the reports (a new one is created)');
+    expect(fs.readFileSync(file, 'utf8')).toBe('');
+  }, CLI_TIMEOUT_MS);
+});
+
 describe('kt report --format', () => {
   const ALL = ['junit.xml', 'report.html', 'report.md', 'summary.json'];
 
