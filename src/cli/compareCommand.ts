@@ -1,12 +1,15 @@
 /**
  * `kt compare BASE HEAD` / `kt compare BASE... -- HEAD...`: did HEAD regress against BASE? The
  * base runs form a baseline, the head runs are judged against it (src/baseline/compare.ts), so
- * the rules are those of `kt run --baseline` (docs/baseline.md). Exit 1 when the head regressed,
- * 0 otherwise, 2 for bad input (damaged logs are refused like `kt report` refuses them).
+ * the rules are those of `kt run --baseline` (docs/baseline.md). The exit code is `kt report
+ * --baseline`'s (compareOutcome.ts): 1 when the head regressed, 3 when it did not complete
+ * (130/143 interrupted), had tests with only kt errors or ran nothing, else 0; 2 for bad input
+ * (damaged logs are refused like `kt report` refuses them).
  */
-import { ExitCode, UsageError, printable } from '../errors.js';
+import { UsageError, printable } from '../errors.js';
 import { compareRuns } from '../baseline/compare.js';
 import { summarizeRun } from '../record/summarize.js';
+import { compareOutcome } from './compareOutcome.js';
 import { renderCompareJson, renderCompareMarkdown, renderCompareText } from './compareReport.js';
 import { readLogs } from './reportCommand.js';
 
@@ -51,12 +54,16 @@ export async function compareCommandCli(dirs: string[], rawArgv: string[], optio
   const headLogs = await readLogs(head);
   for (const w of [...baseLogs.warnings, ...headLogs.warnings]) process.stderr.write(`kt: warning: ${printable(w)}\n`);
   const label = base.length === 1 ? `base ${base[0]}` : `base (${base.length} run directories)`;
+  const headSummary = summarizeRun(headLogs.events);
   const comparison = compareRuns(
     baseLogs.logs.map((l) => summarizeRun(l.events)),
-    summarizeRun(headLogs.events),
+    headSummary,
     label,
   );
+  const outcome = compareOutcome(comparison, headSummary);
   const render = format === 'json' ? renderCompareJson : format === 'md' ? renderCompareMarkdown : renderCompareText;
-  process.stdout.write(render(comparison));
-  return comparison.verdict.regressions.length > 0 ? ExitCode.testFailures : ExitCode.ok;
+  process.stdout.write(render(comparison, outcome));
+  // The text output says it; markdown and JSON may go to a file or a PR comment, so say it here too.
+  if (outcome.notAPass !== undefined && format !== 'text') process.stderr.write(`kt: ${printable(outcome.notAPass)}\n`);
+  return outcome.code;
 }

@@ -4,6 +4,7 @@
  * errors, and the tests whose duration changed most — as text, markdown (a PR comment) or JSON.
  */
 import type { Comparison, DurationChange } from '../baseline/compare.js';
+import type { CompareOutcome } from './compareOutcome.js';
 import type { RunInfo } from '../record/runSummary.js';
 import type { TestVerdict } from '../record/verdict.js';
 import { formatDuration, testLabel } from '../reporters/format.js';
@@ -33,7 +34,7 @@ function delta(d: DurationChange): { seconds: string; ratio: string } {
   return { seconds: `${sign}${formatDuration(Math.abs(d.deltaMs))}`, ratio: Number.isFinite(d.ratio) ? `×${d.ratio.toFixed(2)}` : '×∞' };
 }
 
-export function renderCompareText(c: Comparison): string {
+export function renderCompareText(c: Comparison, outcome: CompareOutcome): string {
   const many = manySections(c);
   const label = (v: { test: string; section: string }) => testLabel(v.test, v.section, many);
   const v = c.verdict;
@@ -65,16 +66,19 @@ export function renderCompareText(c: Comparison): string {
     }
     out.push('');
   }
+  if (outcome.notAPass !== undefined) out.push(`Not a pass: ${oneLine(outcome.notAPass)}`);
   out.push(`Head against base: ${verdictCounts(v)}`);
   return `${out.join('\n')}\n`;
 }
 
-export function renderCompareMarkdown(c: Comparison): string {
+export function renderCompareMarkdown(c: Comparison, outcome: CompareOutcome): string {
   const many = manySections(c);
   const label = (t: { test: string; section: string }) => mdInline(testLabel(t.test, t.section, many));
   const v = c.verdict;
-  const mark = v.regressions.length > 0 ? '❌' : '✅';
+  // Green only for a pass: a head that did not complete or was never judged is a warning.
+  const mark = v.regressions.length > 0 ? '❌' : outcome.notAPass !== undefined ? '⚠️' : '✅';
   const out: string[] = [`# ${mark} kt compare: ${verdictCounts(v)}`, ''];
+  if (outcome.notAPass !== undefined) out.push(`> **Not a pass:** ${mdInline(outcome.notAPass)}.`, '');
   out.push(`Base: ${c.base.map((r) => mdCode(r.runId)).join(', ')}. Head: ${c.head.map((r) => mdCode(r.runId)).join(', ')}.`, '');
   const table = (title: string, items: TestVerdict[]) => {
     if (items.length === 0) return;

@@ -1,7 +1,8 @@
 /**
  * `kt compare` through the real binary, on event logs of real outcomes: the exact text, the
  * markdown and JSON forms, one set of runs against another, exit codes (1 regressed, 0 not, 2
- * usage), and damaged logs refused.
+ * usage, and those of `kt report --baseline` for a head that did not complete or was never
+ * judged), and damaged logs refused.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -103,6 +104,54 @@ describe('kt compare', () => {
     expect(r.code).toBe(0);
     expect(r.out.split('\n').at(-1)).toBe('Head against base: 0 regressions, 2 known failures');
   }, CLI_TIMEOUT_MS);
+
+  describe('a head that is not a pass is never green, with the exit code of kt report --baseline', () => {
+    const PASSING = { 'generic/001': [O.pass], 'generic/002': [O.pass] };
+    const heads: [string, () => RunEvent[], number, string][] = [
+      ['only kt errors', () => runEvents('head', { 'generic/001': [O.error], 'generic/002': [O.error] }), 3, '2 head tests had only kt errors: never judged'],
+      ['killed (its log has no run-end)', () => runEvents('head', { 'generic/001': [], 'generic/002': [] }).filter((e) => e.type !== 'run-end'), 3, 'the head run head was killed (its log has no end)'],
+      [
+        'ended in an error (no VM booted)',
+        () => [
+          ...runEvents('head', { 'generic/001': [], 'generic/002': [] }).filter((e) => e.type !== 'run-end'),
+          { type: 'run-end', ts: '2026-11-21T23:32:27.000Z', status: 'error', wallMs: 600_000, message: '2 VMs in a row could not be made ready; the last: vm2: kernel /boot/vmlinuz did not reach kt-init within 300 s (accel tcg)\n--- last console lines ---\n(the console printed nothing)' },
+        ],
+        3,
+        'the head run head ended in an error: 2 VMs in a row could not be made ready; the last: vm2: kernel /boot/vmlinuz did not reach kt-init within 300 s (accel tcg)',
+      ],
+      [
+        'interrupted by SIGTERM',
+        () => [...runEvents('head', { 'generic/001': [O.pass], 'generic/002': [] }).filter((e) => e.type !== 'run-end'), { type: 'run-end', ts: '2026-11-21T23:32:27.000Z', status: 'interrupted', wallMs: 600_000, signal: 'SIGTERM' }],
+        143,
+        'the head run head was interrupted by SIGTERM',
+      ],
+    ];
+    for (const [what, events, code, why] of heads) {
+      it(`${what}: exit ${code}`, async () => {
+        const base = runDir('base', runEvents('base', PASSING));
+        const head = runDir('head', events());
+        const text = await kt(['compare', base, head], { cwd: root });
+        expect(text.code).toBe(code);
+        expect(text.out.split('\n').slice(-2)).toEqual([`Not a pass: ${why}`, 'Head against base: 0 regressions, 0 known failures' + (what === 'only kt errors' ? ', 2 not judged (kt errors)' : '')]);
+        const md = await kt(['compare', base, head, '--format', 'md'], { cwd: root });
+        expect(md.code).toBe(code);
+        expect(md.out.split('\n').slice(0, 3)).toEqual([`# ⚠️ kt compare: 0 regressions, 0 known failures${what === 'only kt errors' ? ', 2 not judged (kt errors)' : ''}`, '', `> **Not a pass:** ${why}.`]);
+        expect(md.err).toBe(`kt: ${why}`);
+        // kt report --baseline on the same logs, with the base recorded as the baseline, agrees.
+        expect((await kt(['baseline', 'update', base], { cwd: root })).code).toBe(0);
+        const report = await kt(['report', head, '--baseline', 'kt-baseline.json', '--format', 'json'], { cwd: root });
+        expect(report.code).toBe(code);
+      }, CLI_TIMEOUT_MS);
+    }
+
+    it('a head in which no test ran at all: exit 3', async () => {
+      const base = runDir('base', runEvents('base', PASSING));
+      const head = runDir('head', runEvents('head', { 'generic/001': [], 'generic/002': [] }));
+      const r = await kt(['compare', base, head], { cwd: root });
+      expect(r.code).toBe(3);
+      expect(r.out.split('\n').slice(-2)).toEqual(['Not a pass: no test of the head ran: nothing was compared', 'Head against base: 0 regressions, 0 known failures']);
+    }, CLI_TIMEOUT_MS);
+  });
 
   const usage: [string, string[], string][] = [
     ['one directory', ['x'], 'kt: error E_COMPARE_ARGS: kt compare takes two run directories, or two sets separated by -- (got 1: x)'],
