@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { normalizeRunConfig } from '../config/runConfig.js';
+import { loadConfigFile } from '../config/load.js';
 import { ExitCode, UsageError, printable } from '../errors.js';
 import { EVENT_LOG_NAME, readEventLog } from '../record/eventLog.js';
 import type { RunStartEvent, SectionConfig } from '../record/events.js';
@@ -135,16 +136,41 @@ function checkSection(recorded: SectionConfig, run: ReturnType<typeof reproRun>)
 
 type RepeatResult = 'failed' | 'passed' | 'notrun' | 'error' | 'notexecuted';
 
+function isDirectory(dir: string): boolean {
+  try {
+    return fs.statSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The repro runs in the directory the run ran in, when the log records it and it is still
+ * there: a run without --config read that directory's kt.yaml (else the user's config file,
+ * src/config/load.ts), and so does its repro, wherever `kt repro` is started; a kernel tree
+ * kt repro happens to run in is not mistaken for the kernel to boot either.
+ */
+function enterRunDirectory(start: RunStartEvent): string {
+  if (start.cwd === undefined) return `runs in ${process.cwd()} (the run did not record the directory it ran in)`;
+  if (!isDirectory(start.cwd)) return `runs in ${process.cwd()} (the directory the run ran in, ${start.cwd}, is gone)`;
+  process.chdir(start.cwd);
+  return `runs in ${start.cwd}, where the run ran`;
+}
+
 export async function reproCommandCli(runDir: string, test: string, options: ReproOptions): Promise<number> {
   const count = parseCount(single('--count', options.count));
   const sectionGiven = single('--section', options.section);
   const { start, section, resultsDir } = await recordedRun(runDir, test, sectionGiven);
-  const results = single('--results', options.results) ?? resultsDir;
+  // Absolute before the repro changes directory (enterRunDirectory).
+  const results = path.resolve(single('--results', options.results) ?? resultsDir);
   const run = reproRun(start, { test, section, results, keep: options.keep === true, dryRun: options.dryRun === true });
   checkInputs(start, run.kernel);
+  const runsIn = enterRunDirectory(start);
   checkSection(section, run);
   const where = `${test} [${section.name}${section.mkfsOptions ? ` mkfs ${section.mkfsOptions}` : ''}${section.mountOptions ? ` mount ${section.mountOptions}` : ''}]`;
   process.stderr.write(`kt: repro ${where}${count > 1 ? `, ${count} times` : ''}: kt ${shellJoin(run.argv)}\n`);
+  const config = loadConfigFile(single('--config', run.args.config), process.env, process.cwd()).file;
+  process.stderr.write(`kt: repro ${runsIn}: ${config === undefined ? 'no config file' : `config file ${path.resolve(config)}`}\n`);
   if (isImageKernel(start.kernel) && !fs.existsSync(start.kernel)) {
     // The image kernel is what a `kt run` without --kernel boots now; say that it changed.
     process.stderr.write(`kt: note: the run booted the image kernel ${start.kernel}, which is gone (the image was rebuilt): the repro boots the current image's kernel\n`);

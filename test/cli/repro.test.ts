@@ -93,6 +93,34 @@ describe('kt repro', () => {
     expect(small.err.split('\n')[0]).toContain(` -c ${suite}/small `);
   }, CLI_TIMEOUT_MS);
 
+  it("reads the config file of the directory the run ran in, not of the one kt repro runs in, and says which", async () => {
+    const ranIn = path.join(root, 'ran-in');
+    const elsewhere = path.join(root, 'elsewhere');
+    fs.mkdirSync(ranIn);
+    fs.mkdirSync(elsewhere);
+    fs.writeFileSync(path.join(ranIn, 'kt.yaml'), 'memory: 3072\nappend: [kt.fromrun=1]\n');
+    // What kt repro must not read: another directory's kt.yaml that would even leave the test out.
+    fs.writeFileSync(path.join(elsewhere, 'kt.yaml'), 'append: [kt.fromelsewhere=1]\nexclude:\n  - { test: selftest/002, reason: not here }\n');
+    try {
+      const run = recordedRun('cwd', { 'mine/fast': { 'selftest/002': [O.mismatch] } }, { cwd: ranIn });
+      const r = await kt(['repro', run, 'selftest/002', '--dry-run'], { cwd: elsewhere });
+      expect(r.code).toBe(0);
+      expect(r.err.split('\n')[1]).toBe(`kt: repro runs in ${ranIn}, where the run ran: config file ${path.join(ranIn, 'kt.yaml')}`);
+      expect(r.out).toContain('\n  selftest/002\n');
+      expect(r.out).toMatch(/ -m 3072M /);
+      expect(r.out).toContain('kt.fromrun=1');
+      expect(r.out).not.toContain('kt.fromelsewhere');
+
+      // A log without the directory (an older kt) keeps the old way, and says so.
+      const old = recordedRun('no-cwd', { 'mine/fast': { 'selftest/002': [O.mismatch] } });
+      const o = await kt(['repro', old, 'selftest/002', '--dry-run'], { cwd: ranIn });
+      expect(o.err.split('\n')[1]).toBe(`kt: repro runs in ${ranIn} (the run did not record the directory it ran in): config file ${path.join(ranIn, 'kt.yaml')}`);
+    } finally {
+      fs.rmSync(ranIn, { recursive: true });
+      fs.rmSync(elsewhere, { recursive: true });
+    }
+  }, CLI_TIMEOUT_MS * 2);
+
   const refusals: [string, () => { args: string[]; message: string }][] = [
     [
       'a test the run did not have',
