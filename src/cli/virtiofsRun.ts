@@ -14,7 +14,7 @@ import { readUsernsFacts } from '../vm/image/usernsFacts.js';
 import type { VirtiofsOptions } from '../vm/spec.js';
 import { findVirtiofsd } from '../vm/virtiofs/daemon.js';
 import { decideRootfs } from '../vm/virtiofs/decision.js';
-import { ensureRootTree, rootTreeDir } from '../vm/virtiofs/rootTree.js';
+import { ensureRootTree, plannedRootTreeDir } from '../vm/virtiofs/rootTree.js';
 
 type Write = (text: string) => void;
 
@@ -39,7 +39,7 @@ async function decide(config: RunConfig, image: ImageRef, write: Write) {
 }
 
 /** What a real run serves over virtiofs; undefined = boot from the root image. */
-export async function prepareVirtiofs(config: RunConfig, image: ImageRef, cacheDir: string, write: Write): Promise<VirtiofsOptions | undefined> {
+export async function prepareVirtiofs(config: RunConfig, image: ImageRef & { sshHostKey: string }, cacheDir: string, write: Write): Promise<VirtiofsOptions | undefined> {
   const decision = await decide(config, image, write);
   if (!decision) return undefined;
   const { daemon, userns } = decision;
@@ -48,7 +48,7 @@ export async function prepareVirtiofs(config: RunConfig, image: ImageRef, cacheD
   const runner = userns ? await openUsernsRunner(userns, resolveSharedCacheDir(process.env)) : directRunner();
   let rootTree: string;
   try {
-    rootTree = await ensureRootTree({ cacheDir, hash: image.hash, rootImage: image.rootImage, debugfs, runner, onProgress: (line) => write(`${line}\n`) });
+    rootTree = await ensureRootTree({ cacheDir, hash: image.hash, rootImage: image.rootImage, sshHostKey: image.sshHostKey, debugfs, runner, onProgress: (line) => write(`${line}\n`) });
   } finally {
     await runner.close();
   }
@@ -63,5 +63,5 @@ export async function dryRunVirtiofs(config: RunConfig, image: ImageRef, cacheDi
   const decision = await decide(config, image, write);
   if (!decision) return {};
   const { daemon, userns } = decision;
-  return { virtiofs: { daemon, rootTree: rootTreeDir(cacheDir, image.hash), fstestsDir: config.fstestsDir, shares: config.shares, ...(userns ? { userns } : {}) } };
+  return { virtiofs: { daemon, rootTree: await plannedRootTreeDir(cacheDir, image.hash, image.rootImage), fstestsDir: config.fstestsDir, shares: config.shares, ...(userns ? { userns } : {}) } };
 }

@@ -1,7 +1,12 @@
 /**
  * The image's root tree as a directory, for --rootfs virtiofs (docs/virtiofs.md): unpacked once
- * per image hash from root.img into <cache>/rootfs/<hash>, beside <cache>/images/<hash>, and
- * only read after that (virtiofsd serves it read-only; the guest writes into a tmpfs overlay).
+ * per image build from root.img into <cache>/rootfs/<hash>-<build>, beside <cache>/images/<hash>,
+ * and only read after that (virtiofsd serves it read-only; the guest writes into a tmpfs
+ * overlay). The recipe hash alone does not name the tree: `kt image build --rebuild` makes a new
+ * image of the same hash with a new ssh host key, and a tree of the old build would serve the old
+ * key to a host that pins the new one. So the build is in the name (rootTreeCache.ts), a tree is
+ * never replaced in place (a running virtiofsd may serve it), and the unpacked tree must hold the
+ * host key of the build it is named for.
  *
  * debugfs (e2fsprogs, already needed for the image) copies the tree out of the ext4 image with
  * `rdump`, which keeps owners, modes and times — except that it sets the mode before the owner,
@@ -19,7 +24,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { HostError } from '../../errors.js';
 import { shellQuote } from '../../util/shell.js';
+import { IMAGE_FILES } from '../image/cacheDir.js';
+import { readManifest } from '../image/manifest.js';
 import type { ToolRunner } from '../image/toolRunner.js';
+import { markInUse, rootTreeName, tidyRootTrees, unpackPrefix, type ImageBuild } from './rootTreeCache.js';
 
 export interface TreeEntry {
   /** Mode bits with the file type (octal 0100644 …). */
@@ -28,10 +36,24 @@ export interface TreeEntry {
   gid: number;
 }
 
-/** Where the tree of image `hash` goes. */
-export function rootTreeDir(cacheDir: string, hash: string): string {
-  return path.join(cacheDir, 'rootfs', hash);
+/** Where the tree of an image build goes: <cache>/rootfs/<hash>-<build>. Pure. */
+export function rootTreeDir(cacheDir: string, image: ImageBuild): string {
+  return path.join(cacheDir, 'rootfs', rootTreeName(image));
 }
+
+/** The ssh host key recorded in the manifest beside root.img (cacheDir.ts: one image directory), if any. */
+export async function manifestHostKey(rootImage: string): Promise<string | undefined> {
+  return (await readManifest(path.join(path.dirname(rootImage), IMAGE_FILES.manifest)))?.sshHostKey;
+}
+
+/** For --dry-run: the tree a run would use; `<hash>-<build>` as such while the image is not built. */
+export async function plannedRootTreeDir(cacheDir: string, hash: string, rootImage: string): Promise<string> {
+  const sshHostKey = await manifestHostKey(rootImage);
+  return sshHostKey === undefined ? path.join(cacheDir, 'rootfs', `${hash}-<build>`) : rootTreeDir(cacheDir, { hash, sshHostKey });
+}
+
+/** Where the build's own host key is in its tree (guest/mmdebstrap/customize-hook.sh makes it). */
+const HOST_KEY_FILE = 'etc/ssh/ssh_host_ed25519_key.pub';
 
 /**
  * Parses debugfs' output for `ls -p "<dir>"` commands run from a command file (debugfs -f echoes
@@ -111,23 +133,45 @@ function unpackError(step: string, err: unknown): HostError {
 }
 
 /**
- * The unpacked tree of the image, made now when missing. Everything that touches the tree runs
- * through `runner`: as kt itself when kt is root, else as root of the user namespace of the
+ * The unpacked tree of the image build, made now when missing. Everything that touches the tree
+ * runs through `runner`: as kt itself when kt is root, else as root of the user namespace of the
  * user's subordinate ids (src/vm/image/toolRunner.ts), like a rootless image build — the tree
- * then belongs to those ids, as the build's tree did (docs/image.md).
+ * then belongs to those ids, as the build's tree did (docs/image.md). `sshHostKey` is the key the
+ * run pins (GuestImage.sshHostKey); without it, the one in the manifest beside `rootImage`.
  */
-export async function ensureRootTree(opts: { cacheDir: string; hash: string; rootImage: string; debugfs: string; runner: ToolRunner; onProgress?: (line: string) => void }): Promise<string> {
-  const final = rootTreeDir(opts.cacheDir, opts.hash);
-  if (fs.existsSync(final)) return final;
+export async function ensureRootTree(opts: {
+  cacheDir: string;
+  hash: string;
+  rootImage: string;
+  sshHostKey?: string;
+  debugfs: string;
+  runner: ToolRunner;
+  onProgress?: (line: string) => void;
+}): Promise<string> {
+  const sshHostKey = opts.sshHostKey ?? (await manifestHostKey(opts.rootImage));
+  if (sshHostKey === undefined) {
+    throw new HostError(
+      'E_ROOTFS_UNPACK',
+      `no readable ${IMAGE_FILES.manifest} beside ${opts.rootImage}: kt names the unpacked tree for --rootfs virtiofs by the image build it records`,
+      'build the image again with kt image build --rebuild, or use --rootfs image',
+    );
+  }
+  const build: ImageBuild = { hash: opts.hash, sshHostKey };
+  const final = rootTreeDir(opts.cacheDir, build);
   const parent = path.dirname(final);
+  const name = path.basename(final);
   fs.mkdirSync(parent, { recursive: true });
-  const tmp = fs.mkdtempSync(path.join(parent, `.unpack-${opts.hash}-`));
+  // Before looking for the tree: a kt tidying meanwhile then sees that this one uses it.
+  markInUse(parent, name);
+  await tidyRootTrees({ rootfsDir: parent, current: build, runner: opts.runner, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+  if (fs.existsSync(final)) return final;
+  const tmp = fs.mkdtempSync(path.join(parent, unpackPrefix(name)));
   const scratch = `${tmp}.kt`;
   const run = (step: string, file: string, args: string[]) => opts.runner.output(file, args).catch((err: unknown) => {
     throw unpackError(step, err);
   });
   try {
-    opts.onProgress?.(`kt: virtiofs: unpacking ${opts.rootImage} into ${final} (once per image)`);
+    opts.onProgress?.(`kt: virtiofs: unpacking ${opts.rootImage} into ${final} (once per image build)`);
     // Run in the new directory, so no path of the user's goes through debugfs' command parser.
     await run('debugfs rdump', 'sh', ['-c', 'cd "$1" && exec "$2" -R "rdump / ." "$3"', 'sh', tmp, opts.debugfs, opts.rootImage]);
     const found = parseFindOutput(await run('find', 'find', [tmp, '-mindepth', '1', '-printf', '%m %U %G %y %P\\0']));
@@ -148,10 +192,25 @@ export async function ensureRootTree(opts: { cacheDir: string; hash: string; roo
     // The tree's / is the image's: root's, 0755 (mkdtemp made it the user's, 0700).
     fs.writeFileSync(`${scratch}.sh`, `cd ${shellQuote(tmp)}\n${fix.script}chown 0:0 .\nchmod 755 .\n`);
     await run('restoring modes and owners', 'sh', [`${scratch}.sh`]);
+    // A tree is only ever named for the build whose key it holds (root.img replaced by a
+    // rebuild between the caller's look at the manifest and the unpack would break that).
+    let treeKey: string;
+    try {
+      treeKey = fs.readFileSync(path.join(tmp, HOST_KEY_FILE), 'utf8').trim();
+    } catch (err) {
+      throw unpackError(`reading /${HOST_KEY_FILE} of the tree`, err);
+    }
+    if (treeKey !== sshHostKey.trim()) {
+      throw new HostError(
+        'E_ROOTFS_UNPACK',
+        `${opts.rootImage} holds another image build than the one kt boots: its /${HOST_KEY_FILE} is "${treeKey}", the run pins "${sshHostKey.trim()}"`,
+        'the image was rebuilt while kt unpacked it: run kt again',
+      );
+    }
     try {
       fs.renameSync(tmp, final);
     } catch (err) {
-      // Another kt unpacked the same image meanwhile: use that one.
+      // Another kt unpacked the same build meanwhile: use that one.
       const code = (err as NodeJS.ErrnoException).code;
       if ((code === 'ENOTEMPTY' || code === 'EEXIST') && fs.existsSync(final)) {
         await opts.runner.output('rm', ['-rf', '--', tmp]).catch(() => undefined);
