@@ -10,6 +10,7 @@ import type { RunVerdict, TestVerdict } from '../record/verdict.js';
 import { capText, headLines, toTerminalText } from './textSafety.js';
 import { verdictCounts } from './verdictWords.js';
 import { someRunFailed, unfinishedRuns, whyUnfinished } from './runEnd.js';
+import { renderWithinBudget, type MdList, type MdNote, type MdPart } from './mdBudget.js';
 
 /** Lines of one diff or console excerpt kept in the report. */
 export const MARKDOWN_BLOCK_LINES = 80;
@@ -86,143 +87,191 @@ function failureSection(result: TestResult, manySections: boolean): string[] {
   return out;
 }
 
-/** The judged results, regressions first (docs/baseline.md); known failures folded away. */
-function verdictSections(verdict: RunVerdict, manySections: boolean): string[] {
-  const out: string[] = [];
-  const table = (items: TestVerdict[]) => {
-    out.push('| Test | Why |', '|---|---|');
-    for (const v of items) out.push(`| ${mdInline(testLabel(v.test, v.section, manySections))} | ${mdInline(v.why)} |`);
-    out.push('');
+/**
+ * report.md's size bound. GitHub drops a step summary over 1024 KiB whole, and kt appends
+ * report.md to $GITHUB_STEP_SUMMARY; half of that leaves room for whatever else the step writes.
+ * A larger report is shortened (mdBudget.ts): every failing test is still named.
+ */
+export const MARKDOWN_MAX_BYTES = 512 * 1024;
+
+/** Options of renderMarkdown. */
+export interface MarkdownOptions {
+  /** Size bound in bytes (default MARKDOWN_MAX_BYTES). */
+  maxBytes?: number;
+}
+
+/** A table row that stands for `n` rows left out, with as many cells as the table has columns. */
+function moreRow(n: number, what: string, columns: number): string[] {
+  return [`| … | ${n} more ${what} in report.html |${' |'.repeat(columns - 2)}`];
+}
+
+/** A table of judged tests; a regression keeps its name and rule when there is no room for why. */
+function verdictTable(head: string[], tail: string[], items: TestVerdict[], manySections: boolean, priority: number, what: string, keepNames: boolean): MdList {
+  return {
+    kind: 'list',
+    head: [...head, '| Test | Why |', '|---|---|'],
+    items: items.map((v) => {
+      const name = mdInline(testLabel(v.test, v.section, manySections));
+      return { full: [`| ${name} | ${mdInline(v.why)} |`], ...(keepNames ? { short: [`| ${name} | ${mdInline(v.rule)} |`] } : {}) };
+    }),
+    tail: ['', ...tail],
+    priority,
+    more: (n) => moreRow(n, what, 2),
   };
+}
+
+/** The judged results, regressions first (docs/baseline.md); known failures folded away. */
+function verdictSections(verdict: RunVerdict, manySections: boolean): MdPart[] {
+  const out: MdPart[] = [];
   if (verdict.regressions.length > 0) {
-    out.push(`## Regressions (${verdict.regressions.length})`, '');
-    table(verdict.regressions);
+    out.push(verdictTable([`## Regressions (${verdict.regressions.length})`, ''], [], verdict.regressions, manySections, 0, 'regressions', true));
   }
-  if (verdict.fixes.length > 0) {
-    out.push(`## Fixed (${verdict.fixes.length})`, '');
-    table(verdict.fixes);
-  }
+  if (verdict.fixes.length > 0) out.push(verdictTable([`## Fixed (${verdict.fixes.length})`, ''], [], verdict.fixes, manySections, 2, 'fixes', false));
   if (verdict.possibleFixes.length > 0) {
-    out.push(`## Possibly fixed (${verdict.possibleFixes.length})`, '');
-    table(verdict.possibleFixes);
+    out.push(verdictTable([`## Possibly fixed (${verdict.possibleFixes.length})`, ''], [], verdict.possibleFixes, manySections, 3, 'possible fixes', false));
   }
   if (verdict.unjudged.length > 0) {
-    out.push(`## Not judged: kt errors (${verdict.unjudged.length})`, '');
-    table(verdict.unjudged);
+    out.push(verdictTable([`## Not judged: kt errors (${verdict.unjudged.length})`, ''], [], verdict.unjudged, manySections, 4, 'tests not judged', false));
   }
   if (verdict.known.length > 0) {
-    out.push('<details>', `<summary>Known failures (${verdict.known.length})</summary>`, '');
-    table(verdict.known);
-    out.push('</details>', '');
+    out.push(verdictTable(['<details>', `<summary>Known failures (${verdict.known.length})</summary>`, ''], ['</details>', ''], verdict.known, manySections, 7, 'known failures', false));
   }
   if (verdict.sectionsNotInBaseline.length > 0) {
-    out.push(`> Not in the baseline: ${verdict.sectionsNotInBaseline.map((s) => mdCode(s)).join(', ')}; every failure there counts as a regression until \`kt baseline update\` records it.`, '');
+    out.push([`> Not in the baseline: ${verdict.sectionsNotInBaseline.map((s) => mdCode(s)).join(', ')}; every failure there counts as a regression until \`kt baseline update\` records it.`, '']);
   }
   return out;
 }
 
-/** Renders report.md; with a verdict, it leads with the regressions. */
-export function renderMarkdown(summary: RunSummary, judged?: RunVerdict): string {
+/** A list of rows (or lines) left out from the bottom, counted, when there is no room. */
+function simpleList(head: string[], rows: string[], priority: number, more: (n: number) => string[]): MdList {
+  return { kind: 'list', head, items: rows.map((row) => ({ full: [row] })), tail: [''], priority, more };
+}
+
+/** Renders report.md; with a verdict, it leads with the regressions. At most `maxBytes` (see MARKDOWN_MAX_BYTES). */
+export function renderMarkdown(summary: RunSummary, judged?: RunVerdict, options: MarkdownOptions = {}): string {
   const manySections = summary.sections.length > 1;
   const failures = failingTests(summary);
+  const parts: MdPart[] = [];
   const out: string[] = [];
+  parts.push(out);
   const boots = summary.machines.booted;
   const lost = summary.machines.lost.length;
   const facts = `${plural(summary.counts.total, 'test')} in ${formatDuration(summary.wallMs)}, ${plural(boots, 'VM')} booted${lost > 0 ? `, ${lost} lost` : ''}`;
+  const maxBytes = options.maxBytes ?? MARKDOWN_MAX_BYTES;
   // A run that ended in kt's own error (no VM booted) is never green (runEnd.ts).
   const runFailed = someRunFailed(summary);
+  const alert: string[] = [];
+  if (runFailed) {
+    const why = unfinishedRuns(summary).map((r) => `${r.runId}: ${whyUnfinished(r)}`).join('; ');
+    alert.push(`> **The run failed** (${mdInline(why)}): ${plural(summary.counts.notexecuted, 'test')} not executed.`, '');
+  } else if (summary.interrupted) {
+    alert.push(`> **The run was interrupted:** ${plural(summary.counts.notexecuted, 'test')} not executed.`, '');
+  }
+  const shortened: MdNote = {
+    kind: 'note',
+    lines: [
+      `> **Shortened** to ${Math.round(maxBytes / 1024)} KiB (GitHub drops a step summary over 1 MiB): every failure in full is in \`report.html\`, every result in \`summary.json\`, in the run directory.`,
+      '',
+    ],
+  };
   if (judged) {
     const mark = judged.regressions.length > 0 || runFailed ? '❌' : judged.unjudged.length > 0 || summary.interrupted ? '⚠️' : '✅';
     out.push(`# ${mark} kt: ${verdictCounts(judged)}`, '');
     out.push(`Against ${mdCode(judged.baseline)}. ${facts}: ${formatCounts(summary.counts)}.`, '');
-    out.push(...verdictSections(judged, manySections));
+    parts.push(shortened, ...verdictSections(judged, manySections), alert);
   } else {
     const verdict = failures.length > 0 || runFailed ? '❌' : summary.interrupted ? '⚠️' : '✅';
     out.push(`# ${verdict} kt: ${formatCounts(summary.counts)}`, '');
     out.push(`${facts}.`, '');
-  }
-  if (runFailed) {
-    const why = unfinishedRuns(summary).map((r) => `${r.runId}: ${whyUnfinished(r)}`).join('; ');
-    out.push(`> **The run failed** (${mdInline(why)}): ${plural(summary.counts.notexecuted, 'test')} not executed.`, '');
-  } else if (summary.interrupted) {
-    out.push(`> **The run was interrupted:** ${plural(summary.counts.notexecuted, 'test')} not executed.`, '');
+    parts.push(shortened, alert);
   }
 
+  const rest: string[] = [];
+  parts.push(rest);
   if (summary.runs.length > 0) {
-    out.push('| Run | Section | Host | Kernel | FS | Accel | VMs | Status | Wall time |', '|---|---|---|---|---|---|---|---|---|');
+    rest.push('| Run | Section | Host | Kernel | FS | Accel | VMs | Status | Wall time |', '|---|---|---|---|---|---|---|---|---|');
     for (const r of summary.runs) {
       const status = r.status === 'interrupted' && r.signal ? `interrupted (${r.signal})` : r.status;
-      out.push(
+      rest.push(
         `| ${mdInline(r.runId)}${r.shard ? ` (shard ${mdInline(r.shard)})` : ''} | ${mdInline(r.section)} | ${mdInline(r.hostname)} | ${mdInline(r.kernel)} | ${mdInline(r.fstyp)} | ${mdInline(r.accel)} | ${r.jobs} | ${mdInline(status)} | ${formatDuration(r.wallMs)} |`,
       );
     }
-    out.push('');
+    rest.push('');
   }
 
   if (failures.length > 0) {
-    out.push(`## Failures (${failures.length})`, '');
-    for (const f of failures) out.push(...failureSection(f, manySections));
+    // Each failure keeps its name when its section does not fit: every failing test is named.
+    parts.push({
+      kind: 'list',
+      head: [`## Failures (${failures.length})`, ''],
+      items: failures.map((f) => ({
+        full: failureSection(f, manySections),
+        short: [`- ${mdInline(testLabel(f.test, f.section, manySections))}: ${STATUS_LABEL[f.status]}`],
+      })),
+      shortHead: ['Shown here by name only, in full in `report.html`:', ''],
+      shortTail: [''],
+      tail: [],
+      priority: 1,
+      more: (n) => [`${n} more failing tests: see \`report.html\`.`, ''],
+    });
   }
 
   if (summary.crashes.length > 0) {
-    out.push(`## Kernel crashes (${summary.crashes.length} distinct)`, '');
-    out.push('| Crash | Type | Frame | Count | Tests | VMs |', '|---|---|---|---|---|---|');
-    for (const g of summary.crashes) {
-      out.push(
-        `| ${mdInline(g.crash.title)} | ${mdInline(g.crash.type)} | ${g.crash.frame ? mdCode(g.crash.frame, true) : ''} | ${g.count} | ${mdInline(g.tests.join(', '))} | ${mdInline(g.machines.join(', '))} |`,
-      );
-    }
-    out.push('');
+    parts.push(
+      simpleList(
+        [`## Kernel crashes (${summary.crashes.length} distinct)`, '', '| Crash | Type | Frame | Count | Tests | VMs |', '|---|---|---|---|---|---|'],
+        summary.crashes.map(
+          (g) =>
+            `| ${mdInline(g.crash.title)} | ${mdInline(g.crash.type)} | ${g.crash.frame ? mdCode(g.crash.frame, true) : ''} | ${g.count} | ${mdInline(g.tests.join(', '))} | ${mdInline(g.machines.join(', '))} |`,
+        ),
+        5,
+        (n) => moreRow(n, 'crashes', 6),
+      ),
+    );
   }
 
   const flaky = summary.tests.filter((t) => t.flaky);
   if (flaky.length > 0) {
-    out.push(`## Flaky (${flaky.length})`, '', '| Test | Attempts |', '|---|---|');
-    for (const t of flaky) {
+    const rows = flaky.map((t) => {
       const history = t.attempts.map((a) => `${STATUS_LABEL[a.outcome.status]} on ${a.machine}`).join(' → ');
-      out.push(`| ${mdInline(testLabel(t.test, t.section, manySections))} | ${mdInline(history)} |`);
-    }
-    out.push('');
+      return `| ${mdInline(testLabel(t.test, t.section, manySections))} | ${mdInline(history)} |`;
+    });
+    parts.push(simpleList([`## Flaky (${flaky.length})`, '', '| Test | Attempts |', '|---|---|'], rows, 6, (n) => moreRow(n, 'flaky tests', 2)));
   }
 
   const notExecuted = summary.tests.filter((t) => t.status === 'notexecuted');
   if (notExecuted.length > 0) {
-    out.push(`## Not executed (${notExecuted.length})`, '');
-    for (const t of notExecuted) {
+    const rows = notExecuted.map((t) => {
       const running = t.unfinishedOn ? `, was running on ${t.unfinishedOn}` : '';
-      out.push(`- ${mdInline(testLabel(t.test, t.section, manySections))} (${mdInline(`${t.notExecutedReason ?? 'run interrupted'}${running}`)})`);
-    }
-    out.push('');
+      return `- ${mdInline(testLabel(t.test, t.section, manySections))} (${mdInline(`${t.notExecutedReason ?? 'run interrupted'}${running}`)})`;
+    });
+    parts.push(simpleList([`## Not executed (${notExecuted.length})`, ''], rows, 9, (n) => [`- … ${n} more in report.html`]));
   }
 
   const notRun = summary.tests.filter((t) => t.status === 'notrun');
   if (notRun.length > 0) {
-    out.push(`## Not run (${notRun.length})`, '', '| Test | Reason |', '|---|---|');
-    for (const t of notRun) {
+    const rows = notRun.map((t) => {
       const outcome = finalAttempt(t)?.outcome;
-      out.push(`| ${mdInline(testLabel(t.test, t.section, manySections))} | ${outcome?.status === 'notrun' ? mdInline(outcome.reason) : ''} |`);
-    }
-    out.push('');
+      return `| ${mdInline(testLabel(t.test, t.section, manySections))} | ${outcome?.status === 'notrun' ? mdInline(outcome.reason) : ''} |`;
+    });
+    parts.push(simpleList([`## Not run (${notRun.length})`, '', '| Test | Reason |', '|---|---|'], rows, 10, (n) => moreRow(n, 'tests not run', 2)));
   }
 
   if (summary.slowest.length > 0) {
-    out.push('## Slowest tests', '', '| Test | Duration | VM |', '|---|---|---|');
-    for (const s of summary.slowest) out.push(`| ${mdInline(testLabel(s.test, s.section, manySections))} | ${formatDuration(s.durationMs)} | ${mdInline(s.machine)} |`);
-    out.push('');
+    const slowest = ['## Slowest tests', '', '| Test | Duration | VM |', '|---|---|---|'];
+    for (const s of summary.slowest) slowest.push(`| ${mdInline(testLabel(s.test, s.section, manySections))} | ${formatDuration(s.durationMs)} | ${mdInline(s.machine)} |`);
+    slowest.push('');
+    parts.push(slowest);
   }
 
   if (summary.machines.lost.length > 0) {
-    out.push('## Lost VMs', '', '| VM | Reason | Test | Message | Console log |', '|---|---|---|---|---|');
-    for (const l of summary.machines.lost) {
-      out.push(`| ${mdInline(l.machine)} | ${l.reason} | ${mdInline(l.test ?? '')} | ${mdInline(l.message)} | ${mdCode(l.consoleLog, true)} |`);
-    }
-    out.push('');
+    const rows = summary.machines.lost.map((l) => `| ${mdInline(l.machine)} | ${l.reason} | ${mdInline(l.test ?? '')} | ${mdInline(l.message)} | ${mdCode(l.consoleLog, true)} |`);
+    parts.push(simpleList(['## Lost VMs', '', '| VM | Reason | Test | Message | Console log |', '|---|---|---|---|---|'], rows, 8, (n) => moreRow(n, 'lost VMs', 5)));
   }
 
   if (summary.warnings.length > 0) {
-    out.push('## Warnings', '');
-    for (const w of summary.warnings) out.push(`- ${w.machine ? `${mdInline(w.machine)}: ` : ''}${mdInline(w.message)}`);
-    out.push('');
+    const rows = summary.warnings.map((w) => `- ${w.machine ? `${mdInline(w.machine)}: ` : ''}${mdInline(w.message)}`);
+    parts.push(simpleList(['## Warnings', ''], rows, 11, (n) => [`- … ${n} more in report.html`]));
   }
-  return `${out.join('\n').replace(/\n+$/, '')}\n`;
+  return renderWithinBudget(parts, maxBytes);
 }
