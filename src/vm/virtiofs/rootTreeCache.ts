@@ -27,21 +27,9 @@ import { removeBuildDir } from '../image/removeBuildDir.js';
 import type { ToolRunner } from '../image/toolRunner.js';
 import { isProcessAlive } from '../image/buildLock.js';
 import { leftBehind, makerOf, makerTag } from '../leftovers.js';
+import { imageBuildTag, type ImageBuild } from '../image/buildTag.js';
 
-/** An image build: its recipe hash and the ssh host key the build made (GuestImage, manifest.json). */
-export interface ImageBuild {
-  hash: string;
-  sshHostKey: string;
-}
-
-/**
- * Names an image build within its recipe hash: the first 8 hex digits of the SHA-256 of its ssh
- * host key, made afresh by every build (guest/mmdebstrap/customize-hook.sh). The same name the
- * preflight memo gives a build (src/cli/preflightMemo.ts). Pure.
- */
-export function imageBuildTag(sshHostKey: string): string {
-  return crypto.createHash('sha256').update(sshHostKey).digest('hex').slice(0, 8);
-}
+export { imageBuildTag, type ImageBuild };
 
 /** `<hash>-<build>`: the directory name of a build's tree under <cache>/rootfs. Pure. */
 export function rootTreeName(image: ImageBuild): string {
