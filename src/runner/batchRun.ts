@@ -68,6 +68,11 @@ export interface BatchTiming {
 
 const DEFAULT_TIMING: BatchTiming = { crashExitGraceMs: 10_000, transportGraceMs: 3_000, sysrqSettleMs: 3_000, consoleQuietMs: 300 };
 
+/** The waits in force: the defaults, with what a caller (a test replaying samples) overrides. */
+export function batchTiming(overrides: Partial<BatchTiming> | undefined): BatchTiming {
+  return { ...DEFAULT_TIMING, ...overrides };
+}
+
 /** Console kept per test (its last bytes), for the console excerpt of a crashed or hung test. */
 const CONSOLE_KEEP_BYTES = 256 * 1024;
 
@@ -132,7 +137,11 @@ class BatchRun {
   private failure: VmFailure | undefined;
   private resolveFailed!: () => void;
   private readonly failed = new Promise<void>((resolve) => (this.resolveFailed = resolve));
-  private fatalTimerArmed = false;
+  private crashGraceArmed = false;
+  /** The crash grace passed without QEMU exiting (a guest paused on panic for --vmcore): waiting longer is useless. */
+  private crashGraceOver = false;
+  /** Resolves on SIGINT/SIGTERM: no wait of the batch outlasts the user's stop. */
+  private readonly stopped: Promise<void>;
   private failingAnnounced = false;
   private checkStarted = false;
   /** Bumped on every sign of progress; a deadline only fires for the state it was armed in. */
@@ -148,8 +157,9 @@ class BatchRun {
   ) {
     this.machine = watch.machine;
     this.items = new Map(batch.map((i) => [i.test, i]));
-    this.timing = { ...DEFAULT_TIMING, ...deps.timing };
+    this.timing = batchTiming(deps.timing);
     this.abort = d.controller();
+    this.stopped = new Promise((resolve) => d.onAbort(deps.stopSignal, resolve));
     this.watchdog = d.slot();
     this.stream = deps.createCheckStream();
   }
@@ -192,7 +202,7 @@ class BatchRun {
     if (!this.failure && !deps.stopSignal.aborted && this.unfinished().length > 0) {
       // check's channel closed with tests unreported: usually the guest is dying (a panic cuts
       // the connection before QEMU exits). Give the real cause a moment to show.
-      await Promise.race([this.failed, d.sleep(this.timing.crashExitGraceMs)]);
+      await Promise.race([this.failed, d.sleep(this.timing.crashExitGraceMs), this.stopped]);
       await this.drain();
       // Nothing explained it: the command channel itself failed (or closed without an exit
       // status). The VM cannot be trusted with the next batch.
@@ -205,8 +215,16 @@ class BatchRun {
     }
     this.watchdog.clear();
 
-    // Interrupted by the user: the test in flight is "not executed", not a failure.
-    if (deps.stopSignal.aborted) return { kind: 'interrupted', unfinished: this.unfinished() };
+    if (deps.stopSignal.aborted) {
+      // A crash report under way when the user stopped the run is recorded with what it has.
+      if (!this.failure && this.watch.fatalPending) for (const report of this.watch.closeReports()) this.onReport(report);
+      await this.drain();
+      // A VM that failed before the stop (a crash just before Ctrl-C) is recorded first: its
+      // test's outcome and the lost VM are facts of the run, not of the interruption.
+      if (this.failure) return { kind: 'interrupted', unfinished: await this.blameFailure(this.failure) };
+      // Interrupted by the user: the test in flight is "not executed", not a failure.
+      return { kind: 'interrupted', unfinished: this.unfinished() };
+    }
 
     if (!this.failure && checkExit && this.finished.size === 0 && !this.running && checkExit.exitCode !== null && checkExit.exitCode !== 0) {
       const error = new HostError(
@@ -259,28 +277,40 @@ class BatchRun {
 
   private fail(f: VmFailure): void {
     if (this.d.disposed) return;
+    // After SIGINT/SIGTERM, a dropped channel or a QEMU exit may be the shutdown itself; only
+    // the console's own word (a crash report) is news.
+    if (this.deps.stopSignal.aborted && f.kind !== 'crash') return;
     this.announceFailing();
     // The first cause wins, but a panic explains the QEMU exit and the lost connection after
     // it; a hang stays a hang (its reports give it a title).
     if (!this.failure || (this.failure.kind !== 'crash' && this.failure.kind !== 'hang' && f.kind === 'crash')) this.failure = f;
     this.resolveFailed();
-    if (f.kind !== 'crash') this.abort.abort();
+    if (f.kind === 'crash') this.armCrashGrace();
+    else this.abort.abort();
   }
 
   private onConsole(chunk: Buffer): void {
     (this.running?.console ?? this.idleConsole).push(chunk);
-    // QEMU normally exits on its own after a panic (panic=-1, pvpanic). When it does not (a
-    // guest paused on panic for --vmcore stops before the report's last line), close the report
-    // ourselves and stop waiting.
-    if (!this.fatalTimerArmed && (this.watch.fatalPending || this.failure?.kind === 'crash')) {
-      this.fatalTimerArmed = true;
-      // A panic report has begun: the replacement VM can start booting now.
-      this.announceFailing();
-      this.d.timeout(() => {
-        for (const report of this.watch.closeReports()) this.onReport(report);
-        this.abort.abort();
-      }, this.timing.crashExitGraceMs);
-    }
+    // The watch parsed the chunk first: a panic report that began in it counts now.
+    if (this.watch.fatalPending) this.armCrashGrace();
+  }
+
+  /**
+   * A panic report began (or completed: its whole text may come in one console read). QEMU
+   * normally exits on its own after a panic (panic=-1, pvpanic). When it does not (a guest paused
+   * on panic for --vmcore stops, and may stop before the report's last line), close the report
+   * ourselves and stop waiting for check. Armed once.
+   */
+  private armCrashGrace(): void {
+    if (this.crashGraceArmed) return;
+    this.crashGraceArmed = true;
+    // A panic report has begun: the replacement VM can start booting now.
+    this.announceFailing();
+    this.d.timeout(() => {
+      this.crashGraceOver = true;
+      for (const report of this.watch.closeReports()) this.onReport(report);
+      this.abort.abort();
+    }, this.timing.crashExitGraceMs);
   }
 
   /** A finished console report: fatal ones fail the VM; the others are recorded for their test. */
@@ -403,8 +433,11 @@ class BatchRun {
   private async blameFailure(initial: VmFailure): Promise<WorkItem[]> {
     const { machine, deps, d } = this;
     let failure = initial;
-    // Wait briefly for the console to finish the report and QEMU to go.
-    await Promise.race([machine.exited, d.sleep(failure.kind === 'crash' ? this.timing.crashExitGraceMs : 1_000)]);
+    // Wait briefly for the console to finish the report and QEMU to go (unless the crash grace
+    // already waited for that in vain, or the user stopped the run).
+    if (!(failure.kind === 'crash' && this.crashGraceOver)) {
+      await Promise.race([machine.exited, d.sleep(failure.kind === 'crash' ? this.timing.crashExitGraceMs : 1_000), this.stopped]);
+    }
     for (const report of this.watch.closeReports()) this.onReport(report);
     await this.drain();
     failure = this.failure ?? failure;
@@ -414,7 +447,8 @@ class BatchRun {
     const reports = this.running ? this.running.reports : this.idleReports.filter((r) => r.test === undefined || r.test === target?.item.test);
     const fatal = reports.find((r) => r.fatal);
     if (fatal && failure.kind !== 'hang' && failure.kind !== 'crash') failure = { kind: 'crash', crash: fatal };
-    const vmcore = failure.kind === 'crash' && deps.saveVmcore ? await deps.saveVmcore(machine).catch(() => undefined) : undefined;
+    // No memory dump once the user stopped the run: it takes as long as the guest has memory.
+    const vmcore = failure.kind === 'crash' && deps.saveVmcore && !deps.stopSignal.aborted ? await deps.saveVmcore(machine).catch(() => undefined) : undefined;
     const consoleText = (this.running?.console ?? this.idleConsole).text() || machine.consoleTail(80);
     const consolePath = target ? deps.saveArtifact(target.item, 'console', consoleText) : '';
     const result = blame({

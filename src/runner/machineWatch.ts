@@ -37,8 +37,11 @@ export class MachineWatch {
   ) {
     this.unsubscribe = machine.onConsole((chunk) => {
       this.lastChunkAt = Date.now();
+      // Parsed before the listener hears of the chunk: what it asks then (fatalPending) already
+      // counts this chunk's lines — a whole panic report can arrive in one read.
+      const reports = watcher.push(chunk);
       this.listener?.onChunk(chunk);
-      for (const report of watcher.push(chunk)) this.deliver(report);
+      for (const report of reports) this.deliver(report);
     });
     void machine.exited.then((exit) => {
       this.exit = exit;
