@@ -63,9 +63,14 @@ export class MachineWatch {
     return this.watcher.fatalPending;
   }
 
-  /** Attaches the one listener (a batch); returns its detach function. */
+  /**
+   * Attaches the one listener (a batch); returns its detach function. A QEMU exit or a lost
+   * channel that already happened is told at once: the listener would never hear of it.
+   */
   attach(listener: WatchListener): () => void {
     this.listener = listener;
+    if (this.exit) listener.onExit(this.exit);
+    if (this.transportLost) listener.onTransportClosed();
     return () => {
       if (this.listener === listener) this.listener = undefined;
     };

@@ -149,6 +149,7 @@ export async function executeRun(inputs: RunInputs): Promise<RunResult> {
       consoleLogOf: inputs.consoleLogOf,
       stopSignal: stop.signal,
       maxBootFailures,
+      ...(inputs.timing ? { timing: inputs.timing } : {}),
     },
     inputs.spares ?? 0,
   );

@@ -12,9 +12,11 @@ import { setMaxListeners } from 'node:events';
 import { HostError, UsageError } from '../errors.js';
 import type { EventInput, PreflightOutcome } from '../record/events.js';
 import type { BootResult, Machine } from '../vm/machine.js';
-import { toCrashInfo } from './blame.js';
+import type { BatchTiming } from './batchRun.js';
+import { settleIdle } from './idleCheck.js';
 import { MachineWatch } from './machineWatch.js';
 import type { ConsoleWatcher } from './ports.js';
+import type { WorkItem } from './workQueue.js';
 
 /** A VM in a worker's hands. */
 export interface Slot {
@@ -25,6 +27,8 @@ export interface Slot {
   section?: string;
   /** Tests it ran (a retry wants a VM that ran nothing). */
   tests: number;
+  /** The tests it ran, by name (the latest attempt): a console report names its test this way. */
+  ran: Map<string, WorkItem>;
 }
 
 export interface SupplyDeps {
@@ -37,6 +41,8 @@ export interface SupplyDeps {
   consoleLogOf(machine: Machine): string;
   stopSignal: AbortSignal;
   maxBootFailures: number;
+  /** How long a VM that is dying gets to finish its crash report (crashExitGraceMs). */
+  timing?: Partial<BatchTiming>;
 }
 
 /**
@@ -67,6 +73,8 @@ export class MachineSupply {
   private refillFor: string | undefined;
   /** Every machine the supply made and has not handed out, to dispose at the end. */
   private readonly held = new Set<Machine>();
+  /** Slots booted and ready, not handed out yet (standing spares). */
+  private readonly standing = new Set<Slot>();
   private failuresInARow = 0;
   private closed = false;
   /** Aborted at dispose: a boot in flight stops (with the run's stop signal). */
@@ -137,8 +145,9 @@ export class MachineSupply {
       else this.start(section);
     }
     if (outcome.ok) {
-      // Handed out: the worker disposes it from now on.
+      // Handed out: the worker disposes it from now on (and records what its console said).
       this.held.delete(outcome.slot.machine);
+      this.standing.delete(outcome.slot);
       return outcome.slot;
     }
     if (this.deps.stopSignal.aborted) return undefined;
@@ -149,9 +158,16 @@ export class MachineSupply {
     return undefined;
   }
 
-  /** Disposes every VM not handed out (spares booting or ready), stopping boots in flight. */
+  /**
+   * Disposes every VM not handed out (spares booting or ready), stopping boots in flight. A spare
+   * nobody took is not forgotten: what its console said (a WARNING during its boot, its death
+   * while it stood) is recorded first, unless the run was stopped.
+   */
   async dispose(): Promise<void> {
     this.closed = true;
+    const standing = [...this.standing];
+    this.standing.clear();
+    if (!this.deps.stopSignal.aborted) await Promise.all(standing.map((slot) => settleIdle(slot, this.deps, { context: 'while it stood as a spare', final: true })));
     this.cancel.abort();
     const all = [...this.held];
     this.held.clear();
@@ -222,28 +238,23 @@ export class MachineSupply {
       await sectionReady;
       alive();
       this.failuresInARow = 0;
-      return { ok: true, slot: { machine, watch, section, tests: 0 } };
+      const slot: Slot = { machine, watch, section, tests: 0, ran: new Map() };
+      this.standing.add(slot);
+      return { ok: true, slot };
     } catch (error) {
-      const crash = watch ? [...watch.takeIdleReports(), ...watch.flush()].find((r) => r.fatal) : undefined;
-      watch?.dispose();
-      if (machine) {
-        this.held.delete(machine);
-        await machine.dispose();
-      }
-      if (this.closed || d.stopSignal.aborted) return { ok: false, error };
-      if (!isFatalBootError(error)) this.failuresInARow++;
-      {
-        // The record keeps every lost VM, also the one whose error ends the run (a module that
-        // panicked at load: its crash is in the event).
+      try {
+        // Stopped by the run (Ctrl-C, the supply's end): nothing about this VM is news.
+        if (!this.closed && !d.stopSignal.aborted) {
+          if (!isFatalBootError(error)) this.failuresInARow++;
+          // The record keeps every lost VM, also the one whose error ends the run (a module that
+          // panicked at load: its crash is in the event), and what its console said before.
+          if (machine && watch) await settleIdle({ machine, watch }, d, { context: 'while it was made ready', failed: error instanceof Error ? error.message : String(error) });
+        }
+      } finally {
+        watch?.dispose();
         if (machine) {
-          d.emit({
-            type: 'machine-lost',
-            machine: machine.name,
-            reason: crash ? 'crash' : 'boot-failure',
-            message: crash ? crash.title : error instanceof Error ? error.message : String(error),
-            ...(crash ? { crash: toCrashInfo(crash) } : {}),
-            consoleLog: d.consoleLogOf(machine),
-          });
+          this.held.delete(machine);
+          await machine.dispose();
         }
       }
       return { ok: false, error };

@@ -2,12 +2,17 @@
  * One worker is one VM slot: it takes a ready machine from the supply (supply.ts), readies it
  * for the section of its next batch, pulls batches from the dispatcher and runs them
  * (batchRun.ts). A lost VM is discarded and the next one taken from the supply.
+ *
+ * Between batches nobody listens to the VM's console; what it said meanwhile (during its boot
+ * and set-up, while it stood as a spare or waited for work, after its last batch) is recorded
+ * before the VM runs its next batch or goes (idleCheck.ts). A VM that died meanwhile is recorded
+ * as lost without blaming a test: none ran on it.
  */
 import type { Machine } from '../vm/machine.js';
 import { runBatch, type BatchDeps } from './batchRun.js';
 import type { Dispatcher } from './dispatcher.js';
+import { settleIdle, type SettleOptions } from './idleCheck.js';
 import { asBootError, isFatalBootError, type MachineSupply, type Slot } from './supply.js';
-import { describeQemuExit, toCrashInfo } from './blame.js';
 import type { WorkItem } from './workQueue.js';
 
 export interface WorkerDeps extends Omit<BatchDeps, 'onFinished' | 'onFailing' | 'onCheckStarted'> {
@@ -39,8 +44,10 @@ export class Worker {
           d.dispatcher.drop(batch);
           break;
         }
-        if (this.slot) await this.checkIdle();
-        if (batch[0]!.freshVm && this.slot && this.slot.tests > 0) await this.discard();
+        // What the VM did while it waited for this batch: a VM that crashed or went away
+        // meanwhile is discarded — no test of the next batch is blamed for it.
+        if (this.slot && (await this.settle(this.slot, { context: 'while the VM waited for work' }))) await this.discard();
+        if (batch[0]!.freshVm && this.slot && this.slot.tests > 0) await this.retire();
         const slot = await this.ready(batch);
         if (!slot) continue;
         if (d.stopSignal.aborted) {
@@ -61,6 +68,7 @@ export class Worker {
           onCheckStarted: () => d.dispatcher.noteCheckStartup((Date.now() - checkCalled) / 1000),
           onFinished: (item, outcome) => {
             slot.tests++;
+            slot.ran.set(item.test, item);
             d.dispatcher.finish(item, outcome);
           },
           // The VM is going: have its replacement on the way while the crash report completes.
@@ -83,36 +91,17 @@ export class Worker {
         }
       }
     } finally {
-      await this.discard();
+      await this.retire();
     }
   }
 
   /**
-   * What the VM did while it waited for this batch (or since its last one ended): non-fatal
-   * reports are recorded for the test they name; a VM that crashed or went away meanwhile is
-   * discarded — no test of the next batch is blamed for it.
+   * Records what the VM's console said while no batch listened (idleCheck.ts); returns why it is
+   * lost, when it is. Nothing is recorded once the run is stopped: the VMs are going anyway.
    */
-  private async checkIdle(): Promise<void> {
-    const d = this.deps;
-    const slot = this.slot!;
-    const reports = slot.watch.takeIdleReports();
-    const fatal = reports.find((r) => r.fatal);
-    for (const r of reports) {
-      if (r.fatal) continue;
-      d.emit({ type: 'console-report', machine: slot.machine.name, ...(r.test !== undefined ? { test: r.test, ...(slot.section ? { section: slot.section } : {}) } : {}), report: toCrashInfo(r) });
-    }
-    // A panic report that has begun counts too: the VM is going (the report ends with it).
-    if (!fatal && !slot.watch.dead && !slot.watch.fatalPending) return;
-    const exit = slot.watch.exit;
-    d.emit({
-      type: 'machine-lost',
-      machine: slot.machine.name,
-      reason: fatal ? 'crash' : exit ? 'qemu-exit' : 'transport',
-      message: `${fatal ? fatal.title : exit ? describeQemuExit(exit.exitCode, exit.signal) : 'the ssh connection to the guest dropped'} (while the VM waited for work)`,
-      ...(fatal ? { crash: toCrashInfo(fatal) } : {}),
-      consoleLog: d.consoleLogOf(slot.machine),
-    });
-    await this.discard();
+  private async settle(slot: Slot, options: SettleOptions): Promise<string | undefined> {
+    if (this.deps.stopSignal.aborted) return undefined;
+    return settleIdle(slot, this.deps, { ...options, ran: slot.ran });
   }
 
   /**
@@ -122,44 +111,70 @@ export class Worker {
   private async ready(batch: WorkItem[]): Promise<Slot | undefined> {
     const d = this.deps;
     const section = batch[0]!.section;
+    const taken = this.slot === undefined;
+    let slot: Slot | undefined;
     try {
-      this.slot ??= await d.supply.take(section);
-      if (!this.slot) {
+      slot = this.slot ??= await d.supply.take(section);
+    } catch (err) {
+      // From the supply: it already decided this ends the run.
+      d.dispatcher.requeue(batch);
+      if (d.stopSignal.aborted) return undefined;
+      throw err;
+    }
+    if (!slot) {
+      d.dispatcher.requeue(batch);
+      return undefined;
+    }
+    const fresh = slot.tests === 0;
+    const switched = slot.section !== section;
+    if (switched) {
+      // A fresh filesystem for the section: a VM re-formats TEST_DEV when its section changes.
+      slot.section = undefined;
+      const machine = slot.machine;
+      try {
+        await d.prepareSection(machine, section);
+        slot.section = section;
+      } catch (err) {
         d.dispatcher.requeue(batch);
+        if (d.stopSignal.aborted) {
+          await this.discard();
+          return undefined;
+        }
+        // The VM was lost while being re-formatted for the section (mkfs of TEST_DEV): another VM
+        // may fare better, unless it keeps happening (a kernel that dies in this mkfs). A section
+        // switch that fails on a VM that already ran tests may be that VM's state (a busy TEST_DIR):
+        // only a fresh VM's failure is the section's (the supply's boots decide that).
+        const failed = err instanceof Error ? err.message : String(err);
+        await this.settle(slot, { context: `while it made TEST_DEV for section ${section}`, failed });
+        await this.discard();
+        if ((isFatalBootError(err) && fresh) || !(err instanceof Error)) throw err;
+        if (++this.prepareLosses >= d.maxBootFailures) throw asBootError(err, this.prepareLosses);
         return undefined;
       }
-      if (this.slot.section !== section) {
-        // A fresh filesystem for the section: a VM re-formats TEST_DEV when its section changes.
-        this.slot.section = undefined;
-        await d.prepareSection(this.slot.machine, section);
-        this.slot.section = section;
-      }
-      this.prepareLosses = 0;
-      return this.slot;
-    } catch (err) {
+    }
+    // What its console said since it was last watched: its boot, set-up and mkfs — or its death
+    // while it stood as a spare (then no test of this batch is blamed: none ran on it). A VM that
+    // kept its section was settled before this batch (run()).
+    const lost = taken || switched ? await this.settle(slot, { context: fresh ? 'before its first batch' : `while it made TEST_DEV for section ${section}` }) : undefined;
+    if (lost !== undefined) {
       d.dispatcher.requeue(batch);
-      const lost = this.slot;
-      const machine = lost?.machine;
       await this.discard();
-      if (d.stopSignal.aborted) return undefined;
-      if (!machine) throw err; // from the supply: it already decided this ends the run
-      // The VM was lost while being re-formatted for the section (mkfs of TEST_DEV): another VM
-      // may fare better, unless it keeps happening (a kernel that dies in this mkfs). A section
-      // switch that fails on a VM that already ran tests may be that VM's state (a busy TEST_DIR):
-      // only a fresh VM's failure is the section's (the supply's boots decide that).
-      const usedVm = (lost?.tests ?? 0) > 0;
-      if ((isFatalBootError(err) && !usedVm) || !(err instanceof Error)) throw err;
-      const crash = lost ? [...lost.watch.takeIdleReports(), ...lost.watch.flush()].find((r) => r.fatal) : undefined;
-      d.emit({
-        type: 'machine-lost',
-        machine: machine.name,
-        reason: crash ? 'crash' : 'boot-failure',
-        message: crash ? crash.title : err.message,
-        ...(crash ? { crash: toCrashInfo(crash) } : {}),
-        consoleLog: d.consoleLogOf(machine),
-      });
-      if (++this.prepareLosses >= d.maxBootFailures) throw asBootError(err, this.prepareLosses);
+      // A kernel that dies on every VM before a test can run would otherwise boot VMs forever.
+      if (++this.prepareLosses >= d.maxBootFailures) throw asBootError(new Error(`${slot.machine.name}: ${lost}`), this.prepareLosses);
       return undefined;
+    }
+    this.prepareLosses = 0;
+    return slot;
+  }
+
+  /** The VM goes (no more work, or a retry wants a fresh one): what it said since its last batch is recorded first. */
+  private async retire(): Promise<void> {
+    const s = this.slot;
+    if (!s) return;
+    try {
+      await this.settle(s, { context: s.tests > 0 ? 'after its last batch' : 'before it ran a test', final: true });
+    } finally {
+      await this.discard();
     }
   }
 

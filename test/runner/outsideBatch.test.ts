@@ -198,7 +198,7 @@ function harness(tests: string[], scripts: Script[], o: Options = {}) {
   // Short waits: the samples are replayed at once; nothing here depends on how short.
   const timing = { crashExitGraceMs: 300, transportGraceMs: 50, sysrqSettleMs: 10, consoleQuietMs: 20, ...o.timing };
   const supply = new MachineSupply(
-    { emit, createMachine, setupGuest: async () => 'ran' as const, createConsoleWatcher, prepareSection, consoleLogOf: (m) => `console/${m.name}.log`, stopSignal, maxBootFailures: 3 },
+    { emit, createMachine, setupGuest: async () => 'ran' as const, createConsoleWatcher, prepareSection, consoleLogOf: (m) => `console/${m.name}.log`, stopSignal, maxBootFailures: 3, timing },
     o.spares ?? 0,
   );
   let calls = 0;
@@ -279,6 +279,172 @@ function pendingTimers() {
 
 const ends = (events: EventInput[]) => events.flatMap((e) => (e.type === 'test-end' ? [`${e.test} ${e.outcome.status} ${e.machine}`] : []));
 const lostOf = (events: EventInput[], machine: string) => events.filter((e) => e.type === 'machine-lost' && e.machine === machine);
+
+describe('MachineWatch.attach', () => {
+  it('tells a listener attached after QEMU exited and the channel dropped, at once', async () => {
+    const m = new FakeMachine('vm1', {});
+    const watch = new MachineWatch(m, createConsoleWatcher());
+    m.die(SIGKILL);
+    await m.exited;
+    await new Promise((r) => setImmediate(r));
+    const heard: string[] = [];
+    const detach = watch.attach({ onChunk: () => undefined, onReport: () => undefined, onExit: (e) => heard.push(`exit ${e.signal}`), onTransportClosed: () => heard.push('transport') });
+    expect(heard).toEqual(['exit SIGKILL', 'transport']);
+    detach();
+    watch.dispose();
+  });
+});
+
+describe('A spare that died while it stood', () => {
+  it('is recorded as lost without blaming a test; the batch runs on another VM', async () => {
+    const { events, machines, run } = harness(
+      ['selftest/001', 'selftest/004', 'selftest/005', 'generic/002'],
+      [
+        // vm1: the real sysrq panic sample in selftest/005.
+        { stdout: checkStdout('kernel-panic-sysrq'), panicInCheck: consoleText('kernel-panic-sysrq') },
+        // vm2: the standing spare, killed (OOM) as soon as it was up.
+        { dieWhenReady: SIGKILL },
+        { stdout: 'generic/002        2s\n' },
+        {},
+      ],
+      { spares: 1, batch: 3 },
+    );
+    await run();
+    expect(ends(events)).toEqual(['selftest/001 passed vm1', 'selftest/004 notrun vm1', 'selftest/005 crashed vm1', 'generic/002 passed vm3']);
+    const lost = lostOf(events, 'vm2');
+    expect(lost).toEqual([expect.objectContaining({ reason: 'qemu-exit', message: 'qemu was killed by SIGKILL (before its first batch)' })]);
+    expect(lost[0]).not.toHaveProperty('test');
+    // vm2 never ran check, and no test was begun on it.
+    expect(machines[1]!.commands.some((c) => c.includes('./check'))).toBe(false);
+    expect(events.some((e) => e.type === 'test-begin' && e.machine === 'vm2')).toBe(false);
+    expect(machines.every((m) => m.disposed)).toBe(true);
+  }, 30_000);
+
+  it('ends the run when every VM dies before its first batch, blaming no test', async () => {
+    const { events, run } = harness(['generic/001'], [{ dieWhenReady: SIGKILL }, { dieWhenReady: SIGKILL }, { dieWhenReady: SIGKILL }]);
+    await expect(run()).rejects.toMatchObject({ code: 'E_BOOT_FAILED', message: expect.stringMatching(/^3 VMs in a row .*vm3: qemu was killed by SIGKILL/) });
+    expect(events.filter((e) => e.type === 'machine-lost').map((e) => e.type === 'machine-lost' && e.reason)).toEqual(['qemu-exit', 'qemu-exit', 'qemu-exit']);
+    expect(events.some((e) => e.type === 'test-begin' || e.type === 'test-end')).toBe(false);
+  }, 30_000);
+});
+
+describe('A VM that panicked while it waited for work', () => {
+  // vm1 runs selftest/001 and then waits (the queue is empty, vm2 still runs); vm2's panic puts
+  // generic/002 back; vm1 is handed it.
+  const vm2Panics: Script = { stdout: checkStdout('kernel-panic-sysrq'), panicInCheck: consoleText('kernel-panic-sysrq') };
+  const tests = ['selftest/001', 'selftest/004', 'selftest/005', 'generic/002'];
+
+  /** Batches: vm1 [selftest/001], vm2 the rest; vm2's check starts once vm1's worker waits for work (its next() call, the third). */
+  function twoVms(o: Options = {}) {
+    let waiting: Promise<void> = Promise.resolve();
+    const h = harness(tests, [{ stdout: 'selftest/001        6s\n' }, { ...vm2Panics, checkAfter: () => waiting }, { stdout: 'generic/002        2s\n' }], { batch: (call) => (call === 1 ? 1 : 3), ...o });
+    return { ...h, waitingFrom: (when: 'asked' | 'answered', hook: () => void) => (waiting = h.onNext(3, when, hook)) };
+  }
+
+  it('is recorded as a crash with its report, read whole from a pvpanic console that ends mid-report', async () => {
+    const { events, machines, run, waitingFrom } = twoVms();
+    // vm1's kernel panics from deferred work while its worker waits for its second batch; QEMU
+    // exits 1 (pvpanic) before the report's end line.
+    waitingFrom('asked', () => {
+      machines[0]!.console(IDLE_PANIC);
+      machines[0]!.die(PVPANIC);
+    });
+    await run(2);
+    const lost = lostOf(events, 'vm1');
+    expect(lost).toEqual([
+      expect.objectContaining({ reason: 'crash', message: 'kernel panic: sysrq triggered crash (while the VM waited for work)', crash: expect.objectContaining({ type: 'panic' }) }),
+    ]);
+    expect(lost[0]).not.toHaveProperty('test');
+    expect(ends(events)).toEqual(['selftest/001 passed vm1', 'selftest/004 notrun vm2', 'selftest/005 crashed vm2', 'generic/002 passed vm3']);
+  }, 30_000);
+
+  it('waits for QEMU to exit after a report that has only begun, and records the crash', async () => {
+    // Far longer than the exit takes: the wait ends with the exit, not the grace.
+    const { events, machines, run, waitingFrom } = twoVms({ timing: { crashExitGraceMs: 60_000 } });
+    // The panic begins as the worker is handed its batch; QEMU exits a moment after the worker
+    // looked at the VM: the report is still open then.
+    waitingFrom('answered', () => {
+      machines[0]!.console(IDLE_PANIC);
+      setImmediate(() => machines[0]!.die(PVPANIC));
+    });
+    const timers = pendingTimers();
+    try {
+      await run(2);
+    } finally {
+      timers.restore();
+    }
+    expect(lostOf(events, 'vm1')).toEqual([expect.objectContaining({ reason: 'crash', crash: expect.objectContaining({ title: 'kernel panic: sysrq triggered crash' }) })]);
+    // The 60 s grace went with the wait: nothing is left to fire after the run.
+    expect(timers.pending.size).toBe(0);
+  }, 30_000);
+
+  it('closes the report of a guest that stays paused on panic after the grace', async () => {
+    const { events, machines, run, waitingFrom } = twoVms();
+    waitingFrom('asked', () => machines[0]!.console(IDLE_PANIC));
+    await run(2);
+    expect(lostOf(events, 'vm1')).toEqual([expect.objectContaining({ reason: 'crash', crash: expect.objectContaining({ type: 'panic' }) })]);
+    expect(ends(events)).toContain('generic/002 passed vm3');
+  }, 30_000);
+});
+
+describe('What a VM says after its last batch', () => {
+  it('records a panic that comes while its worker waits for the slowest VM', async () => {
+    const { events, machines, run, onNext } = harness(
+      ['selftest/001', 'generic/002'],
+      // vm2's check starts only once vm1 has died: vm1's worker is waiting for work by then.
+      [{ stdout: 'selftest/001        6s\n' }, { stdout: 'generic/002        2s\n', checkAfter: () => machines[0]!.exited }],
+      { batch: 1 },
+    );
+    onNext(3, 'asked', () => {
+      machines[0]!.console(IDLE_PANIC);
+      machines[0]!.die(PVPANIC);
+    });
+    await run(2);
+    expect(ends(events)).toEqual(['selftest/001 passed vm1', 'generic/002 passed vm2']);
+    const lost = lostOf(events, 'vm1');
+    expect(lost).toEqual([expect.objectContaining({ reason: 'crash', message: 'kernel panic: sysrq triggered crash (after its last batch)' })]);
+    expect(lost[0]).not.toHaveProperty('test');
+  }, 30_000);
+
+  it('records a WARNING of its last test that comes after check ended, tied to that test', async () => {
+    const { events, machines, run, onNext } = harness(['crashmod/warn'], [{ stdout: 'crashmod/warn      1s\n' }]);
+    // The worker asks for work after its batch: none is left; the WARNING comes then.
+    onNext(2, 'asked', () => machines[0]!.console(TEST_WARNING));
+    await run();
+    const reports = events.filter((e) => e.type === 'console-report');
+    expect(reports).toEqual([expect.objectContaining({ machine: 'vm1', test: 'crashmod/warn', section: 'xfs', attempt: 1, report: expect.objectContaining({ title: 'WARNING in crashmod_warn' }) })]);
+    expect(events.findIndex((e) => e.type === 'console-report')).toBeGreaterThan(events.findIndex((e) => e.type === 'test-end'));
+    expect(events.some((e) => e.type === 'machine-lost')).toBe(false);
+  }, 30_000);
+});
+
+describe('A WARNING during boot and set-up', () => {
+  it('is recorded, tied to no test, on a VM that runs one batch', async () => {
+    const { events, run } = harness(['generic/001'], [{ stdout: 'generic/001        3s\n', bootConsole: BOOT_WARNING }]);
+    await run();
+    const at = events.findIndex((e) => e.type === 'console-report');
+    expect(events[at]).toMatchObject({ machine: 'vm1', report: { type: 'warning', title: 'WARNING in crashmod_warn' } });
+    expect(events[at]).not.toHaveProperty('test');
+    // Before the VM's first test: the record keeps the order things happened in.
+    expect(at).toBeLessThan(events.findIndex((e) => e.type === 'test-begin'));
+    expect(events.some((e) => e.type === 'machine-lost')).toBe(false);
+  }, 30_000);
+
+  it('is recorded for a spare nobody took, when the supply ends', async () => {
+    const { events, run } = harness(['generic/001'], [{ stdout: 'generic/001        3s\n' }, { bootConsole: BOOT_WARNING }], { spares: 1 });
+    await run();
+    expect(events.filter((e) => e.type === 'console-report')).toEqual([expect.objectContaining({ machine: 'vm2', report: expect.objectContaining({ type: 'warning' }) })]);
+  }, 30_000);
+
+  it('is recorded for a VM whose boot then failed, before its machine-lost', async () => {
+    const { events, run } = harness(['generic/001'], [{ bootConsole: BOOT_WARNING, bootError: new Error('vm1 did not answer within 300 s') }, { stdout: 'generic/001        3s\n' }]);
+    await run();
+    const vm1 = events.filter((e) => 'machine' in e && e.machine === 'vm1').map((e) => e.type);
+    expect(vm1).toEqual(['machine-boot', 'console-report', 'machine-lost']);
+    expect(lostOf(events, 'vm1')).toEqual([expect.objectContaining({ reason: 'boot-failure', message: 'vm1 did not answer within 300 s' })]);
+    expect(ends(events)).toEqual(['generic/001 passed vm2']);
+  }, 30_000);
+});
 
 describe('A panic whose whole report arrives in one console read, with --vmcore', () => {
   // The guest pauses on panic (no QEMU exit, no further console): only the crash grace ends check.
