@@ -82,8 +82,12 @@ export function localConfigFor(section: GuestSectionConfig): string {
  * oopses or panics while loading, is an error of the user's module: the same on every VM, so
  * the run stops and says which module and why (E_GUEST_SETUP_MODULE_*), not a test outcome.
  */
-async function loadExtraModules(machine: Machine): Promise<void> {
-  const load = await machine.exec(renderModuleLoad(), { timeoutMs: SETUP_TIMEOUT_MS }).catch(() => ({ exitCode: null, stdout: '', stderr: '' }));
+async function loadExtraModules(machine: Machine, signal: AbortSignal | undefined): Promise<void> {
+  const load = await machine.exec(renderModuleLoad(), { timeoutMs: SETUP_TIMEOUT_MS, ...(signal ? { signal } : {}) }).catch((err: unknown) => {
+    // Stopped by the run: not the module's doing.
+    if (signal?.aborted) throw err;
+    return { exitCode: null, stdout: '', stderr: '' };
+  });
   // The channel died with the load: let the panic report reach the console.
   if (load.exitCode === null) await waitAtMost(machine.exited, MODULE_CRASH_SETTLE_MS);
   const err = moduleLoadError({ exitCode: load.exitCode, stdout: load.stdout, console: machine.consoleTail(400), machine: machine.name });
@@ -137,15 +141,16 @@ export function createGuestSteps(sections: readonly GuestSectionConfig[], fstest
     return s;
   };
   return {
-    async setupGuest(machine: Machine, boot?: BootResult): Promise<PreflightOutcome> {
+    async setupGuest(machine: Machine, boot?: BootResult, signal?: AbortSignal): Promise<PreflightOutcome> {
       if (boot?.guestPrepared && options.preflight?.passed()) {
-        if (options.loadModules) await loadExtraModules(machine);
+        if (options.loadModules) await loadExtraModules(machine, signal);
         return 'remembered';
       }
-      const result = await machine.exec(renderGuestSetup(), { timeoutMs: SETUP_TIMEOUT_MS });
+      // The signal (the run's stop) ends the command at once instead of after its timeout.
+      const result = await machine.exec(renderGuestSetup(), { timeoutMs: SETUP_TIMEOUT_MS, ...(signal ? { signal } : {}) });
       if (result.stdout.includes('KT-SETUP-OK')) {
         options.preflight?.remember();
-        if (options.loadModules) await loadExtraModules(machine);
+        if (options.loadModules) await loadExtraModules(machine, signal);
         return 'ran';
       }
       if (result.exitCode === null) throw new SetupLostError(`${machine.name} was lost while being prepared (mount of the fstests disk)`);
@@ -160,7 +165,7 @@ export function createGuestSteps(sections: readonly GuestSectionConfig[], fstest
           : 'see the console log in the run directory',
       );
     },
-    async prepareSection(machine: Machine, name: string): Promise<void> {
+    async prepareSection(machine: Machine, name: string, signal?: AbortSignal): Promise<void> {
       const section = sectionOf(name);
       const vars = sectionDeviceVars(section);
       const script = renderSectionSetup({
@@ -171,7 +176,7 @@ export function createGuestSteps(sections: readonly GuestSectionConfig[], fstest
         ...(vars['TEST_LOGDEV'] ? { testLogDev: vars['TEST_LOGDEV'] } : {}),
         ...(vars['TEST_RTDEV'] ? { testRtDev: vars['TEST_RTDEV'] } : {}),
       });
-      const result = await machine.exec(script, { timeoutMs: SETUP_TIMEOUT_MS });
+      const result = await machine.exec(script, { timeoutMs: SETUP_TIMEOUT_MS, ...(signal ? { signal } : {}) });
       if (result.stdout.includes('KT-SECTION-OK')) return;
       if (result.exitCode === null) throw new SetupLostError(`${machine.name} was lost while making TEST_DEV for section ${name}`);
       throw new HostError(

@@ -24,9 +24,12 @@ export type RunStatus = 'completed' | 'interrupted' | 'error';
 
 /** The guest-side steps of a run (guestSetup.ts renders them for kt's guests). */
 export interface GuestSteps {
-  /** The once-per-boot set-up; 'remembered' when it was skipped (guestSetup.ts PreflightMemo). */
-  setupGuest(machine: Machine, boot?: BootResult): Promise<PreflightOutcome>;
-  prepareSection(machine: Machine, section: string): Promise<void>;
+  /**
+   * The once-per-boot set-up; 'remembered' when it was skipped (guestSetup.ts PreflightMemo).
+   * Its guest commands, and the section's, stop when `signal` aborts (a Ctrl-C during set-up).
+   */
+  setupGuest(machine: Machine, boot?: BootResult, signal?: AbortSignal): Promise<PreflightOutcome>;
+  prepareSection(machine: Machine, section: string, signal?: AbortSignal): Promise<void>;
   checkCommand(items: readonly WorkItem[]): string;
   guestResultDir(section: string): string;
 }
@@ -143,9 +146,9 @@ export async function executeRun(inputs: RunInputs): Promise<RunResult> {
     {
       emit,
       createMachine: () => inputs.createMachine(++vmCounter),
-      setupGuest: (m, boot) => inputs.guest.setupGuest(m, boot),
+      setupGuest: (m, boot, signal) => inputs.guest.setupGuest(m, boot, signal),
       createConsoleWatcher: inputs.createConsoleWatcher,
-      prepareSection: (m, s) => inputs.guest.prepareSection(m, s),
+      prepareSection: (m, s, signal) => inputs.guest.prepareSection(m, s, signal),
       consoleLogOf: inputs.consoleLogOf,
       stopSignal: stop.signal,
       maxBootFailures,
@@ -160,7 +163,7 @@ export async function executeRun(inputs: RunInputs): Promise<RunResult> {
         dispatcher,
         emit,
         supply,
-        prepareSection: (m, s) => inputs.guest.prepareSection(m, s),
+        prepareSection: (m, s, signal) => inputs.guest.prepareSection(m, s, signal),
         checkCommand: (items) => inputs.guest.checkCommand(items),
         guestResultDir: (s) => inputs.guest.guestResultDir(s),
         createCheckStream: inputs.createCheckStream,

@@ -14,6 +14,7 @@ import type { EventInput, PreflightOutcome } from '../record/events.js';
 import type { BootResult, Machine } from '../vm/machine.js';
 import type { BatchTiming } from './batchRun.js';
 import { settleIdle } from './idleCheck.js';
+import { disposeMachine, untilStopped } from './machineDisposal.js';
 import { MachineWatch } from './machineWatch.js';
 import type { ConsoleWatcher } from './ports.js';
 import type { WorkItem } from './workQueue.js';
@@ -35,9 +36,10 @@ export interface SupplyDeps {
   emit(event: EventInput): void;
   /** A new, not yet booted machine with a fresh name (vm3, vm4, ...). */
   createMachine(): Promise<Machine>;
-  setupGuest(machine: Machine, boot: BootResult): Promise<PreflightOutcome>;
+  /** The once-per-boot set-up; its guest commands stop with `signal`. */
+  setupGuest(machine: Machine, boot: BootResult, signal?: AbortSignal): Promise<PreflightOutcome>;
   createConsoleWatcher(): ConsoleWatcher;
-  prepareSection(machine: Machine, section: string): Promise<void>;
+  prepareSection(machine: Machine, section: string, signal?: AbortSignal): Promise<void>;
   consoleLogOf(machine: Machine): string;
   stopSignal: AbortSignal;
   maxBootFailures: number;
@@ -171,7 +173,7 @@ export class MachineSupply {
     this.cancel.abort();
     const all = [...this.held];
     this.held.clear();
-    await Promise.all(all.map((m) => m.dispose()));
+    await Promise.all(all.map((m) => disposeMachine(m, this.deps.emit)));
     // Spares that were ready: their watches go with them (the machines were disposed above).
     for (const outcome of await Promise.all(this.spares.splice(0))) if (outcome.ok) outcome.slot.watch.dispose();
   }
@@ -206,7 +208,15 @@ export class MachineSupply {
     this.start(section);
   }
 
-  private async bootOne(section: string): Promise<Outcome> {
+  /**
+   * One VM booted, set up and ready for `section`. Never rejects: a spare's boot is awaited only
+   * when it is taken or at dispose, and a rejection before that would be unhandled (and end kt).
+   */
+  private bootOne(section: string): Promise<Outcome> {
+    return this.boot(section).catch((error: unknown) => ({ ok: false, error }));
+  }
+
+  private async boot(section: string): Promise<Outcome> {
     const d = this.deps;
     let machine: Machine | undefined;
     let watch: MachineWatch | undefined;
@@ -222,20 +232,24 @@ export class MachineSupply {
       watch = new MachineWatch(machine, d.createConsoleWatcher());
       d.emit({ type: 'machine-boot', machine: machine.name, argv: machine.argv });
       const started = Date.now();
-      const boot = await machine.boot(this.signal);
-      const { kernelRelease, phases } = boot;
-      alive();
-      // The once-per-boot set-up and a fresh filesystem for the section it will most likely run
-      // are independent: both run at once, over two channels of the one connection, which
-      // hides the shorter behind the longer (docs/speed.md). The set-up's error wins.
-      const booted = Date.now();
-      const sectionReady = d.prepareSection(machine, section);
-      sectionReady.catch(() => undefined);
-      const preflight = await d.setupGuest(machine, boot);
-      const setupMs = Date.now() - booted;
-      alive();
-      d.emit({ type: 'machine-up', machine: machine.name, bootMs: Date.now() - started, kernelRelease, phases: { ...phases, guestSetup: setupMs }, preflight });
-      await sectionReady;
+      const m = machine;
+      // A stop (Ctrl-C, or the supply's end) ends every step at once: the boot's wait, and the
+      // set-up and mkfs commands, which may otherwise run for their whole timeout (minutes).
+      await untilStopped(m, this.signal, d.emit, async (signal) => {
+        const boot = await m.boot(signal);
+        alive();
+        // The once-per-boot set-up and a fresh filesystem for the section it will most likely run
+        // are independent: both run at once, over two channels of the one connection, which
+        // hides the shorter behind the longer (docs/speed.md). The set-up's error wins.
+        const booted = Date.now();
+        const sectionReady = d.prepareSection(m, section, signal);
+        sectionReady.catch(() => undefined);
+        const preflight = await d.setupGuest(m, boot, signal);
+        const setupMs = Date.now() - booted;
+        alive();
+        d.emit({ type: 'machine-up', machine: m.name, bootMs: Date.now() - started, kernelRelease: boot.kernelRelease, phases: { ...boot.phases, guestSetup: setupMs }, preflight });
+        await sectionReady;
+      });
       alive();
       this.failuresInARow = 0;
       const slot: Slot = { machine, watch, section, tests: 0, ran: new Map() };
@@ -254,7 +268,7 @@ export class MachineSupply {
         watch?.dispose();
         if (machine) {
           this.held.delete(machine);
-          await machine.dispose();
+          await disposeMachine(machine, d.emit);
         }
       }
       return { ok: false, error };

@@ -12,6 +12,7 @@ import type { Machine } from '../vm/machine.js';
 import { runBatch, type BatchDeps } from './batchRun.js';
 import type { Dispatcher } from './dispatcher.js';
 import { settleIdle, type SettleOptions } from './idleCheck.js';
+import { disposeMachine, untilStopped } from './machineDisposal.js';
 import { asBootError, isFatalBootError, type MachineSupply, type Slot } from './supply.js';
 import type { WorkItem } from './workQueue.js';
 
@@ -19,8 +20,8 @@ export interface WorkerDeps extends Omit<BatchDeps, 'onFinished' | 'onFailing' |
   dispatcher: Dispatcher;
   /** Where VMs come from: booted and set up, spares kept ahead (supply.ts). */
   supply: MachineSupply;
-  /** Makes the machine ready for a section: its check config, a fresh TEST_DEV filesystem. */
-  prepareSection(machine: Machine, section: string): Promise<void>;
+  /** Makes the machine ready for a section: its check config, a fresh TEST_DEV filesystem; stops with `signal`. */
+  prepareSection(machine: Machine, section: string, signal?: AbortSignal): Promise<void>;
   /** Tests per check invocation for the current queue length. */
   batchSize(remaining: number): number;
   /** VMs lost in a row while being readied for a section before the run gives up. */
@@ -132,7 +133,7 @@ export class Worker {
       slot.section = undefined;
       const machine = slot.machine;
       try {
-        await d.prepareSection(machine, section);
+        await untilStopped(machine, d.stopSignal, d.emit, (signal) => d.prepareSection(machine, section, signal));
         slot.section = section;
       } catch (err) {
         d.dispatcher.requeue(batch);
@@ -183,7 +184,7 @@ export class Worker {
     this.slot = undefined;
     if (s) {
       s.watch.dispose();
-      await s.machine.dispose();
+      await disposeMachine(s.machine, this.deps.emit);
     }
   }
 }

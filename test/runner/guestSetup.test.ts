@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createGuestSteps, type PreflightMemo } from '../../src/runner/guestSetup.js';
-import type { BootResult, ExecResult, Machine } from '../../src/vm/machine.js';
+import type { BootResult, ExecOptions, ExecResult, Machine } from '../../src/vm/machine.js';
 
 /** A Machine whose commands answer by what they contain; it records each. */
 function fakeMachine(answer: (command: string) => ExecResult): Machine & { commands: string[] } {
@@ -91,5 +91,35 @@ describe('setupGuest', () => {
     await expect(createGuestSteps(SECTIONS, '/src/fstests', { preflight: memo(true), loadModules: true }).setupGuest(m, prepared)).resolves.toBe('remembered');
     expect(m.commands).toHaveLength(1);
     expect(m.commands[0]).toContain('insmod');
+  });
+});
+
+describe("the run's stop signal", () => {
+  /** A Machine whose commands run until the signal they were given aborts (as the ssh transport's exec: src/vm/sshTransport.ts). */
+  function hangingMachine(): Machine & { signals: (AbortSignal | undefined)[] } {
+    const never = new Promise<never>(() => undefined);
+    const signals: (AbortSignal | undefined)[] = [];
+    return {
+      ...fakeMachine(() => ({ exitCode: 0, stdout: '', stderr: '' })),
+      exited: never,
+      signals,
+      exec: (_command: string, opts: ExecOptions = {}) => {
+        signals.push(opts.signal);
+        return new Promise<ExecResult>((_, reject) => opts.signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
+      },
+    };
+  }
+
+  it('reaches the set-up, module load and section commands, which end when it aborts', async () => {
+    const steps = createGuestSteps(SECTIONS, '/src/fstests', { preflight: memo(true), loadModules: true });
+    for (const step of [(m: Machine, s: AbortSignal) => steps.setupGuest(m, notPrepared, s), (m: Machine, s: AbortSignal) => steps.setupGuest(m, prepared, s), (m: Machine, s: AbortSignal) => steps.prepareSection(m, 'xfs', s)]) {
+      const m = hangingMachine();
+      const stop = new AbortController();
+      const running = step(m, stop.signal);
+      stop.abort('SIGINT');
+      // The stop's own error, not a module or set-up error made of a dead command.
+      await expect(running).rejects.toThrow(/^aborted$/);
+      expect(m.signals).toEqual([stop.signal]);
+    }
   });
 });

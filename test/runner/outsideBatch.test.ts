@@ -474,4 +474,60 @@ describe('Ctrl-C', () => {
     // Nothing else ran after the stop.
     expect(events.some((e) => e.type === 'test-begin' && e.test === 'generic/002')).toBe(false);
   }, 30_000);
+
+  it("stops a new VM's section mkfs at once", async () => {
+    const stop = new AbortController();
+    const { events, machines, run } = harness(['generic/001'], [{ hangSection: 'xfs' }], { stop });
+    const done = run();
+    await new Promise<void>((resolve) => {
+      const wait = () => (machines[0] ? void machines[0].hanging.then(resolve) : setImmediate(wait));
+      wait();
+    });
+    stop.abort('SIGINT');
+    // Returns without the guest command's own timeout (minutes): the VM was disposed.
+    await done;
+    expect(machines[0]!.disposed).toBe(true);
+    expect(events.some((e) => e.type === 'test-begin' || e.type === 'machine-lost')).toBe(false);
+  }, 30_000);
+
+  it("stops the section switch's mkfs of a VM that ran tests, at once", async () => {
+    const stop = new AbortController();
+    const { events, machines, run } = harness(['generic/001'], [{ stdout: 'generic/001        3s\n', hangSection: 'xfs/1k' }], { stop, sections: ['xfs/4k', 'xfs/1k'], batch: 1 });
+    const done = run();
+    await new Promise<void>((resolve) => {
+      const wait = () => (machines[0] ? void machines[0].hanging.then(resolve) : setImmediate(wait));
+      wait();
+    });
+    stop.abort('SIGINT');
+    await done;
+    expect(machines[0]!.disposed).toBe(true);
+    expect(ends(events)).toEqual(['generic/001 passed vm1']);
+  }, 30_000);
+});
+
+describe('A VM whose disposal fails', () => {
+  it('is reported as a warning, never as an unhandled rejection, from a worker and from a failed spare', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const { events, run } = harness(
+        ['generic/001'],
+        [
+          { stdout: 'generic/001        3s\n', disposeError: new Error('qemu would not die') },
+          { bootError: new Error('vm2 did not answer within 300 s'), disposeError: new Error('rm: cannot remove') },
+        ],
+        { spares: 1 },
+      );
+      await run();
+      await new Promise((r) => setImmediate(r));
+      expect(ends(events)).toEqual(['generic/001 passed vm1']);
+      const warnings = events.flatMap((e) => (e.type === 'warning' ? [e.message] : []));
+      expect(warnings).toContain('kt could not stop vm1: qemu would not die');
+      expect(warnings).toContain('kt could not stop vm2: rm: cannot remove');
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  }, 30_000);
 });
