@@ -5,8 +5,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadConfigFile } from '../config/load.js';
-import { loadSuite, selectSections, type RunSection } from '../config/suites.js';
+import { resolveKernelNeeds } from '../config/runConfig.js';
+import type { RunSection } from '../config/suites.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { checkKernelConfig } from '../kconfig/check.js';
 import { parseKernelConfig } from '../kconfig/configText.js';
@@ -93,22 +93,31 @@ export function sectionInfo(s: RunSection): SectionInfo {
 }
 
 function contextFor(args: KconfigArgs, located: { source: LocatedConfig['source'] } | undefined, cwd: string): KconfigContext {
-  const { config: file } = loadConfigFile(undefined, process.env, cwd);
-  if (args.sections.length > 0 && args.suite !== undefined) {
-    throw new UsageError('E_SECTIONS_AND_SUITE', `-c ${args.sections.join(',')} and --suite ${args.suite} were both given`, 'give the sections with -c SUITE/SECTION (--suite NAME is its default section)');
-  }
-  // As kt run: -c sections, else the default section of --suite (or kt.yaml's suite, or xfs).
-  const sections: RunSection[] = args.sections.length > 0 ? selectSections(args.sections, cwd) : [loadSuite(args.suite ?? file.suite ?? 'xfs', cwd).defaultSection];
-  const suiteName = args.suite ?? (args.sections.length > 0 ? args.sections.join(',') : (file.suite ?? 'xfs'));
+  // What kt run in this directory would boot and test: -c, --suite, --backend, --rootfs and
+  // --transport, else kt.yaml's sections:, suite:, backend:, rootfs: and transport: (its paths
+  // relative to it), read by the same code as kt run's (src/config/runConfig.ts).
+  const needs = resolveKernelNeeds(
+    {
+      ...(args.sections.length > 0 ? { section: args.sections } : {}),
+      ...(args.suite !== undefined ? { suite: args.suite } : {}),
+      ...(args.backend !== undefined ? { backend: args.backend } : {}),
+      ...(args.rootfs !== undefined ? { rootfs: args.rootfs } : {}),
+      ...(args.transport !== undefined ? { transport: args.transport } : {}),
+    },
+    process.env,
+    cwd,
+  );
+  const sections = needs.sections;
+  const suiteName = args.suite ?? (args.sections.length > 0 ? args.sections.join(',') : sections.map((s) => s.name).join(','));
   if (args.modules !== undefined && !fs.existsSync(path.resolve(cwd, args.modules))) {
     throw new UsageError('E_MODULES_DIR', `--modules ${args.modules} does not exist`, 'give the lib/modules/<release> directory of the kernel (make modules_install INSTALL_MOD_PATH=DIR)');
   }
   // A tree's modules are staged by kt run in that tree; otherwise only --modules DIR gives modules.
   const modulesStaged = args.modules !== undefined || located?.source.tree !== undefined;
   return kconfigContext({
-    backend: args.backend,
-    rootfs: args.rootfs,
-    transport: args.transport ?? file.transport,
+    backend: needs.backend,
+    rootfs: needs.rootfs.kind,
+    transport: needs.transport,
     suite: {
       name: suiteName,
       sections: sections.map(sectionInfo),

@@ -180,7 +180,7 @@ function checkResultsDir(dir: string, create: boolean): void {
 }
 
 /** -c sections, else --suite's default section, else the config file's sections or suite, else xfs. */
-function resolveSections(args: RunArgs, file: ConfigFile, configPath: string | undefined, cwd: string): RunSection[] {
+function resolveSections(args: Pick<RunArgs, 'section' | 'suite'>, file: ConfigFile, configPath: string | undefined, cwd: string): RunSection[] {
   const flagSections = nonEmpty('-c', args.section, 'section', '-c xfs/4k');
   const suiteFlag = single('--suite', args.suite);
   if (flagSections.length > 0 && suiteFlag !== undefined) {
@@ -196,11 +196,51 @@ function resolveSections(args: RunArgs, file: ConfigFile, configPath: string | u
   return selectSections(['xfs'], cwd, '--suite');
 }
 
+/** A flag, else the config file's key, else the fallback, with where it came from. */
+function fromFlagOrFile<T>(file: ConfigFile, configPath: string | undefined, flagName: string, flag: T | T[] | undefined, key: keyof ConfigFile, fallback: T): Sourced<T> {
+  return pick({ name: flagName, value: single(flagName, flag) }, { ...(configPath ? { path: configPath } : {}), key, value: file[key] as T | undefined }, fallback);
+}
+
+function resolveTransport(args: Pick<RunArgs, 'transport'>, file: ConfigFile, configPath: string | undefined): RunConfig['transport'] {
+  return oneOf(fromFlagOrFile<string>(file, configPath, '--transport', args.transport, 'transport', 'virtio-serial'), ['virtio-serial', 'tcp'] as const, 'E_BAD_TRANSPORT', 'use --transport virtio-serial (default, no guest network)');
+}
+
+function resolveBackendName(args: Pick<RunArgs, 'backend'>, file: ConfigFile, configPath: string | undefined): RunConfig['backend']['kind'] {
+  return oneOf(fromFlagOrFile<string>(file, configPath, '--backend', args.backend, 'backend', 'direct'), ['direct', 'nixos'] as const, 'E_BAD_BACKEND', "use --backend direct (kt's Debian image) or --backend nixos --nixos-vm ./result");
+}
+
+/** What the kernel a run boots must support, read as kt run reads it (flags, then the config file). */
+export interface KernelNeeds {
+  /** The config file read (as given or found), if any. */
+  configPath?: string;
+  sections: RunSection[];
+  backend: RunConfig['backend']['kind'];
+  rootfs: RootfsChoice;
+  transport: RunConfig['transport'];
+}
+
+/**
+ * The sections, backend, root file system and transport of a run, from the same flags and
+ * config file (./kt.yaml, ~/.config/kt/config.yaml, --config) as normalizeRunConfig: `kt kconfig
+ * check|fix` checks and fixes what `kt run` will then check (src/kconfig/forRun.ts).
+ */
+export function resolveKernelNeeds(args: Pick<RunArgs, 'config' | 'section' | 'suite' | 'backend' | 'rootfs' | 'transport'>, env: NodeJS.ProcessEnv, cwd: string): KernelNeeds {
+  const { file: configPath, config: file } = loadConfigFile(single('--config', args.config), env, cwd);
+  const backend = resolveBackendName(args, file, configPath);
+  return {
+    ...(configPath ? { configPath } : {}),
+    sections: resolveSections(args, file, configPath, cwd),
+    backend,
+    // Shares are mounts of a run, nothing the kernel config decides.
+    rootfs: resolveRootfsFlags({ rootfs: single('--rootfs', args.rootfs), share: undefined }, { rootfs: file.rootfs, shares: undefined, path: configPath }, cwd, backend).rootfs,
+    transport: resolveTransport(args, file, configPath),
+  };
+}
+
 export function normalizeRunConfig(args: RunArgs, argv: string[], env: NodeJS.ProcessEnv, cwd: string): RunConfig {
   const configFlag = single('--config', args.config);
   const { file: configPath, config: file } = loadConfigFile(configFlag, env, cwd);
-  const from = <T>(flagName: string, flag: T | T[] | undefined, key: keyof typeof file, fallback: T): Sourced<T> =>
-    pick({ name: flagName, value: single(flagName, flag) }, { ...(configPath ? { path: configPath } : {}), key, value: file[key] as T | undefined }, fallback);
+  const from = <T>(flagName: string, flag: T | T[] | undefined, key: keyof typeof file, fallback: T): Sourced<T> => fromFlagOrFile(file, configPath, flagName, flag, key, fallback);
 
   // Paths in the config file are relative to the file (~/.config/kt/config.yaml works from
   // anywhere); paths on the command line and in the environment to the current directory.
@@ -216,7 +256,7 @@ export function normalizeRunConfig(args: RunArgs, argv: string[], env: NodeJS.Pr
     throw new UsageError('E_FSTESTS_NOT_FOUND', `${printable(fstests)} is not an fstests tree (no check script in ${fstestsDir})`, 'pass --fstests with the top directory of an xfstests-dev checkout');
   }
   const accel = oneOf(from<string>('--accel', args.accel, 'accel', 'auto'), ['auto', 'kvm', 'tcg'] as const, 'E_BAD_ACCEL', 'use --accel auto (KVM when it works, else TCG)');
-  const transport = oneOf(from<string>('--transport', args.transport, 'transport', 'virtio-serial'), ['virtio-serial', 'tcp'] as const, 'E_BAD_TRANSPORT', 'use --transport virtio-serial (default, no guest network)');
+  const transport = resolveTransport(args, file, configPath);
   // Case-blind: kt's own messages spell it bzImage.
   const entryGiven = from<string>('--kernel-entry', args.kernelEntry, 'kernelEntry', 'auto');
   const kernelEntry = oneOf({ ...entryGiven, value: entryGiven.value.toLowerCase() }, ['auto', 'bzimage'] as const, 'E_BAD_KERNEL_ENTRY', 'use --kernel-entry auto (the PVH entry when possible) or bzimage');
@@ -254,7 +294,7 @@ export function normalizeRunConfig(args: RunArgs, argv: string[], env: NodeJS.Pr
     // The ELF dump holds all guest memory; a run of many panics could fill the results disk.
     throw new UsageError('E_VMCORE_TOO_LARGE', `--vmcore with --memory ${memoryMiB} would write ${memoryMiB} MiB per panic`, `use --memory ${VMCORE_MAX_MIB} or less for vmcore runs`);
   }
-  const backendName = oneOf(from<string>('--backend', args.backend, 'backend', 'direct'), ['direct', 'nixos'] as const, 'E_BAD_BACKEND', "use --backend direct (kt's Debian image) or --backend nixos --nixos-vm ./result");
+  const backendName = resolveBackendName(args, file, configPath);
   const nixosVm = single('--nixos-vm', args.nixosVm);
   if (backendName === 'nixos' && !nixosVm) {
     throw new UsageError('E_NIXOS_VM_REQUIRED', '--backend nixos needs --nixos-vm', 'build the VM with `nix build ./nix#vm` and pass --nixos-vm ./result');

@@ -17,8 +17,8 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-async function kt(args: string[]) {
-  const r = await execa('node', [KT, 'kconfig', ...args], { cwd: tmp, reject: false, env: { ...process.env, NO_COLOR: '1', XDG_CONFIG_HOME: tmp } });
+async function kt(args: string[], cwd = tmp) {
+  const r = await execa('node', [KT, 'kconfig', ...args], { cwd, reject: false, env: { ...process.env, NO_COLOR: '1', XDG_CONFIG_HOME: tmp } });
   return { code: r.exitCode, out: r.stdout, err: r.stderr };
 }
 
@@ -56,6 +56,35 @@ describe('kt kconfig check', { timeout: 180_000 }, () => {
     expect(both.err).toMatch(/^kt: error E_SECTIONS_AND_SUITE: -c xfs\/realtime and --suite xfs were both given/);
   });
 
+  it("reads kt.yaml as kt run does: its sections:, suite:, rootfs: and backend:, its paths relative to the file", async () => {
+    const fixed = `${fixtures}tinyconfig-kt-fix-6.1.192.config`;
+    const dir = path.join(tmp, 'linux');
+    fs.mkdirSync(path.join(dir, 'suites'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'suites/mine.yaml'), 'fstyp: ext4\nsections:\n  small:\n    mkfsOptions: "-b 1024"\n');
+    fs.writeFileSync(path.join(dir, 'kt.yaml'), 'sections: [suites/mine.yaml/small]\nrootfs: virtiofs\n');
+    // The user's config file (XDG_CONFIG_HOME is tmp): suite: is relative to it, not to where kt runs.
+    fs.mkdirSync(path.join(tmp, 'kt/suites'), { recursive: true });
+    fs.writeFileSync(path.join(tmp, 'kt/suites/other.yaml'), 'fstyp: btrfs\n');
+    fs.writeFileSync(path.join(tmp, 'kt/config.yaml'), 'suite: suites/other.yaml\nbackend: nixos\n');
+    const elsewhere = path.join(tmp, 'elsewhere');
+    fs.mkdirSync(elsewhere);
+    try {
+      const r = await kt(['check', '--config', fixed, '--modules', tmp], dir);
+      expect(r.out).toContain('kt kconfig: for backend direct, rootfs virtiofs, transport virtio-serial, suite mine/small (FSTYP=ext4)');
+      expect(r.out).toContain('kt kconfig: 2 required options are missing: CONFIG_FUSE_FS CONFIG_VIRTIO_FS');
+      expect(r.code).toBe(1);
+      const user = await kt(['check', '--config', fixed, '--json'], elsewhere);
+      const doc = JSON.parse(user.out) as { context: { backend: string; suite: { name: string; sections: { fstyp: string }[] } } };
+      expect(doc.context.backend).toBe('nixos');
+      expect(doc.context.suite.sections.map((s) => s.fstyp)).toEqual(['btrfs']);
+      // Flags win over the file, as in kt run.
+      const flags = await kt(['check', '--config', fixed, '--modules', tmp, '--rootfs', 'image', '-c', 'xfs/4k'], dir);
+      expect(flags.out).toContain('kt kconfig: for backend direct, rootfs image, transport virtio-serial, suite xfs/4k (FSTYP=xfs)');
+    } finally {
+      for (const d of [dir, elsewhere, path.join(tmp, 'kt')]) fs.rmSync(d, { recursive: true, force: true });
+    }
+  });
+
   it('prints JSON', async () => {
     const r = await kt(['check', '--config', `${fixtures}debian-6.1.192-cloud-amd64.config`, '--backend', 'nixos', '--json']);
     expect(r.code).toBe(1);
@@ -82,7 +111,7 @@ describe('kt kconfig check', { timeout: 180_000 }, () => {
   it('exits 2 on bad flags', async () => {
     const cfg = `${fixtures}tinyconfig-6.1.192.config`;
     expect((await kt(['check', '--config', cfg, '--backend', 'qemu'])).err).toBe(
-      "kt: error E_BAD_BACKEND: --backend qemu is not one of direct, nixos\n  hint: use --backend direct (kt's Debian image) or --backend nixos",
+      "kt: error E_BAD_BACKEND: --backend qemu is not one of direct, nixos\n  hint: use --backend direct (kt's Debian image) or --backend nixos --nixos-vm ./result",
     );
     expect((await kt(['check', '--config', cfg, '--rootfs', 'nfs'])).code).toBe(2);
     expect((await kt(['check', '--config', cfg, '--kernel', cfg])).err).toBe(
