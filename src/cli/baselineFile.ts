@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { UsageError, printable } from '../errors.js';
+import { HostError, UsageError, printable } from '../errors.js';
 import { parseBaseline, type Baseline } from '../baseline/format.js';
 import { writeFileAtomic } from '../reporters/writeReports.js';
 
@@ -55,9 +55,53 @@ function readText(file: string): string | undefined {
   }
 }
 
-/** Writes the baseline's text: a temporary file in the same directory, then a rename over the old one. */
+/**
+ * The file a write to `file` lands in: a symlink (kt-baseline.json -> shared/baseline.json, also
+ * a dangling one) is followed, so the rename replaces its target and the link stays a link.
+ */
+export function writeTarget(file: string): string {
+  let p = path.resolve(file);
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    // Missing, or a link to a missing file: follow the links by hand (40 as Linux's MAXSYMLINKS).
+  }
+  for (let hops = 0; hops < 40; hops++) {
+    let stat: fs.Stats;
+    try {
+      stat = fs.lstatSync(p);
+    } catch {
+      return p;
+    }
+    if (!stat.isSymbolicLink()) return p;
+    p = path.resolve(path.dirname(p), fs.readlinkSync(p));
+  }
+  throw new UsageError('E_BASELINE_LINK_LOOP', `baseline ${printable(file)} is a loop of symbolic links`, 'give --baseline a file, e.g. kt-baseline.json');
+}
+
+/** The errno code inside an error (writeFileAtomic's HostError carries the fs error as its cause). */
+function errnoOf(err: unknown): string {
+  const inner = err instanceof Error && err.cause !== undefined ? err.cause : err;
+  return typeof inner === 'object' && inner !== null && 'code' in inner && typeof inner.code === 'string' ? inner.code : 'EIO';
+}
+
+/**
+ * Writes the baseline's text: a temporary file in the target's directory, then a rename over
+ * the old one (through a symlink to its target). A place the user cannot write is their input
+ * (exit 2, naming --baseline); a full or failing disk is the host's (exit 3).
+ */
 export async function writeBaselineText(file: string, text: string): Promise<void> {
-  const dir = path.dirname(path.resolve(file));
-  if (!fs.existsSync(dir)) throw new UsageError('E_BASELINE_DIR_MISSING', `cannot write baseline ${printable(file)}: directory ${printable(dir)} does not exist`, 'create the directory first, or give another --baseline');
-  await writeFileAtomic(file, text);
+  const target = writeTarget(file);
+  const dir = path.dirname(target);
+  const shown = target === path.resolve(file) ? printable(file) : `${printable(file)} (-> ${printable(target)})`;
+  if (!fs.existsSync(dir)) throw new UsageError('E_BASELINE_DIR_MISSING', `cannot write baseline ${shown}: directory ${printable(dir)} does not exist`, 'create the directory first, or give another --baseline');
+  try {
+    await writeFileAtomic(target, text);
+  } catch (err) {
+    const code = errnoOf(err);
+    if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EIO') {
+      throw new HostError('E_BASELINE_WRITE', `cannot write baseline ${shown}: ${code}`, `free space on the file system holding ${printable(dir)} (or give another --baseline), then run again; the baseline is as it was`, { cause: err });
+    }
+    throw new UsageError('E_BASELINE_UNWRITABLE', `--baseline ${shown} cannot be written (${code})`, `give --baseline a file in a directory you can write to; the baseline is as it was`, { cause: err });
+  }
 }

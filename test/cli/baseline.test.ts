@@ -159,6 +159,34 @@ describe('kt baseline update', () => {
   }, CLI_TIMEOUT_MS);
 });
 
+describe('kt baseline update --baseline through a symbolic link, or where it cannot write', () => {
+  it('writes through a link to its target: the link stays a link (also a link to a file not made yet)', async () => {
+    const a = runDir('good-1', runEvents('good-1', GOOD));
+    const b = runDir('good-2', runEvents('good-2', GOOD));
+    fs.mkdirSync(path.join(root, 'shared'));
+    fs.symlinkSync('shared/kt-baseline.json', path.join(root, 'link.json'));
+    const first = await kt(['baseline', 'update', a, '--baseline', 'link.json'], { cwd: root });
+    expect(first.code).toBe(0);
+    expect(fs.lstatSync(path.join(root, 'link.json')).isSymbolicLink()).toBe(true);
+    expect(read(path.join(root, 'shared/kt-baseline.json'))).toContain('"runId":"good-1"');
+    const second = await kt(['baseline', 'update', b, '--baseline', 'link.json'], { cwd: root });
+    expect(second.out.split('\n')[0]).toBe('kt: baseline link.json: added 1 run (good-2)');
+    expect(fs.readlinkSync(path.join(root, 'link.json'))).toBe('shared/kt-baseline.json');
+    expect(read(path.join(root, 'shared/kt-baseline.json'))).toContain('"runId":"good-2"');
+    // No temporary file is left beside the link or the target.
+    expect(fs.readdirSync(root).sort()).toEqual(['good-1', 'good-2', 'link.json', 'shared']);
+    expect(fs.readdirSync(path.join(root, 'shared'))).toEqual(['kt-baseline.json']);
+  }, CLI_TIMEOUT_MS);
+
+  it('a --baseline kt cannot write exits 2 naming --baseline, not --results', async () => {
+    const a = runDir('good-1', runEvents('good-1', GOOD));
+    const r = await kt(['baseline', 'update', a, '--baseline', '/sys/kt-baseline.json'], { cwd: root });
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^kt: error E_BASELINE_UNWRITABLE: --baseline \/sys\/kt-baseline.json cannot be written \(E[A-Z]+\)\n  hint: give --baseline a file in a directory you can write to; the baseline is as it was$/);
+    expect(fs.existsSync('/sys/kt-baseline.json')).toBe(false);
+  }, CLI_TIMEOUT_MS);
+});
+
 describe('kt baseline show', () => {
   it('prints each section with its failing tests and their rates', async () => {
     const runs = [
