@@ -13,6 +13,7 @@ import { diffKernelConfigs, parseKernelConfig } from './configText.js';
 import { FRAGMENT_HEADER, fragmentLines, parseFragmentRequests, refusedSymbols, renderFragment, requirementsToFix } from './fragment.js';
 import { renderChange, type FixReport } from './fixReport.js';
 import { isKernelBuildDir } from './locate.js';
+import { freeName } from '../util/freeName.js';
 import type { KconfigContext } from './requirements.js';
 
 export interface FixOptions {
@@ -35,12 +36,7 @@ export function sourceTreeOf(buildDir: string): string | undefined {
 
 /** .config.kt-old, else .config.kt-old.1, .2, …: an earlier backup may hold the only copy of the user's config. */
 export function freeBackupName(dir: string): string {
-  const base = path.join(dir, '.config.kt-old');
-  if (!fs.existsSync(base)) return base;
-  for (let i = 1; ; i++) {
-    const candidate = `${base}.${i}`;
-    if (!fs.existsSync(candidate)) return candidate;
-  }
+  return freeName(path.join(dir, '.config.kt-old'));
 }
 
 /** Every symbol a Kconfig file of the tree defines ("config X" / "menuconfig X"). */
@@ -72,7 +68,21 @@ function run(argv: string[], cwd: string, onOutput?: (line: string) => void): { 
   return { status: r.status, output };
 }
 
+/** Refuses (exit 2) what is in the way of kt's directory .kt/ or its fragment, before anything is written. */
+function checkKtDir(file: string): void {
+  const dir = path.dirname(file);
+  const dirStat = fs.statSync(dir, { throwIfNoEntry: false });
+  if (dirStat && !dirStat.isDirectory()) {
+    throw new UsageError('E_KCONFIG_KT_DIR', `${dir} is a file, not a directory`, `move it away; kt kconfig fix keeps its fragment and its list of changes in ${path.basename(dir)}/`);
+  }
+  const fileStat = fs.statSync(file, { throwIfNoEntry: false });
+  if (fileStat && !fileStat.isFile()) {
+    throw new UsageError('E_KCONFIG_FRAGMENT_EXISTS', `${file} exists and is not a file kt wrote (${fileStat.isDirectory() ? 'a directory' : 'not a regular file'})`, `move it away; kt keeps its fragment there (${path.basename(file)})`);
+  }
+}
+
 function writeFragment(file: string, text: string): void {
+  checkKtDir(file);
   if (fs.existsSync(file)) {
     const first = fs.readFileSync(file, 'utf8').split('\n', 1)[0];
     if (first !== FRAGMENT_HEADER) {
@@ -81,6 +91,19 @@ function writeFragment(file: string, text: string): void {
   }
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, text);
+}
+
+/** The tree's .config, or a UsageError naming what is in its place. */
+function readConfig(configFile: string): string {
+  const stat = fs.statSync(configFile);
+  if (!stat.isFile()) {
+    throw new UsageError('E_KCONFIG_NOT_A_FILE', `${configFile} is ${stat.isDirectory() ? 'a directory' : 'not a regular file'}, not a kernel config`, 'move it away and configure the tree (make defconfig), then run kt kconfig fix again');
+  }
+  try {
+    return fs.readFileSync(configFile, 'utf8');
+  } catch (err) {
+    throw new UsageError('E_KCONFIG_UNREADABLE', `cannot read ${configFile} (${(err as NodeJS.ErrnoException).code})`, 'check its permissions');
+  }
 }
 
 export function fixKernelConfig(opts: FixOptions): FixReport {
@@ -97,7 +120,7 @@ export function fixKernelConfig(opts: FixOptions): FixReport {
   if (!srcTree) {
     throw new UsageError('E_KCONFIG_NOT_A_TREE', `${tree} is not a kernel tree (no scripts/kconfig/merge_config.sh in it or in its source link)`, 'give the kernel source tree, or the O= build directory of one');
   }
-  const beforeText = fs.readFileSync(configFile, 'utf8');
+  const beforeText = readConfig(configFile);
   const before = parseKernelConfig(beforeText);
   const check = checkKernelConfig(before, opts.context);
   const toFix = requirementsToFix(check, { requiredOnly: opts.requiredOnly });

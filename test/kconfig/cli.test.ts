@@ -139,6 +139,36 @@ describe('kt kconfig fix and fragment', { timeout: 180_000 }, () => {
     }
   });
 
+  it('fix with a file named .kt, a directory .kt/kt.config or a directory .config: exit 2 naming it, nothing written', async () => {
+    // A tree as far as fix looks before it writes: .config and scripts/kconfig/merge_config.sh.
+    const tree = path.join(tmp, 'tree');
+    fs.mkdirSync(path.join(tree, 'scripts/kconfig'), { recursive: true });
+    fs.writeFileSync(path.join(tree, 'scripts/kconfig/merge_config.sh'), '');
+    const config = fs.readFileSync(`${fixtures}tinyconfig-6.1.192.config`, 'utf8');
+    fs.writeFileSync(path.join(tree, '.config'), config);
+    try {
+      fs.writeFileSync(path.join(tree, '.kt'), 'mine\n');
+      const file = await kt(['fix', tree]);
+      expect(file.err).toBe(`kt: error E_KCONFIG_KT_DIR: ${tree}/.kt is a file, not a directory\n  hint: move it away; kt kconfig fix keeps its fragment and its list of changes in .kt/`);
+      expect(file.code).toBe(2);
+      expect(fs.readFileSync(path.join(tree, '.kt'), 'utf8')).toBe('mine\n');
+      fs.rmSync(path.join(tree, '.kt'));
+      fs.mkdirSync(path.join(tree, '.kt/kt.config'), { recursive: true });
+      const dir = await kt(['fix', tree]);
+      expect(dir.err).toBe(`kt: error E_KCONFIG_FRAGMENT_EXISTS: ${tree}/.kt/kt.config exists and is not a file kt wrote (a directory)\n  hint: move it away; kt keeps its fragment there (kt.config)`);
+      expect(dir.code).toBe(2);
+      expect(fs.readFileSync(path.join(tree, '.config'), 'utf8')).toBe(config);
+      expect(fs.readdirSync(tree).sort()).toEqual(['.config', '.kt', 'scripts']);
+      fs.rmSync(path.join(tree, '.config'));
+      fs.mkdirSync(path.join(tree, '.config'));
+      const cfg = await kt(['fix', tree]);
+      expect(cfg.err).toBe(`kt: error E_KCONFIG_NOT_A_FILE: ${tree}/.config is a directory, not a kernel config\n  hint: move it away and configure the tree (make defconfig), then run kt kconfig fix again`);
+      expect(cfg.code).toBe(2);
+    } finally {
+      fs.rmSync(tree, { recursive: true, force: true });
+    }
+  });
+
   it('fragment prints what fix would merge', async () => {
     const r = await kt(['fragment', '--config', `${fixtures}tinyconfig-6.1.192.config`, '--required-only']);
     expect(r.code).toBe(0);
