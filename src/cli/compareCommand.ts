@@ -17,15 +17,34 @@ const FORMATS = ['text', 'md', 'json'] as const;
 type Format = (typeof FORMATS)[number];
 
 /** The two sets: `A B`, or everything before `--` against everything after it. */
-export function splitCompareArgs(dirs: readonly string[], rawArgv: readonly string[]): { base: string[]; head: string[] } {
+export function splitCompareArgs(dirs: readonly string[], rawArgv: readonly string[]): { base: string[]; head: string[]; format?: string[] } {
   const dash = rawArgv.indexOf('--');
   if (dash >= 0) {
     const base = [...dirs];
-    const head = rawArgv.slice(dash + 1);
+    // yargs stops parsing at --, so options after the head runs (`-- new --format md`, as
+    // docs/baseline.md writes it) are read here; anything else that looks like an option is not
+    // a run directory.
+    const head: string[] = [];
+    const format: string[] = [];
+    const after = rawArgv.slice(dash + 1);
+    for (let i = 0; i < after.length; i++) {
+      const word = after[i]!;
+      if (word === '--format') {
+        const value = after[++i];
+        if (value === undefined) throw new UsageError('E_COMPARE_ARGS', '--format after -- has no value', 'e.g. kt compare A B -- C --format md');
+        format.push(value);
+      } else if (word.startsWith('--format=')) {
+        format.push(word.slice('--format='.length));
+      } else if (word.startsWith('-') && !word.includes('/')) {
+        throw new UsageError('E_COMPARE_ARGS', `${printable(word)} after -- is not a run directory, and only --format is read there`, 'put options before the base runs, e.g. kt compare --format md A B -- C');
+      } else {
+        head.push(word);
+      }
+    }
     if (base.length === 0 || head.length === 0) {
       throw new UsageError('E_COMPARE_ARGS', `kt compare needs run directories on both sides of -- (got ${base.length} before, ${head.length} after)`, 'kt compare BASE... -- HEAD..., e.g. kt compare kt-results/good-1 kt-results/good-2 -- kt-results/new');
     }
-    return { base, head };
+    return { base, head, ...(format.length ? { format } : {}) };
   }
   if (dirs.length !== 2) {
     throw new UsageError(
@@ -48,8 +67,10 @@ function formatOf(given: string | string[] | undefined): Format {
 }
 
 export async function compareCommandCli(dirs: string[], rawArgv: string[], options: { format?: string | string[] }): Promise<number> {
-  const format = formatOf(options.format);
-  const { base, head } = splitCompareArgs(dirs, rawArgv);
+  const split = splitCompareArgs(dirs, rawArgv);
+  const { base, head } = split;
+  const given = [options.format ?? [], split.format ?? []].flat();
+  const format = formatOf(given.length === 0 ? undefined : given);
   const baseLogs = await readLogs(base);
   const headLogs = await readLogs(head);
   for (const w of [...baseLogs.warnings, ...headLogs.warnings]) process.stderr.write(`kt: warning: ${printable(w)}\n`);

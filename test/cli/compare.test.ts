@@ -86,6 +86,10 @@ describe('kt compare', () => {
       '|---|---|',
       '| selftest/001 | failed: \\[failed, exit status 3\\]; passed in the only recorded run (fewer than 3: a flaky test cannot be told yet) |',
     ]);
+    // After the head runs, as docs/baseline.md writes it: the same report.
+    const mdAfter = await kt(['compare', base, '--', head, '--format', 'md'], { cwd: root });
+    expect(mdAfter.code).toBe(1);
+    expect(mdAfter.out.split('\n')[0]).toBe('# ❌ kt compare: 1 regression, 2 known failures');
     const json = await kt(['compare', base, head, '--format', 'json'], { cwd: root });
     expect(json.code).toBe(1);
     const doc = JSON.parse(json.out) as { version: number; base: { runId: string }[]; head: { runId: string }[]; verdict: { baseline: string; regressions: { test: string; rule: string }[]; known: unknown[] } };
@@ -158,6 +162,8 @@ describe('kt compare', () => {
     ['three directories without --', ['x', 'y', 'z'], 'kt: error E_COMPARE_ARGS: kt compare takes two run directories, or two sets separated by -- (got 3: x y z)'],
     ['nothing after --', ['x', '--'], 'kt: error E_COMPARE_ARGS: kt compare needs run directories on both sides of -- (got 1 before, 0 after)'],
     ['a bad format', ['x', 'y', '--format', 'html'], 'kt: error E_BAD_FORMAT: --format html is not one of text, md, json'],
+    ['another option after --', ['x', '--', 'y', '--spares', '1'], 'kt: error E_COMPARE_ARGS: --spares after -- is not a run directory, and only --format is read there'],
+    ['--format before and after --', ['--format', 'md', 'x', '--', 'y', '--format', 'json'], 'kt: error E_FLAG_REPEATED: --format was given 2 times (md, json)'],
   ];
   for (const [what, args, message] of usage) {
     it(`refuses ${what} (exit 2)`, async () => {
