@@ -14,7 +14,7 @@ import { loadHistory, saveHistory, updateHistory, historyKey, type History } fro
 import { artifactPath, createRunDir, makeRunId, writeArtifact } from '../record/runDir.js';
 import { summarizeRun } from '../record/summarize.js';
 import { exitCodeFor } from '../record/verdict.js';
-import { batchSize, testDeadlineSec } from '../runner/order.js';
+import { batchSize, outsideTestDeadlineSec, testDeadlineSec } from '../runner/order.js';
 import { describeExclusions, planRun, type PlannedRun } from '../runner/plan.js';
 import { parseKernelVersion } from '../config/excludes.js';
 import { readBzImageRelease } from '../config/kernelFile.js';
@@ -282,7 +282,7 @@ async function runAndReport(
       batchByTime: { estimateSec: (item) => history.get(historyKey(item.section, item.test))?.lastSeconds, maxBatch: config.maxBatch },
       // --test-timeout is a test's deadline; check's start-up and the gaps between tests keep the
       // ceiling (mounting TEST_DEV and making SCRATCH_DEV take tens of seconds under TCG).
-      deadlineSec: (item) => (item ? testDeadlineSec(history.get(historyKey(item.section, item.test)) ?? {}, deadline) : testDeadlineSec({}, DEADLINE[prepared.accel])),
+      deadlineSec: (item) => (item ? testDeadlineSec(history.get(historyKey(item.section, item.test)) ?? {}, deadline) : outsideTestDeadlineSec(deadline)),
       retryPolicy: retryPolicyFor(baseline, config.retries),
       saveArtifact: (item, ext, data) => {
         const rel = artifactPath(item.test, item.attempt, ext, multiSection ? item.section : undefined);

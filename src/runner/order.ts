@@ -108,3 +108,14 @@ export function testDeadlineSec(
   if (history.maxSeconds === undefined) return opts.ceilingSec;
   return Math.min(opts.ceilingSec, Math.max(opts.floorSec, Math.ceil(history.maxSeconds * opts.factor)));
 }
+
+/**
+ * How long check may go without progress outside any test: its start-up (sourcing common/rc,
+ * SCRATCH's mkfs, TEST's mount: fstests' `check`), the filesystem checks after a test, its
+ * clean-up after the last. Seconds of work, never a test's hours: twice the floor (20 min under
+ * TCG, 4 min under KVM), so a kernel that deadlocks in mkfs or mount is a hang in minutes, not
+ * after the ceiling. An explicit --test-timeout bounds it too.
+ */
+export function outsideTestDeadlineSec(opts: { override?: number; floorSec: number }): number {
+  return opts.override ?? 2 * opts.floorSec;
+}

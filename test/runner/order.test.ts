@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batchBudget, batchSize, estimator, orderLongestFirst, selectShard, testDeadlineSec } from '../../src/runner/order.js';
+import { batchBudget, batchSize, estimator, orderLongestFirst, outsideTestDeadlineSec, selectShard, testDeadlineSec } from '../../src/runner/order.js';
 import { WorkQueue } from '../../src/runner/workQueue.js';
 
 const id = (t: string) => t;
@@ -119,6 +119,14 @@ describe('testDeadlineSec', () => {
   });
   it('lets --test-timeout win', () => {
     expect(testDeadlineSec({ maxSeconds: 112 }, { ...opts, override: 30 })).toBe(30);
+  });
+});
+
+describe('outsideTestDeadlineSec', () => {
+  it('gives check\'s work outside tests minutes, not a test\'s ceiling, and honours --test-timeout', () => {
+    expect(outsideTestDeadlineSec({ floorSec: 600 })).toBe(1200);
+    expect(outsideTestDeadlineSec({ floorSec: 120 })).toBe(240);
+    expect(outsideTestDeadlineSec({ floorSec: 600, override: 90 })).toBe(90);
   });
 });
 
