@@ -178,13 +178,15 @@ export function renderTextSummary(summary: RunSummary, options: TextSummaryOptio
   }
 
   const counts = formatCounts(summary.counts);
-  const bad = failures.length > 0;
+  // A run that ended in kt's own error is not a pass, whatever its counts say.
+  const errored = summary.runs.some((r) => r.status === 'error');
+  const bad = failures.length > 0 || errored;
   const lost = summary.machines.lost.length;
   const tail = `${plural(summary.counts.total, 'test')} in ${formatDuration(summary.wallMs)} (${plural(summary.machines.booted, 'VM')} booted${lost > 0 ? `, ${lost} lost` : ''}): `;
   if (verdict) {
     out.push(c.bold(tail) + c.bold(counts));
     const words = `Against ${oneLine(verdict.baseline)}: ${verdictCounts(verdict)}`;
-    out.push(verdict.regressions.length > 0 ? c.red(c.bold(words)) : c.green(c.bold(words)));
+    out.push(verdict.regressions.length > 0 || errored ? c.red(c.bold(words)) : c.green(c.bold(words)));
   } else {
     out.push(c.bold(tail) + (bad ? c.red(c.bold(counts)) : c.green(c.bold(counts))));
   }

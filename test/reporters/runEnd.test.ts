@@ -12,6 +12,7 @@ import { summarizeRun } from '../../src/record/summarize.js';
 import { renderHtml } from '../../src/reporters/html.js';
 import { renderJunit } from '../../src/reporters/junit.js';
 import { renderMarkdown } from '../../src/reporters/markdown.js';
+import { renderTextSummary } from '../../src/reporters/text.js';
 import { O, runSummary } from '../baseline/runs.js';
 import { at, interruptedRun, RunScript } from './scenarios.js';
 import { validateJunit } from './xmlSchema.js';
@@ -62,6 +63,15 @@ describe('a run that ended in an error', () => {
     expect(page).toContain(
       `<div class="alert bad"><b>The run failed</b> (20261121-232227-b00t: failed: 2 VMs in a row could not be made ready; the last: ${BOOT_TIMEOUT}): 2 tests not executed.</div>`,
     );
+  });
+
+  it('the terminal summary: the counts line red, with a baseline too', () => {
+    const red = '\u001b[31m';
+    const last = (text: string) => text.trimEnd().split('\n').at(-1) ?? '';
+    expect(last(renderTextSummary(summary, { color: true }))).toContain(red);
+    const { baseline } = updateBaseline(emptyBaseline('kt test'), [runSummary('base', { 'generic/001': [O.pass], 'generic/002': [O.pass] })], 'kt test');
+    const verdict = judge(summary, baseline, { file: 'kt-baseline.json' });
+    expect(last(renderTextSummary(summary, { color: true, verdict }))).toContain(red);
   });
 
   it('junit.xml: its tests are infrastructure errors, not skipped, and the file stays valid', () => {
