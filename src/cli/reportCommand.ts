@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ExitCode, UsageError, printable } from '../errors.js';
 import { EVENT_LOG_NAME, readEventLog } from '../record/eventLog.js';
+import { HISTORY_FILE } from '../record/history.js';
 import type { RunEvent } from '../record/events.js';
 import { summarizeRun } from '../record/summarize.js';
 import { exitCodeFor } from '../record/verdict.js';
@@ -34,6 +35,8 @@ function locateLog(arg: string): { log: string; dir: string } {
 
 /** The event logs of run directories, each with its (absolute) directory. */
 export interface RunLogs {
+  /** The arguments read, in order: without the ones skipped (kt-history.json, a run given twice). */
+  args: string[];
   /** Every event, logs concatenated in argument order. */
   events: RunEvent[];
   warnings: string[];
@@ -50,15 +53,52 @@ export function runDirsOf(logs: RunLogs['logs']): Record<string, string> {
   return out;
 }
 
-/** Reads every log; refuses (exit 2) a damaged or empty one, naming the file and line. */
+/** realpath, or the path itself when it cannot be resolved (readEventLog then says why). */
+function realPathOf(file: string): string {
+  try {
+    return fs.realpathSync(file);
+  } catch {
+    return path.resolve(file);
+  }
+}
+
+/**
+ * Reads every log; refuses (exit 2) a damaged or empty one, naming the file and line, and a file
+ * that is no event log at all. A run given twice — `kt-results/latest` beside the directory it
+ * points to, or a copy of a run directory (the same run id) — is read once, with a warning, so
+ * no test counts twice; `kt-history.json` (of `kt-results/*`) is skipped with a warning. `kt
+ * report`, `kt compare` (each side), `kt baseline update` and `kt repro` read run directories
+ * through here.
+ */
 export async function readLogs(runDirs: readonly string[]): Promise<RunLogs> {
   const events: RunEvent[] = [];
   const warnings: string[] = [];
   const dirs: string[] = [];
   const logs: RunLogs['logs'] = [];
+  const args: string[] = [];
+  const seenFiles = new Map<string, string>();
+  const seenRuns = new Map<string, string>();
   for (const arg of runDirs) {
+    if (path.basename(arg) === HISTORY_FILE && fs.statSync(arg, { throwIfNoEntry: false })?.isFile()) {
+      warnings.push(`skipped ${arg}: it is kt's test history of a results directory, not a run`);
+      continue;
+    }
     const { log, dir } = locateLog(arg);
+    const real = realPathOf(log);
+    const sameFile = seenFiles.get(real);
+    if (sameFile !== undefined) {
+      warnings.push(`skipped ${arg}: it is ${sameFile} again`);
+      continue;
+    }
+    seenFiles.set(real, arg);
     const contents = await readEventLog(log);
+    if (log === arg && contents.events.length === 0 && contents.problems.length > 0) {
+      throw new UsageError(
+        'E_REPORT_NOT_A_RUN',
+        `${printable(arg)} is not a run directory or a kt event log (${contents.problems[0]!.where}: ${contents.problems[0]!.what})`,
+        `pass run directories (each holds ${EVENT_LOG_NAME}) or their ${EVENT_LOG_NAME} files`,
+      );
+    }
     const problem = contents.problems[0];
     if (problem) {
       const more = contents.problems.length > 1 ? ` (and ${contents.problems.length - 1} more damaged lines)` : '';
@@ -75,12 +115,23 @@ export async function readLogs(runDirs: readonly string[]): Promise<RunLogs> {
         'pass the run directory of a `kt run` that started',
       );
     }
+    const runIds = contents.events.flatMap((e) => (e.type === 'run-start' ? [e.runId] : []));
+    const again = runIds.every((id) => seenRuns.has(id));
+    if (again) {
+      warnings.push(`skipped ${arg}: it holds run ${runIds.join(', ')}, read already from ${seenRuns.get(runIds[0]!)}`);
+      continue;
+    }
+    for (const id of runIds) if (!seenRuns.has(id)) seenRuns.set(id, arg);
     events.push(...contents.events);
     warnings.push(...contents.warnings);
     dirs.push(path.resolve(dir));
     logs.push({ dir: path.resolve(dir), events: contents.events });
+    args.push(arg);
   }
-  return { events, warnings, dirs, logs };
+  if (logs.length === 0) {
+    throw new UsageError('E_REPORT_NO_RUN_DIR', `no run directory among ${runDirs.map(printable).join(' ')} (${warnings.map(printable).join('; ')})`, 'pass one or more run directories: kt report kt-results/<run-id>');
+  }
+  return { args, events, warnings, dirs, logs };
 }
 
 /**
@@ -133,8 +184,8 @@ export async function reportCommandCli(runDirs: string[], out: string | undefine
   const formats = parseReportFormats(options.formats);
   // A bad baseline is refused before anything is written, like a damaged log.
   const baseline = options.baseline !== undefined ? readBaseline(options.baseline) : undefined;
-  const { events, warnings, dirs, logs } = await readLogs(runDirs);
-  const { dir: outDir, userDir } = chooseOutDir(out, dirs, runDirs);
+  const { args, events, warnings, dirs, logs } = await readLogs(runDirs);
+  const { dir: outDir, userDir } = chooseOutDir(out, dirs, args);
   for (const w of warnings) process.stderr.write(`kt: warning: ${printable(w)}\n`);
   if (userDir) {
     for (const m of moveAsideForeignReports(outDir, formats)) {

@@ -145,6 +145,52 @@ describe('kt report refuses what would destroy results (exit 2, nothing changed)
   }, CLI_TIMEOUT_MS);
 });
 
+describe('kt report reads each run once', () => {
+  it('kt-results/* (a run, latest pointing at it, kt-history.json): the run once, the rest skipped with a warning', async () => {
+    const results = path.join(root, 'kt-results');
+    fs.mkdirSync(results);
+    const run = await runDir('kt-results/20261121-232227-a1b2', shard(1));
+    fs.symlinkSync('20261121-232227-a1b2', path.join(results, 'latest'));
+    fs.writeFileSync(path.join(results, 'kt-history.json'), '{"version":1,"tests":{}}\n');
+    const out = path.join(root, 'merged');
+    const r = await kt(['report', 'kt-results/20261121-232227-a1b2', 'kt-results/kt-history.json', 'kt-results/latest', '--out', out], { cwd: root });
+    expect(r.err).toBe(
+      "kt: warning: skipped kt-results/kt-history.json: it is kt's test history of a results directory, not a run\n" +
+        'kt: warning: skipped kt-results/latest: it is kt-results/20261121-232227-a1b2 again',
+    );
+    expect(r.code).toBe(1);
+    expect(read(out, 'summary.json')).toBe(read(run, 'summary.json'));
+    // Alone, the history is no run at all.
+    const h = await kt(['report', 'kt-results/kt-history.json'], { cwd: root });
+    expect(h.code).toBe(2);
+    expect(h.err.split('\n')[0]).toBe(
+      "kt: error E_REPORT_NO_RUN_DIR: no run directory among kt-results/kt-history.json (skipped kt-results/kt-history.json: it is kt's test history of a results directory, not a run)",
+    );
+  }, CLI_TIMEOUT_MS);
+
+  it('a copy of a run directory (the same run id) is read once, in report and compare alike', async () => {
+    const a = await runDir('a', shard(1));
+    fs.cpSync(a, path.join(root, 'copy'), { recursive: true });
+    const out = path.join(root, 'merged');
+    const r = await kt(['report', 'a', 'copy', '--out', out], { cwd: root });
+    expect(r.err).toBe(`kt: warning: skipped copy: it holds run ${JSON.parse(read(a, 'summary.json')).runs[0].runId}, read already from a`);
+    expect(read(out, 'summary.json')).toBe(read(a, 'summary.json'));
+    const c = await kt(['compare', 'a', 'copy', '--', 'a'], { cwd: root });
+    expect(c.err.split('\n')[0]).toMatch(/^kt: warning: skipped copy: it holds run \S+, read already from a$/);
+    expect(c.out.split('\n')[0]).toMatch(/^kt compare: base 1 run /);
+  }, CLI_TIMEOUT_MS);
+
+  it('a file that is no event log is named as such (exit 2)', async () => {
+    fs.writeFileSync(path.join(root, 'notes.txt'), 'my notes\n');
+    const r = await kt(['report', 'notes.txt'], { cwd: root });
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(
+      'kt: error E_REPORT_NOT_A_RUN: notes.txt is not a run directory or a kt event log (notes.txt:1: not a JSON event line)\n' +
+        '  hint: pass run directories (each holds events.jsonl) or their events.jsonl files',
+    );
+  }, CLI_TIMEOUT_MS);
+});
+
 describe('kt report --out a directory of the user (not a run directory)', () => {
   it('moves a report file kt did not write aside to NAME.kt-old (then .1), and replaces its own', async () => {
     const a = await runDir('a', shard(1));
