@@ -129,6 +129,13 @@ export interface RunConfig {
 /** Node timers hold at most 2^31-1 ms (about 24.8 days); longer deadlines would fire at once. */
 const MAX_TIMER_SEC = 2_147_483;
 
+/**
+ * vCPUs QEMU's q35 machine takes: 288 in QEMU 7.2 (Debian 12's; hw/i386/pc_q35.c max_cpus),
+ * which refuses more with "Invalid SMP CPUs 289. The max CPUs supported by machine 'pc-q35-7.2'
+ * is 288". Later QEMU versions raised it; kt keeps the lowest, so a config works on every host.
+ */
+const Q35_MAX_CPUS = 288;
+
 /** Size cap of --vmcore: a dump is as large as the guest's memory. */
 const VMCORE_MAX_MIB = 8192;
 
@@ -282,7 +289,11 @@ export function normalizeRunConfig(args: RunArgs, argv: string[], env: NodeJS.Pr
   checkResultsDir(resultsDir, !dryRun);
   const memoryMiB = wholeNumber(from<string | number>('--memory', args.memory, 'memory', 2048), 128, 1 << 20, 'MiB per VM, e.g. --memory 4096');
   const cpusGiven = from<string | number | undefined>('--cpus', args.cpus, 'cpus', undefined);
-  const cpus = wholeNumber({ ...cpusGiven, value: cpusGiven.value ?? 2 }, 1, 1024, 'vCPUs per VM, e.g. --cpus 2');
+  const cpusAsked = Number(String(cpusGiven.value ?? 2).trim());
+  if (Number.isInteger(cpusAsked) && cpusAsked > Q35_MAX_CPUS) {
+    throw new UsageError('E_BAD_NUMBER', `${cpusGiven.source} ${cpusAsked} is more vCPUs than QEMU's q35 machine takes (at most ${Q35_MAX_CPUS}; QEMU 7.2 refuses more)`, 'give vCPUs per VM, e.g. --cpus 2');
+  }
+  const cpus = wholeNumber({ ...cpusGiven, value: cpusGiven.value ?? 2 }, 1, Q35_MAX_CPUS, 'vCPUs per VM, e.g. --cpus 2');
   const bootTimeoutSec = wholeNumber(from<string | number>('--boot-timeout', args.bootTimeout, 'bootTimeout', 300), 1, MAX_TIMER_SEC, 'seconds, e.g. --boot-timeout 300');
   const jobsGiven = from<string | number | undefined>('-j', args.jobs, 'jobs', undefined);
   // -j auto: decided against the host's cores and memory once the accelerator is known (runSize.ts).

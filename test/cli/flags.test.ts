@@ -113,3 +113,25 @@ describe('kt image: a command with actions', () => {
     expect(r.err.split('\n')[0]).toBe('kt: error E_USAGE: give a command: run, image build, report, kconfig, crash, baseline, compare, repro or shell');
   }, CLI_TIMEOUT_MS);
 });
+
+describe('--cpus: at most what QEMU q35 takes', () => {
+  it('288 is the most, with the reason for a larger number (flag or kt.yaml)', async () => {
+    const ok = await kt([...DRY, '--cpus', '288']);
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/ -smp 288 /);
+    await expectUsage(
+      [...DRY, '--cpus', '289'],
+      "kt: error E_BAD_NUMBER: --cpus 289 is more vCPUs than QEMU's q35 machine takes (at most 288; QEMU 7.2 refuses more)\n  hint: give vCPUs per VM, e.g. --cpus 2",
+    );
+    await expectUsage([...DRY, '--cpus', '0'], 'kt: error E_BAD_NUMBER: --cpus 0 is not a whole number from 1 to 288\n  hint: give vCPUs per VM, e.g. --cpus 2');
+    fs.writeFileSync(path.join(tmp, 'cpus.yaml'), 'cpus: 1024\n');
+    try {
+      await expectUsage(
+        [...DRY, '--config', 'cpus.yaml'],
+        "kt: error E_BAD_NUMBER: cpus.yaml: cpus 1024 is more vCPUs than QEMU's q35 machine takes (at most 288; QEMU 7.2 refuses more)\n  hint: give vCPUs per VM, e.g. --cpus 2",
+      );
+    } finally {
+      fs.rmSync(path.join(tmp, 'cpus.yaml'));
+    }
+  }, CLI_TIMEOUT_MS * 2);
+});
