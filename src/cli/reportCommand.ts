@@ -79,7 +79,7 @@ export async function readLogs(runDirs: readonly string[]): Promise<RunLogs> {
   const seenFiles = new Map<string, string>();
   const seenRuns = new Map<string, string>();
   for (const arg of runDirs) {
-    if (path.basename(arg) === HISTORY_FILE && fs.statSync(arg, { throwIfNoEntry: false })?.isFile()) {
+    if (path.basename(arg).startsWith(HISTORY_FILE) && fs.statSync(arg, { throwIfNoEntry: false })?.isFile()) {
       warnings.push(`skipped ${arg}: it is kt's test history of a results directory, not a run`);
       continue;
     }

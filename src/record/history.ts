@@ -23,14 +23,63 @@ export function historyKey(section: string, test: string): string {
   return `${section}:${test}`;
 }
 
-export function loadHistory(resultsDir: string): History {
+/** The history read, and a kt-history.json kt cannot read (for the CLI to say). */
+export interface LoadedHistory {
+  history: History;
+  damaged?: { file: string; why: string };
+}
+
+function isDurations(value: unknown): value is TestHistory {
+  return typeof value === 'object' && value !== null && typeof (value as TestHistory).lastSeconds === 'number' && typeof (value as TestHistory).maxSeconds === 'number';
+}
+
+/** The tests of a history this kt wrote, or why the text is none. */
+function parseHistory(text: string): { tests: Record<string, TestHistory> } | { why: string } {
+  let raw: unknown;
   try {
-    const raw = JSON.parse(fs.readFileSync(path.join(resultsDir, HISTORY_FILE), 'utf8')) as { version: number; tests: Record<string, TestHistory> };
-    if (raw.version !== 1) return new Map();
-    return new Map(Object.entries(raw.tests));
+    raw = JSON.parse(text);
   } catch {
-    return new Map();
+    return { why: 'not JSON' };
   }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { why: 'not a JSON object' };
+  const { version, tests } = raw as { version?: unknown; tests?: unknown };
+  if (version !== 1) return { why: `of version ${JSON.stringify(version)}, not 1 (written by another kt?)` };
+  if (typeof tests !== 'object' || tests === null || Array.isArray(tests) || !Object.values(tests).every(isDurations)) return { why: 'not a record of test durations' };
+  return { tests: tests as Record<string, TestHistory> };
+}
+
+/** kt-history.json.damaged, else .damaged.1, .2, …: an earlier one is never replaced. */
+function freeBackup(file: string): string {
+  const base = `${file}.damaged`;
+  for (let i = 0; ; i++) {
+    const candidate = i === 0 ? base : `${base}.${i}`;
+    if (!fs.existsSync(candidate)) return candidate;
+  }
+}
+
+/** The results directory's history; a file there kt cannot read is reported in `damaged`, and left as it is. */
+export function readHistory(resultsDir: string): LoadedHistory {
+  const file = path.join(resultsDir, HISTORY_FILE);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { history: new Map() };
+    return { history: new Map(), damaged: { file, why: `unreadable (${code ?? 'EIO'})` } };
+  }
+  const parsed = parseHistory(text);
+  if ('why' in parsed) return { history: new Map(), damaged: { file, why: parsed.why } };
+  return { history: new Map(Object.entries(parsed.tests)) };
+}
+
+/** The history of `readHistory`; `warn` hears of a damaged file, once per run (saveHistory then keeps it aside). */
+export function loadHistory(resultsDir: string, warn?: (message: string) => void): History {
+  const { history, damaged } = readHistory(resultsDir);
+  if (damaged && warn) {
+    warn(`${damaged.file} is ${damaged.why}: this run starts without a history of test durations, and keeps the file as ${path.basename(freeBackup(damaged.file))} when it saves its own`);
+  }
+  return history;
 }
 
 /** Folds a run's finished tests into the history (pure). Crashes and hangs are not durations. */
@@ -49,9 +98,18 @@ export function updateHistory(history: History, events: readonly RunEvent[]): Hi
   return next;
 }
 
-export function saveHistory(resultsDir: string, history: History): void {
+/**
+ * Writes the history (a temporary file, then a rename). A kt-history.json kt cannot read is
+ * first moved aside to kt-history.json.damaged(.N), never replaced: it may be another kt's, or
+ * hold what a repair can still save. Returns that backup's path when there was one.
+ */
+export function saveHistory(resultsDir: string, history: History): string | undefined {
   const file = path.join(resultsDir, HISTORY_FILE);
+  const { damaged } = readHistory(resultsDir);
+  const backup = damaged ? freeBackup(file) : undefined;
+  if (backup) fs.renameSync(file, backup);
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, JSON.stringify({ version: 1, tests: Object.fromEntries(history) }, null, 1));
   fs.renameSync(tmp, file);
+  return backup;
 }

@@ -152,10 +152,13 @@ describe('kt report reads each run once', () => {
     const run = await runDir('kt-results/20261121-232227-a1b2', shard(1));
     fs.symlinkSync('20261121-232227-a1b2', path.join(results, 'latest'));
     fs.writeFileSync(path.join(results, 'kt-history.json'), '{"version":1,"tests":{}}\n');
+    // A damaged history kt kept aside (src/record/history.ts).
+    fs.writeFileSync(path.join(results, 'kt-history.json.damaged'), '{"version":1,"te');
     const out = path.join(root, 'merged');
-    const r = await kt(['report', 'kt-results/20261121-232227-a1b2', 'kt-results/kt-history.json', 'kt-results/latest', '--out', out], { cwd: root });
+    const r = await kt(['report', 'kt-results/20261121-232227-a1b2', 'kt-results/kt-history.json', 'kt-results/kt-history.json.damaged', 'kt-results/latest', '--out', out], { cwd: root });
     expect(r.err).toBe(
       "kt: warning: skipped kt-results/kt-history.json: it is kt's test history of a results directory, not a run\n" +
+        "kt: warning: skipped kt-results/kt-history.json.damaged: it is kt's test history of a results directory, not a run\n" +
         'kt: warning: skipped kt-results/latest: it is kt-results/20261121-232227-a1b2 again',
     );
     expect(r.code).toBe(1);
