@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError, printable } from '../errors.js';
-import { whyNotWritable, makeDirs } from '../util/dirs.js';
+import { whyNotWritable } from '../util/dirs.js';
 import { pick, nonEmpty, oneOf, seconds, single, wholeNumber, type Sourced } from './input.js';
 import { rulesFromExcludeFile, type ExcludeRule } from './excludes.js';
 import { checkKernelFile } from './kernelFile.js';
@@ -170,20 +170,13 @@ function resolveKernel(given: Sourced<string | undefined>, cwd: string, base: st
   return { kernelSource: 'image' };
 }
 
-function checkResultsDir(dir: string, create: boolean): void {
-  const fail = (code: string) =>
-    new UsageError('E_RESULTS_UNWRITABLE', `results directory ${printable(dir)} is not writable (${code})`, 'pass --results DIR with a directory you can write to');
-  if (!create) {
-    const why = whyNotWritable(dir);
-    if (why) throw fail(why);
-    return;
-  }
-  try {
-    makeDirs(dir);
-    fs.accessSync(dir, fs.constants.W_OK);
-  } catch (err) {
-    throw fail((err as NodeJS.ErrnoException).code ?? 'EIO');
-  }
+/**
+ * Checked, not created: the run creates it with its run directory (src/record/runDir.ts), so a
+ * run refused later (an unknown group, a kernel config) leaves no empty ./kt-results behind.
+ */
+function checkResultsDir(dir: string): void {
+  const why = whyNotWritable(dir);
+  if (why) throw new UsageError('E_RESULTS_UNWRITABLE', `results directory ${printable(dir)} is not writable (${why})`, 'pass --results DIR with a directory you can write to');
 }
 
 /** -c sections, else --suite's default section, else the config file's sections or suite, else xfs. */
@@ -286,7 +279,7 @@ export function normalizeRunConfig(args: RunArgs, argv: string[], env: NodeJS.Pr
       : seconds(timeoutGiven as Sourced<string | number>, MAX_TIMER_SEC, 'e.g. --test-timeout 600', 'Node timers hold at most 24.8 days');
   const retries = wholeNumber(from<string | number>('--retries', args.retries, 'retries', 0), 0, 100, 'e.g. --retries 1', 'E_BAD_RETRIES');
   const dryRun = args.dryRun ?? false;
-  checkResultsDir(resultsDir, !dryRun);
+  checkResultsDir(resultsDir);
   const memoryMiB = wholeNumber(from<string | number>('--memory', args.memory, 'memory', 2048), 128, 1 << 20, 'MiB per VM, e.g. --memory 4096');
   const cpusGiven = from<string | number | undefined>('--cpus', args.cpus, 'cpus', undefined);
   const cpusAsked = Number(String(cpusGiven.value ?? 2).trim());

@@ -135,3 +135,21 @@ describe('--cpus: at most what QEMU q35 takes', () => {
     }
   }, CLI_TIMEOUT_MS * 2);
 });
+
+describe('a refused kt run or kt shell leaves no ./kt-results behind', () => {
+  it('an unknown group, a missing kernel: exit 2 and no results directory', async () => {
+    const cwd = path.join(tmp, 'fresh');
+    fs.mkdirSync(cwd);
+    try {
+      const g = await ktIn(['run', '--fstests', tree, '-g', 'quik'], { cwd });
+      expect(g.code).toBe(2);
+      expect(g.err.split('\n')[0]).toMatch(/^kt: error E_UNKNOWN_GROUP: /);
+      const s = await ktIn(['shell', '--fstests', tree, '--kernel', 'nope', '--', 'true'], { cwd });
+      expect(s.code).toBe(2);
+      expect(s.err.split('\n')[0]).toBe('kt: error E_KERNEL_MISSING: kernel file nope does not exist');
+      expect(fs.readdirSync(cwd)).toEqual([]);
+    } finally {
+      fs.rmSync(cwd, { recursive: true });
+    }
+  }, CLI_TIMEOUT_MS);
+});
