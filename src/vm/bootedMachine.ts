@@ -20,7 +20,7 @@ import { launchQemu, type QemuProcess } from './launch.js';
 import { bootPhases, isPreparedLine, parseBootStamps, parseReleaseLine, type BootStamp } from './bootPhases.js';
 import type { BootResult, Machine, MachineExit } from './machine.js';
 import type { PreparedHost } from './prepareHost.js';
-import { QmpClient } from './qmp.js';
+import { MachineQmp } from './machineQmp.js';
 import {
   connectSsh,
   type Endpoint,
@@ -92,7 +92,7 @@ export class ConsoleBootedMachine implements Machine {
   private process: QemuProcess | undefined;
   private host: PreparedHost | undefined;
   private transport: Transport | undefined;
-  private qmp: QmpClient | undefined;
+  private readonly qmp: MachineQmp;
   private readonly listeners: ((chunk: Buffer) => void)[] = [];
   private tail = '';
   private readonly log: fs.WriteStream;
@@ -105,6 +105,7 @@ export class ConsoleBootedMachine implements Machine {
   constructor(private readonly base: ConsoleBootedMachineOptions) {
     this.name = base.name;
     this.argv = base.argv;
+    this.qmp = new MachineQmp(base.qmpSocket, base.name);
     this.log = fs.createWriteStream(base.consoleLogPath, { flags: 'a' });
     this.log.on('error', () => {
       // A full results disk must not take the VM down; the runner reports write errors itself.
@@ -208,7 +209,9 @@ export class ConsoleBootedMachine implements Machine {
     try {
       await readyPromise;
       const expected = this.expectedHostKey(trust, consoleKeys);
-      const qmp = QmpClient.connect(b.qmpSocket, 5_000).catch(() => undefined);
+      // Attached now, meanwhile; a failure is not the boot's: sysrq and the memory dump connect
+      // again when they need QMP (src/vm/machineQmp.ts).
+      const qmp = this.qmp.connect().catch(() => undefined);
       const mapError = (err: unknown): never => {
         if (err instanceof HostKeyMismatchError) {
           throw this.bootError(
@@ -221,12 +224,11 @@ export class ConsoleBootedMachine implements Machine {
         }
         throw this.bootError('E_BOOT_SSH', `the guest booted but ssh did not answer: ${String(err)}`);
       };
+      await qmp;
       if (early) {
-        this.qmp = await qmp;
         this.transport = await early.catch(mapError);
       } else {
         // QMP first: the tcp transport needs it to learn the port QEMU bound.
-        this.qmp = await qmp;
         const resolved = await this.resolveEndpoint();
         this.transport = await this.connect(resolved, expected.key, deadline).catch(mapError);
       }
@@ -323,11 +325,11 @@ export class ConsoleBootedMachine implements Machine {
     if (endpoint.kind !== 'tcp' || endpoint.port !== 0) return endpoint;
     const failure = (why: string) =>
       this.bootError('E_BOOT_TCP_PORT', `cannot learn which 127.0.0.1 port QEMU bound for the ssh forward: ${why}`);
-    if (!this.qmp) throw failure(`no QMP connection on ${this.base.qmpSocket}`);
     const info = await this.qmp
-      .execute('human-monitor-command', { 'command-line': 'info usernet' }, 5_000)
+      .connect()
+      .then((qmp) => qmp.execute('human-monitor-command', { 'command-line': 'info usernet' }, 5_000))
       .catch((err: unknown) => {
-        throw failure(String(err));
+        throw failure(err instanceof Error ? err.message : String(err));
       });
     const port = typeof info === 'string' ? hostForwardPort(info, 22) : undefined;
     if (port === undefined) throw failure(`no single forward to guest port 22 in "info usernet": ${JSON.stringify(info)}`);
@@ -345,17 +347,14 @@ export class ConsoleBootedMachine implements Machine {
     return this.transport.session(command, opts);
   }
 
-  async sysrq(keys: string): Promise<void> {
-    if (!this.qmp) throw new Error('no QMP connection');
-    for (const key of keys) await this.qmp.sendKeys(['alt', 'sysrq', key]);
+  /** Over QMP (connecting again if needed); QmpUnavailableError when QEMU does not answer. */
+  sysrq(keys: string): Promise<void> {
+    return this.qmp.sysrq(keys);
   }
 
-  async dumpGuestMemory(path: string, timeoutMs: number): Promise<void> {
-    if (!this.qmp) throw new Error('no QMP connection');
-    // ELF with paging=false: what crash(8) and drgn open directly, the vmcoreinfo device giving
-    // them the kernel's layout (QEMU QMP reference, dump-guest-memory). QEMU 7.2 writes its
-    // kdump-* formats only in makedumpfile's flattened form, which needs `makedumpfile -R` first.
-    await this.qmp.execute('dump-guest-memory', { paging: false, protocol: `file:${path}` }, timeoutMs);
+  /** Over QMP; a failed or timed-out dump leaves no partial file (src/vm/machineQmp.ts). */
+  dumpGuestMemory(path: string, timeoutMs: number): Promise<void> {
+    return this.qmp.dumpGuestMemory(path, timeoutMs);
   }
 
   dispose(): Promise<void> {
@@ -365,7 +364,7 @@ export class ConsoleBootedMachine implements Machine {
 
   private async doDispose(): Promise<void> {
     this.transport?.close();
-    this.qmp?.close();
+    this.qmp.close();
     if (this.process) await this.process.kill(2_000);
     await new Promise<void>((resolve) => this.log.end(resolve));
     if (!this.base.keep) await this.host?.dispose();

@@ -19,35 +19,70 @@ export class QmpClient {
   /** Asynchronous events QEMU sent (e.g. GUEST_PANICKED), newest last. */
   readonly events: { event: string; data?: Json }[] = [];
 
+  private open = true;
+
   private constructor(private readonly socket: net.Socket) {
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => this.onData(chunk));
-    socket.on('close', () => this.failAll(new Error('QMP connection closed')));
+    socket.on('close', () => {
+      this.open = false;
+      this.failAll(new Error('QMP connection closed'));
+    });
     socket.on('error', (err) => this.failAll(err));
   }
 
-  /** Connects and negotiates capabilities; rejects after timeoutMs. */
+  /**
+   * Connects and negotiates capabilities; rejects after timeoutMs. A failed attempt closes its
+   * socket: QEMU serves one QMP client at a time and keeps later connections waiting in the
+   * socket's backlog, so an abandoned one would take the only slot as soon as QEMU got to it.
+   */
   static async connect(path: string, timeoutMs: number): Promise<QmpClient> {
     const socket = net.connect(path);
     const client = new QmpClient(socket);
-    await withTimeout(
-      new Promise<void>((resolve, reject) => {
-        socket.once('connect', resolve);
-        socket.once('error', reject);
-      }),
-      timeoutMs,
-      `QMP connect to ${path}`,
-    );
-    // The greeting ({"QMP": ...}) arrives first; qmp_capabilities leaves negotiation mode.
-    await client.execute('qmp_capabilities', undefined, timeoutMs);
+    try {
+      await withTimeout(
+        new Promise<void>((resolve, reject) => {
+          socket.once('connect', resolve);
+          socket.once('error', reject);
+        }),
+        timeoutMs,
+        `QMP connect to ${path}`,
+      );
+      // The greeting ({"QMP": ...}) arrives first; qmp_capabilities leaves negotiation mode.
+      await client.execute('qmp_capabilities', undefined, timeoutMs);
+    } catch (err) {
+      client.close();
+      throw err;
+    }
     return client;
   }
 
+  /** False once the socket closed (QEMU exited, or close() was called). */
+  get isOpen(): boolean {
+    return this.open;
+  }
+
+  /** Runs a command; rejects with TimeoutError after timeoutMs, and a late reply is dropped. */
   execute(command: string, args?: { [key: string]: Json }, timeoutMs = 10_000): Promise<Json> {
+    const { id, reply } = this.send(command, args);
+    return withTimeout(reply, timeoutMs, `QMP ${command}`).finally(() => this.pending.delete(id));
+  }
+
+  /**
+   * Runs a command with no timeout of its own: settles with QEMU's reply, or rejects when the
+   * connection closes. For a caller that must know when QEMU is really done with a command it
+   * stopped waiting for (a memory dump still writing its file).
+   */
+  request(command: string, args?: { [key: string]: Json }): Promise<Json> {
+    return this.send(command, args).reply;
+  }
+
+  private send(command: string, args?: { [key: string]: Json }): { id: string; reply: Promise<Json> } {
     const id = `kt-${this.nextId++}`;
-    const promise = new Promise<Json>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    if (!this.open) return { id, reply: Promise.reject(new Error('QMP connection closed')) };
+    const reply = new Promise<Json>((resolve, reject) => this.pending.set(id, { resolve, reject }));
     this.socket.write(JSON.stringify(args ? { execute: command, arguments: args, id } : { execute: command, id }) + '\n');
-    return withTimeout(promise, timeoutMs, `QMP ${command}`).finally(() => this.pending.delete(id));
+    return { id, reply };
   }
 
   /** Presses keys on the guest keyboard, e.g. ['alt', 'sysrq', 'w'] for a blocked-task dump. */
@@ -77,6 +112,7 @@ export class QmpClient {
         this.events.push({ event: msg.event, data: msg.data });
       } else if (id && this.pending.has(id)) {
         const p = this.pending.get(id)!;
+        this.pending.delete(id);
         if ('error' in msg) p.reject(new Error(`QMP error: ${JSON.stringify(msg.error)}`));
         else p.resolve(msg.return ?? null);
       }

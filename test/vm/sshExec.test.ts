@@ -96,9 +96,9 @@ async function guest(): Promise<{ transport: Transport; seen: Seen[] }> {
   return { transport, seen };
 }
 
-/** Resolves once `pred` holds, checked on every event-loop turn. */
+/** Resolves once `pred` holds, checked every few milliseconds (vitest's timeout bounds it). */
 async function until(pred: () => boolean): Promise<void> {
-  while (!pred()) await new Promise((r) => setImmediate(r));
+  while (!pred()) await new Promise((r) => setTimeout(r, 5));
 }
 
 /** A full garbage collection (V8's --expose-gc, enabled at run time for this worker). */
