@@ -32,8 +32,10 @@ export interface QemuMachineOptions {
 }
 
 /** guest/init prints lines starting with this, then powers off, when it cannot reach root. */
-const INITRAMFS_FAILURES: readonly BootFailureMarker[] = [
+const GUEST_FAILURES: readonly BootFailureMarker[] = [
   { marker: 'kt-initramfs: error', code: 'E_BOOT_INITRAMFS', message: 'the kt initramfs could not start the root system' },
+  // guest/kt-init, when neither the virtio-serial port kt.ssh nor a NIC appeared: it powers off.
+  { marker: 'kt-init: error: no virtio-serial port', code: 'E_BOOT_NO_CHANNEL', message: 'the guest has no way in for kt (no virtio-serial port kt.ssh, no NIC): a kernel without CONFIG_VIRTIO_CONSOLE? (kt kconfig check)' },
 ];
 
 /** How long a virtiofsd may take to listen on its socket (it starts in well under a second). */
@@ -95,7 +97,7 @@ export class QemuMachine extends ConsoleBootedMachine {
       bootTimeoutMs: opts.bootTimeoutMs,
       keep: opts.keep,
       prepare: () => prepareWithDaemons(spec, opts.name, opts.keep, virtiofs),
-      failureMarkers: INITRAMFS_FAILURES,
+      failureMarkers: GUEST_FAILURES,
       processLabel: 'qemu',
       timeoutMessage: `kernel ${spec.kernel} did not reach kt-init within ${Math.round(opts.bootTimeoutMs / 1000)} s (accel ${spec.accel})`,
       timeoutHint: `check that the kernel was built for x86_64 with virtio and serial console support, or raise --boot-timeout${spec.pvhEntry ? '; --kernel-entry bzimage boots the bzImage instead of this uncompressed kernel (docs/kernel.md)' : ''}`,

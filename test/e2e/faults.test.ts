@@ -196,6 +196,32 @@ describe('results directory on a full disk', () => {
   });
 });
 
+describe('a guest with no way in', () => {
+  it('fails the boot at once with the reason instead of waiting out the boot timeout', async () => {
+    // A QEMU that drops the virtio-serial port kt.ssh from kt's argv: the guest's virtio console
+    // device is there and bound, its port never appears, and the VM has no NIC either.
+    const bin = e2eTempDir('qemu-no-port');
+    const real = (await execa('sh', ['-c', 'command -v qemu-system-x86_64'])).stdout.trim();
+    fs.writeFileSync(
+      path.join(bin, 'qemu-system-x86_64'),
+      `#!/bin/bash\nargs=()\nwhile [ $# -gt 0 ]; do\n  if [ "$1" = -device ] && [[ "$2" == *name=kt.ssh* ]]; then shift 2; continue; fi\n  args+=("$1"); shift\ndone\nexec ${real} "\${args[@]}"\n`,
+      { mode: 0o755 },
+    );
+    const resultsDir = e2eTempDir('results');
+    const r = await execa('node', [path.join(process.cwd(), 'bin/kt.js'), 'run', '--accel', 'tcg', '--results', resultsDir, '--fstests', tree, 'selftest/001'], {
+      reject: false,
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, NO_COLOR: '1' },
+    });
+    const run = finished(r, resultsDir);
+    expect(run.exitCode, run.stderr).toBe(3);
+    expect(run.stderr).toMatch(/E_BOOT_NO_CHANNEL/);
+    expect(run.stderr).toMatch(/kt-init: error: no virtio-serial port named kt.ssh and no NIC/);
+    expect(run.stderr).not.toMatch(/E_BOOT_TIMEOUT|handshake timed out/);
+    expect(await qemuOf(runIdOf(run.runDir))).toEqual([]);
+    expect(ktTempDirs()).toEqual([]);
+  });
+});
+
 describe('a corrupt guest image', () => {
   it('fails the boot three times and exits 3 with the console tail', async () => {
     const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-e2e-cache-'));
