@@ -429,6 +429,17 @@ class BatchRun {
     this.deps.onFinished(item, outcome);
   }
 
+  /** A vmcore when --vmcore asked for one; a failed dump is a warning, the crash is recorded either way. */
+  private async takeVmcore(machine: Machine): Promise<string | undefined> {
+    if (!this.deps.saveVmcore) return undefined;
+    try {
+      return await this.deps.saveVmcore(machine);
+    } catch (err) {
+      this.deps.emit({ type: 'warning', machine: machine.name, message: `no vmcore of ${machine.name}: ${err instanceof Error ? err.message : String(err)}` });
+      return undefined;
+    }
+  }
+
   /** The VM failed: settle the console, take a vmcore, blame one test; returns what must run again. */
   private async blameFailure(initial: VmFailure): Promise<WorkItem[]> {
     const { machine, deps, d } = this;
@@ -448,7 +459,7 @@ class BatchRun {
     const fatal = reports.find((r) => r.fatal);
     if (fatal && failure.kind !== 'hang' && failure.kind !== 'crash') failure = { kind: 'crash', crash: fatal };
     // No memory dump once the user stopped the run: it takes as long as the guest has memory.
-    const vmcore = failure.kind === 'crash' && deps.saveVmcore && !deps.stopSignal.aborted ? await deps.saveVmcore(machine).catch(() => undefined) : undefined;
+    const vmcore = failure.kind === 'crash' && !deps.stopSignal.aborted ? await this.takeVmcore(machine) : undefined;
     const consoleText = (this.running?.console ?? this.idleConsole).text() || machine.consoleTail(80);
     const consolePath = target ? deps.saveArtifact(target.item, 'console', consoleText) : '';
     const result = blame({

@@ -462,6 +462,16 @@ describe('A panic whose whole report arrives in one console read, with --vmcore'
     expect(vmcores).toEqual(['vm1']);
     expect(lostOf(events, 'vm1')).toEqual([expect.objectContaining({ reason: 'crash', test: 'selftest/005', vmcore: 'vmcore/vm1.elf' })]);
   }, 90_000);
+
+  it('a dump that fails is a warning that says why; the crash is recorded all the same', async () => {
+    const { events, deps, run } = harness(['selftest/001', 'selftest/004', 'selftest/005'], [{ stdout: checkStdout('kernel-panic-pvpanic'), pauseOnPanic: consoleText('kernel-panic-pvpanic') }, {}]);
+    deps.saveVmcore = () => Promise.reject(new Error('vm1: dump-guest-memory failed: No space left on device'));
+    deps.deadlineSec = () => 30;
+    await run();
+    expect(ends(events)).toContain('selftest/005 crashed vm1');
+    expect(lostOf(events, 'vm1')).toEqual([expect.not.objectContaining({ vmcore: expect.anything() })]);
+    expect(events.filter((e) => e.type === 'warning').map((e) => e.message)).toContain('no vmcore of vm1: vm1: dump-guest-memory failed: No space left on device');
+  }, 90_000);
 });
 
 describe('Ctrl-C', () => {
