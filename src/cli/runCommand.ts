@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { normalizeRunConfig, type RunArgs, type RunConfig } from '../config/runConfig.js';
-import { ExitCode, HostError, formatError, isKtError, type KtError } from '../errors.js';
+import { ExitCode, HostError, formatError, isKtError, printable, type KtError } from '../errors.js';
 import type { RunEvent } from '../record/events.js';
 import { loadHistory, saveHistory, updateHistory, historyKey, type History } from '../record/history.js';
 import { artifactPath, createRunDir, makeRunId, writeArtifact } from '../record/runDir.js';
@@ -116,8 +116,11 @@ export async function runCommand(args: RunArgs, argv: string[], options: RunOpti
   // The user's kernel: stop now when its config lacks what the guest needs (docs/kernel.md).
   await (await import('./ownKernel.js')).checkOwnKernel(config, (line) => process.stderr.write(line));
   const cacheDir = resolveCacheDir(process.env);
-  const history = loadHistory(config.resultsDir);
+  const warn = (message: string) => process.stderr.write(`kt: warning: ${printable(message)}\n`);
+  const history = loadHistory(config.resultsDir, warn);
   const plan = planRun(config, history, await kernelVersionOf(config, cacheDir));
+  // In dry runs too: what -x passed over is part of the plan's answer.
+  for (const w of plan.warnings) warn(w);
   // A NixOS VM that cannot be found fails here, before anything is built or booted.
   if (config.backend.kind === 'nixos') machineOptions(config, 'tcg', DRY_RUN_ID, 1, undefined);
   if (config.dryRun) {

@@ -35,6 +35,8 @@ export interface PlannedRun {
   sections: SectionPlan[];
   /** Items before sharding, for the record. */
   totalBeforeShard: number;
+  /** What the plan passed over and the user should hear of (an -x group a section lacks), each once. */
+  warnings: string[];
 }
 
 const LAYER_ORDER: readonly ExcludeLayer[] = ['config', 'suite', 'section', 'cli'];
@@ -93,6 +95,7 @@ export function planRun(config: RunConfig, history: History, kernel?: KernelVers
     }
     return tree;
   };
+  const warnings = new Set<string>();
   const sections: SectionPlan[] = config.sections.map((section) => {
     const plan = planTests({
       tree: treeFor(section.fstyp),
@@ -101,6 +104,7 @@ export function planRun(config: RunConfig, history: History, kernel?: KernelVers
       excludeGroups: config.excludeGroups,
       tests: config.tests,
     });
+    for (const w of plan.warnings ?? []) warnings.add(w);
     const { kept, excluded } = applyExcludes(plan.tests, [...config.excludes, ...section.excludes], kernel);
     return { section: section.name, tests: kept, excluded };
   });
@@ -121,7 +125,7 @@ export function planRun(config: RunConfig, history: History, kernel?: KernelVers
     const h = history.get(historyKey(w.section, w.test));
     if (h) durations.set(key(w), h.lastSeconds);
   }
-  return { work: orderLongestFirst(sharded, durations, key), sections, totalBeforeShard: all.length };
+  return { work: orderLongestFirst(sharded, durations, key), sections, totalBeforeShard: all.length, warnings: [...warnings] };
 }
 
 function describeSelection(config: RunConfig): string {
