@@ -46,10 +46,14 @@ export interface RunLogs {
   logs: { dir: string; events: RunEvent[] }[];
 }
 
-/** Run id → run directory, for the `kt repro` lines of the text summary. */
+/**
+ * Run id → run directory, for the `kt repro` lines of the text summary. A run id two logs share
+ * (shards that drew the same id) leads to the first, as report.html's links do
+ * (src/cli/reportLinks.ts).
+ */
 export function runDirsOf(logs: RunLogs['logs']): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const log of logs) for (const e of log.events) if (e.type === 'run-start') out[e.runId] = log.dir;
+  for (const log of logs) for (const e of log.events) if (e.type === 'run-start' && !(e.runId in out)) out[e.runId] = log.dir;
   return out;
 }
 
@@ -62,32 +66,78 @@ function realPathOf(file: string): string {
   }
 }
 
+/** One log read, before the logs of one run are told apart from copies. */
+interface ReadLog {
+  arg: string;
+  dir: string;
+  events: RunEvent[];
+}
+
+/**
+ * What makes a run the same run: its id, start time, shard and host. A run id alone is not
+ * enough — it is the start second and 16 random bits, so two CI shards started together can draw
+ * the same one.
+ */
+function runStarts(events: readonly RunEvent[]): string[] {
+  return events.flatMap((e) => (e.type === 'run-start' ? [JSON.stringify([e.runId, e.ts, e.shard ?? '', e.hostname])] : []));
+}
+
+function runIdsOf(events: readonly RunEvent[]): string[] {
+  return events.flatMap((e) => (e.type === 'run-start' ? [e.runId] : []));
+}
+
+/** Whether `short` is `long` cut somewhere (a copy taken while the run still wrote, or a killed copy). */
+function isPrefix(short: readonly RunEvent[], long: readonly RunEvent[]): boolean {
+  return short.length <= long.length && short.every((e, i) => JSON.stringify(e) === JSON.stringify(long[i]));
+}
+
+/**
+ * How a new log relates to one read already: `same` — the same run's log, one a prefix of the
+ * other (a copy of the run directory, or a copy cut short), `collide` — another run that drew the
+ * same run id, `apart` — no run id in common.
+ */
+function relate(read: ReadLog, next: ReadLog): 'same' | 'collide' | 'apart' {
+  const ids = new Set(runIdsOf(read.events));
+  if (!runIdsOf(next.events).some((id) => ids.has(id))) return 'apart';
+  const a = runStarts(read.events);
+  const b = runStarts(next.events);
+  const sameStart = a.length === b.length && a.every((s, i) => s === b[i]);
+  return sameStart && (isPrefix(read.events, next.events) || isPrefix(next.events, read.events)) ? 'same' : 'collide';
+}
+
+/** `shard 1/2 on ci-1, started 2026-…` — what tells apart two runs of one run id. */
+function startWords(events: readonly RunEvent[]): string {
+  const start = events.find((e) => e.type === 'run-start');
+  if (start?.type !== 'run-start') return 'no run';
+  return `${start.shard !== undefined ? `shard ${start.shard} ` : ''}on ${start.hostname || 'an unnamed host'}, started ${start.ts}, ${events.length} events`;
+}
+
 /**
  * Reads every log; refuses (exit 2) a damaged or empty one, naming the file and line, and a file
- * that is no event log at all. A run given twice — `kt-results/latest` beside the directory it
- * points to, or a copy of a run directory (the same run id) — is read once, with a warning, so
- * no test counts twice; `kt-history.json` (of `kt-results/*`) is skipped with a warning. `kt
- * report`, `kt compare` (each side), `kt baseline update` and `kt repro` read run directories
- * through here.
+ * that is no event log at all. A log given twice — `kt-results/latest` beside the directory it
+ * points to (the same file), or a copy of a run directory (the same run start — id, time, shard,
+ * host — and one log the start of the other) — is read once, the longer copy, with a warning, so
+ * no test counts twice and a killed copy cannot hide the complete one whatever the argument
+ * order. Logs that only share a run id (CI shards that drew the same id) are both read, with a
+ * warning. `kt-history.json` (of `kt-results/*`) is skipped with a warning. `kt report`, `kt
+ * compare` (each side), `kt baseline update` and `kt repro` read run directories through here.
  */
 export async function readLogs(runDirs: readonly string[]): Promise<RunLogs> {
-  const events: RunEvent[] = [];
-  const warnings: string[] = [];
-  const dirs: string[] = [];
-  const logs: RunLogs['logs'] = [];
-  const args: string[] = [];
+  // A log's own warnings (a truncated last line) stay in argument order, and go when a longer
+  // copy of it is read instead.
+  const warnings: { text: string; of?: ReadLog }[] = [];
+  const read: ReadLog[] = [];
   const seenFiles = new Map<string, string>();
-  const seenRuns = new Map<string, string>();
   for (const arg of runDirs) {
     if (path.basename(arg).startsWith(HISTORY_FILE) && fs.statSync(arg, { throwIfNoEntry: false })?.isFile()) {
-      warnings.push(`skipped ${arg}: it is kt's test history of a results directory, not a run`);
+      warnings.push({ text: `skipped ${arg}: it is kt's test history of a results directory, not a run` });
       continue;
     }
     const { log, dir } = locateLog(arg);
     const real = realPathOf(log);
     const sameFile = seenFiles.get(real);
     if (sameFile !== undefined) {
-      warnings.push(`skipped ${arg}: it is ${sameFile} again`);
+      warnings.push({ text: `skipped ${arg}: it is ${sameFile} again` });
       continue;
     }
     seenFiles.set(real, arg);
@@ -115,23 +165,48 @@ export async function readLogs(runDirs: readonly string[]): Promise<RunLogs> {
         'pass the run directory of a `kt run` that started',
       );
     }
-    const runIds = contents.events.flatMap((e) => (e.type === 'run-start' ? [e.runId] : []));
-    const again = runIds.every((id) => seenRuns.has(id));
-    if (again) {
-      warnings.push(`skipped ${arg}: it holds run ${runIds.join(', ')}, read already from ${seenRuns.get(runIds[0]!)}`);
+    const next: ReadLog = { arg, dir: path.resolve(dir), events: contents.events };
+    const ids = runIdsOf(next.events).join(', ');
+    const same = read.findIndex((r) => relate(r, next) === 'same');
+    if (same >= 0) {
+      const kept = read[same]!;
+      if (next.events.length <= kept.events.length) {
+        warnings.push({
+          text:
+            next.events.length === kept.events.length
+              ? `skipped ${arg}: it holds run ${ids}, read already from ${kept.arg}`
+              : `skipped ${arg}: it holds run ${ids} cut short (${next.events.length} of the ${kept.events.length} events of ${kept.arg}, read instead)`,
+        });
+        continue;
+      }
+      // The longer copy replaces the shorter one where that one stood.
+      warnings.push({ text: `skipped ${kept.arg}: it holds run ${ids} cut short (${kept.events.length} of the ${next.events.length} events of ${arg}, read instead)` });
+      warnings.push(...contents.warnings.map((text) => ({ text, of: next })));
+      read[same] = next;
       continue;
     }
-    for (const id of runIds) if (!seenRuns.has(id)) seenRuns.set(id, arg);
-    events.push(...contents.events);
-    warnings.push(...contents.warnings);
-    dirs.push(path.resolve(dir));
-    logs.push({ dir: path.resolve(dir), events: contents.events });
-    args.push(arg);
+    for (const r of read) {
+      if (relate(r, next) !== 'collide') continue;
+      const shared = runIdsOf(next.events).filter((id) => runIdsOf(r.events).includes(id));
+      warnings.push({
+        text:
+          `run id ${shared.join(', ')} is in both ${r.arg} (${startWords(r.events)}) and ${arg} (${startWords(next.events)}): ` +
+          `they are different runs, both are read; links and kt repro lines of that run id lead to ${r.arg}`,
+      });
+    }
+    warnings.push(...contents.warnings.map((text) => ({ text, of: next })));
+    read.push(next);
   }
-  if (logs.length === 0) {
-    throw new UsageError('E_REPORT_NO_RUN_DIR', `no run directory among ${runDirs.map(printable).join(' ')} (${warnings.map(printable).join('; ')})`, 'pass one or more run directories: kt report kt-results/<run-id>');
+  if (read.length === 0) {
+    throw new UsageError('E_REPORT_NO_RUN_DIR', `no run directory among ${runDirs.map(printable).join(' ')} (${warnings.map((w) => printable(w.text)).join('; ')})`, 'pass one or more run directories: kt report kt-results/<run-id>');
   }
-  return { args, events, warnings, dirs, logs };
+  return {
+    args: read.map((r) => r.arg),
+    events: read.flatMap((r) => r.events),
+    warnings: warnings.filter((w) => w.of === undefined || read.includes(w.of)).map((w) => w.text),
+    dirs: read.map((r) => r.dir),
+    logs: read.map((r) => ({ dir: r.dir, events: r.events })),
+  };
 }
 
 /**
