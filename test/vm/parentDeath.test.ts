@@ -5,9 +5,11 @@
  */
 import { execa } from 'execa';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { findSetpriv, killedWithKt } from '../../src/vm/parentDeath.js';
+import { findSetpriv, killedWithKt, takesPdeathsig } from '../../src/vm/parentDeath.js';
 
 const LAUNCH = fileURLToPath(new URL('../../dist/vm/launch.js', import.meta.url));
 
@@ -46,6 +48,19 @@ describe('killedWithKt', () => {
 
   it('finds this host\'s setpriv (util-linux, which .ci/run relies on)', () => {
     expect(findSetpriv()).toMatch(/\/setpriv$/);
+  });
+
+  it('takes a setpriv only when it runs a program with --pdeathsig (not util-linux < 2.33, not busybox\'s)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-setpriv-'));
+    try {
+      // What an old setpriv says: "setpriv: unrecognized option '--pdeathsig'", exit 1.
+      const old = path.join(dir, 'setpriv');
+      fs.writeFileSync(old, '#!/bin/sh\necho "setpriv: unrecognized option \'--pdeathsig\'" >&2\nexit 1\n', { mode: 0o755 });
+      expect(takesPdeathsig(old)).toBe(false);
+      expect(takesPdeathsig(findSetpriv() ?? '/nonexistent')).toBe(true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a process kt launched dies with a SIGKILLed kt', async () => {
