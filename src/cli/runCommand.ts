@@ -283,8 +283,8 @@ async function runAndReport(
       batchSize: (remaining) => batchSize(remaining, config.jobs, { maxBatch: config.maxBatch }),
       // With history, batches are sized by the tests' last durations (src/runner/order.ts batchBudget).
       batchByTime: { estimateSec: (item) => history.get(historyKey(item.section, item.test))?.lastSeconds, maxBatch: config.maxBatch },
-      // --test-timeout is a test's deadline; check's start-up and the gaps between tests keep the
-      // ceiling (mounting TEST_DEV and making SCRATCH_DEV take tens of seconds under TCG).
+      // --test-timeout is a test's deadline; check's start-up and the gaps between tests get
+      // their own, in minutes (src/runner/order.ts outsideTestDeadlineSec).
       deadlineSec: (item) => (item ? testDeadlineSec(history.get(historyKey(item.section, item.test)) ?? {}, deadline) : outsideTestDeadlineSec(deadline)),
       retryPolicy: retryPolicyFor(baseline, config.retries),
       saveArtifact: (item, ext, data) => {

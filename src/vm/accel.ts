@@ -45,14 +45,14 @@ export function classifyProbe(seen: { marker: boolean; consoleBytes: number; exi
 }
 
 /**
- * Whether a verdict holds for the rest of this host boot. Only definite ones: the guest booted,
- * or it started and hung (nested virtualisation does not get better until the host changes).
- * A QEMU that failed at once is asked again next run (it costs well under a second, and its
- * cause, a busy /dev/kvm or a missing CPU feature, may be gone); a silent guest may only have
- * met a busy host.
+ * Whether a verdict holds for the rest of this host boot: the guest booted, it started and hung
+ * (nested virtualisation does not get better until the host changes), or it printed nothing in
+ * the probe's 20 s (a KVM guest prints within a second: asking again would cost every run 20 s;
+ * --accel kvm insists). Only a QEMU that failed at once is asked again next run: that costs well
+ * under a second, and its cause, a busy /dev/kvm or a missing CPU feature, may be gone.
  */
 export function probeIsCacheable(probe: KvmProbe): boolean {
-  return probe.kind === 'boots' || probe.kind === 'hangs';
+  return probe.kind !== 'failed';
 }
 
 /** Why KVM was not used, in the user's note. */

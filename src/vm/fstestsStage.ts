@@ -9,7 +9,8 @@
  * times, and hard links within the tree stay hard links in the image: e2fsprogs'
  * misc/create_inode.c keeps them). Where link(2) refuses — the stage on another file system
  * than the tree (EXDEV), a file the user may not link under fs.protected_hardlinks (EPERM,
- * proc(5)), an inode at its link limit (EMLINK) — that entry is copied instead.
+ * proc(5)), an inode at its link limit (EMLINK), a file system without hard links (EOPNOTSUPP,
+ * ENOSYS: some FUSE and shared-folder mounts) — that entry is copied instead.
  *
  * One cost: link(2) and the later unlink(2) update the tree's inodes' ctime, which the file hash
  * cache (fileHashCache.ts) keys on, so the two hashings after a pack read the files again.
@@ -26,7 +27,7 @@ export interface StageCounts {
   dirs: number;
 }
 
-const COPY_INSTEAD = new Set(['EXDEV', 'EPERM', 'EMLINK']);
+const COPY_INSTEAD = new Set(['EXDEV', 'EPERM', 'EMLINK', 'EOPNOTSUPP', 'ENOTSUP', 'ENOSYS']);
 
 /** Copies one non-directory entry with its mode, times and (as root) owner. */
 function copyEntry(from: string, to: string, st: fs.Stats, isRoot: boolean): void {

@@ -66,8 +66,14 @@ export class MachineQmp {
   async dumpGuestMemory(file: string, timeoutMs: number): Promise<void> {
     const qmp = await this.connect();
     const existed = fs.existsSync(file);
+    // Never throws: it also runs from a promise nobody awaits (below), where a throw would be an
+    // unhandled rejection; a file that cannot be removed stays, named in the error.
     const remove = () => {
-      if (!existed) fs.rmSync(file, { force: true });
+      try {
+        if (!existed) fs.rmSync(file, { force: true });
+      } catch {
+        // EACCES, EBUSY: left for the user
+      }
     };
     // ELF with paging=false: what crash(8) and drgn open directly, the vmcoreinfo device giving
     // them the kernel's layout (QEMU QMP reference, dump-guest-memory). QEMU 7.2 writes its

@@ -123,10 +123,11 @@ describe('testDeadlineSec', () => {
 });
 
 describe('outsideTestDeadlineSec', () => {
-  it('gives check\'s work outside tests minutes, not a test\'s ceiling, and honours --test-timeout', () => {
+  it('gives check\'s work outside tests minutes, not a test\'s ceiling, and a longer --test-timeout, never a shorter one', () => {
     expect(outsideTestDeadlineSec({ floorSec: 600 })).toBe(1200);
     expect(outsideTestDeadlineSec({ floorSec: 120 })).toBe(240);
-    expect(outsideTestDeadlineSec({ floorSec: 600, override: 90 })).toBe(90);
+    expect(outsideTestDeadlineSec({ floorSec: 600, override: 10 })).toBe(1200);
+    expect(outsideTestDeadlineSec({ floorSec: 120, override: 3600 })).toBe(3600);
   });
 });
 

@@ -45,7 +45,7 @@ describe('decideAccel', () => {
 });
 
 describe('the probe verdict', () => {
-  it('caches only definite verdicts: booted, or started and hung', () => {
+  it('caches every verdict but a QEMU that failed at once', () => {
     const verdicts = {
       boots: classifyProbe({ marker: true, consoleBytes: 100 }),
       hangs: classifyProbe({ marker: false, consoleBytes: 100 }),
@@ -53,7 +53,7 @@ describe('the probe verdict', () => {
       failed: classifyProbe({ marker: false, consoleBytes: 0, exit: { signal: 'SIGABRT', stderr: 'qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69\n' } }),
     };
     expect(Object.fromEntries(Object.entries(verdicts).map(([k, v]) => [k, [v.kind, probeIsCacheable(v)]]))).toEqual({
-      boots: ['boots', true], hangs: ['hangs', true], silent: ['silent', false], failed: ['failed', false],
+      boots: ['boots', true], hangs: ['hangs', true], silent: ['silent', true], failed: ['failed', false],
     });
     expect(probeWhy(verdicts.failed)).toBe('QEMU under KVM ended with SIGABRT: qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69');
     expect(probeWhy(verdicts.boots)).toBeUndefined();
