@@ -51,11 +51,20 @@ export function renderConfigOnly(section: string, localConfig: string): string {
  * systemctl; sysrq `o` powers off when neither works (Documentation/admin-guide/sysrq.rst).
  */
 export function renderPowerOff(): string {
-  return [
+  const body = [
     'cd /',
     `for m in ${GUEST_SCRATCH_MNT} ${GUEST_TEST_DIR}; do mountpoint -q "$m" && umount "$m"; done`,
     'sync',
     'if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then exec systemctl poweroff; fi',
     'busybox poweroff -f || poweroff -f || echo o > /proc/sysrq-trigger',
+  ].join('\n');
+  // In a session of its own (util-linux setsid -w: the command still waits for it), its output on
+  // the console: the host's wait for this command has a timeout, and sshd ends a timed-out
+  // command's whole process group (src/vm/sshTransport.ts), which must not stop a long umount and
+  // sync of the user's dirty disks half-way; the host then waits for QEMU to exit. Without such a
+  // setsid, as before.
+  return [
+    `if command -v setsid >/dev/null && setsid -w true 2>/dev/null; then exec setsid -w sh -c ${shellQuote(body)} </dev/null >/dev/console 2>&1; fi`,
+    body,
   ].join('\n');
 }
