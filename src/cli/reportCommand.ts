@@ -21,6 +21,7 @@ import { ALL_REPORT_FORMATS, parseReportFormats } from './reportFormats.js';
 import { relativeRunDirs } from './reportLinks.js';
 import { makeDirs } from '../util/dirs.js';
 import { moveAsideForeignReports } from './reportOutDir.js';
+import { isShellSessionName } from './shellSessionDir.js';
 
 /** A run directory, or an events.jsonl path given directly → the event log's path and its run dir. */
 function locateLog(arg: string): { log: string; dir: string } {
@@ -35,7 +36,7 @@ function locateLog(arg: string): { log: string; dir: string } {
 
 /** The event logs of run directories, each with its (absolute) directory. */
 export interface RunLogs {
-  /** The arguments read, in order: without the ones skipped (kt-history.json, a run given twice). */
+  /** The arguments read, in order: without the ones skipped (kt-history.json, a kt shell session, a run given twice). */
   args: string[];
   /** Every event, logs concatenated in argument order. */
   events: RunEvent[];
@@ -119,7 +120,8 @@ function startWords(events: readonly RunEvent[]): string {
  * host — and one log the start of the other) — is read once, the longer copy, with a warning, so
  * no test counts twice and a killed copy cannot hide the complete one whatever the argument
  * order. Logs that only share a run id (CI shards that drew the same id) are both read, with a
- * warning. `kt-history.json` (of `kt-results/*`) is skipped with a warning. `kt report`, `kt
+ * warning. `kt-history.json` and a `kt shell` session's directory (of `kt-results/*`) are skipped
+ * with a warning; any other directory without an event log stays an error. `kt report`, `kt
  * compare` (each side), `kt baseline update` and `kt repro` read run directories through here.
  */
 export async function readLogs(runDirs: readonly string[]): Promise<RunLogs> {
@@ -131,6 +133,10 @@ export async function readLogs(runDirs: readonly string[]): Promise<RunLogs> {
   for (const arg of runDirs) {
     if (path.basename(arg).startsWith(HISTORY_FILE) && fs.statSync(arg, { throwIfNoEntry: false })?.isFile()) {
       warnings.push({ text: `skipped ${arg}: it is kt's test history of a results directory, not a run` });
+      continue;
+    }
+    if (isShellSessionName(path.basename(path.resolve(arg))) && fs.statSync(arg, { throwIfNoEntry: false })?.isDirectory() && !fs.existsSync(path.join(arg, EVENT_LOG_NAME))) {
+      warnings.push({ text: `skipped ${arg}: it is the console log of a kt shell session, not a run` });
       continue;
     }
     const { log, dir } = locateLog(arg);

@@ -14,6 +14,7 @@ import { normalizeRunConfig, type RunArgs, type RunConfig } from '../config/runC
 import { single } from '../config/input.js';
 import { ExitCode, HostError, UsageError, isKtError, printable } from '../errors.js';
 import { makeRunId } from '../record/runDir.js';
+import { shellSessionName } from './shellSessionDir.js';
 import { createConsoleWatcher } from '../runner/adapters.js';
 import { GUEST_FSTESTS_DIR, guestConfigPath } from '../runner/guestCommands.js';
 import { createGuestSteps, localConfigFor } from '../runner/guestSetup.js';
@@ -171,7 +172,7 @@ export async function shellCommandCli(input: ShellInput, rawArgv: string[]): Pro
   try {
     const cacheDir = resolveCacheDir(process.env);
     const prepared = await prepareRun(config, cacheDir);
-    const runId = `shell-${makeRunId(new Date())}`;
+    const runId = shellSessionName(makeRunId(new Date()));
     const sessionDir = path.join(config.resultsDir, runId);
     fs.mkdirSync(path.join(sessionDir, 'console'), { recursive: true });
     const keys = generateSshKeyPair();

@@ -12,6 +12,8 @@ import { EVENT_LOG_NAME } from '../../src/record/eventLog.js';
 import { summarizeRun } from '../../src/record/summarize.js';
 import { readLogs } from '../../src/cli/reportCommand.js';
 import { shard } from '../reporters/scenarios.js';
+import { makeRunId } from '../../src/record/runDir.js';
+import { isShellSessionName, shellSessionName } from '../../src/cli/shellSessionDir.js';
 
 let root: string;
 beforeEach(() => {
@@ -94,5 +96,32 @@ describe('readLogs: one run id, two runs', () => {
     const r = await readLogs([a, b]);
     expect(r.dirs).toEqual([a, b]);
     expect(r.warnings[0]).toMatch(/^run id 20261202-102131-2b3b is in both .* they are different runs, both are read/);
+  });
+});
+
+describe('readLogs: kt-results/* with a kt shell session in it', () => {
+  it("skips the session's directory (console log, no event log) with a warning; another directory without a log stays an error", async () => {
+    const results = path.join(root, 'kt-results');
+    fs.mkdirSync(results);
+    const run = runDir('kt-results/20261202-102131-2b3b', REAL_LOG);
+    // What `kt shell` leaves after a kernel report: its console log only (docs/shell.md).
+    const session = path.join(results, 'shell-20261202-110308-03cd');
+    // The name kt shell gives its session (src/cli/shellCommand.ts) is the one skipped.
+    expect(isShellSessionName(shellSessionName(makeRunId(new Date())))).toBe(true);
+    expect(isShellSessionName('20261202-110308-03cd')).toBe(false);
+    fs.mkdirSync(path.join(session, 'console'), { recursive: true });
+    fs.copyFileSync(new URL('../reporters/fixtures/sysrq-panic-console.txt', import.meta.url), path.join(session, 'console', 'vm1.log'));
+    const r = await readLogs([run, session]);
+    expect(r.dirs).toEqual([run]);
+    expect(r.warnings).toEqual([`skipped ${session}: it is the console log of a kt shell session, not a run`]);
+    // Alone it is no run at all.
+    await expect(readLogs([session])).rejects.toMatchObject({ code: 'E_REPORT_NO_RUN_DIR' });
+    // A directory of another name without an event log is not skipped.
+    const other = path.join(results, 'notes');
+    fs.mkdirSync(other);
+    await expect(readLogs([run, other])).rejects.toMatchObject({ code: 'E_EVENTS_MISSING', message: `no event log at ${path.join(other, EVENT_LOG_NAME)}` });
+    // Nor is a shell-named directory that holds an event log: it is read.
+    const named = runDir('kt-results/shell-20261202-120000-0a0b', REAL_LOG.replaceAll('20261202-102131-2b3b', '20261202-120000-0a0b'));
+    expect((await readLogs([run, named])).dirs).toEqual([run, named]);
   });
 });
