@@ -7,6 +7,7 @@ import type { RunVerdict, TestVerdict } from '../record/verdict.js';
 import { countedRuns, failingRuns, type Baseline, type BaselineEntry } from './format.js';
 import { observe, type Observation } from './observe.js';
 import { fisherGreater, fisherLess, isCountTable } from './stats.js';
+import { titleRecorded } from './legacyTitles.js';
 
 /** Recorded runs (that passed or failed) below which a recorded rate is not trusted. */
 export const MIN_TRUSTED_RUNS = 3;
@@ -126,14 +127,14 @@ export function judgeTest(ctx: TestContext, obs: Observation): TestVerdict {
         }
         continue;
       }
-      if (entry.titles[crash.title] === undefined) {
+      if (!titleRecorded(entry.titles, crash.title)) {
         const known = recordedTitles.length === 0 ? 'no crash recorded' : `recorded: ${recordedTitles.length} other title${recordedTitles.length === 1 ? '' : 's'}`;
         return verdict('regression', 'new-crash', `crashed: ${crash.title}; a new crash for this test (${runs(N)}, ${known})`, crash.title);
       }
     }
     if (obs.timeouts > 0) {
-      const newHang = obs.hangs.find((h) => !h.corrupted && entry.titles[h.title] === undefined);
-      if (entry.timedout === 0 && !obs.hangs.some((h) => entry.titles[h.title] !== undefined)) {
+      const newHang = obs.hangs.find((h) => !h.corrupted && !titleRecorded(entry.titles, h.title));
+      if (entry.timedout === 0 && !obs.hangs.some((h) => titleRecorded(entry.titles, h.title))) {
         return verdict('regression', 'new-timeout', `${observedPhrase(obs, 'timed out')}${newHang ? `: ${newHang.title}` : ''}; never timed out in ${runs(N)}`, newHang?.title);
       }
       if (newHang) return verdict('regression', 'new-timeout', `timed out: ${newHang.title}; a hang the baseline never recorded for this test (${runs(N)})`, newHang.title);
