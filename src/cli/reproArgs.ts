@@ -61,6 +61,9 @@ const VALUE_FLAGS: Record<string, string> = {
   ...Object.fromEntries(Object.keys({ ...CARRIED_VALUE_FLAGS, ...CARRIED_LIST_FLAGS }).map((f) => [f, f])),
 };
 
+/** On/off flags of `kt run` whose recorded value matters to the repro. */
+const BOOLEAN_FLAGS: ReadonlySet<string> = new Set(['--vmcore', '--keep']);
+
 /** The flags of a recorded `kt run` argv: long flag → values in order; booleans as "true"/"false". */
 export function recordedFlags(argv: readonly string[]): Map<string, string[]> {
   const out = new Map<string, string[]>();
@@ -86,8 +89,16 @@ export function recordedFlags(argv: readonly string[]): Map<string, string[]> {
       }
       continue;
     }
-    if (name === '--vmcore' || name === '--keep') add(name, 'true');
-    else if (name === '--no-vmcore') add('--vmcore', 'false');
+    if (BOOLEAN_FLAGS.has(name)) {
+      // As yargs-parser reads an on/off flag: `--vmcore=V` is on only for V = "true", and a
+      // following "true"/"false" is its value (and no test name).
+      const next = tokens[i + 1];
+      if (eq > 0) add(name, String(token.slice(eq + 1) === 'true'));
+      else if (next === 'true' || next === 'false') {
+        add(name, next);
+        i++;
+      } else add(name, 'true');
+    } else if (name.startsWith('--no-') && BOOLEAN_FLAGS.has(`--${name.slice(5)}`)) add(`--${name.slice(5)}`, 'false');
   }
   return out;
 }

@@ -105,6 +105,24 @@ describe('reproRun', () => {
     expect(isImageKernel('/home/me/images/vmlinuz')).toBe(false);
   });
 
+  it('reads the value an on/off flag was given: --vmcore=false and --vmcore false are off, as kt run read them', () => {
+    const vmcore = (argv: string[]) => recordedFlags(['run', ...argv, 'generic/001']).get('--vmcore');
+    expect(vmcore(['--vmcore=false'])).toEqual(['false']);
+    expect(vmcore(['--vmcore=true'])).toEqual(['true']);
+    expect(vmcore(['--vmcore', 'false'])).toEqual(['false']);
+    expect(vmcore(['--vmcore'])).toEqual(['true']);
+    expect(vmcore(['--vmcore', '--no-vmcore'])).toEqual(['true', 'false']);
+    expect(recordedFlags(['run', '--keep=false']).get('--keep')).toEqual(['false']);
+    expect(recordedFlags(['run', '--no-keep']).get('--keep')).toEqual(['false']);
+    for (const off of [['--vmcore=false'], ['--vmcore', 'false'], ['--vmcore', '--no-vmcore']]) {
+      const run = reproRun({ ...START, argv: ['run', ...off, 'generic/001'] }, { test: 'generic/001', section: START.sections![0]!, results: '/r', keep: false, dryRun: false });
+      expect(run.argv).not.toContain('--vmcore');
+      expect(run.args.vmcore).toBeUndefined();
+    }
+    const on = reproRun({ ...START, argv: ['run', '--vmcore=true', 'generic/001'] }, { test: 'generic/001', section: START.sections![0]!, results: '/r', keep: false, dryRun: false });
+    expect(on.args.vmcore).toBe(true);
+  });
+
   it('anchors the relative paths of the recorded command line at the directory the run ran in', () => {
     const start = { ...START, cwd: '/home/me/linux', argv: ['run', '--config', 'ci/kt.yaml', '-c', 'ci/mine.yaml/fast', '--module', 'out/m.ko', '--fstests', '/t', 'generic/001'], sections: [{ name: 'mine/fast', fstyp: 'xfs', mkfsOptions: '', mountOptions: '' }] };
     const run = reproRun(start, { test: 'generic/001', section: start.sections[0]!, results: 'r', keep: false, dryRun: false });
