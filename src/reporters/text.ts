@@ -186,9 +186,13 @@ export function renderTextSummary(summary: RunSummary, options: TextSummaryOptio
   if (verdict) {
     out.push(c.bold(tail) + c.bold(counts));
     const words = `Against ${oneLine(verdict.baseline)}: ${verdictCounts(verdict)}`;
-    out.push(verdict.regressions.length > 0 || errored ? c.red(c.bold(words)) : c.green(c.bold(words)));
+    // The colours of report.md's marks (src/reporters/markdown.ts): ❌ red, ⚠️ yellow, ✅ green.
+    const paint = verdict.regressions.length > 0 || errored ? c.red : verdict.unjudged.length > 0 || summary.interrupted ? c.yellow : c.green;
+    out.push(paint(c.bold(words)));
   } else {
-    out.push(c.bold(tail) + (bad ? c.red(c.bold(counts)) : c.green(c.bold(counts))));
+    // A killed or interrupted run is no pass either: yellow, like report.md's ⚠️.
+    const paint = bad ? c.red : summary.interrupted ? c.yellow : c.green;
+    out.push(c.bold(tail) + paint(c.bold(counts)));
   }
   return `${out.join('\n')}\n`;
 }

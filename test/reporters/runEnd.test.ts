@@ -103,4 +103,34 @@ describe('runs that stopped without an error keep their looks', () => {
     expect(renderHtml(summary)).toContain('<header class="hero warn">');
     expect(renderHtml(summary)).toContain('(20261121-232227-a1b2: ended without a run-end event (killed?)): 1 test not executed.</div>');
   });
+
+  it('the terminal summary: the counts line yellow for a killed or interrupted run (report.md ⚠️), red once a test failed', () => {
+    const [red, yellow, green] = ['\u001b[31m', '\u001b[33m', '\u001b[32m'];
+    const last = (text: string) => text.trimEnd().split('\n').at(-1) ?? '';
+    const run = (end: 'killed' | 'interrupted' | 'completed') => {
+      const s = new RunScript().start({ tests: ['generic/001', 'generic/002'] });
+      s.boot('vm1', 0.1);
+      s.test('generic/001', 'vm1', 8.2, 5, O.pass);
+      s.begin('generic/002', 'vm1', 13.3);
+      if (end === 'interrupted') s.end('interrupted', 14, 'SIGINT');
+      if (end === 'completed') s.test('generic/002', 'vm1', 13.3, 2, O.pass).end('completed', 16);
+      return summarizeRun(s.sorted());
+    };
+    const { baseline } = updateBaseline(emptyBaseline('kt test'), [runSummary('base', { 'generic/001': [O.pass], 'generic/002': [O.pass] })], 'kt test');
+    for (const end of ['killed', 'interrupted'] as const) {
+      const summary = run(end);
+      expect(renderMarkdown(summary).split('\n')[0]).toBe('# ⚠️ kt: 1 passed, 1 not executed');
+      const line = last(renderTextSummary(summary, { color: true }));
+      expect(line).toContain(`${yellow}\u001b[1m1 passed, 1 not executed`);
+      expect(line).not.toContain(green);
+      const verdict = judge(summary, baseline, { file: 'kt-baseline.json' });
+      expect(renderMarkdown(summary, verdict).split('\n')[0]).toMatch(/^# ⚠️ /);
+      expect(last(renderTextSummary(summary, { color: true, verdict }))).toMatch(/^\u001b\[33m\u001b\[1mAgainst kt-baseline\.json: /);
+    }
+    // A completed run stays green; an interrupted run with a failure stays red.
+    expect(last(renderTextSummary(run('completed'), { color: true }))).toContain(`${green}\u001b[1m2 passed`);
+    const failed = last(renderTextSummary(summarizeRun(interruptedRun()), { color: true }));
+    expect(failed).toContain(red);
+    expect(failed).not.toContain(yellow);
+  });
 });
