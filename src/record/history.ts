@@ -23,18 +23,21 @@ export function historyKey(section: string, test: string): string {
   return `${section}:${test}`;
 }
 
-/** The history read, and a kt-history.json kt cannot read (for the CLI to say). */
+/** The history read, and a kt-history.json kt cannot read or must leave alone (for the CLI to say). */
 export interface LoadedHistory {
   history: History;
+  /** Unreadable or corrupt: kept aside as kt-history.json.damaged(.N) when a run saves its own. */
   damaged?: { file: string; why: string };
+  /** Written by a kt with another history format: left as it is, neither used nor updated. */
+  foreign?: { file: string; version: number };
 }
 
 function isDurations(value: unknown): value is TestHistory {
   return typeof value === 'object' && value !== null && typeof (value as TestHistory).lastSeconds === 'number' && typeof (value as TestHistory).maxSeconds === 'number';
 }
 
-/** The tests of a history this kt wrote, or why the text is none. */
-function parseHistory(text: string): { tests: Record<string, TestHistory> } | { why: string } {
+/** The tests of a history this kt wrote, the version of another kt's, or why the text is neither. */
+function parseHistory(text: string): { tests: Record<string, TestHistory> } | { version: number } | { why: string } {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -43,7 +46,10 @@ function parseHistory(text: string): { tests: Record<string, TestHistory> } | { 
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { why: 'not a JSON object' };
   const { version, tests } = raw as { version?: unknown; tests?: unknown };
-  if (version !== 1) return { why: `of version ${JSON.stringify(version)}, not 1 (written by another kt?)` };
+  // Another format version is another kt's file, whole: the results directory is shared by two kt
+  // versions (a CI cache, a bisect across releases), and each keeps its own history there.
+  if (typeof version === 'number' && Number.isInteger(version) && version !== 1) return { version };
+  if (version !== 1) return { why: version === undefined ? 'without a format version' : `of an unknown format version (${JSON.stringify(version)})` };
   if (typeof tests !== 'object' || tests === null || Array.isArray(tests) || !Object.values(tests).every(isDurations)) return { why: 'not a record of test durations' };
   return { tests: tests as Record<string, TestHistory> };
 }
@@ -57,7 +63,10 @@ function freeBackup(file: string): string {
   }
 }
 
-/** The results directory's history; a file there kt cannot read is reported in `damaged`, and left as it is. */
+/**
+ * The results directory's history; a file there kt cannot read is reported in `damaged`, one of
+ * another kt version in `foreign`, and either is left as it is.
+ */
 export function readHistory(resultsDir: string): LoadedHistory {
   const file = path.join(resultsDir, HISTORY_FILE);
   let text: string;
@@ -70,14 +79,28 @@ export function readHistory(resultsDir: string): LoadedHistory {
   }
   const parsed = parseHistory(text);
   if ('why' in parsed) return { history: new Map(), damaged: { file, why: parsed.why } };
+  if ('version' in parsed) return { history: new Map(), foreign: { file, version: parsed.version } };
   return { history: new Map(Object.entries(parsed.tests)) };
 }
 
-/** The history of `readHistory`; `warn` hears of a damaged file, once per run (saveHistory then keeps it aside). */
+/**
+ * The history of `readHistory`; `warn` hears once per run of a file it cannot use: a damaged one
+ * (which saveHistory keeps aside when a run — not a dry run — saves its own), or another kt
+ * version's (which stays, unused and not updated).
+ */
 export function loadHistory(resultsDir: string, warn?: (message: string) => void): History {
-  const { history, damaged } = readHistory(resultsDir);
+  const { history, damaged, foreign } = readHistory(resultsDir);
   if (damaged && warn) {
-    warn(`${damaged.file} is ${damaged.why}: this run starts without a history of test durations, and keeps the file as ${path.basename(freeBackup(damaged.file))} when it saves its own`);
+    warn(
+      `${damaged.file} is ${damaged.why}: this run starts without a history of test durations; ` +
+        `a run that saves its history (not --dry-run) first keeps this file as ${path.basename(freeBackup(damaged.file))}`,
+    );
+  }
+  if (foreign && warn) {
+    warn(
+      `${foreign.file} is of history format ${foreign.version}, written by another kt version (this one writes 1): ` +
+        'this run neither uses nor updates it, so its test durations are not saved (run this kt with its own --results directory to keep them)',
+    );
   }
   return history;
 }
@@ -98,18 +121,23 @@ export function updateHistory(history: History, events: readonly RunEvent[]): Hi
   return next;
 }
 
+/** What saveHistory did: saved (keeping a damaged file aside as `backup`), or left another kt's file alone. */
+export type SavedHistory = { saved: true; backup?: string } | { saved: false; foreign: { file: string; version: number } };
+
 /**
  * Writes the history (a temporary file, then a rename). A kt-history.json kt cannot read is
- * first moved aside to kt-history.json.damaged(.N), never replaced: it may be another kt's, or
- * hold what a repair can still save. Returns that backup's path when there was one.
+ * first moved aside to kt-history.json.damaged(.N), never replaced: it may hold what a repair can
+ * still save. One of another kt version is left in place and nothing is saved: moving it aside
+ * at every run of either kt would pile up backups, and replacing it would lose that kt's history.
  */
-export function saveHistory(resultsDir: string, history: History): string | undefined {
+export function saveHistory(resultsDir: string, history: History): SavedHistory {
   const file = path.join(resultsDir, HISTORY_FILE);
-  const { damaged } = readHistory(resultsDir);
+  const { damaged, foreign } = readHistory(resultsDir);
+  if (foreign) return { saved: false, foreign };
   const backup = damaged ? freeBackup(file) : undefined;
   if (backup) fs.renameSync(file, backup);
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, JSON.stringify({ version: 1, tests: Object.fromEntries(history) }, null, 1));
   fs.renameSync(tmp, file);
-  return backup;
+  return backup ? { saved: true, backup } : { saved: true };
 }

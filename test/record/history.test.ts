@@ -1,7 +1,9 @@
 /**
  * kt-history.json: a file kt cannot read is never replaced silently by the run's new history —
- * it is said when read and kept as kt-history.json.damaged(.N) when the run saves its own. The history is a real one: the
- * durations of a real TCG run's event log (test/reporters/fixtures/real-tcg-run).
+ * it is said when read and kept as kt-history.json.damaged(.N) when the run saves its own; one
+ * of another kt version is said, and left in place, unused and not updated, run after run. The
+ * history is a real one: the durations of a real TCG run's event log
+ * (test/reporters/fixtures/real-tcg-run).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -42,24 +44,45 @@ describe('kt-history.json', () => {
     fs.writeFileSync(file(), half);
     const warnings: string[] = [];
     expect(loadHistory(dir, (m) => warnings.push(m))).toEqual(new Map());
-    expect(warnings).toEqual([`${file()} is not JSON: this run starts without a history of test durations, and keeps the file as kt-history.json.damaged when it saves its own`]);
+    expect(warnings).toEqual([
+      `${file()} is not JSON: this run starts without a history of test durations; a run that saves its history (not --dry-run) first keeps this file as kt-history.json.damaged`,
+    ]);
     // Reading changes nothing (a dry run reads it too).
     expect(fs.readFileSync(file(), 'utf8')).toBe(half);
-    expect(saveHistory(dir, history)).toBe(`${file()}.damaged`);
+    expect(saveHistory(dir, history)).toEqual({ saved: true, backup: `${file()}.damaged` });
     expect(fs.readFileSync(`${file()}.damaged`, 'utf8')).toBe(half);
     expect(fs.readFileSync(file(), 'utf8')).toBe(good);
     // The next run reads the new history and says nothing.
     expect(loadHistory(dir, (m) => warnings.push(m))).toEqual(history);
     expect(warnings).toHaveLength(1);
     // A good history is replaced without a backup.
-    expect(saveHistory(dir, history)).toBeUndefined();
+    expect(saveHistory(dir, history)).toEqual({ saved: true });
 
-    fs.writeFileSync(file(), JSON.stringify({ version: 2, tests: {} }));
-    expect(readHistory(dir).damaged).toEqual({ file: file(), why: 'of version 2, not 1 (written by another kt?)' });
-    expect(saveHistory(dir, history)).toBe(`${file()}.damaged.1`);
+    fs.writeFileSync(file(), JSON.stringify({ tests: {} }));
+    expect(readHistory(dir).damaged).toEqual({ file: file(), why: 'without a format version' });
+    expect(saveHistory(dir, history)).toEqual({ saved: true, backup: `${file()}.damaged.1` });
     fs.writeFileSync(file(), JSON.stringify({ version: 1, tests: { 'xfs:generic/001': { lastSeconds: 'x' } } }));
     expect(readHistory(dir).damaged?.why).toBe('not a record of test durations');
     saveHistory(dir, history);
     expect(fs.readdirSync(dir).sort()).toEqual(['kt-history.json', 'kt-history.json.damaged', 'kt-history.json.damaged.1', 'kt-history.json.damaged.2']);
+  });
+
+  it("another kt version's file is said, left in place and not updated, run after run: no backups pile up", () => {
+    const history = updateHistory(new Map(), events);
+    // What a kt with history format 2 leaves in a results directory both kts use.
+    const theirs = JSON.stringify({ version: 2, tests: { 'xfs:generic/001': { p50: 3, p95: 5 } } });
+    fs.writeFileSync(file(), theirs);
+    expect(readHistory(dir)).toEqual({ history: new Map(), foreign: { file: file(), version: 2 } });
+    for (let run = 0; run < 3; run++) {
+      const warnings: string[] = [];
+      expect(loadHistory(dir, (m) => warnings.push(m))).toEqual(new Map());
+      expect(warnings).toEqual([
+        `${file()} is of history format 2, written by another kt version (this one writes 1): this run neither uses nor updates it, ` +
+          'so its test durations are not saved (run this kt with its own --results directory to keep them)',
+      ]);
+      expect(saveHistory(dir, history)).toEqual({ saved: false, foreign: { file: file(), version: 2 } });
+    }
+    expect(fs.readdirSync(dir)).toEqual(['kt-history.json']);
+    expect(fs.readFileSync(file(), 'utf8')).toBe(theirs);
   });
 });
