@@ -17,6 +17,7 @@ import { fragmentLines, renderFragment, requirementsToFix } from '../kconfig/fra
 import { locateConfig, type LocatedConfig } from '../kconfig/locate.js';
 import { renderCheckJson, renderCheckText } from '../kconfig/render.js';
 import type { KconfigContext, SectionInfo } from '../kconfig/requirements.js';
+import { sectionSelection } from './kconfigSelection.js';
 
 /** Flags as yargs hands them over: a flag given twice arrives as an array. */
 type Flag = string | string[] | undefined;
@@ -37,7 +38,7 @@ export interface KconfigRawArgs {
   all?: boolean | boolean[];
 }
 
-interface KconfigArgs {
+export interface KconfigArgs {
   action: string;
   tree?: string;
   config?: string;
@@ -92,7 +93,7 @@ export function sectionInfo(s: RunSection): SectionInfo {
   return { name: s.name, fstyp: s.fstyp, mkfsOptions: s.mkfsOptions, mountOptions: s.mountOptions, env: s.env, ...(s.devices.rtdevBytes !== undefined ? { realtime: true } : {}) };
 }
 
-function contextFor(args: KconfigArgs, located: { source: LocatedConfig['source'] } | undefined, cwd: string): KconfigContext {
+export function contextFor(args: KconfigArgs, located: { source: LocatedConfig['source'] } | undefined, cwd: string): KconfigContext {
   // What kt run in this directory would boot and test: -c, --suite, --backend, --rootfs and
   // --transport, else kt.yaml's sections:, suite:, backend:, rootfs: and transport: (its paths
   // relative to it), read by the same code as kt run's (src/config/runConfig.ts).
@@ -121,7 +122,8 @@ function contextFor(args: KconfigArgs, located: { source: LocatedConfig['source'
     suite: {
       name: suiteName,
       sections: sections.map(sectionInfo),
-      selection: args.sections.length > 0 ? ['-c', args.sections.join(',')] : args.suite !== undefined ? ['--suite', args.suite] : [],
+      // From the sections as resolved, kt.yaml's too, as kt run's hint (src/cli/kconfigSelection.ts).
+      selection: sectionSelection(sections, cwd),
     },
     modulesStaged,
   });

@@ -6,24 +6,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { RunConfig } from '../config/runConfig.js';
-import { loadSuite } from '../config/suites.js';
 import { UsageError } from '../errors.js';
 import { readBzImageRelease } from '../config/kernelFile.js';
 import { checkKernelForRun, kernelConfigError, type KernelForRun } from '../kconfig/forRun.js';
 import { sectionInfo } from './kconfigCommand.js';
+import { sectionSelection } from './kconfigSelection.js';
 import { earlyModules, requirementsFor } from '../kconfig/requirements.js';
 import { KT_INIT_MODULES } from '../modules/plan.js';
 import { composeRunInitramfs, readExtraModules } from '../modules/runInitramfs.js';
 import { stagedFromDir, stageTreeModules, type StagedModuleTree } from '../modules/stage.js';
 
 type Write = (text: string) => void;
-
-/** The -c words that choose this run's sections for kt kconfig; none for kt's default (xfs' default section). */
-function selectionOf(config: RunConfig): string[] {
-  const names = config.sections.map((s) => s.name);
-  const dflt = loadSuite('xfs', process.cwd()).defaultSection.name;
-  return names.length === 1 && names[0] === dflt ? [] : ['-c', names.join(',')];
-}
 
 const checks = new WeakMap<RunConfig, Promise<KernelForRun>>();
 
@@ -41,7 +34,7 @@ function kernelCheckOf(config: RunConfig): Promise<KernelForRun> {
       suite: {
         name: config.sections.map((s) => s.name).join(', '),
         sections: config.sections.map(sectionInfo),
-        selection: selectionOf(config),
+        selection: sectionSelection(config.sections, process.cwd()),
       },
       ...(config.modulesDir ? { modulesDir: config.modulesDir } : {}),
       extraModules: config.extraModules.length > 0,

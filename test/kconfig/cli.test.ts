@@ -72,6 +72,8 @@ describe('kt kconfig check', { timeout: 180_000 }, () => {
       const r = await kt(['check', '--config', fixed, '--modules', tmp], dir);
       expect(r.out).toContain('kt kconfig: for backend direct, rootfs virtiofs, transport virtio-serial, suite mine/small (FSTYP=ext4)');
       expect(r.out).toContain('kt kconfig: 2 required options are missing: CONFIG_FUSE_FS CONFIG_VIRTIO_FS');
+      // The fix names kt.yaml's section too (its suite file by path), as kt run's hint does.
+      expect(r.out).toContain(`kt kconfig: fix: kt kconfig fix TREE -c ${dir}/suites/mine.yaml/small --rootfs virtiofs (in the kernel tree this config was built from), then rebuild`);
       expect(r.code).toBe(1);
       const user = await kt(['check', '--config', fixed, '--json'], elsewhere);
       const doc = JSON.parse(user.out) as { context: { backend: string; suite: { name: string; sections: { fstyp: string }[] } } };
