@@ -61,7 +61,7 @@ describe.skipIf(!canRun)('kt run --rootfs virtiofs', () => {
       expect(run.stderr + run.stdout).not.toMatch(/internal error/);
       expect(run.exitCode, run.stderr).toBe(0);
       expect(outcomes(run.runDir)).toEqual({ 'generic/001': 'passed', 'generic/002': 'passed', 'generic/004': 'notrun', 'xfs/001': 'passed' });
-      expect(run.stderr).toMatch(/kt: virtiofs: root \S+\/rootfs\/[0-9a-f]{16}, fstests \S+ \((QEMU's|the Rust) virtiofsd [\d.]+, \S+\)/);
+      expect(run.stderr).toMatch(/kt: virtiofs: root \S+\/rootfs\/[0-9a-f]{16}-[0-9a-f]{8}, fstests \S+ \((QEMU's|the Rust) virtiofsd [\d.]+, \S+\)/);
     });
 
     it('booted with no root and no fstests disk, one vhost-user-fs device per tree, and packed no fstests image', () => {
