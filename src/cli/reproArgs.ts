@@ -9,7 +9,9 @@
  * the flags of the recorded argv that shape a VM (memory, cpus, disk sizes, deadlines,
  * transport, kernel entry, backend, kernel command line, modules, accelerator, config file), and
  * the way the kernel was booted: a run whose record names no `bootKernel` booted the bzImage, so
- * its repro does too (--kernel-entry bzimage; docs/kernel.md, "How kt boots it"). What is not:
+ * its repro does too (--kernel-entry bzimage; docs/kernel.md, "How kt boots it"). A kernel file
+ * is passed by its path; a run that booted the image's (or NixOS VM's) kernel passes none, and
+ * kernelChange says when kt run would then boot another one. What is not:
  * groups, excludes, test names, jobs, shards, retries, results — the repro runs one test on one
  * fresh VM.
  */
@@ -135,6 +137,45 @@ export function isImageKernel(kernel: string): boolean {
   return /\/images\/[0-9a-f]+\/vmlinuz$/.test(kernel);
 }
 
+/** What a NixOS run without a kernel of its own records as its kernel (src/cli/runCommand.ts). */
+const NIXOS_VM_KERNEL = 'nixos-vm-kernel';
+
+/**
+ * Whether the run booted the kernel that came with its guest — the kt image's, or the NixOS
+ * VM's — rather than a kernel file (--kernel, a config file's kernel:, a kernel tree's bzImage):
+ * a file is passed to the repro by its path, the image kernel by passing none.
+ */
+function bootedOwnKernel(start: RunStartEvent, flags: Map<string, string[]>): boolean {
+  return start.kernel === NIXOS_VM_KERNEL || (isImageKernel(start.kernel) && !flags.has('--kernel'));
+}
+
+/** The kernel a run of the repro's would boot, as kt run resolves it (src/config/runConfig.ts). */
+export interface ResolvedKernel {
+  kernel?: string;
+  kernelSource: 'flag' | 'tree' | 'image';
+  /** The kernel tree's bzImage is not built (kt run refuses: E_KERNEL_NOT_BUILT). */
+  notBuilt?: boolean;
+}
+
+/**
+ * Why the repro would boot another kernel than the run did, or undefined. kt run has no flag
+ * for "the image kernel": without --kernel it boots a config file's `kernel:`, else the bzImage
+ * of the kernel tree it runs in (src/config/runConfig.ts resolveKernel) — and the directory the
+ * run ran in, where the repro runs, may have gained either since.
+ */
+export function kernelChange(start: RunStartEvent, run: ReproRun, now: ResolvedKernel, where: { cwd: string; configFile?: string }): { message: string; hint: string } | undefined {
+  if (run.kernel !== undefined || now.kernelSource === 'image' || now.kernel === undefined) return undefined;
+  const booted = start.kernel === NIXOS_VM_KERNEL ? "the NixOS VM's own kernel" : `the image kernel ${start.kernel}`;
+  const fromFile = now.kernelSource === 'flag';
+  const source = fromFile ? `the kernel: of ${where.configFile ?? 'its config file'}` : `the bzImage of the kernel tree it runs in${now.notBuilt ? ', not built yet' : ''}`;
+  return {
+    message: `the run booted ${booted}, but kt run in ${where.cwd} now boots ${now.kernel} (${source}): the repro would test another kernel`,
+    hint: fromFile
+      ? `to rerun with ${booted}, remove kernel: from ${where.configFile ?? 'the config file'}; to test ${now.kernel}, use kt run --kernel ${now.kernel}`
+      : `kt run has no flag for the image kernel: to rerun with it, run kt run from a directory that is no kernel tree; to test ${now.kernel}, use kt run --kernel ${now.kernel}`,
+  };
+}
+
 /** What `kt repro` asks for. */
 export interface ReproRequest {
   test: string;
@@ -181,7 +222,7 @@ export function reproRun(start: RunStartEvent, request: ReproRequest): ReproRun 
     argv.push(flag, ...tokens);
   };
   const nixos = flags.get('--backend')?.at(-1) === 'nixos';
-  const kernel = nixos || isImageKernel(start.kernel) ? undefined : start.kernel;
+  const kernel = bootedOwnKernel(start, flags) ? undefined : start.kernel;
   if (kernel !== undefined) set('--kernel', 'kernel', kernel, [kernel]);
   if (start.fstests !== undefined) set('--fstests', 'fstests', start.fstests, [start.fstests]);
   const section = sectionSpec(request.section.name, flags);

@@ -10,9 +10,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { normalizeRunConfig } from '../config/runConfig.js';
+import { normalizeRunConfig, type RunConfig } from '../config/runConfig.js';
 import { loadConfigFile } from '../config/load.js';
-import { ExitCode, UsageError, printable } from '../errors.js';
+import { ExitCode, UsageError, isKtError, printable } from '../errors.js';
 import { EVENT_LOG_NAME, readEventLog } from '../record/eventLog.js';
 import type { RunStartEvent, SectionConfig } from '../record/events.js';
 import { isTestFailure } from '../record/outcome.js';
@@ -20,7 +20,7 @@ import { finalAttempt } from '../record/runSummary.js';
 import { summarizeRun } from '../record/summarize.js';
 import { shellJoin } from '../util/shell.js';
 import { readLogs } from './reportCommand.js';
-import { isImageKernel, reproRun } from './reproArgs.js';
+import { isImageKernel, kernelChange, reproRun, type ReproRun } from './reproArgs.js';
 import { runCommand } from './runCommand.js';
 
 /** Options of `kt repro`. */
@@ -118,8 +118,7 @@ async function vmDirsOf(runDir: string): Promise<string[]> {
  * The section the repro would run must be the recorded one: same name, FSTYP, MKFS_OPTIONS and
  * MOUNT_OPTIONS. A suite file edited since the run would silently test something else.
  */
-function checkSection(recorded: SectionConfig, run: ReturnType<typeof reproRun>): void {
-  const config = normalizeRunConfig(run.args, run.argv, process.env, process.cwd());
+function checkSection(recorded: SectionConfig, config: RunConfig): void {
   const now = config.sections[0];
   const differs = (what: string, a: string, b: string) =>
     new UsageError(
@@ -132,6 +131,29 @@ function checkSection(recorded: SectionConfig, run: ReturnType<typeof reproRun>)
   if (now.fstyp !== recorded.fstyp) throw differs('FSTYP', recorded.fstyp, now.fstyp);
   if (now.mkfsOptions !== recorded.mkfsOptions) throw differs('MKFS_OPTIONS', recorded.mkfsOptions, now.mkfsOptions);
   if (now.mountOptions !== recorded.mountOptions) throw differs('MOUNT_OPTIONS', recorded.mountOptions, now.mountOptions);
+}
+
+/**
+ * The config kt run will resolve for the repro, where it runs. A run that booted its image's
+ * kernel is not repro'd with another one (kernelChange): a kernel file the directory gained since
+ * — a kernel tree's bzImage, a config file's kernel: — is refused, naming both kernels.
+ */
+function reproConfig(start: RunStartEvent, run: ReproRun, configFile: string | undefined): RunConfig {
+  const cwd = process.cwd();
+  let config: RunConfig;
+  try {
+    config = normalizeRunConfig(run.args, run.argv, process.env, cwd);
+  } catch (err) {
+    // kt run in a kernel tree boots its bzImage, and refuses when it is not built.
+    if (run.kernel === undefined && isKtError(err) && err.code === 'E_KERNEL_NOT_BUILT') {
+      const change = kernelChange(start, run, { kernel: path.join(cwd, 'arch/x86/boot/bzImage'), kernelSource: 'tree', notBuilt: true }, { cwd });
+      if (change) throw new UsageError('E_REPRO_KERNEL_CHANGED', change.message, change.hint);
+    }
+    throw err;
+  }
+  const change = kernelChange(start, run, config, { cwd, ...(configFile !== undefined ? { configFile: path.resolve(configFile) } : {}) });
+  if (change) throw new UsageError('E_REPRO_KERNEL_CHANGED', change.message, change.hint);
+  return config;
 }
 
 type RepeatResult = 'failed' | 'passed' | 'notrun' | 'error' | 'notexecuted';
@@ -166,10 +188,10 @@ export async function reproCommandCli(runDir: string, test: string, options: Rep
   const run = reproRun(start, { test, section, results, keep: options.keep === true, dryRun: options.dryRun === true });
   checkInputs(start, run.kernel);
   const runsIn = enterRunDirectory(start);
-  checkSection(section, run);
+  const config = loadConfigFile(single('--config', run.args.config), process.env, process.cwd()).file;
+  checkSection(section, reproConfig(start, run, config));
   const where = `${test} [${section.name}${section.mkfsOptions ? ` mkfs ${section.mkfsOptions}` : ''}${section.mountOptions ? ` mount ${section.mountOptions}` : ''}]`;
   process.stderr.write(`kt: repro ${where}${count > 1 ? `, ${count} times` : ''}: kt ${shellJoin(run.argv)}\n`);
-  const config = loadConfigFile(single('--config', run.args.config), process.env, process.cwd()).file;
   process.stderr.write(`kt: repro ${runsIn}: ${config === undefined ? 'no config file' : `config file ${path.resolve(config)}`}\n`);
   if (isImageKernel(start.kernel) && !fs.existsSync(start.kernel)) {
     // The image kernel is what a `kt run` without --kernel boots now; say that it changed.

@@ -140,6 +140,26 @@ describe('kt repro', () => {
       },
     ],
     [
+      'a run that booted the image kernel, where the directory it ran in has a built kernel since',
+      () => {
+        const ranIn = path.join(root, 'linux-built');
+        const bzImage = path.join(ranIn, 'arch/x86/boot/bzImage');
+        fs.mkdirSync(path.dirname(bzImage), { recursive: true });
+        // kt run only reads the boot header before refusing: a header-only bzImage will do.
+        const img = Buffer.alloc(1024);
+        img.write('HdrS', 0x202, 'latin1');
+        fs.writeFileSync(bzImage, img);
+        const run = recordedRun('image-kernel', { 'mine/fast': { 'selftest/002': [O.mismatch] } }, { cwd: ranIn });
+        const image = path.join(os.homedir(), '.cache/kt/images/6eda750e9b2edd04/vmlinuz');
+        return {
+          args: [run, 'selftest/002', '--dry-run'],
+          message:
+            `kt: error E_REPRO_KERNEL_CHANGED: the run booted the image kernel ${image}, but kt run in ${ranIn} now boots ${bzImage} (the bzImage of the kernel tree it runs in): the repro would test another kernel\n` +
+            `  hint: kt run has no flag for the image kernel: to rerun with it, run kt run from a directory that is no kernel tree; to test ${bzImage}, use kt run --kernel ${bzImage}`,
+        };
+      },
+    ],
+    [
       'an fstests tree that is gone',
       () => {
         const run = recordedRun('tree', { 'mine/fast': { 'selftest/002': [O.mismatch] } }, { fstests: path.join(root, 'xfstests-dev') });

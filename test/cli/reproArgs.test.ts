@@ -3,7 +3,7 @@
  * carried over from the recorded command line and what is not.
  */
 import { describe, expect, it } from 'vitest';
-import { isImageKernel, recordedFlags, reproRun, sectionSpec } from '../../src/cli/reproArgs.js';
+import { isImageKernel, kernelChange, recordedFlags, reproRun, sectionSpec } from '../../src/cli/reproArgs.js';
 import type { RunStartEvent } from '../../src/record/events.js';
 
 const START: RunStartEvent = {
@@ -139,10 +139,44 @@ describe('reproRun', () => {
     expect(run.args.tests).toEqual(['generic/001']);
   });
 
+  it('passes a kernel file by its path, and none for the image kernel; refuses a repro that would boot another kernel than the image one', () => {
+    const image = '/root/.cache/kt/images/6eda750e9b2edd04/vmlinuz';
+    const request = { test: 'generic/001', section: START.sections![0]!, results: '/r', keep: false, dryRun: false };
+    const imageStart = { ...START, kernel: image, cwd: '/home/me/linux', argv: ['run', '--fstests', '/t', 'generic/001'] };
+    const imageRun = reproRun(imageStart, request);
+    expect(imageRun.kernel).toBeUndefined();
+    expect(imageRun.argv).not.toContain('--kernel');
+    // kt run in the recorded directory now: the image kernel again, or a file it gained since.
+    expect(kernelChange(imageStart, imageRun, { kernelSource: 'image' }, { cwd: '/home/me/linux' })).toBeUndefined();
+    expect(kernelChange(imageStart, imageRun, { kernel: '/home/me/linux/arch/x86/boot/bzImage', kernelSource: 'tree' }, { cwd: '/home/me/linux' })).toEqual({
+      message: `the run booted the image kernel ${image}, but kt run in /home/me/linux now boots /home/me/linux/arch/x86/boot/bzImage (the bzImage of the kernel tree it runs in): the repro would test another kernel`,
+      hint: 'kt run has no flag for the image kernel: to rerun with it, run kt run from a directory that is no kernel tree; to test /home/me/linux/arch/x86/boot/bzImage, use kt run --kernel /home/me/linux/arch/x86/boot/bzImage',
+    });
+    expect(kernelChange(imageStart, imageRun, { kernel: '/home/me/linux/arch/x86/boot/bzImage', kernelSource: 'tree', notBuilt: true }, { cwd: '/home/me/linux' })?.message).toBe(
+      `the run booted the image kernel ${image}, but kt run in /home/me/linux now boots /home/me/linux/arch/x86/boot/bzImage (the bzImage of the kernel tree it runs in, not built yet): the repro would test another kernel`,
+    );
+    expect(kernelChange(imageStart, imageRun, { kernel: '/k/bzImage', kernelSource: 'flag' }, { cwd: '/home/me/linux', configFile: '/home/me/linux/kt.yaml' })?.message).toBe(
+      `the run booted the image kernel ${image}, but kt run in /home/me/linux now boots /k/bzImage (the kernel: of /home/me/linux/kt.yaml): the repro would test another kernel`,
+    );
+    // A run given an image's kernel file with --kernel booted that file: it is passed, and kt run boots it.
+    const given = reproRun({ ...imageStart, argv: ['run', '--kernel', image, 'generic/001'] }, request);
+    expect(given.kernel).toBe(image);
+    expect(given.argv.slice(0, 3)).toEqual(['run', '--kernel', image]);
+    expect(kernelChange(imageStart, given, { kernel: image, kernelSource: 'flag' }, { cwd: '/home/me/linux' })).toBeUndefined();
+    // A NixOS run that booted a kernel file: the file is passed, not the VM's own kernel.
+    const nixosFile = reproRun({ ...START, argv: ['run', '--backend', 'nixos', '--nixos-vm', '/nix/store/abc-vm', '--kernel', 'arch/x86/boot/bzImage'] }, request);
+    expect(nixosFile.kernel).toBe(START.kernel);
+  });
+
   it('lets a NixOS VM bring its own kernel', () => {
     const start = { ...START, kernel: 'nixos-vm-kernel', argv: ['run', '--backend', 'nixos', '--nixos-vm', '/nix/store/abc-vm'] };
     const run = reproRun(start, { test: 'xfs/042', section: START.sections![0]!, results: '/r', keep: false, dryRun: false });
     expect(run.args.kernel).toBeUndefined();
     expect(run.argv.slice(0, 9)).toEqual(['run', '--fstests', '/home/me/src/xfstests-dev', '-c', 'xfs/4k', '--backend', 'nixos', '--nixos-vm', '/nix/store/abc-vm']);
+    // Its backend from a config file rather than the command line: still no --kernel.
+    expect(reproRun({ ...start, argv: ['run', '--nixos-vm', '/nix/store/abc-vm'] }, { test: 'xfs/042', section: START.sections![0]!, results: '/r', keep: false, dryRun: false }).argv).not.toContain('--kernel');
+    expect(kernelChange(start, run, { kernel: '/src/linux/arch/x86/boot/bzImage', kernelSource: 'tree' }, { cwd: '/src/linux' })?.message).toBe(
+      "the run booted the NixOS VM's own kernel, but kt run in /src/linux now boots /src/linux/arch/x86/boot/bzImage (the bzImage of the kernel tree it runs in): the repro would test another kernel",
+    );
   });
 });
