@@ -7,7 +7,7 @@
  * started), never by how fast this machine runs.
  */
 import fs from 'node:fs';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Dispatcher } from '../../src/runner/dispatcher.js';
 import type { EventInput } from '../../src/record/events.js';
 import { createCheckStream, createConsoleWatcher } from '../../src/runner/adapters.js';
@@ -18,22 +18,10 @@ import type { ExecOptions, ExecResult, Machine, MachineExit } from '../../src/vm
 import { renderCheckCommand } from '../../src/runner/guestCommands.js';
 import { noRetries } from '../../src/runner/dispatcher.js';
 import type { BatchTiming } from '../../src/runner/batchRun.js';
+import { checkStdout, consoleText, pendingTimers } from './realSamples.js';
 
-const SAMPLES = new URL('../fstests/samples/', import.meta.url);
 const CORPUS = new URL('../crash-corpus/', import.meta.url);
 
-/** check's stdout of a sample without kt's harness lines. */
-function checkStdout(dir: string): string {
-  return fs
-    .readFileSync(new URL(`${dir}/check-stdout.txt`, SAMPLES), 'utf8')
-    .split(/(?<=\n)/)
-    .filter((l) => !l.startsWith('==='))
-    .join('');
-}
-/** A sample's console without the host's timestamps. */
-function consoleText(dir: string): string {
-  return fs.readFileSync(new URL(`${dir}/console.log`, SAMPLES), 'utf8').replace(/^ *\d+\.\d+ /gm, '');
-}
 /** A crash-corpus console without its header (test/crash-corpus/README.md). */
 function corpusConsole(name: string): string {
   const text = fs.readFileSync(new URL(name, CORPUS), 'utf8');
@@ -249,32 +237,6 @@ function harness(tests: string[], scripts: Script[], o: Options = {}) {
     return wasAsked;
   };
   return { events, machines, supply, deps, dispatcher, run, onNext };
-}
-
-/** Tracks the timers set from now on, until restore(): `pending` holds those neither fired nor cleared. */
-function pendingTimers() {
-  const pending = new Set<NodeJS.Timeout>();
-  const realSet = globalThis.setTimeout;
-  const realClear = globalThis.clearTimeout;
-  const setSpy = vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: () => void, ms?: number) => {
-    const handle: NodeJS.Timeout = realSet(() => {
-      pending.delete(handle);
-      fn();
-    }, ms);
-    pending.add(handle);
-    return handle;
-  }) as typeof setTimeout);
-  const clearSpy = vi.spyOn(globalThis, 'clearTimeout').mockImplementation(((handle: NodeJS.Timeout | undefined) => {
-    if (handle) pending.delete(handle);
-    realClear(handle);
-  }) as typeof clearTimeout);
-  return {
-    pending,
-    restore: () => {
-      setSpy.mockRestore();
-      clearSpy.mockRestore();
-    },
-  };
 }
 
 const ends = (events: EventInput[]) => events.flatMap((e) => (e.type === 'test-end' ? [`${e.test} ${e.outcome.status} ${e.machine}`] : []));

@@ -3,8 +3,7 @@
  * scripted Machine: check's stdout as the guest sent it and the kernel console as it was
  * captured. The end-to-end tests do the same with live VMs; these pin the decisions.
  */
-import fs from 'node:fs';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Dispatcher } from '../../src/runner/dispatcher.js';
 import type { EventInput } from '../../src/record/events.js';
 import { createCheckStream, createConsoleWatcher } from '../../src/runner/adapters.js';
@@ -14,20 +13,8 @@ import type { ExecOptions, ExecResult, Machine, MachineExit } from '../../src/vm
 import { renderCheckCommand } from '../../src/runner/guestCommands.js';
 import { retriesPolicy } from '../../src/runner/run.js';
 import { HostError } from '../../src/errors.js';
+import { checkStdout, consoleText, pendingTimers } from './realSamples.js';
 
-const SAMPLES = new URL('../fstests/samples/', import.meta.url);
-const sample = (p: string) => fs.readFileSync(new URL(p, SAMPLES), 'utf8');
-
-/** The check stdout of a sample without kt's harness lines; the console without host timestamps. */
-function checkStdout(dir: string): string {
-  return sample(`${dir}/check-stdout.txt`)
-    .split(/(?<=\n)/)
-    .filter((l) => !l.startsWith('==='))
-    .join('');
-}
-function consoleText(dir: string): string {
-  return sample(`${dir}/console.log`).replace(/^ *\d+\.\d+ /gm, '');
-}
 
 interface Script {
   /** check's stdout, delivered in pieces. */
@@ -296,21 +283,7 @@ describe('Worker leaves nothing running', () => {
   it('has no timer pending once run() returns, after results, a crash and a hang', async () => {
     // Every timer set while the worker runs must have fired or been cleared by the time it
     // returns: a leaked deadline would later fire on a VM running someone else's batch.
-    const pending = new Set<NodeJS.Timeout>();
-    const realSet = globalThis.setTimeout;
-    const realClear = globalThis.clearTimeout;
-    const setSpy = vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: () => void, ms?: number) => {
-      const handle: NodeJS.Timeout = realSet(() => {
-        pending.delete(handle);
-        fn();
-      }, ms);
-      pending.add(handle);
-      return handle;
-    }) as typeof setTimeout);
-    const clearSpy = vi.spyOn(globalThis, 'clearTimeout').mockImplementation(((handle: NodeJS.Timeout | undefined) => {
-      if (handle) pending.delete(handle);
-      realClear(handle);
-    }) as typeof clearTimeout);
+    const { pending, restore } = pendingTimers();
     try {
       const { worker } = harness(
         ['selftest/001', 'selftest/004', 'selftest/006', 'generic/001'],
@@ -333,8 +306,7 @@ describe('Worker leaves nothing running', () => {
       await panic.worker.run();
       expect(pending.size).toBe(0);
     } finally {
-      setSpy.mockRestore();
-      clearSpy.mockRestore();
+      restore();
     }
   }, 30_000);
 });
