@@ -127,14 +127,14 @@ export function judgeTest(ctx: TestContext, obs: Observation): TestVerdict {
         }
         continue;
       }
-      if (!titleRecorded(entry.titles, crash.title)) {
+      if (!titleRecorded(entry.titles, crash)) {
         const known = recordedTitles.length === 0 ? 'no crash recorded' : `recorded: ${recordedTitles.length} other title${recordedTitles.length === 1 ? '' : 's'}`;
         return verdict('regression', 'new-crash', `crashed: ${crash.title}; a new crash for this test (${runs(N)}, ${known})`, crash.title);
       }
     }
     if (obs.timeouts > 0) {
-      const newHang = obs.hangs.find((h) => !h.corrupted && !titleRecorded(entry.titles, h.title));
-      if (entry.timedout === 0 && !obs.hangs.some((h) => titleRecorded(entry.titles, h.title))) {
+      const newHang = obs.hangs.find((h) => !h.corrupted && !titleRecorded(entry.titles, h));
+      if (entry.timedout === 0 && !obs.hangs.some((h) => titleRecorded(entry.titles, h))) {
         return verdict('regression', 'new-timeout', `${observedPhrase(obs, 'timed out')}${newHang ? `: ${newHang.title}` : ''}; never timed out in ${runs(N)}`, newHang?.title);
       }
       if (newHang) return verdict('regression', 'new-timeout', `timed out: ${newHang.title}; a hang the baseline never recorded for this test (${runs(N)})`, newHang.title);

@@ -3,8 +3,8 @@
  * does not turn every such crash into a "new crash". Before the filesystem assertion helpers
  * became skipped frames (src/crash/frames.ts), every failed XFS ASSERT was titled by the helper:
  * `WARNING in assfail`, `kernel BUG in assfail`, `WARNING in asswarn` (fs/xfs/xfs_message.c);
- * now it is titled by the function that asserted. A recorded helper title stands for any title of
- * the same kind in that test. Pure.
+ * now it is titled by the function that asserted. A recorded helper title stands for a title of
+ * the same kind in that test when the crash is such an assertion. Pure.
  */
 const LEGACY_HELPERS = ['assfail', 'asswarn'] as const;
 
@@ -14,9 +14,15 @@ function kindOf(title: string): string | undefined {
   return at > 0 ? title.slice(0, at) : undefined;
 }
 
-/** Whether `titles` (a baseline entry's recorded titles) knows `title`, directly or by a legacy helper title. */
-export function titleRecorded(titles: Readonly<Record<string, unknown>>, title: string): boolean {
-  if (titles[title] !== undefined) return true;
-  const kind = kindOf(title);
-  return kind !== undefined && LEGACY_HELPERS.some((helper) => titles[`${kind} in ${helper}`] !== undefined);
+/**
+ * Whether `titles` (a baseline entry's recorded titles) knows `crash`: its title, or a legacy
+ * helper title of the same kind when the crash is an assertion through that helper (its report
+ * shows the helper's frame or XFS's "Assertion failed" line). Any other crash of that kind in the
+ * test stays new.
+ */
+export function titleRecorded(titles: Readonly<Record<string, unknown>>, crash: { title: string; excerpt?: string }): boolean {
+  if (titles[crash.title] !== undefined) return true;
+  const kind = kindOf(crash.title);
+  if (kind === undefined || !/\bass(?:fail|warn)\b|XFS \([^)]*\): Assertion failed|XFS: Assertion failed/.test(crash.excerpt ?? '')) return false;
+  return LEGACY_HELPERS.some((helper) => titles[`${kind} in ${helper}`] !== undefined);
 }

@@ -44,7 +44,12 @@ interface Row {
 }
 
 /** A failed XFS ASSERT with bug_on_assert, by its title (the report's other fields a real oops's). */
-const XFS_ASSERT = (title: string): TestOutcome => ({ status: 'crashed', message: 'kernel BUG while the test ran', crash: { ...NULL_DEREF, title } });
+const XFS_ASSERT = (title: string): TestOutcome => ({
+  status: 'crashed',
+  message: 'kernel BUG while the test ran',
+  // fs/xfs/xfs_message.c assfail() with bug_on_assert: its frame is in the report.
+  crash: { ...NULL_DEREF, title, excerpt: 'kernel BUG at fs/xfs/xfs_message.c:110!\ninvalid opcode: 0000 [#1] PREEMPT SMP NOPTI\nRIP: 0010:assfail+0x2c/0x40 [xfs]' },
+});
 const MISMATCH = '- output mismatch (see /job/results/selftest/002.out.bad)';
 
 const ROWS: Row[] = [
@@ -149,6 +154,13 @@ const ROWS: Row[] = [
     now: [XFS_ASSERT('kernel BUG in xfs_inactive')],
     judgement: 'known',
     rule: 'known-failure',
+  },
+  {
+    name: 'the old helper title does not hide another crash of the same kind that is no assertion',
+    baseline: [...times(2, [XFS_ASSERT('kernel BUG in assfail')]), ...times(3, [O.pass])],
+    now: [{ status: 'crashed', message: 'kernel BUG while the test ran', crash: { ...NULL_DEREF, title: 'kernel BUG in iomap_write_begin' } }],
+    judgement: 'regression',
+    rule: 'new-crash',
   },
   {
     name: 'the old helper title does not hide a crash of another kind',
