@@ -5,7 +5,7 @@
  * real-mode setup print, and then the 64-bit kernel hangs (seen on kt's own build hosts). So
  * `auto` boots kt's initramfs with `kt.probe=1`, which prints KT-PROBE-OK and powers off, under
  * a short deadline. A definite verdict is cached per host boot (boot_id), so the probe costs
- * once (probeIsCacheable says which verdicts are definite).
+ * once (probeKeep says for how long).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -44,15 +44,27 @@ export function classifyProbe(seen: { marker: boolean; consoleBytes: number; exi
   return seen.consoleBytes > 0 ? { kind: 'hangs' } : { kind: 'silent' };
 }
 
+/** How long a silent probe's verdict is kept: a host that was only too busy gets asked again. */
+export const SILENT_PROBE_KEEP_MS = 3600_000;
+
 /**
- * Whether a verdict holds for the rest of this host boot: the guest booted, it started and hung
- * (nested virtualisation does not get better until the host changes), or it printed nothing in
- * the probe's 20 s (a KVM guest prints within a second: asking again would cost every run 20 s;
- * --accel kvm insists). Only a QEMU that failed at once is asked again next run: that costs well
- * under a second, and its cause, a busy /dev/kvm or a missing CPU feature, may be gone.
+ * How long a verdict holds: 'boot' for the rest of this host boot (the guest booted, or it started
+ * and hung: nested virtualisation does not get better until the host changes), a number of ms for
+ * a guest that printed nothing in the probe's 20 s (a stuck KVM, or a host too busy to tell:
+ * asking every run would cost each 20 s, remembering it until reboot would keep a busy moment's
+ * verdict), 0 for a QEMU that failed at once (asking again costs well under a second, and its
+ * cause, a busy /dev/kvm or a missing CPU feature, may be gone). Pure.
  */
-export function probeIsCacheable(probe: KvmProbe): boolean {
-  return probe.kind !== 'failed';
+export function probeKeep(probe: KvmProbe): 'boot' | number {
+  switch (probe.kind) {
+    case 'boots':
+    case 'hangs':
+      return 'boot';
+    case 'silent':
+      return SILENT_PROBE_KEEP_MS;
+    case 'failed':
+      return 0;
+  }
 }
 
 /** Why KVM was not used, in the user's note. */
@@ -146,7 +158,7 @@ export async function probeKvmBoot(kernel: string, initramfs: string, workDir: s
   }
 }
 
-/** Decides the accelerator, probing KVM at most once per host boot (probeIsCacheable). */
+/** Decides the accelerator, probing KVM at most once per host boot for a definite verdict (probeKeep). */
 export async function resolveAccel(
   request: AccelRequest,
   probe: { kernel: string; initramfs: string; cacheDir: string; workDir: string },
@@ -156,8 +168,10 @@ export async function resolveAccel(
   const cacheFile = path.join(probe.cacheDir, 'kvm-probe.json');
   const id = bootId();
   try {
-    const cached = JSON.parse(fs.readFileSync(cacheFile, 'utf8')) as { bootId: string; kvmBootsGuest: boolean; why?: string };
-    if (cached.bootId === id) return decideAccel(request, { kvmOpenable, kvmBootsGuest: cached.kvmBootsGuest, kvmWhy: cached.why });
+    const cached = JSON.parse(fs.readFileSync(cacheFile, 'utf8')) as { bootId: string; kvmBootsGuest: boolean; why?: string; until?: number };
+    if (cached.bootId === id && (cached.until === undefined || Date.now() < cached.until)) {
+      return decideAccel(request, { kvmOpenable, kvmBootsGuest: cached.kvmBootsGuest, kvmWhy: cached.why && `${cached.why} (remembered in ${cacheFile}; delete it to probe again)` });
+    }
   } catch {
     // no cache yet
   }
@@ -169,9 +183,10 @@ export async function resolveAccel(
   }
   const kvmBootsGuest = result.kind === 'boots';
   const why = probeWhy(result);
-  if (probeIsCacheable(result)) {
+  const keep = probeKeep(result);
+  if (keep !== 0) {
     fs.mkdirSync(probe.cacheDir, { recursive: true });
-    fs.writeFileSync(cacheFile, JSON.stringify({ bootId: id, kvmBootsGuest, ...(why ? { why } : {}) }));
+    fs.writeFileSync(cacheFile, JSON.stringify({ bootId: id, kvmBootsGuest, ...(why ? { why } : {}), ...(keep === 'boot' ? {} : { until: Date.now() + keep }) }));
   }
   return decideAccel(request, { kvmOpenable, kvmBootsGuest, kvmWhy: why });
 }

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { classifyProbe, decideAccel, probeIsCacheable, probeKvmBoot, probeWhy, PROBE_MARKER } from '../../src/vm/accel.js';
+import { classifyProbe, decideAccel, probeKeep, probeKvmBoot, probeWhy, PROBE_MARKER, SILENT_PROBE_KEEP_MS } from '../../src/vm/accel.js';
 
 let tmp: string;
 let savedPath: string | undefined;
@@ -45,15 +45,15 @@ describe('decideAccel', () => {
 });
 
 describe('the probe verdict', () => {
-  it('caches every verdict but a QEMU that failed at once', () => {
+  it('keeps a definite verdict for the host boot, a silent guest\'s for an hour, a QEMU that failed at once not at all', () => {
     const verdicts = {
       boots: classifyProbe({ marker: true, consoleBytes: 100 }),
       hangs: classifyProbe({ marker: false, consoleBytes: 100 }),
       silent: classifyProbe({ marker: false, consoleBytes: 0 }),
       failed: classifyProbe({ marker: false, consoleBytes: 0, exit: { signal: 'SIGABRT', stderr: 'qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69\n' } }),
     };
-    expect(Object.fromEntries(Object.entries(verdicts).map(([k, v]) => [k, [v.kind, probeIsCacheable(v)]]))).toEqual({
-      boots: ['boots', true], hangs: ['hangs', true], silent: ['silent', true], failed: ['failed', false],
+    expect(Object.fromEntries(Object.entries(verdicts).map(([k, v]) => [k, [v.kind, probeKeep(v)]]))).toEqual({
+      boots: ['boots', 'boot'], hangs: ['hangs', 'boot'], silent: ['silent', SILENT_PROBE_KEEP_MS], failed: ['failed', 0],
     });
     expect(probeWhy(verdicts.failed)).toBe('QEMU under KVM ended with SIGABRT: qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69');
     expect(probeWhy(verdicts.boots)).toBeUndefined();
