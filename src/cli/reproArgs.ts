@@ -165,6 +165,8 @@ export interface ResolvedKernel {
  */
 export function kernelChange(start: RunStartEvent, run: ReproRun, now: ResolvedKernel, where: { cwd: string; configFile?: string }): { message: string; hint: string } | undefined {
   if (run.kernel !== undefined || now.kernelSource === 'image' || now.kernel === undefined) return undefined;
+  // A kernel: that names the very file the run booted (the image's vmlinuz) is no change.
+  if (start.kernel !== undefined && path.resolve(where.cwd, now.kernel) === path.resolve(start.kernel)) return undefined;
   const booted = start.kernel === NIXOS_VM_KERNEL ? "the NixOS VM's own kernel" : `the image kernel ${start.kernel}`;
   const fromFile = now.kernelSource === 'flag';
   const source = fromFile ? `the kernel: of ${where.configFile ?? 'its config file'}` : `the bzImage of the kernel tree it runs in${now.notBuilt ? ', not built yet' : ''}`;

@@ -67,12 +67,13 @@ export class MachineQmp {
     const qmp = await this.connect();
     const existed = fs.existsSync(file);
     // Never throws: it also runs from a promise nobody awaits (below), where a throw would be an
-    // unhandled rejection; a file that cannot be removed stays, named in the error.
-    const remove = () => {
+    // unhandled rejection. Says whether the partial file is gone.
+    const remove = (): boolean => {
       try {
         if (!existed) fs.rmSync(file, { force: true });
+        return !existed;
       } catch {
-        // EACCES, EBUSY: left for the user
+        return false; // EACCES, EBUSY: left for the user, and the error says so
       }
     };
     // ELF with paging=false: what crash(8) and drgn open directly, the vmcoreinfo device giving
@@ -91,14 +92,15 @@ export class MachineQmp {
       clearTimeout(timer);
     }
     if (failure === undefined) return;
-    remove();
+    const removed = remove();
     // After a timeout QEMU may still be creating or writing the file: remove it again once QEMU
     // answers or its monitor goes away (the VM is disposed after a failed dump).
     reply.then(remove, remove);
+    const partial = existed ? `kt left ${file}, which was there before the dump` : removed ? 'kt removed the partial file' : `kt could not remove the partial file ${file}`;
     throw new HostError(
       'E_VMCORE_DUMP',
       `${this.vmName}: the memory dump to ${file} failed: ${failure}`,
-      'kt removed the partial file. A dump writes all of the guest\'s memory (--memory): check free space under the run directory, or run without --vmcore',
+      `${partial}. A dump writes all of the guest's memory (--memory): check free space under the run directory, or run without --vmcore`,
     );
   }
 

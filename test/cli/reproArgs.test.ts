@@ -148,6 +148,8 @@ describe('reproRun', () => {
     expect(imageRun.argv).not.toContain('--kernel');
     // kt run in the recorded directory now: the image kernel again, or a file it gained since.
     expect(kernelChange(imageStart, imageRun, { kernelSource: 'image' }, { cwd: '/home/me/linux' })).toBeUndefined();
+    // kt.yaml's kernel: naming the very image kernel the run booted is no change.
+    expect(kernelChange(imageStart, imageRun, { kernel: imageStart.kernel, kernelSource: 'flag' }, { cwd: '/home/me/linux', configFile: '/home/me/linux/kt.yaml' })).toBeUndefined();
     expect(kernelChange(imageStart, imageRun, { kernel: '/home/me/linux/arch/x86/boot/bzImage', kernelSource: 'tree' }, { cwd: '/home/me/linux' })).toEqual({
       message: `the run booted the image kernel ${image}, but kt run in /home/me/linux now boots /home/me/linux/arch/x86/boot/bzImage (the bzImage of the kernel tree it runs in): the repro would test another kernel`,
       hint: 'kt run has no flag for the image kernel: to rerun with it, run kt run from a directory that is no kernel tree; to test /home/me/linux/arch/x86/boot/bzImage, use kt run --kernel /home/me/linux/arch/x86/boot/bzImage',
