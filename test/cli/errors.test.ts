@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI_TIMEOUT_MS, kt as ktIn, snapshot } from './helpers.js';
+import { CLI_TIMEOUT_MS, kt as ktIn, expectUsageIn } from './helpers.js';
 
 function fileURL(rel: string): string {
   return new URL(rel, import.meta.url).pathname;
@@ -37,14 +37,7 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const kt = (args: string[], env: Record<string, string> = {}) => ktIn(args, { cwd: tmp, env });
 
-/** Runs kt and checks the exit code, the exact stderr, and that nothing under tmp changed. */
-async function expectUsage(args: string[], stderr: string): Promise<void> {
-  const before = snapshot(tmp);
-  const r = await kt(args);
-  expect(r.err).toBe(stderr);
-  expect(r.code).toBe(2);
-  expect(snapshot(tmp)).toEqual(before);
-}
+const expectUsage = (args: string[], stderr: string): Promise<void> => expectUsageIn(tmp, args, stderr);
 
 describe('kt run: usage errors exit 2 with the input and a hint', () => {
   it('a missing kernel file', async () => {

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { negatedValueFlag } from '../../src/cli/argv.js';
-import { CLI_TIMEOUT_MS, kt as ktIn, snapshot } from './helpers.js';
+import { CLI_TIMEOUT_MS, kt as ktIn, expectUsageIn } from './helpers.js';
 
 let tmp: string;
 let tree: string;
@@ -27,13 +27,7 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const kt = (args: string[]) => ktIn(args, { cwd: tmp });
 const DRY = ['run', '--dry-run', '--accel', 'tcg', '-g', 'quick', '--fstests', 'fst'];
 
-async function expectUsage(args: string[], stderr: string): Promise<void> {
-  const before = snapshot(tmp);
-  const r = await kt(args);
-  expect(r.err).toBe(stderr);
-  expect(r.code).toBe(2);
-  expect(snapshot(tmp)).toEqual(before);
-}
+const expectUsage = (args: string[], stderr: string): Promise<void> => expectUsageIn(tmp, args, stderr);
 
 const negated = (name: string, flag = `--${name}`) =>
   `kt: error E_FLAG_NEGATED: --no-${name}: ${flag} takes a value and has no --no- form (only on/off flags such as --keep have one)\n` +

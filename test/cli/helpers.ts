@@ -2,6 +2,7 @@
  * Running the real CLI (dist/, built by `npm test`) as a user would, and looking at what it left.
  */
 import { execa } from 'execa';
+import { expect } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,4 +34,13 @@ export function snapshot(dir: string): Record<string, string> {
   };
   walk(dir);
   return out;
+}
+
+/** Runs kt in `dir` and checks exit 2, the exact stderr, and that nothing under `dir` changed. */
+export async function expectUsageIn(dir: string, args: string[], stderr: string, env: Record<string, string> = {}): Promise<void> {
+  const before = snapshot(dir);
+  const r = await kt(args, { cwd: dir, env });
+  expect(r.err).toBe(stderr);
+  expect(r.code).toBe(2);
+  expect(snapshot(dir)).toEqual(before);
 }

@@ -239,6 +239,14 @@ function harness(tests: string[], scripts: Script[], o: Options = {}) {
   return { events, machines, supply, deps, dispatcher, run, onNext };
 }
 
+/** Resolves once the first VM exists and a command of it that hangs has started. */
+function firstMachineHangs(machines: readonly FakeMachine[]): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const wait = () => (machines[0] ? void machines[0].hanging.then(resolve) : setImmediate(wait));
+    wait();
+  });
+}
+
 const ends = (events: EventInput[]) => events.flatMap((e) => (e.type === 'test-end' ? [`${e.test} ${e.outcome.status} ${e.machine}`] : []));
 const lostOf = (events: EventInput[], machine: string) => events.filter((e) => e.type === 'machine-lost' && e.machine === machine);
 
@@ -451,10 +459,7 @@ describe('Ctrl-C', () => {
     const stop = new AbortController();
     const { events, machines, run } = harness(['generic/001'], [{ hangSection: 'xfs' }], { stop });
     const done = run();
-    await new Promise<void>((resolve) => {
-      const wait = () => (machines[0] ? void machines[0].hanging.then(resolve) : setImmediate(wait));
-      wait();
-    });
+    await firstMachineHangs(machines);
     stop.abort('SIGINT');
     // Returns without the guest command's own timeout (minutes): the VM was disposed.
     await done;
@@ -466,10 +471,7 @@ describe('Ctrl-C', () => {
     const stop = new AbortController();
     const { events, machines, run } = harness(['generic/001'], [{ stdout: 'generic/001        3s\n', hangSection: 'xfs/1k' }], { stop, sections: ['xfs/4k', 'xfs/1k'], batch: 1 });
     const done = run();
-    await new Promise<void>((resolve) => {
-      const wait = () => (machines[0] ? void machines[0].hanging.then(resolve) : setImmediate(wait));
-      wait();
-    });
+    await firstMachineHangs(machines);
     stop.abort('SIGINT');
     await done;
     expect(machines[0]!.disposed).toBe(true);
