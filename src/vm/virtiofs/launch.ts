@@ -111,13 +111,14 @@ export async function startVirtiofsDaemons(
     }
     for (const share of shares) {
       const daemonArgv = renderVirtiofsdArgs(daemon, share);
-      // As the user would run it, for messages.
-      const direct = runner && opts.userns ? runner.command(opts.userns.tools.unshare, usernsInnerArgs(daemonArgv)) : { file: daemonArgv[0]!, args: daemonArgv.slice(1) };
       // Like QEMU, gone with kt even when kt is SIGKILLed (src/vm/parentDeath.ts). Without root,
       // setpriv runs inside the namespace, after nsenter --setuid: a change of uid clears the
       // parent-death signal (prctl(2)). Nothing in that chain forks, so kt stays the parent.
-      const inner = killedWithKt(runner && opts.userns ? opts.userns.tools.unshare : direct.file, runner && opts.userns ? usernsInnerArgs(daemonArgv) : direct.args);
-      const { file, args } = runner && opts.userns ? runner.command(inner.file, inner.args) : inner;
+      const daemonCmd = runner && opts.userns ? { file: opts.userns.tools.unshare, args: usernsInnerArgs(daemonArgv) } : { file: daemonArgv[0]!, args: daemonArgv.slice(1) };
+      const killed = killedWithKt(daemonCmd.file, daemonCmd.args);
+      const { file, args } = runner && opts.userns ? runner.command(killed.file, killed.args) : killed;
+      // As the user would run it, for messages.
+      const direct = runner && opts.userns ? runner.command(daemonCmd.file, daemonCmd.args) : daemonCmd;
       const child = execa(file, args, {
         cwd: opts.cwd,
         // Own process group, like QEMU (src/vm/launch.ts): kt decides when it stops.
