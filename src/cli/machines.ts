@@ -31,6 +31,11 @@ export interface DirectArtifacts {
   fstestsImage: string;
   /** --rootfs virtiofs: the trees the VMs boot from instead of the two images (src/cli/virtiofsRun.ts). */
   virtiofs?: VirtiofsOptions;
+  /**
+   * Set when the image files above are the run's pin of kt's image (src/vm/image/pinImage.ts):
+   * the image's own directory, which messages name instead of the pin.
+   */
+  imageDirShown?: string;
 }
 
 /**
@@ -177,6 +182,6 @@ export function createMachineFactory(
     };
     const m = machineOptions(config, accel, id, index, direct);
     if (m.kind === 'nixos') return new (await import('../vm/nixos/nixosMachine.js')).NixosMachine({ spec: resolveNixosVmSpec(m.options), ...common });
-    return new (await import('../vm/qemuMachine.js')).QemuMachine({ spec: resolveVmSpec(m.options), ...common });
+    return new (await import('../vm/qemuMachine.js')).QemuMachine({ spec: resolveVmSpec(m.options), ...common, ...(direct?.imageDirShown ? { imageDirShown: direct.imageDirShown } : {}) });
   };
 }

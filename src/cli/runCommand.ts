@@ -41,15 +41,21 @@ const DEADLINE = {
 /** Placeholders for what only a real run creates, in `--dry-run` output. */
 const DRY_RUN_ID: RunIdentity = { runId: 'DRYRUN', baseDir: path.join(os.tmpdir(), 'kt-XXXXXX'), sshKeyBlob: '<per-run-ed25519-key>' };
 
+/** Where `--dry-run` shows a run's pin of the image: a real run's names its pid and host. */
+const DRY_RUN_IMAGE_PIN = '.pin-PID@HOST@XXXXXX';
+
 /** --dry-run: the plan and the exact command line of each VM, without building or booting. */
 async function printDryRun(config: RunConfig, plan: PlannedRun, cacheDir: string): Promise<void> {
   const recipeHash = hashImageInputs(imageRecipe(await loadGuestFiles()));
   const paths = imagePaths(cacheDir, recipeHash);
   const boot = config.backend.kind === 'direct' ? chooseBootKernel(config, config.kernel ?? paths.kernel, paths.dir) : undefined;
   const chosen: DirectArtifacts = { kernel: paths.kernel, ...(boot ? { boot } : {}), initramfs: paths.initramfs, rootImage: paths.rootImage, fstestsImage: path.join(cacheDir, 'fstests', '<tree-hash>.img'), ...(await (await import('./virtiofsRun.js')).dryRunVirtiofs(config, { hash: recipeHash, rootImage: paths.rootImage }, cacheDir, (line) => process.stderr.write(line))) };
-  // A real run boots its copy of the user's kernel (pinBootKernel), in its temporary directory.
+  // A real run boots its copy of the user's kernel (pinBootKernel), in its temporary directory,
+  // and kt's image from its pin beside the image (src/vm/image/pinImage.ts).
   const pinned = pinnedKernelPath(config, chosen, DRY_RUN_ID.baseDir);
-  const direct: DirectArtifacts = pinned && boot ? { ...chosen, boot: { ...boot, path: pinned } } : chosen;
+  const inPin = (file: string) => (path.dirname(file) === paths.dir ? path.join(paths.imagesDir, DRY_RUN_IMAGE_PIN, path.basename(file)) : file);
+  const booted = boot ? { ...boot, path: pinned ?? inPin(boot.path) } : undefined;
+  const direct: DirectArtifacts = { ...chosen, kernel: inPin(chosen.kernel), ...(booted ? { boot: booted } : {}), initramfs: inPin(chosen.initramfs), rootImage: inPin(chosen.rootImage) };
   const accel: Accel = config.accel === 'kvm' ? 'kvm' : 'tcg';
   const excluded = plan.sections.reduce((n, s) => n + s.excluded.length, 0);
   const out: string[] = [];
@@ -141,18 +147,25 @@ export async function runCommand(args: RunArgs, argv: string[], options: RunOpti
     },
     (signal) => onSecond(signal),
   );
+  let prepared: PreparedRun | undefined;
   try {
-    const prepared = await prepareRun(config, cacheDir);
+    prepared = await prepareRun(config, cacheDir, { pin: true });
     // Again with the accelerator the probe chose (-j auto and --cpus differ under KVM).
     config = sizeRun(requested, prepared.accel, (line) => process.stderr.write(line));
     running = true;
     return await runAndReport(config, plan, history, prepared, signals.signal, (fn) => (onSecond = fn), baseline);
   } finally {
+    try {
+      prepared?.release();
+    } catch (err) {
+      // The links are only a hold on the build: a pin left behind is removed by the next run.
+      process.stderr.write(`kt: warning: could not remove the run's hold on the image: ${(err as Error).message}\n`);
+    }
     signals.dispose();
   }
 }
 
-/** Temp dirs made before the runner owns cleanup (the KVM probe's): removed if kt exits early. */
+/** Temp dirs made before the runner owns cleanup (the KVM probe's, the image pin): removed if kt exits early. */
 const pendingTempDirs = new Set<string>();
 
 /** Kills every VM kt started and exits with the signal's code: the second-signal path. */
@@ -174,20 +187,48 @@ function chooseBootKernel(config: RunConfig, kernel: string, imageDir: string): 
 export interface PreparedRun {
   accel: Accel;
   kernel: string | undefined;
+  /** The PVH ELF QEMU boots instead of `kernel`, as the record names it (docs/speed.md, "PVH entry"). */
+  bootKernel?: string;
+  /** Ends the run's hold on its image build (src/vm/image/pinImage.ts); the caller calls it once the run is over. */
+  release: () => void;
   direct?: DirectArtifacts;
   /** Whether the fstests tree passed the preflight in this image before (src/cli/preflightMemo.ts). */
   preflight?: PreflightMemo;
 }
 
-/** Image, fstests image, accelerator: everything before the first VM of the run boots. */
-export async function prepareRun(config: RunConfig, cacheDir: string): Promise<PreparedRun> {
-  const { ensureFstestsImage, resolveAccel } = await import('./runDeps.js');
+/**
+ * Image, fstests image, accelerator: everything before the first VM of the run boots. With
+ * `pin`, every VM of the run boots the image build it starts with, whatever is rebuilt meanwhile
+ * (src/vm/image/pinImage.ts); the caller then calls `release` when the run ends.
+ */
+export async function prepareRun(config: RunConfig, cacheDir: string, opts: { pin?: boolean } = {}): Promise<PreparedRun> {
   const direct = config.backend.kind === 'direct';
+  if (!direct || !opts.pin) return prepareRunWith(config, cacheDir, direct ? await prepareImage(cacheDir, false) : await cachedImage(cacheDir), () => undefined);
+  const { pinImage } = await import('../vm/image/pinImage.js');
+  const imagesDir = path.join(cacheDir, 'images');
+  // pendingTempDirs: a signal before the runner owns clean-up removes the pin too (exitNow).
+  const pin = await pinImage(() => prepareImage(cacheDir, false), imagesDir, pendingTempDirs);
+  // The shared cache's image is root's, which a user cannot link (docs/image.md): said there, not at every run.
+  if (pin.note && path.dirname(pin.image.dir) === imagesDir) process.stderr.write(`kt: note: ${pin.note}\n`);
+  try {
+    return await prepareRunWith(config, cacheDir, pin.image, pin.release);
+  } catch (err) {
+    pin.release();
+    throw err;
+  }
+}
+
+async function prepareRunWith(config: RunConfig, cacheDir: string, image: GuestImage | undefined, release: () => void): Promise<PreparedRun> {
+  const { ensureFstestsImage, resolveAccel } = await import('./runDeps.js');
   // The NixOS backend brings its own kernel, root and fstests; the Debian image still serves
   // the KVM probe when it is cached (the probe only needs a kernel and kt's initramfs).
-  const image = direct ? await prepareImage(cacheDir, false) : await cachedImage(cacheDir);
+  const direct = config.backend.kind === 'direct';
+  // The user and the record see the image's own paths, not the pin's, which is gone after the run.
+  const pinnedFrom = image?.pinnedFrom;
+  const shown = (text: string) => (pinnedFrom && image ? text.replaceAll(image.dir, pinnedFrom) : text);
+  const say = (line: string) => process.stderr.write(shown(line));
   // --rootfs virtiofs serves the image's tree and the fstests tree as they are: no fstests image.
-  const virtiofs = direct && image ? await (await import('./virtiofsRun.js')).prepareVirtiofs(config, image, cacheDir, (line) => process.stderr.write(line)) : undefined;
+  const virtiofs = direct && image ? await (await import('./virtiofsRun.js')).prepareVirtiofs(config, image, cacheDir, say) : undefined;
   const fstestsImage = direct ? (virtiofs ? '' : await ensureFstestsImage(config.fstestsDir, cacheDir)) : undefined;
   let decision: { accel: Accel; note?: string | undefined };
   if (image) {
@@ -203,17 +244,22 @@ export async function prepareRun(config: RunConfig, cacheDir: string): Promise<P
     decision = config.accel === 'kvm' ? { accel: 'kvm' } : { accel: 'tcg', note: config.accel === 'auto' ? 'no kt image cached to probe KVM with: using TCG (pass --accel kvm to force KVM)' : undefined };
   }
   if (decision.note) process.stderr.write(`kt: ${decision.note}\n`);
-  const kernel = config.kernel ?? (direct ? image!.kernel : undefined);
+  // What QEMU boots: the user's kernel, or the image's (from the run's pin of the build).
+  const bootFrom = config.kernel ?? (direct ? image!.kernel : undefined);
   // The bzImage stays the run's kernel in the record; QEMU boots its PVH ELF when it has one.
-  const boot = direct && kernel ? chooseBootKernel(config, kernel, image!.dir) : undefined;
-  process.stderr.write(`kt: kernel ${kernel ?? 'of the NixOS VM'}${config.kernelSource === 'image' && direct ? ` (image kernel ${image!.kernelRelease})` : ''}${boot?.entry === 'pvh' ? `, booted by its PVH entry: ${boot.path}` : ''}\n`);
-  if (boot?.why) process.stderr.write(`kt: note: ${boot.why}\n`);
+  const boot = direct && bootFrom ? chooseBootKernel(config, bootFrom, image!.dir) : undefined;
+  const kernel = bootFrom === undefined ? undefined : shown(bootFrom);
+  const bootKernel = boot?.entry === 'pvh' ? shown(boot.path) : undefined;
+  process.stderr.write(`kt: kernel ${kernel ?? 'of the NixOS VM'}${config.kernelSource === 'image' && direct ? ` (image kernel ${image!.kernelRelease})` : ''}${bootKernel ? `, booted by its PVH entry: ${bootKernel}` : ''}\n`);
+  if (boot?.why) say(`kt: note: ${boot.why}\n`);
   return {
     accel: decision.accel,
     kernel,
+    ...(bootKernel ? { bootKernel } : {}),
+    release,
     // A virtiofs run shares the live tree, which has no content hash to remember it by.
     ...(direct && image && fstestsImage ? { preflight: preflightMemo(cacheDir, image, fstestsImage) } : {}),
-    ...(direct && image && fstestsImage !== undefined ? { direct: { kernel: image.kernel, ...(boot ? { boot } : {}), initramfs: await (await import('./ownKernel.js')).ownKernelInitramfs(config, image, cacheDir, (line) => process.stderr.write(line)), rootImage: image.rootImage, fstestsImage, ...(virtiofs ? { virtiofs } : {}) } } : {}),
+    ...(direct && image && fstestsImage !== undefined ? { direct: { kernel: image.kernel, ...(boot ? { boot } : {}), initramfs: await (await import('./ownKernel.js')).ownKernelInitramfs(config, image, cacheDir, say), rootImage: image.rootImage, fstestsImage, ...(virtiofs ? { virtiofs } : {}), ...(pinnedFrom ? { imageDirShown: pinnedFrom } : {}) } } : {}),
   };
 }
 
@@ -264,7 +310,7 @@ async function runAndReport(
       jobs: config.jobs,
       header: {
         kernel: prepared.kernel ?? 'nixos-vm-kernel',
-        ...(prepared.direct?.boot?.entry === 'pvh' ? { bootKernel: prepared.direct.boot.path } : {}),
+        ...(prepared.bootKernel ? { bootKernel: prepared.bootKernel } : {}),
         accel: prepared.accel,
         argv: config.argv,
         ktVersion: ktVersion(),

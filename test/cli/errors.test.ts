@@ -212,6 +212,10 @@ describe('kt run --dry-run', () => {
     expect(r.out).not.toMatch(/generic\/002/);
     expect(r.out).toMatch(/^kt: vm1: qemu-system-x86_64 -name kt-DRYRUN-vm1 .*-accel tcg,thread=multi/m);
     expect(r.out).toMatch(/^kt: vm2: qemu-system-x86_64 -name kt-DRYRUN-vm2 /m);
+    // kt's image as a run boots it: from the run's pin beside the image (src/vm/image/pinImage.ts).
+    expect(r.out).toMatch(/^kt: vm1: .* -initrd \S+\/images\/\.pin-PID@HOST@XXXXXX\/initramfs\.cpio\.gz /m);
+    expect(r.out).toMatch(/^kt: vm1: .*,file=\S+\/images\/\.pin-PID@HOST@XXXXXX\/root\.img,format=raw,snapshot=on/m);
+    expect(r.out).toMatch(/^kt: kernel: \S+\/images\/[0-9a-f]{16}\/vmlinuz \(image kernel\)/m);
   }, CLI_TIMEOUT_MS);
 
   it('--kernel-entry bzimage (or kernelEntry: bzimage in kt.yaml): QEMU gets the bzImage itself, never an uncompressed kernel', async () => {

@@ -39,6 +39,9 @@ export function resolveSharedCacheDir(env: Readonly<Record<string, string | unde
   return path.normalize(dir);
 }
 
+/** The files of one build of the image. */
+export type ImageFiles = Pick<ImagePaths, 'dir' | 'kernel' | 'initramfs' | 'rootImage' | 'manifest'>;
+
 /** Paths of one image inside the cache (the contract with the qemu side). */
 export interface ImagePaths {
   /** <cacheDir>/images */
@@ -62,14 +65,16 @@ export const IMAGE_FILES = {
 
 export function imagePaths(cacheDir: string, hash: string): ImagePaths {
   const imagesDir = path.join(cacheDir, 'images');
-  const dir = path.join(imagesDir, hash);
+  return { ...imageFilesIn(path.join(imagesDir, hash)), imagesDir, lock: path.join(imagesDir, `${hash}.lock`) };
+}
+
+/** The files of a build in `dir`: the image's own directory, or a run's pin of it (pinImage.ts). Pure. */
+export function imageFilesIn(dir: string): ImageFiles {
   return {
-    imagesDir,
     dir,
     kernel: path.join(dir, IMAGE_FILES.kernel),
     initramfs: path.join(dir, IMAGE_FILES.initramfs),
     rootImage: path.join(dir, IMAGE_FILES.rootImage),
     manifest: path.join(dir, IMAGE_FILES.manifest),
-    lock: path.join(imagesDir, `${hash}.lock`),
   };
 }

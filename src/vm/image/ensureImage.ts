@@ -7,7 +7,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { HostError } from '../../errors.js';
 import { acquireBuildLock } from './buildLock.js';
-import { imagePaths, resolveSharedCacheDir, type ImagePaths } from './cacheDir.js';
+import { imagePaths, resolveSharedCacheDir, type ImageFiles } from './cacheDir.js';
 import { loadGuestFiles } from './guestFiles.js';
 import { hashImageInputs } from './imageHash.js';
 import { readManifest } from './manifest.js';
@@ -28,6 +28,11 @@ export interface GuestImage {
   hash: string;
   /** The guest sshd's host public key ("ssh-ed25519 AAAA... kt-guest"). */
   sshHostKey: string;
+  /**
+   * Set when `dir` is a run's pin of the build (src/vm/image/pinImage.ts): the image's own
+   * directory, `<cacheDir>/images/<hash>`, the one to name to the user and in the record.
+   */
+  pinnedFrom?: string;
 }
 
 export interface EnsureImageOptions {
@@ -48,7 +53,7 @@ export interface EnsureImageOptions {
 }
 
 /** The image in paths.dir if it is complete (manifest present, artifacts present). */
-export async function readCachedImage(paths: ImagePaths): Promise<GuestImage | undefined> {
+export async function readCachedImage(paths: ImageFiles): Promise<GuestImage | undefined> {
   const manifest = await readManifest(paths.manifest);
   if (!manifest) return undefined;
   // Readable, not only present: a shared image another user built may not be.
