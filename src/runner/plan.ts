@@ -10,6 +10,7 @@ import type { WorkSpec } from '../record/events.js';
 import { historyKey, type History } from '../record/history.js';
 import { loadTestTree, type TestTree } from '../fstests/testTree.js';
 import { planTests } from '../fstests/planTests.js';
+import { filesystemOfTest, fsTestDir } from '../fstests/testNames.js';
 import { expungeLineMatches } from '../fstests/excludeFile.js';
 import { orderLongestFirst, selectShard } from './order.js';
 import { guestSectionSlug } from './guestCommands.js';
@@ -96,6 +97,7 @@ export function planRun(config: RunConfig, history: History, kernel?: KernelVers
     return tree;
   };
   const warnings = new Set<string>();
+  const sectionDirs = new Set(config.sections.map((s) => fsTestDir(s.fstyp)));
   const sections: SectionPlan[] = config.sections.map((section) => {
     const plan = planTests({
       tree: treeFor(section.fstyp),
@@ -105,7 +107,8 @@ export function planRun(config: RunConfig, history: History, kernel?: KernelVers
       tests: config.tests,
     });
     for (const w of plan.warnings ?? []) warnings.add(w);
-    const { kept, excluded } = applyExcludes(plan.tests, [...config.excludes, ...section.excludes], kernel);
+    const tests = placeFilesystemTests(plan.tests, section, sectionDirs, warnings);
+    const { kept, excluded } = applyExcludes(tests, [...config.excludes, ...section.excludes], kernel);
     return { section: section.name, tests: kept, excluded };
   });
   const all: WorkSpec[] = sections.flatMap((s) => s.tests.map((test) => ({ section: s.section, test })));
@@ -126,6 +129,30 @@ export function planRun(config: RunConfig, history: History, kernel?: KernelVers
     if (h) durations.set(key(w), h.lastSeconds);
   }
   return { work: orderLongestFirst(sharded, durations, key), sections, totalBeforeShard: all.length, warnings: [...warnings] };
+}
+
+/**
+ * A test written for one filesystem (`btrfs/001`, src/fstests/testNames.ts) that was named or
+ * reached through a `<dir>/<group>` group runs only in the sections of that filesystem when the
+ * run has one; with none, it runs where it was asked for, as fstests' check would run it, and
+ * the user is told. Pure but for adding to `warnings`.
+ */
+function placeFilesystemTests(tests: readonly string[], section: RunConfig['sections'][number], sectionDirs: ReadonlySet<string>, warnings: Set<string>): string[] {
+  const own = fsTestDir(section.fstyp);
+  const foreign = new Map<string, string[]>();
+  const kept = tests.filter((t) => {
+    const fs = filesystemOfTest(t);
+    if (fs === undefined || fs === own) return true;
+    if (sectionDirs.has(fs)) return false;
+    foreign.set(fs, [...(foreign.get(fs) ?? []), t]);
+    return true;
+  });
+  for (const [fs, list] of foreign) {
+    const named = list.length <= 3 ? list.join(', ') : `${list.slice(0, 3).join(', ')} and ${list.length - 3} more`;
+    const them = list.length === 1 ? ['it', 'is'] : ['them', 'are'];
+    warnings.add(`${named}: written for ${fs}, run in section ${section.name} (FSTYP=${section.fstyp}) as check would run ${them[0]}, where ${them[0] === 'it' ? 'it' : 'they'} ${them[1]} likely to fail; add a section of FSTYP=${fs} (-c) to run ${them[0]} there`);
+  }
+  return kept;
 }
 
 function describeSelection(config: RunConfig): string {
