@@ -15,6 +15,7 @@ import { Worker, type WorkerDeps } from '../../src/runner/worker.js';
 import { MachineSupply } from '../../src/runner/supply.js';
 import { MachineWatch } from '../../src/runner/machineWatch.js';
 import type { ExecOptions, ExecResult, Machine, MachineExit } from '../../src/vm/machine.js';
+import { FakeMachineBase } from './fakeMachine.js';
 import { renderCheckCommand } from '../../src/runner/guestCommands.js';
 import { noRetries } from '../../src/runner/dispatcher.js';
 import type { BatchTiming } from '../../src/runner/batchRun.js';
@@ -72,45 +73,28 @@ interface Script {
   disposeError?: Error;
 }
 
-class FakeMachine implements Machine {
-  readonly argv = ['qemu-system-x86_64'];
-  private listeners: ((c: Buffer) => void)[] = [];
-  private resolveExit!: (e: MachineExit) => void;
-  readonly exited = new Promise<MachineExit>((r) => (this.resolveExit = r));
-  private resolveClosed!: () => void;
-  readonly transportClosed = new Promise<void>((r) => (this.resolveClosed = r));
-  readonly commands: string[] = [];
-  disposed = false;
+class FakeMachine extends FakeMachineBase {
   private dead = false;
   /** Resolves when a command that hangs has started. */
   readonly hanging: Promise<void>;
   private resolveHanging!: () => void;
 
   constructor(
-    readonly name: string,
+    name: string,
     private readonly s: Script,
   ) {
+    super(name);
     this.hanging = new Promise((r) => (this.resolveHanging = r));
   }
 
-  /** Console bytes in odd-sized reads (the detector must not care where they are cut). */
-  console(text: string, chunk = 101): void {
-    const b = Buffer.from(text);
-    for (let i = 0; i < b.length; i += chunk) for (const l of this.listeners) l(b.subarray(i, i + chunk));
-  }
   die(exit: MachineExit): void {
     this.dead = true;
-    this.resolveExit(exit);
-    this.resolveClosed();
+    this.end(exit);
   }
   async boot() {
     if (this.s.bootConsole) this.console(this.s.bootConsole);
     if (this.s.bootError) throw this.s.bootError;
     return { bootMs: 1, kernelRelease: '6.1.0-56-cloud-amd64' };
-  }
-  onConsole(l: (c: Buffer) => void) {
-    this.listeners.push(l);
-    return () => (this.listeners = this.listeners.filter((x) => x !== l));
   }
   async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     // As the ssh transport: a closed channel refuses, and closing it rejects what runs.
@@ -143,12 +127,7 @@ class FakeMachine implements Machine {
     }
     return { exitCode: s.checkExit ?? 0, stdout: s.stdout ?? '', stderr: '' };
   }
-  async sysrq() {}
-  async dumpGuestMemory() {}
-  consoleTail() {
-    return '';
-  }
-  async dispose() {
+  override async dispose() {
     this.disposed = true;
     if (!this.dead) this.die({ exitCode: undefined, signal: 'SIGTERM', stderr: '' });
     if (this.s.disposeError) throw this.s.disposeError;

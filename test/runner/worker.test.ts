@@ -10,6 +10,7 @@ import { createCheckStream, createConsoleWatcher } from '../../src/runner/adapte
 import { Worker, type WorkerDeps } from '../../src/runner/worker.js';
 import { MachineSupply } from '../../src/runner/supply.js';
 import type { ExecOptions, ExecResult, Machine, MachineExit } from '../../src/vm/machine.js';
+import { FakeMachineBase } from './fakeMachine.js';
 import { renderCheckCommand } from '../../src/runner/guestCommands.js';
 import { retriesPolicy } from '../../src/runner/run.js';
 import { HostError } from '../../src/errors.js';
@@ -33,29 +34,18 @@ interface Script {
   checkStartMs?: number;
 }
 
-class ScriptedMachine implements Machine {
-  readonly argv = ['qemu-system-x86_64'];
-  private listeners: ((c: Buffer) => void)[] = [];
-  private resolveExit!: (e: MachineExit) => void;
-  readonly exited = new Promise<MachineExit>((r) => (this.resolveExit = r));
-  private resolveClosed!: () => void;
-  readonly transportClosed = new Promise<void>((r) => (this.resolveClosed = r));
-  readonly commands: string[] = [];
-  disposed = false;
-
+class ScriptedMachine extends FakeMachineBase {
   constructor(
-    readonly name: string,
+    name: string,
     private readonly script: Script,
-  ) {}
+  ) {
+    super(name);
+  }
 
   async boot() {
     if (this.script.bootDelayMs) await new Promise((r) => setTimeout(r, this.script.bootDelayMs));
     if (this.script.bootError) throw this.script.bootError;
     return { bootMs: 1, kernelRelease: '6.1.0-56-cloud-amd64' };
-  }
-  onConsole(l: (c: Buffer) => void) {
-    this.listeners.push(l);
-    return () => (this.listeners = this.listeners.filter((x) => x !== l));
   }
   async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     this.commands.push(command);
@@ -65,13 +55,9 @@ class ScriptedMachine implements Machine {
     // Odd-sized chunks: the parser and detector must not care where the bytes are cut.
     for (let i = 0; i < s.stdout.length; i += 37) opts.onStdout?.(Buffer.from(s.stdout.slice(i, i + 37)));
     await tick();
-    if (s.console !== undefined) {
-      const buf = Buffer.from(s.console);
-      for (let i = 0; i < buf.length; i += 101) for (const l of this.listeners) l(buf.subarray(i, i + 101));
-    }
+    if (s.console !== undefined) this.console(s.console);
     if (s.exit) {
-      this.resolveExit(s.exit);
-      this.resolveClosed();
+      this.end(s.exit);
       return new Promise((_, reject) => setTimeout(() => reject(new Error('connection lost')), 5));
     }
     if (s.checkExit === undefined) {
@@ -79,14 +65,6 @@ class ScriptedMachine implements Machine {
       return new Promise((_, reject) => opts.signal?.addEventListener('abort', () => reject(new Error('aborted'))));
     }
     return { exitCode: s.checkExit, stdout: s.stdout, stderr: '' };
-  }
-  async sysrq() {}
-  async dumpGuestMemory() {}
-  consoleTail() {
-    return '';
-  }
-  async dispose() {
-    this.disposed = true;
   }
 }
 

@@ -4,29 +4,14 @@
  * itself on the connection, and a command the caller gives up on (timeout, abort) is killed,
  * its channel closed, and its output no longer reaches the caller.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import ssh2 from 'ssh2';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { generateSshKeyPair } from '../../src/vm/sshKeyPair.js';
-import { connectSsh, TimeoutError, type Transport, TransportError } from '../../src/vm/sshTransport.js';
+import { describe, expect, it } from 'vitest';
+import { TimeoutError, type Transport, TransportError } from '../../src/vm/sshTransport.js';
+import { sshTestGuests } from './sshTestGuest.js';
 
-let tmp: string;
-let servers: ssh2.Server[];
-let transports: Transport[];
-beforeEach(() => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-ssh-exec-'));
-  servers = [];
-  transports = [];
-});
-afterEach(async () => {
-  for (const t of transports) t.close();
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
+const guests = sshTestGuests('kt-ssh-exec-');
 
 /** One command as the server saw it. */
 interface Seen {
@@ -44,55 +29,43 @@ interface Seen {
  * reached the client. `hangup`: drops the whole connection.
  */
 async function guest(): Promise<{ transport: Transport; seen: Seen[] }> {
-  const keys = generateSshKeyPair('kt-guest');
   const seen: Seen[] = [];
   const forever = new Set<ssh2.ServerChannel>();
-  const server = new ssh2.Server({ hostKeys: [keys.private] }, (conn) => {
-    conn.on('error', () => {});
-    conn.on('authentication', (ctx) => (ctx.method === 'publickey' ? ctx.accept() : ctx.reject(['publickey'])));
-    conn.on('ready', () => {
-      conn.on('session', (accept) => {
-        const session = accept();
-        let s: Seen | undefined;
-        session.on('signal', (_acc, _rej, info) => s?.signals.push(info.name));
-        session.on('exec', (acc, _rej, info) => {
-          const record: Seen = { command: info.command, signals: [], closed: false };
-          s = record;
-          seen.push(record);
-          const stream = acc();
-          // Consumed, so the channel's 'end' and then 'close' come (ssh2 lib/utils.js onCHANNEL_CLOSE).
-          stream.resume();
-          stream.on('close', () => {
-            record.closed = true;
-            forever.delete(stream);
-          });
-          if (info.command === 'big') {
-            for (let i = 0; i < 16; i++) stream.write(Buffer.alloc(4096, 97 + i));
-            stream.exit(0);
-            stream.end();
-          } else if (info.command === 'forever') {
-            forever.add(stream);
-            stream.write('first\n');
-          } else if (info.command === 'poke') {
-            for (const f of forever) f.write('late\n');
-            stream.write('poked\n');
-            stream.exit(0);
-            stream.end();
-          } else if (info.command === 'hangup') {
-            conn.end();
-          } else {
-            stream.exit(127);
-            stream.end();
-          }
-        });
+  const transport = await guests.connect((accept, conn) => {
+    const session = accept();
+    let s: Seen | undefined;
+    session.on('signal', (_acc, _rej, info) => s?.signals.push(info.name));
+    session.on('exec', (acc, _rej, info) => {
+      const record: Seen = { command: info.command, signals: [], closed: false };
+      s = record;
+      seen.push(record);
+      const stream = acc();
+      // Consumed, so the channel's 'end' and then 'close' come (ssh2 lib/utils.js onCHANNEL_CLOSE).
+      stream.resume();
+      stream.on('close', () => {
+        record.closed = true;
+        forever.delete(stream);
       });
+      if (info.command === 'big') {
+        for (let i = 0; i < 16; i++) stream.write(Buffer.alloc(4096, 97 + i));
+        stream.exit(0);
+        stream.end();
+      } else if (info.command === 'forever') {
+        forever.add(stream);
+        stream.write('first\n');
+      } else if (info.command === 'poke') {
+        for (const f of forever) f.write('late\n');
+        stream.write('poked\n');
+        stream.exit(0);
+        stream.end();
+      } else if (info.command === 'hangup') {
+        conn.end();
+      } else {
+        stream.exit(127);
+        stream.end();
+      }
     });
   });
-  servers.push(server);
-  const socket = path.join(tmp, `ssh-${servers.length}.sock`);
-  await new Promise<void>((resolve) => server.listen(socket, resolve));
-  const transport = await connectSsh({ kind: 'virtio-serial', socket }, generateSshKeyPair().private, 10_000, keys.public);
-  transports.push(transport);
   return { transport, seen };
 }
 

@@ -4,27 +4,12 @@
  * and $TERM, a resize arrives as window-change, keys reach the command's stdin, and the session
  * ends with the exit status, the killing signal, or "lost" when the connection drops.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import ssh2 from 'ssh2';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { generateSshKeyPair } from '../../src/vm/sshKeyPair.js';
-import { connectSsh, type Transport } from '../../src/vm/sshTransport.js';
+import { describe, expect, it } from 'vitest';
+import type { Transport } from '../../src/vm/sshTransport.js';
+import { sshTestGuests } from './sshTestGuest.js';
 
-let tmp: string;
-let servers: ssh2.Server[];
-let transports: Transport[];
-beforeEach(() => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-ssh-session-'));
-  servers = [];
-  transports = [];
-});
-afterEach(async () => {
-  for (const t of transports) t.close();
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
+const guests = sshTestGuests('kt-ssh-session-');
 
 /** What the server saw of one session. */
 interface Seen {
@@ -37,36 +22,24 @@ interface Seen {
 type Script = (stream: ssh2.ServerChannel, seen: Seen, conn: ssh2.Connection) => void;
 
 async function guest(script: Script): Promise<{ transport: Transport; seen: Seen }> {
-  const keys = generateSshKeyPair('kt-guest');
   const seen: Seen = { windows: [], stdin: [] };
-  const server = new ssh2.Server({ hostKeys: [keys.private] }, (conn) => {
-    conn.on('error', () => {});
-    conn.on('authentication', (ctx) => (ctx.method === 'publickey' ? ctx.accept() : ctx.reject(['publickey'])));
-    conn.on('ready', () => {
-      conn.on('session', (accept) => {
-        const session = accept();
-        session.on('pty', (acc, _rej, info) => {
-          seen.pty = { rows: info.rows, cols: info.cols, term: info.term };
-          acc?.();
-        });
-        session.on('window-change', (acc, _rej, info) => {
-          seen.windows.push({ rows: info.rows, cols: info.cols });
-          acc?.();
-        });
-        session.on('exec', (acc, _rej, info) => {
-          seen.command = info.command;
-          const stream = acc();
-          stream.on('data', (chunk: Buffer) => seen.stdin.push(chunk));
-          script(stream, seen, conn);
-        });
-      });
+  const transport = await guests.connect((accept, conn) => {
+    const session = accept();
+    session.on('pty', (acc, _rej, info) => {
+      seen.pty = { rows: info.rows, cols: info.cols, term: info.term };
+      acc?.();
+    });
+    session.on('window-change', (acc, _rej, info) => {
+      seen.windows.push({ rows: info.rows, cols: info.cols });
+      acc?.();
+    });
+    session.on('exec', (acc, _rej, info) => {
+      seen.command = info.command;
+      const stream = acc();
+      stream.on('data', (chunk: Buffer) => seen.stdin.push(chunk));
+      script(stream, seen, conn);
     });
   });
-  servers.push(server);
-  const socket = path.join(tmp, `ssh-${servers.length}.sock`);
-  await new Promise<void>((resolve) => server.listen(socket, resolve));
-  const transport = await connectSsh({ kind: 'virtio-serial', socket }, generateSshKeyPair().private, 10_000, keys.public);
-  transports.push(transport);
   return { transport, seen };
 }
 
