@@ -8,12 +8,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { serializeBaseline, emptyBaseline } from '../../src/baseline/format.js';
-import { EventLogWriter } from '../../src/record/eventLog.js';
 import type { RunEvent } from '../../src/record/events.js';
 import { interruptedRun } from '../reporters/scenarios.js';
 import { O, runEvents } from '../baseline/runs.js';
 import { buildFixtureTree, copyFixtureTree } from '../fstests/fixtureHelpers.js';
-import { CLI_TIMEOUT_MS, kt, snapshot } from './helpers.js';
+import { CLI_TIMEOUT_MS, kt, snapshot, writeRunDir } from './helpers.js';
 
 let root: string;
 beforeEach(() => {
@@ -25,12 +24,7 @@ afterEach(() => {
 
 /** A run directory holding the event log `kt run` would have written. */
 function runDir(name: string, events: RunEvent[]): string {
-  const dir = path.join(root, name);
-  fs.mkdirSync(dir);
-  const writer = EventLogWriter.open(dir, { durable: false });
-  for (const e of events) writer.append(e);
-  writer.close();
-  return dir;
+  return writeRunDir(path.join(root, name), events);
 }
 
 /** The known-good kernel's runs: 002 fails (output mismatch), 004 is not run, the rest passes. */

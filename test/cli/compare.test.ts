@@ -8,10 +8,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EventLogWriter } from '../../src/record/eventLog.js';
 import type { RunEvent } from '../../src/record/events.js';
 import { NULL_DEREF, O, runEvents } from '../baseline/runs.js';
-import { CLI_TIMEOUT_MS, kt, snapshot } from './helpers.js';
+import { CLI_TIMEOUT_MS, kt, snapshot, writeRunDir } from './helpers.js';
 
 let root: string;
 beforeEach(() => {
@@ -22,12 +21,7 @@ afterEach(() => {
 });
 
 function runDir(name: string, events: RunEvent[]): string {
-  const dir = path.join(root, name);
-  fs.mkdirSync(dir);
-  const writer = EventLogWriter.open(dir, { durable: false });
-  for (const e of events) writer.append(e);
-  writer.close();
-  return dir;
+  return writeRunDir(path.join(root, name), events);
 }
 
 const BASE = { 'selftest/001': [O.pass], 'selftest/002': [O.mismatch], 'generic/004': [O.pass], 'selftest/005': [O.pass], 'generic/001': [O.pass], 'selftest/003': [O.exit3] };

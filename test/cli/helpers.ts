@@ -6,6 +6,17 @@ import { expect } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EventLogWriter } from '../../src/record/eventLog.js';
+import type { RunEvent } from '../../src/record/events.js';
+
+/** A run directory at `dir` (made with its parents) holding the event log `kt run` would have written. */
+export function writeRunDir(dir: string, events: readonly RunEvent[]): string {
+  fs.mkdirSync(dir, { recursive: true });
+  const writer = EventLogWriter.open(dir, { durable: false });
+  for (const e of events) writer.append(e);
+  writer.close();
+  return dir;
+}
 
 export const KT = fileURLToPath(new URL('../../bin/kt.js', import.meta.url));
 

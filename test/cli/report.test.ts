@@ -7,12 +7,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EventLogWriter } from '../../src/record/eventLog.js';
 import type { RunEvent } from '../../src/record/events.js';
 import { summarizeRun } from '../../src/record/summarize.js';
 import { writeReports } from '../../src/reporters/writeReports.js';
 import { interruptedRun, shard } from '../reporters/scenarios.js';
-import { CLI_TIMEOUT_MS, kt, snapshot } from './helpers.js';
+import { CLI_TIMEOUT_MS, kt, snapshot, writeRunDir } from './helpers.js';
 
 let root: string;
 beforeEach(() => {
@@ -24,11 +23,7 @@ afterEach(() => {
 
 /** A run directory as `kt run` leaves it: the event log and the reports made from it. */
 async function runDir(name: string, events: RunEvent[]): Promise<string> {
-  const dir = path.join(root, name);
-  fs.mkdirSync(dir);
-  const writer = EventLogWriter.open(dir, { durable: false });
-  for (const e of events) writer.append(e);
-  writer.close();
+  const dir = writeRunDir(path.join(root, name), events);
   await writeReports(dir, summarizeRun(events));
   return dir;
 }

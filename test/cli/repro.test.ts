@@ -7,11 +7,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventLogWriter } from '../../src/record/eventLog.js';
 import type { RunEvent, RunStartEvent } from '../../src/record/events.js';
 import { O, runEvents, type RunPlan } from '../baseline/runs.js';
 import { buildFixtureTree, copyFixtureTree } from '../fstests/fixtureHelpers.js';
-import { CLI_TIMEOUT_MS, kt, snapshot } from './helpers.js';
+import { CLI_TIMEOUT_MS, kt, snapshot, writeRunDir } from './helpers.js';
 
 let root: string;
 let tree: string;
@@ -62,10 +61,7 @@ function recordedRun(name: string, plans: Partial<Record<keyof typeof SECTIONS, 
     sections: sections.map((s) => SECTIONS[s]),
     ...start,
   });
-  const writer = EventLogWriter.open(dir, { durable: false });
-  for (const e of events) writer.append(e);
-  writer.close();
-  return dir;
+  return writeRunDir(dir, events);
 }
 
 describe('kt repro', () => {
