@@ -41,7 +41,9 @@ export const devicesSchema = z
   })
   .strict();
 
-const fstyp = z.enum(['xfs', 'ext4', 'ext2', 'ext3', 'btrfs']);
+/** The filesystems a section can test (FSTYP): those kt makes TEST_DEV for (src/runner/guestCommands.ts MKFS). */
+export const SECTION_FSTYPS = ['xfs', 'ext4', 'ext2', 'ext3', 'btrfs'] as const;
+const fstyp = z.enum(SECTION_FSTYPS);
 
 /** One section of a suite: what fstests calls a config section. */
 export const sectionSchema = z

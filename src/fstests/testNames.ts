@@ -22,26 +22,30 @@ export function isTestId(id: string): boolean {
   return TEST_ID_RE.test(id);
 }
 
-/** The test directory of FSTYP; check's get_group_dirs maps ext2/ext3/fuseblk.ext* to ext4. */
+/**
+ * The test directory of FSTYP: ext2 and ext3 use tests/ext4 (fstests check get_group_list, as of
+ * v2026.01.05: `if [ "$FSTYP" = ext2 -o "$FSTYP" = ext3 ]; then fsgroup=ext4`); a later fuse
+ * series maps fuse types of ext* there too (get_group_dirs).
+ */
 export function fsTestDir(fstyp: string): string {
-  // fstests check get_group_dirs: "ext2|ext3|fuseblk.ext[234]) fsgroup=ext4"
   if (fstyp === 'ext2' || fstyp === 'ext3' || /^fuseblk\.ext[234]$/.test(fstyp)) return 'ext4';
   return fstyp;
 }
 
 /**
  * The test directories of fstests that belong to one filesystem (kdave/xfstests tests/: every
- * directory but generic, shared, perf and selftest). check searches one of them for groups
- * only when it is FSTYP's (get_group_dirs), but runs a test named on its command line whatever
+ * directory but generic, shared, perf and selftest, v2026.01.05). check searches one of them for
+ * groups only when it is FSTYP's (get_group_list), but runs a test named on its command line whatever
  * FSTYP is, and since fstests dropped `_supported_fs` such a test no longer says `not run`
- * there: btrfs/001 on xfs fails with `_btrfs: command not found`.
+ * there unless a `_require_*` check stops it: btrfs/001 on xfs fails with `_btrfs: command not
+ * found`. A directory not listed here (a fork's own) counts as generic.
  */
 export const FILESYSTEM_TEST_DIRS: ReadonlySet<string> = new Set(['btrfs', 'ceph', 'cifs', 'ext4', 'f2fs', 'nfs', 'ocfs2', 'overlay', 'tmpfs', 'udf', 'xfs']);
 
 /** The filesystem test `id` (`btrfs/001`) was written for, or undefined for generic and other tests. Pure. */
 export function filesystemOfTest(id: string): string | undefined {
-  const dir = id.slice(0, id.indexOf('/'));
-  return FILESYSTEM_TEST_DIRS.has(dir) ? dir : undefined;
+  const [dir, name] = id.split('/');
+  return name !== undefined && dir !== undefined && FILESYSTEM_TEST_DIRS.has(dir) ? dir : undefined;
 }
 
 /** The directories check searches for `-g`/`-x` groups: generic plus the FSTYP directory. */

@@ -11,6 +11,7 @@ import { historyKey, type History } from '../record/history.js';
 import { loadTestTree, type TestTree } from '../fstests/testTree.js';
 import { planTests } from '../fstests/planTests.js';
 import { filesystemOfTest, fsTestDir } from '../fstests/testNames.js';
+import { SECTION_FSTYPS } from '../config/schema.js';
 import { expungeLineMatches } from '../fstests/excludeFile.js';
 import { orderLongestFirst, selectShard } from './order.js';
 import { guestSectionSlug } from './guestCommands.js';
@@ -98,6 +99,7 @@ export function planRun(config: RunConfig, history: History, kernel?: KernelVers
   };
   const warnings = new Set<string>();
   const sectionDirs = new Set(config.sections.map((s) => fsTestDir(s.fstyp)));
+  const strays: StrayTests[] = [];
   const sections: SectionPlan[] = config.sections.map((section) => {
     const plan = planTests({
       tree: treeFor(section.fstyp),
@@ -107,10 +109,14 @@ export function planRun(config: RunConfig, history: History, kernel?: KernelVers
       tests: config.tests,
     });
     for (const w of plan.warnings ?? []) warnings.add(w);
-    const tests = placeFilesystemTests(plan.tests, section, sectionDirs, warnings);
-    const { kept, excluded } = applyExcludes(tests, [...config.excludes, ...section.excludes], kernel);
+    const placed = placeFilesystemTests(plan.tests, section.fstyp, sectionDirs);
+    const { kept, excluded } = applyExcludes(placed.tests, [...config.excludes, ...section.excludes], kernel);
+    // Only what is still planned after the excludes is worth a warning.
+    const still = new Set(kept);
+    strays.push({ section: section.name, fstyp: section.fstyp, tests: placed.strays.filter((t) => still.has(t)) });
     return { section: section.name, tests: kept, excluded };
   });
+  for (const w of strayWarnings(strays)) warnings.add(w);
   const all: WorkSpec[] = sections.flatMap((s) => s.tests.map((test) => ({ section: s.section, test })));
   if (all.length === 0) {
     const excluded = sections.reduce((n, s) => n + s.excluded.length, 0);
@@ -134,25 +140,53 @@ export function planRun(config: RunConfig, history: History, kernel?: KernelVers
 /**
  * A test written for one filesystem (`btrfs/001`, src/fstests/testNames.ts) that was named or
  * reached through a `<dir>/<group>` group runs only in the sections of that filesystem when the
- * run has one; with none, it runs where it was asked for, as fstests' check would run it, and
- * the user is told. Pure but for adding to `warnings`.
+ * run has one; with none, it stays where it was asked for, as fstests' check would run it: a
+ * stray, which the user hears of (strayWarnings). Pure.
  */
-function placeFilesystemTests(tests: readonly string[], section: RunConfig['sections'][number], sectionDirs: ReadonlySet<string>, warnings: Set<string>): string[] {
-  const own = fsTestDir(section.fstyp);
-  const foreign = new Map<string, string[]>();
+function placeFilesystemTests(tests: readonly string[], fstyp: string, sectionDirs: ReadonlySet<string>): { tests: string[]; strays: string[] } {
+  const own = fsTestDir(fstyp);
+  const strays: string[] = [];
   const kept = tests.filter((t) => {
     const fs = filesystemOfTest(t);
     if (fs === undefined || fs === own) return true;
     if (sectionDirs.has(fs)) return false;
-    foreign.set(fs, [...(foreign.get(fs) ?? []), t]);
+    strays.push(t);
     return true;
   });
-  for (const [fs, list] of foreign) {
-    const named = list.length <= 3 ? list.join(', ') : `${list.slice(0, 3).join(', ')} and ${list.length - 3} more`;
-    const them = list.length === 1 ? ['it', 'is'] : ['them', 'are'];
-    warnings.add(`${named}: written for ${fs}, run in section ${section.name} (FSTYP=${section.fstyp}) as check would run ${them[0]}, where ${them[0] === 'it' ? 'it' : 'they'} ${them[1]} likely to fail; add a section of FSTYP=${fs} (-c) to run ${them[0]} there`);
+  return { tests: kept, strays };
+}
+
+/** The tests one section runs although they were written for another filesystem. */
+interface StrayTests {
+  section: string;
+  fstyp: string;
+  tests: string[];
+}
+
+/**
+ * One warning per filesystem whose tests run in sections of another, naming the tests and the
+ * sections, and what to do: a section of that filesystem where kt has one. Pure.
+ */
+export function strayWarnings(strays: readonly StrayTests[]): string[] {
+  const byFs = new Map<string, { tests: string[]; sections: string[] }>();
+  for (const s of strays) {
+    for (const t of s.tests) {
+      const fs = filesystemOfTest(t)!;
+      const entry = byFs.get(fs) ?? { tests: [], sections: [] };
+      if (!entry.tests.includes(t)) entry.tests.push(t);
+      const section = `${s.section} (FSTYP=${s.fstyp})`;
+      if (!entry.sections.includes(section)) entry.sections.push(section);
+      byFs.set(fs, entry);
+    }
   }
-  return kept;
+  return [...byFs].map(([fs, { tests, sections }]) => {
+    const one = tests.length === 1;
+    const named = tests.length <= 3 ? tests.join(', ') : `${tests.slice(0, 3).join(', ')} and ${tests.length - 3} more`;
+    const fix = (SECTION_FSTYPS as readonly string[]).includes(fs)
+      ? `add a section of FSTYP=${fs} (-c) to run ${one ? 'it' : 'them'} there`
+      : `kt has no sections of FSTYP=${fs}`;
+    return `${named}: written for ${fs}, run in ${sections.length === 1 ? 'section' : 'sections'} ${sections.join(', ')} as check would run ${one ? 'it' : 'them'}, where ${one ? 'it is' : 'they are'} likely to fail; ${fix}`;
+  });
 }
 
 function describeSelection(config: RunConfig): string {

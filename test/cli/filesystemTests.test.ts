@@ -44,3 +44,19 @@ describe('a test of one filesystem named in a run of several', () => {
     expect(planned(r.out)).toContain('xfs/001  [xfs/4k]');
   }, CLI_TIMEOUT_MS);
 });
+
+describe('the warning for tests of a filesystem no section has', () => {
+  it('is one line for all the sections they run in, and none for the tests an exclude took out', async () => {
+    const r = await dryRun(['-c', 'ext4/4k,ext4/1k', 'xfs/001', 'generic/001']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err.split('\n').filter((l) => l.startsWith('kt: warning'))).toEqual([
+      'kt: warning: xfs/001: written for xfs, run in sections ext4/4k (FSTYP=ext4), ext4/1k (FSTYP=ext4) as check would run it, where it is likely to fail; add a section of FSTYP=xfs (-c) to run it there',
+    ]);
+    const exclude = path.join(path.dirname(tree), 'exclude');
+    fs.writeFileSync(exclude, 'xfs/001\n');
+    const excluded = await dryRun(['-c', 'ext4/4k,ext4/1k', '-E', exclude, 'xfs/001', 'generic/001']);
+    expect(excluded.code, excluded.err).toBe(0);
+    expect(planned(excluded.out).sort()).toEqual(['generic/001  [ext4/1k]', 'generic/001  [ext4/4k]']);
+    expect(excluded.err).not.toContain('warning');
+  }, CLI_TIMEOUT_MS);
+});
