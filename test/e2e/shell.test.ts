@@ -218,6 +218,20 @@ describe('kt shell -- CMD', () => {
     }
   });
 
+  it("gives device-mapper devices udev's /dev/mapper links, as fstests' dm tests (common/dmflakey, common/rc _short_dev) need", async () => {
+    // dmsetup as common/rc _dmsetup_create runs it, then what _short_dev reads: /dev/mapper/<name>
+    // must be udev's link to ../dm-N (guest/kt-init starts udevd after the boot).
+    const script = 'dmsetup create kt-e2e --table "0 2048 zero" && udevadm wait --timeout 30 /dev/mapper/kt-e2e && readlink /dev/mapper/kt-e2e && blockdev --getsz /dev/mapper/kt-e2e && dmsetup remove kt-e2e && udevadm wait --removed --timeout 30 /dev/mapper/kt-e2e && test ! -e /dev/mapper/kt-e2e && echo DM-OK';
+    const r = await execa('node', [KT, 'shell', '--accel', 'tcg', '--fstests', tree, '--results', path.join(work, 'results'), '--', 'sh', '-c', script], {
+      reject: false,
+      env: ktEnv(),
+      cwd: work,
+      stdin: 'ignore',
+    });
+    expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.stdout).toMatch(/^\.\.\/dm-\d+\r?\n2048\r?\nDM-OK\r?$/m);
+  });
+
   it('--keep keeps the disks of a clean power-off, and --disks boots them again', async () => {
     const opts = { reject: false, env: ktEnv(), cwd: work, stdin: 'ignore' } as const;
     const common = ['shell', '--accel', 'tcg', '--fstests', tree, '--results', path.join(work, 'results'), '--test-size', '1G', '--scratch-size', '1G'];

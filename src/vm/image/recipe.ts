@@ -23,6 +23,10 @@ export const FSTESTS_PACKAGES = [
   'thin-provisioning-tools', 'fio', 'dbench', 'sqlite3', 'uuid-runtime', 'xz-utils', 'lz4',
   'keyutils', 'openssl', 'libcap2-bin', 'file', 'hostname', 'iproute2', 'strace', 'parted',
   'fsverity', 'indent', 'dump', 'duperemove', 'bsdextrautils',
+  // udevd for the devices tests make (device-mapper, loop): fstests waits on it (common/rc
+  // _udev_wait) and expects /dev/mapper/<name> as its link to ../dm-N (common/rc _short_dev).
+  // guest/kt-init starts it once the boot's own devices are set up, without a coldplug.
+  'udev',
   // Shared libraries fstests' own helpers (src/, ltp/) link against.
   'libaio1', 'liburing2', 'libgdbm6', 'libgdbm-compat4', 'libssl3', 'libinih1', 'liburcu8',
   'libbtrfsutil1',
