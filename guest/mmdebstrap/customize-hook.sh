@@ -21,6 +21,12 @@ install -m 0644 "$files/kt_sshd_config" "$root/etc/ssh/kt_sshd_config"
 ln -sfn ../proc/self/mounts "$root/etc/mtab"
 [ -e "$root/etc/fstab" ] || echo '# kt guest: kt-init mounts everything' >"$root/etc/fstab"
 
+# udevd runs in the guest (guest/kt-init), but a test's volume group must not be activated
+# behind its back when its last physical volume appears: lvm2's 69-lvm.rules runs
+# `vgchange -aay` where no systemd is, unless global/event_activation is 0 (lvm.conf(5)).
+grep -q '^global {$' "$root/etc/lvm/lvm.conf"
+sed -i 's/^global {$/global {\n\tevent_activation = 0/' "$root/etc/lvm/lvm.conf"
+
 # One host key, generated per image; the host can pin it from manifest.json.
 rm -f "$root"/etc/ssh/ssh_host_*
 chroot "$root" ssh-keygen -q -t ed25519 -N '' -C kt-guest -f /etc/ssh/ssh_host_ed25519_key

@@ -105,7 +105,7 @@ function baseRequirements(ctx: KconfigContext): Requirement[] {
     nixos
       ? req('RD_ZSTD', 'boot', 'NixOS compresses its initrd with zstd (boot.initrd.compressor)', { dependsOn: ['BLK_DEV_INITRD'], source: 'usr/Kconfig; nixos/modules/system/boot/stage-1.nix' })
       : req('RD_GZIP', 'boot', "kt's initramfs is a gzip-compressed cpio archive", { dependsOn: ['BLK_DEV_INITRD'], source: 'usr/Kconfig; src/vm/image/initramfs.ts' }),
-    req('DEVTMPFS', 'boot', nixos ? 'systemd and the NixOS initrd mount devtmpfs on /dev' : 'guest/init mounts devtmpfs on /dev (kt guests run no udev)', { source: 'drivers/base/Kconfig; guest/init' }),
+    req('DEVTMPFS', 'boot', nixos ? 'systemd and the NixOS initrd mount devtmpfs on /dev' : 'guest/init mounts devtmpfs on /dev (no udev during the boot)', { source: 'drivers/base/Kconfig; guest/init' }),
     req('BINFMT_ELF', 'boot', 'every guest program is an ELF binary', { source: 'fs/Kconfig.binfmt' }),
     req('BINFMT_SCRIPT', 'boot', nixos ? 'NixOS stage 1 and the service scripts are #! scripts' : "kt's /init and /sbin/kt-init are #! scripts", { source: 'fs/Kconfig.binfmt; guest/init' }),
     req('PROC_FS', 'boot', 'the guest scripts read /proc/cmdline and fstests reads /proc/mounts', { source: 'fs/proc/Kconfig' }),

@@ -48,6 +48,27 @@ describe('renderSectionSetup', () => {
     }
   }
 
+  it("waits while guest/kt-init's udevd start is under way, and only then makes TEST_DEV", async () => {
+    for (const [state, waits] of [['starting', 1], ['running', 0], ['none', 0], [undefined, 0]] as const) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-setup-'));
+      try {
+        if (state !== undefined) fs.writeFileSync(path.join(dir, 'udev'), `${state}\n`);
+        const section = { name: 'xfs', fstyp: 'xfs', mkfsOptions: '', mountOptions: '', env: {} };
+        const script = renderSectionSetup({ section: 'xfs', localConfig: localConfigFor(section), fstyp: 'xfs', mkfsOptions: '' })
+          .replaceAll('/run/kt', dir)
+          // One turn of the wait: kt-init's start ends meanwhile.
+          .replace('sleep 0.1', `echo waited >> ${dir}/log; echo running > ${dir}/udev`)
+          .replace('mkfs.xfs -f -q', `echo mkfs >> ${dir}/log #`);
+        const r = await execa('bash', ['-c', script], { reject: false });
+        expect(r.exitCode, r.stderr).toBe(0);
+        expect(r.stderr).toBe('');
+        expect(fs.readFileSync(path.join(dir, 'log'), 'utf8'), String(state)).toBe(`${'waited\n'.repeat(waits)}mkfs\n`);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  });
+
   it('writes a suite value that contains the old heredoc terminator and shell code as plain data', async () => {
     const evil = 'x\nKT_LOCAL_CONFIG_EOF\ntouch PWNED\n$(touch PWNED2)`touch PWNED3`';
     const out = await runSetup({ EVIL: evil.replaceAll('PWNED', '/tmp/should-not-exist-pwned') }, '');
