@@ -55,8 +55,7 @@ let
     exec ${pkgs.bash}/bin/bash ${./kt-disk-name.sh} "$@"
   '';
 
-  # The settings of guest/kt_sshd_config of the Debian image but its BASH_ENV (a NixOS guest
-  # runs udev from its boot, guest/kt-init's fallback has nothing to do here). UsePAM no: root has an
+  # The same settings as guest/kt_sshd_config of the Debian image. UsePAM no: root has an
   # empty password in this throw-away VM (see users.users.root below), which sshd accepts
   # for key logins; password logins stay off.
   sshdConfig = pkgs.writeText "kt_sshd_config" ''

@@ -27,6 +27,13 @@ ln -sfn ../proc/self/mounts "$root/etc/mtab"
 grep -q '^global {$' "$root/etc/lvm/lvm.conf"
 sed -i 's/^global {$/global {\n\tevent_activation = 0/' "$root/etc/lvm/lvm.conf"
 
+# What guest/kt-init decides at boot for every command (/run/kt/env.sh: DM_DISABLE_UDEV where
+# udevd cannot run). Each runs in bash started by sshd, which reads /etc/bash.bashrc and not
+# BASH_ENV (bash's shell.c run_startup_files, the sshd case; Debian builds bash with
+# SSH_SOURCE_BASHRC), as interactive shells do; fstests' own scripts inherit the environment. Not
+# sshd's SetEnv: the host's one connection is made before kt-init decides.
+sed -i '1i [ -r /run/kt/env.sh ] && . /run/kt/env.sh' "$root/etc/bash.bashrc"
+
 # One host key, generated per image; the host can pin it from manifest.json.
 rm -f "$root"/etc/ssh/ssh_host_*
 chroot "$root" ssh-keygen -q -t ed25519 -N '' -C kt-guest -f /etc/ssh/ssh_host_ed25519_key
