@@ -32,10 +32,11 @@ export interface DirectArtifacts {
   /** --rootfs virtiofs: the trees the VMs boot from instead of the two images (src/cli/virtiofsRun.ts). */
   virtiofs?: VirtiofsOptions;
   /**
-   * Set when the image files above are the run's pin of kt's image (src/vm/image/pinImage.ts):
-   * the image's own directory, which messages name instead of the pin.
+   * The guest's ssh host key and the manifest it is named by, when the image files above are
+   * the run's pin of kt's image (src/vm/image/pinImage.ts): the image's own manifest, not the
+   * pin's, which is gone after the run (QemuMachine's `hostKey`).
    */
-  imageDirShown?: string;
+  hostKey?: { key: string; source: string };
 }
 
 /**
@@ -182,6 +183,6 @@ export function createMachineFactory(
     };
     const m = machineOptions(config, accel, id, index, direct);
     if (m.kind === 'nixos') return new (await import('../vm/nixos/nixosMachine.js')).NixosMachine({ spec: resolveNixosVmSpec(m.options), ...common });
-    return new (await import('../vm/qemuMachine.js')).QemuMachine({ spec: resolveVmSpec(m.options), ...common, ...(direct?.imageDirShown ? { imageDirShown: direct.imageDirShown } : {}) });
+    return new (await import('../vm/qemuMachine.js')).QemuMachine({ spec: resolveVmSpec(m.options), ...common, ...(direct?.hostKey ? { hostKey: direct.hostKey } : {}) });
   };
 }

@@ -18,8 +18,9 @@ import { batchSize, outsideTestDeadlineSec, testDeadlineSec } from '../runner/or
 import { describeExclusions, planRun, type PlannedRun } from '../runner/plan.js';
 import { parseKernelVersion } from '../config/excludes.js';
 import { readBzImageRelease } from '../config/kernelFile.js';
-import { ensureImage, imagePaths, hashImageInputs, imageRecipe, loadGuestFiles, readCachedImage, resolveCacheDir, type GuestImage } from '../vm/image/index.js';
+import { ensureImage, IMAGE_FILES, imagePaths, hashImageInputs, imageRecipe, loadGuestFiles, readCachedImage, resolveCacheDir, type GuestImage } from '../vm/image/index.js';
 import { requireQemu } from '../vm/qemuBinary.js';
+import { parseHostKeyLine } from '../vm/hostKey.js';
 import { killAllNow } from '../vm/processRegistry.js';
 import type { Accel } from '../vm/spec.js';
 import { bootKernelFor, IMAGE_VMLINUX, type BootKernel } from '../vm/pvh/pvhKernel.js';
@@ -227,6 +228,9 @@ async function prepareRunWith(config: RunConfig, cacheDir: string, image: GuestI
   const pinnedFrom = image?.pinnedFrom;
   const shown = (text: string) => (pinnedFrom && image ? text.replaceAll(image.dir, pinnedFrom) : text);
   const say = (line: string) => process.stderr.write(shown(line));
+  // The key the pinned build was read with, named by the image's own manifest; a key that is not
+  // valid is left to QemuMachine, which refuses it at boot (E_BOOT_HOST_KEY_UNKNOWN).
+  const hostKey = pinnedFrom && image && parseHostKeyLine(image.sshHostKey) ? { key: image.sshHostKey, source: path.join(pinnedFrom, IMAGE_FILES.manifest) } : undefined;
   // --rootfs virtiofs serves the image's tree and the fstests tree as they are: no fstests image.
   const virtiofs = direct && image ? await (await import('./virtiofsRun.js')).prepareVirtiofs(config, image, cacheDir, say) : undefined;
   const fstestsImage = direct ? (virtiofs ? '' : await ensureFstestsImage(config.fstestsDir, cacheDir)) : undefined;
@@ -259,7 +263,7 @@ async function prepareRunWith(config: RunConfig, cacheDir: string, image: GuestI
     release,
     // A virtiofs run shares the live tree, which has no content hash to remember it by.
     ...(direct && image && fstestsImage ? { preflight: preflightMemo(cacheDir, image, fstestsImage) } : {}),
-    ...(direct && image && fstestsImage !== undefined ? { direct: { kernel: image.kernel, ...(boot ? { boot } : {}), initramfs: await (await import('./ownKernel.js')).ownKernelInitramfs(config, image, cacheDir, say), rootImage: image.rootImage, fstestsImage, ...(virtiofs ? { virtiofs } : {}), ...(pinnedFrom ? { imageDirShown: pinnedFrom } : {}) } } : {}),
+    ...(direct && image && fstestsImage !== undefined ? { direct: { kernel: image.kernel, ...(boot ? { boot } : {}), initramfs: await (await import('./ownKernel.js')).ownKernelInitramfs(config, image, cacheDir, say), rootImage: image.rootImage, fstestsImage, ...(virtiofs ? { virtiofs } : {}), ...(hostKey ? { hostKey } : {}) } } : {}),
   };
 }
 

@@ -76,21 +76,18 @@ export function manifestPathOf(rootImage: string): string {
 /**
  * The key recorded in the manifest of the image `rootImage` belongs to. Throws HostError
  * E_BOOT_HOST_KEY_UNKNOWN when the manifest is missing, unreadable or holds no valid key: then kt
- * has nothing to check the guest against and must not boot it. `shownDir`: the directory to
- * name in messages when `rootImage` is a run's pin of the image (src/vm/image/pinImage.ts),
- * which is gone once the run ends.
+ * has nothing to check the guest against and must not boot it.
  */
-export async function imageHostKey(rootImage: string, shownDir?: string): Promise<HostKeyTrust> {
+export async function imageHostKey(rootImage: string): Promise<HostKeyTrust> {
   const manifestPath = manifestPathOf(rootImage);
   const manifest = await readManifest(manifestPath);
   const key = manifest?.sshHostKey;
-  const shown = (file: string) => (shownDir === undefined ? file : path.join(shownDir, path.basename(file)));
   if (key === undefined || !parseHostKeyLine(key)) {
     throw new HostError(
       'E_BOOT_HOST_KEY_UNKNOWN',
-      `no valid sshHostKey in ${shown(manifestPath)}${key !== undefined ? ` (found ${JSON.stringify(key)})` : ''}: cannot verify the guest of ${shown(rootImage)}`,
+      `no valid sshHostKey in ${manifestPath}${key !== undefined ? ` (found ${JSON.stringify(key)})` : ''}: cannot verify the guest of ${rootImage}`,
       'rebuild the guest image (kt image build --rebuild); its manifest records the key',
     );
   }
-  return { kind: 'pinned', key, source: shown(manifestPath) };
+  return { kind: 'pinned', key, source: manifestPath };
 }

@@ -25,8 +25,6 @@ export interface QemuMachineOptions {
    * any other key fails the boot with E_BOOT_HOST_KEY.
    */
   hostKey?: { key: string; source: string };
-  /** The image's own directory, named in messages when the root image is a run's pin of it (src/vm/image/pinImage.ts). */
-  imageDirShown?: string;
   bootTimeoutMs: number;
   /** Keep the VM's disks after dispose (--keep). */
   keep: boolean;
@@ -95,7 +93,7 @@ export class QemuMachine extends ConsoleBootedMachine {
       consoleLogPath: opts.consoleLogPath,
       privateKey: opts.privateKey,
       hostKey: (): Promise<HostKeyTrust> =>
-        opts.hostKey ? Promise.resolve({ kind: 'pinned', ...opts.hostKey }) : imageHostKey(rootImageOf(spec), opts.imageDirShown),
+        opts.hostKey ? Promise.resolve({ kind: 'pinned', ...opts.hostKey }) : imageHostKey(rootImageOf(spec)),
       bootTimeoutMs: opts.bootTimeoutMs,
       keep: opts.keep,
       prepare: () => prepareWithDaemons(spec, opts.name, opts.keep, virtiofs),
