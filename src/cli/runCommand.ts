@@ -22,6 +22,7 @@ import { ensureImage, IMAGE_FILES, imagePaths, hashImageInputs, imageRecipe, loa
 import { requireQemu } from '../vm/qemuBinary.js';
 import { parseHostKeyLine } from '../vm/hostKey.js';
 import { killAllNow } from '../vm/processRegistry.js';
+import { makeRunTempDir } from '../vm/runTempDir.js';
 import type { Accel } from '../vm/spec.js';
 import { bootKernelFor, IMAGE_VMLINUX, type BootKernel } from '../vm/pvh/pvhKernel.js';
 import { loadRunBaseline, retryPolicyFor, verdictFor, type RunBaseline, type RunOptions } from './runBaseline.js';
@@ -282,7 +283,7 @@ async function runAndReport(
   const log = EventLogWriter.open(runDir);
   const progress = createProgressReporter({ stream: process.stderr });
   const keys = generateSshKeyPair();
-  const baseDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-'));
+  const baseDir = makeRunTempDir({ keep: config.keep });
   const identity: RunIdentity = { runId, baseDir, sshKeyBlob: keys.public.split(' ')[1] ?? '' };
   const removeBaseDir = () => {
     if (!config.keep) fs.rmSync(baseDir, { recursive: true, force: true });

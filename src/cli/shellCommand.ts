@@ -21,6 +21,7 @@ import { createGuestSteps, localConfigFor } from '../runner/guestSetup.js';
 import type { ConsoleCrash } from '../runner/ports.js';
 import type { Machine, MachineExit } from '../vm/machine.js';
 import { killAllNow } from '../vm/processRegistry.js';
+import { makeRunTempDir } from '../vm/runTempDir.js';
 import { QemuMachine } from '../vm/qemuMachine.js';
 import { requireQemu } from '../vm/qemuBinary.js';
 import { resolveVmSpec, type Accel } from '../vm/spec.js';
@@ -176,7 +177,7 @@ export async function shellCommandCli(input: ShellInput, rawArgv: string[]): Pro
     const sessionDir = path.join(config.resultsDir, runId);
     fs.mkdirSync(path.join(sessionDir, 'console'), { recursive: true });
     const keys = generateSshKeyPair();
-    const baseDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-'));
+    const baseDir = makeRunTempDir({ keep: config.keep });
     cleanupNow = () => {
       if (!config.keep) fs.rmSync(baseDir, { recursive: true, force: true });
     };

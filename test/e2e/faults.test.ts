@@ -14,7 +14,9 @@ import {
   e2eTempDir,
   finished,
   fixtureTree,
+  ktEnv,
   ktTempDirs,
+  ktTmpDir,
   lastEnd,
   outcomes,
   qemuOf,
@@ -146,6 +148,26 @@ describe('interrupt: kt gets SIGINT, then SIGTERM in another run', () => {
   }
 });
 
+describe('kill: kt ended by SIGKILL', () => {
+  it('leaves its temp dir with its VM disks, and the next kt removes it', async () => {
+    const resultsDir = e2eTempDir('results');
+    // selftest/006 hangs: the run is surely in the middle of a test when it is killed.
+    const child = startKt(['-j', '1', '--fstests', tree, 'selftest/006'], resultsDir);
+    await waitForEvent(resultsDir, (e) => e.type === 'test-begin' && e.test === 'selftest/006', 300_000);
+    child.kill('SIGKILL');
+    const killed = finished(await child, resultsDir);
+    // Its QEMU dies with it (setpriv --pdeathsig, src/vm/parentDeath.ts); give the kernel a moment.
+    for (let i = 0; i < 50 && (await qemuOf(runIdOf(killed.runDir))).length > 0; i++) await new Promise((r) => setTimeout(r, 200));
+    expect(await qemuOf(runIdOf(killed.runDir))).toEqual([]);
+    const left = ktTempDirs();
+    expect(left).toHaveLength(1);
+    expect(fs.existsSync(path.join(ktTmpDir(), left[0]!, 'vm1', 'test.img'))).toBe(true);
+
+    const next = await runKt(['-j', '1', '--fstests', tree, 'selftest/001']);
+    await expectCleanRun(next, 0);
+  });
+});
+
 describe('flaky: --retries reruns a failed test on a fresh VM', () => {
   it('reports fail-then-pass as flaky, and the run as passing', async () => {
     const run = await runKt(['-j', '1', '--retries', '1', '--fstests', tree, 'selftest/905']);
@@ -210,7 +232,7 @@ describe('a guest with no way in', () => {
     const resultsDir = e2eTempDir('results');
     const r = await execa('node', [path.join(process.cwd(), 'bin/kt.js'), 'run', '--accel', 'tcg', '--results', resultsDir, '--fstests', tree, 'selftest/001'], {
       reject: false,
-      env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, NO_COLOR: '1' },
+      env: { ...ktEnv(), PATH: `${bin}:${process.env.PATH ?? ''}` },
     });
     const run = finished(r, resultsDir);
     expect(run.exitCode, run.stderr).toBe(3);
@@ -236,7 +258,7 @@ describe('a corrupt guest image', () => {
       const resultsDir = e2eTempDir('results');
       const r = await execa('node', [path.join(process.cwd(), 'bin/kt.js'), 'run', '--accel', 'tcg', '--results', resultsDir, '--fstests', tree, 'selftest/001'], {
         reject: false,
-        env: { ...process.env, KT_CACHE_DIR: cache, NO_COLOR: '1' },
+        env: { ...ktEnv(), KT_CACHE_DIR: cache },
       });
       const run = finished(r, resultsDir);
       expect(run.exitCode, run.stderr).toBe(3);

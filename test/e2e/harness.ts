@@ -66,9 +66,25 @@ export interface KtRun {
   runDir: string;
 }
 
-/** Env for kt in tests: TCG (this host's /dev/kvm cannot run guests) and the shared image cache. */
+let ktTmp: string | undefined;
+afterAll(() => {
+  ktTmp = undefined;
+});
+
+/**
+ * The TMPDIR of every kt this test file starts, where kt makes its run temp dirs
+ * (src/vm/runTempDir.ts). A directory of the file's own, so that `ktTempDirs()` sees what this
+ * file's runs left and nothing of another kt on the host: a kt a user runs, one an earlier
+ * `npm test` lost to SIGKILL, the other e2e files running at the same time.
+ */
+export function ktTmpDir(): string {
+  ktTmp ??= e2eTempDir('tmp');
+  return ktTmp;
+}
+
+/** Env for kt in tests: its own TMPDIR (ktTmpDir), no colours, the shared image cache. */
 export function ktEnv(): Record<string, string> {
-  return { ...(process.env as Record<string, string>), NO_COLOR: '1' };
+  return { ...(process.env as Record<string, string>), NO_COLOR: '1', TMPDIR: ktTmpDir() };
 }
 
 export function startKt(args: string[], resultsDir: string): ResultPromise<{ reject: false; all: false }> {
@@ -137,9 +153,9 @@ export function runIdOf(runDir: string): string {
   return path.basename(runDir);
 }
 
-/** kt's per-run temp dirs (/tmp/kt-XXXXXX) that hold VM disks; all must be gone after a run. */
-export function ktTempDirs(): string[] {
-  return fs.readdirSync(os.tmpdir()).filter((d) => /^kt-[A-Za-z0-9]{6}$/.test(d));
+/** kt's per-run temp dirs (<TMPDIR>/kt-XXXXXX) that hold VM disks; all must be gone after a run. */
+export function ktTempDirs(tmp: string = ktTmpDir()): string[] {
+  return fs.readdirSync(tmp).filter((d) => /^kt-[A-Za-z0-9]{6}$/.test(d));
 }
 
 /** Waits until the run's event log contains an event matching `pred`. */

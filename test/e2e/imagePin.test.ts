@@ -13,7 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveCacheDir } from '../../src/vm/image/cacheDir.js';
 import { ensureImage, type GuestImage } from '../../src/vm/image/ensureImage.js';
 import { generateSshKeyPair } from '../../src/vm/sshKeyPair.js';
-import { e2eTempDir, finished, fixtureTree, KT, ktTempDirs, outcomes, qemuOf, readEvents, runIdOf, waitForEvent } from './harness.js';
+import { e2eTempDir, finished, fixtureTree, KT, ktEnv, ktTempDirs, outcomes, qemuOf, readEvents, runIdOf, waitForEvent } from './harness.js';
 
 let tree: string;
 let image: GuestImage;
@@ -48,7 +48,7 @@ describe('kt image build --rebuild during a run', () => {
       // selftest/005 panics the guest (sysrq-c): xfs/001 runs on a replacement VM booted after the rebuild.
       const child = execa('node', [KT, 'run', '--accel', 'tcg', '-j', '1', '--results', results, '--fstests', tree, 'selftest/001', 'selftest/005', 'xfs/001'], {
         reject: false,
-        env: { ...process.env, KT_CACHE_DIR: cache, NO_COLOR: '1' },
+        env: { ...ktEnv(), KT_CACHE_DIR: cache },
         cwd: os.tmpdir(),
         stdin: 'ignore',
       });

@@ -232,7 +232,7 @@ describe.skipIf(!IS_ROOT)('an ordinary user builds the image and runs kt', () =>
       expect(run.stderr).not.toContain('bootstrapping Debian');
       expect(await qemuOf(runIdOf(run.runDir))).toEqual([]);
       // Only the user's own: other kt runs on this host may have theirs in /tmp right now.
-      expect(ktTempDirs().filter((d) => fs.statSync(path.join(os.tmpdir(), d), { throwIfNoEntry: false })?.uid === user.uid)).toEqual([]);
+      expect(ktTempDirs(os.tmpdir()).filter((d) => fs.statSync(path.join(os.tmpdir(), d), { throwIfNoEntry: false })?.uid === user.uid)).toEqual([]);
       expect(await processesOf(user.uid, range)).toEqual([]);
       expect(tmpEntriesOf(user.uid, range)).toEqual(tmpBefore);
     });
