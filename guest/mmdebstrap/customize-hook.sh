@@ -39,14 +39,16 @@ rm -f "$root"/etc/ssh/ssh_host_*
 chroot "$root" ssh-keygen -q -t ed25519 -N '' -C kt-guest -f /etc/ssh/ssh_host_ed25519_key
 
 # What a boot runs first once the root is mounted, for guest/init to page in beside it: sshd (the
-# host's key exchange waits on it), env (guest/kt-sshd starts sshd through it), bash (every
-# command over ssh) and the TEST_DEV mkfs of the default sections, each with the shared libraries
+# host's key exchange waits on it), env (guest/kt-sshd starts sshd through it), kmod (guest/init's
+# modprobe of the run's filesystems), bash (every command over ssh), the TEST_DEV mkfs of the
+# default sections and udevd with udevadm (guest/kt-init starts them after ready, and the
+# section's set-up waits for them), each with the shared libraries
 # ldd names, as paths relative to / (guest/init reads them from /newroot), in the order they
 # start: sshd's first, each file once. Under TCG the root disk's reads were ~0.1-0.2 s of sshd's
 # start (docs/speed.md). A program missing from the image is left out, never an error: the list
 # only saves time.
 chroot "$root" /bin/sh -c '
-for prog in /usr/sbin/sshd /usr/bin/env /bin/bash /sbin/mkfs.xfs /sbin/mke2fs; do
+for prog in /usr/sbin/sshd /usr/bin/env /bin/kmod /bin/bash /sbin/mkfs.xfs /sbin/mke2fs /lib/systemd/systemd-udevd /bin/udevadm; do
 	[ -x "$prog" ] || continue
 	readlink -f "$prog"
 	ldd "$prog" 2>/dev/null | sed -n "s#.* => \(/[^ ]*\) .*#\1#p; s#^[[:space:]]*\(/[^ ]*\) .*#\1#p" | xargs -r readlink -f

@@ -122,13 +122,14 @@ export function renderSectionSetup(s: GuestSectionSetup): string {
     `[ -d ${resultDir} ] || mkdir -p ${resultDir}`,
     // check leaves TEST_DEV mounted after a batch; a new filesystem needs it unmounted.
     `while read -r _ kt_mnt _; do if [ "$kt_mnt" = ${GUEST_TEST_DIR} ]; then umount ${GUEST_TEST_DIR}; break; fi; done < /proc/self/mounts`,
-    // guest/kt-init starts udevd after its ready line and says how in /run/kt/udev: no test may
-    // make a device (dm, loop) before udevd listens, or no udev hears of it (at most 20 s; a
-    // guest without the file, a NixOS one, waits for nothing).
-    'kt_n=0; while [ $kt_n -lt 200 ] && read -r kt_udev 2>/dev/null < /run/kt/udev && [ "$kt_udev" = starting ]; do sleep 0.1; kt_n=$((kt_n + 1)); done',
     `mkfs_options=(${mkfsOptionWords(s.mkfsOptions).map(shellQuote).join(' ')})`,
     // With USE_EXTERNAL=yes fstests' _test_options adds the log and realtime devices the same way.
     `${shellJoin([...mkfs, ...(s.testLogDev ? ['-l', `logdev=${s.testLogDev}`] : []), ...(s.testRtDev ? ['-r', `rtdev=${s.testRtDev}`] : [])])} "\${mkfs_options[@]}" ${GUEST_TEST_DEV} >/dev/null`,
+    // guest/kt-init starts udevd after its ready line and says how in /run/kt/udev: no test may
+    // make a device (dm, loop) before udevd listens, or no udev hears of it (at most 20 s; a
+    // guest without the file, a NixOS one, waits for nothing). After the mkfs, which makes no
+    // device, so the two overlap.
+    'kt_n=0; while [ $kt_n -lt 200 ] && read -r kt_udev 2>/dev/null < /run/kt/udev && [ "$kt_udev" = starting ]; do sleep 0.1; kt_n=$((kt_n + 1)); done',
     'echo KT-SECTION-OK',
   ].join('\n');
 }

@@ -48,7 +48,7 @@ describe('renderSectionSetup', () => {
     }
   }
 
-  it("waits while guest/kt-init's udevd start is under way, and only then makes TEST_DEV", async () => {
+  it("makes TEST_DEV, then waits while guest/kt-init's udevd start is under way before it says done", async () => {
     for (const [state, waits] of [['starting', 1], ['running', 0], ['none', 0], [undefined, 0]] as const) {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-setup-'));
       try {
@@ -62,7 +62,8 @@ describe('renderSectionSetup', () => {
         const r = await execa('bash', ['-c', script], { reject: false });
         expect(r.exitCode, r.stderr).toBe(0);
         expect(r.stderr).toBe('');
-        expect(fs.readFileSync(path.join(dir, 'log'), 'utf8'), String(state)).toBe(`${'waited\n'.repeat(waits)}mkfs\n`);
+        expect(fs.readFileSync(path.join(dir, 'log'), 'utf8'), String(state)).toBe(`mkfs\n${'waited\n'.repeat(waits)}`);
+        expect(r.stdout).toContain('KT-SECTION-OK');
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }
