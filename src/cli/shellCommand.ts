@@ -177,7 +177,8 @@ export async function shellCommandCli(input: ShellInput, rawArgv: string[]): Pro
     const sessionDir = path.join(config.resultsDir, runId);
     fs.mkdirSync(path.join(sessionDir, 'console'), { recursive: true });
     const keys = generateSshKeyPair();
-    const baseDir = makeRunTempDir({ keep: config.keep });
+    // The kept disks this shell boots are not a dead kt's leftovers, even when that kt was killed.
+    const baseDir = makeRunTempDir({ keep: config.keep, ...(keptDir !== undefined ? { spare: keptDir } : {}) });
     cleanupNow = () => {
       if (!config.keep) fs.rmSync(baseDir, { recursive: true, force: true });
     };

@@ -5,7 +5,7 @@
  * in the shell runs exactly as kt's own check command does.
  */
 import { shellJoin, shellQuote } from '../util/shell.js';
-import { GUEST_FSTESTS_DIR, GUEST_SCRATCH_MNT, GUEST_TEST_DIR, guestConfigPath, guestResultDir } from '../runner/guestCommands.js';
+import { GUEST_FSTESTS_DIR, GUEST_SCRATCH_MNT, GUEST_TEST_DIR, guestConfigPath, guestResultDir, UDEV_WAIT } from '../runner/guestCommands.js';
 
 /** `cd` to the fstests tree with check's config in HOST_OPTIONS, as renderCheckCommand does. */
 function inFstests(section: string): string {
@@ -39,6 +39,7 @@ export function renderConfigOnly(section: string, localConfig: string): string {
     Buffer.from(localConfig, 'utf8').toString('base64'),
     'KT_B64',
     `mkdir -p ${shellQuote(guestResultDir(section))}`,
+    UDEV_WAIT,
     'echo KT-SECTION-OK',
   ].join('\n');
 }

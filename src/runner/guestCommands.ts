@@ -104,6 +104,14 @@ export function mkfsOptionWords(mkfsOptions: string): string[] {
 }
 
 /**
+ * guest/kt-init starts udevd after its ready line and says how in /run/kt/udev: no test (and no
+ * command of a kt shell) may make a device (dm, loop) before udevd listens, or no udev hears of
+ * it. Waits while it says "starting", at most 20 s; a guest without the file, a NixOS one, waits
+ * for nothing. Bash, builtins and sleep only.
+ */
+export const UDEV_WAIT = 'kt_n=0; while [ $kt_n -lt 200 ] && read -r kt_udev 2>/dev/null < /run/kt/udev && [ "$kt_udev" = starting ]; do sleep 0.1; kt_n=$((kt_n + 1)); done';
+
+/**
  * Switches a guest to a section: writes its check config, and gives TEST_DEV a fresh
  * filesystem of the section's type and options (check mounts TEST_DEV but only makes it with
  * RECREATE_TEST_DEV; fstests' README.config-sections). Prints KT-SECTION-OK when done.
@@ -125,11 +133,8 @@ export function renderSectionSetup(s: GuestSectionSetup): string {
     `mkfs_options=(${mkfsOptionWords(s.mkfsOptions).map(shellQuote).join(' ')})`,
     // With USE_EXTERNAL=yes fstests' _test_options adds the log and realtime devices the same way.
     `${shellJoin([...mkfs, ...(s.testLogDev ? ['-l', `logdev=${s.testLogDev}`] : []), ...(s.testRtDev ? ['-r', `rtdev=${s.testRtDev}`] : [])])} "\${mkfs_options[@]}" ${GUEST_TEST_DEV} >/dev/null`,
-    // guest/kt-init starts udevd after its ready line and says how in /run/kt/udev: no test may
-    // make a device (dm, loop) before udevd listens, or no udev hears of it (at most 20 s; a
-    // guest without the file, a NixOS one, waits for nothing). After the mkfs, which makes no
-    // device, so the two overlap.
-    'kt_n=0; while [ $kt_n -lt 200 ] && read -r kt_udev 2>/dev/null < /run/kt/udev && [ "$kt_udev" = starting ]; do sleep 0.1; kt_n=$((kt_n + 1)); done',
+    // After the mkfs, which makes no device, so the two overlap.
+    UDEV_WAIT,
     'echo KT-SECTION-OK',
   ].join('\n');
 }

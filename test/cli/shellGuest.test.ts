@@ -42,6 +42,21 @@ describe('kt shell guest commands', () => {
     }
   });
 
+  it("on kept disks too, says done only once guest/kt-init's udevd start is over", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-shell-guest-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'udev'), 'starting\n');
+      const script = renderConfigOnly('xfs/4k', 'export FSTYP=xfs\n')
+        .replaceAll('/run/kt', dir)
+        .replace('sleep 0.1', `echo waited >> ${dir}/log; echo running > ${dir}/udev`);
+      const r = await execa('bash', ['-c', script]);
+      expect(r.stdout).toBe('KT-SECTION-OK');
+      expect(fs.readFileSync(path.join(dir, 'log'), 'utf8')).toBe('waited\n');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('powers off after unmounting TEST_DIR and SCRATCH_MNT and syncing, in a session of its own', () => {
     const script = renderPowerOff();
     const lines = script.split('\n').slice(-5);

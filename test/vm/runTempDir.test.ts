@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makerTag } from '../../src/vm/leftovers.js';
-import { leftoverRunTempDirs, makeRunTempDir, OWNER_FILE } from '../../src/vm/runTempDir.js';
+import { leftoverRunTempDirs, makeRunTempDir, OWNER_FILE, ownerText, pidNamespace } from '../../src/vm/runTempDir.js';
 
 let tmp: string | undefined;
 afterEach(() => {
@@ -16,9 +16,10 @@ afterEach(() => {
 function fakeTmp(dirs: Record<string, string | undefined>): string {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-test-tmpdir-'));
   for (const [name, owner] of Object.entries(dirs)) {
-    fs.mkdirSync(path.join(tmp, name, 'vm1'), { recursive: true });
+    fs.mkdirSync(path.join(tmp, name, 'vm1'), { recursive: true, mode: 0o700 });
+    fs.chmodSync(path.join(tmp, name), 0o700);
     fs.writeFileSync(path.join(tmp, name, 'vm1', 'test.img'), 'disk');
-    if (owner !== undefined) fs.writeFileSync(path.join(tmp, name, OWNER_FILE), `${owner}\n`);
+    if (owner !== undefined) fs.writeFileSync(path.join(tmp, name, OWNER_FILE), ownerText(owner, pidNamespace()));
   }
   return tmp;
 }
@@ -26,15 +27,19 @@ function fakeTmp(dirs: Record<string, string | undefined>): string {
 describe('leftoverRunTempDirs', () => {
   it('names only kt-XXXXXX directories whose owner on this host is gone', () => {
     const gone = spawnSync('true').pid!;
+    const ns = 'pid:[4026531836]';
     const entries = [
-      { name: 'kt-Ab12Cd', owner: makerTag(gone, 'here') },
-      { name: 'kt-Ef34Gh', owner: makerTag(process.pid, 'here') },
-      { name: 'kt-Ij56Kl', owner: makerTag(gone, 'elsewhere') },
+      { name: 'kt-Ab12Cd', owner: ownerText(makerTag(gone, 'here'), ns) },
+      { name: 'kt-Ef34Gh', owner: ownerText(makerTag(process.pid, 'here'), ns) },
+      { name: 'kt-Ij56Kl', owner: ownerText(makerTag(gone, 'elsewhere'), ns) },
+      // A container with this host's name and /tmp: its pids mean nothing here.
+      { name: 'kt-Uv12Wx', owner: ownerText(makerTag(gone, 'here'), 'pid:[4026532999]') },
+      { name: 'kt-Yz34Ab', owner: makerTag(gone, 'here') },
       { name: 'kt-Mn78Op' },
-      { name: 'kt-e2e-results-Ab12Cd', owner: makerTag(gone, 'here') },
+      { name: 'kt-e2e-results-Ab12Cd', owner: ownerText(makerTag(gone, 'here'), ns) },
       { name: 'kt-Qr90St', owner: 'not a maker' },
     ];
-    expect(leftoverRunTempDirs(entries, undefined, 'here')).toEqual(['kt-Ab12Cd']);
+    expect(leftoverRunTempDirs(entries, { hostname: 'here', pidNs: ns })).toEqual(['kt-Ab12Cd']);
   });
 });
 
@@ -51,8 +56,88 @@ describe('makeRunTempDir', () => {
     const made = makeRunTempDir({ keep: false, tmp: dir });
     expect(path.dirname(made)).toBe(dir);
     expect(path.basename(made)).toMatch(/^kt-[A-Za-z0-9]{6}$/);
-    expect(fs.readFileSync(path.join(made, OWNER_FILE), 'utf8')).toBe(`${makerTag()}\n`);
+    expect(fs.readFileSync(path.join(made, OWNER_FILE), 'utf8')).toBe(ownerText(makerTag(), pidNamespace()));
+    expect(pidNamespace()).toMatch(/^pid:\[\d+\]$/);
     expect(fs.readdirSync(dir).sort()).toEqual([path.basename(made), 'kt-Kept01', 'kt-Live01', 'kt-probe-Dead02'].sort());
+  });
+
+  it('neither blocks on nor follows what another may have put in a shared temp dir', () => {
+    const gone = spawnSync('true').pid!;
+    const host = os.hostname();
+    const dir = fakeTmp({});
+    // A FIFO as the owner file: a plain read would wait for a writer for ever.
+    fs.mkdirSync(path.join(dir, 'kt-Fifo01'));
+    expect(spawnSync('mkfifo', [path.join(dir, 'kt-Fifo01', OWNER_FILE)]).status).toBe(0);
+    // A link to someone else's directory with a dead owner: followed, it would be removed.
+    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-test-elsewhere-'));
+    try {
+      fs.writeFileSync(path.join(elsewhere, OWNER_FILE), makerTag(gone, host));
+      fs.symlinkSync(elsewhere, path.join(dir, 'kt-Link01'));
+      // A link as the owner file.
+      fs.mkdirSync(path.join(dir, 'kt-Link02'));
+      fs.symlinkSync(path.join(elsewhere, OWNER_FILE), path.join(dir, 'kt-Link02', OWNER_FILE));
+      const made = makeRunTempDir({ keep: false, tmp: dir });
+      expect(fs.readdirSync(dir).sort()).toEqual([path.basename(made), 'kt-Fifo01', 'kt-Link01', 'kt-Link02'].sort());
+      expect(fs.existsSync(path.join(elsewhere, OWNER_FILE))).toBe(true);
+    } finally {
+      fs.rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
+  it('removes nothing another user could have made or written into', () => {
+    const gone = spawnSync('true').pid!;
+    const dir = fakeTmp({ 'kt-Open01': makerTag(gone, os.hostname()) });
+    // A dead owner, but a directory others may write into: not one kt made.
+    fs.chmodSync(path.join(dir, 'kt-Open01'), 0o777);
+    makeRunTempDir({ keep: false, tmp: dir });
+    expect(fs.existsSync(path.join(dir, 'kt-Open01', 'vm1', 'test.img'))).toBe(true);
+  });
+
+  it('spares the directory of the disks a kt shell --disks boots, and removes the rest', () => {
+    const gone = spawnSync('true').pid!;
+    const dir = fakeTmp({ 'kt-Shell1': makerTag(gone, os.hostname()), 'kt-Dead01': makerTag(gone, os.hostname()) });
+    makeRunTempDir({ keep: false, tmp: dir, spare: path.join(dir, 'kt-Shell1', 'vm1') });
+    expect(fs.existsSync(path.join(dir, 'kt-Shell1', 'vm1', 'test.img'))).toBe(true);
+    expect(fs.existsSync(path.join(dir, 'kt-Dead01'))).toBe(false);
+  });
+
+  it('where it cannot make its directory, fails with E_TMP_WRITE naming the place', () => {
+    const dir = fakeTmp({});
+    const notADir = path.join(dir, 'file');
+    fs.writeFileSync(notADir, '');
+    expect(() => makeRunTempDir({ keep: false, tmp: notADir })).toThrow(expect.objectContaining({ code: 'E_TMP_WRITE', message: expect.stringContaining(notADir), hint: expect.stringContaining('TMPDIR') }));
+  });
+
+  // A small tmpfs of its own: needs root, as CI runs it.
+  it.skipIf(process.getuid?.() !== 0)('on a temp dir filled by a dead kt, removes that first and succeeds; full for good, fails and leaves nothing', () => {
+    const gone = spawnSync('true').pid!;
+    const dir = fakeTmp({});
+    expect(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir]).status).toBe(0);
+    try {
+      const dead = path.join(dir, 'kt-Full01');
+      fs.mkdirSync(dead, { mode: 0o700 });
+      fs.writeFileSync(path.join(dead, OWNER_FILE), ownerText(makerTag(gone, os.hostname()), pidNamespace()));
+      const fill = (file: string) => {
+        const fd = fs.openSync(file, 'w');
+        try {
+          for (;;) fs.writeSync(fd, Buffer.alloc(64 * 1024));
+        } catch (err) {
+          expect((err as NodeJS.ErrnoException).code).toBe('ENOSPC');
+        } finally {
+          fs.closeSync(fd);
+        }
+      };
+      fill(path.join(dead, 'test.img'));
+      const made = makeRunTempDir({ keep: false, tmp: dir });
+      expect(fs.readdirSync(dir)).toEqual([path.basename(made)]);
+
+      fs.rmSync(made, { recursive: true });
+      fill(path.join(dir, 'someone-elses'));
+      expect(() => makeRunTempDir({ keep: false, tmp: dir })).toThrow(expect.objectContaining({ code: 'E_TMP_WRITE' }));
+      expect(fs.readdirSync(dir)).toEqual(['someone-elses']);
+    } finally {
+      spawnSync('umount', [dir]);
+    }
   });
 
   it('leaves a --keep directory unmarked, so no later kt removes it', () => {
