@@ -22,7 +22,7 @@ import { ensureImage, IMAGE_FILES, imagePaths, hashImageInputs, imageRecipe, loa
 import { requireQemu } from '../vm/qemuBinary.js';
 import { parseHostKeyLine } from '../vm/hostKey.js';
 import { killAllNow } from '../vm/processRegistry.js';
-import { makeRunTempDir } from '../vm/runTempDir.js';
+import { makeRunTempDir, removeLeftoverRunTempDirs } from '../vm/runTempDir.js';
 import type { Accel } from '../vm/spec.js';
 import { bootKernelFor, IMAGE_VMLINUX, type BootKernel } from '../vm/pvh/pvhKernel.js';
 import { loadRunBaseline, retryPolicyFor, verdictFor, type RunBaseline, type RunOptions } from './runBaseline.js';
@@ -204,6 +204,8 @@ export interface PreparedRun {
  * (src/vm/image/pinImage.ts); the caller then calls `release` when the run ends.
  */
 export async function prepareRun(config: RunConfig, cacheDir: string, opts: { pin?: boolean } = {}): Promise<PreparedRun> {
+  // What killed kts left in the temp dir goes first: the probe below makes a directory there too.
+  removeLeftoverRunTempDirs();
   const direct = config.backend.kind === 'direct';
   if (!direct || !opts.pin) return prepareRunWith(config, cacheDir, direct ? await prepareImage(cacheDir, false) : await cachedImage(cacheDir), () => undefined);
   const { pinImage } = await import('../vm/image/pinImage.js');
@@ -279,11 +281,19 @@ async function runAndReport(
 ): Promise<number> {
   const { EventLogWriter, createProgressReporter, renderTextSummary, shouldUseColor, renderGithubAnnotations, isGithubActions, writeReports, REPORT_FILES, createCheckStream, createConsoleWatcher, createGuestSteps, generateSshKeyPair, executeRun, createMachineFactory } = await import('./runDeps.js');
   const runId = makeRunId(new Date());
-  const runDir = createRunDir(config.resultsDir, runId);
-  const log = EventLogWriter.open(runDir);
+  // Before the run directory: failing here (E_TMP_WRITE) leaves no run without a start.
+  const baseDir = makeRunTempDir({ keep: config.keep });
+  let runDir: string;
+  let log: ReturnType<typeof EventLogWriter.open>;
+  try {
+    runDir = createRunDir(config.resultsDir, runId);
+    log = EventLogWriter.open(runDir);
+  } catch (err) {
+    fs.rmSync(baseDir, { recursive: true, force: true });
+    throw err;
+  }
   const progress = createProgressReporter({ stream: process.stderr });
   const keys = generateSshKeyPair();
-  const baseDir = makeRunTempDir({ keep: config.keep });
   const identity: RunIdentity = { runId, baseDir, sshKeyBlob: keys.public.split(' ')[1] ?? '' };
   const removeBaseDir = () => {
     if (!config.keep) fs.rmSync(baseDir, { recursive: true, force: true });

@@ -21,7 +21,7 @@ import { createGuestSteps, localConfigFor } from '../runner/guestSetup.js';
 import type { ConsoleCrash } from '../runner/ports.js';
 import type { Machine, MachineExit } from '../vm/machine.js';
 import { killAllNow } from '../vm/processRegistry.js';
-import { makeRunTempDir } from '../vm/runTempDir.js';
+import { adoptKeptDisks, makeRunTempDir } from '../vm/runTempDir.js';
 import { QemuMachine } from '../vm/qemuMachine.js';
 import { requireQemu } from '../vm/qemuBinary.js';
 import { resolveVmSpec, type Accel } from '../vm/spec.js';
@@ -137,6 +137,8 @@ export async function shellCommandCli(input: ShellInput, rawArgv: string[]): Pro
   if (keptDir !== undefined && config.backend.kind !== 'direct') {
     throw new UsageError('E_SHELL_KEPT_DISKS_BACKEND', `kept disks (${keptDir}) can only be booted with kt's Debian image`, 'drop --backend nixos, or boot fresh disks');
   }
+  // Disks a killed kt left are now the user's: no kt removes them, during the shell or after.
+  if (keptDir !== undefined) adoptKeptDisks(keptDir);
   const interactive = input.command.length === 0;
   if (interactive && !process.stdin.isTTY) {
     throw new UsageError('E_SHELL_NO_TERMINAL', 'kt shell without a command needs a terminal, and stdin is not one', 'run one command instead: kt shell -- CMD [ARGS...], e.g. kt shell -- ./check generic/001');
@@ -174,11 +176,15 @@ export async function shellCommandCli(input: ShellInput, rawArgv: string[]): Pro
     const cacheDir = resolveCacheDir(process.env);
     const prepared = await prepareRun(config, cacheDir);
     const runId = shellSessionName(makeRunId(new Date()));
+    const baseDir = makeRunTempDir({ keep: config.keep });
     const sessionDir = path.join(config.resultsDir, runId);
-    fs.mkdirSync(path.join(sessionDir, 'console'), { recursive: true });
+    try {
+      fs.mkdirSync(path.join(sessionDir, 'console'), { recursive: true });
+    } catch (err) {
+      fs.rmSync(baseDir, { recursive: true, force: true });
+      throw err;
+    }
     const keys = generateSshKeyPair();
-    // The kept disks this shell boots are not a dead kt's leftovers, even when that kt was killed.
-    const baseDir = makeRunTempDir({ keep: config.keep, ...(keptDir !== undefined ? { spare: keptDir } : {}) });
     cleanupNow = () => {
       if (!config.keep) fs.rmSync(baseDir, { recursive: true, force: true });
     };

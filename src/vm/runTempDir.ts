@@ -17,7 +17,8 @@
  *   its owner file: /tmp is shared, and another user may leave a `kt-XXXXXX` there (a symlink,
  *   a directory others can write into, a FIFO named `.kt-owner` that a plain read would block
  *   on for ever);
- * - the one a `kt shell --disks` boots from (`spare`).
+ * - one whose disks a `kt shell --disks` boots: the shell adopts it (`adoptKeptDisks`), and it
+ *   stays as a `--keep` one does.
  * The name stays `kt-XXXXXX` because every socket path QEMU gets lies under it and a Unix
  * socket path has 108 bytes at most (unix(7)); a host name in it could overflow that.
  */
@@ -71,12 +72,11 @@ export function leftoverRunTempDirs(
 /**
  * Removes what dead kts left in `tmp` (first: a /tmp full of them is the case this is for), then
  * makes this run's temp dir there, marked as this process's unless `keep` (a kept directory is
- * the user's to look at and remove). `spare`: a path inside a run temp dir that stays (the disks
- * `kt shell --disks` boots).
+ * the user's to look at and remove).
  */
-export function makeRunTempDir(opts: { keep: boolean; tmp?: string; spare?: string }): string {
+export function makeRunTempDir(opts: { keep: boolean; tmp?: string }): string {
   const tmp = opts.tmp ?? os.tmpdir();
-  removeLeftoverRunTempDirs(tmp, opts.spare);
+  removeLeftoverRunTempDirs(tmp);
   let dir: string | undefined;
   try {
     dir = fs.mkdtempSync(path.join(tmp, 'kt-'));
@@ -87,28 +87,41 @@ export function makeRunTempDir(opts: { keep: boolean; tmp?: string; spare?: stri
     const e = err as NodeJS.ErrnoException;
     throw new HostError(
       'E_TMP_WRITE',
-      `cannot make the run's temporary directory in ${tmp}: ${e.code ?? ''} ${e.message}`.replace(/\s+/g, ' '),
+      `cannot make the run's temporary directory in ${tmp}: ${e.message}`,
       'it holds the VMs\' disks and sockets: free space there, or point TMPDIR at a writable directory with room',
       { cause: err },
     );
   }
 }
 
+/**
+ * Makes the run temp dir holding `vmDir` (disks a killed kt left, which `kt shell --disks` is
+ * about to boot) a kept one: without its owner file no kt removes it, now or after the shell.
+ * Anything else (a `--keep` directory, disks copied elsewhere) is left as it is.
+ */
+export function adoptKeptDisks(vmDir: string): void {
+  let top: string;
+  try {
+    top = path.dirname(fs.realpathSync(vmDir));
+  } catch {
+    return;
+  }
+  if (!RUN_TEMP_NAME.test(path.basename(top)) || readOwner(top) === undefined) return;
+  fs.rmSync(path.join(top, OWNER_FILE), { force: true });
+}
+
 /** Removes the run temp dirs in `tmp` whose kt is gone; never fails the run. */
-export function removeLeftoverRunTempDirs(tmp: string, spare?: string): void {
+export function removeLeftoverRunTempDirs(tmp: string = os.tmpdir()): void {
   let names: string[];
   try {
     names = fs.readdirSync(tmp).filter((n) => RUN_TEMP_NAME.test(n));
   } catch {
     return;
   }
-  const spared = spare === undefined ? undefined : path.relative(path.resolve(tmp), path.resolve(spare)).split(path.sep)[0];
-  const entries = names
-    .filter((name) => name !== spared)
-    .map((name): TempDirEntry => {
-      const owner = readOwner(path.join(tmp, name));
-      return owner === undefined ? { name } : { name, owner };
-    });
+  const entries = names.map((name): TempDirEntry => {
+    const owner = readOwner(path.join(tmp, name));
+    return owner === undefined ? { name } : { name, owner };
+  });
   for (const name of leftoverRunTempDirs(entries)) {
     try {
       fs.rmSync(path.join(tmp, name), { recursive: true, force: true });
@@ -125,7 +138,12 @@ export function removeLeftoverRunTempDirs(tmp: string, spare?: string): void {
  */
 function readOwner(dir: string): string | undefined {
   const uid = process.getuid?.();
-  const st = fs.lstatSync(dir, { throwIfNoEntry: false });
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.lstatSync(dir, { throwIfNoEntry: false });
+  } catch {
+    return undefined; // EACCES, ESTALE: not one to touch
+  }
   if (!st?.isDirectory() || (st.mode & 0o077) !== 0 || (uid !== undefined && st.uid !== uid)) return undefined;
   let fd: number;
   try {
