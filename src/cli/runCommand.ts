@@ -286,7 +286,11 @@ async function runAndReport(
   let runDir: string;
   let log: ReturnType<typeof EventLogWriter.open>;
   try {
-    runDir = createRunDir(config.resultsDir, runId);
+    try {
+      runDir = createRunDir(config.resultsDir, runId);
+    } catch (err) {
+      throw (await import('../record/eventLog.js')).resultsWriteError(path.join(config.resultsDir, runId), err, 'create');
+    }
     log = EventLogWriter.open(runDir);
   } catch (err) {
     fs.rmSync(baseDir, { recursive: true, force: true });

@@ -137,14 +137,15 @@ export async function shellCommandCli(input: ShellInput, rawArgv: string[]): Pro
   if (keptDir !== undefined && config.backend.kind !== 'direct') {
     throw new UsageError('E_SHELL_KEPT_DISKS_BACKEND', `kept disks (${keptDir}) can only be booted with kt's Debian image`, 'drop --backend nixos, or boot fresh disks');
   }
-  // Disks a killed kt left are now the user's: no kt removes them, during the shell or after.
-  if (keptDir !== undefined) adoptKeptDisks(keptDir);
   const interactive = input.command.length === 0;
   if (interactive && !process.stdin.isTTY) {
     throw new UsageError('E_SHELL_NO_TERMINAL', 'kt shell without a command needs a terminal, and stdin is not one', 'run one command instead: kt shell -- CMD [ARGS...], e.g. kt shell -- ./check generic/001');
   }
   await (await import('./ownKernel.js')).checkOwnKernel(config, (line) => process.stderr.write(line));
   requireQemu();
+  // Disks a killed kt left are now the user's: no kt removes them, during the shell or after.
+  // Here, once nothing else can refuse the command, and before prepareRun's sweep.
+  if (keptDir !== undefined) adoptKeptDisks(keptDir);
 
   // A terminal hung up under kt (SIGHUP) fails every later write with EIO: kt still has a VM
   // to power off and files to remove, so such errors must not end it.
@@ -182,7 +183,7 @@ export async function shellCommandCli(input: ShellInput, rawArgv: string[]): Pro
       fs.mkdirSync(path.join(sessionDir, 'console'), { recursive: true });
     } catch (err) {
       fs.rmSync(baseDir, { recursive: true, force: true });
-      throw err;
+      throw (await import('../record/eventLog.js')).resultsWriteError(sessionDir, err, 'create');
     }
     const keys = generateSshKeyPair();
     cleanupNow = () => {

@@ -97,7 +97,9 @@ export function makeRunTempDir(opts: { keep: boolean; tmp?: string }): string {
 /**
  * Makes the run temp dir holding `vmDir` (disks a killed kt left, which `kt shell --disks` is
  * about to boot) a kept one: without its owner file no kt removes it, now or after the shell.
- * Anything else (a `--keep` directory, disks copied elsewhere) is left as it is.
+ * Anything else is left as it is: a `--keep` directory, disks copied elsewhere, and the
+ * directory of a kt still running (it removes its own at its end; QEMU's lock on its disks
+ * stops the shell's boot meanwhile).
  */
 export function adoptKeptDisks(vmDir: string): void {
   let top: string;
@@ -106,7 +108,8 @@ export function adoptKeptDisks(vmDir: string): void {
   } catch {
     return;
   }
-  if (!RUN_TEMP_NAME.test(path.basename(top)) || readOwner(top) === undefined) return;
+  const owner = readOwner(top);
+  if (owner === undefined || leftoverRunTempDirs([{ name: path.basename(top), owner }]).length === 0) return;
   fs.rmSync(path.join(top, OWNER_FILE), { force: true });
 }
 

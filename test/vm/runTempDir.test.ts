@@ -98,17 +98,20 @@ describe('makeRunTempDir', () => {
     expect(fs.existsSync(path.join(dir, 'kt-Open01', 'vm1', 'test.img'))).toBe(true);
   });
 
-  it('makes the disks a kt shell --disks boots a kept directory, and leaves --keep ones as they are', () => {
+  it("makes the disks of a dead kt that a kt shell --disks boots a kept directory, and leaves --keep ones and a live kt's as they are", () => {
     const gone = spawnSync('true').pid!;
-    const dir = fakeTmp({ 'kt-Shell1': makerTag(gone, os.hostname()), 'kt-Kept01': undefined });
+    const dir = fakeTmp({ 'kt-Shell1': makerTag(gone, os.hostname()), 'kt-Kept01': undefined, 'kt-Live01': makerTag(process.pid, os.hostname()) });
     // Through a link, as a user may name it.
     fs.symlinkSync(path.join(dir, 'kt-Shell1'), path.join(dir, 'link'));
     adoptKeptDisks(path.join(dir, 'link', 'vm1'));
     adoptKeptDisks(path.join(dir, 'kt-Kept01', 'vm1'));
+    // A running kt's: it removes its own directory at its end, whatever a shell did.
+    adoptKeptDisks(path.join(dir, 'kt-Live01', 'vm1'));
     makeRunTempDir({ keep: false, tmp: dir });
     expect(fs.existsSync(path.join(dir, 'kt-Shell1', 'vm1', 'test.img'))).toBe(true);
     expect(fs.existsSync(path.join(dir, 'kt-Shell1', OWNER_FILE))).toBe(false);
     expect(fs.existsSync(path.join(dir, 'kt-Kept01', 'vm1', 'test.img'))).toBe(true);
+    expect(fs.existsSync(path.join(dir, 'kt-Live01', OWNER_FILE))).toBe(true);
   });
 
   it('where it cannot make its directory, fails with E_TMP_WRITE naming the place', () => {
