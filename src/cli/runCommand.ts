@@ -204,7 +204,8 @@ export interface PreparedRun {
  * (src/vm/image/pinImage.ts); the caller then calls `release` when the run ends.
  */
 export async function prepareRun(config: RunConfig, cacheDir: string, opts: { pin?: boolean } = {}): Promise<PreparedRun> {
-  // What killed kts left in the temp dir goes first: the probe below makes a directory there too.
+  // What killed kts left in the temp dir goes first, once per command (run and shell come here):
+  // the probe below and makeRunTempDir then make directories there.
   removeLeftoverRunTempDirs();
   const direct = config.backend.kind === 'direct';
   if (!direct || !opts.pin) return prepareRunWith(config, cacheDir, direct ? await prepareImage(cacheDir, false) : await cachedImage(cacheDir), () => undefined);
@@ -286,11 +287,7 @@ async function runAndReport(
   let runDir: string;
   let log: ReturnType<typeof EventLogWriter.open>;
   try {
-    try {
-      runDir = createRunDir(config.resultsDir, runId);
-    } catch (err) {
-      throw (await import('../record/eventLog.js')).resultsWriteError(path.join(config.resultsDir, runId), err, 'create');
-    }
+    runDir = createRunDir(config.resultsDir, runId);
     log = EventLogWriter.open(runDir);
   } catch (err) {
     fs.rmSync(baseDir, { recursive: true, force: true });

@@ -14,6 +14,7 @@ import { normalizeRunConfig, type RunArgs, type RunConfig } from '../config/runC
 import { single } from '../config/input.js';
 import { ExitCode, HostError, UsageError, isKtError, printable } from '../errors.js';
 import { makeRunId } from '../record/runDir.js';
+import { resultsWriteError } from '../record/resultsWriteError.js';
 import { shellSessionName } from './shellSessionDir.js';
 import { createConsoleWatcher } from '../runner/adapters.js';
 import { GUEST_FSTESTS_DIR, guestConfigPath } from '../runner/guestCommands.js';
@@ -183,7 +184,7 @@ export async function shellCommandCli(input: ShellInput, rawArgv: string[]): Pro
       fs.mkdirSync(path.join(sessionDir, 'console'), { recursive: true });
     } catch (err) {
       fs.rmSync(baseDir, { recursive: true, force: true });
-      throw (await import('../record/eventLog.js')).resultsWriteError(sessionDir, err, 'create');
+      throw resultsWriteError(sessionDir, err, 'create');
     }
     const keys = generateSshKeyPair();
     cleanupNow = () => {

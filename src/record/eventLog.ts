@@ -10,6 +10,7 @@
 import * as fs from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import { errnoCode, resultsWriteError } from './resultsWriteError.js';
 import { HostError, UsageError } from '../errors.js';
 import { EVENT_TYPES, EVENTS_VERSION, runEventSchema, type RunEvent } from './events.js';
 
@@ -49,21 +50,7 @@ const nodeIo: EventLogIo = {
   closeSync: (fd) => fs.closeSync(fd),
 };
 
-function errnoCode(err: unknown): string {
-  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : 'EIO';
-}
-
-/** Turns an fs error on a results file into the HostError the CLI prints (exit 3). */
-export function resultsWriteError(file: string, err: unknown, doing: string): HostError {
-  const code = errnoCode(err);
-  const hint =
-    code === 'ENOSPC' || code === 'EDQUOT'
-      ? `free space on the file system holding ${path.dirname(file)} (or pass another --results), then run again; the events already written are intact and \`kt report\` can still read them`
-      : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
-        ? `make ${path.dirname(file)} writable by this user (or pass another --results), then run again`
-        : `check the file system holding ${path.dirname(file)}, then run again`;
-  return new HostError('E_RESULTS_WRITE', `cannot ${doing} ${file}: ${code}`, hint, { cause: err });
-}
+export { resultsWriteError };
 
 /** Appends events to `<run-dir>/events.jsonl`, one JSON object per line. */
 export class EventLogWriter {

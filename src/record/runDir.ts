@@ -11,6 +11,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { resultsWriteError } from './resultsWriteError.js';
 
 /** 20261122-013045-3fa2: sortable, unique across concurrent runs on one host. */
 export function makeRunId(now: Date): string {
@@ -21,8 +22,12 @@ export function makeRunId(now: Date): string {
 
 export function createRunDir(resultsDir: string, runId: string): string {
   const dir = path.join(resultsDir, runId);
-  fs.mkdirSync(path.join(dir, 'console'), { recursive: true });
-  fs.mkdirSync(path.join(dir, 'results'), { recursive: true });
+  try {
+    fs.mkdirSync(path.join(dir, 'console'), { recursive: true });
+    fs.mkdirSync(path.join(dir, 'results'), { recursive: true });
+  } catch (err) {
+    throw resultsWriteError(dir, err, 'create');
+  }
   // `latest` is replaced atomically: a concurrent run never sees it missing.
   const link = path.join(resultsDir, 'latest');
   const tmp = `${link}.${process.pid}.tmp`;

@@ -70,13 +70,13 @@ export function leftoverRunTempDirs(
 }
 
 /**
- * Removes what dead kts left in `tmp` (first: a /tmp full of them is the case this is for), then
- * makes this run's temp dir there, marked as this process's unless `keep` (a kept directory is
- * the user's to look at and remove).
+ * Makes this run's temp dir in `tmp`, marked as this process's unless `keep` (a kept directory
+ * is the user's to look at and remove). The sweep of dead kts' directories
+ * (`removeLeftoverRunTempDirs`) runs once per command, before anything is made in `tmp`
+ * (src/cli/runCommand.ts prepareRun): a /tmp full of them is the case it is for.
  */
 export function makeRunTempDir(opts: { keep: boolean; tmp?: string }): string {
   const tmp = opts.tmp ?? os.tmpdir();
-  removeLeftoverRunTempDirs(tmp);
   let dir: string | undefined;
   try {
     dir = fs.mkdtempSync(path.join(tmp, 'kt-'));

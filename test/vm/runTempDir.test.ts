@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makerTag } from '../../src/vm/leftovers.js';
-import { adoptKeptDisks, leftoverRunTempDirs, makeRunTempDir, OWNER_FILE, ownerText, pidNamespace } from '../../src/vm/runTempDir.js';
+import { adoptKeptDisks, leftoverRunTempDirs, makeRunTempDir, OWNER_FILE, ownerText, pidNamespace, removeLeftoverRunTempDirs } from '../../src/vm/runTempDir.js';
 
 let tmp: string | undefined;
 afterEach(() => {
@@ -43,7 +43,7 @@ describe('leftoverRunTempDirs', () => {
   });
 });
 
-describe('makeRunTempDir', () => {
+describe('removeLeftoverRunTempDirs, then makeRunTempDir (as prepareRun, then a run)', () => {
   it("marks the new directory as this process's and removes one a dead kt left, nothing else", () => {
     const gone = spawnSync('true').pid!;
     const host = os.hostname();
@@ -53,6 +53,7 @@ describe('makeRunTempDir', () => {
       'kt-Kept01': undefined,
       'kt-probe-Dead02': makerTag(gone, host),
     });
+    removeLeftoverRunTempDirs(dir);
     const made = makeRunTempDir({ keep: false, tmp: dir });
     expect(path.dirname(made)).toBe(dir);
     expect(path.basename(made)).toMatch(/^kt-[A-Za-z0-9]{6}$/);
@@ -81,6 +82,7 @@ describe('makeRunTempDir', () => {
       // A link as the owner file.
       privateDir('kt-Link02');
       fs.symlinkSync(path.join(elsewhere, OWNER_FILE), path.join(dir, 'kt-Link02', OWNER_FILE));
+      removeLeftoverRunTempDirs(dir);
       const made = makeRunTempDir({ keep: false, tmp: dir });
       expect(fs.readdirSync(dir).sort()).toEqual([path.basename(made), 'kt-Fifo01', 'kt-Link01', 'kt-Link02'].sort());
       expect(fs.existsSync(path.join(elsewhere, OWNER_FILE))).toBe(true);
@@ -94,6 +96,7 @@ describe('makeRunTempDir', () => {
     const dir = fakeTmp({ 'kt-Open01': makerTag(gone, os.hostname()) });
     // A dead owner, but a directory others may write into: not one kt made.
     fs.chmodSync(path.join(dir, 'kt-Open01'), 0o777);
+    removeLeftoverRunTempDirs(dir);
     makeRunTempDir({ keep: false, tmp: dir });
     expect(fs.existsSync(path.join(dir, 'kt-Open01', 'vm1', 'test.img'))).toBe(true);
   });
@@ -107,6 +110,7 @@ describe('makeRunTempDir', () => {
     adoptKeptDisks(path.join(dir, 'kt-Kept01', 'vm1'));
     // A running kt's: it removes its own directory at its end, whatever a shell did.
     adoptKeptDisks(path.join(dir, 'kt-Live01', 'vm1'));
+    removeLeftoverRunTempDirs(dir);
     makeRunTempDir({ keep: false, tmp: dir });
     expect(fs.existsSync(path.join(dir, 'kt-Shell1', 'vm1', 'test.img'))).toBe(true);
     expect(fs.existsSync(path.join(dir, 'kt-Shell1', OWNER_FILE))).toBe(false);
@@ -142,6 +146,7 @@ describe('makeRunTempDir', () => {
         }
       };
       fill(path.join(dead, 'test.img'));
+      removeLeftoverRunTempDirs(dir);
       const made = makeRunTempDir({ keep: false, tmp: dir });
       expect(fs.readdirSync(dir)).toEqual([path.basename(made)]);
 
