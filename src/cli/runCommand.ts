@@ -124,7 +124,12 @@ export async function runCommand(args: RunArgs, argv: string[], options: RunOpti
   // The user's kernel: stop now when its config lacks what the guest needs (docs/kernel.md).
   await (await import('./ownKernel.js')).checkOwnKernel(config, (line) => process.stderr.write(line));
   const cacheDir = resolveCacheDir(process.env);
-  const warn = (message: string) => process.stderr.write(`kt: warning: ${printable(message)}\n`);
+  // Printed now and, in a real run, recorded as its first events (src/runner/run.ts startWarnings).
+  const startWarnings: string[] = [];
+  const warn = (message: string) => {
+    process.stderr.write(`kt: warning: ${printable(message)}\n`);
+    startWarnings.push(message);
+  };
   const history = loadHistory(config.resultsDir, warn);
   const plan = planRun(config, history, await kernelVersionOf(config, cacheDir));
   // In dry runs too: what -x passed over is part of the plan's answer.
@@ -153,9 +158,9 @@ export async function runCommand(args: RunArgs, argv: string[], options: RunOpti
   try {
     prepared = await prepareRun(config, cacheDir, { pin: true });
     // Again with the accelerator the probe chose (-j auto and --cpus differ under KVM).
-    config = sizeRun(requested, prepared.accel, (line) => process.stderr.write(line));
+    config = sizeRun(requested, prepared.accel, (line) => process.stderr.write(line), undefined, (w) => startWarnings.push(w));
     running = true;
-    return await runAndReport(config, plan, history, prepared, signals.signal, (fn) => (onSecond = fn), baseline);
+    return await runAndReport(config, plan, history, prepared, signals.signal, (fn) => (onSecond = fn), baseline, startWarnings);
   } finally {
     try {
       prepared?.release();
@@ -278,7 +283,8 @@ async function runAndReport(
   prepared: PreparedRun,
   stop: AbortSignal,
   setSecondSignal: (fn: (signal: StopSignal) => never) => void,
-  baseline?: RunBaseline,
+  baseline: RunBaseline | undefined,
+  startWarnings: readonly string[],
 ): Promise<number> {
   const { EventLogWriter, createProgressReporter, renderTextSummary, shouldUseColor, renderGithubAnnotations, isGithubActions, writeReports, REPORT_FILES, createCheckStream, createConsoleWatcher, createGuestSteps, generateSshKeyPair, executeRun, createMachineFactory } = await import('./runDeps.js');
   const runId = makeRunId(new Date());
@@ -370,6 +376,7 @@ async function runAndReport(
         : {}),
       consoleLogOf: (machine) => `console/${machine.name}.log`,
       spares: config.spares,
+      startWarnings,
       stop,
     });
   } finally {

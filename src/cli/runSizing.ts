@@ -9,12 +9,17 @@ import type { Accel } from '../vm/spec.js';
 import { readHostFacts } from './hostFacts.js';
 import { extraDisksFor } from './machines.js';
 
-export function sizeRun(config: RunConfig, accel: Accel, say?: (line: string) => void, facts: HostFacts = readHostFacts()): RunConfig {
+/**
+ * `say` gets the notes and warnings as lines for the terminal; `warn`, when given, each warning
+ * as it is (the run records them: src/runner/run.ts startWarnings).
+ */
+export function sizeRun(config: RunConfig, accel: Accel, say?: (line: string) => void, facts: HostFacts = readHostFacts(), warn?: (warning: string) => void): RunConfig {
   const diskBytesPerVm = config.testSizeBytes + config.scratchSizeBytes + extraDisksFor(config).reduce((n, d) => n + d.sizeBytes, 0);
   const size = resolveRunSize({ ...config.sizeRequest, memoryMiB: config.memoryMiB, accel, diskBytesPerVm }, facts);
   if (say) {
     for (const note of size.notes) say(`kt: ${note}\n`);
     for (const warning of size.warnings) say(`kt: warning: ${warning}\n`);
   }
+  for (const warning of size.warnings) warn?.(warning);
   return Object.freeze({ ...config, jobs: size.jobs, cpus: size.cpus, spares: size.spares });
 }

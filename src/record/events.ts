@@ -184,6 +184,8 @@ export const warningSchema = z.object({
   ts,
   message: z.string(),
   machine: z.string().optional(),
+  /** Said before the run began (its plan, the host, the history); kt printed it then. */
+  beforeRun: z.boolean().optional(),
 });
 
 export const runEndSchema = z.object({

@@ -206,6 +206,8 @@ export interface RunWarning {
   message: string;
   /** VM it concerns, if any. */
   machine?: string;
+  /** Said before the run began: of its plan (an -x group that is empty), the host or the history. */
+  beforeRun?: boolean;
 }
 
 /** Everything the reporters render. */

@@ -283,7 +283,7 @@ export function summarizeRun(events: readonly RunEvent[]): RunSummary {
       }
       case 'warning':
         currentRun(event.ts);
-        warnings.push({ ts: event.ts, message: event.message, ...(event.machine !== undefined ? { machine: event.machine } : {}) });
+        warnings.push({ ts: event.ts, message: event.message, ...(event.machine !== undefined ? { machine: event.machine } : {}), ...(event.beforeRun ? { beforeRun: true } : {}) });
         break;
       case 'run-end': {
         const { state } = currentRun(event.ts);

@@ -180,6 +180,8 @@ export function formatEventLine(event: RunEvent, c: Colors = createColors(false)
       }
     }
     case 'warning':
+      // kt printed it before the run began (src/cli/runCommand.ts); the record keeps it.
+      if (event.beforeRun) return undefined;
       return c.yellow(`${vm}warning: ${oneLine(event.message)}`);
     case 'run-end':
       return `kt: run ${event.status}${event.signal ? ` (${event.signal})` : ''} after ${formatDuration(event.wallMs)}${event.message ? `: ${oneLine(event.message)}` : ''}`;
@@ -221,7 +223,7 @@ export interface ProgressReporter {
 
 /** Lines worth keeping in the scrollback above the TTY block. */
 function isPersistentOnTty(event: RunEvent): boolean {
-  if (event.type === 'machine-lost' || event.type === 'warning' || event.type === 'run-end') return true;
+  if (event.type === 'machine-lost' || (event.type === 'warning' && !event.beforeRun) || event.type === 'run-end') return true;
   if (event.type !== 'test-end') return false;
   const status = event.outcome?.status;
   return typeof status === 'string' && isFailingStatus(status);

@@ -73,6 +73,12 @@ export interface RunInputs {
   /** VMs kept booted ahead, to replace a crashed one at once (default 0). */
   spares?: number;
   timing?: BatchDeps['timing'];
+  /**
+   * What kt warned about before the run began (its plan: an -x group that is empty; the host:
+   * little space for the disks; a damaged history): recorded as `warning` events right after
+   * run-start, so the reports and the JSON record keep what the terminal showed.
+   */
+  startWarnings?: readonly string[];
 }
 
 export interface RunResult {
@@ -139,6 +145,7 @@ export async function executeRun(inputs: RunInputs): Promise<RunResult> {
     sections: inputs.sections,
     work: inputs.work,
   });
+  for (const message of inputs.startWarnings ?? []) emit({ type: 'warning', message, beforeRun: true });
 
   let vmCounter = 0;
   const maxBootFailures = inputs.maxBootFailures ?? 3;

@@ -111,10 +111,21 @@ describe('kt run -j 2 on the fixture tree', () => {
     // kt-init did the rest of the set-up and said so before its ready line.
     expect(fs.readFileSync(path.join(run.runDir, 'console', 'vm1.log'), 'utf8')).toMatch(/^kt-init: prepared\r?$/m);
     // A later run of the same tree in the same image skips the set-up command (src/runner/guestSetup.ts).
-    const again = await runKt(['-j', '1', '--spares', '0', '--fstests', tree, 'selftest/001']);
+    // Its -x names no group: a warning of the plan, which the record keeps too.
+    const again = await runKt(['-j', '1', '--spares', '0', '--fstests', tree, '-x', 'nosuch', 'selftest/001']);
     expect(again.exitCode, again.stderr).toBe(0);
     expect(readEvents(again.runDir).filter((e) => e.type === 'machine-up').map((e) => e['preflight'])).toEqual(['remembered']);
     expect(outcomes(again.runDir)).toEqual({ 'selftest/001': 'passed' });
+    const warning = '-x nosuch: group "nosuch" is empty or not defined for FSTYP=xfs; nothing left out for it';
+    // Said once before the run, once in the summary at its end; recorded right after run-start.
+    expect(again.stderr.split('\n').filter((l) => l.includes('nosuch'))).toEqual([`kt: warning: ${warning}`]);
+    expect(again.stdout.split('\n').filter((l) => l.includes('nosuch'))).toEqual([`warning: ${warning}`]);
+    expect(readEvents(again.runDir).slice(0, 2).map((e) => [e.type, e['message'], e['beforeRun']])).toEqual([
+      ['run-start', undefined, undefined],
+      ['warning', warning, true],
+    ]);
+    const summary = JSON.parse(fs.readFileSync(path.join(again.runDir, 'summary.json'), 'utf8')) as { warnings: { message: string; beforeRun?: boolean }[] };
+    expect(summary.warnings).toEqual([expect.objectContaining({ message: warning, beforeRun: true })]);
   }, 600_000);
 
   it('leaves no qemu and no VM temp dirs behind', async () => {
