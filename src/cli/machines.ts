@@ -56,7 +56,7 @@ export function pinnedKernelPath(config: RunConfig, direct: DirectArtifacts | un
  * them): every VM boots the kernel the record names. When the copy fails (no space), the run
  * boots the file in place and says so.
  */
-export function pinBootKernel(config: RunConfig, direct: DirectArtifacts | undefined, dir: string, warn: (line: string) => void): DirectArtifacts | undefined {
+export function pinBootKernel(config: RunConfig, direct: DirectArtifacts | undefined, dir: string, warn: (message: string) => void): DirectArtifacts | undefined {
   const to = pinnedKernelPath(config, direct, dir);
   if (!direct || to === undefined) return direct;
   const from = direct.boot?.path ?? config.kernel!;
@@ -65,7 +65,7 @@ export function pinBootKernel(config: RunConfig, direct: DirectArtifacts | undef
     fs.copyFileSync(from, to, fs.constants.COPYFILE_FICLONE);
     return { ...direct, boot: { entry: direct.boot?.entry ?? 'bzImage', path: to } };
   } catch (err) {
-    warn(`kt: warning: could not copy ${from} into the run (${(err as NodeJS.ErrnoException).code ?? String(err)}): VMs boot it in place, so do not rebuild during the run\n`);
+    warn(`could not copy ${from} into the run (${(err as NodeJS.ErrnoException).code ?? String(err)}): VMs boot it in place, so do not rebuild during the run`);
     return direct;
   }
 }

@@ -119,7 +119,7 @@ export async function runCommand(args: RunArgs, argv: string[], options: RunOpti
   const requested = normalizeRunConfig(args, argv, process.env, process.cwd());
   // -j auto, --cpus and the host's limits, with the accelerator asked for (TCG unless --accel
   // kvm): a run the host cannot hold stops here, before any build (src/config/runSize.ts).
-  let config = sizeRun(requested, requested.accel === 'kvm' ? 'kvm' : 'tcg', requested.dryRun ? (line) => process.stderr.write(line) : undefined);
+  let config = sizeRun(requested, requested.accel === 'kvm' ? 'kvm' : 'tcg', requested.dryRun ? { say: (line) => process.stderr.write(line) } : {});
   const baseline = loadRunBaseline(options);
   // The user's kernel: stop now when its config lacks what the guest needs (docs/kernel.md).
   await (await import('./ownKernel.js')).checkOwnKernel(config, (line) => process.stderr.write(line));
@@ -158,9 +158,10 @@ export async function runCommand(args: RunArgs, argv: string[], options: RunOpti
   try {
     prepared = await prepareRun(config, cacheDir, { pin: true });
     // Again with the accelerator the probe chose (-j auto and --cpus differ under KVM).
-    config = sizeRun(requested, prepared.accel, (line) => process.stderr.write(line), undefined, (w) => startWarnings.push(w));
+    startWarnings.push(...(prepared.warnings ?? []));
+    config = sizeRun(requested, prepared.accel, { say: (line) => process.stderr.write(line), warn });
     running = true;
-    return await runAndReport(config, plan, history, prepared, signals.signal, (fn) => (onSecond = fn), baseline, startWarnings);
+    return await runAndReport(config, plan, history, prepared, signals.signal, (fn) => (onSecond = fn), baseline, { list: startWarnings, warn });
   } finally {
     try {
       prepared?.release();
@@ -201,6 +202,8 @@ export interface PreparedRun {
   direct?: DirectArtifacts;
   /** Whether the fstests tree passed the preflight in this image before (src/cli/preflightMemo.ts). */
   preflight?: PreflightMemo;
+  /** Warnings it printed (--rootfs virtiofs fell back to the image), for the run's record. */
+  warnings?: string[];
 }
 
 /**
@@ -241,7 +244,8 @@ async function prepareRunWith(config: RunConfig, cacheDir: string, image: GuestI
   // valid is left to QemuMachine, which refuses it at boot (E_BOOT_HOST_KEY_UNKNOWN).
   const hostKey = pinnedFrom && image && parseHostKeyLine(image.sshHostKey) ? { key: image.sshHostKey, source: path.join(pinnedFrom, IMAGE_FILES.manifest) } : undefined;
   // --rootfs virtiofs serves the image's tree and the fstests tree as they are: no fstests image.
-  const virtiofs = direct && image ? await (await import('./virtiofsRun.js')).prepareVirtiofs(config, image, cacheDir, say) : undefined;
+  const warnings: string[] = [];
+  const virtiofs = direct && image ? await (await import('./virtiofsRun.js')).prepareVirtiofs(config, image, cacheDir, say, (w) => warnings.push(w)) : undefined;
   const fstestsImage = direct ? (virtiofs ? '' : await ensureFstestsImage(config.fstestsDir, cacheDir)) : undefined;
   let decision: { accel: Accel; note?: string | undefined };
   if (image) {
@@ -270,6 +274,7 @@ async function prepareRunWith(config: RunConfig, cacheDir: string, image: GuestI
     kernel,
     ...(bootKernel ? { bootKernel } : {}),
     release,
+    ...(warnings.length > 0 ? { warnings } : {}),
     // A virtiofs run shares the live tree, which has no content hash to remember it by.
     ...(direct && image && fstestsImage ? { preflight: preflightMemo(cacheDir, image, fstestsImage) } : {}),
     ...(direct && image && fstestsImage !== undefined ? { direct: { kernel: image.kernel, ...(boot ? { boot } : {}), initramfs: await (await import('./ownKernel.js')).ownKernelInitramfs(config, image, cacheDir, say), rootImage: image.rootImage, fstestsImage, ...(virtiofs ? { virtiofs } : {}), ...(hostKey ? { hostKey } : {}) } } : {}),
@@ -284,7 +289,8 @@ async function runAndReport(
   stop: AbortSignal,
   setSecondSignal: (fn: (signal: StopSignal) => never) => void,
   baseline: RunBaseline | undefined,
-  startWarnings: readonly string[],
+  /** What kt warned about before the run began, and how to add to it until run-start. */
+  started: { list: readonly string[]; warn: (message: string) => void },
 ): Promise<number> {
   const { EventLogWriter, createProgressReporter, renderTextSummary, shouldUseColor, renderGithubAnnotations, isGithubActions, writeReports, REPORT_FILES, createCheckStream, createConsoleWatcher, createGuestSteps, generateSshKeyPair, executeRun, createMachineFactory } = await import('./runDeps.js');
   const runId = makeRunId(new Date());
@@ -344,7 +350,7 @@ async function runAndReport(
         log.append(event);
         progress.onEvent(event);
       },
-      createMachine: createMachineFactory(config, prepared.accel, identity, pinBootKernel(config, prepared.direct, baseDir, (l) => process.stderr.write(l)), runDir, keys.private),
+      createMachine: createMachineFactory(config, prepared.accel, identity, pinBootKernel(config, prepared.direct, baseDir, started.warn), runDir, keys.private),
       guest: createGuestSteps(config.sections, config.fstestsDir, { loadModules: config.extraModules.length > 0, ...(prepared.preflight ? { preflight: prepared.preflight } : {}) }),
       createCheckStream,
       createConsoleWatcher,
@@ -376,7 +382,8 @@ async function runAndReport(
         : {}),
       consoleLogOf: (machine) => `console/${machine.name}.log`,
       spares: config.spares,
-      startWarnings,
+      // Read at run-start, after pinBootKernel above has added its warning.
+      startWarnings: started.list,
       stop,
     });
   } finally {

@@ -10,16 +10,19 @@ import { readHostFacts } from './hostFacts.js';
 import { extraDisksFor } from './machines.js';
 
 /**
- * `say` gets the notes and warnings as lines for the terminal; `warn`, when given, each warning
- * as it is (the run records them: src/runner/run.ts startWarnings).
+ * `say` gets the notes as lines for the terminal, and the warnings too unless `warn` takes them
+ * (kt run's prints and records them: src/runner/run.ts startWarnings). `facts`: the host's
+ * (tests give their own).
  */
-export function sizeRun(config: RunConfig, accel: Accel, say?: (line: string) => void, facts: HostFacts = readHostFacts(), warn?: (warning: string) => void): RunConfig {
+export function sizeRun(config: RunConfig, accel: Accel, out: { say?: (line: string) => void; warn?: (warning: string) => void; facts?: HostFacts } = {}): RunConfig {
+  const { say, warn } = out;
+  const facts = out.facts ?? readHostFacts();
   const diskBytesPerVm = config.testSizeBytes + config.scratchSizeBytes + extraDisksFor(config).reduce((n, d) => n + d.sizeBytes, 0);
   const size = resolveRunSize({ ...config.sizeRequest, memoryMiB: config.memoryMiB, accel, diskBytesPerVm }, facts);
-  if (say) {
-    for (const note of size.notes) say(`kt: ${note}\n`);
-    for (const warning of size.warnings) say(`kt: warning: ${warning}\n`);
+  if (say) for (const note of size.notes) say(`kt: ${note}\n`);
+  for (const warning of size.warnings) {
+    if (warn) warn(warning);
+    else say?.(`kt: warning: ${warning}\n`);
   }
-  for (const warning of size.warnings) warn?.(warning);
   return Object.freeze({ ...config, jobs: size.jobs, cpus: size.cpus, spares: size.spares });
 }

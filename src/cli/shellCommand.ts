@@ -193,7 +193,7 @@ export async function shellCommandCli(input: ShellInput, rawArgv: string[]): Pro
     const identity: RunIdentity = { runId, baseDir, sshKeyBlob: keys.public.split(' ')[1] ?? '' };
     let machine: Machine;
     try {
-      const direct = pinBootKernel(config, prepared.direct, baseDir, (l) => process.stderr.write(l));
+      const direct = pinBootKernel(config, prepared.direct, baseDir, (w) => process.stderr.write(`kt: warning: ${printable(w)}\n`));
       machine = keptDir
         ? keptDiskMachine(config, prepared.accel, identity, direct, sessionDir, keys.private, keptDir)
         : await createMachineFactory(config, prepared.accel, identity, direct, sessionDir, keys.private)(1);

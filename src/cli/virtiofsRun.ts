@@ -24,7 +24,7 @@ interface ImageRef {
 }
 
 /** The daemon to use, or undefined for the image path (after a warning); throws when the run must stop. */
-async function decide(config: RunConfig, image: ImageRef, write: Write) {
+async function decide(config: RunConfig, image: ImageRef, write: Write, onWarning?: (message: string) => void) {
   if (config.rootfs.kind === 'image') return undefined;
   const lookup = await findVirtiofsd(process.env);
   const decision = decideRootfs(
@@ -32,15 +32,19 @@ async function decide(config: RunConfig, image: ImageRef, write: Write) {
     { uid: process.geteuid?.() ?? 0, access: decideBuildMode(readUsernsFacts()), lookup, rootImage: image.rootImage },
   );
   if (decision.kind === 'image') {
-    if (decision.warning) write(`kt: warning: ${decision.warning}\n`);
+    if (decision.warning) {
+      write(`kt: warning: ${decision.warning}\n`);
+      onWarning?.(decision.warning);
+    }
     return undefined;
   }
   return decision;
 }
 
 /** What a real run serves over virtiofs; undefined = boot from the root image. */
-export async function prepareVirtiofs(config: RunConfig, image: ImageRef & { sshHostKey: string }, cacheDir: string, write: Write): Promise<VirtiofsOptions | undefined> {
-  const decision = await decide(config, image, write);
+/** `onWarning` also gets the warning of a fall-back to the image, for the run's record. */
+export async function prepareVirtiofs(config: RunConfig, image: ImageRef & { sshHostKey: string }, cacheDir: string, write: Write, onWarning?: (message: string) => void): Promise<VirtiofsOptions | undefined> {
+  const decision = await decide(config, image, write, onWarning);
   if (!decision) return undefined;
   const { daemon, userns } = decision;
   const debugfs = findOnPath('debugfs', process.env.PATH);

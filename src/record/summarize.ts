@@ -283,6 +283,8 @@ export function summarizeRun(events: readonly RunEvent[]): RunSummary {
       }
       case 'warning':
         currentRun(event.ts);
+        // The CI shards of one run each said the same about its plan and host: once is enough.
+        if (event.beforeRun && warnings.some((w) => w.beforeRun && w.message === event.message)) break;
         warnings.push({ ts: event.ts, message: event.message, ...(event.machine !== undefined ? { machine: event.machine } : {}), ...(event.beforeRun ? { beforeRun: true } : {}) });
         break;
       case 'run-end': {

@@ -51,6 +51,15 @@ describe('warnings said before the run began', () => {
     ]);
   });
 
+  it('are said once for the CI shards of one run (kt report over their logs)', async () => {
+    const shard1 = (await runWith([WARNING])).events;
+    const shard2 = (await runWith([WARNING])).events;
+    const vmWarning = { type: 'warning' as const, ts: shard1[0]!.ts, machine: 'vm1', message: 'no vmcore of vm1' };
+    // A warning of a run itself is news each time it happens.
+    const summary = summarizeRun([...shard1, vmWarning, ...shard2, vmWarning]);
+    expect(summary.warnings.map((w) => w.message)).toEqual([WARNING, 'no vmcore of vm1', 'no vmcore of vm1']);
+  });
+
   it('adds no event when there were none', async () => {
     const { events } = await runWith();
     expect(events.map((e) => e.type)).toEqual(['run-start', 'run-end']);
