@@ -309,6 +309,16 @@ function fstestsRequirements(): Requirement[] {
     rec('BLK_DEV_LOOP', 'fstests', 'loop devices (_require_loop)', { kind: 'tristate', module: 'loop', dependsOn: ['BLOCK', 'BLK_DEV'], source: 'drivers/block/Kconfig; fstests common/rc' }),
     rec('MD', 'fstests', 'device mapper lives in the multiple-devices menu', { dependsOn: ['BLOCK'], source: 'drivers/md/Kconfig' }),
     rec('BLK_DEV_DM', 'fstests', 'device-mapper tests (_require_dm_target)', { kind: 'tristate', module: 'dm_mod', dependsOn: ['BLOCK', 'MD'], source: 'drivers/md/Kconfig; fstests common/rc' }),
+    // libdevmapper's udev synchronisation takes a System V semaphore per dm operation; without
+    // SYSVIPC dmsetup says "Kernel not configured for semaphores" and returns before udev has
+    // made the /dev/mapper link (lvm2 libdm/libdm-common.c).
+    rec('SYSVIPC', 'fstests', "device-mapper commands wait for udev through System V semaphores (libdevmapper's udev synchronisation); without them dmsetup returns before udev has made the /dev/mapper link", {
+      source: 'init/Kconfig; lvm2 libdm/libdm-common.c',
+    }),
+    // kt-init checks for inotify and epoll before it starts udevd (systemd 252 src/udev/udevd.c).
+    rec('INOTIFY_USER', 'fstests', "udevd, which kt-init starts for the device-mapper tests (fstests' _udev_wait waits on it, _short_dev follows its /dev/mapper links), needs inotify; without it dm devices get plain /dev/mapper nodes", {
+      source: 'fs/notify/inotify/Kconfig; guest/kt-init; fstests common/rc',
+    }),
     dm('DM_FLAKEY', 'flakey', 'dm_flakey'),
     dm('DM_LOG_WRITES', 'log-writes', 'dm_log_writes'),
     dm('DM_THIN_PROVISIONING', 'thin-pool', 'dm_thin_pool'),

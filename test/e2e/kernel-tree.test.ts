@@ -204,6 +204,20 @@ describe('kt run in the tree', () => {
   );
 
   it(
+    "gives device-mapper devices udev's /dev/mapper links in that kernel too (kt kconfig fix adds INOTIFY_USER and SYSVIPC)",
+    async () => {
+      // What fstests' dm helpers need (common/rc _dmsetup_create, _short_dev): udevd running in
+      // the guest (it needs inotify) and dmsetup waiting for its link (System V semaphores).
+      const script = 'read -r u </run/kt/udev; echo "udev $u"; dmsetup create kt-e2e --table "0 2048 linear /dev/disk/by-id/virtio-scratch 0" && udevadm wait --timeout 30 /dev/mapper/kt-e2e && readlink /dev/mapper/kt-e2e && dmsetup remove kt-e2e && echo DM-OK';
+      const r = await kt(['shell', '--accel', 'tcg', '--fstests', fstests, '--results', fs.mkdtempSync(path.join(tmp, 'shell-')), '--', 'sh', '-c', script], builtin);
+      expect(r.code, `${r.out}\n${r.err}`).toBe(0);
+      expect(r.out).toMatch(/^udev running\r?\n\.\.\/dm-\d+\r?\nDM-OK\r?$/m);
+      expect(r.out + r.err).not.toContain('not configured for semaphores');
+    },
+    RUN_TIMEOUT_MS,
+  );
+
+  it(
     'boots the same kernel with virtio-blk and xfs as modules: kt stages them',
     async () => {
       const r = await ktRun(['selftest/001', 'xfs/001'], modular);
