@@ -126,8 +126,8 @@ export async function runCommand(args: RunArgs, argv: string[], options: RunOpti
   const cacheDir = resolveCacheDir(process.env);
   // Printed now and, in a real run, recorded as its first events (src/runner/run.ts startWarnings).
   const startWarnings: string[] = [];
-  const warn = (message: string) => {
-    process.stderr.write(`kt: warning: ${printable(message)}\n`);
+  const warn: Warn = (message) => {
+    printWarning(message);
     startWarnings.push(message);
   };
   const history = loadHistory(config.resultsDir, warn);
@@ -156,9 +156,8 @@ export async function runCommand(args: RunArgs, argv: string[], options: RunOpti
   );
   let prepared: PreparedRun | undefined;
   try {
-    prepared = await prepareRun(config, cacheDir, { pin: true });
+    prepared = await prepareRun(config, cacheDir, { pin: true, warn });
     // Again with the accelerator the probe chose (-j auto and --cpus differ under KVM).
-    startWarnings.push(...(prepared.warnings ?? []));
     config = sizeRun(requested, prepared.accel, { say: (line) => process.stderr.write(line), warn });
     running = true;
     return await runAndReport(config, plan, history, prepared, signals.signal, (fn) => (onSecond = fn), baseline, { list: startWarnings, warn });
@@ -202,21 +201,24 @@ export interface PreparedRun {
   direct?: DirectArtifacts;
   /** Whether the fstests tree passed the preflight in this image before (src/cli/preflightMemo.ts). */
   preflight?: PreflightMemo;
-  /** Warnings it printed (--rootfs virtiofs fell back to the image), for the run's record. */
-  warnings?: string[];
 }
+
+/** Prints a warning (kt run's own also records it in the run: src/runner/run.ts startWarnings). */
+type Warn = (message: string) => void;
+export const printWarning: Warn = (message) => process.stderr.write(`kt: warning: ${printable(message)}\n`);
 
 /**
  * Image, fstests image, accelerator: everything before the first VM of the run boots. With
  * `pin`, every VM of the run boots the image build it starts with, whatever is rebuilt meanwhile
  * (src/vm/image/pinImage.ts); the caller then calls `release` when the run ends.
  */
-export async function prepareRun(config: RunConfig, cacheDir: string, opts: { pin?: boolean } = {}): Promise<PreparedRun> {
+export async function prepareRun(config: RunConfig, cacheDir: string, opts: { pin?: boolean; warn?: Warn } = {}): Promise<PreparedRun> {
+  const warn = opts.warn ?? printWarning;
   // What killed kts left in the temp dir goes first, once per command (run and shell come here):
   // the probe below and makeRunTempDir then make directories there.
   removeLeftoverRunTempDirs();
   const direct = config.backend.kind === 'direct';
-  if (!direct || !opts.pin) return prepareRunWith(config, cacheDir, direct ? await prepareImage(cacheDir, false) : await cachedImage(cacheDir), () => undefined);
+  if (!direct || !opts.pin) return prepareRunWith(config, cacheDir, direct ? await prepareImage(cacheDir, false) : await cachedImage(cacheDir), () => undefined, warn);
   const { pinImage } = await import('../vm/image/pinImage.js');
   const imagesDir = path.join(cacheDir, 'images');
   // pendingTempDirs: a signal before the runner owns clean-up removes the pin too (exitNow).
@@ -224,14 +226,14 @@ export async function prepareRun(config: RunConfig, cacheDir: string, opts: { pi
   // The shared cache's image is root's, which a user cannot link (docs/image.md): said there, not at every run.
   if (pin.note && path.dirname(pin.image.dir) === imagesDir) process.stderr.write(`kt: note: ${pin.note}\n`);
   try {
-    return await prepareRunWith(config, cacheDir, pin.image, pin.release);
+    return await prepareRunWith(config, cacheDir, pin.image, pin.release, warn);
   } catch (err) {
     pin.release();
     throw err;
   }
 }
 
-async function prepareRunWith(config: RunConfig, cacheDir: string, image: GuestImage | undefined, release: () => void): Promise<PreparedRun> {
+async function prepareRunWith(config: RunConfig, cacheDir: string, image: GuestImage | undefined, release: () => void, warn: Warn): Promise<PreparedRun> {
   const { ensureFstestsImage, resolveAccel } = await import('./runDeps.js');
   // The NixOS backend brings its own kernel, root and fstests; the Debian image still serves
   // the KVM probe when it is cached (the probe only needs a kernel and kt's initramfs).
@@ -244,8 +246,7 @@ async function prepareRunWith(config: RunConfig, cacheDir: string, image: GuestI
   // valid is left to QemuMachine, which refuses it at boot (E_BOOT_HOST_KEY_UNKNOWN).
   const hostKey = pinnedFrom && image && parseHostKeyLine(image.sshHostKey) ? { key: image.sshHostKey, source: path.join(pinnedFrom, IMAGE_FILES.manifest) } : undefined;
   // --rootfs virtiofs serves the image's tree and the fstests tree as they are: no fstests image.
-  const warnings: string[] = [];
-  const virtiofs = direct && image ? await (await import('./virtiofsRun.js')).prepareVirtiofs(config, image, cacheDir, say, (w) => warnings.push(w)) : undefined;
+  const virtiofs = direct && image ? await (await import('./virtiofsRun.js')).prepareVirtiofs(config, image, cacheDir, say, (w) => warn(shown(w))) : undefined;
   const fstestsImage = direct ? (virtiofs ? '' : await ensureFstestsImage(config.fstestsDir, cacheDir)) : undefined;
   let decision: { accel: Accel; note?: string | undefined };
   if (image) {
@@ -274,7 +275,6 @@ async function prepareRunWith(config: RunConfig, cacheDir: string, image: GuestI
     kernel,
     ...(bootKernel ? { bootKernel } : {}),
     release,
-    ...(warnings.length > 0 ? { warnings } : {}),
     // A virtiofs run shares the live tree, which has no content hash to remember it by.
     ...(direct && image && fstestsImage ? { preflight: preflightMemo(cacheDir, image, fstestsImage) } : {}),
     ...(direct && image && fstestsImage !== undefined ? { direct: { kernel: image.kernel, ...(boot ? { boot } : {}), initramfs: await (await import('./ownKernel.js')).ownKernelInitramfs(config, image, cacheDir, say), rootImage: image.rootImage, fstestsImage, ...(virtiofs ? { virtiofs } : {}), ...(hostKey ? { hostKey } : {}) } } : {}),
@@ -290,7 +290,7 @@ async function runAndReport(
   setSecondSignal: (fn: (signal: StopSignal) => never) => void,
   baseline: RunBaseline | undefined,
   /** What kt warned about before the run began, and how to add to it until run-start. */
-  started: { list: readonly string[]; warn: (message: string) => void },
+  started: { list: readonly string[]; warn: Warn },
 ): Promise<number> {
   const { EventLogWriter, createProgressReporter, renderTextSummary, shouldUseColor, renderGithubAnnotations, isGithubActions, writeReports, REPORT_FILES, createCheckStream, createConsoleWatcher, createGuestSteps, generateSshKeyPair, executeRun, createMachineFactory } = await import('./runDeps.js');
   const runId = makeRunId(new Date());
@@ -328,6 +328,8 @@ async function runAndReport(
   );
 
   const multiSection = config.sections.length > 1;
+  // The kernel every VM boots, copied into the run; a failed copy is a warning of the run's start.
+  const direct = pinBootKernel(config, prepared.direct, baseDir, started.warn);
   const deadline = { ...DEADLINE[prepared.accel], ...(config.testTimeoutSec !== undefined ? { override: config.testTimeoutSec } : {}) };
   let result;
   try {
@@ -350,7 +352,7 @@ async function runAndReport(
         log.append(event);
         progress.onEvent(event);
       },
-      createMachine: createMachineFactory(config, prepared.accel, identity, pinBootKernel(config, prepared.direct, baseDir, started.warn), runDir, keys.private),
+      createMachine: createMachineFactory(config, prepared.accel, identity, direct, runDir, keys.private),
       guest: createGuestSteps(config.sections, config.fstestsDir, { loadModules: config.extraModules.length > 0, ...(prepared.preflight ? { preflight: prepared.preflight } : {}) }),
       createCheckStream,
       createConsoleWatcher,
@@ -382,7 +384,6 @@ async function runAndReport(
         : {}),
       consoleLogOf: (machine) => `console/${machine.name}.log`,
       spares: config.spares,
-      // Read at run-start, after pinBootKernel above has added its warning.
       startWarnings: started.list,
       stop,
     });

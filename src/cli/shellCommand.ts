@@ -31,7 +31,7 @@ import type { Session, SessionOptions } from '../vm/sshSession.js';
 import { resolveCacheDir } from '../vm/image/index.js';
 import { keptDisksDir, withKeptDisks } from './keptDisks.js';
 import { createMachineFactory, machineOptions, pinBootKernel, type DirectArtifacts, type RunIdentity } from './machines.js';
-import { prepareRun } from './runCommand.js';
+import { prepareRun, printWarning } from './runCommand.js';
 import { pipeSession, type SessionOutcome } from './shellSession.js';
 import { ESCAPE_KEYS } from './shellEscape.js';
 import { renderConfigOnly, renderGuestCommand, renderInteractiveShell, renderPowerOff } from './shellGuest.js';
@@ -193,7 +193,7 @@ export async function shellCommandCli(input: ShellInput, rawArgv: string[]): Pro
     const identity: RunIdentity = { runId, baseDir, sshKeyBlob: keys.public.split(' ')[1] ?? '' };
     let machine: Machine;
     try {
-      const direct = pinBootKernel(config, prepared.direct, baseDir, (w) => process.stderr.write(`kt: warning: ${printable(w)}\n`));
+      const direct = pinBootKernel(config, prepared.direct, baseDir, printWarning);
       machine = keptDir
         ? keptDiskMachine(config, prepared.accel, identity, direct, sessionDir, keys.private, keptDir)
         : await createMachineFactory(config, prepared.accel, identity, direct, sessionDir, keys.private)(1);

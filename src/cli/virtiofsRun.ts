@@ -24,7 +24,7 @@ interface ImageRef {
 }
 
 /** The daemon to use, or undefined for the image path (after a warning); throws when the run must stop. */
-async function decide(config: RunConfig, image: ImageRef, write: Write, onWarning?: (message: string) => void) {
+async function decide(config: RunConfig, image: ImageRef, warn: (message: string) => void) {
   if (config.rootfs.kind === 'image') return undefined;
   const lookup = await findVirtiofsd(process.env);
   const decision = decideRootfs(
@@ -32,19 +32,18 @@ async function decide(config: RunConfig, image: ImageRef, write: Write, onWarnin
     { uid: process.geteuid?.() ?? 0, access: decideBuildMode(readUsernsFacts()), lookup, rootImage: image.rootImage },
   );
   if (decision.kind === 'image') {
-    if (decision.warning) {
-      write(`kt: warning: ${decision.warning}\n`);
-      onWarning?.(decision.warning);
-    }
+    if (decision.warning) warn(decision.warning);
     return undefined;
   }
   return decision;
 }
 
-/** What a real run serves over virtiofs; undefined = boot from the root image. */
-/** `onWarning` also gets the warning of a fall-back to the image, for the run's record. */
-export async function prepareVirtiofs(config: RunConfig, image: ImageRef & { sshHostKey: string }, cacheDir: string, write: Write, onWarning?: (message: string) => void): Promise<VirtiofsOptions | undefined> {
-  const decision = await decide(config, image, write, onWarning);
+/**
+ * What a real run serves over virtiofs; undefined = boot from the root image, after `warn` got
+ * why (kt run prints it and records it in the run).
+ */
+export async function prepareVirtiofs(config: RunConfig, image: ImageRef & { sshHostKey: string }, cacheDir: string, write: Write, warn: (message: string) => void): Promise<VirtiofsOptions | undefined> {
+  const decision = await decide(config, image, warn);
   if (!decision) return undefined;
   const { daemon, userns } = decision;
   const debugfs = findOnPath('debugfs', process.env.PATH);
@@ -64,7 +63,7 @@ export async function prepareVirtiofs(config: RunConfig, image: ImageRef & { ssh
 
 /** The same for --dry-run: the tree's path as a real run would use it, nothing unpacked. */
 export async function dryRunVirtiofs(config: RunConfig, image: ImageRef, cacheDir: string, write: Write): Promise<{ virtiofs?: VirtiofsOptions }> {
-  const decision = await decide(config, image, write);
+  const decision = await decide(config, image, (w) => write(`kt: warning: ${w}\n`));
   if (!decision) return {};
   const { daemon, userns } = decision;
   return { virtiofs: { daemon, rootTree: await plannedRootTreeDir(cacheDir, image.hash, image.rootImage), fstestsDir: config.fstestsDir, shares: config.shares, ...(userns ? { userns } : {}) } };

@@ -50,8 +50,6 @@ const nodeIo: EventLogIo = {
   closeSync: (fd) => fs.closeSync(fd),
 };
 
-export { resultsWriteError };
-
 /** Appends events to `<run-dir>/events.jsonl`, one JSON object per line. */
 export class EventLogWriter {
   /** Absolute or run-dir-relative path of the log. */

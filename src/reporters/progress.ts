@@ -223,7 +223,7 @@ export interface ProgressReporter {
 
 /** Lines worth keeping in the scrollback above the TTY block. */
 function isPersistentOnTty(event: RunEvent): boolean {
-  if (event.type === 'machine-lost' || (event.type === 'warning' && !event.beforeRun) || event.type === 'run-end') return true;
+  if (event.type === 'machine-lost' || event.type === 'warning' || event.type === 'run-end') return true;
   if (event.type !== 'test-end') return false;
   const status = event.outcome?.status;
   return typeof status === 'string' && isFailingStatus(status);

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, rename, unlink } from 'node:fs/promises';
 import * as path from 'node:path';
-import { resultsWriteError } from '../record/eventLog.js';
+import { resultsWriteError } from '../record/resultsWriteError.js';
 import { renderJsonSummary } from './json.js';
 import { renderJunit } from './junit.js';
 import { renderMarkdown } from './markdown.js';
