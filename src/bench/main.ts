@@ -37,7 +37,7 @@ import { median } from '../util/median.js';
 import { killAllNow } from '../vm/processRegistry.js';
 import { formatBenchError, parseBenchArgs, type BenchArgs, type BenchRow } from './benchArgs.js';
 import { benchLists, checkTestsInTree } from './benchTests.js';
-import { bareBoot, checkStart, ktReady, type KtReady } from './bootBench.js';
+import { bareBoot, checkStart, commandRoundTrip, ktReady, type KtReady } from './bootBench.js';
 import { ktChildrenExited, ktRun, stopKtChildren, type KtRunResult } from './ktRun.js';
 import { recoveryRow } from './recoveryBench.js';
 import { virtiofsBootRow } from './virtiofsBoot.js';
@@ -46,6 +46,8 @@ import { preflightMemo } from '../cli/preflightMemo.js';
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
 const ratio = (a: number, b: number) => +(a / b).toFixed(3);
+/** Commands timed per boot in the boot row (their median is the boot's ktCommandMs). */
+const COMMAND_ROUND_TRIPS = 7;
 
 /** The median of each phase over several boots (phases a boot lacks are left out of its set). */
 function medianPhases(all: readonly Record<string, number>[]): Record<string, number> {
@@ -152,6 +154,7 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
       const barePvh: number[] = [];
       const boot: number[] = [];
       const mounted: number[] = [];
+      const commands: number[] = [];
       const preflights: string[] = [];
       const phases: Record<string, number>[] = [];
       // Alternating, so both see the same load.
@@ -162,7 +165,11 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
         bareQuiet.push((await bareBoot(kernel, work, accel, true)).ms);
         if (entry.entry === 'pvh') barePvh.push((await bareBoot(entry.path, work, accel, true)).ms);
         const r = await ready({ measureTestMount: true });
-        await r.machine.dispose();
+        try {
+          commands.push(await commandRoundTrip(r.machine, COMMAND_ROUND_TRIPS));
+        } finally {
+          await r.machine.dispose();
+        }
         boot.push(r.bootMs);
         readyMs.push(r.readyMs);
         mounted.push(r.testMountedMs!);
@@ -183,6 +190,8 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
         // Per boot: the set-up 'ran' the preflight, or was skipped as 'remembered' (docs/speed.md).
         preflight: preflights,
         ktPhasesMedianMs: medianPhases(phases),
+        // Per boot, once ready: the median round trip of a command that does nothing (bootBench.ts commandRoundTrip).
+        ktCommandMs: commands,
         // Commands accepted, and ready for the first test (set-up and TEST_DEV mkfs done).
         bootRatio: ratio(median(boot), median(bare)),
         readyRatio: ratio(median(readyMs), median(bare)),
