@@ -77,7 +77,11 @@ function sshExec(socket: string, privateKey: string, command: string): Promise<{
         });
       })
       .on('error', reject)
-      .connect({ sock: net.connect(socket), username: 'root', privateKey, readyTimeout: 60_000 });
+      .connect({
+        sock: net.connect(socket), username: 'root', privateKey, readyTimeout: 60_000,
+        // The image's one host key (manifest.json): the guest serves the key the host pins.
+        hostVerifier: (key: Buffer) => key.toString('base64') === image.sshHostKey.split(' ')[1],
+      });
   });
 }
 
