@@ -27,6 +27,7 @@ import { QemuMachine } from '../vm/qemuMachine.js';
 import { BOOT_SPEED_PARAMS } from '../vm/qemuArgs.js';
 import type { BootKernel } from '../vm/pvh/pvhKernel.js';
 import { guestModulesFor, resolveVmSpec, type Accel } from '../vm/spec.js';
+import { median } from '../util/median.js';
 
 export interface BenchImage {
   kernel: string;
@@ -155,18 +156,21 @@ export async function ktReady(opts: {
  * The median round trip of `n` commands that do nothing (`true`), one after another, on a
  * ready VM: opening a channel, the guest's ssh server starting bash, the exit status back. Every
  * test of a run pays it a few times (check, its artifacts), so it is the command channel's cost
- * beyond the boot (docs/speed.md, "Dropbear").
+ * beyond the boot (docs/speed.md, the boot row).
  */
 export async function commandRoundTrip(machine: QemuMachine, n: number): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
     const r = await machine.exec('true', { timeoutMs: 60_000 });
-    if (r.exitCode !== 0) throw new Error(`\`true\` exited ${r.exitCode} on a ready VM: ${(r.stderr || r.stdout).trim().slice(-500)}`);
+    if (r.exitCode !== 0) {
+      const how = r.exitCode === null ? `was killed${r.signal ? ` by SIG${r.signal}` : ''}` : `exited ${r.exitCode}`;
+      const said = (r.stderr || r.stdout).trim().slice(-500);
+      throw new Error(`\`true\` ${how} on a ready VM${said ? `: ${said}` : ''}`);
+    }
     times.push(performance.now() - t0);
   }
-  times.sort((a, b) => a - b);
-  return Math.round(times[Math.floor(times.length / 2)]!);
+  return Math.round(median(times));
 }
 
 /** Host ms since `started` when TEST_DEV was mounted (xfs, as kt's default section); unmounted again. */

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveCacheDir } from '../../src/vm/image/cacheDir.js';
 import { ensureImage, type GuestImage } from '../../src/vm/image/ensureImage.js';
 import { bootKernelFor, IMAGE_VMLINUX } from '../../src/vm/pvh/pvhKernel.js';
+import { parseHostKeyLine } from '../../src/vm/hostKey.js';
 import { generateSshKeyPair } from '../../src/vm/sshKeyPair.js';
 
 const BOOT_TIMEOUT_MS = 180_000;
@@ -80,7 +81,7 @@ function sshExec(socket: string, privateKey: string, command: string): Promise<{
       .connect({
         sock: net.connect(socket), username: 'root', privateKey, readyTimeout: 60_000,
         // The image's one host key (manifest.json): the guest serves the key the host pins.
-        hostVerifier: (key: Buffer) => key.toString('base64') === image.sshHostKey.split(' ')[1],
+        hostVerifier: (key: Buffer) => parseHostKeyLine(image.sshHostKey)?.equals(key) === true,
       });
   });
 }
