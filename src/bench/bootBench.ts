@@ -23,6 +23,7 @@ import { GUEST_TEST_DEV, GUEST_TEST_DIR, renderCheckCommand } from '../runner/gu
 import type { GuestSteps } from '../runner/run.js';
 import { writeCpio } from '../vm/image/cpio.js';
 import { launchQemu } from '../vm/launch.js';
+import type { Machine } from '../vm/machine.js';
 import { QemuMachine } from '../vm/qemuMachine.js';
 import { BOOT_SPEED_PARAMS } from '../vm/qemuArgs.js';
 import type { BootKernel } from '../vm/pvh/pvhKernel.js';
@@ -158,7 +159,7 @@ export async function ktReady(opts: {
  * test of a run pays it a few times (check, its artifacts), so it is the command channel's cost
  * beyond the boot (docs/speed.md, the boot row).
  */
-export async function commandRoundTrip(machine: QemuMachine, n: number): Promise<number> {
+export async function commandRoundTrip(machine: Pick<Machine, 'exec'>, n: number): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();

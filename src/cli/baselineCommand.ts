@@ -4,13 +4,14 @@
  * the rules: docs/baseline.md. Everything is read and checked before the file is replaced, so a
  * damaged run directory or baseline leaves the user's file as it was (exit 2).
  */
-import { ExitCode, UsageError, printable } from '../errors.js';
+import { ExitCode, UsageError } from '../errors.js';
 import { countedRuns, DEFAULT_BASELINE_FILE, emptyBaseline, failingRuns, serializeBaseline, type Baseline } from '../baseline/format.js';
 import { describeEntry, updateBaseline, type BaselineChanges } from '../baseline/update.js';
 import { summarizeRun } from '../record/summarize.js';
 import { baselinePath, readBaseline, readBaselineIfAny, writeBaselineText } from './baselineFile.js';
 import { readLogs } from './reportCommand.js';
 import { ktVersion } from './version.js';
+import { printWarning } from './printWarning.js';
 
 /** Names listed before "and N more". */
 const LIST_LIMIT = 10;
@@ -54,7 +55,7 @@ export async function baselineUpdateCli(runDirs: string[], given: string | strin
   // Both are read and checked before anything is written: a refusal leaves the file as it was.
   const before = readBaselineIfAny(file);
   const { logs, warnings } = await readLogs(runDirs);
-  for (const w of warnings) process.stderr.write(`kt: warning: ${printable(w)}\n`);
+  for (const w of warnings) printWarning(w);
   const writtenBy = `kt ${ktVersion()}`;
   const { baseline, changes } = updateBaseline(before ?? emptyBaseline(writtenBy), logs.map((l) => summarizeRun(l.events)), writtenBy);
   if (changes.added.length === 0) {

@@ -12,6 +12,7 @@ import { summarizeRun } from '../record/summarize.js';
 import { compareOutcome } from './compareOutcome.js';
 import { renderCompareJson, renderCompareMarkdown, renderCompareText } from './compareReport.js';
 import { readLogs } from './reportCommand.js';
+import { printWarning } from './printWarning.js';
 
 const FORMATS = ['text', 'md', 'json'] as const;
 type Format = (typeof FORMATS)[number];
@@ -73,7 +74,7 @@ export async function compareCommandCli(dirs: string[], rawArgv: string[], optio
   const format = formatOf(given.length === 0 ? undefined : given);
   const baseLogs = await readLogs(base);
   const headLogs = await readLogs(head);
-  for (const w of [...baseLogs.warnings, ...headLogs.warnings]) process.stderr.write(`kt: warning: ${printable(w)}\n`);
+  for (const w of [...baseLogs.warnings, ...headLogs.warnings]) printWarning(w);
   const label = base.length === 1 ? `base ${base[0]}` : `base (${base.length} run directories)`;
   const headSummary = summarizeRun(headLogs.events);
   const comparison = compareRuns(

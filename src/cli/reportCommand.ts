@@ -22,6 +22,7 @@ import { relativeRunDirs } from './reportLinks.js';
 import { makeDirs } from '../util/dirs.js';
 import { moveAsideForeignReports } from './reportOutDir.js';
 import { isShellSessionName } from './shellSessionDir.js';
+import { printWarning } from './printWarning.js';
 
 /** A run directory, or an events.jsonl path given directly → the event log's path and its run dir. */
 function locateLog(arg: string): { log: string; dir: string } {
@@ -267,7 +268,7 @@ export async function reportCommandCli(runDirs: string[], out: string | undefine
   const baseline = options.baseline !== undefined ? readBaseline(options.baseline) : undefined;
   const { args, events, warnings, dirs, logs } = await readLogs(runDirs);
   const { dir: outDir, userDir } = chooseOutDir(out, dirs, args);
-  for (const w of warnings) process.stderr.write(`kt: warning: ${printable(w)}\n`);
+  for (const w of warnings) printWarning(w);
   if (userDir) {
     for (const m of moveAsideForeignReports(outDir, formats)) {
       process.stderr.write(`kt: ${printable(m.file)} was not written by kt: kept as ${printable(path.basename(m.backup))}\n`);

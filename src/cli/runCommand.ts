@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { normalizeRunConfig, type RunArgs, type RunConfig } from '../config/runConfig.js';
-import { ExitCode, HostError, formatError, isKtError, printable, type KtError } from '../errors.js';
+import { ExitCode, HostError, formatError, isKtError, type KtError } from '../errors.js';
 import type { RunEvent } from '../record/events.js';
 import { loadHistory, saveHistory, updateHistory, historyKey, type History } from '../record/history.js';
 import { artifactPath, createRunDir, makeRunId, writeArtifact } from '../record/runDir.js';
@@ -33,6 +33,7 @@ import { ktVersion } from './version.js';
 import { releaseHungUpTerminal } from './terminal.js';
 import { preflightMemo } from './preflightMemo.js';
 import type { PreflightMemo } from '../runner/guestSetup.js';
+import { printWarning, type Warn } from './printWarning.js';
 
 /** Test deadlines: TCG runs fstests 20–40× slower than metal (measured: `npm run bench`). */
 const DEADLINE = {
@@ -51,7 +52,7 @@ async function printDryRun(config: RunConfig, plan: PlannedRun, cacheDir: string
   const recipeHash = hashImageInputs(imageRecipe(await loadGuestFiles()));
   const paths = imagePaths(cacheDir, recipeHash);
   const boot = config.backend.kind === 'direct' ? chooseBootKernel(config, config.kernel ?? paths.kernel, paths.dir) : undefined;
-  const chosen: DirectArtifacts = { kernel: paths.kernel, ...(boot ? { boot } : {}), initramfs: paths.initramfs, rootImage: paths.rootImage, fstestsImage: path.join(cacheDir, 'fstests', '<tree-hash>.img'), ...(await (await import('./virtiofsRun.js')).dryRunVirtiofs(config, { hash: recipeHash, rootImage: paths.rootImage }, cacheDir, (line) => process.stderr.write(line))) };
+  const chosen: DirectArtifacts = { kernel: paths.kernel, ...(boot ? { boot } : {}), initramfs: paths.initramfs, rootImage: paths.rootImage, fstestsImage: path.join(cacheDir, 'fstests', '<tree-hash>.img'), ...(await (await import('./virtiofsRun.js')).dryRunVirtiofs(config, { hash: recipeHash, rootImage: paths.rootImage }, cacheDir, printWarning)) };
   // A real run boots its copy of the user's kernel (pinBootKernel), in its temporary directory,
   // and kt's image from its pin beside the image (src/vm/image/pinImage.ts).
   const pinned = pinnedKernelPath(config, chosen, DRY_RUN_ID.baseDir);
@@ -166,7 +167,7 @@ export async function runCommand(args: RunArgs, argv: string[], options: RunOpti
       prepared?.release();
     } catch (err) {
       // The links are only a hold on the build: a pin left behind is removed by the next run.
-      process.stderr.write(`kt: warning: could not remove the run's hold on the image: ${(err as Error).message}\n`);
+      printWarning(`could not remove the run's hold on the image: ${(err as Error).message}`);
     }
     signals.dispose();
   }
@@ -202,10 +203,6 @@ export interface PreparedRun {
   /** Whether the fstests tree passed the preflight in this image before (src/cli/preflightMemo.ts). */
   preflight?: PreflightMemo;
 }
-
-/** Prints a warning (kt run's own also records it in the run: src/runner/run.ts startWarnings). */
-type Warn = (message: string) => void;
-export const printWarning: Warn = (message) => process.stderr.write(`kt: warning: ${printable(message)}\n`);
 
 /**
  * Image, fstests image, accelerator: everything before the first VM of the run boots. With
@@ -368,7 +365,7 @@ async function runAndReport(
         try {
           writeArtifact(runDir, rel, data);
         } catch (err) {
-          process.stderr.write(`kt: warning: could not write ${rel}: ${(err as Error).message}\n`);
+          printWarning(`could not write ${rel}: ${(err as Error).message}`);
         }
         return rel;
       },

@@ -15,6 +15,7 @@ import type { VirtiofsOptions } from '../vm/spec.js';
 import { findVirtiofsd } from '../vm/virtiofs/daemon.js';
 import { decideRootfs } from '../vm/virtiofs/decision.js';
 import { ensureRootTree, plannedRootTreeDir } from '../vm/virtiofs/rootTree.js';
+import type { Warn } from './printWarning.js';
 
 type Write = (text: string) => void;
 
@@ -24,7 +25,7 @@ interface ImageRef {
 }
 
 /** The daemon to use, or undefined for the image path (after a warning); throws when the run must stop. */
-async function decide(config: RunConfig, image: ImageRef, warn: (message: string) => void) {
+async function decide(config: RunConfig, image: ImageRef, warn: Warn) {
   if (config.rootfs.kind === 'image') return undefined;
   const lookup = await findVirtiofsd(process.env);
   const decision = decideRootfs(
@@ -42,7 +43,7 @@ async function decide(config: RunConfig, image: ImageRef, warn: (message: string
  * What a real run serves over virtiofs; undefined = boot from the root image, after `warn` got
  * why (kt run prints it and records it in the run).
  */
-export async function prepareVirtiofs(config: RunConfig, image: ImageRef & { sshHostKey: string }, cacheDir: string, write: Write, warn: (message: string) => void): Promise<VirtiofsOptions | undefined> {
+export async function prepareVirtiofs(config: RunConfig, image: ImageRef & { sshHostKey: string }, cacheDir: string, write: Write, warn: Warn): Promise<VirtiofsOptions | undefined> {
   const decision = await decide(config, image, warn);
   if (!decision) return undefined;
   const { daemon, userns } = decision;
@@ -62,8 +63,8 @@ export async function prepareVirtiofs(config: RunConfig, image: ImageRef & { ssh
 }
 
 /** The same for --dry-run: the tree's path as a real run would use it, nothing unpacked. */
-export async function dryRunVirtiofs(config: RunConfig, image: ImageRef, cacheDir: string, write: Write): Promise<{ virtiofs?: VirtiofsOptions }> {
-  const decision = await decide(config, image, (w) => write(`kt: warning: ${w}\n`));
+export async function dryRunVirtiofs(config: RunConfig, image: ImageRef, cacheDir: string, warn: Warn): Promise<{ virtiofs?: VirtiofsOptions }> {
+  const decision = await decide(config, image, warn);
   if (!decision) return {};
   const { daemon, userns } = decision;
   return { virtiofs: { daemon, rootTree: await plannedRootTreeDir(cacheDir, image.hash, image.rootImage), fstestsDir: config.fstestsDir, shares: config.shares, ...(userns ? { userns } : {}) } };
