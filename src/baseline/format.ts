@@ -13,8 +13,14 @@ import { UsageError } from '../errors.js';
 /** The `format` value that marks a kt baseline. */
 export const BASELINE_FORMAT = 'kt-baseline';
 
-/** Version of the file format; a reader refuses a newer one. */
-export const BASELINE_VERSION = 1;
+/**
+ * Version of the file format this kt writes; a reader refuses a newer one. Version 2 added
+ * `crashedEarlier` and `timedoutEarlier`: a version 1 file is read as one where they are 0 (it
+ * did not record them), and written back as version 2.
+ */
+export const BASELINE_VERSION = 2;
+/** The versions this kt reads. */
+export const BASELINE_READABLE_VERSIONS: readonly number[] = [1, 2];
 
 /** Where `kt baseline update`, `kt run --baseline` and `kt report --baseline` look by default. */
 export const DEFAULT_BASELINE_FILE = 'kt-baseline.json';
@@ -43,6 +49,14 @@ export const baselineEntrySchema = z
     error: count.default(0),
     /** Runs in which it failed, crashed or timed out, then passed on a retry. */
     flaky: count.default(0),
+    /**
+     * Runs whose final status is another, in which an earlier attempt crashed (then a retry
+     * passed, failed or timed out). Since version 2: what a final status alone loses, so that a
+     * later crash with no trustworthy title is not called new (judge.ts).
+     */
+    crashedEarlier: count.default(0),
+    /** The same for an earlier attempt that timed out (a hang with no report has no title). */
+    timedoutEarlier: count.default(0),
     /** Kernel crash and hang titles seen while it ran → runs they were seen in. */
     titles: z.record(z.string(), count).default({}),
   })
@@ -59,6 +73,15 @@ export const baselineEntrySchema = z
     }
     if (entry.flaky > entry.passed) {
       ctx.addIssue({ code: 'custom', path: ['flaky'], message: `flaky is ${entry.flaky}, more than passed (${entry.passed}); a flaky run passed on a retry, so it is counted in passed too` });
+    }
+    // An earlier attempt's failure means a retry came after it, which then passed (flaky) or
+    // failed in one of the other ways.
+    const earlier = [
+      ['crashedEarlier', entry.crashedEarlier, entry.flaky + entry.failed + entry.timedout, 'flaky + failed + timedout'],
+      ['timedoutEarlier', entry.timedoutEarlier, entry.flaky + entry.failed + entry.crashed, 'flaky + failed + crashed'],
+    ] as const;
+    for (const [field, value, bound, terms] of earlier) {
+      if (value > bound) ctx.addIssue({ code: 'custom', path: [field], message: `${field} is ${value}, more than ${terms} (${bound}); only a run with a retry after a failure can have one` });
     }
     for (const [title, seen] of Object.entries(entry.titles)) {
       if (seen > entry.runs) ctx.addIssue({ code: 'custom', path: ['titles', title], message: `title seen in ${seen} runs, more than the ${entry.runs} recorded` });
@@ -87,7 +110,8 @@ export type BaselineRun = z.infer<typeof baselineRunSchema>;
 export const baselineSchema = z
   .object({
     format: z.literal(BASELINE_FORMAT),
-    version: z.literal(BASELINE_VERSION),
+    /** Any readable version; parseBaseline hands on version BASELINE_VERSION. */
+    version: z.number().int(),
     /** `kt <version>` that last wrote the file. */
     writtenBy: z.string(),
     /** Runs folded in, oldest first. */
@@ -105,7 +129,7 @@ export function emptyBaseline(writtenBy: string): Baseline {
 
 /** An entry with no runs. */
 export function emptyEntry(): BaselineEntry {
-  return { runs: 0, passed: 0, failed: 0, crashed: 0, timedout: 0, notrun: 0, error: 0, flaky: 0, titles: {} };
+  return { runs: 0, passed: 0, failed: 0, crashed: 0, timedout: 0, notrun: 0, error: 0, flaky: 0, crashedEarlier: 0, timedoutEarlier: 0, titles: {} };
 }
 
 /** Runs in which the test failed, crashed or timed out at least once (final failure or flaky). */
@@ -130,7 +154,7 @@ function sortedKeys<T>(record: Readonly<Record<string, T>>): string[] {
 /** One entry on one line, zero counts left out, fields in schema order. */
 function entryLine(entry: BaselineEntry): string {
   const out: Record<string, unknown> = { runs: entry.runs };
-  for (const key of ['passed', 'failed', 'crashed', 'timedout', 'notrun', 'error', 'flaky'] as const) {
+  for (const key of ['passed', 'failed', 'crashed', 'timedout', 'notrun', 'error', 'flaky', 'crashedEarlier', 'timedoutEarlier'] as const) {
     if (entry[key] > 0) out[key] = entry[key];
   }
   const titles = sortedKeys(entry.titles);
@@ -196,6 +220,11 @@ function describeIssue(error: z.ZodError): string {
  * anything that is not a baseline this kt can rewrite without loss.
  */
 export function parseBaseline(text: string, file: string): Baseline {
+  return parseBaselineFile(text, file).baseline;
+}
+
+/** parseBaseline, also saying which format version the file was (`kt baseline update` tells an upgrade). */
+export function parseBaselineFile(text: string, file: string): { baseline: Baseline; fileVersion: number } {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -207,10 +236,10 @@ export function parseBaseline(text: string, file: string): Baseline {
     throw new UsageError('E_BASELINE_NOT_A_BASELINE', `${file} is not a kt baseline (no "format": "${BASELINE_FORMAT}")`, 'give --baseline the file `kt baseline update` writes');
   }
   const version = head['version'];
-  if (typeof version !== 'number' || version !== BASELINE_VERSION) {
+  if (typeof version !== 'number' || !BASELINE_READABLE_VERSIONS.includes(version)) {
     throw new UsageError(
       'E_BASELINE_VERSION',
-      `${file} is baseline format version ${JSON.stringify(version ?? null)}; this kt reads version ${BASELINE_VERSION}`,
+      `${file} is baseline format version ${JSON.stringify(version ?? null)}; this kt reads versions ${BASELINE_READABLE_VERSIONS.join(' and ')}`,
       'use the kt release that wrote it (see its "writtenBy"), or record a new baseline with this one',
     );
   }
@@ -221,9 +250,11 @@ export function parseBaseline(text: string, file: string): Baseline {
       'E_BASELINE_DAMAGED',
       `${file} is damaged (${describeIssue(parsed.error)})`,
       counts
-        ? `restore ${file} from version control, or fix that test's counts by hand: passed + failed + crashed + timedout + notrun + error = runs, flaky ≤ passed (docs/baseline.md, "The baseline file")`
+        ? `restore ${file} from version control, or fix that test's counts by hand: passed + failed + crashed + timedout + notrun + error = runs, flaky ≤ passed, crashedEarlier ≤ flaky + failed + timedout, timedoutEarlier ≤ flaky + failed + crashed (docs/baseline.md, "The baseline file")`
         : `restore ${file} from version control, or fix the named field by hand`,
     );
   }
-  return parsed.data;
+  // A version 1 file recorded no earlier crashes or timeouts: read as none (zod's defaults), it
+  // is the version 2 baseline of the same runs, and is written back as one.
+  return { baseline: { ...parsed.data, version: BASELINE_VERSION }, fileVersion: version };
 }

@@ -122,7 +122,7 @@ export function judgeTest(ctx: TestContext, obs: Observation): TestVerdict {
     for (const crash of obs.crashes) {
       if (crash.corrupted) {
         // Its title cannot be trusted: it is new only if the test never crashed at all.
-        if (entry.crashed === 0 && recordedTitles.length === 0) {
+        if (entry.crashed === 0 && entry.crashedEarlier === 0 && recordedTitles.length === 0) {
           return verdict('regression', 'new-crash', `crashed (a corrupted report: ${crash.title}); never crashed in ${runs(N)}`, crash.title);
         }
         continue;
@@ -134,7 +134,7 @@ export function judgeTest(ctx: TestContext, obs: Observation): TestVerdict {
     }
     if (obs.timeouts > 0) {
       const newHang = obs.hangs.find((h) => !h.corrupted && !titleRecorded(entry.titles, h));
-      if (entry.timedout === 0 && !obs.hangs.some((h) => titleRecorded(entry.titles, h))) {
+      if (entry.timedout === 0 && entry.timedoutEarlier === 0 && !obs.hangs.some((h) => titleRecorded(entry.titles, h))) {
         return verdict('regression', 'new-timeout', `${observedPhrase(obs, 'timed out')}${newHang ? `: ${newHang.title}` : ''}; never timed out in ${runs(N)}`, newHang?.title);
       }
       if (newHang) return verdict('regression', 'new-timeout', `timed out: ${newHang.title}; a hang the baseline never recorded for this test (${runs(N)})`, newHang.title);

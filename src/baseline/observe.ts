@@ -26,6 +26,10 @@ export interface RunRecord {
   status: 'passed' | 'failed' | 'crashed' | 'timedout' | 'notrun' | 'error';
   /** It failed, crashed or timed out, then passed on a retry. */
   flaky: boolean;
+  /** An attempt crashed, and the final status is another (a retry came after it). */
+  crashedEarlier: boolean;
+  /** An attempt timed out, and the final status is another. */
+  timedoutEarlier: boolean;
   /** Titles of the (not corrupted) crash and hang reports of its attempts, each once. */
   titles: string[];
 }
@@ -46,10 +50,12 @@ export function classifyRun(attempts: readonly TestAttempt[]): RunRecord | undef
   if (last) {
     const status = last.outcome.status as RunRecord['status'];
     const flaky = status === 'passed' && judgeable.some((a) => isTestFailure(a.outcome.status));
-    return { status, flaky, titles: [...titles] };
+    const earlier = (kind: 'crashed' | 'timedout') => status !== kind && judgeable.some((a) => a.outcome.status === kind);
+    return { status, flaky, crashedEarlier: earlier('crashed'), timedoutEarlier: earlier('timedout'), titles: [...titles] };
   }
+  // No attempt passed or failed, so none crashed or timed out either.
   const status = ordered.some((a) => a.outcome.status === 'notrun') ? 'notrun' : 'error';
-  return { status, flaky: false, titles: [...titles] };
+  return { status, flaky: false, crashedEarlier: false, timedoutEarlier: false, titles: [...titles] };
 }
 
 /** What the judged run showed for one test, over all its attempts. */

@@ -66,6 +66,8 @@ function fold(entry: BaselineEntry, record: RunRecord): void {
   entry.runs += 1;
   entry[record.status] += 1;
   if (record.flaky) entry.flaky += 1;
+  if (record.crashedEarlier) entry.crashedEarlier += 1;
+  if (record.timedoutEarlier) entry.timedoutEarlier += 1;
   for (const title of record.titles) entry.titles[title] = (entry.titles[title] ?? 0) + 1;
 }
 
@@ -139,6 +141,8 @@ export function describeEntry(entry: BaselineEntry): string {
   if (entry.crashed) kinds.push(`${entry.crashed} crashed`);
   if (entry.timedout) kinds.push(`${entry.timedout} timed out`);
   if (entry.flaky) kinds.push(`${entry.flaky} flaky`);
+  if (entry.crashedEarlier) kinds.push(`${entry.crashedEarlier} crashed before a retry`);
+  if (entry.timedoutEarlier) kinds.push(`${entry.timedoutEarlier} timed out before a retry`);
   if (entry.notrun) kinds.push(`${entry.notrun} not run`);
   if (entry.error) kinds.push(`${entry.error} kt error${entry.error === 1 ? '' : 's'}`);
   if (kinds.length > 0) parts.push(`(${kinds.join(', ')})`);

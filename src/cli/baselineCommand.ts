@@ -33,13 +33,17 @@ function size(b: Baseline): string {
 }
 
 /** The lines `kt baseline update` prints about what it changed. */
-export function describeChanges(file: string, created: boolean, changes: BaselineChanges, after: Baseline): string[] {
+export function describeChanges(file: string, created: boolean, changes: BaselineChanges, after: Baseline, fileVersion = after.version): string[] {
   const out: string[] = [];
   const ids = (list: string[]) => `(${listed(list)})`;
   const added = `${plural(changes.added.length, 'run')} ${ids(changes.added.map((r) => r.runId))}`;
   const skipped = changes.skipped.length > 0 ? `; skipped ${changes.skipped.length} already in it ${ids(changes.skipped)}` : '';
   out.push(`kt: baseline ${file}: ${created ? 'created with' : 'added'} ${added}${skipped}`);
   out.push(`  now ${size(after)}`);
+  if (fileVersion < after.version) {
+    // A kt that reads only the old version refuses the file from now on (E_BASELINE_VERSION).
+    out.push(`  format version ${fileVersion} → ${after.version}: it now also counts crashes and timeouts a retry came after; kt older than this one cannot read it`);
+  }
   for (const section of changes.newSections) out.push(`  new section ${section}: ${plural(Object.keys(after.sections[section] ?? {}).length, 'test')}`);
   const bySection = new Map<string, string[]>();
   for (const t of changes.newTests) bySection.set(t.section, [...(bySection.get(t.section) ?? []), t.test]);
@@ -53,7 +57,8 @@ export async function baselineUpdateCli(runDirs: string[], given: string | strin
   if (runDirs.length === 0) throw new UsageError('E_BASELINE_NO_RUN_DIR', 'no run directory given', 'pass the run directories to record: kt baseline update kt-results/<run-id>...');
   const file = baselinePath(given, DEFAULT_BASELINE_FILE)!;
   // Both are read and checked before anything is written: a refusal leaves the file as it was.
-  const before = readBaselineIfAny(file);
+  const read = readBaselineIfAny(file);
+  const before = read?.baseline;
   const { logs, warnings } = await readLogs(runDirs);
   for (const w of warnings) printWarning(w);
   const writtenBy = `kt ${ktVersion()}`;
@@ -63,7 +68,7 @@ export async function baselineUpdateCli(runDirs: string[], given: string | strin
     return ExitCode.ok;
   }
   await writeBaselineText(file, serializeBaseline(baseline));
-  process.stdout.write(`${describeChanges(file, before === undefined, changes, baseline).join('\n')}\n`);
+  process.stdout.write(`${describeChanges(file, before === undefined, changes, baseline, read?.fileVersion).join('\n')}\n`);
   return ExitCode.ok;
 }
 

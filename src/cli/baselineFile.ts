@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { HostError, UsageError, printable } from '../errors.js';
-import { parseBaseline, type Baseline } from '../baseline/format.js';
+import { parseBaseline, parseBaselineFile, type Baseline } from '../baseline/format.js';
 import { writeFileAtomic } from '../reporters/writeReports.js';
 
 /** A --baseline value: refused when empty. */
@@ -33,10 +33,10 @@ export function readBaseline(file: string): Baseline {
   return parseBaseline(text, file);
 }
 
-/** Reads a baseline to update: undefined when the file does not exist yet. */
-export function readBaselineIfAny(file: string): Baseline | undefined {
+/** Reads a baseline to update, with its file's format version: undefined when the file does not exist yet. */
+export function readBaselineIfAny(file: string): { baseline: Baseline; fileVersion: number } | undefined {
   const text = readText(file);
-  return text === undefined ? undefined : parseBaseline(text, file);
+  return text === undefined ? undefined : parseBaselineFile(text, file);
 }
 
 function readText(file: string): string | undefined {

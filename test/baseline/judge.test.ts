@@ -185,6 +185,28 @@ const ROWS: Row[] = [
     why: 'crashed (a corrupted report: BUG: unable to handle kernel NULL pointer dereference in corrupted); never crashed in 4 recorded runs',
   },
   {
+    name: 'a corrupted crash report of a test whose recorded crashes were all retried (it crashed, then passed or failed)',
+    baseline: [[O.corruptedCrash, O.pass], [O.corruptedCrash, O.mismatch], ...times(3, [O.pass])],
+    now: [O.corruptedCrash],
+    judgement: 'known',
+    rule: 'known-failure',
+  },
+  {
+    name: 'a hang with no report, of a test that timed out before only ahead of a retry that passed',
+    baseline: [[O.hang, O.pass], ...times(4, [O.pass])],
+    now: [O.hang],
+    judgement: 'known',
+    rule: 'known-failure',
+    why: 'timed out; failed in 1 of 5 recorded runs (20%)',
+  },
+  {
+    name: 'a hang with no report, of a test that timed out before only ahead of a retry that failed',
+    baseline: [[O.hang, O.mismatch], ...times(4, [O.pass])],
+    now: [O.hang],
+    judgement: 'known',
+    rule: 'known-failure',
+  },
+  {
     name: 'new hang of a known output mismatch',
     baseline: times(5, [O.mismatch]),
     now: [O.hang],
@@ -377,7 +399,7 @@ describe('judge on counts that disagree (a baseline built in code; parseBaseline
   // The reviewer's entry: 4 flaky runs of 3 passes makes F = 5 failing runs of N = 4.
   const inconsistent = (): Baseline => ({
     ...emptyBaseline('kt test'),
-    sections: { xfs: { [T]: { runs: 4, passed: 3, failed: 1, crashed: 0, timedout: 0, notrun: 0, error: 0, flaky: 4, titles: {} } } },
+    sections: { xfs: { [T]: { runs: 4, passed: 3, failed: 1, crashed: 0, timedout: 0, notrun: 0, error: 0, flaky: 4, crashedEarlier: 0, timedoutEarlier: 0, titles: {} } } },
   });
 
   it('never throws: repeated failures and repeated passes are judged without the rate test', () => {

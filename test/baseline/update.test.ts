@@ -26,14 +26,14 @@ describe('updateBaseline', () => {
     const { baseline } = fold(emptyBaseline('kt 0.1.0'), run);
     expect(baseline.sections).toEqual({
       xfs: {
-        'selftest/001': { runs: 1, passed: 1, failed: 0, crashed: 0, timedout: 0, notrun: 0, error: 0, flaky: 0, titles: {} },
-        'selftest/002': { runs: 1, passed: 0, failed: 1, crashed: 0, timedout: 0, notrun: 0, error: 0, flaky: 0, titles: {} },
-        'selftest/003': { runs: 1, passed: 1, failed: 0, crashed: 0, timedout: 0, notrun: 0, error: 0, flaky: 1, titles: {} },
-        'selftest/005': { runs: 1, passed: 0, failed: 0, crashed: 1, timedout: 0, notrun: 0, error: 0, flaky: 0, titles: { [SYSRQ_CRASH.title]: 1 } },
-        'generic/004': { runs: 1, passed: 0, failed: 0, crashed: 0, timedout: 0, notrun: 1, error: 0, flaky: 0, titles: {} },
-        'generic/001': { runs: 1, passed: 0, failed: 0, crashed: 0, timedout: 0, notrun: 0, error: 1, flaky: 0, titles: {} },
+        'selftest/001': { runs: 1, passed: 1, failed: 0, crashed: 0, timedout: 0, notrun: 0, error: 0, flaky: 0, crashedEarlier: 0, timedoutEarlier: 0, titles: {} },
+        'selftest/002': { runs: 1, passed: 0, failed: 1, crashed: 0, timedout: 0, notrun: 0, error: 0, flaky: 0, crashedEarlier: 0, timedoutEarlier: 0, titles: {} },
+        'selftest/003': { runs: 1, passed: 1, failed: 0, crashed: 0, timedout: 0, notrun: 0, error: 0, flaky: 1, crashedEarlier: 0, timedoutEarlier: 0, titles: {} },
+        'selftest/005': { runs: 1, passed: 0, failed: 0, crashed: 1, timedout: 0, notrun: 0, error: 0, flaky: 0, crashedEarlier: 0, timedoutEarlier: 0, titles: { [SYSRQ_CRASH.title]: 1 } },
+        'generic/004': { runs: 1, passed: 0, failed: 0, crashed: 0, timedout: 0, notrun: 1, error: 0, flaky: 0, crashedEarlier: 0, timedoutEarlier: 0, titles: {} },
+        'generic/001': { runs: 1, passed: 0, failed: 0, crashed: 0, timedout: 0, notrun: 0, error: 1, flaky: 0, crashedEarlier: 0, timedoutEarlier: 0, titles: {} },
         // A kt error before a pass is not flakiness of the test (summarize.ts decides the same).
-        'generic/002': { runs: 1, passed: 1, failed: 0, crashed: 0, timedout: 0, notrun: 0, error: 0, flaky: 0, titles: {} },
+        'generic/002': { runs: 1, passed: 1, failed: 0, crashed: 0, timedout: 0, notrun: 0, error: 0, flaky: 0, crashedEarlier: 0, timedoutEarlier: 0, titles: {} },
       },
     });
     expect(baseline.runs).toEqual([{ runId: 'r1', startedAt: '2026-11-21T23:22:27.000Z', status: 'completed', kernel: '/boot/vmlinuz-6.1.0-56-cloud-amd64' }]);
@@ -48,6 +48,29 @@ describe('updateBaseline', () => {
     );
     expect(baseline.sections['xfs']?.['selftest/005']).toMatchObject({ runs: 2, passed: 1, flaky: 1, crashed: 1, titles: { [NULL_DEREF.title]: 2 } });
     expect(baseline.sections['xfs']?.['selftest/006']).toMatchObject({ runs: 2, crashed: 1, timedout: 1, titles: { 'INFO: task hung in msleep': 1 } });
+  });
+
+  it('records a crash or a timeout that a retry came after, whatever the retry did', () => {
+    const { baseline } = fold(
+      emptyBaseline('kt 0.1.0'),
+      runSummary('r1', {
+        'selftest/005': [O.corruptedCrash, O.pass],
+        'selftest/006': [O.hang, O.mismatch],
+        'selftest/007': [O.hang, O.panic],
+        'selftest/008': [O.panic, O.hang],
+        'selftest/009': [O.hang, O.hang],
+        'selftest/010': [O.error, O.pass],
+      }),
+    );
+    const xfs = baseline.sections['xfs']!;
+    // Passed in the end: flaky, and the crash is kept though its report gave no title.
+    expect(xfs['selftest/005']).toMatchObject({ runs: 1, passed: 1, flaky: 1, crashedEarlier: 1, timedoutEarlier: 0, titles: {} });
+    expect(xfs['selftest/006']).toMatchObject({ runs: 1, failed: 1, crashedEarlier: 0, timedoutEarlier: 1 });
+    expect(xfs['selftest/007']).toMatchObject({ runs: 1, crashed: 1, crashedEarlier: 0, timedoutEarlier: 1 });
+    expect(xfs['selftest/008']).toMatchObject({ runs: 1, timedout: 1, crashedEarlier: 1, timedoutEarlier: 0 });
+    // The final status already says it timed out.
+    expect(xfs['selftest/009']).toMatchObject({ runs: 1, timedout: 1, crashedEarlier: 0, timedoutEarlier: 0 });
+    expect(xfs['selftest/010']).toMatchObject({ runs: 1, passed: 1, flaky: 0, crashedEarlier: 0, timedoutEarlier: 0 });
   });
 
   it('never counts a run twice, and leaves the baseline it was given alone', () => {
@@ -104,7 +127,7 @@ describe('the baseline file', () => {
     fold(
       emptyBaseline('kt 0.1.0'),
       runSummary('r1', { 'selftest/002': [O.mismatch], 'selftest/001': [O.pass], 'selftest/005': [O.panic] }),
-      runSummary('r2', { 'selftest/001': [O.exit3, O.pass] }, { section: 'xfs/4k' }),
+      runSummary('r2', { 'selftest/001': [O.exit3, O.pass], 'selftest/006': [O.hang, O.pass] }, { section: 'xfs/4k' }),
     ).baseline;
 
   it('is one line per run and per test, keys sorted, zero counts left out', () => {
@@ -112,7 +135,7 @@ describe('the baseline file', () => {
       [
         '{',
         '  "format": "kt-baseline",',
-        '  "version": 1,',
+        '  "version": 2,',
         '  "writtenBy": "kt 0.1.0",',
         '  "runs": [',
         '    {"runId":"r1","startedAt":"2026-11-21T23:22:27.000Z","status":"completed","kernel":"/boot/vmlinuz-6.1.0-56-cloud-amd64"},',
@@ -125,7 +148,8 @@ describe('the baseline file', () => {
         '      "selftest/005": {"runs":1,"crashed":1,"titles":{"Kernel panic - not syncing: sysrq triggered crash":1}}',
         '    },',
         '    "xfs/4k": {',
-        '      "selftest/001": {"runs":1,"passed":1,"flaky":1}',
+        '      "selftest/001": {"runs":1,"passed":1,"flaky":1},',
+        '      "selftest/006": {"runs":1,"passed":1,"flaky":1,"timedoutEarlier":1}',
         '    }',
         '  }',
         '}',
@@ -139,13 +163,13 @@ describe('the baseline file', () => {
     const back = parseBaseline(text, 'kt-baseline.json');
     expect(back).toEqual(sample());
     expect(serializeBaseline(back)).toBe(text);
-    expect(serializeBaseline(emptyBaseline('kt 0.1.0'))).toBe('{\n  "format": "kt-baseline",\n  "version": 1,\n  "writtenBy": "kt 0.1.0",\n  "runs": [],\n  "sections": {}\n}\n');
+    expect(serializeBaseline(emptyBaseline('kt 0.1.0'))).toBe('{\n  "format": "kt-baseline",\n  "version": 2,\n  "writtenBy": "kt 0.1.0",\n  "runs": [],\n  "sections": {}\n}\n');
   });
 
   const refusals: [string, string, string, string][] = [
     ['not JSON', '{"format": "kt-baseline",', 'E_BASELINE_DAMAGED', 'b.json is not JSON ('],
     ['another JSON file', '{"version": 1, "tests": []}', 'E_BASELINE_NOT_A_BASELINE', 'b.json is not a kt baseline (no "format": "kt-baseline")'],
-    ['a newer format', '{"format": "kt-baseline", "version": 2, "writtenBy": "kt 9", "runs": [], "sections": {}}', 'E_BASELINE_VERSION', 'b.json is baseline format version 2; this kt reads version 1'],
+    ['a newer format', '{"format": "kt-baseline", "version": 3, "writtenBy": "kt 9", "runs": [], "sections": {}}', 'E_BASELINE_VERSION', 'b.json is baseline format version 3; this kt reads versions 1 and 2'],
     ['a negative count', '{"format": "kt-baseline", "version": 1, "writtenBy": "kt", "runs": [], "sections": {"xfs": {"generic/001": {"runs": -1}}}}', 'E_BASELINE_DAMAGED', 'b.json is damaged (sections.xfs.generic/001.runs: '],
     ['a field this kt does not know (it would be lost on rewrite)', '{"format": "kt-baseline", "version": 1, "writtenBy": "kt", "runs": [], "sections": {"xfs": {"generic/001": {"runs": 1, "skipped": 1}}}}', 'E_BASELINE_DAMAGED', 'b.json is damaged (sections.xfs.generic/001: '],
     [
@@ -165,6 +189,12 @@ describe('the baseline file', () => {
       '{"format": "kt-baseline", "version": 1, "writtenBy": "kt", "runs": [], "sections": {"xfs": {"generic/100": {"runs": 1, "crashed": 1, "titles": {"WARNING in xfs_trans_cancel": 2}}}}}',
       'E_BASELINE_DAMAGED',
       'b.json is damaged (sections.xfs.generic/100.titles.WARNING in xfs_trans_cancel: title seen in 2 runs, more than the 1 recorded)',
+    ],
+    [
+      'an earlier timeout in more runs than had a retry',
+      '{"format": "kt-baseline", "version": 2, "writtenBy": "kt", "runs": [], "sections": {"xfs": {"generic/100": {"runs": 3, "passed": 2, "timedout": 1, "flaky": 1, "timedoutEarlier": 2}}}}',
+      'E_BASELINE_DAMAGED',
+      'b.json is damaged (sections.xfs.generic/100.timedoutEarlier: timedoutEarlier is 2, more than flaky + failed + crashed (1); only a run with a retry after a failure can have one)',
     ],
   ];
   for (const [what, text, code, message] of refusals) {
@@ -189,7 +219,7 @@ describe('the baseline file', () => {
       caught = err;
     }
     expect(isKtError(caught) && caught.hint).toBe(
-      'restore b.json from version control, or fix that test\'s counts by hand: passed + failed + crashed + timedout + notrun + error = runs, flaky ≤ passed (docs/baseline.md, "The baseline file")',
+      'restore b.json from version control, or fix that test\'s counts by hand: passed + failed + crashed + timedout + notrun + error = runs, flaky ≤ passed, crashedEarlier ≤ flaky + failed + timedout, timedoutEarlier ≤ flaky + failed + crashed (docs/baseline.md, "The baseline file")',
     );
   });
 
@@ -215,5 +245,27 @@ describe('the baseline file', () => {
     const entries = Object.values(back.sections).flatMap((tests) => Object.values(tests));
     expect(entries.length).toBe(sequences.length + 6);
     expect(entries.some((e) => e.flaky > 0 && e.titles && Object.keys(e.titles).length > 0)).toBe(true);
+    expect(entries.some((e) => e.crashedEarlier > 0 && e.timedoutEarlier > 0)).toBe(true);
+  });
+
+  it('reads a version 1 file as the version 2 baseline of the same runs (no earlier crash or timeout recorded), and writes it as version 2', () => {
+    const v1 = [
+      '{',
+      '  "format": "kt-baseline",',
+      '  "version": 1,',
+      '  "writtenBy": "kt 0.1.0",',
+      '  "runs": [],',
+      '  "sections": {',
+      '    "xfs": {',
+      '      "selftest/001": {"runs":2,"passed":1,"timedout":1,"flaky":1}',
+      '    }',
+      '  }',
+      '}',
+      '',
+    ].join('\n');
+    const read = parseBaseline(v1, 'b.json');
+    expect(read.version).toBe(2);
+    expect(read.sections['xfs']?.['selftest/001']).toEqual({ runs: 2, passed: 1, failed: 0, crashed: 0, timedout: 1, notrun: 0, error: 0, flaky: 1, crashedEarlier: 0, timedoutEarlier: 0, titles: {} });
+    expect(serializeBaseline(read)).toBe(v1.replace('"version": 1', '"version": 2'));
   });
 });

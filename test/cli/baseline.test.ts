@@ -52,7 +52,7 @@ describe('kt baseline update', () => {
       [
         '{',
         '  "format": "kt-baseline",',
-        '  "version": 1,',
+        '  "version": 2,',
         '  "writtenBy": "kt 0.1.0",',
         '  "runs": [',
         '    {"runId":"good-1","startedAt":"2026-11-21T23:22:27.000Z","status":"completed","kernel":"/boot/vmlinuz-6.1.0-56-cloud-amd64"},',
@@ -97,6 +97,30 @@ describe('kt baseline update', () => {
     expect(snapshot(root)).toEqual(before);
   }, CLI_TIMEOUT_MS);
 
+  it('upgrades a version 1 file when it adds runs, says so, and leaves it alone when it adds none', async () => {
+    const file = path.join(root, 'base.json');
+    const a = runDir('good-1', runEvents('good-1', GOOD));
+    expect((await kt(['baseline', 'update', a, '--baseline', file], { cwd: root })).code).toBe(0);
+    // What a kt of format version 1 wrote for the same run: the same text but for the version.
+    const v1 = read(file).replace('"version": 2', '"version": 1');
+    fs.writeFileSync(file, v1);
+    expect((await kt(['baseline', 'update', a, '--baseline', file], { cwd: root })).out).toBe(`kt: baseline ${file}: nothing to add, every run is already in it (good-1)`);
+    expect(read(file)).toBe(v1);
+    const c = runDir('good-2', runEvents('good-2', { ...GOOD, 'selftest/005': [O.hang, O.pass] }));
+    const r = await kt(['baseline', 'update', c, '--baseline', file], { cwd: root });
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(
+      [
+        `kt: baseline ${file}: added 1 run (good-2)`,
+        '  now 2 runs; 5 tests in 1 section',
+        '  format version 1 → 2: it now also counts crashes and timeouts a retry came after; kt older than this one cannot read it',
+        '  first failure: selftest/005 [xfs]: 1 of 2 runs failing (1 flaky, 1 timed out before a retry)',
+      ].join('\n'),
+    );
+    expect(read(file)).toContain('"version": 2,');
+    expect(read(file)).toContain('"selftest/005": {"runs":2,"passed":2,"flaky":1,"timedoutEarlier":1}');
+  }, CLI_TIMEOUT_MS);
+
   const refusals: [string, (file: string, dirs: string[]) => string[], (file: string, dirs: string[]) => string][] = [
     [
       'a damaged run directory among the inputs',
@@ -118,10 +142,10 @@ describe('kt baseline update', () => {
     [
       'a baseline written by a newer kt',
       (file, [good]) => {
-        fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('"version": 1', '"version": 2'));
+        fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('"version": 2', '"version": 3'));
         return ['baseline', 'update', good!, '--baseline', file];
       },
-      (file) => `kt: error E_BASELINE_VERSION: ${file} is baseline format version 2; this kt reads version 1`,
+      (file) => `kt: error E_BASELINE_VERSION: ${file} is baseline format version 3; this kt reads versions 1 and 2`,
     ],
   ];
   for (const [what, setUp, message] of refusals) {
@@ -291,7 +315,7 @@ describe('kt report --baseline', () => {
     expect(edited.code).toBe(2);
     expect(edited.err).toBe(
       'kt: error E_BASELINE_DAMAGED: edited.json is damaged (sections.xfs.selftest/002.flaky: flaky is 4, more than passed (3); a flaky run passed on a retry, so it is counted in passed too)\n' +
-        '  hint: restore edited.json from version control, or fix that test\'s counts by hand: passed + failed + crashed + timedout + notrun + error = runs, flaky ≤ passed (docs/baseline.md, "The baseline file")',
+        '  hint: restore edited.json from version control, or fix that test\'s counts by hand: passed + failed + crashed + timedout + notrun + error = runs, flaky ≤ passed, crashedEarlier ≤ flaky + failed + timedout, timedoutEarlier ≤ flaky + failed + crashed (docs/baseline.md, "The baseline file")',
     );
     const empty = await kt(['report', head, '--baseline', ''], { cwd: root });
     expect(empty.code).toBe(2);
