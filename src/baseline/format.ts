@@ -21,6 +21,8 @@ export const BASELINE_FORMAT = 'kt-baseline';
 export const BASELINE_VERSION = 2;
 /** The versions this kt reads. */
 export const BASELINE_READABLE_VERSIONS: readonly number[] = [1, 2];
+/** The entry fields version 2 added. */
+const VERSION_2_FIELDS = ['crashedEarlier', 'timedoutEarlier'] as const;
 
 /** Where `kt baseline update`, `kt run --baseline` and `kt report --baseline` look by default. */
 export const DEFAULT_BASELINE_FILE = 'kt-baseline.json';
@@ -177,7 +179,8 @@ function runLine(run: BaselineRun): string {
 export function serializeBaseline(baseline: Baseline): string {
   const out: string[] = ['{'];
   out.push(`  "format": ${JSON.stringify(baseline.format)},`);
-  out.push(`  "version": ${baseline.version},`);
+  // What this kt writes is this version, whatever version the file it read was.
+  out.push(`  "version": ${BASELINE_VERSION},`);
   out.push(`  "writtenBy": ${JSON.stringify(baseline.writtenBy)},`);
   if (baseline.runs.length === 0) out.push('  "runs": [],');
   else {
@@ -255,6 +258,23 @@ export function parseBaselineFile(text: string, file: string): { baseline: Basel
     );
   }
   // A version 1 file recorded no earlier crashes or timeouts: read as none (zod's defaults), it
-  // is the version 2 baseline of the same runs, and is written back as one.
+  // is the version 2 baseline of the same runs, and is written back as one. One that has them
+  // was not written by a kt (a version 1 kt refuses the keys): refused as damaged.
+  if (version === 1) {
+    // parsed.success: the raw text has the schema's shape.
+    const sections = (raw as { sections: Record<string, Record<string, Record<string, unknown>>> }).sections;
+    for (const [section, tests] of Object.entries(sections)) {
+      for (const [test, entry] of Object.entries(tests)) {
+        const key = VERSION_2_FIELDS.find((k) => k in entry);
+        if (key) {
+          throw new UsageError(
+            'E_BASELINE_DAMAGED',
+            `${file} is damaged (sections.${section}.${test}.${key}: version 1 has no ${key}, version 2 added it)`,
+            `restore ${file} from version control, or make its "version" 2 if a kt that writes version 2 wrote it`,
+          );
+        }
+      }
+    }
+  }
   return { baseline: { ...parsed.data, version: BASELINE_VERSION }, fileVersion: version };
 }

@@ -42,7 +42,7 @@ export function describeChanges(file: string, created: boolean, changes: Baselin
   out.push(`  now ${size(after)}`);
   if (fileVersion < after.version) {
     // A kt that reads only the old version refuses the file from now on (E_BASELINE_VERSION).
-    out.push(`  format version ${fileVersion} → ${after.version}: it now also counts crashes and timeouts a retry came after; kt older than this one cannot read it`);
+    out.push(`  format version ${fileVersion} → ${after.version}: it now also counts crashes and timeouts a retry came after, from the runs added now on (the runs already in it keep none; to count theirs, record their run directories into a new file); kt older than this one cannot read it`);
   }
   for (const section of changes.newSections) out.push(`  new section ${section}: ${plural(Object.keys(after.sections[section] ?? {}).length, 'test')}`);
   const bySection = new Map<string, string[]>();

@@ -207,6 +207,21 @@ const ROWS: Row[] = [
     rule: 'known-failure',
   },
   {
+    name: 'a hang with a report the baseline never had, of a test that timed out before (with no report) ahead of a retry',
+    baseline: [[O.hang, O.pass], ...times(4, [O.pass])],
+    now: [O.hungTask],
+    judgement: 'regression',
+    rule: 'new-timeout',
+    why: 'timed out: INFO: task hung in msleep; a hang the baseline never recorded for this test (5 recorded runs)',
+  },
+  {
+    name: 'a crash with a trustworthy title, of a test whose only recorded crash was a corrupted report ahead of a retry',
+    baseline: [[O.corruptedCrash, O.pass], ...times(4, [O.pass])],
+    now: [O.nullDeref],
+    judgement: 'regression',
+    rule: 'new-crash',
+  },
+  {
     name: 'new hang of a known output mismatch',
     baseline: times(5, [O.mismatch]),
     now: [O.hang],

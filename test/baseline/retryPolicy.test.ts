@@ -44,6 +44,16 @@ async function dispatch(policy: RetryPolicy, script: Record<string, TestOutcome[
 }
 
 describe('baselineRetryPolicy', () => {
+  it('does not rerun a hang of a test that hung before ahead of a retry (known), and reruns one of a test that never did', async () => {
+    const runs = Array.from({ length: 6 }, (_, i) => runSummary(`base-${i + 1}`, { 'selftest/006': i === 0 ? [O.hang, O.pass] : [O.pass], 'selftest/007': [O.pass] }));
+    const recorded = updateBaseline(emptyBaseline('kt test'), runs, 'kt test').baseline;
+    const seen = await dispatch(baselineRetryPolicy(recorded, 2), { 'selftest/006': [O.hang, O.pass], 'selftest/007': [O.hang, O.pass] });
+    expect(Object.fromEntries(Object.entries(seen).map(([t, a]) => [t, a.map((o) => o.status)]))).toEqual({
+      'selftest/006': ['timedout'],
+      'selftest/007': ['timedout', 'passed', 'passed'],
+    });
+  });
+
   it('reruns a new failure on every retry, whatever the retries give, and leaves the rest alone', async () => {
     const seen = await dispatch(baselineRetryPolicy(baseline(), 2), {
       'selftest/001': [O.exit3, O.pass, O.exit3], // new failure: measured, 3 attempts

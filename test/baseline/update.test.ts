@@ -196,6 +196,18 @@ describe('the baseline file', () => {
       'E_BASELINE_DAMAGED',
       'b.json is damaged (sections.xfs.generic/100.timedoutEarlier: timedoutEarlier is 2, more than flaky + failed + crashed (1); only a run with a retry after a failure can have one)',
     ],
+    [
+      'an earlier crash in more runs than had a retry',
+      '{"format": "kt-baseline", "version": 2, "writtenBy": "kt", "runs": [], "sections": {"xfs": {"generic/100": {"runs": 2, "passed": 1, "crashed": 1, "crashedEarlier": 1}}}}',
+      'E_BASELINE_DAMAGED',
+      'b.json is damaged (sections.xfs.generic/100.crashedEarlier: crashedEarlier is 1, more than flaky + failed + timedout (0); only a run with a retry after a failure can have one)',
+    ],
+    [
+      'a version 1 file with a field of version 2',
+      '{"format": "kt-baseline", "version": 1, "writtenBy": "kt", "runs": [], "sections": {"xfs": {"generic/100": {"runs": 1, "passed": 1, "flaky": 1, "crashedEarlier": 1}}}}',
+      'E_BASELINE_DAMAGED',
+      'b.json is damaged (sections.xfs.generic/100.crashedEarlier: version 1 has no crashedEarlier, version 2 added it)',
+    ],
   ];
   for (const [what, text, code, message] of refusals) {
     it(`refuses ${what}`, () => {

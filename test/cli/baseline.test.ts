@@ -113,7 +113,7 @@ describe('kt baseline update', () => {
       [
         `kt: baseline ${file}: added 1 run (good-2)`,
         '  now 2 runs; 5 tests in 1 section',
-        '  format version 1 → 2: it now also counts crashes and timeouts a retry came after; kt older than this one cannot read it',
+        '  format version 1 → 2: it now also counts crashes and timeouts a retry came after, from the runs added now on (the runs already in it keep none; to count theirs, record their run directories into a new file); kt older than this one cannot read it',
         '  first failure: selftest/005 [xfs]: 1 of 2 runs failing (1 flaky, 1 timed out before a retry)',
       ].join('\n'),
     );
@@ -258,6 +258,19 @@ describe('kt report --baseline', () => {
     expect(junit).toContain(`<property name="BASELINE" value="${file}"/>`);
     expect(junit).toContain('<property name="REGRESSIONS" value="0"/>');
     expect(junit).toContain('<failure message="known failure: failed: - output mismatch (see /job/results/selftest/002.out.bad); failed in 3 of 3 recorded runs (100%)" type="TestFail">');
+  }, CLI_TIMEOUT_MS);
+
+  it('judges against a version 1 file as a version 2 kt does, and leaves the file as it was', async () => {
+    const file = await baselineOfGoodRuns();
+    // What a kt of format version 1 wrote for the same runs: the same text but for the version.
+    const v1 = read(file).replace('"version": 2', '"version": 1');
+    fs.writeFileSync(file, v1);
+    const head = runDir('head', runEvents('head', GOOD));
+    const r = await kt(['report', head, '--baseline', file], { cwd: root });
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out.endsWith(`\nAgainst ${file}: 0 regressions, 1 known failure\n\nkt: reports written to ${head}`)).toBe(true);
+    expect(read(file)).toBe(v1);
   }, CLI_TIMEOUT_MS);
 
   it('exits 1 on a regression and leads every report with it, with the repro line', async () => {
