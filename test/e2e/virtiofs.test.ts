@@ -16,7 +16,7 @@ import { resolveCacheDir } from '../../src/vm/image/cacheDir.js';
 import { ensureImage } from '../../src/vm/image/ensureImage.js';
 import { findSubIdRange, MIN_SUBID_COUNT, nextFreeSubIdStart } from '../../src/vm/image/subIds.js';
 import { findVirtiofsd } from '../../src/vm/virtiofs/daemon.js';
-import { finished, fixtureTree, lastEnd, outcomes, readableKtCopy, qemuOf, readEvents, runIdOf, runKt, type KtRun } from './harness.js';
+import { e2eTempDir, finished, fixtureTree, KT, ktEnv, lastEnd, outcomes, readableKtCopy, qemuOf, readEvents, runIdOf, runKt, type KtRun } from './harness.js';
 
 const lookup = await findVirtiofsd(process.env);
 const canRun = lookup.found !== undefined && process.geteuid?.() === 0;
@@ -42,6 +42,44 @@ function fstestsImages(): string[] {
   const dir = path.join(resolveCacheDir(process.env), 'fstests');
   return fs.existsSync(dir) ? fs.readdirSync(dir).sort() : [];
 }
+
+// Needs no virtiofsd: the point is a host without one.
+describe('rootfs: virtiofs in kt.yaml on a host without a virtiofsd', () => {
+  let run: KtRun;
+  let config: string;
+  const missing = '/nonexistent/kt-e2e/virtiofsd';
+
+  beforeAll(async () => {
+    const tree = await fixtureTree();
+    config = path.join(e2eTempDir('virtiofs-fallback'), 'kt.yaml');
+    fs.writeFileSync(config, 'rootfs: virtiofs\n');
+    const resultsDir = e2eTempDir('results');
+    // A standing preference that this host cannot meet: kt warns and boots the image (docs/virtiofs.md).
+    const r = await execa('node', [KT, 'run', '--accel', 'tcg', '--results', resultsDir, '--config', config, '--fstests', tree, 'generic/001'], {
+      reject: false,
+      env: { ...ktEnv(), KT_VIRTIOFSD: missing },
+      cwd: os.tmpdir(),
+      stdin: 'ignore',
+    });
+    run = finished(r, resultsDir);
+  }, 1_800_000);
+
+  it('warns naming the file and the missing daemon, boots the root image, and the test passes', () => {
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(outcomes(run.runDir)).toEqual({ 'generic/001': 'passed' });
+    const line = run.stderr.split('\n').find((l) => l.startsWith('kt: warning: ') && l.includes('rootfs virtiofs'));
+    expect(line).toMatch(new RegExp(`^kt: warning: ${config}: rootfs virtiofs cannot be used on this host: .*${missing}.*; booting from the root image \\S+/root\\.img instead`));
+    const argv = (readEvents(run.runDir).find((e) => e.type === 'machine-boot')!.argv as string[]).join(' ');
+    expect(argv).toMatch(/disk-kt-root/);
+    expect(argv).not.toMatch(/vhost-user-fs/);
+  });
+
+  it('records the warning in the run, as said before it began', () => {
+    const warnings = readEvents(run.runDir).filter((e) => e.type === 'warning' && String(e.message).includes('rootfs virtiofs'));
+    const said = run.stderr.split('\n').find((l) => l.startsWith('kt: warning: ') && l.includes('rootfs virtiofs'))!.slice('kt: warning: '.length);
+    expect(warnings).toEqual([expect.objectContaining({ message: said, beforeRun: true })]);
+  });
+});
 
 describe.skipIf(!canRun)('kt run --rootfs virtiofs', () => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-e2e-virtiofs-'));
