@@ -27,11 +27,22 @@ ln -sfn ../proc/self/mounts "$root/etc/mtab"
 grep -q '^global {$' "$root/etc/lvm/lvm.conf"
 sed -i 's/^global {$/global {\n\tevent_activation = 0/' "$root/etc/lvm/lvm.conf"
 
+# Root's login shell is the image's static busybox sh: sshd runs every command kt sends as
+# `<login shell> -c COMMAND` (OpenSSH session.c do_child), and under TCG bash's start, reading
+# /etc/bash.bashrc because sshd started it, costs ~85 ms of the guest's CPU where busybox sh
+# costs ~10 (docs/speed.md). kt's commands are POSIX sh (src/runner/guestCommands.ts); check is
+# bash by its own #!, and `kt shell` starts bash -i for the user. The link's name is the applet's:
+# sshd passes the shell's base name as argv[0], and busybox runs the applet it names.
+mkdir -p "$root/usr/lib/kt"
+ln -sfn /usr/bin/busybox "$root/usr/lib/kt/sh"
+sed -i 's#^\(root:[^:]*:0:0:[^:]*:[^:]*:\).*$#\1/usr/lib/kt/sh#' "$root/etc/passwd"
+grep -q '^root:[^:]*:0:0:[^:]*:[^:]*:/usr/lib/kt/sh$' "$root/etc/passwd"
+
 # What guest/kt-init decides at boot for every command (/run/kt/env.sh: DM_DISABLE_UDEV where
-# udevd cannot run). Each runs in bash started by sshd, which reads /etc/bash.bashrc and not
-# BASH_ENV (bash's shell.c run_startup_files, the sshd case; Debian builds bash with
-# SSH_SOURCE_BASHRC), as interactive shells do; fstests' own scripts inherit the environment. Not
-# sshd's SetEnv: the host's one connection is made before kt-init decides.
+# udevd cannot run). kt's commands that need it source it themselves (guestCommands.ts
+# GUEST_ENV): a non-interactive sh reads no start-up file. An interactive bash (`kt shell`)
+# reads /etc/bash.bashrc; fstests' own scripts inherit the environment. Not sshd's SetEnv: the
+# host's one connection is made before kt-init decides.
 sed -i '1i [ -r /run/kt/env.sh ] && . /run/kt/env.sh' "$root/etc/bash.bashrc"
 
 # One host key, generated per image; the host can pin it from manifest.json.
@@ -40,7 +51,7 @@ chroot "$root" ssh-keygen -q -t ed25519 -N '' -C kt-guest -f /etc/ssh/ssh_host_e
 
 # What a boot runs first once the root is mounted, for guest/init to page in beside it: sshd (the
 # host's key exchange waits on it), env (guest/kt-sshd starts sshd through it), kmod (guest/init's
-# modprobe of the run's filesystems), bash (every command over ssh), the TEST_DEV mkfs of the
+# modprobe of the run's filesystems), bash (check's interpreter), the TEST_DEV mkfs of the
 # default sections and udevd with udevadm (guest/kt-init starts them after ready, and the
 # section's set-up waits for them), each with the shared libraries
 # ldd names, as paths relative to / (guest/init reads them from /newroot), in the order they

@@ -5,11 +5,11 @@
  * in the shell runs exactly as kt's own check command does.
  */
 import { shellJoin, shellQuote } from '../util/shell.js';
-import { GUEST_FSTESTS_DIR, GUEST_SCRATCH_MNT, GUEST_TEST_DIR, guestConfigPath, guestResultDir, UDEV_WAIT } from '../runner/guestCommands.js';
+import { GUEST_ENV, GUEST_FSTESTS_DIR, GUEST_SCRATCH_MNT, GUEST_TEST_DIR, guestConfigPath, guestResultDir, UDEV_WAIT } from '../runner/guestCommands.js';
 
-/** `cd` to the fstests tree with check's config in HOST_OPTIONS, as renderCheckCommand does. */
+/** `cd` to the fstests tree with check's config in HOST_OPTIONS and the guest's environment, as renderCheckCommand does. */
 function inFstests(section: string): string {
-  return `cd ${GUEST_FSTESTS_DIR} && export HOST_OPTIONS=${shellQuote(guestConfigPath(section))}`;
+  return `${GUEST_ENV} && cd ${GUEST_FSTESTS_DIR} && export HOST_OPTIONS=${shellQuote(guestConfigPath(section))}`;
 }
 
 /**

@@ -4,7 +4,7 @@
  *
  * Values that come from the user (a suite's env, MKFS_OPTIONS, test names) never become shell
  * code: each travels as one shellQuote'd word (single quotes, inside which no shell gives any
- * character a meaning), written to a file by printf or put into a bash array as it is.
+ * character a meaning), written to a file by printf or set as a positional parameter as it is.
  */
 import { shellJoin, shellQuote } from '../util/shell.js';
 
@@ -104,6 +104,14 @@ export function mkfsOptionWords(mkfsOptions: string): string[] {
 }
 
 /**
+ * What guest/kt-init decided at boot for every command (DM_DISABLE_UDEV where udevd cannot run),
+ * for commands that start fstests: root's login shell in kt's image is busybox sh
+ * (guest/mmdebstrap/customize-hook.sh), which reads no start-up file for `sh -c`. A guest
+ * without the file (NixOS) gets nothing. Ends in `&&` context with status 0.
+ */
+export const GUEST_ENV = '{ [ ! -r /run/kt/env.sh ] || . /run/kt/env.sh; }';
+
+/**
  * guest/kt-init starts udevd after its ready line and says how in /run/kt/udev: no test (and no
  * command of a kt shell) may make a device (dm, loop) before udevd listens, or no udev hears of
  * it. Waits while it says "starting", at most 20 s; a guest without the file, a NixOS one, waits
@@ -117,8 +125,9 @@ export const UDEV_WAIT = 'kt_n=0; while [ $kt_n -lt 200 ] && read -r kt_udev 2>/
  * RECREATE_TEST_DEV; fstests' README.config-sections). Prints KT-SECTION-OK when done.
  *
  * Only mkfs and, the first time, mkdir start a program: the config is written by printf and
- * the mount table read by `read`, bash builtins (every program costs 0.1-0.3 s under TCG:
- * docs/speed.md). User values arrive as shellQuote'd words.
+ * the mount table read by `read`, shell builtins (every program costs 0.1-0.3 s under TCG:
+ * docs/speed.md). POSIX sh, like every command here: kt's image runs them in busybox sh, a
+ * NixOS guest in bash. User values arrive as shellQuote'd words.
  */
 export function renderSectionSetup(s: GuestSectionSetup): string {
   const mkfs = MKFS[s.fstyp];
@@ -130,9 +139,10 @@ export function renderSectionSetup(s: GuestSectionSetup): string {
     `[ -d ${resultDir} ] || mkdir -p ${resultDir}`,
     // check leaves TEST_DEV mounted after a batch; a new filesystem needs it unmounted.
     `while read -r _ kt_mnt _; do if [ "$kt_mnt" = ${GUEST_TEST_DIR} ]; then umount ${GUEST_TEST_DIR}; break; fi; done < /proc/self/mounts`,
-    `mkfs_options=(${mkfsOptionWords(s.mkfsOptions).map(shellQuote).join(' ')})`,
+    // The words as the positional parameters: POSIX sh has no arrays. `set --` alone clears them.
+    `set -- ${mkfsOptionWords(s.mkfsOptions).map(shellQuote).join(' ')}`.trimEnd(),
     // With USE_EXTERNAL=yes fstests' _test_options adds the log and realtime devices the same way.
-    `${shellJoin([...mkfs, ...(s.testLogDev ? ['-l', `logdev=${s.testLogDev}`] : []), ...(s.testRtDev ? ['-r', `rtdev=${s.testRtDev}`] : [])])} "\${mkfs_options[@]}" ${GUEST_TEST_DEV} >/dev/null`,
+    `${shellJoin([...mkfs, ...(s.testLogDev ? ['-l', `logdev=${s.testLogDev}`] : []), ...(s.testRtDev ? ['-r', `rtdev=${s.testRtDev}`] : [])])} "$@" ${GUEST_TEST_DEV} >/dev/null`,
     // After the mkfs, which makes no device, so the two overlap.
     UDEV_WAIT,
     'echo KT-SECTION-OK',
@@ -142,7 +152,7 @@ export function renderSectionSetup(s: GuestSectionSetup): string {
 /** check with an explicit, already ordered list: what kt computed is exactly what runs. */
 export function renderCheckCommand(section: string, tests: readonly string[]): string {
   // fstests' check: --exact-order keeps our order; test names come after all options.
-  return `cd ${GUEST_FSTESTS_DIR} && HOST_OPTIONS=${shellQuote(guestConfigPath(section))} exec ./check --exact-order ${shellJoin([...tests])}`;
+  return `${GUEST_ENV} && cd ${GUEST_FSTESTS_DIR} && HOST_OPTIONS=${shellQuote(guestConfigPath(section))} exec ./check --exact-order ${shellJoin([...tests])}`;
 }
 
 /** The result files of one test kt copies out, in fstests' naming (check's $RESULT_DIR/$seqnum.*). */

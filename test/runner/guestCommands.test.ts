@@ -6,11 +6,43 @@ import { describe, expect, it } from 'vitest';
 import { guestSectionSlug, parseFetchedArtifacts, renderCheckCommand, renderSectionSetup } from '../../src/runner/guestCommands.js';
 import { localConfigFor } from '../../src/runner/guestSetup.js';
 
+/**
+ * The shells kt's commands run in: busybox sh, root's login shell in kt's image
+ * (guest/mmdebstrap/customize-hook.sh), and bash, a NixOS guest's.
+ */
+const SHELLS = [
+  ['busybox', 'sh', '-c'],
+  ['bash', '-c'],
+] as const;
+const inShell = (shell: (typeof SHELLS)[number], script: string, env?: Record<string, string>) =>
+  execa(shell[0], [...shell.slice(1), script], { reject: false, ...(env ? { env } : {}) });
+
 describe('renderCheckCommand', () => {
   it('runs check in --exact-order with the section config and the tests after all options', () => {
     expect(renderCheckCommand('xfs/4k', ['generic/001', 'xfs/001'])).toBe(
-      'cd /var/lib/xfstests && HOST_OPTIONS=/run/kt/xfs_4k.config exec ./check --exact-order generic/001 xfs/001',
+      '{ [ ! -r /run/kt/env.sh ] || . /run/kt/env.sh; } && cd /var/lib/xfstests && HOST_OPTIONS=/run/kt/xfs_4k.config exec ./check --exact-order generic/001 xfs/001',
     );
+  });
+
+  it("takes what guest/kt-init wrote to /run/kt/env.sh into check's environment, and runs without the file", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-check-'));
+    try {
+      fs.mkdirSync(path.join(dir, 'xfstests'));
+      // A check stand-in that prints what it was given.
+      fs.writeFileSync(path.join(dir, 'xfstests', 'check'), '#!/bin/sh\necho "DM_DISABLE_UDEV=${DM_DISABLE_UDEV-unset} HOST_OPTIONS=$HOST_OPTIONS $*"\n', { mode: 0o755 });
+      const command = renderCheckCommand('xfs', ['generic/001']).replaceAll('/run/kt', dir).replace('/var/lib/xfstests', path.join(dir, 'xfstests'));
+      for (const shell of SHELLS) {
+        const without = await inShell(shell, command);
+        expect(without.exitCode, without.stderr).toBe(0);
+        expect(without.stdout).toBe(`DM_DISABLE_UDEV=unset HOST_OPTIONS=${dir}/xfs.config --exact-order generic/001`);
+        fs.writeFileSync(path.join(dir, 'env.sh'), 'export DM_DISABLE_UDEV=1\n');
+        const withEnv = await inShell(shell, command);
+        expect(withEnv.stdout, shell.join(' ')).toBe(`DM_DISABLE_UDEV=1 HOST_OPTIONS=${dir}/xfs.config --exact-order generic/001`);
+        fs.rmSync(path.join(dir, 'env.sh'));
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('quotes a test name that a shell would interpret', () => {
@@ -28,7 +60,7 @@ describe('renderSectionSetup', () => {
    * Runs the script in a real bash with mkfs and the device replaced by stand-ins, so the test
    * sees what the guest would do with hostile config values: they must arrive as data.
    */
-  async function runSetup(env: Record<string, string>, mkfsOptions: string) {
+  async function runSetup(env: Record<string, string>, mkfsOptions: string, shell: (typeof SHELLS)[number]) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-setup-'));
     try {
       const section = { name: 'xfs', fstyp: 'xfs', mkfsOptions, mountOptions: '', env };
@@ -38,7 +70,7 @@ describe('renderSectionSetup', () => {
         // mkfs.xfs stand-in: prints its arguments, one per line.
         .replace('mkfs.xfs -f -q', `printf '%s\\n' -f -q`)
         .replace(/ >\/dev\/null$/m, ` > ${dir}/mkfs-args`);
-      const r = await execa('bash', ['-c', script], { reject: false });
+      const r = await inShell(shell, script);
       const config = fs.readFileSync(path.join(dir, 'xfs.config'), 'utf8');
       const args = fs.readFileSync(path.join(dir, 'mkfs-args'), 'utf8').trimEnd().split('\n');
       const sourced = await execa('bash', ['-c', `. ${dir}/xfs.config; printf '%s' "$EVIL"`], { reject: false });
@@ -49,7 +81,7 @@ describe('renderSectionSetup', () => {
   }
 
   it("makes TEST_DEV, then waits while guest/kt-init's udevd start is under way before it says done", async () => {
-    for (const [state, waits] of [['starting', 1], ['running', 0], ['none', 0], [undefined, 0]] as const) {
+    for (const shell of SHELLS) for (const [state, waits] of [['starting', 1], ['running', 0], ['none', 0], [undefined, 0]] as const) {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-setup-'));
       try {
         if (state !== undefined) fs.writeFileSync(path.join(dir, 'udev'), `${state}\n`);
@@ -59,7 +91,7 @@ describe('renderSectionSetup', () => {
           // One turn of the wait: kt-init's start ends meanwhile.
           .replace('sleep 0.1', `echo waited >> ${dir}/log; echo running > ${dir}/udev`)
           .replace('mkfs.xfs -f -q', `echo mkfs >> ${dir}/log #`);
-        const r = await execa('bash', ['-c', script], { reject: false });
+        const r = await inShell(shell, script);
         expect(r.exitCode, r.stderr).toBe(0);
         expect(r.stderr).toBe('');
         expect(fs.readFileSync(path.join(dir, 'log'), 'utf8'), String(state)).toBe(`mkfs\n${'waited\n'.repeat(waits)}`);
@@ -72,18 +104,24 @@ describe('renderSectionSetup', () => {
 
   it('writes a suite value that contains the old heredoc terminator and shell code as plain data', async () => {
     const evil = 'x\nKT_LOCAL_CONFIG_EOF\ntouch PWNED\n$(touch PWNED2)`touch PWNED3`';
-    const out = await runSetup({ EVIL: evil.replaceAll('PWNED', '/tmp/should-not-exist-pwned') }, '');
-    expect(out.r.exitCode, out.r.stderr).toBe(0);
-    expect(out.r.stdout).toContain('KT-SECTION-OK');
-    expect(out.evil).toBe(evil.replaceAll('PWNED', '/tmp/should-not-exist-pwned'));
-    expect(fs.existsSync('/tmp/should-not-exist-pwned')).toBe(false);
+    for (const shell of SHELLS) {
+      const out = await runSetup({ EVIL: evil.replaceAll('PWNED', '/tmp/should-not-exist-pwned') }, '', shell);
+      expect(out.r.exitCode, out.r.stderr).toBe(0);
+      expect(out.r.stdout).toContain('KT-SECTION-OK');
+      expect(out.evil).toBe(evil.replaceAll('PWNED', '/tmp/should-not-exist-pwned'));
+      expect(fs.existsSync('/tmp/should-not-exist-pwned')).toBe(false);
+    }
   });
 
   it('splits MKFS_OPTIONS into words like fstests does, without running anything in them', async () => {
-    const out = await runSetup({}, '-m reflink=1 -b size=1024 $(touch /tmp/kt-mkfs-pwned) *');
-    expect(out.r.exitCode, out.r.stderr).toBe(0);
-    expect(out.args).toEqual(['-f', '-q', '-m', 'reflink=1', '-b', 'size=1024', '$(touch', '/tmp/kt-mkfs-pwned)', '*', '/dev/disk/by-id/virtio-test']);
-    expect(fs.existsSync('/tmp/kt-mkfs-pwned')).toBe(false);
+    for (const shell of SHELLS) {
+      const out = await runSetup({}, '-m reflink=1 -b size=1024 $(touch /tmp/kt-mkfs-pwned) *', shell);
+      expect(out.r.exitCode, out.r.stderr).toBe(0);
+      expect(out.args).toEqual(['-f', '-q', '-m', 'reflink=1', '-b', 'size=1024', '$(touch', '/tmp/kt-mkfs-pwned)', '*', '/dev/disk/by-id/virtio-test']);
+      expect(fs.existsSync('/tmp/kt-mkfs-pwned')).toBe(false);
+      // No options: mkfs gets none, not an empty word.
+      expect((await runSetup({}, '', shell)).args).toEqual(['-f', '-q', '/dev/disk/by-id/virtio-test']);
+    }
   });
 });
 
