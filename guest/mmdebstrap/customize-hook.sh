@@ -27,16 +27,15 @@ ln -sfn ../proc/self/mounts "$root/etc/mtab"
 grep -q '^global {$' "$root/etc/lvm/lvm.conf"
 sed -i 's/^global {$/global {\n\tevent_activation = 0/' "$root/etc/lvm/lvm.conf"
 
-# Root's login shell is the image's static busybox sh: sshd runs every command kt sends as
-# `<login shell> -c COMMAND` (OpenSSH session.c do_child), and under TCG bash's start, reading
-# /etc/bash.bashrc because sshd started it, costs ~85 ms of the guest's CPU where busybox sh
-# costs ~10 (docs/speed.md). kt's commands are POSIX sh (src/runner/guestCommands.ts); check is
-# bash by its own #!, and `kt shell` starts bash -i for the user. The link's name is the applet's:
-# sshd passes the shell's base name as argv[0], and busybox runs the applet it names.
-mkdir -p "$root/usr/lib/kt"
-ln -sfn /usr/bin/busybox "$root/usr/lib/kt/sh"
-sed -i 's#^\(root:[^:]*:0:0:[^:]*:[^:]*:\).*$#\1/usr/lib/kt/sh#' "$root/etc/passwd"
-grep -q '^root:[^:]*:0:0:[^:]*:[^:]*:/usr/lib/kt/sh$' "$root/etc/passwd"
+# Root's login shell is dash: sshd runs every command kt sends as `<login shell> -c COMMAND`
+# (OpenSSH session.c do_child), and under TCG bash's start, reading /etc/bash.bashrc because sshd
+# started it, costs ~85 ms of the guest's CPU where dash's costs ~40 (docs/speed.md). Not the
+# static busybox's sh, which starts in ~10: Debian builds it to run its own applets before
+# $PATH, so mount, ip, insmod, modprobe, setsid... would be busybox's, not the image's. kt's
+# commands are POSIX sh (src/runner/guestCommands.ts); check is bash by its own #!, and
+# `kt shell` starts bash -i for the user.
+sed -i 's#^\(root:[^:]*:0:0:[^:]*:[^:]*:\).*$#\1/bin/dash#' "$root/etc/passwd"
+grep -q '^root:[^:]*:0:0:[^:]*:[^:]*:/bin/dash$' "$root/etc/passwd"
 
 # What guest/kt-init decides at boot for every command (/run/kt/env.sh: DM_DISABLE_UDEV where
 # udevd cannot run). kt's commands that need it source it themselves (guestCommands.ts
@@ -51,7 +50,8 @@ chroot "$root" ssh-keygen -q -t ed25519 -N '' -C kt-guest -f /etc/ssh/ssh_host_e
 
 # What a boot runs first once the root is mounted, for guest/init to page in beside it: sshd (the
 # host's key exchange waits on it), env (guest/kt-sshd starts sshd through it), kmod (guest/init's
-# modprobe of the run's filesystems), bash (check's interpreter), the TEST_DEV mkfs of the
+# modprobe of the run's filesystems), dash (root's shell: every command over ssh), bash (check's
+# interpreter), the TEST_DEV mkfs of the
 # default sections and udevd with udevadm (guest/kt-init starts them after ready, and the
 # section's set-up waits for them), each with the shared libraries
 # ldd names, as paths relative to / (guest/init reads them from /newroot), in the order they
@@ -59,7 +59,7 @@ chroot "$root" ssh-keygen -q -t ed25519 -N '' -C kt-guest -f /etc/ssh/ssh_host_e
 # start (docs/speed.md). A program missing from the image is left out, never an error: the list
 # only saves time.
 chroot "$root" /bin/sh -c '
-for prog in /usr/sbin/sshd /usr/bin/env /bin/kmod /bin/bash /sbin/mkfs.xfs /sbin/mke2fs /lib/systemd/systemd-udevd /bin/udevadm; do
+for prog in /usr/sbin/sshd /usr/bin/env /bin/kmod /bin/dash /bin/bash /sbin/mkfs.xfs /sbin/mke2fs /lib/systemd/systemd-udevd /bin/udevadm; do
 	[ -x "$prog" ] || continue
 	readlink -f "$prog"
 	ldd "$prog" 2>/dev/null | sed -n "s#.* => \(/[^ ]*\) .*#\1#p; s#^[[:space:]]*\(/[^ ]*\) .*#\1#p" | xargs -r readlink -f

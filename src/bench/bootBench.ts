@@ -155,9 +155,9 @@ export async function ktReady(opts: {
 
 /**
  * The median round trip of `n` commands that do nothing (`true`), one after another, on a
- * ready VM: opening a channel, the guest's ssh server starting bash, the exit status back. Every
- * test of a run pays it a few times (check, its artifacts), so it is the command channel's cost
- * beyond the boot (docs/speed.md, the boot row).
+ * ready VM: opening a channel, the guest's ssh server starting root's shell (dash in kt's
+ * image), the exit status back. Every test of a run pays it a few times (check, its artifacts),
+ * so it is the command channel's cost beyond the boot (docs/speed.md, the boot row).
  */
 export async function commandRoundTrip(machine: Pick<Machine, 'exec'>, n: number): Promise<number> {
   const times: number[] = [];

@@ -76,7 +76,8 @@ export function renderGuestSetup(): string {
     `cd ${GUEST_FSTESTS_DIR}`,
     'if [ ! -x ltp/fsstress ]; then echo "KT-PREFLIGHT: ltp/fsstress missing or not executable (is the tree built? run make)"; exit 42; fi',
     'out=$(./ltp/fsstress -? 2>&1 || true)',
-    'case "$out" in *"not found"*|*"No such file"*|*"cannot execute"*|*"Exec format"*) echo "KT-PREFLIGHT: ltp/fsstress cannot run in the guest: $(echo "$out" | head -n 2)"; exit 43;; esac',
+    // printf, not echo: dash's echo would read backslashes in the message as escapes.
+    'case "$out" in *"not found"*|*"No such file"*|*"cannot execute"*|*"Exec format"*) printf \'KT-PREFLIGHT: ltp/fsstress cannot run in the guest: %s\\n\' "$(printf \'%s\\n\' "$out" | head -n 2)"; exit 43;; esac',
     'echo KT-SETUP-OK',
   ].join('\n');
 }
@@ -105,7 +106,7 @@ export function mkfsOptionWords(mkfsOptions: string): string[] {
 
 /**
  * What guest/kt-init decided at boot for every command (DM_DISABLE_UDEV where udevd cannot run),
- * for commands that start fstests: root's login shell in kt's image is busybox sh
+ * for commands that start fstests: root's login shell in kt's image is dash
  * (guest/mmdebstrap/customize-hook.sh), which reads no start-up file for `sh -c`. A guest
  * without the file (NixOS) gets nothing. Ends in `&&` context with status 0.
  */
@@ -115,7 +116,7 @@ export const GUEST_ENV = '{ [ ! -r /run/kt/env.sh ] || . /run/kt/env.sh; }';
  * guest/kt-init starts udevd after its ready line and says how in /run/kt/udev: no test (and no
  * command of a kt shell) may make a device (dm, loop) before udevd listens, or no udev hears of
  * it. Waits while it says "starting", at most 20 s; a guest without the file, a NixOS one, waits
- * for nothing. Bash, builtins and sleep only.
+ * for nothing. Shell builtins and sleep only.
  */
 export const UDEV_WAIT = 'kt_n=0; while [ $kt_n -lt 200 ] && read -r kt_udev 2>/dev/null < /run/kt/udev && [ "$kt_udev" = starting ]; do sleep 0.1; kt_n=$((kt_n + 1)); done';
 
@@ -126,7 +127,7 @@ export const UDEV_WAIT = 'kt_n=0; while [ $kt_n -lt 200 ] && read -r kt_udev 2>/
  *
  * Only mkfs and, the first time, mkdir start a program: the config is written by printf and
  * the mount table read by `read`, shell builtins (every program costs 0.1-0.3 s under TCG:
- * docs/speed.md). POSIX sh, like every command here: kt's image runs them in busybox sh, a
+ * docs/speed.md). POSIX sh, like every command here: kt's image runs them in dash, a
  * NixOS guest in bash. User values arrive as shellQuote'd words.
  */
 export function renderSectionSetup(s: GuestSectionSetup): string {

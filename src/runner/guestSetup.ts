@@ -127,7 +127,7 @@ export interface GuestStepsOptions {
   loadModules?: boolean;
   /**
    * With it, a guest whose init did the rest of the set-up (BootResult.guestPrepared) skips the
-   * set-up command when the memo says the tree passed: one bash and one ltp/fsstress start fewer
+   * set-up command when the memo says the tree passed: one shell and one ltp/fsstress start fewer
    * on the path to the first test, ~0.2 s of a TCG boot (docs/speed.md).
    */
   preflight?: PreflightMemo;

@@ -21,8 +21,8 @@ describe('kt shell guest commands', () => {
     expect(cmd.startsWith('{ [ ! -r /run/kt/env.sh ] || . /run/kt/env.sh; } && cd /var/lib/xfstests && export HOST_OPTIONS=/run/kt/ext4_1k.config && ')).toBe(true);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-shell-guest-'));
     try {
-      // busybox sh: root's login shell in kt's image; bash: a NixOS guest's.
-      for (const shell of [['busybox', 'sh', '-c'], ['bash', '-c']]) {
+      // dash: root's login shell in kt's image; bash: a NixOS guest's.
+      for (const shell of [['dash', '-c'], ['bash', '-c']]) {
         const r = await execa(shell[0]!, [...shell.slice(1), `${cmd.replace('cd /var/lib/xfstests', `cd ${dir}`)}; echo; echo "$HOST_OPTIONS"; pwd`]);
         expect(r.stdout, shell.join(' ')).toBe(`a b|it's|$HOME|*||\n/run/kt/ext4_1k.config\n${dir}`);
       }
@@ -36,7 +36,7 @@ describe('kt shell guest commands', () => {
     expect(script).not.toMatch(/mkfs/);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-shell-guest-'));
     try {
-      const r = await execa('busybox', ['sh', '-c', script.replaceAll('/run/kt', dir)]);
+      const r = await execa('dash', ['-c', script.replaceAll('/run/kt', dir)]);
       expect(r.stdout).toBe('KT-SECTION-OK');
       expect(fs.readFileSync(path.join(dir, 'xfs_4k.config'), 'utf8')).toBe("export FSTYP=xfs\nexport MKFS_OPTIONS='-b size=4096'\n");
       expect(fs.statSync(path.join(dir, 'results/xfs_4k')).isDirectory()).toBe(true);

@@ -204,7 +204,7 @@ describe('kt guest image', () => {
         // bash process substitution needs /dev/fd (docs/fstests.md §9)
         'bash -c "cat <(echo procsub-ok)"',
         'id -u fsgqa >/dev/null && id -u fsgqa2 >/dev/null && id -u 123456-fsgqa >/dev/null && echo users-ok',
-        // sshd ran this in root's login shell: the static busybox's sh (customize-hook.sh).
+        // sshd ran this in root's login shell, dash (customize-hook.sh).
         'echo "login-shell $(readlink /proc/$$/exe) $0"',
         // guest/init pages these in during the boot: sshd and its libraries, each path real.
         'grep -qx usr/sbin/sshd /etc/kt-prefetch && grep -q "libcrypto" /etc/kt-prefetch && (cd / && for f in $(cat /etc/kt-prefetch); do [ -f "$f" ] || echo "prefetch: no $f"; done) && echo prefetch-ok',
@@ -217,7 +217,7 @@ describe('kt guest image', () => {
     expect(lines).toContain('xfs');
     expect(lines).toEqual(expect.arrayContaining(['virtio-kt-root', 'virtio-test', 'procsub-ok', 'users-ok', 'prefetch-ok']));
     expect(lines.filter((l) => l.startsWith('prefetch: '))).toEqual([]);
-    expect(lines).toContain('login-shell /usr/bin/busybox sh');
+    expect(lines).toContain('login-shell /usr/bin/dash dash');
 
     vm.kill('SIGKILL');
     await vm;

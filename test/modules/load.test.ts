@@ -10,16 +10,19 @@ const fixture = (name: string) => fs.readFileSync(new URL(`./fixtures/${name}`, 
 describe('renderModuleLoad', () => {
   it('is a valid shell script that reads the list guest/init copied', () => {
     const script = renderModuleLoad();
-    execFileSync('bash', ['-n'], { input: script });
+    // dash: root's login shell in kt's image (guest/mmdebstrap/customize-hook.sh); bash: a NixOS guest's.
+    for (const shell of ['dash', 'bash']) execFileSync(shell, ['-n'], { input: script });
     expect(script).toContain("list=/run/kt/modules.list");
     expect(script).toContain('insmod "$f"');
   });
 
   it('prints only "done" in a guest without --module files', () => {
     // The script only touches the guest's paths; with no list it does nothing else.
-    const out = execFileSync('bash', ['-c', renderModuleLoad().replace('/run/kt/modules.list', '/nonexistent/kt-list')], { encoding: 'utf8' });
-    expect(out).toBe('@@KT-MODULE done\n');
-    expect(moduleLoadError({ exitCode: 0, stdout: out, console: '', machine: 'vm1' })).toBeUndefined();
+    for (const shell of ['dash', 'bash']) {
+      const out = execFileSync(shell, ['-c', renderModuleLoad().replace('/run/kt/modules.list', '/nonexistent/kt-list')], { encoding: 'utf8' });
+      expect(out).toBe('@@KT-MODULE done\n');
+      expect(moduleLoadError({ exitCode: 0, stdout: out, console: '', machine: 'vm1' })).toBeUndefined();
+    }
   });
 });
 

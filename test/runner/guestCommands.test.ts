@@ -3,15 +3,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { guestSectionSlug, parseFetchedArtifacts, renderCheckCommand, renderSectionSetup } from '../../src/runner/guestCommands.js';
+import { guestSectionSlug, parseFetchedArtifacts, renderCheckCommand, renderGuestSetup, renderSectionSetup } from '../../src/runner/guestCommands.js';
 import { localConfigFor } from '../../src/runner/guestSetup.js';
 
 /**
- * The shells kt's commands run in: busybox sh, root's login shell in kt's image
+ * The shells kt's commands run in: dash, root's login shell in kt's image
  * (guest/mmdebstrap/customize-hook.sh), and bash, a NixOS guest's.
  */
 const SHELLS = [
-  ['busybox', 'sh', '-c'],
+  ['dash', '-c'],
   ['bash', '-c'],
 ] as const;
 const inShell = (shell: (typeof SHELLS)[number], script: string, env?: Record<string, string>) =>
@@ -121,6 +121,42 @@ describe('renderSectionSetup', () => {
       expect(fs.existsSync('/tmp/kt-mkfs-pwned')).toBe(false);
       // No options: mkfs gets none, not an empty word.
       expect((await runSetup({}, '', shell)).args).toEqual(['-f', '-q', '/dev/disk/by-id/virtio-test']);
+    }
+  });
+});
+
+describe('renderGuestSetup', () => {
+  /** The set-up on a stand-in tree whose ltp/fsstress prints `said` and exits 1; the host's /proc, /mnt and /run untouched. */
+  async function preflight(shell: (typeof SHELLS)[number], said: string) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-guest-setup-'));
+    try {
+      fs.mkdirSync(path.join(dir, 'tree', 'ltp'), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'tree', 'ltp', 'fsstress'), `#!/bin/sh\nprintf '%s\\n' ${JSON.stringify(said)}\nexit 1\n`, { mode: 0o755 });
+      const script = renderGuestSetup()
+        .replace('echo 7 > /proc/sys/kernel/printk', ':')
+        .replaceAll('/var/lib/xfstests', path.join(dir, 'tree'))
+        .replaceAll('/mnt/', `${dir}/mnt/`)
+        .replaceAll('/run/kt', path.join(dir, 'run'))
+        .replaceAll('/dev/disk/by-id/virtio-fstests', path.join(dir, 'no-such-disk'));
+      return await inShell(shell, script);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('says why the tree cannot run, its words as they are (backslashes too), and exits 43', async () => {
+    for (const shell of SHELLS) {
+      const r = await preflight(shell, 'exec: No such file or directory: \\c ld.so\\n');
+      expect(r.exitCode, shell.join(' ')).toBe(43);
+      expect(r.stdout, shell.join(' ')).toBe('KT-PREFLIGHT: ltp/fsstress cannot run in the guest: exec: No such file or directory: \\c ld.so\\n');
+    }
+  });
+
+  it('passes a tree whose fsstress starts', async () => {
+    for (const shell of SHELLS) {
+      const r = await preflight(shell, 'Usage: fsstress [-c] ...');
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stdout).toBe('KT-SETUP-OK');
     }
   });
 });
