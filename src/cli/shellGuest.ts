@@ -23,9 +23,11 @@ export function renderInteractiveShell(section: string): string {
 /**
  * `kt shell -- CMD ARGS...`: the words as given, each quoted (as `docker exec` and `kubectl exec`
  * take them, not joined into one shell line as ssh(1) does); shell syntax needs `sh -c '...'`.
+ * Run by bash, as before root's login shell became dash (guest/mmdebstrap/customize-hook.sh):
+ * `kt shell -- time ./check generic/001` keeps bash's `time`, echo its bash meaning.
  */
 export function renderGuestCommand(section: string, argv: readonly string[]): string {
-  return `${inFstests(section)} && ${shellJoin(argv)}`;
+  return `${inFstests(section)} && exec bash -c ${shellQuote(shellJoin(argv))}`;
 }
 
 /**

@@ -76,8 +76,10 @@ export function renderGuestSetup(): string {
     `cd ${GUEST_FSTESTS_DIR}`,
     'if [ ! -x ltp/fsstress ]; then echo "KT-PREFLIGHT: ltp/fsstress missing or not executable (is the tree built? run make)"; exit 42; fi',
     'out=$(./ltp/fsstress -? 2>&1 || true)',
-    // printf, not echo: dash's echo would read backslashes in the message as escapes.
-    'case "$out" in *"not found"*|*"No such file"*|*"cannot execute"*|*"Exec format"*) printf \'KT-PREFLIGHT: ltp/fsstress cannot run in the guest: %s\\n\' "$(printf \'%s\\n\' "$out" | head -n 2)"; exit 43;; esac',
+    // printf, not echo: dash's echo would read backslashes in the message as escapes. The
+    // shell's own words for a program it found but cannot start ("not found" from dash, for a
+    // missing ELF interpreter) need the reason spelled out.
+    'case "$out" in *"not found"*|*"No such file"*|*"cannot execute"*|*"Exec format"*) printf \'KT-PREFLIGHT: ltp/fsstress cannot run in the guest (its ELF interpreter or a library it needs is missing, or it was built for another machine): %s\\n\' "$(printf \'%s\\n\' "$out" | head -n 2)"; exit 43;; esac',
     'echo KT-SETUP-OK',
   ].join('\n');
 }

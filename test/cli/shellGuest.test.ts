@@ -23,8 +23,17 @@ describe('kt shell guest commands', () => {
     try {
       // dash: root's login shell in kt's image; bash: a NixOS guest's.
       for (const shell of [['dash', '-c'], ['bash', '-c']]) {
-        const r = await execa(shell[0]!, [...shell.slice(1), `${cmd.replace('cd /var/lib/xfstests', `cd ${dir}`)}; echo; echo "$HOST_OPTIONS"; pwd`]);
-        expect(r.stdout, shell.join(' ')).toBe(`a b|it's|$HOME|*||\n/run/kt/ext4_1k.config\n${dir}`);
+        const inDir = (c: string) => c.replace('cd /var/lib/xfstests', `cd ${dir}`);
+        const r = await execa(shell[0]!, [...shell.slice(1), inDir(cmd)]);
+        expect(r.stdout, shell.join(' ')).toBe("a b|it's|$HOME|*||");
+        const where = await execa(shell[0]!, [...shell.slice(1), inDir(renderGuestCommand('ext4/1k', ['sh', '-c', 'echo "$HOST_OPTIONS"; pwd']))]);
+        expect(where.stdout).toBe(`/run/kt/ext4_1k.config\n${dir}`);
+        // bash runs the words, as it did when it was root's shell: `time` is its keyword.
+        const timed = await execa(shell[0]!, [...shell.slice(1), inDir(renderGuestCommand('ext4/1k', ['time', 'true']))]);
+        expect(timed.exitCode).toBe(0);
+        expect(timed.stderr).toMatch(/^real\s/m);
+        const status = await execa(shell[0]!, [...shell.slice(1), inDir(renderGuestCommand('ext4/1k', ['sh', '-c', 'exit 7']))], { reject: false });
+        expect(status.exitCode).toBe(7);
       }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

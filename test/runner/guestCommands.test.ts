@@ -148,7 +148,7 @@ describe('renderGuestSetup', () => {
     for (const shell of SHELLS) {
       const r = await preflight(shell, 'exec: No such file or directory: \\c ld.so\\n');
       expect(r.exitCode, shell.join(' ')).toBe(43);
-      expect(r.stdout, shell.join(' ')).toBe('KT-PREFLIGHT: ltp/fsstress cannot run in the guest: exec: No such file or directory: \\c ld.so\\n');
+      expect(r.stdout, shell.join(' ')).toBe('KT-PREFLIGHT: ltp/fsstress cannot run in the guest (its ELF interpreter or a library it needs is missing, or it was built for another machine): exec: No such file or directory: \\c ld.so\\n');
     }
   });
 
