@@ -10,13 +10,13 @@ import { formatError, UsageError, type KtError } from '../errors.js';
  * The rows, in the order they run. There is no snapshot-restore row: kt boots every VM fresh
  * (docs/speed.md, "Why not restore a snapshot").
  */
-export const BENCH_ROWS = ['boot', 'checkStart', 'scaling', 'batching', 'rss', 'overhead', 'recovery', 'virtiofsBoot'] as const;
+export const BENCH_ROWS = ['boot', 'checkStart', 'checkPhases', 'scaling', 'batching', 'rss', 'overhead', 'recovery', 'virtiofsBoot'] as const;
 export type BenchRow = (typeof BENCH_ROWS)[number];
 
 export interface BenchArgs {
   /** A built fstests tree; undefined: the fixture. */
   fstests?: string;
-  /** The list of the checkStart, scaling, batching, rss and overhead rows. */
+  /** The list of the checkStart, checkPhases, scaling, batching, rss and overhead rows (checkPhases: its first test). */
   tests?: string[];
   /** Tests that pass on the tree, at least three: the recovery row panics the VM in one of them. */
   recoveryTests?: string[];

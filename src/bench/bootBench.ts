@@ -12,7 +12,8 @@
  *    mkfs at once; its phases come from the guest's boot stamps (src/vm/bootPhases.ts); in the
  *    boot row also TEST_DEV mounted as check's start-up mounts it, which waits for a
  *    filesystem module still loading (the image kernel's xfs);
- *  - checkStart: on a ready VM, `check` started → its first test named on stdout.
+ *  - checkStart: on a ready VM, `check` started → its first test named on stdout;
+ *  - checkPhases: the same start-up under xtrace, cut at check's steps (checkTrace.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -29,6 +30,7 @@ import { BOOT_SPEED_PARAMS } from '../vm/qemuArgs.js';
 import type { BootKernel } from '../vm/pvh/pvhKernel.js';
 import { guestModulesFor, resolveVmSpec, type Accel } from '../vm/spec.js';
 import { median } from '../util/median.js';
+import { parseCheckTrace, renderCheckTraceCommand, traceReachedTest, type CheckTracePhases } from './checkTrace.js';
 
 export interface BenchImage {
   kernel: string;
@@ -204,4 +206,32 @@ export async function checkStart(ready: KtReady, test: string): Promise<{ firstT
     },
   });
   return { firstTestMs: firstTestMs ?? Number.NaN, totalMs: Date.now() - started };
+}
+
+/** Bytes of the trace looked at for the first test's start: a line may be split over chunks. */
+const TRACE_WINDOW = 4096;
+
+/**
+ * On a ready VM: check of `test` under xtrace (checkTrace.ts), stopped once its first test's
+ * script starts: the test's own run is not the start-up's.
+ */
+export async function checkPhases(ready: KtReady, test: string): Promise<CheckTracePhases> {
+  let trace = '';
+  let scanned = 0;
+  const stop = new AbortController();
+  try {
+    await ready.machine.exec(renderCheckTraceCommand('xfs', test), {
+      timeoutMs: 1_800_000,
+      signal: stop.signal,
+      onStdout: (chunk) => {
+        trace += chunk.toString('utf8');
+        if (!stop.signal.aborted && traceReachedTest(trace.slice(Math.max(0, scanned - TRACE_WINDOW)))) stop.abort();
+        scanned = trace.length;
+      },
+    });
+  } catch (err) {
+    // Stopped on purpose once the test began; anything else is the row's failure.
+    if (!stop.signal.aborted) throw err;
+  }
+  return parseCheckTrace(trace);
 }

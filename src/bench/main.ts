@@ -9,6 +9,8 @@
  *                 the image kernel, or --kernel FILE (a tree's bzImage) for every row but
  *                 virtiofsBoot, which compares boots of the image
  *   checkStart    on a ready VM, `check` started → its first test named (bootBench.ts)
+ *   checkPhases   the same start-up under bash's xtrace, cut at fstests' check's own steps
+ *                 (checkTrace.ts): where it goes on --fstests DIR's tree
  *   scaling       wall(-j 1) / (2 × wall(-j 2)) on the same test list (goal ≥ 0.85)
  *   batching      the same list with one check call per test vs kt's batches (why batches)
  *   rss           kt's own host RSS (the node process, VMs excluded) at -j 1 and -j 2
@@ -37,7 +39,7 @@ import { median } from '../util/median.js';
 import { killAllNow } from '../vm/processRegistry.js';
 import { formatBenchError, parseBenchArgs, type BenchArgs, type BenchRow } from './benchArgs.js';
 import { benchLists, checkTestsInTree } from './benchTests.js';
-import { bareBoot, checkStart, commandRoundTrip, ktReady, type KtReady } from './bootBench.js';
+import { bareBoot, checkPhases, checkStart, commandRoundTrip, ktReady, type KtReady } from './bootBench.js';
 import { ktChildrenExited, ktRun, stopKtChildren, type KtRunResult } from './ktRun.js';
 import { recoveryRow } from './recoveryBench.js';
 import { virtiofsBootRow } from './virtiofsBoot.js';
@@ -206,6 +208,15 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
       try {
         const c = await checkStart(r, tests[0]!);
         return { test: tests[0], firstTestMs: c.firstTestMs, totalMs: c.totalMs, readyMs: r.readyMs };
+      } finally {
+        await r.machine.dispose();
+      }
+    },
+    async checkPhases() {
+      const r = await ready();
+      try {
+        const c = await checkPhases(r, tests[0]!);
+        return { test: tests[0], ...c };
       } finally {
         await r.machine.dispose();
       }
