@@ -246,7 +246,26 @@ export function failingTests(summary: RunSummary): TestResult[] {
   return summary.tests.filter((t) => t.status !== 'notexecuted' && isFailingStatus(t.status));
 }
 
-/** True when the summary should make `kt` exit 1 (failures or crashes; see errors.ts ExitCode). */
+/**
+ * Fatal kernel crashes that no test's outcome carries: a VM that panicked between batches (the
+ * delayed work of a test whose result was already in, an unmount) or while it booted. A crash
+ * during a test is that test's `crashed` or `timedout` outcome and is judged with it.
+ */
+export function crashesOutsideTests(summary: RunSummary): CrashGroup[] {
+  const owned = new Set<string>();
+  for (const t of summary.tests) {
+    for (const a of t.attempts) {
+      const o = a.outcome;
+      if ((o.status === 'crashed' || o.status === 'timedout') && o.crash) owned.add(o.crash.fingerprint);
+    }
+  }
+  return summary.crashes.filter((g) => g.fatal && !owned.has(g.fingerprint));
+}
+
+/**
+ * True when the summary should make `kt` exit 1 (see errors.ts ExitCode): a failing test, or a
+ * kernel crash outside every test (a panic is never a pass, even when no test is blamed for it).
+ */
 export function hasFailures(summary: RunSummary): boolean {
-  return failingTests(summary).length > 0;
+  return failingTests(summary).length > 0 || crashesOutsideTests(summary).length > 0;
 }

@@ -71,8 +71,11 @@ export function idleVerdict(input: IdleInput): IdleVerdict {
         : input.transportLost
           ? (['transport', 'the ssh connection to the guest dropped'] as const)
           : (['crash', 'a kernel crash report began on the console and never ended'] as const);
-  // A step's error is its own sentence; the others say when it happened.
-  const message = reason === 'boot-failure' ? why : `${why} (${input.context})`;
+  // A step's error is its own sentence; the others say when it happened. A crash between
+  // batches (delayed work of the last test, an unmount) blames no test — that test's outcome
+  // stands — but its report names the test whose fstests marker came last: say which.
+  const after = fatal?.test !== undefined && input.ran.has(fatal.test) ? `; the last test it ran: ${fatal.test}` : '';
+  const message = reason === 'boot-failure' ? why : `${why} (${input.context}${after})`;
   events.push({ type: 'machine-lost', machine: input.machine, reason, message, ...(fatal ? { crash: toCrashInfo(fatal) } : {}), consoleLog: input.consoleLog });
   return { events, lost: message };
 }

@@ -6,7 +6,8 @@ import { EventLogWriter, readEventLog } from '../../src/record/eventLog.js';
 import type { RunEvent } from '../../src/record/events.js';
 import type { CrashInfo } from '../../src/record/outcome.js';
 import { summarizeRun } from '../../src/record/summarize.js';
-import { hasFailures } from '../../src/record/runSummary.js';
+import { crashesOutsideTests, hasFailures } from '../../src/record/runSummary.js';
+import { exitCodeFor } from '../../src/record/verdict.js';
 import { describeTestcase } from '../../src/reporters/junit.js';
 import { O, runEvents, type RunPlan } from '../baseline/runs.js';
 import { at, interruptedRun, noreflinkRun, PLAN, RunScript, shard, SYSRQ_CRASH } from '../reporters/scenarios.js';
@@ -266,5 +267,54 @@ describe('summarizeRun on damaged or odd logs', () => {
     expect(summary.counts.total).toBe(0);
     expect(summary.wallMs).toBe(0);
     expect(summary.startedAt).toBe('');
+  });
+});
+
+describe('a kernel crash outside every test', () => {
+  const pass = { status: 'passed' } as const;
+  const crashed = { status: 'crashed', message: SYSRQ_CRASH.title, crash: SYSRQ_CRASH } as const;
+  const base = () => new RunScript().start({ tests: ['selftest/001', 'selftest/002'] }).boot('vm1', 0);
+
+  it('makes kt exit 1 when a VM panicked after its last batch, though every test passed', () => {
+    const events = base()
+      .test('selftest/001', 'vm1', 10, 2, pass)
+      .test('selftest/002', 'vm1', 12, 2, pass)
+      .lost('vm1', 20, 'crash', 'kernel panic: sysrq triggered crash (after its last batch; the last test it ran: selftest/002)', SYSRQ_CRASH)
+      .end('completed', 21)
+      .sorted();
+    const summary = summarizeRun(events);
+    expect(summary.counts).toMatchObject({ passed: 2, total: 2 });
+    expect(crashesOutsideTests(summary).map((g) => g.fingerprint)).toEqual([SYSRQ_CRASH.fingerprint]);
+    expect(hasFailures(summary)).toBe(true);
+    expect(exitCodeFor(summary)).toBe(1);
+  });
+
+  it("is not counted again for a crash that is a test's outcome, even when that test passed on a retry", () => {
+    const events = base()
+      .test('selftest/001', 'vm1', 10, 2, crashed)
+      .lost('vm1', 12, 'crash', SYSRQ_CRASH.title, SYSRQ_CRASH, 'selftest/001')
+      .boot('vm2', 12)
+      .test('selftest/001', 'vm2', 21, 2, pass, { attempt: 2 })
+      .test('selftest/002', 'vm2', 23, 2, pass)
+      .end('completed', 30)
+      .sorted();
+    const summary = summarizeRun(events);
+    expect(summary.tests.find((t) => t.test === 'selftest/001')).toMatchObject({ status: 'passed', flaky: true });
+    expect(summary.crashes).toHaveLength(1);
+    expect(crashesOutsideTests(summary)).toEqual([]);
+    expect(hasFailures(summary)).toBe(false);
+  });
+
+  it('leaves a WARNING between batches (not fatal) to the reports: no exit 1 for it', () => {
+    const warning = { ...SYSRQ_CRASH, title: 'WARNING in xfs_reclaim_inodes', type: 'warning', fingerprint: 'warning-1' };
+    const events = base()
+      .test('selftest/001', 'vm1', 10, 2, pass)
+      .report('vm1', 13, 'selftest/001', warning)
+      .test('selftest/002', 'vm1', 14, 2, pass)
+      .end('completed', 21)
+      .sorted();
+    const summary = summarizeRun(events);
+    expect(summary.crashes).toHaveLength(1);
+    expect(hasFailures(summary)).toBe(false);
   });
 });

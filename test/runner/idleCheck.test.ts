@@ -49,6 +49,16 @@ describe('idleVerdict', () => {
     expect(v.lost).toBe('kernel panic: sysrq triggered crash (while the VM waited for work)');
   });
 
+  it('a panic after tests names the last test its report saw run (that test keeps its outcome: no test on machine-lost)', () => {
+    const ran = new Map([['selftest/005', { section: 'xfs', test: 'selftest/005', attempt: 1, freshVm: false }]]);
+    const v = idleVerdict({ ...base, context: 'after its last batch', reports: [panic!], ran });
+    expect(v.lost).toBe('kernel panic: sysrq triggered crash (after its last batch; the last test it ran: selftest/005)');
+    expect(v.events[0]).not.toHaveProperty('test');
+    // A marker of a test this VM did not run (a spare's console never shows one; a guest's own
+    // replay would) names nothing.
+    expect(idleVerdict({ ...base, reports: [panic!] }).lost).toBe('kernel panic: sysrq triggered crash (while the VM waited for work)');
+  });
+
   it('without a report: a failed set-up step says its own error, else the exit, else the channel', () => {
     const exit = { exitCode: undefined, signal: 'SIGKILL', stderr: '' };
     expect(idleVerdict({ ...base, failed: 'vm1 was lost while making TEST_DEV for section xfs', exit }).events).toEqual([

@@ -301,7 +301,7 @@ describe('A VM that panicked while it waited for work', () => {
     await run(2);
     const lost = lostOf(events, 'vm1');
     expect(lost).toEqual([
-      expect.objectContaining({ reason: 'crash', message: 'kernel panic: sysrq triggered crash (while the VM waited for work)', crash: expect.objectContaining({ type: 'panic' }) }),
+      expect.objectContaining({ reason: 'crash', message: 'kernel panic: sysrq triggered crash (while the VM waited for work; the last test it ran: selftest/001)', crash: expect.objectContaining({ type: 'panic' }) }),
     ]);
     expect(lost[0]).not.toHaveProperty('test');
     expect(ends(events)).toEqual(['selftest/001 passed vm1', 'selftest/004 notrun vm2', 'selftest/005 crashed vm2', 'generic/002 passed vm3']);
@@ -351,7 +351,7 @@ describe('What a VM says after its last batch', () => {
     await run(2);
     expect(ends(events)).toEqual(['selftest/001 passed vm1', 'generic/002 passed vm2']);
     const lost = lostOf(events, 'vm1');
-    expect(lost).toEqual([expect.objectContaining({ reason: 'crash', message: 'kernel panic: sysrq triggered crash (after its last batch)' })]);
+    expect(lost).toEqual([expect.objectContaining({ reason: 'crash', message: 'kernel panic: sysrq triggered crash (after its last batch; the last test it ran: selftest/001)' })]);
     expect(lost[0]).not.toHaveProperty('test');
   }, 30_000);
 
