@@ -84,7 +84,7 @@ export type BatchEnd =
   | { kind: 'lost'; requeue: WorkItem[] }
   /** SIGINT/SIGTERM: `unfinished` gets no outcome. */
   | { kind: 'interrupted'; unfinished: WorkItem[] }
-  /** check refused to start (config or environment of the fstests tree): fatal for the run. */
+  /** check refused to start: the fstests tree's config or environment on a fresh VM (fatal for the run), else maybe the VM's state (worker.ts). */
   | { kind: 'setup-error'; error: HostError; unfinished: WorkItem[] };
 
 /** The console of a test: its last CONSOLE_KEEP_BYTES, kept as chunks. */

@@ -87,6 +87,21 @@ export class Worker {
             d.dispatcher.drop(end.unfinished);
             return;
           case 'setup-error':
+            // check would not start. On a VM that ran tests already, that may be the state a test
+            // left (SCRATCH_DEV busy, a TEST_DEV check could not repair): that VM goes, the batch
+            // goes back, and only a fresh VM's refusal (or one in every VM) is the tree's.
+            if (slot.tests > 0 && !d.stopSignal.aborted) {
+              const last = [...slot.ran.keys()].pop();
+              d.emit({
+                type: 'warning',
+                machine: slot.machine.name,
+                message: `${slot.machine.name} is discarded: check would not start on it after ${slot.tests} test${slot.tests === 1 ? '' : 's'}${last ? ` (the last: ${last})` : ''}: ${end.error.message}`,
+              });
+              // Bounded: every VM that goes this way ran a test first, and a fresh VM's refusal ends the run.
+              d.dispatcher.requeue(end.unfinished);
+              await this.discard();
+              break;
+            }
             d.dispatcher.drop(end.unfinished);
             throw end.error;
         }

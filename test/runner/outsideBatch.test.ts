@@ -57,6 +57,8 @@ interface Script {
   checkExit?: number;
   /** check waits for this first. */
   checkAfter?: () => Promise<unknown>;
+  /** From this call of check on (1: the first), check refuses to start: exit 1 before any test. */
+  refuseFrom?: number;
   /** Console text while the VM boots. */
   bootConsole?: string;
   bootError?: Error;
@@ -75,6 +77,7 @@ interface Script {
 
 class FakeMachine extends FakeMachineBase {
   private dead = false;
+  private checkCalls = 0;
   /** Resolves when a command that hangs has started. */
   readonly hanging: Promise<void>;
   private resolveHanging!: () => void;
@@ -112,6 +115,10 @@ class FakeMachine extends FakeMachineBase {
       return { exitCode: 0, stdout: 'KT-SECTION-OK\n', stderr: '' };
     }
     if (!command.includes('./check')) return { exitCode: 0, stdout: '', stderr: '' };
+    if (s.refuseFrom !== undefined && ++this.checkCalls >= s.refuseFrom) {
+      // fstests' check when its start-up mkfs of SCRATCH_DEV fails (check, run_section).
+      return { exitCode: 1, stdout: 'our local _scratch_mkfs routine ...\ncheck: failed to mkfs $SCRATCH_DEV using specified options\n', stderr: '' };
+    }
     if (s.checkAfter) await s.checkAfter();
     if (s.stdout) opts.onStdout?.(Buffer.from(s.stdout));
     await new Promise((r) => setImmediate(r));
@@ -275,6 +282,33 @@ describe('A spare that died while it stood', () => {
     expect(events.filter((e) => e.type === 'machine-lost').map((e) => e.type === 'machine-lost' && e.reason)).toEqual(['qemu-exit', 'qemu-exit', 'qemu-exit']);
     expect(events.some((e) => e.type === 'test-begin' || e.type === 'test-end')).toBe(false);
   }, 30_000);
+});
+
+describe('check that will not start', () => {
+  it('on a VM that ran tests: that VM goes with a warning, and its batch runs on a fresh one', async () => {
+    const { events, run } = harness(['selftest/001', 'selftest/004'], [{ stdout: 'selftest/001        6s\n', refuseFrom: 2 }, { stdout: 'selftest/004        2s\n' }], { batch: 1 });
+    await run(1);
+    expect(ends(events)).toEqual(['selftest/001 passed vm1', 'selftest/004 passed vm2']);
+    const warnings = events.flatMap((e) => (e.type === 'warning' ? [e.message] : []));
+    expect(warnings).toEqual([expect.stringMatching(/^vm1 is discarded: check would not start on it after 1 test \(the last: selftest\/001\): fstests' check exited 1 before running any test:\n.*\ncheck: failed to mkfs/)]);
+  });
+
+  it('on a fresh VM: the tree cannot be used, and the run ends with the error and its lines', async () => {
+    const { events, run } = harness(['selftest/001', 'selftest/004'], [{ refuseFrom: 1 }, { stdout: 'selftest/001        6s\n' }]);
+    await expect(run(1)).rejects.toMatchObject({ code: 'E_GUEST_SETUP_CHECK', message: expect.stringContaining('failed to mkfs $SCRATCH_DEV') });
+    expect(ends(events)).toEqual([]);
+  });
+
+  it('on every VM, each after a test: every test still runs, one VM per test (each VM that goes ran one)', async () => {
+    const { events, run } = harness(
+      ['selftest/001', 'selftest/004', 'selftest/005', 'selftest/006'],
+      ['001', '004', '005', '006'].map((t) => ({ stdout: `selftest/${t}        6s\n`, refuseFrom: 2 })),
+      { batch: 1 },
+    );
+    await run(1);
+    expect(ends(events)).toEqual(['selftest/001 passed vm1', 'selftest/004 passed vm2', 'selftest/005 passed vm3', 'selftest/006 passed vm4']);
+    expect(events.filter((e) => e.type === 'warning')).toHaveLength(3);
+  });
 });
 
 describe('A VM that panicked while it waited for work', () => {
