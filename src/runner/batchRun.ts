@@ -452,10 +452,13 @@ class BatchRun {
     for (const report of this.watch.closeReports()) this.onReport(report);
     await this.drain();
     failure = this.failure ?? failure;
-    const target = blamedTest(this.batch, this.finished, this.running);
+    // The test a fatal report names: with none running, a crash after that test's result is not
+    // the next test's (blame.ts blamedTest). A hang names none: a deadline is the running test's.
+    const reportTest = failure.kind === 'crash' ? failure.crash.test : failure.kind === 'hang' ? undefined : this.idleReports.find((r) => r.fatal)?.test;
+    const target = blamedTest(this.batch, this.finished, this.running, reportTest);
     // Only what happened while the blamed test ran (or, with none running, since the last test
     // ended) explains its end: an earlier test's report is not this one's.
-    const reports = this.running ? this.running.reports : this.idleReports.filter((r) => r.test === undefined || r.test === target?.item.test);
+    const reports = this.running ? this.running.reports : this.idleReports.filter((r) => r.test === undefined || r.test === (target?.item.test ?? reportTest));
     const fatal = reports.find((r) => r.fatal);
     if (fatal && failure.kind !== 'hang' && failure.kind !== 'crash') failure = { kind: 'crash', crash: fatal };
     // No memory dump once the user stopped the run: it takes as long as the guest has memory.
@@ -469,6 +472,7 @@ class BatchRun {
       finished: this.finished,
       ...(this.running ? { running: { item: this.running.item, startedAt: this.running.startedAt } } : {}),
       reports,
+      ...(reportTest !== undefined ? { reportTest } : {}),
       consolePath,
       consoleLog: deps.consoleLogOf(machine),
       ...(vmcore ? { vmcore } : {}),

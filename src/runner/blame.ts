@@ -45,6 +45,8 @@ export interface BlameInput {
   running?: RunningTest;
   /** Console reports seen while the blamed test ran (or since the batch began). */
   reports: readonly ConsoleCrash[];
+  /** The test the fatal report names (the fstests marker that came last before it), if any. */
+  reportTest?: string;
   /** Where that console text was saved, run-dir relative. */
   consolePath: string;
   /** The VM's console log, run-dir relative. */
@@ -120,16 +122,22 @@ function lostReason(failure: VmFailure): 'crash' | 'hang' | 'qemu-exit' | 'trans
   return failure.kind;
 }
 
-/** Which test is blamed: the running one, else the first of the batch without a result. */
-export function blamedTest(batch: readonly WorkItem[], finished: ReadonlySet<string>, running: RunningTest | undefined): RunningTest | undefined {
+/**
+ * Which test is blamed: the running one, else the first of the batch without a result — unless
+ * the crash report names a test of the batch that already has its result: then the crash came
+ * after that result (check's checks after a test: a TEST_DEV repair, an unmount; or its delayed
+ * work) and before check named the next test, which never began: nobody is blamed.
+ */
+export function blamedTest(batch: readonly WorkItem[], finished: ReadonlySet<string>, running: RunningTest | undefined, reportTest?: string): RunningTest | undefined {
   if (running) return running;
+  if (reportTest !== undefined && batch.some((i) => i.test === reportTest && finished.has(itemKey(i)))) return undefined;
   const first = batch.find((i) => !finished.has(itemKey(i)));
   return first ? { item: first, startedAt: Number.NaN } : undefined;
 }
 
 export function blame(input: BlameInput): Blame {
   const events: EventInput[] = [];
-  const target = blamedTest(input.batch, input.finished, input.running);
+  const target = blamedTest(input.batch, input.finished, input.running, input.reportTest);
   let blamed: Blame['blamed'];
   if (target) {
     const { item } = target;
@@ -155,7 +163,7 @@ export function blame(input: BlameInput): Blame {
     type: 'machine-lost',
     machine: input.machine,
     reason: lostReason(input.failure),
-    message: input.failure.kind === 'crash' ? input.failure.crash.title : input.failure.message,
+    message: `${input.failure.kind === 'crash' ? input.failure.crash.title : input.failure.message}${!target && input.reportTest !== undefined && input.batch.some((i) => i.test === input.reportTest) ? ` (after ${input.reportTest}'s result: check's work after that test, or its delayed work)` : ''}`,
     ...(target ? { test: target.item.test, section: target.item.section } : {}),
     ...(crash ? { crash } : {}),
     consoleLog: input.consoleLog,

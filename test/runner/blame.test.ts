@@ -27,6 +27,28 @@ describe('blame', () => {
     expect(b.requeue.map((i) => i.test)).toEqual(['generic/003']);
   });
 
+  it("with no test running, a crash whose report names a test that has its result blames nobody: the next test never began", () => {
+    // fstests' check after a failed test: "_check_xfs_filesystem: ... inconsistent", "Trying to
+    // repair broken TEST_DEV file system", and the repair panics the kernel before check names
+    // generic/002; the kmsg marker is still generic/001's.
+    const panic: ConsoleCrash = { title: 'kernel BUG at fs/xfs/xfs_trans.c:123!', type: 'bug', fingerprint: 'b1', excerpt: '', fatal: true, test: 'generic/001' };
+    const b = blame({ ...base, failure: { kind: 'crash', crash: panic }, reportTest: 'generic/001', finished: new Set(['xfs\u0000generic/001']) });
+    expect(b.events).toEqual([
+      expect.objectContaining({ type: 'machine-lost', reason: 'crash', message: "kernel BUG at fs/xfs/xfs_trans.c:123! (after generic/001's result: check's work after that test, or its delayed work)" }),
+    ]);
+    expect(b.events[0]).not.toHaveProperty('test');
+    expect(b.blamed).toBeUndefined();
+    expect(b.requeue.map((i) => i.test)).toEqual(['generic/002', 'generic/003']);
+  });
+
+  it('a report naming a test without a result (its marker came before check\'s stdout said it began) blames that one', () => {
+    const panic: ConsoleCrash = { title: 'kernel BUG at fs/xfs/xfs_trans.c:123!', type: 'bug', fingerprint: 'b1', excerpt: '', fatal: true, test: 'generic/002' };
+    const b = blame({ ...base, failure: { kind: 'crash', crash: panic }, reportTest: 'generic/002', finished: new Set(['xfs\u0000generic/001']) });
+    expect(b.events.map((e) => `${e.type} ${'test' in e ? e.test : ''}`)).toEqual(['test-begin generic/002', 'test-end generic/002', 'machine-lost generic/002']);
+    expect(b.events[2]).toMatchObject({ message: 'kernel BUG at fs/xfs/xfs_trans.c:123!' });
+    expect(b.requeue.map((i) => i.test)).toEqual(['generic/003']);
+  });
+
   it('with every test finished, blames nobody and requeues nothing', () => {
     const failure: VmFailure = { kind: 'transport', message: 'gone' };
     const b = blame({ ...base, failure, finished: new Set(batch.map((i) => `xfs\u0000${i.test}`)) });

@@ -311,6 +311,30 @@ describe('check that will not start', () => {
   });
 });
 
+describe('A panic after a test failed, before check began the next', () => {
+  it('keeps the failed outcome, blames no test, and runs the next test on another VM', async () => {
+    // Real check lines of a failed test; then the kernel panics in check's work after it (a
+    // TEST_DEV repair), so the console's last fstests marker is that test's.
+    const failed = checkStdout('selftests-fail-notrun-dmesg-expunge')
+      .split(/(?<=\n)/)
+      .filter((l, i, all) => i >= all.findIndex((x) => x.startsWith('selftest/002 ')) && i < all.findIndex((x) => x.startsWith('selftest/003 ')))
+      .join('');
+    expect(failed).toMatch(/^selftest\/002 +- output mismatch/);
+    const panic = consoleText('kernel-panic-sysrq')
+      .split(/(?<=\n)/)
+      .filter((l) => !/run fstests selftest\/00[2-4]/.test(l))
+      .join('')
+      .replace('run fstests selftest/005', 'run fstests selftest/002');
+    const { events, run } = harness(['selftest/002', 'selftest/006'], [{ stdout: failed, panicInCheck: panic }, { stdout: 'selftest/006        1s\n' }]);
+    await run(1);
+    expect(ends(events)).toEqual(['selftest/002 failed vm1', 'selftest/006 passed vm2']);
+    const lost = lostOf(events, 'vm1');
+    expect(lost).toEqual([expect.objectContaining({ reason: 'crash', message: expect.stringContaining("(after selftest/002's result: check's work after that test, or its delayed work)") })]);
+    expect(lost[0]).not.toHaveProperty('test');
+    expect(events.filter((e) => e.type === 'test-begin' && e.test === 'selftest/006').map((e) => e.machine)).toEqual(['vm2']);
+  }, 30_000);
+});
+
 describe('A VM that panicked while it waited for work', () => {
   // vm1 runs selftest/001 and then waits (the queue is empty, vm2 still runs); vm2's panic puts
   // generic/002 back; vm1 is handed it.
