@@ -313,8 +313,9 @@ export async function main(rawArgv: string[]): Promise<void> {
     .strict()
     // yargs 18 passes its declared options to a check (yargs-factory.js: f(argv, getOptions()));
     // @types/yargs 17 still names that argument aliases.
-    .check((_parsed, declared) => {
+    .check((parsed, declared) => {
       refuseNegatedValueFlag(argv, declared as unknown as DeclaredFlags);
+      refuseWordsAfterDash(argv, parsed._[0] === undefined ? undefined : String(parsed._[0]));
       return true;
     }, true)
     .help()
@@ -342,6 +343,41 @@ export async function main(rawArgv: string[]): Promise<void> {
 const PARSER_CONFIG = { 'dot-notation': false } as const;
 
 const IMAGE_ACTIONS = ['build'];
+
+/**
+ * What to write instead of `-- WORDS`, per command. Only `kt shell` (the command to run) and `kt
+ * compare` (the head runs) read the words after `--`; yargs hands them to nobody elsewhere, so
+ * `kt run -- generic/001` would plan the whole default list and `kt baseline update a -- b
+ * --baseline f` would write ./kt-baseline.json.
+ */
+const AFTER_DASH_HINTS: Readonly<Record<string, string>> = {
+  run: 'give tests as plain arguments: kt run generic/001',
+  report: 'give run directories as plain arguments: kt report kt-results/<run-id> [--out DIR]',
+  baseline: 'give run directories and options before any --: kt baseline update DIR... --baseline FILE',
+  repro: 'give the run directory and the test as plain arguments: kt repro kt-results/<run-id> generic/001',
+  kconfig: 'give the tree as a plain argument: kt kconfig fix ~/linux',
+  crash: 'give console logs as plain arguments: kt crash scan console.log (./-name for a file whose name starts with -)',
+  image: 'kt image build [--rebuild] takes no other arguments',
+};
+
+/** Pure: the words after the first `--` that `command` would drop (none for kt shell and kt compare). */
+export function droppedAfterDash(argv: readonly string[], command: string | undefined): string[] {
+  const dash = argv.indexOf('--');
+  if (dash < 0 || command === 'shell' || command === 'compare') return [];
+  return argv.slice(dash + 1);
+}
+
+/** Refuses (exit 2, before any work) words after `--` that the command would silently drop. */
+function refuseWordsAfterDash(argv: readonly string[], command: string | undefined): void {
+  const words = droppedAfterDash(argv, command);
+  if (words.length === 0) return;
+  const name = command === undefined ? 'kt' : `kt ${printable(command)}`;
+  throw new UsageError(
+    'E_ARGS_AFTER_DASH',
+    `${name} does not read words after --: ${words.map(printable).join(' ')}`,
+    (command !== undefined ? AFTER_DASH_HINTS[command] : undefined) ?? 'drop the --; only kt shell -- CMD and kt compare BASE... -- HEAD... read words after it',
+  );
+}
 
 /** `--no-config` and the like: only on/off flags have a `--no-` form (src/cli/argv.ts). */
 function refuseNegatedValueFlag(argv: readonly string[], declared: DeclaredFlags): void {

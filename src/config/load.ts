@@ -72,6 +72,8 @@ export function parseYamlFile<T>(file: string, schema: z.ZodType<T>, what: strin
 /** The config file: --config FILE, else ./kt.yaml, else $XDG_CONFIG_HOME/kt/config.yaml. */
 export function loadConfigFile(explicit: string | undefined, env: NodeJS.ProcessEnv, cwd: string): { file?: string; config: ConfigFile } {
   if (explicit !== undefined) {
+    // '' resolves to the current directory ("config file  is a directory"): say what is wrong.
+    if (explicit.trim() === '') throw new UsageError('E_EMPTY_VALUE', '--config was given without a file', 'give a YAML file, e.g. --config kt.yaml, or drop the flag');
     const file = path.resolve(cwd, explicit);
     const text = readTextFile(file, explicit, 'config', 'give an existing YAML file to --config, or drop the flag');
     return { file: explicit, config: parseYamlText(text, explicit, configFileSchema, 'config') };

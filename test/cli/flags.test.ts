@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { negatedValueFlag } from '../../src/cli/argv.js';
+import { droppedAfterDash } from '../../src/cli/main.js';
 import { CLI_TIMEOUT_MS, kt as ktIn, expectUsageIn } from './helpers.js';
 
 let tmp: string;
@@ -80,6 +81,52 @@ describe('--no-NAME of a flag that takes a value: exit 2 naming it', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/-append '[^']*kt\.flagtest=1/);
     expect(r.out).not.toMatch(/-append '[^']*\bfalse\b/);
+  }, CLI_TIMEOUT_MS);
+});
+
+describe('droppedAfterDash (pure)', () => {
+  it('returns the words after the first -- for every command but kt shell and kt compare', () => {
+    expect(droppedAfterDash(['run', '--dry-run', '--', 'generic/001'], 'run')).toEqual(['generic/001']);
+    expect(droppedAfterDash(['baseline', 'update', 'a', '--', 'b', '--', '--baseline', 'f'], 'baseline')).toEqual(['b', '--', '--baseline', 'f']);
+    expect(droppedAfterDash(['shell', '--', 'ls', '-l'], 'shell')).toEqual([]);
+    expect(droppedAfterDash(['compare', 'a', '--', 'b'], 'compare')).toEqual([]);
+    // A bare trailing -- drops nothing.
+    expect(droppedAfterDash(['run', '--dry-run', '--'], 'run')).toEqual([]);
+    expect(droppedAfterDash(['run', 'generic/001'], 'run')).toEqual([]);
+  });
+});
+
+describe('words after -- that the command does not read: exit 2 naming them, nothing done', () => {
+  const refused = (command: string, words: string, hint: string) => `kt: error E_ARGS_AFTER_DASH: kt ${command} does not read words after --: ${words}\n  hint: ${hint}`;
+
+  it('kt run and kt baseline update: no plan of the default list, no ./kt-baseline.json', async () => {
+    await expectUsage([...DRY, '--', 'generic/001'], refused('run', 'generic/001', 'give tests as plain arguments: kt run generic/001'));
+    await expectUsage(
+      ['baseline', 'update', 'run1', '--', 'run1', '--baseline', 'b5.json'],
+      refused('baseline', 'run1 --baseline b5.json', 'give run directories and options before any --: kt baseline update DIR... --baseline FILE'),
+    );
+    expect(fs.existsSync(path.join(tmp, 'kt-baseline.json'))).toBe(false);
+  }, CLI_TIMEOUT_MS * 2);
+
+  it('kt report, repro, kconfig, crash and image', async () => {
+    await expectUsage(['report', 'run1', '--', '--out', 'x'], refused('report', '--out x', 'give run directories as plain arguments: kt report kt-results/<run-id> [--out DIR]'));
+    await expectUsage(['repro', 'run1', 'generic/001', '--', '--count', '3'], refused('repro', '--count 3', 'give the run directory and the test as plain arguments: kt repro kt-results/<run-id> generic/001'));
+    await expectUsage(['kconfig', 'fix', '--', 'linux'], refused('kconfig', 'linux', 'give the tree as a plain argument: kt kconfig fix ~/linux'));
+    await expectUsage(['crash', 'scan', '--', '/dev/null'], refused('crash', '/dev/null', 'give console logs as plain arguments: kt crash scan console.log (./-name for a file whose name starts with -)'));
+    await expectUsage(['image', 'build', '--', '--rebuild'], refused('image', '--rebuild', 'kt image build [--rebuild] takes no other arguments'));
+  }, CLI_TIMEOUT_MS * 3);
+
+  it('a bare trailing -- is no word: kt run plans as without it', async () => {
+    const r = await kt([...DRY, '--']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('kt: plan: 4 tests, 0 excluded, on 1 VM(s), section xfs/4k (FSTYP=xfs)');
+  }, CLI_TIMEOUT_MS);
+});
+
+describe("an empty --config is E_EMPTY_VALUE, not 'config file  is a directory'", () => {
+  it('kt run', async () => {
+    await expectUsage([...DRY, '--config', ''], 'kt: error E_EMPTY_VALUE: --config was given without a file\n  hint: give a YAML file, e.g. --config kt.yaml, or drop the flag');
   }, CLI_TIMEOUT_MS);
 });
 
