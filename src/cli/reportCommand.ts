@@ -6,7 +6,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ExitCode, UsageError, printable } from '../errors.js';
+import { ExitCode, HostError, UsageError, printable, type KtError } from '../errors.js';
+import { errnoCode } from '../record/resultsWriteError.js';
 import { EVENT_LOG_NAME, readEventLog } from '../record/eventLog.js';
 import { HISTORY_FILE } from '../record/history.js';
 import type { RunEvent } from '../record/events.js';
@@ -22,6 +23,7 @@ import { relativeRunDirs } from './reportLinks.js';
 import { makeDirs } from '../util/dirs.js';
 import { moveAsideForeignReports } from './reportOutDir.js';
 import { isShellSessionName } from './shellSessionDir.js';
+import { isRunDirLayout } from '../record/runDir.js';
 import { printWarning } from './printWarning.js';
 
 /** A run directory, or an events.jsonl path given directly → the event log's path and its run dir. */
@@ -32,7 +34,23 @@ function locateLog(arg: string): { log: string; dir: string } {
   } catch {
     throw new UsageError('E_REPORT_RUN_DIR', `run directory ${printable(arg)} does not exist`, `pass the directory a \`kt run\` wrote (it holds ${EVENT_LOG_NAME})`);
   }
-  return stat.isDirectory() ? { log: path.join(arg, EVENT_LOG_NAME), dir: arg } : { log: arg, dir: path.dirname(arg) };
+  if (stat.isDirectory()) return { log: path.join(arg, EVENT_LOG_NAME), dir: arg };
+  // A FIFO or a device would be read for ever (`mkfifo f; kt report f` waited for a writer).
+  if (!stat.isFile()) {
+    throw new UsageError(
+      'E_REPORT_NOT_A_RUN',
+      `${printable(arg)} is not a run directory or a kt event log (${fileKind(stat)}, not a regular file)`,
+      `pass run directories (each holds ${EVENT_LOG_NAME}) or their ${EVENT_LOG_NAME} files`,
+    );
+  }
+  return { log: arg, dir: path.dirname(arg) };
+}
+
+function fileKind(stat: fs.Stats): string {
+  if (stat.isFIFO()) return 'a FIFO';
+  if (stat.isSocket()) return 'a socket';
+  if (stat.isCharacterDevice() || stat.isBlockDevice()) return 'a device';
+  return 'a special file';
 }
 
 /** The event logs of run directories, each with its (absolute) directory. */
@@ -217,8 +235,9 @@ export async function readLogs(runDirs: readonly string[]): Promise<RunLogs> {
 }
 
 /**
- * Where the reports go; refuses to write over another run's reports. `userDir`: an --out
- * directory that is not the run's own, where a report file kt did not write is moved aside.
+ * Where the reports go; refuses to write over another run's reports. `userDir`: a directory that
+ * is not the run's own kt run directory (an --out directory, or the folder of a log given as a
+ * file), where a report file kt did not write is moved aside.
  */
 function chooseOutDir(out: string | undefined, dirs: readonly string[], runDirs: readonly string[]): { dir: string; userDir: boolean } {
   if (out === undefined) {
@@ -237,7 +256,9 @@ function chooseOutDir(out: string | undefined, dirs: readonly string[], runDirs:
         'give --out a new directory for the reports of this log',
       );
     }
-    return { dir, userDir: false };
+    // Only kt's own run directory is kt's to write over; the folder a log was copied into (CI
+    // downloads: dl/shard1-events.jsonl) holds the user's files, report.md among them.
+    return { dir, userDir: !(ownLog && isRunDirLayout(dir, EVENT_LOG_NAME)) };
   }
   if (out.trim() === '') throw new UsageError('E_EMPTY_VALUE', '--out was given without a directory', 'give a new directory for the merged reports, e.g. --out kt-results/merged');
   const target = path.resolve(out);
@@ -261,6 +282,22 @@ function chooseOutDir(out: string | undefined, dirs: readonly string[], runDirs:
   return { dir: target, userDir: !ownRun };
 }
 
+/**
+ * A report file `kt report` cannot write. The place is the user's choice (the run directory, or
+ * --out), so a place kt cannot write to is bad input (exit 2) and the fix is another --out; only
+ * a full or failing file system is the host's (exit 3). kt run's error names --results, which kt
+ * report does not have.
+ */
+export function reportWriteError(file: string, err: unknown, outGiven: boolean): KtError {
+  const code = errnoCode(err);
+  const dir = path.dirname(file);
+  const elsewhere = outGiven ? 'give --out a directory you can write to' : 'add --out DIR, a directory you can write to, for the reports';
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EIO') {
+    return new HostError('E_REPORT_WRITE', `cannot write ${printable(file)}: ${code}`, `free space on (or check) the file system holding ${dir}, or ${elsewhere}; the event logs are intact`, { cause: err });
+  }
+  return new UsageError('E_REPORT_OUT_UNWRITABLE', `cannot write ${printable(file)}: ${code}`, `${code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? `make ${dir} writable by this user, or ` : ''}${elsewhere}`, { cause: err });
+}
+
 export async function reportCommandCli(runDirs: string[], out: string | undefined, options: { baseline?: string; formats?: string[] } = {}): Promise<number> {
   if (runDirs.length === 0) throw new UsageError('E_REPORT_NO_RUN_DIR', 'no run directory given', 'pass one or more run directories: kt report kt-results/<run-id>');
   const formats = parseReportFormats(options.formats);
@@ -276,7 +313,7 @@ export async function reportCommandCli(runDirs: string[], out: string | undefine
   }
   const summary = summarizeRun(events);
   const verdict = baseline && options.baseline !== undefined ? judge(summary, baseline, { file: options.baseline }) : undefined;
-  await writeReports(outDir, summary, verdict, { formats, runDirs: relativeRunDirs(outDir, logs) });
+  await writeReports(outDir, summary, verdict, { formats, runDirs: relativeRunDirs(outDir, logs), writeError: (file, err) => reportWriteError(file, err, out !== undefined) });
   process.stdout.write(renderTextSummary(summary, { color: shouldUseColor(process.stdout), runDirs: runDirsOf(logs), ...(verdict ? { verdict } : {}) }) + '\n');
   const written = formats.length === ALL_REPORT_FORMATS.length ? 'reports' : formats.map((f) => REPORT_FILES[f]).join(', ');
   process.stdout.write(`kt: ${written} written to ${outDir}\n`);

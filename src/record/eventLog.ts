@@ -8,10 +8,10 @@
  * for seconds, so the sync costs well under 0.1% of a run.
  */
 import * as fs from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import * as path from 'node:path';
 import { errnoCode, resultsWriteError } from './resultsWriteError.js';
-import { HostError, UsageError } from '../errors.js';
+import { HostError, UsageError, printable } from '../errors.js';
 import { EVENT_TYPES, EVENTS_VERSION, runEventSchema, type RunEvent } from './events.js';
 
 /** File name of the event log inside a run directory. */
@@ -174,8 +174,9 @@ function describeIssue(error: { issues: readonly { path: readonly PropertyKey[];
 export async function readEventLog(file: string): Promise<EventLogContents> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readRegularFile(file);
   } catch (err) {
+    if (err instanceof UsageError) throw err;
     const code = errnoCode(err);
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') {
       throw new UsageError(
@@ -188,6 +189,28 @@ export async function readEventLog(file: string): Promise<EventLogContents> {
     throw new HostError('E_RESULTS_READ', `cannot read ${file}: ${code}`, `check the permissions of ${file}`, { cause: err });
   }
   return parseEventLog(text, file);
+}
+
+/**
+ * The text of `file` when it is a regular file. Opened without blocking and checked before it is
+ * read: a FIFO (or a device) named events.jsonl would otherwise be waited on for ever.
+ */
+async function readRegularFile(file: string): Promise<string> {
+  const handle = await open(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  try {
+    const stat = await handle.stat();
+    if (stat.isDirectory()) throw Object.assign(new Error(`EISDIR: ${file}`), { code: 'EISDIR' });
+    if (!stat.isFile()) {
+      throw new UsageError(
+        'E_EVENTS_NOT_A_FILE',
+        `${printable(file)} is not a regular file (${stat.isFIFO() ? 'a FIFO' : stat.isSocket() ? 'a socket' : 'a device'}), so not a kt event log`,
+        `pass the run directory of a \`kt run\` (it holds ${EVENT_LOG_NAME}), or the path of an ${EVENT_LOG_NAME}`,
+      );
+    }
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Parses the text of an event log; `file` only names it in messages. */

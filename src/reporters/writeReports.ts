@@ -32,6 +32,11 @@ export interface WriteReportsOptions {
   previous?: RunSummary | null;
   /** Run id → its run directory relative to outDir, where report.html links to a run's files (merged shards). */
   runDirs?: Readonly<Record<string, string>>;
+  /**
+   * The error a failed write becomes. Default: kt run's (resultsWriteError: exit 3, a hint about
+   * --results); `kt report`, which has no --results, passes its own (a hint about --out).
+   */
+  writeError?: (file: string, err: unknown) => Error;
 }
 
 /** Paths of the report files written. */
@@ -55,7 +60,7 @@ export interface WrittenReports {
 }
 
 /** Writes `content` to `file` via a temporary file in the same directory and a rename. */
-export async function writeFileAtomic(file: string, content: string): Promise<void> {
+export async function writeFileAtomic(file: string, content: string, writeError: (file: string, err: unknown) => Error = runWriteError): Promise<void> {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     const handle = await open(tmp, 'wx');
@@ -69,8 +74,12 @@ export async function writeFileAtomic(file: string, content: string): Promise<vo
     await rename(tmp, file);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
-    throw resultsWriteError(file, err, 'write');
+    throw writeError(file, err);
   }
+}
+
+function runWriteError(file: string, err: unknown): Error {
+  return resultsWriteError(file, err, 'write');
 }
 
 /** Renders and writes junit.xml, summary.json, report.md and report.html (or `options.formats`) into `outDir` (with a baseline verdict, its words). */
@@ -82,12 +91,13 @@ export async function writeReports(outDir: string, summary: RunSummary, verdict?
     html: path.join(outDir, REPORT_FILES.html),
   };
   const formats = new Set<ReportFormat>(options.formats ?? ['junit', 'json', 'markdown', 'html']);
-  if (formats.has('junit')) await writeFileAtomic(paths.junit, renderJunit(summary, verdict));
-  if (formats.has('json')) await writeFileAtomic(paths.json, renderJsonSummary(summary, verdict));
-  if (formats.has('markdown')) await writeFileAtomic(paths.markdown, renderMarkdown(summary, verdict));
+  const write = (file: string, content: string) => writeFileAtomic(file, content, options.writeError);
+  if (formats.has('junit')) await write(paths.junit, renderJunit(summary, verdict));
+  if (formats.has('json')) await write(paths.json, renderJsonSummary(summary, verdict));
+  if (formats.has('markdown')) await write(paths.markdown, renderMarkdown(summary, verdict));
   if (formats.has('html')) {
     const previous = options.previous === undefined ? await previousRunSummary(outDir) : (options.previous ?? undefined);
-    await writeFileAtomic(paths.html, renderHtml(summary, { ...(verdict ? { verdict } : {}), ...(previous ? { previous } : {}), ...(options.runDirs ? { runDirs: options.runDirs } : {}) }));
+    await write(paths.html, renderHtml(summary, { ...(verdict ? { verdict } : {}), ...(previous ? { previous } : {}), ...(options.runDirs ? { runDirs: options.runDirs } : {}) }));
   }
   return { summary, paths };
 }

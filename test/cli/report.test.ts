@@ -10,6 +10,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../src/record/events.js';
 import { summarizeRun } from '../../src/record/summarize.js';
 import { writeReports } from '../../src/reporters/writeReports.js';
+import { reportWriteError } from '../../src/cli/reportCommand.js';
+import { spawnSync } from 'node:child_process';
 import { interruptedRun, shard } from '../reporters/scenarios.js';
 import { CLI_TIMEOUT_MS, kt, snapshot, writeRunDir } from './helpers.js';
 
@@ -189,7 +191,77 @@ describe('kt report reads each run once', () => {
   }, CLI_TIMEOUT_MS);
 });
 
+describe('kt report refuses what is not a regular file, at once (exit 2)', () => {
+  it('a FIFO given as the log, or in place of a run directory\'s events.jsonl', async () => {
+    expect(spawnSync('mkfifo', [path.join(root, 'ff')]).status).toBe(0);
+    const r = await kt(['report', 'ff'], { cwd: root });
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(
+      'kt: error E_REPORT_NOT_A_RUN: ff is not a run directory or a kt event log (a FIFO, not a regular file)\n' +
+        '  hint: pass run directories (each holds events.jsonl) or their events.jsonl files',
+    );
+    const dir = path.join(root, 'run');
+    fs.mkdirSync(dir);
+    expect(spawnSync('mkfifo', [path.join(dir, 'events.jsonl')]).status).toBe(0);
+    const d = await kt(['report', 'run'], { cwd: root });
+    expect(d.code).toBe(2);
+    expect(d.err.split('\n')[0]).toBe(`kt: error E_EVENTS_NOT_A_FILE: ${path.join('run', 'events.jsonl')} is not a regular file (a FIFO), so not a kt event log`);
+    expect(fs.readdirSync(dir)).toEqual(['events.jsonl']);
+  }, CLI_TIMEOUT_MS);
+});
+
+describe('kt report into a place it cannot write', () => {
+  it('exit 2 naming the file and the reason, with a hint about --out (kt report has no --results)', async () => {
+    const dir = await runDir('run', shard(1));
+    // kt run's layout: kt writes over the reports of its own run directory, so a directory
+    // named report.md there is not moved aside, and renaming the new report onto it fails.
+    fs.mkdirSync(path.join(dir, 'console'));
+    fs.mkdirSync(path.join(dir, 'results'));
+    fs.rmSync(path.join(dir, 'report.md'));
+    fs.mkdirSync(path.join(dir, 'report.md', 'x'), { recursive: true });
+    const r = await kt(['report', dir], { cwd: root });
+    expect(r.err).toBe(`kt: error E_REPORT_OUT_UNWRITABLE: cannot write ${path.join(dir, 'report.md')}: EISDIR\n  hint: add --out DIR, a directory you can write to, for the reports`);
+    expect(r.code).toBe(2);
+    expect(fs.readdirSync(path.join(dir, 'report.md'))).toEqual(['x']);
+    expect(fs.readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  }, CLI_TIMEOUT_MS);
+
+  it('reportWriteError (pure): bad places exit 2 with --out, a full disk exit 3', () => {
+    const errno = (code: string) => Object.assign(new Error(code), { code });
+    expect(reportWriteError('/r/run/junit.xml', errno('EACCES'), true)).toMatchObject({
+      code: 'E_REPORT_OUT_UNWRITABLE',
+      exitCode: 2,
+      message: 'cannot write /r/run/junit.xml: EACCES',
+      hint: 'make /r/run writable by this user, or give --out a directory you can write to',
+    });
+    expect(reportWriteError('/r/run/junit.xml', errno('ENOTDIR'), false)).toMatchObject({ exitCode: 2, hint: 'add --out DIR, a directory you can write to, for the reports' });
+    const full = reportWriteError('/r/run/junit.xml', errno('ENOSPC'), false);
+    expect(full).toMatchObject({ code: 'E_REPORT_WRITE', exitCode: 3 });
+    expect(full.hint).toContain('--out');
+    expect(full.hint).not.toContain('--results');
+  });
+});
+
 describe('kt report --out a directory of the user (not a run directory)', () => {
+  it('a log given as a file in a folder that is no run directory: the user\'s reports there are moved aside', async () => {
+    const a = await runDir('a', shard(1));
+    const dl = path.join(root, 'dl');
+    fs.mkdirSync(dl);
+    fs.writeFileSync(path.join(dl, 'report.md'), 'mine\n');
+    fs.copyFileSync(path.join(a, 'events.jsonl'), path.join(dl, 'shard1-events.jsonl'));
+    const r = await kt(['report', 'dl/shard1-events.jsonl'], { cwd: root });
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(`kt: ${path.join(dl, 'report.md')} was not written by kt: kept as report.md.kt-old`);
+    expect(read(dl, 'report.md.kt-old')).toBe('mine\n');
+    expect(read(dl, 'report.md')).toMatch(/^# \S+ kt: /);
+    // The same for a copied log under kt's own name: a folder holding events.jsonl alone is no run directory.
+    fs.renameSync(path.join(dl, 'shard1-events.jsonl'), path.join(dl, 'events.jsonl'));
+    fs.writeFileSync(path.join(dl, 'junit.xml'), '<mine/>\n');
+    const d = await kt(['report', 'dl'], { cwd: root });
+    expect(d.err).toBe(`kt: ${path.join(dl, 'junit.xml')} was not written by kt: kept as junit.xml.kt-old`);
+    expect(read(dl, 'junit.xml.kt-old')).toBe('<mine/>\n');
+  }, CLI_TIMEOUT_MS);
+
   it('moves a report file kt did not write aside to NAME.kt-old (then .1), and replaces its own', async () => {
     const a = await runDir('a', shard(1));
     const out = path.join(root, 'userdir');

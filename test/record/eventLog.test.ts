@@ -175,5 +175,16 @@ describe('EventLogWriter + readEventLog', () => {
   it('says which path has no event log', async () => {
     const file = path.join(dir, 'nope', 'events.jsonl');
     await expect(readEventLog(file)).rejects.toMatchObject({ code: 'E_EVENTS_MISSING', message: `no event log at ${file}` });
+    // A directory in its place is no log either (as before: not read, no hang).
+    fs.mkdirSync(path.join(dir, 'events.jsonl'));
+    await expect(readEventLog(path.join(dir, 'events.jsonl'))).rejects.toMatchObject({ code: 'E_EVENTS_MISSING' });
   });
+
+  it('refuses a FIFO named events.jsonl at once (exit 2), instead of waiting for a writer for ever', async () => {
+    const fifo = path.join(dir, 'events.jsonl');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const err = await readEventLog(fifo).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    expect(err).toMatchObject({ code: 'E_EVENTS_NOT_A_FILE', exitCode: 2, message: `${fifo} is not a regular file (a FIFO), so not a kt event log` });
+  }, 10_000);
 });

@@ -36,6 +36,19 @@ describe('writeReports', () => {
     expect(fs.readdirSync(dir)).toEqual(['junit.xml']);
   });
 
+  it("turns a failed write into the caller's error when given one (kt report's: no --results hint)", async () => {
+    const dir = path.join(root, 'run');
+    fs.mkdirSync(path.join(dir, 'junit.xml', 'occupied'), { recursive: true });
+    const seen: [string, string | undefined][] = [];
+    const writeError = (file: string, err: unknown) => {
+      seen.push([file, (err as NodeJS.ErrnoException).code]);
+      return new Error(`mine: ${file}`);
+    };
+    await expect(writeReports(dir, summarizeRun(interruptedRun()), undefined, { writeError })).rejects.toThrow(`mine: ${path.join(dir, 'junit.xml')}`);
+    expect(seen).toEqual([[path.join(dir, 'junit.xml'), 'EISDIR']]);
+    expect(fs.readdirSync(dir)).toEqual(['junit.xml']);
+  });
+
   it('writes only the formats asked for', async () => {
     const dir = path.join(root, 'run');
     fs.mkdirSync(dir);
