@@ -81,16 +81,50 @@ function checkKtDir(file: string): void {
   }
 }
 
+/** Refuses (exit 2) a directory or other non-file where kt keeps its list of changes, before anything is written. */
+function checkChangesFile(file: string): void {
+  const stat = fs.statSync(file, { throwIfNoEntry: false });
+  if (stat && !stat.isFile()) {
+    throw new UsageError('E_KCONFIG_CHANGES_EXISTS', `${file} exists and is not a file kt wrote (${stat.isDirectory() ? 'a directory' : 'not a regular file'})`, `move it away; kt keeps its list of changes there (${path.basename(file)})`);
+  }
+}
+
+/**
+ * A file-system step of fix as the typed error the CLI prints (exit 2: the tree is the user's,
+ * and the fix is theirs), naming the path, the OS reason and what state .config is in.
+ */
+export function fixWriteError(doing: string, file: string, err: unknown, state: string, undo?: string): UsageError {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code ?? String(err);
+  const dir = path.dirname(file);
+  const hint =
+    code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+      ? `make ${dir} writable by this user (or run kt kconfig fix as the owner of the tree), then run it again`
+      : code === 'EISDIR' || code === 'ENOTDIR' || code === 'EEXIST'
+        ? `move ${file} (or what is in its way) aside, then run kt kconfig fix again`
+        : `check the file system holding ${dir}, then run kt kconfig fix again`;
+  return new UsageError('E_KCONFIG_WRITE', `cannot ${doing} ${file} (${code}); ${state}`, undo ? `${hint}; ${undo}` : hint, { cause: err });
+}
+
+/** Runs one file-system step, turning its OS error into fixWriteError. */
+function step<T>(doing: string, file: string, state: string, fn: () => T, undo?: string): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw fixWriteError(doing, file, err, state, undo);
+  }
+}
+
 function writeFragment(file: string, text: string): void {
   checkKtDir(file);
+  const unchanged = '.config is unchanged';
   if (fs.existsSync(file)) {
-    const first = fs.readFileSync(file, 'utf8').split('\n', 1)[0];
+    const first = step('read', file, unchanged, () => fs.readFileSync(file, 'utf8')).split('\n', 1)[0];
     if (first !== FRAGMENT_HEADER) {
       throw new UsageError('E_KCONFIG_FRAGMENT_EXISTS', `${file} exists and was not written by kt`, `move it away; kt keeps its fragment there (${path.basename(file)})`);
     }
   }
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, text);
+  step('create', path.dirname(file), unchanged, () => fs.mkdirSync(path.dirname(file), { recursive: true }));
+  step('write', file, unchanged, () => fs.writeFileSync(file, text));
 }
 
 /** The tree's .config, or a UsageError naming what is in its place. */
@@ -132,11 +166,15 @@ export function fixKernelConfig(opts: FixOptions): FixReport {
   const fragmentFile = path.join(tree, '.kt', 'kt.config');
   const about = `for ${opts.context.backend}/${opts.context.rootfs}, suite ${opts.context.suite.name}${opts.requiredOnly ? ', required options only' : ''}`;
   const fragmentText = renderFragment(lines, about);
+  const changesFile = path.join(tree, '.kt', 'last-fix.changes');
+  // Whatever is in the way of kt's files is refused before anything is written.
+  checkKtDir(fragmentFile);
+  checkChangesFile(changesFile);
   writeFragment(fragmentFile, fragmentText);
   const backup = freeBackupName(tree);
-  fs.copyFileSync(configFile, backup, fs.constants.COPYFILE_EXCL);
+  step('back up .config to', backup, '.config is unchanged', () => fs.copyFileSync(configFile, backup, fs.constants.COPYFILE_EXCL));
 
-  const restore = () => fs.copyFileSync(backup, configFile);
+  const restore = () => step('restore .config from', backup, `.config may be changed; the previous one is ${backup}`, () => fs.copyFileSync(backup, configFile));
   // merge_config.sh makes its temporary files in the current directory (./.tmp.config.*).
   const merge = run([path.join(srcTree, 'scripts', 'kconfig', 'merge_config.sh'), '-m', '.config', fragmentFile], tree, opts.onOutput);
   if (merge.status !== 0) {
@@ -149,13 +187,19 @@ export function fixKernelConfig(opts: FixOptions): FixReport {
     throw new HostError('E_KCONFIG_OLDDEFCONFIG', `make olddefconfig failed (exit ${olddefconfig.status}) in ${tree}; .config is unchanged:\n${olddefconfig.output.trim().split('\n').slice(-10).join('\n')}`, 'it builds scripts/kconfig/conf: install gcc, make, flex and bison (scripts/install-host-deps)');
   }
 
-  const after = parseKernelConfig(fs.readFileSync(configFile, 'utf8'));
+  const after = parseKernelConfig(step('read', configFile, `.config was changed by make olddefconfig; the previous one is ${backup}`, () => fs.readFileSync(configFile, 'utf8')));
   const requests = parseFragmentRequests(fragmentText);
   const refusedRaw = refusedSymbols(requests, after);
   const refused = refusedRaw.length > 0 ? refusedSymbols(requests, after, knownSymbols(srcTree)) : [];
   const changes = diffKernelConfigs(before, after);
-  const changesFile = path.join(tree, '.kt', 'last-fix.changes');
-  fs.writeFileSync(changesFile, changes.map((c) => renderChange(c).trim()).join('\n') + '\n');
+  // .config is changed by now: the error says so, and where the previous one is.
+  step(
+    'write',
+    changesFile,
+    `.config was changed (${changes.length} option${changes.length === 1 ? '' : 's'}; the previous one is ${backup})`,
+    () => fs.writeFileSync(changesFile, changes.map((c) => renderChange(c).trim()).join('\n') + '\n'),
+    `to undo the change: cp ${backup} ${configFile}`,
+  );
   return {
     tree,
     nothingToDo: false,
