@@ -12,11 +12,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { normalizeRunConfig, type RunConfig } from '../config/runConfig.js';
 import { loadConfigFile } from '../config/load.js';
-import { ExitCode, UsageError, isKtError, printable } from '../errors.js';
+import { ExitCode, HostError, UsageError, isKtError, printable } from '../errors.js';
 import { EVENT_LOG_NAME, readEventLog } from '../record/eventLog.js';
 import type { RunStartEvent, SectionConfig } from '../record/events.js';
 import { isTestFailure } from '../record/outcome.js';
 import { finalAttempt } from '../record/runSummary.js';
+import { runDirsCreated } from '../record/runDir.js';
 import { summarizeRun } from '../record/summarize.js';
 import { shellJoin } from '../util/shell.js';
 import { readLogs } from './reportCommand.js';
@@ -90,13 +91,19 @@ function checkInputs(start: RunStartEvent, kernel: string | undefined): void {
   }
 }
 
-/** Run directories under `results` (name → mtime not needed: names are run ids). */
-function runDirsIn(results: string): Set<string> {
-  try {
-    return new Set(fs.readdirSync(results).filter((d) => fs.existsSync(path.join(results, d, EVENT_LOG_NAME))));
-  } catch {
-    return new Set();
-  }
+/**
+ * Pure: the run directory of one repeat, from the run directories this process created while
+ * it ran (record/runDir.ts runDirsCreated). Never a directory of the results folder at large: a
+ * concurrent kt writes there too (its runs, its `latest`), and --keep removes the VM disks of the
+ * run it is given. None: the repeat stopped before it made one.
+ */
+export function repeatRunDir(createdDuringRepeat: readonly string[]): string | undefined {
+  if (createdDuringRepeat.length <= 1) return createdDuringRepeat[0];
+  throw new HostError(
+    'E_REPRO_RUN_DIR',
+    `one repeat of kt repro made ${createdDuringRepeat.length} run directories (${createdDuringRepeat.join(', ')}), not one`,
+    'report this as a bug of kt; the runs are intact, read them with kt report',
+  );
 }
 
 /** The per-run temp directory holding a run's VM disks, from its machine-boot command lines. */
@@ -182,9 +189,12 @@ function enterRunDirectory(start: RunStartEvent): string {
 export async function reproCommandCli(runDir: string, test: string, options: ReproOptions): Promise<number> {
   const count = parseCount(single('--count', options.count));
   const sectionGiven = single('--section', options.section);
+  const resultsGiven = single('--results', options.results);
+  // As kt run refuses it (config/runConfig.ts): '' would silently mean the current directory.
+  if (resultsGiven !== undefined && resultsGiven.trim() === '') throw new UsageError('E_EMPTY_VALUE', '--results was given without a directory', "give a directory, e.g. --results kt-results, or drop the flag: the runs go next to the recorded one");
   const { start, section, resultsDir } = await recordedRun(runDir, test, sectionGiven);
   // Absolute before the repro changes directory (enterRunDirectory).
-  const results = path.resolve(single('--results', options.results) ?? resultsDir);
+  const results = path.resolve(resultsGiven ?? resultsDir);
   const run = reproRun(start, { test, section, results, keep: options.keep === true, dryRun: options.dryRun === true });
   checkInputs(start, run.kernel);
   const runsIn = enterRunDirectory(start);
@@ -203,10 +213,9 @@ export async function reproCommandCli(runDir: string, test: string, options: Rep
   const runs: string[] = [];
   const kept: string[] = [];
   for (let i = 1; i <= count; i++) {
-    const before = runDirsIn(results);
+    const mark = runDirsCreated().length;
     const code = await runCommand(run.args, run.argv);
-    const created = [...runDirsIn(results)].filter((d) => !before.has(d)).map((d) => path.join(results, d));
-    const dir = created.length === 1 ? created[0]! : fs.existsSync(path.join(results, 'latest')) ? fs.realpathSync(path.join(results, 'latest')) : undefined;
+    const dir = repeatRunDir(runDirsCreated().slice(mark));
     if (code === ExitCode.sigint || code === ExitCode.sigterm) {
       process.stderr.write(`kt: repro stopped after ${i - 1} of ${count} runs\n`);
       return code;

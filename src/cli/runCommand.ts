@@ -11,7 +11,7 @@ import { normalizeRunConfig, type RunArgs, type RunConfig } from '../config/runC
 import { ExitCode, HostError, formatError, isKtError, type KtError } from '../errors.js';
 import type { RunEvent } from '../record/events.js';
 import { loadHistory, saveHistory, updateHistory, historyKey, type History } from '../record/history.js';
-import { artifactPath, createRunDir, makeRunId, writeArtifact } from '../record/runDir.js';
+import { artifactPath, createRunDirAndLink, makeRunId, writeArtifact } from '../record/runDir.js';
 import { summarizeRun } from '../record/summarize.js';
 import { exitCodeFor } from '../record/verdict.js';
 import { batchSize, outsideTestDeadlineSec, testDeadlineSec } from '../runner/order.js';
@@ -296,8 +296,11 @@ async function runAndReport(
   let runDir: string;
   let log: ReturnType<typeof EventLogWriter.open>;
   try {
-    runDir = createRunDir(config.resultsDir, runId);
+    const made = createRunDirAndLink(config.resultsDir, runId);
+    runDir = made.dir;
     log = EventLogWriter.open(runDir);
+    // Said before the run, and recorded with its start (a user's `latest` is never replaced).
+    if (made.latest === 'not-a-link') started.warn(`${path.join(config.resultsDir, 'latest')} is not kt's symlink (a file or directory of yours): left alone, so it does not point at this run`);
   } catch (err) {
     fs.rmSync(baseDir, { recursive: true, force: true });
     throw err;

@@ -11,6 +11,7 @@ import type { RunEvent, RunStartEvent } from '../../src/record/events.js';
 import { O, runEvents, type RunPlan } from '../baseline/runs.js';
 import { buildFixtureTree, copyFixtureTree } from '../fstests/fixtureHelpers.js';
 import { CLI_TIMEOUT_MS, kt, snapshot, writeRunDir } from './helpers.js';
+import { repeatRunDir } from '../../src/cli/reproCommand.js';
 
 let root: string;
 let tree: string;
@@ -176,6 +177,16 @@ describe('kt repro', () => {
       },
     ],
     [
+      'an empty --results (it would mean the current directory)',
+      () => {
+        const run = recordedRun('empty-results', { 'mine/fast': { 'selftest/002': [O.mismatch] } });
+        return {
+          args: [run, 'selftest/002', '--results', ''],
+          message: "kt: error E_EMPTY_VALUE: --results was given without a directory\n  hint: give a directory, e.g. --results kt-results, or drop the flag: the runs go next to the recorded one",
+        };
+      },
+    ],
+    [
       'a bad --count',
       () => {
         const run = recordedRun('count', { 'mine/fast': { 'selftest/002': [O.mismatch] } });
@@ -193,4 +204,13 @@ describe('kt repro', () => {
       expect(snapshot(root)).toEqual(before);
     }, CLI_TIMEOUT_MS);
   }
+});
+
+describe('repeatRunDir (pure): a repeat\'s run directory is one this process created, never the results directory\'s latest', () => {
+  it('the one created, none when the repeat stopped before making one, and an error for several', () => {
+    expect(repeatRunDir(['/r/20261203-151900-aaaa'])).toBe('/r/20261203-151900-aaaa');
+    // A concurrent kt's run in the same results directory (and its latest) is not looked at.
+    expect(repeatRunDir([])).toBeUndefined();
+    expect(() => repeatRunDir(['/r/a', '/r/b'])).toThrow(expect.objectContaining({ code: 'E_REPRO_RUN_DIR', exitCode: 3, message: 'one repeat of kt repro made 2 run directories (/r/a, /r/b), not one' }));
+  });
 });
