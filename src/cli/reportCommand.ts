@@ -35,11 +35,12 @@ function locateLog(arg: string): { log: string; dir: string } {
     throw new UsageError('E_REPORT_RUN_DIR', `run directory ${printable(arg)} does not exist`, `pass the directory a \`kt run\` wrote (it holds ${EVENT_LOG_NAME})`);
   }
   if (stat.isDirectory()) return { log: path.join(arg, EVENT_LOG_NAME), dir: arg };
-  // A FIFO or a device would be read for ever (`mkfifo f; kt report f` waited for a writer).
-  if (!stat.isFile()) {
+  // A socket or a device is no log; a FIFO is read like a file (`kt report <(zcat shard.jsonl.gz)
+  // --out merged`), and waits for its writer as `cat` would.
+  if (!stat.isFile() && !stat.isFIFO()) {
     throw new UsageError(
       'E_REPORT_NOT_A_RUN',
-      `${printable(arg)} is not a run directory or a kt event log (${fileKind(stat)}, not a regular file)`,
+      `${printable(arg)} is not a run directory or a kt event log (${fileKind(stat)}, not a file)`,
       `pass run directories (each holds ${EVENT_LOG_NAME}) or their ${EVENT_LOG_NAME} files`,
     );
   }

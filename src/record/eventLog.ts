@@ -8,7 +8,7 @@
  * for seconds, so the sync costs well under 0.1% of a run.
  */
 import * as fs from 'node:fs';
-import { open } from 'node:fs/promises';
+import { readFile, stat as fsStat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { errnoCode, resultsWriteError } from './resultsWriteError.js';
 import { HostError, UsageError, printable } from '../errors.js';
@@ -192,25 +192,21 @@ export async function readEventLog(file: string): Promise<EventLogContents> {
 }
 
 /**
- * The text of `file` when it is a regular file. Opened without blocking and checked before it is
- * read: a FIFO (or a device) named events.jsonl would otherwise be waited on for ever.
+ * The text of `file` when it is a regular file or a FIFO (a shell's `<(zcat log.gz)`, read to its
+ * writer's end as `cat` would). Looked at before it is opened: a device named events.jsonl would
+ * otherwise be read for ever.
  */
 async function readRegularFile(file: string): Promise<string> {
-  const handle = await open(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-  try {
-    const stat = await handle.stat();
-    if (stat.isDirectory()) throw Object.assign(new Error(`EISDIR: ${file}`), { code: 'EISDIR' });
-    if (!stat.isFile()) {
-      throw new UsageError(
-        'E_EVENTS_NOT_A_FILE',
-        `${printable(file)} is not a regular file (${stat.isFIFO() ? 'a FIFO' : stat.isSocket() ? 'a socket' : 'a device'}), so not a kt event log`,
-        `pass the run directory of a \`kt run\` (it holds ${EVENT_LOG_NAME}), or the path of an ${EVENT_LOG_NAME}`,
-      );
-    }
-    return await handle.readFile('utf8');
-  } finally {
-    await handle.close();
+  const stat = await fsStat(file);
+  if (stat.isDirectory()) throw Object.assign(new Error(`EISDIR: ${file}`), { code: 'EISDIR' });
+  if (!stat.isFile() && !stat.isFIFO()) {
+    throw new UsageError(
+      'E_EVENTS_NOT_A_FILE',
+      `${printable(file)} is not a regular file (${stat.isSocket() ? 'a socket' : 'a device'}), so not a kt event log`,
+      `pass the run directory of a \`kt run\` (it holds ${EVENT_LOG_NAME}), or the path of an ${EVENT_LOG_NAME}`,
+    );
   }
+  return readFile(file, 'utf8');
 }
 
 /** Parses the text of an event log; `file` only names it in messages. */

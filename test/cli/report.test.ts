@@ -13,7 +13,7 @@ import { writeReports } from '../../src/reporters/writeReports.js';
 import { reportWriteError } from '../../src/cli/reportCommand.js';
 import { spawnSync } from 'node:child_process';
 import { interruptedRun, shard } from '../reporters/scenarios.js';
-import { CLI_TIMEOUT_MS, kt, snapshot, writeRunDir } from './helpers.js';
+import { CLI_TIMEOUT_MS, KT, kt, snapshot, writeRunDir } from './helpers.js';
 
 let root: string;
 beforeEach(() => {
@@ -191,22 +191,31 @@ describe('kt report reads each run once', () => {
   }, CLI_TIMEOUT_MS);
 });
 
-describe('kt report refuses what is not a regular file, at once (exit 2)', () => {
-  it('a FIFO given as the log, or in place of a run directory\'s events.jsonl', async () => {
-    expect(spawnSync('mkfifo', [path.join(root, 'ff')]).status).toBe(0);
-    const r = await kt(['report', 'ff'], { cwd: root });
+describe('kt report and files that are not regular files', () => {
+  it('refuses a device given as the log, or in place of a run directory\'s events.jsonl, at once (exit 2)', async () => {
+    const r = await kt(['report', '/dev/zero'], { cwd: root });
     expect(r.code).toBe(2);
     expect(r.err).toBe(
-      'kt: error E_REPORT_NOT_A_RUN: ff is not a run directory or a kt event log (a FIFO, not a regular file)\n' +
+      'kt: error E_REPORT_NOT_A_RUN: /dev/zero is not a run directory or a kt event log (a device, not a file)\n' +
         '  hint: pass run directories (each holds events.jsonl) or their events.jsonl files',
     );
     const dir = path.join(root, 'run');
     fs.mkdirSync(dir);
-    expect(spawnSync('mkfifo', [path.join(dir, 'events.jsonl')]).status).toBe(0);
+    fs.symlinkSync('/dev/zero', path.join(dir, 'events.jsonl'));
     const d = await kt(['report', 'run'], { cwd: root });
     expect(d.code).toBe(2);
-    expect(d.err.split('\n')[0]).toBe(`kt: error E_EVENTS_NOT_A_FILE: ${path.join('run', 'events.jsonl')} is not a regular file (a FIFO), so not a kt event log`);
+    expect(d.err.split('\n')[0]).toBe(`kt: error E_EVENTS_NOT_A_FILE: ${path.join('run', 'events.jsonl')} is not a regular file (a device), so not a kt event log`);
     expect(fs.readdirSync(dir)).toEqual(['events.jsonl']);
+  }, CLI_TIMEOUT_MS);
+
+  it("reads a log from a shell's process substitution (a pipe): kt report <(cat events.jsonl) --out DIR", async () => {
+    const dir = await runDir('shard1', shard(1));
+    const direct = await kt(['report', 'shard1', '--out', 'direct'], { cwd: root });
+    const r = spawnSync('bash', ['-c', 'node "$1" report <(cat shard1/events.jsonl) --out piped', 'bash', KT], { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    expect(r.stderr).toBe(direct.err);
+    expect(r.status).toBe(direct.code);
+    expect(read(path.join(root, 'piped'), 'summary.json')).toBe(read(path.join(root, 'direct'), 'summary.json'));
+    expect(fs.existsSync(dir)).toBe(true);
   }, CLI_TIMEOUT_MS);
 });
 

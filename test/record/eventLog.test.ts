@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -180,11 +180,20 @@ describe('EventLogWriter + readEventLog', () => {
     await expect(readEventLog(path.join(dir, 'events.jsonl'))).rejects.toMatchObject({ code: 'E_EVENTS_MISSING' });
   });
 
-  it('refuses a FIFO named events.jsonl at once (exit 2), instead of waiting for a writer for ever', async () => {
-    const fifo = path.join(dir, 'events.jsonl');
+  it("reads a FIFO to its writer's end (a shell's <(zcat events.jsonl.gz)), and refuses a device at once (exit 2)", async () => {
+    const events = interruptedRun();
+    const writer = EventLogWriter.open(dir);
+    for (const e of events) writer.append(e);
+    writer.close();
+    const fifo = path.join(dir, 'pipe.jsonl');
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
-    const err = await readEventLog(fifo).catch((e: unknown) => e);
+    // The writer opens the FIFO once and writes in two parts, a moment apart.
+    const feeder = spawn('sh', ['-c', '{ head -n 3 "$1"; sleep 0.2; tail -n +4 "$1"; } > "$2"', 'sh', writer.path, fifo], { stdio: 'ignore' });
+    const read = await readEventLog(fifo);
+    feeder.kill();
+    expect(read).toEqual({ events, warnings: [], problems: [] });
+    const err = await readEventLog('/dev/zero').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UsageError);
-    expect(err).toMatchObject({ code: 'E_EVENTS_NOT_A_FILE', exitCode: 2, message: `${fifo} is not a regular file (a FIFO), so not a kt event log` });
+    expect(err).toMatchObject({ code: 'E_EVENTS_NOT_A_FILE', exitCode: 2, message: '/dev/zero is not a regular file (a device), so not a kt event log' });
   }, 10_000);
 });
