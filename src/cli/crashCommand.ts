@@ -90,11 +90,15 @@ export async function crashScan(files: readonly string[], options: CrashScanOpti
 }
 
 /**
- * The files of `kt crash scan`, in the order given. yargs drops a lone "-" (stdin), so the
- * positional words are read again from the command line when one is there.
+ * The files of `kt crash scan`, in the order given. yargs drops a lone "-" (stdin) and leaves
+ * the words after `--` (a file whose name starts with "-") to nobody, so the command line is read
+ * again when either is there.
  */
 export function scanFiles(parsed: readonly string[], argv: readonly string[]): string[] {
-  if (!argv.includes('-')) return [...parsed];
+  if (!argv.includes('-')) {
+    const dash = argv.indexOf('--');
+    return dash < 0 ? [...parsed] : [...parsed, ...argv.slice(dash + 1)];
+  }
   const scan = argv.indexOf('scan', argv.indexOf('crash'));
   const files: string[] = [];
   let optionsEnded = false;

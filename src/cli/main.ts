@@ -356,14 +356,14 @@ const AFTER_DASH_HINTS: Readonly<Record<string, string>> = {
   baseline: 'give run directories and options before any --: kt baseline update DIR... --baseline FILE',
   repro: 'give the run directory and the test as plain arguments: kt repro kt-results/<run-id> generic/001',
   kconfig: 'give the tree as a plain argument: kt kconfig fix ~/linux',
-  crash: 'give console logs as plain arguments: kt crash scan console.log (./-name for a file whose name starts with -)',
   image: 'kt image build [--rebuild] takes no other arguments',
 };
 
-/** Pure: the words after the first `--` that `command` would drop (none for kt shell and kt compare). */
+/** Pure: the words after the first `--` that `command` would drop (none for kt shell, kt compare and kt crash). */
 export function droppedAfterDash(argv: readonly string[], command: string | undefined): string[] {
   const dash = argv.indexOf('--');
-  if (dash < 0 || command === 'shell' || command === 'compare') return [];
+  // kt crash scan: `--` ends its options, so a file may start with "-" (crashCommand.ts scanFiles).
+  if (dash < 0 || command === 'shell' || command === 'compare' || command === 'crash') return [];
   return argv.slice(dash + 1);
 }
 
@@ -375,7 +375,7 @@ function refuseWordsAfterDash(argv: readonly string[], command: string | undefin
   throw new UsageError(
     'E_ARGS_AFTER_DASH',
     `${name} does not read words after --: ${words.map(printable).join(' ')}`,
-    (command !== undefined ? AFTER_DASH_HINTS[command] : undefined) ?? 'drop the --; only kt shell -- CMD and kt compare BASE... -- HEAD... read words after it',
+    (command !== undefined ? AFTER_DASH_HINTS[command] : undefined) ?? 'drop the --; only kt shell -- CMD, kt compare BASE... -- HEAD... and kt crash scan -- FILE... read words after it',
   );
 }
 

@@ -108,11 +108,15 @@ describe('words after -- that the command does not read: exit 2 naming them, not
     expect(fs.existsSync(path.join(tmp, 'kt-baseline.json'))).toBe(false);
   }, CLI_TIMEOUT_MS * 2);
 
-  it('kt report, repro, kconfig, crash and image', async () => {
+  it('kt report, repro, kconfig and image (kt crash scan reads them as files)', async () => {
     await expectUsage(['report', 'run1', '--', '--out', 'x'], refused('report', '--out x', 'give run directories as plain arguments: kt report kt-results/<run-id> [--out DIR]'));
     await expectUsage(['repro', 'run1', 'generic/001', '--', '--count', '3'], refused('repro', '--count 3', 'give the run directory and the test as plain arguments: kt repro kt-results/<run-id> generic/001'));
     await expectUsage(['kconfig', 'fix', '--', 'linux'], refused('kconfig', 'linux', 'give the tree as a plain argument: kt kconfig fix ~/linux'));
-    await expectUsage(['crash', 'scan', '--', '/dev/null'], refused('crash', '/dev/null', 'give console logs as plain arguments: kt crash scan console.log (./-name for a file whose name starts with -)'));
+    // `--` ends kt crash scan's options: a console log may be named -weird.log.
+    fs.writeFileSync(path.join(tmp, '-weird.log'), '[    1.0] Kernel panic - not syncing: sysrq triggered crash\n');
+    const scan = await kt(['crash', 'scan', '--no-json', '--', '-weird.log']);
+    expect(scan.err).toBe('');
+    expect(scan.out).toContain('sysrq triggered crash');
     await expectUsage(['image', 'build', '--', '--rebuild'], refused('image', '--rebuild', 'kt image build [--rebuild] takes no other arguments'));
   }, CLI_TIMEOUT_MS * 3);
 
