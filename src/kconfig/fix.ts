@@ -93,9 +93,13 @@ function checkChangesFile(file: string): void {
  * A file-system step of fix as the typed error the CLI prints (exit 2: the tree is the user's,
  * and the fix is theirs), naming the path, the OS reason and what state .config is in.
  */
-export function fixWriteError(doing: string, file: string, err: unknown, state: string, undo?: string): UsageError {
+export function fixWriteError(doing: string, file: string, err: unknown, state: string, undo?: string): UsageError | HostError {
   const code = (err as NodeJS.ErrnoException | undefined)?.code ?? String(err);
   const dir = path.dirname(file);
+  // A full or failing disk is the host's trouble (exit 3), not the user's input.
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EIO') {
+    return new HostError('E_KCONFIG_WRITE', `cannot ${doing} ${file} (${code}); ${state}`, `free space on (or check) the file system holding ${dir}, then run kt kconfig fix again${undo ? `; ${undo}` : ''}`, { cause: err });
+  }
   const hint =
     code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
       ? `make ${dir} writable by this user (or run kt kconfig fix as the owner of the tree), then run it again`

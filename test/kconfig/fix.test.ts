@@ -102,6 +102,12 @@ describe('kt kconfig fix: file-system errors are typed (exit 2), and .config is 
       message: 'cannot create /src/linux/.kt (EACCES); .config is unchanged',
       hint: 'make /src/linux writable by this user (or run kt kconfig fix as the owner of the tree), then run it again',
     });
-    expect(fixWriteError('back up .config to', '/src/linux/.config.kt-old', errno('ENOSPC'), '.config is unchanged').hint).toBe('check the file system holding /src/linux, then run kt kconfig fix again');
+    // A full disk is the host's trouble: exit 3, as for kt report's reports.
+    expect(fixWriteError('back up .config to', '/src/linux/.config.kt-old', errno('ENOSPC'), '.config is unchanged')).toMatchObject({
+      code: 'E_KCONFIG_WRITE',
+      exitCode: 3,
+      hint: 'free space on (or check) the file system holding /src/linux, then run kt kconfig fix again',
+    });
+    expect(fixWriteError('read', '/src/linux/.config', errno('ELOOP'), '.config is unchanged')).toMatchObject({ exitCode: 2, hint: 'check the file system holding /src/linux, then run kt kconfig fix again' });
   });
 });
