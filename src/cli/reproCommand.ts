@@ -16,7 +16,7 @@ import { ExitCode, HostError, UsageError, isKtError, printable } from '../errors
 import { EVENT_LOG_NAME, readEventLog } from '../record/eventLog.js';
 import type { RunStartEvent, SectionConfig } from '../record/events.js';
 import { isTestFailure } from '../record/outcome.js';
-import { finalAttempt } from '../record/runSummary.js';
+import { crashesOutsideTests, finalAttempt } from '../record/runSummary.js';
 import { runDirsCreated } from '../record/runDir.js';
 import { summarizeRun } from '../record/summarize.js';
 import { shellJoin } from '../util/shell.js';
@@ -225,10 +225,17 @@ export async function reproCommandCli(runDir: string, test: string, options: Rep
     const summary = summarizeRun((await readEventLog(path.join(dir, EVENT_LOG_NAME))).events);
     const result = summary.tests.find((t) => t.test === test);
     const status = result?.status ?? 'notexecuted';
-    const outcome: RepeatResult = status === 'passed' || status === 'notrun' || status === 'error' || status === 'notexecuted' ? status : 'failed';
+    // The test passed, then the kernel panicked after its result (its delayed work, check's
+    // unmount): what repro is run to catch, so that repeat failed.
+    const crashAfter = status === 'passed' ? crashesOutsideTests(summary)[0] : undefined;
+    const outcome: RepeatResult = crashAfter ? 'failed' : status === 'passed' || status === 'notrun' || status === 'error' || status === 'notexecuted' ? status : 'failed';
     tally[outcome] += 1;
     const last = result ? finalAttempt(result)?.outcome : undefined;
-    const detail = last && last.status !== 'passed' ? `: ${(last.status === 'crashed' ? last.crash.title : last.status === 'notrun' ? last.reason : last.message).split('\n')[0]}` : '';
+    const detail = crashAfter
+      ? `, then the kernel crashed: ${crashAfter.crash.title.split('\n')[0]}`
+      : last && last.status !== 'passed'
+        ? `: ${(last.status === 'crashed' ? last.crash.title : last.status === 'notrun' ? last.reason : last.message).split('\n')[0]}`
+        : '';
     process.stderr.write(`kt: repro ${i}/${count}: ${status}${detail} (${dir})\n`);
     if (options.keep) {
       const vmDirs = await vmDirsOf(dir);

@@ -3,7 +3,7 @@
  * earlier runs (src/baseline, docs/baseline.md) — which results are regressions, known failures
  * or fixes. Every report leads with the regressions.
  */
-import { hasFailures, type RunSummary } from './runSummary.js';
+import { crashesOutsideTests, hasFailures, type RunSummary } from './runSummary.js';
 
 /**
  * How one result compares with the baseline. `possible-fix`: a usual failure passed, but not
@@ -100,7 +100,8 @@ export interface RunVerdict {
  */
 export function exitCodeFor(summary: RunSummary, verdict?: RunVerdict): 0 | 1 | 3 {
   if (verdict) {
-    if (verdict.regressions.length > 0) return 1;
+    // A panic no test's outcome carries has no rate in any baseline: never a pass.
+    if (verdict.regressions.length > 0 || crashesOutsideTests(summary).length > 0) return 1;
     return verdict.unjudged.length > 0 ? 3 : 0;
   }
   return hasFailures(summary) ? 1 : 0;

@@ -5,7 +5,7 @@
  * run they contain.
  */
 import { formatCounts, formatDuration, plural, STATUS_LABEL, testLabel } from './format.js';
-import { failingTests, finalAttempt, type RunSummary, type TestResult } from '../record/runSummary.js';
+import { crashesOutsideTests, failingTests, finalAttempt, hasFailures, type RunSummary, type TestResult } from '../record/runSummary.js';
 import type { RunVerdict, TestVerdict } from '../record/verdict.js';
 import { capText, headLines, toTerminalText } from './textSafety.js';
 import { verdictCounts } from './verdictWords.js';
@@ -167,6 +167,11 @@ export function renderMarkdown(summary: RunSummary, judged?: RunVerdict, options
   } else if (summary.interrupted) {
     alert.push(`> **The run was interrupted:** ${plural(summary.counts.notexecuted, 'test')} not executed.`, '');
   }
+  // A panic between tests fails the run (record/verdict.ts exitCodeFor) though every test passed.
+  const outside = crashesOutsideTests(summary);
+  if (outside.length > 0) {
+    alert.push(`> **Kernel crash outside any test** (kt exits 1): ${outside.map((g) => `${mdInline(g.crash.title)} on ${mdInline(g.machines.join(', '))}`).join('; ')}.`, '');
+  }
   const shortened: MdNote = {
     kind: 'note',
     lines: [
@@ -175,12 +180,12 @@ export function renderMarkdown(summary: RunSummary, judged?: RunVerdict, options
     ],
   };
   if (judged) {
-    const mark = judged.regressions.length > 0 || runFailed ? '❌' : judged.unjudged.length > 0 || summary.interrupted ? '⚠️' : '✅';
+    const mark = judged.regressions.length > 0 || outside.length > 0 || runFailed ? '❌' : judged.unjudged.length > 0 || summary.interrupted ? '⚠️' : '✅';
     out.push(`# ${mark} kt: ${verdictCounts(judged)}`, '');
     out.push(`Against ${mdCode(judged.baseline)}. ${facts}: ${formatCounts(summary.counts)}.`, '');
     parts.push(shortened, ...verdictSections(judged, manySections), alert);
   } else {
-    const verdict = failures.length > 0 || runFailed ? '❌' : summary.interrupted ? '⚠️' : '✅';
+    const verdict = hasFailures(summary) || runFailed ? '❌' : summary.interrupted ? '⚠️' : '✅';
     out.push(`# ${verdict} kt: ${formatCounts(summary.counts)}`, '');
     out.push(`${facts}.`, '');
     parts.push(shortened, alert);

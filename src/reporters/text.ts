@@ -7,7 +7,7 @@
  */
 import { createColors, type Colors } from './color.js';
 import { formatCounts, formatDuration, plural, STATUS_LABEL, testLabel } from './format.js';
-import { failingTests, finalAttempt, type RunSummary, type TestResult } from '../record/runSummary.js';
+import { crashesOutsideTests, failingTests, finalAttempt, hasFailures, type RunSummary, type TestResult } from '../record/runSummary.js';
 import type { RunVerdict, TestVerdict } from '../record/verdict.js';
 import { headLines, toTerminalText } from './textSafety.js';
 import { reproCommand, verdictCounts, verdictKey } from './verdictWords.js';
@@ -112,6 +112,8 @@ export function renderTextSummary(summary: RunSummary, options: TextSummaryOptio
   if (verdict) out.push(...verdictLines(summary, verdict, c, manySections, options.runDirs));
 
   const failures = failingTests(summary);
+  // A panic outside every test fails the run too (record/verdict.ts exitCodeFor).
+  const outside = crashesOutsideTests(summary);
   if (failures.length > 0) {
     out.push(c.bold(`Failures (${failures.length}):`));
     for (const f of failures) out.push(...failureLines(f, c, manySections, previewLines, options.runDirs));
@@ -125,6 +127,7 @@ export function renderTextSummary(summary: RunSummary, options: TextSummaryOptio
       out.push(`  ${i + 1}. ${c.red(oneLine(crash.title))}`);
       const facts = [crash.type, ...(crash.frame ? [`at ${crash.frame}`] : []), `${group.count}×`];
       if (group.tests.length > 0) facts.push(`tests ${group.tests.join(', ')}`);
+      else if (outside.includes(group)) facts.push('outside any test (kt exits 1)');
       facts.push(`on ${group.machines.join(', ')}`);
       out.push(`${INDENT}${c.dim(oneLine(facts.join(' · ')))}`);
     });
@@ -180,14 +183,14 @@ export function renderTextSummary(summary: RunSummary, options: TextSummaryOptio
   const counts = formatCounts(summary.counts);
   // A run that ended in kt's own error is not a pass, whatever its counts say.
   const errored = summary.runs.some((r) => r.status === 'error');
-  const bad = failures.length > 0 || errored;
+  const bad = hasFailures(summary) || errored;
   const lost = summary.machines.lost.length;
   const tail = `${plural(summary.counts.total, 'test')} in ${formatDuration(summary.wallMs)} (${plural(summary.machines.booted, 'VM')} booted${lost > 0 ? `, ${lost} lost` : ''}): `;
   if (verdict) {
     out.push(c.bold(tail) + c.bold(counts));
     const words = `Against ${oneLine(verdict.baseline)}: ${verdictCounts(verdict)}`;
     // The colours of report.md's marks (src/reporters/markdown.ts): ❌ red, ⚠️ yellow, ✅ green.
-    const paint = verdict.regressions.length > 0 || errored ? c.red : verdict.unjudged.length > 0 || summary.interrupted ? c.yellow : c.green;
+    const paint = verdict.regressions.length > 0 || outside.length > 0 || errored ? c.red : verdict.unjudged.length > 0 || summary.interrupted ? c.yellow : c.green;
     out.push(paint(c.bold(words)));
   } else {
     // A killed or interrupted run is no pass either: yellow, like report.md's ⚠️.

@@ -7,7 +7,9 @@ import type { RunEvent } from '../../src/record/events.js';
 import type { CrashInfo } from '../../src/record/outcome.js';
 import { summarizeRun } from '../../src/record/summarize.js';
 import { crashesOutsideTests, hasFailures } from '../../src/record/runSummary.js';
-import { exitCodeFor } from '../../src/record/verdict.js';
+import { exitCodeFor, type RunVerdict } from '../../src/record/verdict.js';
+import { renderMarkdown } from '../../src/reporters/markdown.js';
+import { renderTextSummary } from '../../src/reporters/text.js';
 import { describeTestcase } from '../../src/reporters/junit.js';
 import { O, runEvents, type RunPlan } from '../baseline/runs.js';
 import { at, interruptedRun, noreflinkRun, PLAN, RunScript, shard, SYSRQ_CRASH } from '../reporters/scenarios.js';
@@ -287,6 +289,13 @@ describe('a kernel crash outside every test', () => {
     expect(crashesOutsideTests(summary).map((g) => g.fingerprint)).toEqual([SYSRQ_CRASH.fingerprint]);
     expect(hasFailures(summary)).toBe(true);
     expect(exitCodeFor(summary)).toBe(1);
+    // With a baseline too: no rate excuses a panic that no test owns.
+    expect(exitCodeFor(summary, { regressions: [], unjudged: [] } as unknown as RunVerdict)).toBe(1);
+    // The reports say what the exit code says.
+    const md = renderMarkdown(summary);
+    expect(md.split('\n')[0]).toBe('# ❌ kt: 2 passed');
+    expect(md).toContain('> **Kernel crash outside any test** (kt exits 1): Kernel panic - not syncing: sysrq triggered crash on vm1.');
+    expect(renderTextSummary(summary, { color: false })).toContain('outside any test (kt exits 1)');
   });
 
   it("is not counted again for a crash that is a test's outcome, even when that test passed on a retry", () => {
@@ -303,6 +312,8 @@ describe('a kernel crash outside every test', () => {
     expect(summary.crashes).toHaveLength(1);
     expect(crashesOutsideTests(summary)).toEqual([]);
     expect(hasFailures(summary)).toBe(false);
+    expect(renderMarkdown(summary).split('\n')[0]).toMatch(/^# ✅ kt: /);
+    expect(renderMarkdown(summary)).not.toContain('outside any test');
   });
 
   it('leaves a WARNING between batches (not fatal) to the reports: no exit 1 for it', () => {
