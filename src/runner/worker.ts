@@ -99,7 +99,8 @@ export class Worker {
               });
               // Bounded: every VM that goes this way ran a test first, and a fresh VM's refusal ends the run.
               d.dispatcher.requeue(end.unfinished);
-              await this.discard();
+              // What its console still holds (a WARNING open since its last test) is recorded first, as retire() does.
+              await this.retire();
               break;
             }
             d.dispatcher.drop(end.unfinished);
