@@ -15,7 +15,7 @@
 import junitReportBuilder from 'junit-report-builder';
 import type { Builder, TestCase, TestSuite } from 'junit-report-builder';
 import type { CrashInfo, TestOutcome } from '../record/outcome.js';
-import { finalAttempt, type RunSummary, type SectionInfo, type TestAttempt, type TestResult } from '../record/runSummary.js';
+import { crashesOutsideTests, finalAttempt, type CrashGroup, type RunSummary, type SectionInfo, type TestAttempt, type TestResult } from '../record/runSummary.js';
 import type { RunVerdict, TestVerdict } from '../record/verdict.js';
 import { toXmlBody, toXmlMessage, MAX_TEXT_CHARS } from './textSafety.js';
 import { verdictIndex, verdictKey } from './verdictWords.js';
@@ -317,9 +317,29 @@ export function renderJunit(summary: RunSummary, verdict?: RunVerdict): string {
   }
   // Always one suite: an empty run still yields a valid file that says "0 tests".
   if (sections.size === 0) sections.set('global', { name: 'global', hostnames: [], startedAt: summary.startedAt, wallMs: 0, fstyp: '', kernel: '' });
+  // A kernel crash no test's outcome carries fails the run (record/verdict.ts exitCodeFor): CI
+  // shows it as a failed testcase of the first suite, so the JUnit view agrees with the exit code.
+  const outside = crashesOutsideTests(summary).map(describeOutsideCrash);
+  let first = true;
   for (const section of sections.values()) {
     const cases = summary.tests.filter((t) => t.section === section.name).map((t) => describeTestcase(t, judged.get(verdictKey(t.section, t.test))));
-    addSuite(builder, section, cases, verdict);
+    addSuite(builder, section, first ? [...cases, ...outside] : cases, verdict);
+    first = false;
   }
   return `${builder.build()}\n`;
+}
+
+/** A kernel crash outside every test, as a failed testcase named by its fingerprint (stable across runs). */
+export function describeOutsideCrash(group: CrashGroup): JunitCase {
+  return {
+    name: `kernel-crash/${group.fingerprint}`,
+    classname: 'kt.kernel',
+    verdict: {
+      element: 'failure',
+      type: 'kernel-crash',
+      message: `${group.crash.title} (outside any test, on ${group.machines.join(', ')})`,
+      ...(group.crash.excerpt ? { body: group.crash.excerpt } : {}),
+    },
+    reruns: [],
+  };
 }

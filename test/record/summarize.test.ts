@@ -10,6 +10,8 @@ import { crashesOutsideTests, hasFailures } from '../../src/record/runSummary.js
 import { exitCodeFor, type RunVerdict } from '../../src/record/verdict.js';
 import { renderMarkdown } from '../../src/reporters/markdown.js';
 import { renderTextSummary } from '../../src/reporters/text.js';
+import { renderJunit } from '../../src/reporters/junit.js';
+import { validateJunit } from '../reporters/xmlSchema.js';
 import { describeTestcase } from '../../src/reporters/junit.js';
 import { O, runEvents, type RunPlan } from '../baseline/runs.js';
 import { at, interruptedRun, noreflinkRun, PLAN, RunScript, shard, SYSRQ_CRASH } from '../reporters/scenarios.js';
@@ -296,6 +298,11 @@ describe('a kernel crash outside every test', () => {
     expect(md.split('\n')[0]).toBe('# ❌ kt: 2 passed');
     expect(md).toContain('> **Kernel crash outside any test** (kt exits 1): Kernel panic - not syncing: sysrq triggered crash on vm1.');
     expect(renderTextSummary(summary, { color: false })).toContain('outside any test (kt exits 1)');
+    const junit = renderJunit(summary);
+    expect(junit).toMatch(/<testsuite name="kt\.global"[^>]* tests="3" failures="1"/);
+    expect(junit).toContain(`<testcase classname="kt.kernel" name="kernel-crash/${SYSRQ_CRASH.fingerprint}">`);
+    expect(junit).toContain('<failure message="Kernel panic - not syncing: sysrq triggered crash (outside any test, on vm1)" type="kernel-crash">');
+    expect(validateJunit([junit])).toEqual([]);
   });
 
   it("is not counted again for a crash that is a test's outcome, even when that test passed on a retry", () => {
