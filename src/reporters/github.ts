@@ -6,7 +6,7 @@
  * "N more" line pointing at the reports.
  */
 import { formatDuration, testLabel } from './format.js';
-import { failingTests, finalAttempt, type RunSummary } from '../record/runSummary.js';
+import { crashesOutsideTests, failingTests, finalAttempt, type RunSummary } from '../record/runSummary.js';
 import type { RunVerdict } from '../record/verdict.js';
 import { capText, headLines, MAX_MESSAGE_CHARS, toTerminalText } from './textSafety.js';
 import { verdictKey } from './verdictWords.js';
@@ -97,7 +97,15 @@ function verdictAnnotations(summary: RunSummary, verdict: RunVerdict): Annotatio
 
 /** Decides the annotations for a summary: failures and timeouts per test, crashes per fingerprint. */
 export function collectAnnotations(summary: RunSummary, verdict?: RunVerdict): Annotation[] {
-  if (verdict) return verdictAnnotations(summary, verdict);
+  if (verdict) {
+    // No baseline rate excuses a panic no test owns (record/verdict.ts exitCodeFor): it leads.
+    const outside = crashesOutsideTests(summary).map((group): Annotation => ({
+      level: 'error',
+      title: `Kernel crash outside any test: ${group.crash.title}`,
+      message: `${group.crash.type}${group.crash.frame ? ` at ${group.crash.frame}` : ''}, ${group.count}× on ${group.machines.join(', ')}\n${preview(group.crash.excerpt)}`,
+    }));
+    return [...outside, ...verdictAnnotations(summary, verdict)];
+  }
   const manySections = summary.sections.length > 1;
   const errors: Annotation[] = [];
   for (const result of failingTests(summary)) {

@@ -12,6 +12,7 @@ import { renderMarkdown } from '../../src/reporters/markdown.js';
 import { renderTextSummary } from '../../src/reporters/text.js';
 import { renderJunit } from '../../src/reporters/junit.js';
 import { validateJunit } from '../reporters/xmlSchema.js';
+import { collectAnnotations } from '../../src/reporters/github.js';
 import { describeTestcase } from '../../src/reporters/junit.js';
 import { O, runEvents, type RunPlan } from '../baseline/runs.js';
 import { at, interruptedRun, noreflinkRun, PLAN, RunScript, shard, SYSRQ_CRASH } from '../reporters/scenarios.js';
@@ -292,7 +293,7 @@ describe('a kernel crash outside every test', () => {
     expect(hasFailures(summary)).toBe(true);
     expect(exitCodeFor(summary)).toBe(1);
     // With a baseline too: no rate excuses a panic that no test owns.
-    expect(exitCodeFor(summary, { regressions: [], unjudged: [] } as unknown as RunVerdict)).toBe(1);
+    expect(exitCodeFor(summary, { baseline: 'b.json', regressions: [], known: [], fixes: [], possibleFixes: [], unjudged: [], notExecuted: 0, sectionsNotInBaseline: [], minRuns: 3 })).toBe(1);
     // The reports say what the exit code says.
     const md = renderMarkdown(summary);
     expect(md.split('\n')[0]).toBe('# ❌ kt: 2 passed');
@@ -303,6 +304,8 @@ describe('a kernel crash outside every test', () => {
     expect(junit).toContain(`<testcase classname="kt.kernel" name="kernel-crash/${SYSRQ_CRASH.fingerprint}">`);
     expect(junit).toContain('<failure message="Kernel panic - not syncing: sysrq triggered crash (outside any test, on vm1)" type="kernel-crash">');
     expect(validateJunit([junit])).toEqual([]);
+    const withBaseline = collectAnnotations(summary, { baseline: 'b.json', regressions: [], known: [], fixes: [], possibleFixes: [], unjudged: [], notExecuted: 0, sectionsNotInBaseline: [], minRuns: 3 } satisfies RunVerdict);
+    expect(withBaseline[0]).toMatchObject({ level: 'error', title: 'Kernel crash outside any test: Kernel panic - not syncing: sysrq triggered crash' });
   });
 
   it("is not counted again for a crash that is a test's outcome, even when that test passed on a retry", () => {
