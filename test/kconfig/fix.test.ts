@@ -6,18 +6,11 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import { fixKernelConfig, fixWriteError } from '../../src/kconfig/fix.js';
-import type { KconfigContext } from '../../src/kconfig/requirements.js';
+import { XFS_IMAGE_CONTEXT } from './contexts.js';
 
 const TINY = fs.readFileSync(new URL('./fixtures/tinyconfig-6.1.192.config', import.meta.url), 'utf8');
 
-const ctx: KconfigContext = {
-  backend: 'direct',
-  rootfs: 'image',
-  transport: 'virtio-serial',
-  suite: { name: 'xfs', sections: [{ name: 'xfs', fstyp: 'xfs', mkfsOptions: '', mountOptions: '', env: {} }] },
-  modulesStaged: true,
-  extraModules: false,
-};
+const ctx = XFS_IMAGE_CONTEXT;
 
 let tree: string;
 beforeEach(() => {

@@ -3,20 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { checkKernelConfig } from '../../src/kconfig/check.js';
 import { diffKernelConfigs, parseKernelConfig } from '../../src/kconfig/configText.js';
 import { FRAGMENT_HEADER, fragmentLines, parseFragmentRequests, refusedSymbols, renderFragment, requirementsToFix } from '../../src/kconfig/fragment.js';
-import type { KconfigContext } from '../../src/kconfig/requirements.js';
+import { XFS_IMAGE_CONTEXT } from './contexts.js';
 
 const read = (name: string) => fs.readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 const tiny = parseKernelConfig(read('tinyconfig-6.1.192.config'));
 const fixed = parseKernelConfig(read('tinyconfig-kt-fix-6.1.192.config'));
 
-const ctx: KconfigContext = {
-  backend: 'direct',
-  rootfs: 'image',
-  transport: 'virtio-serial',
-  suite: { name: 'xfs', sections: [{ name: 'xfs', fstyp: 'xfs', mkfsOptions: '', mountOptions: '', env: {} }] },
-  modulesStaged: true,
-  extraModules: false,
-};
+const ctx = XFS_IMAGE_CONTEXT;
 
 describe("kt's fragment for make tinyconfig", () => {
   const check = checkKernelConfig(tiny, ctx);
