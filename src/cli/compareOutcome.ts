@@ -10,6 +10,7 @@ import { ExitCode } from '../errors.js';
 import type { Comparison } from '../baseline/compare.js';
 import type { RunInfo, RunSummary } from '../record/runSummary.js';
 import { exitCodeFor } from '../record/verdict.js';
+import { crashesOutsideTests } from '../record/runSummary.js';
 
 /** The conclusion of a comparison. */
 export interface CompareOutcome {
@@ -37,7 +38,11 @@ export function compareOutcome(comparison: Comparison, head: RunSummary): Compar
     return { code, notAPass: unfinishedWords(unfinished) };
   }
   const code = exitCodeFor(head, comparison.verdict);
-  if (code === 1) return { code: ExitCode.testFailures };
+  if (code === 1) {
+    // No regression, yet not a pass: a kernel crash no head test's outcome carries (record/verdict.ts).
+    const outside = comparison.verdict.regressions.length === 0 ? crashesOutsideTests(head)[0] : undefined;
+    return outside ? { code: ExitCode.testFailures, notAPass: `a kernel crash outside any test of the head: ${outside.crash.title} on ${outside.machines.join(', ')}` } : { code: ExitCode.testFailures };
+  }
   const unjudged = comparison.verdict.unjudged.length;
   if (code === 3) return { code: ExitCode.infrastructure, notAPass: `${unjudged} head test${unjudged === 1 ? '' : 's'} had only kt errors: never judged` };
   if (!head.tests.some((t) => t.attempts.length > 0)) return { code: ExitCode.infrastructure, notAPass: 'no test of the head ran: nothing was compared' };

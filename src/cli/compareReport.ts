@@ -76,7 +76,7 @@ export function renderCompareMarkdown(c: Comparison, outcome: CompareOutcome): s
   const label = (t: { test: string; section: string }) => mdInline(testLabel(t.test, t.section, many));
   const v = c.verdict;
   // Green only for a pass: a head that did not complete or was never judged is a warning.
-  const mark = v.regressions.length > 0 ? '❌' : outcome.notAPass !== undefined ? '⚠️' : '✅';
+  const mark = v.regressions.length > 0 || outcome.code === 1 ? '❌' : outcome.notAPass !== undefined ? '⚠️' : '✅';
   const out: string[] = [`# ${mark} kt compare: ${verdictCounts(v)}`, ''];
   if (outcome.notAPass !== undefined) out.push(`> **Not a pass:** ${mdInline(outcome.notAPass)}.`, '');
   out.push(`Base: ${c.base.map((r) => mdCode(r.runId)).join(', ')}. Head: ${c.head.map((r) => mdCode(r.runId)).join(', ')}.`, '');

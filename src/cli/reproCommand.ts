@@ -225,14 +225,14 @@ export async function reproCommandCli(runDir: string, test: string, options: Rep
     const summary = summarizeRun((await readEventLog(path.join(dir, EVENT_LOG_NAME))).events);
     const result = summary.tests.find((t) => t.test === test);
     const status = result?.status ?? 'notexecuted';
-    // The test passed, then the kernel panicked after its result (its delayed work, check's
-    // unmount): what repro is run to catch, so that repeat failed.
+    // The test passed, and the kernel crashed outside it (most often its delayed work or check's
+    // unmount after its result; a boot's panic counts too): that repeat is no pass.
     const crashAfter = status === 'passed' ? crashesOutsideTests(summary)[0] : undefined;
     const outcome: RepeatResult = crashAfter ? 'failed' : status === 'passed' || status === 'notrun' || status === 'error' || status === 'notexecuted' ? status : 'failed';
     tally[outcome] += 1;
     const last = result ? finalAttempt(result)?.outcome : undefined;
     const detail = crashAfter
-      ? `, then the kernel crashed: ${crashAfter.crash.title.split('\n')[0]}`
+      ? `, and a kernel crash outside the test: ${crashAfter.crash.title.split('\n')[0]}`
       : last && last.status !== 'passed'
         ? `: ${(last.status === 'crashed' ? last.crash.title : last.status === 'notrun' ? last.reason : last.message).split('\n')[0]}`
         : '';

@@ -62,12 +62,19 @@ function preview(text: string): string {
 function verdictAnnotations(summary: RunSummary, verdict: RunVerdict): Annotation[] {
   const manySections = summary.sections.length > 1;
   const results = new Map(summary.tests.map((t) => [verdictKey(t.section, t.test), t]));
-  const errors: Annotation[] = verdict.regressions.map((v) => {
+  // No baseline rate excuses a panic no test owns (record/verdict.ts exitCodeFor): it leads, within the cap.
+  const outside = crashesOutsideTests(summary).map((group): Annotation => ({
+    level: 'error',
+    title: `Kernel crash outside any test: ${group.crash.title}`,
+    message: `${group.crash.type}${group.crash.frame ? ` at ${group.crash.frame}` : ''}, ${group.count}× on ${group.machines.join(', ')}\n${preview(group.crash.excerpt)}`,
+  }));
+  const regressions: Annotation[] = verdict.regressions.map((v) => {
     const result = results.get(verdictKey(v.section, v.test));
     const outcome = result ? finalAttempt(result)?.outcome : undefined;
     const diff = outcome?.status === 'failed' && outcome.diff ? `\n${preview(outcome.diff)}` : '';
     return { level: 'error', title: `Regression: ${testLabel(v.test, v.section, manySections)}`, message: `${v.why}${diff}` };
   });
+  const errors = [...outside, ...regressions];
   const warnings: Annotation[] = verdict.unjudged.map((v) => ({ level: 'warning', title: `${testLabel(v.test, v.section, manySections)}: not judged`, message: v.why }));
   for (const t of summary.tests.filter((r) => r.flaky)) {
     const history = t.attempts.map((a) => `${a.outcome.status} on ${a.machine}`).join(', then ');
@@ -97,15 +104,7 @@ function verdictAnnotations(summary: RunSummary, verdict: RunVerdict): Annotatio
 
 /** Decides the annotations for a summary: failures and timeouts per test, crashes per fingerprint. */
 export function collectAnnotations(summary: RunSummary, verdict?: RunVerdict): Annotation[] {
-  if (verdict) {
-    // No baseline rate excuses a panic no test owns (record/verdict.ts exitCodeFor): it leads.
-    const outside = crashesOutsideTests(summary).map((group): Annotation => ({
-      level: 'error',
-      title: `Kernel crash outside any test: ${group.crash.title}`,
-      message: `${group.crash.type}${group.crash.frame ? ` at ${group.crash.frame}` : ''}, ${group.count}× on ${group.machines.join(', ')}\n${preview(group.crash.excerpt)}`,
-    }));
-    return [...outside, ...verdictAnnotations(summary, verdict)];
-  }
+  if (verdict) return verdictAnnotations(summary, verdict);
   const manySections = summary.sections.length > 1;
   const errors: Annotation[] = [];
   for (const result of failingTests(summary)) {

@@ -170,7 +170,7 @@ export function renderMarkdown(summary: RunSummary, judged?: RunVerdict, options
   // A panic between tests fails the run (record/verdict.ts exitCodeFor) though every test passed.
   const outside = crashesOutsideTests(summary);
   if (outside.length > 0) {
-    alert.push(`> **Kernel crash outside any test** (kt exits 1): ${outside.map((g) => `${mdInline(g.crash.title)} on ${mdInline(g.machines.join(', '))}`).join('; ')}.`, '');
+    alert.push(`> **Kernel crash outside any test** (it fails the run): ${outside.map((g) => `${mdInline(g.crash.title)} on ${mdInline(g.machines.join(', '))}`).join('; ')}.`, '');
   }
   const shortened: MdNote = {
     kind: 'note',

@@ -127,7 +127,7 @@ export function renderTextSummary(summary: RunSummary, options: TextSummaryOptio
       out.push(`  ${i + 1}. ${c.red(oneLine(crash.title))}`);
       const facts = [crash.type, ...(crash.frame ? [`at ${crash.frame}`] : []), `${group.count}×`];
       if (group.tests.length > 0) facts.push(`tests ${group.tests.join(', ')}`);
-      else if (outside.includes(group)) facts.push('outside any test (kt exits 1)');
+      else if (outside.includes(group)) facts.push('outside any test: it fails the run');
       facts.push(`on ${group.machines.join(', ')}`);
       out.push(`${INDENT}${c.dim(oneLine(facts.join(' · ')))}`);
     });

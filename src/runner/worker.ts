@@ -99,8 +99,12 @@ export class Worker {
               });
               // Bounded: every VM that goes this way ran a test first, and a fresh VM's refusal ends the run.
               d.dispatcher.requeue(end.unfinished);
-              // What its console still holds (a WARNING open since its last test) is recorded first, as retire() does.
-              await this.retire();
+              // What its console still holds (a WARNING open since its last test) is recorded first.
+              try {
+                await this.settle(slot, { context: 'while check started', final: true });
+              } finally {
+                await this.discard();
+              }
               break;
             }
             d.dispatcher.drop(end.unfinished);

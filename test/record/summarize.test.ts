@@ -297,8 +297,8 @@ describe('a kernel crash outside every test', () => {
     // The reports say what the exit code says.
     const md = renderMarkdown(summary);
     expect(md.split('\n')[0]).toBe('# ❌ kt: 2 passed');
-    expect(md).toContain('> **Kernel crash outside any test** (kt exits 1): Kernel panic - not syncing: sysrq triggered crash on vm1.');
-    expect(renderTextSummary(summary, { color: false })).toContain('outside any test (kt exits 1)');
+    expect(md).toContain('> **Kernel crash outside any test** (it fails the run): Kernel panic - not syncing: sysrq triggered crash on vm1.');
+    expect(renderTextSummary(summary, { color: false })).toContain('outside any test: it fails the run');
     const junit = renderJunit(summary);
     expect(junit).toMatch(/<testsuite name="kt\.global"[^>]* tests="3" failures="1"/);
     expect(junit).toContain(`<testcase classname="kt.kernel" name="kernel-crash/${SYSRQ_CRASH.fingerprint}">`);
