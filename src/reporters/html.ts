@@ -8,7 +8,7 @@
  *
  * Pure and deterministic (no clock, no host time zone): a replayed log renders the same bytes.
  */
-import { failingTests, type RunSummary, type SummaryStatus } from '../record/runSummary.js';
+import { crashesOutsideTests, failingTests, type RunSummary, type SummaryStatus } from '../record/runSummary.js';
 import { exitCodeFor, type RunVerdict } from '../record/verdict.js';
 import { compareDurations } from './durationChanges.js';
 import { formatCounts, formatDuration, plural, STATUS_LABEL, STATUS_ORDER } from './format.js';
@@ -57,10 +57,19 @@ function hero(summary: RunSummary, verdict: RunVerdict | undefined): { html: str
   const tone = code !== 0 || runFailed ? 'bad' : summary.interrupted ? 'warn' : 'ok';
   const word = code === 1 ? 'failed' : runFailed ? 'run failed' : code === 3 ? 'kt errors' : summary.interrupted ? 'interrupted' : 'passed';
   const counts = formatCounts(summary.counts);
+  // With a baseline the headline counts regressions; a panic no test owns fails the run beside
+  // them (record/verdict.ts exitCodeFor), so the headline names it rather than leave a red
+  // badge over "no regressions" unexplained.
+  const outside = crashesOutsideTests(summary).length;
   const headline = verdict
-    ? verdict.regressions.length > 0
-      ? plural(verdict.regressions.length, 'regression')
-      : `no regressions${verdict.known.length > 0 ? ` (${plural(verdict.known.length, 'known failure')})` : ''}`
+    ? [
+        verdict.regressions.length > 0
+          ? plural(verdict.regressions.length, 'regression')
+          : `no regressions${verdict.known.length > 0 ? ` (${plural(verdict.known.length, 'known failure')})` : ''}`,
+        outside > 0 ? `${outside === 1 ? 'a kernel crash' : `${outside} kernel crashes`} outside any test` : '',
+      ]
+        .filter(Boolean)
+        .join('; ')
     : counts;
 
   const tiles: string[] = [];
@@ -128,6 +137,16 @@ export function renderHtml(summary: RunSummary, options: HtmlReportOptions = {})
     const why = unfinished.map((r) => `${r.runId}: ${whyUnfinished(r)}`).join('; ');
     const head = failed ? 'The run failed' : 'The run did not finish';
     parts.push({ id: '', label: '', html: `<div class="alert${failed ? ' bad' : ''}"><b>${head}</b> (${html(why)}): ${plural(summary.counts.notexecuted, 'test')} not executed.</div>` });
+  }
+  const outside = crashesOutsideTests(summary);
+  if (outside.length > 0) {
+    // The same line as report.md's (markdown.ts): the crash, its VM, and that it fails the run.
+    const which = outside.map((g) => {
+      const anchor = ctx.crashAnchorOf(g.fingerprint);
+      const title = html(g.crash.title);
+      return `${anchor ? `<a href="#${attr(anchor)}">${title}</a>` : title} on ${html(g.machines.join(', '))}`;
+    });
+    parts.push({ id: '', label: '', html: `<div class="alert bad"><b>Kernel crash outside any test</b> (it fails the run): ${which.join('; ')}.</div>` });
   }
   if (options.verdict) add('verdict', 'Regressions', verdictSection(ctx, options.verdict));
   add('timeline', 'Timeline', card('timeline', 'Timeline', renderTimeline(timelineModel(summary, ctx.anchorOf)), plural(summary.machines.booted, 'VM')));

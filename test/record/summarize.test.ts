@@ -9,6 +9,7 @@ import { summarizeRun } from '../../src/record/summarize.js';
 import { crashesOutsideTests, hasFailures } from '../../src/record/runSummary.js';
 import { exitCodeFor, type RunVerdict } from '../../src/record/verdict.js';
 import { renderMarkdown } from '../../src/reporters/markdown.js';
+import { renderHtml } from '../../src/reporters/html.js';
 import { renderTextSummary } from '../../src/reporters/text.js';
 import { renderJunit } from '../../src/reporters/junit.js';
 import { validateJunit } from '../reporters/xmlSchema.js';
@@ -306,6 +307,13 @@ describe('a kernel crash outside every test', () => {
     expect(validateJunit([junit])).toEqual([]);
     const withBaseline = collectAnnotations(summary, { baseline: 'b.json', regressions: [], known: [], fixes: [], possibleFixes: [], unjudged: [], notExecuted: 0, sectionsNotInBaseline: [], minRuns: 3 } satisfies RunVerdict);
     expect(withBaseline[0]).toMatchObject({ level: 'error', title: 'Kernel crash outside any test: Kernel panic - not syncing: sysrq triggered crash' });
+    // report.html: a red badge, its headline says why even with a baseline, and an alert links the crash.
+    const page = renderHtml(summary, { verdict: { baseline: 'b.json', regressions: [], known: [], fixes: [], possibleFixes: [], unjudged: [], notExecuted: 0, sectionsNotInBaseline: [], minRuns: 3 } });
+    expect(page).toContain('<h1><span class="badge">failed</span> no regressions; a kernel crash outside any test</h1>');
+    expect(page).toMatch(/<div class="alert bad"><b>Kernel crash outside any test<\/b> \(it fails the run\): <a href="#(c-\d+)">Kernel panic - not syncing: sysrq triggered crash<\/a> on vm1\.<\/div>/);
+    const anchor = /<div class="alert bad">.*?href="#([^"]+)"/.exec(page)?.[1];
+    expect(page).toContain(`<article class="crash" id="${anchor}">`);
+    expect(renderHtml(summary)).toContain('<h1><span class="badge">failed</span> 2 passed</h1>');
   });
 
   it("is not counted again for a crash that is a test's outcome, even when that test passed on a retry", () => {
@@ -324,6 +332,7 @@ describe('a kernel crash outside every test', () => {
     expect(hasFailures(summary)).toBe(false);
     expect(renderMarkdown(summary).split('\n')[0]).toMatch(/^# ✅ kt: /);
     expect(renderMarkdown(summary)).not.toContain('outside any test');
+    expect(renderHtml(summary)).not.toContain('outside any test');
   });
 
   it('leaves a WARNING between batches (not fatal) to the reports: no exit 1 for it', () => {
