@@ -4,7 +4,7 @@
  * follow the same rules (docs/baseline.md). On top: new crash titles grouped, tests newly not
  * run, and the tests whose duration changed most.
  */
-import type { RunInfo, RunSummary, TestResult } from '../record/runSummary.js';
+import { crashesOutsideTests, type RunInfo, type RunSummary, type TestResult } from '../record/runSummary.js';
 import type { RunVerdict, TestVerdict } from '../record/verdict.js';
 import { emptyBaseline } from './format.js';
 import { judge } from './judge.js';
@@ -39,6 +39,21 @@ export interface NewCrash {
   tests: { section: string; test: string }[];
 }
 
+/**
+ * A fatal kernel crash of the head that no test's outcome carries (record/runSummary.ts
+ * crashesOutsideTests): the delayed work of a test whose result was in, check's unmount, a boot.
+ */
+export interface OutsideCrash {
+  title: string;
+  /** The head's VMs it came on. */
+  machines: string[];
+  /**
+   * Some base run had a crash of this title outside its tests too: the head did not bring it,
+   * so it is listed, not a regression (docs/baseline.md, "kt compare").
+   */
+  inBase: boolean;
+}
+
 /** The comparison of two sets of runs. */
 export interface Comparison {
   /** Base runs (A). */
@@ -53,6 +68,20 @@ export interface Comparison {
   newlyNotRun: TestVerdict[];
   /** Largest duration changes first (at most DURATION_CHANGES_SHOWN). */
   durations: DurationChange[];
+  /** The head's kernel crashes outside every test, new ones first. */
+  crashesOutside: OutsideCrash[];
+}
+
+/** The head's crashes outside every test, each marked when a base run had its title outside its tests too. */
+export function outsideCrashes(base: readonly RunSummary[], head: RunSummary): OutsideCrash[] {
+  const known = new Set(base.flatMap((s) => crashesOutsideTests(s).map((g) => g.crash.title)));
+  const byTitle = new Map<string, OutsideCrash>();
+  for (const g of crashesOutsideTests(head)) {
+    const slot = byTitle.get(g.crash.title) ?? { title: g.crash.title, machines: [], inBase: known.has(g.crash.title) };
+    for (const m of g.machines) if (!slot.machines.includes(m)) slot.machines.push(m);
+    byTitle.set(g.crash.title, slot);
+  }
+  return [...byTitle.values()].sort((x, y) => Number(x.inBase) - Number(y.inBase));
 }
 
 function meanPassedMs(result: TestResult): number | undefined {
@@ -120,5 +149,6 @@ export function compareRuns(base: readonly RunSummary[], head: RunSummary, label
     newCrashes,
     newlyNotRun: verdict.regressions.filter((v) => v.rule === 'newly-notrun'),
     durations: durationChanges(base, head),
+    crashesOutside: outsideCrashes(base, head),
   };
 }

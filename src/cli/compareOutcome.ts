@@ -2,15 +2,14 @@
  * What `kt compare` concludes about the head: its exit code and whether its headline may be
  * green. The rule is `kt report --baseline`'s (src/cli/reportCommand.ts, docs/baseline.md "Exit
  * codes"): a head run that did not complete is not a pass, whatever its tests say (3; 130/143
- * when it was interrupted by a signal); else the verdict decides (record/verdict.ts
- * exitCodeFor: 1 for regressions, 3 when some test had only kt errors, 0). On top, a head in
- * which no test ran at all is not a pass either (3): nothing was compared.
+ * when it was interrupted by a signal); else the verdict decides, as record/verdict.ts
+ * exitCodeFor does: 1 for regressions or a kernel crash outside every test (here: one the base
+ * did not have too), 3 when some test had only kt errors, 0. On top, a head in which no test
+ * ran at all is not a pass either (3): nothing was compared.
  */
 import { ExitCode } from '../errors.js';
 import type { Comparison } from '../baseline/compare.js';
 import type { RunInfo, RunSummary } from '../record/runSummary.js';
-import { exitCodeFor } from '../record/verdict.js';
-import { crashesOutsideTests } from '../record/runSummary.js';
 
 /** The conclusion of a comparison. */
 export interface CompareOutcome {
@@ -37,14 +36,13 @@ export function compareOutcome(comparison: Comparison, head: RunSummary): Compar
     const code = unfinished.status === 'interrupted' ? (unfinished.signal === 'SIGTERM' ? ExitCode.sigterm : ExitCode.sigint) : ExitCode.infrastructure;
     return { code, notAPass: unfinishedWords(unfinished) };
   }
-  const code = exitCodeFor(head, comparison.verdict);
-  if (code === 1) {
-    // No regression, yet not a pass: a kernel crash no head test's outcome carries (record/verdict.ts).
-    const outside = comparison.verdict.regressions.length === 0 ? crashesOutsideTests(head)[0] : undefined;
-    return outside ? { code: ExitCode.testFailures, notAPass: `a kernel crash outside any test of the head: ${outside.crash.title} on ${outside.machines.join(', ')}` } : { code: ExitCode.testFailures };
-  }
+  if (comparison.verdict.regressions.length > 0) return { code: ExitCode.testFailures };
+  // A kernel crash outside every test of the head is no pass (`kt run` exits 1 for it) unless the
+  // base had it too: then the head did not bring it, and it is listed, not judged (compare.ts).
+  const fresh = comparison.crashesOutside.find((c) => !c.inBase);
+  if (fresh) return { code: ExitCode.testFailures, notAPass: `a kernel crash outside any test of the head: ${fresh.title} on ${fresh.machines.join(', ')}` };
   const unjudged = comparison.verdict.unjudged.length;
-  if (code === 3) return { code: ExitCode.infrastructure, notAPass: `${unjudged} head test${unjudged === 1 ? '' : 's'} had only kt errors: never judged` };
+  if (unjudged > 0) return { code: ExitCode.infrastructure, notAPass: `${unjudged} head test${unjudged === 1 ? '' : 's'} had only kt errors: never judged` };
   if (!head.tests.some((t) => t.attempts.length > 0)) return { code: ExitCode.infrastructure, notAPass: 'no test of the head ran: nothing was compared' };
   return { code: ExitCode.ok };
 }

@@ -1,7 +1,7 @@
 /**
  * What `kt compare` prints (docs/baseline.md, "kt compare"): the regressions of the head against
- * the base first, then fixes, new crashes by title, tests newly not run, known failures, kt
- * errors, and the tests whose duration changed most — as text, markdown (a PR comment) or JSON.
+ * the base first, then fixes, new crashes by title, the head's kernel crashes outside every
+ * test, tests newly not run, known failures, kt errors, and the tests whose duration changed most — as text, markdown (a PR comment) or JSON.
  */
 import type { Comparison, DurationChange } from '../baseline/compare.js';
 import type { CompareOutcome } from './compareOutcome.js';
@@ -53,6 +53,11 @@ export function renderCompareText(c: Comparison, outcome: CompareOutcome): strin
     for (const crash of c.newCrashes) out.push(`  ${oneLine(crash.title)}: ${crash.tests.map(label).join(', ')}`);
     out.push('');
   }
+  if (c.crashesOutside.length > 0) {
+    out.push(`Kernel crashes outside any test of the head (${c.crashesOutside.length}):`);
+    for (const crash of c.crashesOutside) out.push(`  ${oneLine(crash.title)} on ${crash.machines.map(oneLine).join(', ')}${crash.inBase ? ' (the base had it too)' : ''}`);
+    out.push('');
+  }
   list('Newly not run', c.newlyNotRun);
   list('Known failures', v.known);
   list('Not judged (kt errors)', v.unjudged);
@@ -92,6 +97,11 @@ export function renderCompareMarkdown(c: Comparison, outcome: CompareOutcome): s
   if (c.newCrashes.length > 0) {
     out.push(`## New crashes (${c.newCrashes.length})`, '', '| Crash | Tests |', '|---|---|');
     for (const crash of c.newCrashes) out.push(`| ${mdInline(crash.title)} | ${crash.tests.map(label).join(', ')} |`);
+    out.push('');
+  }
+  if (c.crashesOutside.length > 0) {
+    out.push(`## Kernel crashes outside any test (${c.crashesOutside.length})`, '', '| Crash | VMs | In the base |', '|---|---|---|');
+    for (const crash of c.crashesOutside) out.push(`| ${mdInline(crash.title)} | ${mdInline(crash.machines.join(', '))} | ${crash.inBase ? 'yes' : 'no: new'} |`);
     out.push('');
   }
   table('Newly not run', c.newlyNotRun);
