@@ -16,7 +16,7 @@ import { ExitCode, HostError, UsageError, isKtError, printable } from '../errors
 import { EVENT_LOG_NAME, readEventLog } from '../record/eventLog.js';
 import type { RunStartEvent, SectionConfig } from '../record/events.js';
 import { isTestFailure } from '../record/outcome.js';
-import { crashesOutsideTests, finalAttempt } from '../record/runSummary.js';
+import { repeatOutcome, type RepeatResult } from './reproOutcome.js';
 import { runDirsCreated } from '../record/runDir.js';
 import { summarizeRun } from '../record/summarize.js';
 import { shellJoin } from '../util/shell.js';
@@ -163,8 +163,6 @@ function reproConfig(start: RunStartEvent, run: ReproRun, configFile: string | u
   return config;
 }
 
-type RepeatResult = 'failed' | 'passed' | 'notrun' | 'error' | 'notexecuted';
-
 function isDirectory(dir: string): boolean {
   try {
     return fs.statSync(dir).isDirectory();
@@ -223,19 +221,8 @@ export async function reproCommandCli(runDir: string, test: string, options: Rep
     if (!dir) return code;
     runs.push(dir);
     const summary = summarizeRun((await readEventLog(path.join(dir, EVENT_LOG_NAME))).events);
-    const result = summary.tests.find((t) => t.test === test);
-    const status = result?.status ?? 'notexecuted';
-    // The test passed, and the kernel crashed outside it (most often its delayed work or check's
-    // unmount after its result; a boot's panic counts too): that repeat is no pass.
-    const crashAfter = status === 'passed' ? crashesOutsideTests(summary)[0] : undefined;
-    const outcome: RepeatResult = crashAfter ? 'failed' : status === 'passed' || status === 'notrun' || status === 'error' || status === 'notexecuted' ? status : 'failed';
+    const { status, result: outcome, detail } = repeatOutcome(summary, test);
     tally[outcome] += 1;
-    const last = result ? finalAttempt(result)?.outcome : undefined;
-    const detail = crashAfter
-      ? `, and a kernel crash outside the test: ${crashAfter.crash.title.split('\n')[0]}`
-      : last && last.status !== 'passed'
-        ? `: ${(last.status === 'crashed' ? last.crash.title : last.status === 'notrun' ? last.reason : last.message).split('\n')[0]}`
-        : '';
     process.stderr.write(`kt: repro ${i}/${count}: ${status}${detail} (${dir})\n`);
     if (options.keep) {
       const vmDirs = await vmDirsOf(dir);
