@@ -53,6 +53,11 @@ export interface BatchDeps {
   stopSignal: AbortSignal;
   /** Waits, overridable by tests that replay real samples quickly. */
   timing?: Partial<BatchTiming>;
+  /**
+   * The tests this VM ran before the batch, by name (the latest attempt): a delayed report may
+   * name one of them, of another section in a run of several (worker.ts keeps it).
+   */
+  ranBefore?: ReadonlyMap<string, WorkItem>;
 }
 
 export interface BatchTiming {
@@ -138,6 +143,10 @@ class BatchRun {
   private resolveFailed!: () => void;
   private readonly failed = new Promise<void>((resolve) => (this.resolveFailed = resolve));
   private crashGraceArmed = false;
+  /** The tests the VM ran before this batch, as they were when it began (the worker's map grows during it). */
+  private readonly ranBefore: ReadonlyMap<string, WorkItem>;
+  /** Keys of the items begun when the console report still open began (markedItem). */
+  private begunAtReport: Set<string> | undefined;
   /** The crash grace passed without QEMU exiting (a guest paused on panic for --vmcore): waiting longer is useless. */
   private crashGraceOver = false;
   /** Resolves on SIGINT/SIGTERM: no wait of the batch outlasts the user's stop. */
@@ -157,6 +166,7 @@ class BatchRun {
   ) {
     this.machine = watch.machine;
     this.items = new Map(batch.map((i) => [i.test, i]));
+    this.ranBefore = new Map(deps.ranBefore ?? []);
     this.timing = batchTiming(deps.timing);
     this.abort = d.controller();
     this.stopped = new Promise((resolve) => d.onAbort(deps.stopSignal, resolve));
@@ -291,6 +301,8 @@ class BatchRun {
 
   private onConsole(chunk: Buffer): void {
     (this.running?.console ?? this.idleConsole).push(chunk);
+    // A report began (and goes on past this chunk): note what had begun (markedItem).
+    if (this.watch.reportPending) this.begunAtReport ??= this.begunItems();
     // The watch parsed the chunk first: a panic report that began in it counts now.
     if (this.watch.fatalPending) this.armCrashGrace();
   }
@@ -323,7 +335,8 @@ class BatchRun {
       return;
     }
     const test = report.test ?? r?.item.test;
-    const item = test !== undefined ? this.items.get(test) : undefined;
+    const item = test !== undefined ? this.markedItem(test) : undefined;
+    if (!this.watch.reportPending) this.begunAtReport = undefined;
     this.record(() =>
       this.deps.emit({
         type: 'console-report',
@@ -333,6 +346,29 @@ class BatchRun {
         report: toCrashInfo(report),
       }),
     );
+  }
+
+  /**
+   * The run of `test` whose kmsg marker ("run fstests <test>", check) came last on this VM: this
+   * batch's once it began here; else an earlier batch's (in a run of several sections the same
+   * test is queued in each, and the delayed work of the earlier one may warn while this batch's
+   * check starts); else this batch's (its marker may reach the console before its name reaches
+   * check's stdout).
+   */
+  private markedItem(test: string): WorkItem | undefined {
+    const here = this.items.get(test);
+    // A report is often closed well after it began (at the batch's end, when the console goes
+    // quiet): what had begun when it began counts.
+    const begun = this.begunAtReport ?? this.begunItems();
+    if (here && begun.has(itemKey(here))) return here;
+    return this.ranBefore.get(test) ?? here;
+  }
+
+  /** Keys of the batch's items that check has named so far. */
+  private begunItems(): Set<string> {
+    const begun = new Set(this.finished);
+    if (this.running) begun.add(itemKey(this.running.item));
+    return begun;
   }
 
   private armWatchdog(item: WorkItem | undefined): void {

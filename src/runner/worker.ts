@@ -74,6 +74,7 @@ export class Worker {
           },
           // The VM is going: have its replacement on the way while the crash report completes.
           onFailing: () => d.supply.prefetch(section),
+          ranBefore: slot.ran,
         });
         d.supply.refill();
         switch (end.kind) {
