@@ -134,6 +134,12 @@ export const machineLostSchema = z.object({
   vmcore: z.string().optional(),
 });
 
+/**
+ * check named a test on its stdout. Its test-end follows, except when the VM's machine-lost
+ * follows first without naming it: the kernel crashed before the test's own work began (the
+ * crash report names the test before it: runner/blame.ts), and the test went back to the queue
+ * with the same attempt number.
+ */
 export const testBeginSchema = z.object({
   type: z.literal('test-begin'),
   ts,

@@ -222,6 +222,12 @@ export function summarizeRun(events: readonly RunEvent[]): RunSummary {
           ...(event.vmcore !== undefined ? { vmcore: event.vmcore } : {}),
         });
         if (event.crash) recordCrash(index, event.machine, event.test, event.crash, true);
+        // A test that began here and has no end was not blamed: the crash came before its own
+        // work (runner/blame.ts), and it went back to the queue. It is not running any more.
+        const slot = `${index}/${event.machine}`;
+        inFlight.delete(slot);
+        beganAt.delete(slot);
+        pendingReports.delete(slot);
         break;
       }
       case 'test-begin': {

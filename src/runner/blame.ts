@@ -4,7 +4,9 @@
  * shell (batchRun.ts) saves the console, emits the events and hands the rest to the dispatcher.
  *
  * Rules:
- * - The test that was running is blamed. When none was (the VM died between tests, or while
+ * - The test that was running is blamed — unless the crash report names another test: then the
+ *   crash came before the running test's kmsg marker, so before any of its work (blamedTest).
+ *   When none was (the VM died between tests, or while
  *   check was mounting TEST_DEV or making SCRATCH_DEV before the first test), the first test of
  *   the batch that has no result yet is blamed: a kernel that dies in mount or mkfs must not
  *   reboot VMs forever, and that test is the one whose set-up killed it.
@@ -123,16 +125,36 @@ function lostReason(failure: VmFailure): 'crash' | 'hang' | 'qemu-exit' | 'trans
 }
 
 /**
+ * check named the running test on its stdout, but the crash report names another test: check
+ * writes a test's kmsg marker ("run fstests <test> at …") a few lines after printing its name
+ * (fstests' `check`: rm, the expunge check, awk over check.time, then the marker, then the test),
+ * so the crash came in between — before anything of the running test ran: the delayed work of
+ * the test the report names, or check's own lines. The running test is not blamed; it goes back
+ * to the queue, and its test-begin stays without a test-end (src/record/events.ts).
+ */
+function markerNotYetWritten(running: RunningTest, reportTest: string | undefined): boolean {
+  return reportTest !== undefined && reportTest !== running.item.test;
+}
+
+/**
  * Which test is blamed: the running one, else the first of the batch without a result — unless
  * the crash report names a test of the batch that already has its result: then the crash came
  * after that result (check's checks after a test: a TEST_DEV repair, an unmount; or its delayed
  * work) and before check named the next test, which never began: nobody is blamed.
  */
 export function blamedTest(batch: readonly WorkItem[], finished: ReadonlySet<string>, running: RunningTest | undefined, reportTest?: string): RunningTest | undefined {
-  if (running) return running;
+  if (running) return markerNotYetWritten(running, reportTest) ? undefined : running;
   if (reportTest !== undefined && batch.some((i) => i.test === reportTest && finished.has(itemKey(i)))) return undefined;
   const first = batch.find((i) => !finished.has(itemKey(i)));
   return first ? { item: first, startedAt: Number.NaN } : undefined;
+}
+
+/** Why no test was blamed, for machine-lost: after whose result the crash came. */
+function notBlamedWhy(input: BlameInput, target: RunningTest | undefined): string {
+  if (target || input.reportTest === undefined) return '';
+  if (input.running) return ` (after ${input.reportTest}'s result, before ${input.running.item.test} began its work: check's lines between the two, or ${input.reportTest}'s delayed work; ${input.running.item.test} goes back to the queue)`;
+  if (input.batch.some((i) => i.test === input.reportTest)) return ` (after ${input.reportTest}'s result: check's work after that test, or its delayed work)`;
+  return '';
 }
 
 export function blame(input: BlameInput): Blame {
@@ -163,7 +185,7 @@ export function blame(input: BlameInput): Blame {
     type: 'machine-lost',
     machine: input.machine,
     reason: lostReason(input.failure),
-    message: `${input.failure.kind === 'crash' ? input.failure.crash.title : input.failure.message}${!target && input.reportTest !== undefined && input.batch.some((i) => i.test === input.reportTest) ? ` (after ${input.reportTest}'s result: check's work after that test, or its delayed work)` : ''}`,
+    message: `${input.failure.kind === 'crash' ? input.failure.crash.title : input.failure.message}${notBlamedWhy(input, target)}`,
     ...(target ? { test: target.item.test, section: target.item.section } : {}),
     ...(crash ? { crash } : {}),
     consoleLog: input.consoleLog,

@@ -129,7 +129,9 @@ describe('summarizeRun and kernel reports', () => {
     s.lost('vm1', 12, 'qemu-exit', 'qemu was killed by SIGKILL');
     const summary = summarizeRun(s.sorted());
     expect(summary.machines.lost[0]?.test).toBeUndefined();
-    expect(summary.tests[0]).toMatchObject({ status: 'notexecuted', unfinishedOn: 'vm1' });
+    // Not blamed, it went back to the queue (runner/blame.ts): nothing runs on a lost VM.
+    expect(summary.tests[0]).toMatchObject({ status: 'notexecuted' });
+    expect(summary.tests[0]?.unfinishedOn).toBeUndefined();
   });
 });
 
@@ -314,6 +316,28 @@ describe('a kernel crash outside every test', () => {
     const anchor = /<div class="alert bad">.*?href="#([^"]+)"/.exec(page)?.[1];
     expect(page).toContain(`<article class="crash" id="${anchor}">`);
     expect(renderHtml(summary)).toContain('<h1><span class="badge">failed</span> 2 passed</h1>');
+  });
+
+  it('a test begun on a VM that crashed before its own work (not blamed, requeued) runs again and counts once', () => {
+    const events = base()
+      .test('selftest/001', 'vm1', 10, 2, pass)
+      .begin('selftest/002', 'vm1', 12)
+      .lost('vm1', 13, 'crash', `${SYSRQ_CRASH.title} (after selftest/001's result, before selftest/002 began its work: check's lines between the two, or selftest/001's delayed work; selftest/002 goes back to the queue)`, SYSRQ_CRASH)
+      .boot('vm2', 13)
+      .test('selftest/002', 'vm2', 22, 2, pass)
+      .end('completed', 25)
+      .sorted();
+    const summary = summarizeRun(events);
+    expect(summary.tests.map((t) => [t.test, t.status, t.attempts.length, t.unfinishedOn])).toEqual([
+      ['selftest/001', 'passed', 1, undefined],
+      ['selftest/002', 'passed', 1, undefined],
+    ]);
+    expect(crashesOutsideTests(summary).map((g) => g.fingerprint)).toEqual([SYSRQ_CRASH.fingerprint]);
+    expect(exitCodeFor(summary)).toBe(1);
+    // Interrupted before it ran again: not executed, and not "running on vm1" either.
+    const cut = summarizeRun(base().test('selftest/001', 'vm1', 10, 2, pass).begin('selftest/002', 'vm1', 12).lost('vm1', 13, 'crash', SYSRQ_CRASH.title, SYSRQ_CRASH).end('interrupted', 14, 'SIGINT').sorted());
+    expect(cut.tests.find((t) => t.test === 'selftest/002')).toMatchObject({ status: 'notexecuted', attempts: [] });
+    expect(cut.tests.find((t) => t.test === 'selftest/002')?.unfinishedOn).toBeUndefined();
   });
 
   it("is not counted again for a crash that is a test's outcome, even when that test passed on a retry", () => {

@@ -49,6 +49,29 @@ describe('blame', () => {
     expect(b.requeue.map((i) => i.test)).toEqual(['generic/003']);
   });
 
+  it("a crash whose report names the test before the running one blames nobody: check had named the running test, not yet written its marker", () => {
+    // check prints "generic/002", then rm, the expunge check, awk over check.time, and only then
+    // writes "run fstests generic/002" to /dev/kmsg: the panic came in between.
+    const panic: ConsoleCrash = { title: 'BUG: unable to handle page fault for address: ffff8880deadbeef', type: 'bug', fingerprint: 'b2', excerpt: '', fatal: true, test: 'generic/001' };
+    const b = blame({ ...base, failure: { kind: 'crash', crash: panic }, reportTest: 'generic/001', finished: new Set(['xfs\u0000generic/001']), running: { item: batch[1]!, startedAt: 9_900 } });
+    expect(b.events).toEqual([
+      expect.objectContaining({
+        type: 'machine-lost',
+        reason: 'crash',
+        message:
+          "BUG: unable to handle page fault for address: ffff8880deadbeef (after generic/001's result, before generic/002 began its work: check's lines between the two, or generic/001's delayed work; generic/002 goes back to the queue)",
+      }),
+    ]);
+    expect(b.events[0]).not.toHaveProperty('test');
+    expect(b.blamed).toBeUndefined();
+    expect(b.requeue.map((i) => i.test)).toEqual(['generic/002', 'generic/003']);
+    // Its marker written, the running test is blamed (and so it is when no marker names any test).
+    const own = blame({ ...base, failure: { kind: 'crash', crash: { ...panic, test: 'generic/002' } }, reportTest: 'generic/002', finished: new Set(['xfs\u0000generic/001']), running: { item: batch[1]!, startedAt: 9_900 } });
+    expect(own.blamed?.item.test).toBe('generic/002');
+    const unmarked = blame({ ...base, failure: { kind: 'crash', crash: { ...panic, test: undefined } }, finished: new Set(['xfs\u0000generic/001']), running: { item: batch[1]!, startedAt: 9_900 } });
+    expect(unmarked.blamed?.item.test).toBe('generic/002');
+  });
+
   it('with every test finished, blames nobody and requeues nothing', () => {
     const failure: VmFailure = { kind: 'transport', message: 'gone' };
     const b = blame({ ...base, failure, finished: new Set(batch.map((i) => `xfs\u0000${i.test}`)) });

@@ -156,6 +156,36 @@ describe('Worker replaying the real sysrq panic sample', () => {
   }, 30_000);
 });
 
+describe('Worker when the kernel panics between a test\'s name and its marker', () => {
+  it('blames nobody, and the test check had just named runs on the new VM (the real sysrq panic, cut before selftest/005\'s marker)', async () => {
+    // The real sample with selftest/005's kmsg marker taken out: check printed "selftest/005",
+    // and the kernel panicked before check wrote "run fstests selftest/005" — the report's last
+    // marker is selftest/004's.
+    const stdout = checkStdout('kernel-panic-sysrq');
+    const named = stdout.slice(0, stdout.indexOf('selftest/005') + 'selftest/005       '.length);
+    const console = consoleText('kernel-panic-sysrq')
+      .split('\n')
+      .filter((l) => !l.includes('run fstests selftest/005'))
+      .join('\n');
+    const { worker, events, machines } = harness(
+      ['selftest/001', 'selftest/004', 'selftest/005', 'selftest/002'],
+      [
+        { stdout: named, console, exit: { exitCode: 0, signal: undefined, stderr: '' } },
+        { stdout: 'selftest/005        3s\nselftest/002        4s\nRan: selftest/005 selftest/002\nPassed all 2 tests\n\n', checkExit: 0 },
+      ],
+    );
+    await worker.run();
+    expect(ends(events)).toEqual({ 'selftest/001': 'passed', 'selftest/004': 'notrun', 'selftest/005': 'passed', 'selftest/002': 'passed' });
+    const lost = events.find((e) => e.type === 'machine-lost');
+    expect(lost).toMatchObject({ machine: 'vm1', reason: 'crash', crash: { title: 'kernel panic: sysrq triggered crash' } });
+    expect(lost).not.toHaveProperty('test');
+    expect(lost?.type === 'machine-lost' && lost.message).toContain("(after selftest/004's result, before selftest/005 began its work");
+    // Its begin on vm1 has no end there; it ran again, as attempt 1, on vm2.
+    expect(events.filter((e) => e.type === 'test-begin' && e.test === 'selftest/005').map((e) => e.type === 'test-begin' && `${e.machine} ${e.attempt}`)).toEqual(['vm1 1', 'vm2 1']);
+    expect(machines[1]!.commands.find((c) => c.includes('./check'))).toMatch(/--exact-order selftest\/005 selftest\/002$/);
+  }, 30_000);
+});
+
 describe('Worker measuring check start-up', () => {
   it('tells the dispatcher how long check took to its first test, once per batch', async () => {
     const { worker, events, dispatcher } = harness(
