@@ -97,11 +97,14 @@ export function parseModuleLoadOutput(stdout: string): ModuleLoadOutcome {
 /** Every failure code starts with E_GUEST_SETUP: the runner treats those as the user's to fix and does not retry. */
 export const MODULE_LOAD_FAILED = 'E_GUEST_SETUP_MODULE_LOAD';
 export const MODULE_LOAD_CRASHED = 'E_GUEST_SETUP_MODULE_CRASH';
+export const MODULE_LOAD_HUNG = 'E_GUEST_SETUP_MODULE_HANG';
+/** Not E_GUEST_SETUP: the runner boots another VM for it (a lost VM, src/runner/supply.ts). */
+export const MODULE_LOAD_LOST = 'E_GUEST_LOST';
 
 /** A module that failed to load or crashed the kernel while loading. */
 export class ModuleLoadError extends HostError {
   constructor(
-    code: typeof MODULE_LOAD_FAILED | typeof MODULE_LOAD_CRASHED,
+    code: typeof MODULE_LOAD_FAILED | typeof MODULE_LOAD_CRASHED | typeof MODULE_LOAD_HUNG | typeof MODULE_LOAD_LOST,
     message: string,
     hint: string,
     /** The module's name. */
@@ -120,6 +123,12 @@ export interface ModuleLoadResult {
   /** The VM's console since the load started (or its tail). */
   console: string;
   machine: string;
+  /**
+   * How the command ended when it returned no status: it ran past its deadline with the channel
+   * still up, or the channel dropped; with QEMU's exit status when QEMU had exited by then.
+   * Absent: not known (the load is judged as a crash, as before).
+   */
+  ended?: { kind: 'timeout'; afterMs: number } | { kind: 'lost'; qemuExitCode?: number | undefined; qemuExited: boolean };
 }
 
 /**
@@ -158,6 +167,27 @@ export function moduleLoadError(r: ModuleLoadResult): ModuleLoadError | undefine
     );
   }
   const tail = r.console.split(/\r?\n/).slice(-20).join('\n');
+  if (r.exitCode === null && r.ended?.kind === 'timeout') {
+    // The channel is up and the kernel reported nothing: insmod is stuck in the module's init
+    // (or a dependency's). The same on every VM: the user's to fix.
+    return new ModuleLoadError(
+      MODULE_LOAD_HUNG,
+      `module ${name} (${file}) did not finish loading within ${Math.round(r.ended.afterMs / 1000)} s in ${r.machine}, and the kernel reported nothing; console:\n${tail}`,
+      "its init function may be waiting forever; `kt shell` boots the same VM to look (cat /proc/$(pgrep insmod)/stack)",
+      name,
+    );
+  }
+  if (r.exitCode === null && r.ended?.kind === 'lost' && !(r.ended.qemuExited && r.ended.qemuExitCode === 1)) {
+    // The channel dropped with no kernel report and no pvpanic exit (QEMU's exit-failure on a
+    // panic): nothing says the module did it. Another VM may fare better; a module that does it
+    // every time ends the run after kt's boot-failure limit, with this message.
+    return new ModuleLoadError(
+      MODULE_LOAD_LOST,
+      `${r.machine}'s connection dropped while loading module ${name} (${file}), with no kernel report on its console${r.ended.qemuExited ? ` (qemu exited${r.ended.qemuExitCode !== undefined ? ` ${r.ended.qemuExitCode}` : ''})` : ''}; console:\n${tail}`,
+      "see the VM's console log in the run directory",
+      name,
+    );
+  }
   return new ModuleLoadError(
     MODULE_LOAD_CRASHED,
     `${r.machine} stopped answering while loading module ${name} (${file})${r.exitCode !== null ? ` (exit ${r.exitCode})` : ''}; console:\n${tail}`,

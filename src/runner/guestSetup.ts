@@ -78,11 +78,20 @@ export function localConfigFor(section: GuestSectionConfig): string {
 }
 
 /**
- * Loads the --module files in the guest (src/modules/load.ts). A module that fails to load, or
- * oopses or panics while loading, is an error of the user's module: the same on every VM, so
- * the run stops and says which module and why (E_GUEST_SETUP_MODULE_*), not a test outcome.
+ * Loads the --module files in the guest (src/modules/load.ts). A module that fails to load,
+ * oopses or panics while loading, or never finishes loading, is an error of the user's module:
+ * the same on every VM, so the run stops and says which module and why (E_GUEST_SETUP_MODULE_*),
+ * not a test outcome. A channel that dropped with no kernel report is a lost VM (E_GUEST_LOST):
+ * another boot is tried.
  */
 async function loadExtraModules(machine: Machine, signal: AbortSignal | undefined): Promise<void> {
+  // How a load that returned no status ended (modules/load.ts moduleLoadError): a channel still
+  // up means the deadline passed; a dropped one, with or without QEMU's exit, means the VM went.
+  let channelClosed = false;
+  let qemuExit: { exitCode: number | undefined } | undefined;
+  void machine.transportClosed.then(() => (channelClosed = true));
+  void machine.exited.then((e) => (qemuExit = e));
+  const started = Date.now();
   const load = await machine.exec(renderModuleLoad(), { timeoutMs: SETUP_TIMEOUT_MS, ...(signal ? { signal } : {}) }).catch((err: unknown) => {
     // Stopped by the run: not the module's doing.
     if (signal?.aborted) throw err;
@@ -90,7 +99,13 @@ async function loadExtraModules(machine: Machine, signal: AbortSignal | undefine
   });
   // The channel died with the load: let the panic report reach the console.
   if (load.exitCode === null) await waitAtMost(machine.exited, MODULE_CRASH_SETTLE_MS);
-  const err = moduleLoadError({ exitCode: load.exitCode, stdout: load.stdout, console: machine.consoleTail(400), machine: machine.name });
+  const ended =
+    load.exitCode !== null
+      ? undefined
+      : channelClosed || qemuExit || Date.now() - started < SETUP_TIMEOUT_MS
+        ? { kind: 'lost' as const, qemuExited: qemuExit !== undefined, qemuExitCode: qemuExit?.exitCode }
+        : { kind: 'timeout' as const, afterMs: Date.now() - started };
+  const err = moduleLoadError({ exitCode: load.exitCode, stdout: load.stdout, console: machine.consoleTail(400), machine: machine.name, ...(ended ? { ended } : {}) });
   if (err) throw err;
 }
 

@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { MODULE_LOAD_CRASHED, MODULE_LOAD_FAILED, ModuleLoadError, moduleLoadError, parseModuleLoadOutput, renderModuleLoad } from '../../src/modules/load.js';
+import { MODULE_LOAD_CRASHED, MODULE_LOAD_FAILED, MODULE_LOAD_HUNG, MODULE_LOAD_LOST, ModuleLoadError, moduleLoadError, parseModuleLoadOutput, renderModuleLoad } from '../../src/modules/load.js';
 
 const fixture = (name: string) => fs.readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 
@@ -62,5 +62,36 @@ describe('moduleLoadError', () => {
     const err = moduleLoadError({ exitCode: null, stdout: '', console, machine: 'vm2' });
     expect(err!.code).toBe(MODULE_LOAD_CRASHED);
     expect(err!.module).toBe('kt_panic');
+  });
+});
+
+describe('moduleLoadError when the load returned no status', () => {
+  const stdout = '@@KT-MODULE loading kt_slow kt_slow.ko\n';
+  // The console of a VM whose load went quiet: the marker, and no kernel report after it.
+  const quiet = '[    5.100000] kt: loading module kt_slow\n';
+
+  it('is a hang of that module (the user\'s to fix) when the deadline passed with the channel up', () => {
+    const err = moduleLoadError({ exitCode: null, stdout, console: quiet, machine: 'vm1', ended: { kind: 'timeout', afterMs: 300_000 } });
+    expect(err?.code).toBe(MODULE_LOAD_HUNG);
+    expect(err?.module).toBe('kt_slow');
+    expect(err?.message).toMatch(/^module kt_slow \(kt_slow\.ko\) did not finish loading within 300 s in vm1, and the kernel reported nothing; console:\n/);
+    expect(err?.code.startsWith('E_GUEST_SETUP')).toBe(true);
+  });
+
+  it('is a lost VM, not the module\'s crash, when the channel dropped with no kernel report', () => {
+    const err = moduleLoadError({ exitCode: null, stdout, console: quiet, machine: 'vm1', ended: { kind: 'lost', qemuExited: false } });
+    expect(err?.code).toBe(MODULE_LOAD_LOST);
+    expect(err?.message).toMatch(/^vm1's connection dropped while loading module kt_slow \(kt_slow\.ko\), with no kernel report on its console; console:\n/);
+    // Not E_GUEST_SETUP: the runner boots another VM (src/runner/supply.ts isFatalBootError).
+    expect(err?.code.startsWith('E_GUEST_SETUP')).toBe(false);
+  });
+
+  it('stays the module\'s crash when QEMU exited through pvpanic, or the console has the report', () => {
+    const pvpanic = moduleLoadError({ exitCode: null, stdout, console: quiet, machine: 'vm1', ended: { kind: 'lost', qemuExited: true, qemuExitCode: 1 } });
+    expect(pvpanic?.code).toBe(MODULE_LOAD_CRASHED);
+    const console = fixture('kt-panic-console.log');
+    const reported = moduleLoadError({ exitCode: null, stdout: '', console, machine: 'vm2', ended: { kind: 'lost', qemuExited: false } });
+    expect(reported?.code).toBe(MODULE_LOAD_CRASHED);
+    expect(reported?.module).toBe('kt_panic');
   });
 });

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createGuestSteps, type PreflightMemo } from '../../src/runner/guestSetup.js';
+import { isFatalBootError } from '../../src/runner/supply.js';
 import type { BootResult, ExecOptions, ExecResult, Machine } from '../../src/vm/machine.js';
 
 /** A Machine whose commands answer by what they contain; it records each. */
@@ -91,6 +92,28 @@ describe('setupGuest', () => {
     await expect(createGuestSteps(SECTIONS, '/src/fstests', { preflight: memo(true), loadModules: true }).setupGuest(m, prepared)).resolves.toBe('remembered');
     expect(m.commands).toHaveLength(1);
     expect(m.commands[0]).toContain('insmod');
+  });
+});
+
+describe('a --module load that loses the channel', () => {
+  it('is a lost VM (E_GUEST_LOST: another boot is tried) when the kernel reported nothing, and QEMU did not exit through pvpanic', async () => {
+    let close!: () => void;
+    const closed = new Promise<void>((resolve) => (close = resolve));
+    const m: Machine = {
+      ...fakeMachine(() => ({ exitCode: 0, stdout: '', stderr: '' })),
+      transportClosed: closed,
+      // QEMU exits at once with the channel (sshd gone, say): no 10 s wait for a report.
+      exited: closed.then(() => ({ exitCode: 0, signal: undefined, stderr: '' })),
+      consoleTail: () => '[    5.100000] kt: loading module kt_hello\n',
+      exec: async () => {
+        close();
+        throw new Error('connection lost while running: set -u');
+      },
+    };
+    const steps = createGuestSteps(SECTIONS, '/src/fstests', { preflight: memo(true), loadModules: true });
+    const err = await steps.setupGuest(m, prepared).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'E_GUEST_LOST', module: 'kt_hello', message: expect.stringMatching(/^vm1's connection dropped while loading module kt_hello \(kt_hello\.ko\), with no kernel report on its console \(qemu exited 0\)/) });
+    expect(isFatalBootError(err)).toBe(false);
   });
 });
 
