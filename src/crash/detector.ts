@@ -143,6 +143,7 @@ interface OpenReport {
   endLine: number;
   fatal: boolean;
   test: string | undefined;
+  markerSeq: number;
   /** The header had a printk timestamp: lines without one are userspace, not part of the report. */
   timestamped: boolean;
   /** CONFIG_PRINTK_CALLER context of the header ("T123"), when printed. */
@@ -161,6 +162,8 @@ export class CrashDetector {
   private readonly maxExcerptLines: number;
   private lineNumber = 0;
   private test: string | undefined;
+  /** fstests markers seen so far (CrashReport.markerSeq). */
+  private markerCount = 0;
   private sawTimestamps = false;
   /** Reports being collected, in the order they started: at most one per printing context. */
   private open: OpenReport[] = [];
@@ -179,6 +182,11 @@ export class CrashDetector {
   /** The test named by the last fstests marker (or setCurrentTest). */
   get currentTest(): string | undefined {
     return this.test;
+  }
+
+  /** How many fstests markers the console has shown so far. */
+  get markers(): number {
+    return this.markerCount;
   }
 
   /** Overrides the running test, for consoles where fstests' kmsg marker is not printed. */
@@ -208,6 +216,7 @@ export class CrashDetector {
     if (marker !== undefined) {
       this.finishAll(done);
       this.test = marker;
+      this.markerCount++;
       return done;
     }
     if (REPLAYED.test(kernel.message)) {
@@ -278,6 +287,7 @@ export class CrashDetector {
       endLine: this.lineNumber,
       fatal: headers[0]!.rule.fatal === true,
       test: this.test,
+      markerSeq: this.markerCount,
       timestamped: kernel.timestamped,
       caller: kernel.caller,
       nmiBacktraces: false,
@@ -414,7 +424,10 @@ export class CrashDetector {
     };
     if (description.frame !== undefined) report.frame = description.frame;
     if (description.corrupted) report.corrupted = true;
-    if (open.test !== undefined) report.test = open.test;
+    if (open.test !== undefined) {
+      report.test = open.test;
+      report.markerSeq = open.markerSeq;
+    }
     return report;
   }
 }

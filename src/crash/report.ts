@@ -14,6 +14,12 @@ export interface CrashReport extends CrashInfo {
   fatal: boolean;
   /** The fstests test that was running (last "run fstests <test> at" marker), when known. */
   test?: string;
+  /**
+   * How many fstests markers the console had shown when the report began (the one naming `test`
+   * is the last of them): tells one run of a test from another of the same name (a run of
+   * several sections) — src/runner/batchRun.ts.
+   */
+  markerSeq?: number;
   /** 1-based number of the console line that started the report (0 for synthetic reports). */
   startLine: number;
   /** 1-based number of the last console line of the report (0 for synthetic reports). */

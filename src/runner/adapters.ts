@@ -64,5 +64,8 @@ export function createConsoleWatcher(): ConsoleWatcher {
     get reportPending() {
       return detector.reportPending;
     },
+    get markers() {
+      return detector.markers;
+    },
   };
 }

@@ -145,8 +145,8 @@ class BatchRun {
   private crashGraceArmed = false;
   /** The tests the VM ran before this batch, as they were when it began (the worker's map grows during it). */
   private readonly ranBefore: ReadonlyMap<string, WorkItem>;
-  /** Keys of the items begun when the console report still open began (markedItem). */
-  private begunAtReport: Set<string> | undefined;
+  /** fstests markers the VM's console had shown when the batch began: a later one is this batch's check's. */
+  private readonly markersAtStart: number;
   /** The crash grace passed without QEMU exiting (a guest paused on panic for --vmcore): waiting longer is useless. */
   private crashGraceOver = false;
   /** Resolves on SIGINT/SIGTERM: no wait of the batch outlasts the user's stop. */
@@ -167,6 +167,7 @@ class BatchRun {
     this.machine = watch.machine;
     this.items = new Map(batch.map((i) => [i.test, i]));
     this.ranBefore = new Map(deps.ranBefore ?? []);
+    this.markersAtStart = watch.markers;
     this.timing = batchTiming(deps.timing);
     this.abort = d.controller();
     this.stopped = new Promise((resolve) => d.onAbort(deps.stopSignal, resolve));
@@ -301,8 +302,6 @@ class BatchRun {
 
   private onConsole(chunk: Buffer): void {
     (this.running?.console ?? this.idleConsole).push(chunk);
-    // A report began (and goes on past this chunk): note what had begun (markedItem).
-    if (this.watch.reportPending) this.begunAtReport ??= this.begunItems();
     // The watch parsed the chunk first: a panic report that began in it counts now.
     if (this.watch.fatalPending) this.armCrashGrace();
   }
@@ -328,15 +327,14 @@ class BatchRun {
   /** A finished console report: fatal ones fail the VM; the others are recorded for their test. */
   private onReport(report: ConsoleCrash): void {
     const r = this.running;
-    if (r && (report.test === undefined || report.test === r.item.test)) r.reports.push(report);
+    if (r && (report.test === undefined || (report.test === r.item.test && this.markedHere(report)))) r.reports.push(report);
     else this.idleReports.push(report);
     if (report.fatal) {
       this.fail({ kind: 'crash', crash: report });
       return;
     }
     const test = report.test ?? r?.item.test;
-    const item = test !== undefined ? this.markedItem(test) : undefined;
-    if (!this.watch.reportPending) this.begunAtReport = undefined;
+    const item = report.test !== undefined ? this.markedItem(report.test, report) : test !== undefined ? this.items.get(test) : undefined;
     this.record(() =>
       this.deps.emit({
         type: 'console-report',
@@ -349,26 +347,21 @@ class BatchRun {
   }
 
   /**
-   * The run of `test` whose kmsg marker ("run fstests <test>", check) came last on this VM: this
-   * batch's once it began here; else an earlier batch's (in a run of several sections the same
-   * test is queued in each, and the delayed work of the earlier one may warn while this batch's
-   * check starts); else this batch's (its marker may reach the console before its name reaches
-   * check's stdout).
+   * The report began after a marker this batch's check wrote (or no marker names its test): its
+   * test is this batch's run of it, not an earlier run of the same name on this VM (in a run of
+   * several sections each queues the same test, and the delayed work of one section's run may
+   * report while the next section's check starts). Decided by the console's own order (the
+   * report's marker count), not by when check's stdout named a test: the two streams race.
    */
-  private markedItem(test: string): WorkItem | undefined {
-    const here = this.items.get(test);
-    // A report is often closed well after it began (at the batch's end, when the console goes
-    // quiet): what had begun when it began counts.
-    const begun = this.begunAtReport ?? this.begunItems();
-    if (here && begun.has(itemKey(here))) return here;
-    return this.ranBefore.get(test) ?? here;
+  private markedHere(report: ConsoleCrash): boolean {
+    return report.markerSeq === undefined || report.markerSeq > this.markersAtStart;
   }
 
-  /** Keys of the batch's items that check has named so far. */
-  private begunItems(): Set<string> {
-    const begun = new Set(this.finished);
-    if (this.running) begun.add(itemKey(this.running.item));
-    return begun;
+  /** The run of `test` (named by `report`'s marker) the report belongs to: this batch's or the VM's earlier one. */
+  private markedItem(test: string, report: ConsoleCrash): WorkItem | undefined {
+    const here = this.items.get(test);
+    const before = this.ranBefore.get(test);
+    return this.markedHere(report) ? (here ?? before) : (before ?? here);
   }
 
   private armWatchdog(item: WorkItem | undefined): void {
@@ -490,8 +483,10 @@ class BatchRun {
     failure = this.failure ?? failure;
     // The test a fatal report names: with none running, a crash after that test's result is not
     // the next test's (blame.ts blamedTest). A hang names none: a deadline is the running test's.
-    const reportTest = failure.kind === 'crash' ? failure.crash.test : failure.kind === 'hang' ? undefined : this.idleReports.find((r) => r.fatal)?.test;
-    const target = blamedTest(this.batch, this.finished, this.running, reportTest);
+    const fatalReport = failure.kind === 'crash' ? failure.crash : failure.kind === 'hang' ? undefined : this.idleReports.find((r) => r.fatal);
+    const reportTest = fatalReport?.test;
+    const reportMarkedHere = fatalReport === undefined || this.markedHere(fatalReport);
+    const target = blamedTest(this.batch, this.finished, this.running, reportTest, reportMarkedHere);
     // Only what happened while the blamed test ran (or, with none running, since the last test
     // ended) explains its end: an earlier test's report is not this one's.
     const reports = this.running ? this.running.reports : this.idleReports.filter((r) => r.test === undefined || r.test === (target?.item.test ?? reportTest));
@@ -508,7 +503,7 @@ class BatchRun {
       finished: this.finished,
       ...(this.running ? { running: { item: this.running.item, startedAt: this.running.startedAt } } : {}),
       reports,
-      ...(reportTest !== undefined ? { reportTest } : {}),
+      ...(reportTest !== undefined ? { reportTest, reportMarkedHere } : {}),
       consolePath,
       consoleLog: deps.consoleLogOf(machine),
       ...(vmcore ? { vmcore } : {}),

@@ -49,6 +49,11 @@ export interface BlameInput {
   reports: readonly ConsoleCrash[];
   /** The test the fatal report names (the fstests marker that came last before it), if any. */
   reportTest?: string;
+  /**
+   * That marker was written by this batch's check (default true): else it is an earlier batch's,
+   * maybe of a test of the same name in another section.
+   */
+  reportMarkedHere?: boolean;
   /** Where that console text was saved, run-dir relative. */
   consolePath: string;
   /** The VM's console log, run-dir relative. */
@@ -132,8 +137,8 @@ function lostReason(failure: VmFailure): 'crash' | 'hang' | 'qemu-exit' | 'trans
  * the test the report names, or check's own lines. The running test is not blamed; it goes back
  * to the queue, and its test-begin stays without a test-end (src/record/events.ts).
  */
-function markerNotYetWritten(running: RunningTest, reportTest: string | undefined): boolean {
-  return reportTest !== undefined && reportTest !== running.item.test;
+function markerNotYetWritten(running: RunningTest, reportTest: string | undefined, markedHere: boolean): boolean {
+  return reportTest !== undefined && !(reportTest === running.item.test && markedHere);
 }
 
 /**
@@ -142,9 +147,9 @@ function markerNotYetWritten(running: RunningTest, reportTest: string | undefine
  * after that result (check's checks after a test: a TEST_DEV repair, an unmount; or its delayed
  * work) and before check named the next test, which never began: nobody is blamed.
  */
-export function blamedTest(batch: readonly WorkItem[], finished: ReadonlySet<string>, running: RunningTest | undefined, reportTest?: string): RunningTest | undefined {
-  if (running) return markerNotYetWritten(running, reportTest) ? undefined : running;
-  if (reportTest !== undefined && batch.some((i) => i.test === reportTest && finished.has(itemKey(i)))) return undefined;
+export function blamedTest(batch: readonly WorkItem[], finished: ReadonlySet<string>, running: RunningTest | undefined, reportTest?: string, reportMarkedHere = true): RunningTest | undefined {
+  if (running) return markerNotYetWritten(running, reportTest, reportMarkedHere) ? undefined : running;
+  if (reportTest !== undefined && reportMarkedHere && batch.some((i) => i.test === reportTest && finished.has(itemKey(i)))) return undefined;
   const first = batch.find((i) => !finished.has(itemKey(i)));
   return first ? { item: first, startedAt: Number.NaN } : undefined;
 }
@@ -152,14 +157,14 @@ export function blamedTest(batch: readonly WorkItem[], finished: ReadonlySet<str
 /** Why no test was blamed, for machine-lost: after whose result the crash came. */
 function notBlamedWhy(input: BlameInput, target: RunningTest | undefined): string {
   if (target || input.reportTest === undefined) return '';
-  if (input.running) return ` (after ${input.reportTest}'s result, before ${input.running.item.test} began its work: check's lines between the two, or ${input.reportTest}'s delayed work; ${input.running.item.test} goes back to the queue)`;
-  if (input.batch.some((i) => i.test === input.reportTest)) return ` (after ${input.reportTest}'s result: check's work after that test, or its delayed work)`;
+  if (input.running) return ` (after ${input.reportTest}'s result, before ${input.running.item.test} began its work: check's lines between the two, or ${input.reportTest}'s delayed work; ${input.running.item.test} runs again on a fresh VM)`;
+  if (input.reportMarkedHere !== false && input.batch.some((i) => i.test === input.reportTest)) return ` (after ${input.reportTest}'s result: check's work after that test, or its delayed work)`;
   return '';
 }
 
 export function blame(input: BlameInput): Blame {
   const events: EventInput[] = [];
-  const target = blamedTest(input.batch, input.finished, input.running, input.reportTest);
+  const target = blamedTest(input.batch, input.finished, input.running, input.reportTest, input.reportMarkedHere ?? true);
   let blamed: Blame['blamed'];
   if (target) {
     const { item } = target;
@@ -193,5 +198,13 @@ export function blame(input: BlameInput): Blame {
   });
   const done = new Set(input.finished);
   if (target) done.add(itemKey(target.item));
-  return { events, ...(blamed ? { blamed } : {}), requeue: input.batch.filter((i) => !done.has(itemKey(i))) };
+  // A running test that was not blamed goes back alone, to a fresh VM (workQueue.ts freshVm):
+  // there no earlier marker can excuse it, so a crash that comes again is its own, and a test
+  // cannot take down one used VM after another without being blamed.
+  const spared = !target && input.running ? itemKey(input.running.item) : undefined;
+  return {
+    events,
+    ...(blamed ? { blamed } : {}),
+    requeue: input.batch.filter((i) => !done.has(itemKey(i))).map((i) => (itemKey(i) === spared ? { ...i, freshVm: true } : i)),
+  };
 }

@@ -86,6 +86,11 @@ export class MachineWatch {
     return this.watcher.reportPending;
   }
 
+  /** How many fstests markers the console has shown so far (parsed up to the last chunk). */
+  get markers(): number {
+    return this.watcher.markers;
+  }
+
   /** The console ended (the VM is gone): every report still open comes out. */
   flush(): ConsoleCrash[] {
     return this.watcher.flush();

@@ -21,6 +21,8 @@ export interface ConsoleCrash extends CrashInfo {
   fatal: boolean;
   /** The fstests test that ran when the report began, from the kmsg marker. */
   test?: string;
+  /** How many fstests markers the VM's console had shown when the report began (CrashReport.markerSeq). */
+  markerSeq?: number;
 }
 
 export interface ConsoleWatcher {
@@ -32,6 +34,8 @@ export interface ConsoleWatcher {
   closeReports(): ConsoleCrash[];
   /** Some report has begun and is not complete yet. */
   readonly reportPending: boolean;
+  /** How many fstests markers the console has shown so far. */
+  readonly markers: number;
   /** A fatal report (a panic) has begun but is not complete yet. */
   readonly fatalPending: boolean;
 }

@@ -322,7 +322,7 @@ describe('a kernel crash outside every test', () => {
     const events = base()
       .test('selftest/001', 'vm1', 10, 2, pass)
       .begin('selftest/002', 'vm1', 12)
-      .lost('vm1', 13, 'crash', `${SYSRQ_CRASH.title} (after selftest/001's result, before selftest/002 began its work: check's lines between the two, or selftest/001's delayed work; selftest/002 goes back to the queue)`, SYSRQ_CRASH)
+      .lost('vm1', 13, 'crash', `${SYSRQ_CRASH.title} (after selftest/001's result, before selftest/002 began its work: check's lines between the two, or selftest/001's delayed work; selftest/002 runs again on a fresh VM)`, SYSRQ_CRASH)
       .boot('vm2', 13)
       .test('selftest/002', 'vm2', 22, 2, pass)
       .end('completed', 25)

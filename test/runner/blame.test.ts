@@ -59,12 +59,19 @@ describe('blame', () => {
         type: 'machine-lost',
         reason: 'crash',
         message:
-          "BUG: unable to handle page fault for address: ffff8880deadbeef (after generic/001's result, before generic/002 began its work: check's lines between the two, or generic/001's delayed work; generic/002 goes back to the queue)",
+          "BUG: unable to handle page fault for address: ffff8880deadbeef (after generic/001's result, before generic/002 began its work: check's lines between the two, or generic/001's delayed work; generic/002 runs again on a fresh VM)",
       }),
     ]);
     expect(b.events[0]).not.toHaveProperty('test');
     expect(b.blamed).toBeUndefined();
-    expect(b.requeue.map((i) => i.test)).toEqual(['generic/002', 'generic/003']);
+    expect(b.requeue.map((i) => [i.test, i.freshVm])).toEqual([
+      ['generic/002', true],
+      ['generic/003', false],
+    ]);
+    // The report's generic/002 marker is an earlier batch's (another section's run of it): not this run's either.
+    const earlier = blame({ ...base, failure: { kind: 'crash', crash: { ...panic, test: 'generic/002' } }, reportTest: 'generic/002', reportMarkedHere: false, finished: new Set(['xfs\u0000generic/001']), running: { item: batch[1]!, startedAt: 9_900 } });
+    expect(earlier.blamed).toBeUndefined();
+    expect(earlier.requeue[0]).toMatchObject({ test: 'generic/002', freshVm: true });
     // Its marker written, the running test is blamed (and so it is when no marker names any test).
     const own = blame({ ...base, failure: { kind: 'crash', crash: { ...panic, test: 'generic/002' } }, reportTest: 'generic/002', finished: new Set(['xfs\u0000generic/001']), running: { item: batch[1]!, startedAt: 9_900 } });
     expect(own.blamed?.item.test).toBe('generic/002');

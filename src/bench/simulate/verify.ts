@@ -50,11 +50,21 @@ export function verifyRun(input: {
   const ends = new Map<string, number>();
   const attempts = new Map<string, number[]>();
   const crashedOrHung = new Map<string, string>();
+  /** Per machine, the begin with no end yet. */
+  const open = new Map<string, string>();
   for (const e of events) {
-    if (e.type === 'test-begin') {
+    if (e.type === 'machine-lost') {
+      // A begin whose VM was lost without blaming it: the crash came before the test's own work,
+      // and it runs again (docs/architecture.md, the event rules). Not a begin of its own.
+      const k = open.get(e.machine);
+      if (k !== undefined && e.test === undefined) begins.set(k, (begins.get(k) ?? 1) - 1);
+      open.delete(e.machine);
+    } else if (e.type === 'test-begin') {
       const k = `${key(e.section ?? '', e.test)}#${e.attempt}`;
       begins.set(k, (begins.get(k) ?? 0) + 1);
+      open.set(e.machine, k);
     } else if (e.type === 'test-end') {
+      open.delete(e.machine);
       const k = `${key(e.section ?? '', e.test)}#${e.attempt}`;
       ends.set(k, (ends.get(k) ?? 0) + 1);
       const list = attempts.get(key(e.section ?? '', e.test)) ?? [];
