@@ -2,7 +2,8 @@
  * `kt compare BASE HEAD` / `kt compare BASE... -- HEAD...`: did HEAD regress against BASE? The
  * base runs form a baseline, the head runs are judged against it (src/baseline/compare.ts), so
  * the rules are those of `kt run --baseline` (docs/baseline.md). The exit code is `kt report
- * --baseline`'s (compareOutcome.ts): 1 when the head regressed, 3 when it did not complete
+ * --baseline`'s (compareOutcome.ts): 1 when the head regressed or had a kernel crash outside
+ * every test that the base did not have, 3 when it did not complete
  * (130/143 interrupted), had tests with only kt errors or ran nothing, else 0; 2 for bad input
  * (damaged logs are refused like `kt report` refuses them).
  */

@@ -1,6 +1,6 @@
 /**
  * What `kt compare` concludes about the head: its exit code and whether its headline may be
- * green. The rule is `kt report --baseline`'s (src/cli/reportCommand.ts, docs/baseline.md "Exit
+ * green. The rule is `kt report --baseline`'s (but for a crash outside every test that the base had too) (src/cli/reportCommand.ts, docs/baseline.md "Exit
  * codes"): a head run that did not complete is not a pass, whatever its tests say (3; 130/143
  * when it was interrupted by a signal); else the verdict decides, as record/verdict.ts
  * exitCodeFor does: 1 for regressions or a kernel crash outside every test (here: one the base

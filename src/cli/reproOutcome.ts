@@ -3,9 +3,9 @@
  * decision behind its tally, taken from the repeat's summary. A repeat failed when its test
  * failed, crashed or timed out; when it passed only on a retry (some attempt failed first: that
  * is what a repro counts); or when it passed and the kernel then crashed on the VM that ran it,
- * outside the test (its delayed work, check's unmount after its result). A crash on a VM that
- * never ran the test (a boot's panic) is not the test's: it is named, and the repeat keeps its
- * outcome.
+ * outside the test (its delayed work, check's unmount after its result). A crash on another VM
+ * (a boot's panic, or a VM lost before the attempt that counts) is not counted against the
+ * test: it is named, and the repeat keeps its outcome.
  */
 import { isTestFailure } from '../record/outcome.js';
 import { crashesOutsideTests, finalAttempt, type RunSummary, type SummaryStatus } from '../record/runSummary.js';
@@ -49,6 +49,6 @@ export function repeatOutcome(summary: RunSummary, test: string): RepeatOutcome 
     return { status, result: 'failed', detail: ` on a retry, after attempt ${earlier.attempt} ${o.status}: ${firstLine(why)}` };
   }
   const elsewhere = outside[0];
-  if (elsewhere) return { status, result: 'passed', detail: ` (a kernel crash on ${elsewhere.machines.join(', ')}, which never ran the test, is not counted: ${firstLine(elsewhere.crash.title)})` };
+  if (elsewhere) return { status, result: 'passed', detail: ` (a kernel crash on ${elsewhere.machines.join(', ')}, not after the test's result, is not counted: ${firstLine(elsewhere.crash.title)})` };
   return { status, result: 'passed', detail: '' };
 }

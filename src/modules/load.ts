@@ -94,6 +94,9 @@ export function parseModuleLoadOutput(stdout: string): ModuleLoadOutcome {
   return outcome;
 }
 
+/** Reports of a kernel that is stuck, not dead (src/crash/patterns.ts CrashType). */
+const STALL_TYPES: ReadonlySet<string> = new Set(['hungtask', 'softlockup', 'rcustall', 'hardlockup']);
+
 /** Every failure code starts with E_GUEST_SETUP: the runner treats those as the user's to fix and does not retry. */
 export const MODULE_LOAD_FAILED = 'E_GUEST_SETUP_MODULE_LOAD';
 export const MODULE_LOAD_CRASHED = 'E_GUEST_SETUP_MODULE_CRASH';
@@ -128,7 +131,15 @@ export interface ModuleLoadResult {
    * still up, or the channel dropped; with QEMU's exit status when QEMU had exited by then.
    * Absent: not known (the load is judged as a crash, as before).
    */
-  ended?: { kind: 'timeout'; afterMs: number } | { kind: 'lost'; qemuExitCode?: number | undefined; qemuExited: boolean };
+  ended?:
+    | { kind: 'timeout'; afterMs: number }
+    | {
+        kind: 'lost';
+        qemuExitCode?: number | undefined;
+        qemuExited: boolean;
+        /** The channel dropped as ssh's keepalives went unanswered (QEMU still running): the guest wedged. */
+        keepaliveLost?: boolean;
+      };
 }
 
 /**
@@ -156,6 +167,20 @@ export function moduleLoadError(r: ModuleLoadResult): ModuleLoadError | undefine
   const at = suspect ? r.console.lastIndexOf(loadMarker(suspect.name)) : -1;
   const consoleSinceLoad = at >= 0 ? r.console.slice(at) : r.console;
   const reports = detectCrashes(consoleSinceLoad);
+  const stall = reports.find((c) => !c.fatal && STALL_TYPES.has(c.type));
+  // A load that never returned, with the kernel reporting a stall and nothing fatal (insmod
+  // blocked in the module's init: "INFO: task insmod:… blocked for more than 120 seconds"), or a
+  // channel that timed out: the module hangs. A fatal report is its crash.
+  if (r.exitCode === null && !reports.some((c) => c.fatal) && (stall || (r.ended?.kind === 'timeout' && reports.length > 0))) {
+    const why = (stall ?? reports[0])!;
+    return new ModuleLoadError(
+      MODULE_LOAD_HUNG,
+      `module ${name} (${file}) hung while loading in ${r.machine}: ${why.title}`,
+      "its init function may be waiting forever; the whole report is in the VM's console log in the run directory",
+      name,
+      { title: why.title, type: why.type, excerpt: why.excerpt },
+    );
+  }
   const report = reports.find((c) => c.fatal) ?? reports[0];
   if (report) {
     return new ModuleLoadError(
@@ -174,6 +199,16 @@ export function moduleLoadError(r: ModuleLoadResult): ModuleLoadError | undefine
       MODULE_LOAD_HUNG,
       `module ${name} (${file}) did not finish loading within ${Math.round(r.ended.afterMs / 1000)} s in ${r.machine}, and the kernel reported nothing; console:\n${tail}`,
       "its init function may be waiting forever; `kt shell` boots the same VM to look (cat /proc/$(pgrep insmod)/stack)",
+      name,
+    );
+  }
+  if (r.exitCode === null && r.ended?.kind === 'lost' && r.ended.keepaliveLost) {
+    // QEMU runs on, and the guest stopped answering ssh's keepalives for as long as ssh waits:
+    // a guest wedged in the load, silently (no hung-task detector, or not yet). The module's.
+    return new ModuleLoadError(
+      MODULE_LOAD_HUNG,
+      `${r.machine} stopped answering while loading module ${name} (${file}), and the kernel reported nothing: the load hangs the guest; console:\n${tail}`,
+      "its init function may be waiting forever with interrupts off, or spinning; see the VM's console log in the run directory",
       name,
     );
   }

@@ -7,7 +7,7 @@
 import { HostError } from '../errors.js';
 import { renderLocalConfig } from '../fstests/localConfig.js';
 import type { PreflightOutcome } from '../record/events.js';
-import type { BootResult, Machine } from '../vm/machine.js';
+import { KEEPALIVE_GIVE_UP_MS, TimeoutError, type BootResult, type Machine } from '../vm/machine.js';
 import { moduleLoadError, renderModuleLoad } from '../modules/load.js';
 import {
   GUEST_DEVICE_SERIALS,
@@ -91,20 +91,29 @@ async function loadExtraModules(machine: Machine, signal: AbortSignal | undefine
   let qemuExit: { exitCode: number | undefined } | undefined;
   void machine.transportClosed.then(() => (channelClosed = true));
   void machine.exited.then((e) => (qemuExit = e));
-  const started = Date.now();
+  const started = performance.now();
+  let timedOut = false;
   const load = await machine.exec(renderModuleLoad(), { timeoutMs: SETUP_TIMEOUT_MS, ...(signal ? { signal } : {}) }).catch((err: unknown) => {
     // Stopped by the run: not the module's doing.
     if (signal?.aborted) throw err;
+    timedOut = err instanceof TimeoutError;
     return { exitCode: null, stdout: '', stderr: '' };
   });
+  const elapsedMs = performance.now() - started;
   // The channel died with the load: let the panic report reach the console.
   if (load.exitCode === null) await waitAtMost(machine.exited, MODULE_CRASH_SETTLE_MS);
   const ended =
-    load.exitCode !== null
-      ? undefined
-      : channelClosed || qemuExit || Date.now() - started < SETUP_TIMEOUT_MS
-        ? { kind: 'lost' as const, qemuExited: qemuExit !== undefined, qemuExitCode: qemuExit?.exitCode }
-        : { kind: 'timeout' as const, afterMs: Date.now() - started };
+    load.exitCode === null
+      ? timedOut
+        ? { kind: 'timeout' as const, afterMs: elapsedMs }
+        : {
+            kind: 'lost' as const,
+            qemuExited: qemuExit !== undefined,
+            qemuExitCode: qemuExit?.exitCode,
+            // QEMU runs on and the load had gone on for as long as ssh waits for keepalives.
+            keepaliveLost: channelClosed && qemuExit === undefined && elapsedMs >= KEEPALIVE_GIVE_UP_MS,
+          }
+      : undefined;
   const err = moduleLoadError({ exitCode: load.exitCode, stdout: load.stdout, console: machine.consoleTail(400), machine: machine.name, ...(ended ? { ended } : {}) });
   if (err) throw err;
 }

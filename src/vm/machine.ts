@@ -3,6 +3,8 @@
  * nothing else of src/vm: it never sees QEMU, its argv builder or its transport classes.
  */
 export type { ExecOptions, ExecResult } from './sshTransport.js';
+/** A command that ran past its timeoutMs (Machine.exec rejects with it), and how long a silent guest keeps its channel. */
+export { KEEPALIVE_GIVE_UP_MS, TimeoutError } from './sshTransport.js';
 import type { ExecOptions, ExecResult } from './sshTransport.js';
 
 export interface MachineExit {

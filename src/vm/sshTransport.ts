@@ -30,6 +30,11 @@ export interface ExecResult {
   stderr: string;
 }
 
+const KEEPALIVE_INTERVAL_MS = 10_000;
+const KEEPALIVE_COUNT_MAX = 6;
+/** How long a guest that stopped answering keeps its channel: ssh's keepalives, unanswered. */
+export const KEEPALIVE_GIVE_UP_MS = KEEPALIVE_INTERVAL_MS * KEEPALIVE_COUNT_MAX;
+
 /** The transport was lost: the guest died, sshd died, or the socket closed. */
 export class TransportError extends Error {
   override name = 'TransportError';
@@ -116,8 +121,8 @@ export async function connectSsh(
         },
         // Notice a dead guest even while no command runs; generous because TCG guests under
         // full load answer slowly.
-        keepaliveInterval: 10_000,
-        keepaliveCountMax: 6,
+        keepaliveInterval: KEEPALIVE_INTERVAL_MS,
+        keepaliveCountMax: KEEPALIVE_COUNT_MAX,
       });
     }),
     timeoutMs,

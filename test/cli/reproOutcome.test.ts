@@ -47,7 +47,7 @@ describe('repeatOutcome', () => {
         .end('completed', 20)
         .sorted(),
     );
-    expect(repeatOutcome(summary, T)).toEqual({ status: 'passed', result: 'passed', detail: ` (a kernel crash on vm1, which never ran the test, is not counted: ${SYSRQ_CRASH.title})` });
+    expect(repeatOutcome(summary, T)).toEqual({ status: 'passed', result: 'passed', detail: ` (a kernel crash on vm1, not after the test's result, is not counted: ${SYSRQ_CRASH.title})` });
   });
 
   it('a pass on a retry, after a crash, counts as failed', () => {

@@ -95,3 +95,42 @@ describe('moduleLoadError when the load returned no status', () => {
     expect(reported?.module).toBe('kt_panic');
   });
 });
+
+describe('moduleLoadError for a module whose init blocks', () => {
+  const stdout = '@@KT-MODULE loading kt_block kt_block.ko\n';
+  // kernel/hung_task.c check_hung_task: what the kernel prints for an insmod stuck in D state.
+  const blocked = [
+    '[    5.100000] kt: loading module kt_block',
+    '[  125.500000] INFO: task insmod:211 blocked for more than 120 seconds.',
+    '[  125.500100]       Not tainted 6.1.0-56-cloud-amd64 #1 Debian 6.1.192-2',
+    '[  125.500200] "echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.',
+    '[  125.500300] task:insmod          state:D stack:0     pid:211   ppid:200    flags:0x00004000',
+    '[  125.500400] Call Trace:',
+    '[  125.500500]  <TASK>',
+    '[  125.500600]  __schedule+0x34d/0x9e0',
+    '[  125.500700]  schedule+0x5a/0xd0',
+    '[  125.500800]  kt_block_init+0x1d/0x1000 [kt_block]',
+    '[  125.500900]  do_one_initcall+0x59/0x230',
+    '[  125.501000]  do_init_module+0x4a/0x210',
+    '[  125.501100]  __do_sys_finit_module+0x93/0xf0',
+    '[  125.501200]  do_syscall_64+0x58/0xc0',
+    '[  125.501300]  entry_SYSCALL_64_after_hwframe+0x64/0xce',
+    '[  125.501400]  </TASK>',
+    '',
+  ].join('\n');
+
+  it('is a hang of that module, titled by the hung-task report, not a crash', () => {
+    for (const ended of [{ kind: 'timeout', afterMs: 300_000 } as const, { kind: 'lost', qemuExited: false } as const]) {
+      const err = moduleLoadError({ exitCode: null, stdout, console: blocked, machine: 'vm1', ended });
+      expect(err?.code).toBe(MODULE_LOAD_HUNG);
+      expect(err?.crash?.type).toBe('hungtask');
+      expect(err?.message).toMatch(/^module kt_block \(kt_block\.ko\) hung while loading in vm1: INFO: task hung in /);
+    }
+  });
+
+  it('is a hang when the guest went silent and ssh gave up on its keepalives while QEMU ran on', () => {
+    const err = moduleLoadError({ exitCode: null, stdout, console: '[    5.100000] kt: loading module kt_block\n', machine: 'vm1', ended: { kind: 'lost', qemuExited: false, keepaliveLost: true } });
+    expect(err?.code).toBe(MODULE_LOAD_HUNG);
+    expect(err?.message).toMatch(/^vm1 stopped answering while loading module kt_block \(kt_block\.ko\), and the kernel reported nothing: the load hangs the guest/);
+  });
+});

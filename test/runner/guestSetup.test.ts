@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { createGuestSteps, type PreflightMemo } from '../../src/runner/guestSetup.js';
 import { isFatalBootError } from '../../src/runner/supply.js';
-import type { BootResult, ExecOptions, ExecResult, Machine } from '../../src/vm/machine.js';
+import { TimeoutError, type BootResult, type ExecOptions, type ExecResult, type Machine } from '../../src/vm/machine.js';
 
 /** A Machine whose commands answer by what they contain; it records each. */
 function fakeMachine(answer: (command: string) => ExecResult): Machine & { commands: string[] } {
@@ -115,6 +115,22 @@ describe('a --module load that loses the channel', () => {
     expect(err).toMatchObject({ code: 'E_GUEST_LOST', module: 'kt_hello', message: expect.stringMatching(/^vm1's connection dropped while loading module kt_hello \(kt_hello\.ko\), with no kernel report on its console \(qemu exited 0\)/) });
     expect(isFatalBootError(err)).toBe(false);
   });
+});
+
+describe('a --module load that runs past its deadline', () => {
+  it('is that module hanging (E_GUEST_SETUP_MODULE_HANG: the run stops), told by the error exec rejected with', async () => {
+    const m: Machine = {
+      ...fakeMachine(() => ({ exitCode: 0, stdout: '', stderr: '' })),
+      consoleTail: () => '[    5.100000] kt: loading module kt_block\n',
+      exec: async () => {
+        throw new TimeoutError('guest command "set -u" timed out after 300000 ms');
+      },
+    };
+    const steps = createGuestSteps(SECTIONS, '/src/fstests', { preflight: memo(true), loadModules: true });
+    const err = await steps.setupGuest(m, prepared).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'E_GUEST_SETUP_MODULE_HANG', module: 'kt_block' });
+    expect(isFatalBootError(err)).toBe(true);
+  }, 30_000);
 });
 
 describe("the run's stop signal", () => {
