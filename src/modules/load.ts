@@ -171,7 +171,10 @@ export function moduleLoadError(r: ModuleLoadResult): ModuleLoadError | undefine
   // A load that never returned, with the kernel reporting a stall and nothing fatal (insmod
   // blocked in the module's init: "INFO: task insmod:… blocked for more than 120 seconds"), or a
   // channel that timed out: the module hangs. A fatal report is its crash.
-  if (r.exitCode === null && !reports.some((c) => c.fatal) && (stall || (r.ended?.kind === 'timeout' && reports.length > 0))) {
+  const pvpanic = r.ended?.kind === 'lost' && r.ended.qemuExited && r.ended.qemuExitCode === 1;
+  const silentEnd = r.ended?.kind === 'timeout' || (r.ended?.kind === 'lost' && r.ended.keepaliveLost === true);
+  // A pvpanic exit is a panic, its report cut short or not: never a hang.
+  if (r.exitCode === null && !pvpanic && !reports.some((c) => c.fatal) && (stall || (silentEnd && reports.length > 0))) {
     const why = (stall ?? reports[0])!;
     return new ModuleLoadError(
       MODULE_LOAD_HUNG,

@@ -489,7 +489,8 @@ class BatchRun {
     const target = blamedTest(this.batch, this.finished, this.running, reportTest, reportMarkedHere);
     // Only what happened while the blamed test ran (or, with none running, since the last test
     // ended) explains its end: an earlier test's report is not this one's.
-    const reports = this.running ? this.running.reports : this.idleReports.filter((r) => r.test === undefined || r.test === (target?.item.test ?? reportTest));
+    // An earlier batch's run of the same name (another section) is another run: its reports are not this one's.
+    const reports = this.running ? this.running.reports : this.idleReports.filter((r) => r.test === undefined || (r.test === (target?.item.test ?? reportTest) && (target === undefined || this.markedHere(r))));
     const fatal = reports.find((r) => r.fatal);
     if (fatal && failure.kind !== 'hang' && failure.kind !== 'crash') failure = { kind: 'crash', crash: fatal };
     // No memory dump once the user stopped the run: it takes as long as the guest has memory.

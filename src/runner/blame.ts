@@ -4,12 +4,16 @@
  * shell (batchRun.ts) saves the console, emits the events and hands the rest to the dispatcher.
  *
  * Rules:
- * - The test that was running is blamed — unless the crash report names another test: then the
- *   crash came before the running test's kmsg marker, so before any of its work (blamedTest).
- *   When none was (the VM died between tests, or while
- *   check was mounting TEST_DEV or making SCRATCH_DEV before the first test), the first test of
- *   the batch that has no result yet is blamed: a kernel that dies in mount or mkfs must not
- *   reboot VMs forever, and that test is the one whose set-up killed it.
+ * - The test that was running is blamed — unless the crash report's last kmsg marker is not this
+ *   batch's run of it (another test, or an earlier batch's run of the same name): then the crash
+ *   came before the running test's marker, so before any of its work (blamedTest).
+ *   When none was (the VM died between tests, or while check was mounting TEST_DEV or making
+ *   SCRATCH_DEV before the first test), the first test of the batch that has no result yet is
+ *   blamed: a kernel that dies in mount or mkfs must not reboot VMs forever, and that test is the
+ *   one whose set-up killed it — unless the report's marker is an earlier batch's (that run's
+ *   delayed work may be the cause), or names a test of this batch that has its result.
+ * - A test not blamed for these reasons runs again alone on a fresh VM: there no earlier marker
+ *   can excuse a crash of its own, so the rules above cannot spare it twice.
  * - The blamed test always gets a test-begin (if it had none) and a test-end, then the VM's
  *   machine-lost names it: the record never has to guess (src/record/summarize.ts).
  * - Every other test of the batch without a result goes back to the head of the queue.
@@ -134,8 +138,9 @@ function lostReason(failure: VmFailure): 'crash' | 'hang' | 'qemu-exit' | 'trans
  * writes a test's kmsg marker ("run fstests <test> at …") a few lines after printing its name
  * (fstests' `check`: rm, the expunge check, awk over check.time, then the marker, then the test),
  * so the crash came in between — before anything of the running test ran: the delayed work of
- * the test the report names, or check's own lines. The running test is not blamed; it goes back
- * to the queue, and its test-begin stays without a test-end (src/record/events.ts).
+ * the test the report names, or check's own lines. The same holds when the report's marker is an
+ * earlier batch's run of the same test name (another section). The running test is not blamed; it
+ * runs again on a fresh VM, and its test-begin stays without a test-end (src/record/events.ts).
  */
 function markerNotYetWritten(running: RunningTest, reportTest: string | undefined, markedHere: boolean): boolean {
   return reportTest !== undefined && !(reportTest === running.item.test && markedHere);
@@ -145,11 +150,14 @@ function markerNotYetWritten(running: RunningTest, reportTest: string | undefine
  * Which test is blamed: the running one, else the first of the batch without a result — unless
  * the crash report names a test of the batch that already has its result: then the crash came
  * after that result (check's checks after a test: a TEST_DEV repair, an unmount; or its delayed
- * work) and before check named the next test, which never began: nobody is blamed.
+ * work) and before check named the next test, which never began: nobody is blamed; or the
+ * report's marker is an earlier batch's (this batch's check wrote none yet): nobody is blamed,
+ * and the first test without a result runs again on a fresh VM (blame).
  */
 export function blamedTest(batch: readonly WorkItem[], finished: ReadonlySet<string>, running: RunningTest | undefined, reportTest?: string, reportMarkedHere = true): RunningTest | undefined {
   if (running) return markerNotYetWritten(running, reportTest, reportMarkedHere) ? undefined : running;
   if (reportTest !== undefined && reportMarkedHere && batch.some((i) => i.test === reportTest && finished.has(itemKey(i)))) return undefined;
+  if (reportTest !== undefined && !reportMarkedHere) return undefined;
   const first = batch.find((i) => !finished.has(itemKey(i)));
   return first ? { item: first, startedAt: Number.NaN } : undefined;
 }
@@ -157,7 +165,11 @@ export function blamedTest(batch: readonly WorkItem[], finished: ReadonlySet<str
 /** Why no test was blamed, for machine-lost: after whose result the crash came. */
 function notBlamedWhy(input: BlameInput, target: RunningTest | undefined): string {
   if (target || input.reportTest === undefined) return '';
-  if (input.running) return ` (after ${input.reportTest}'s result, before ${input.running.item.test} began its work: check's lines between the two, or ${input.reportTest}'s delayed work; ${input.running.item.test} runs again on a fresh VM)`;
+  const earlier = input.reportMarkedHere === false;
+  const after = earlier ? `after ${input.reportTest} ran in an earlier batch on this VM` : `after ${input.reportTest}'s result`;
+  if (input.running) return ` (${after}, before ${input.running.item.test} began its work: check's lines between the two, or ${input.reportTest}'s delayed work; ${input.running.item.test} runs again on a fresh VM)`;
+  const first = input.batch.find((i) => !input.finished.has(itemKey(i)));
+  if (earlier) return ` (during check's start-up, ${after}: its delayed work, or check's own${first ? `; ${first.test} runs again on a fresh VM` : ''})`;
   if (input.reportMarkedHere !== false && input.batch.some((i) => i.test === input.reportTest)) return ` (after ${input.reportTest}'s result: check's work after that test, or its delayed work)`;
   return '';
 }
@@ -201,7 +213,8 @@ export function blame(input: BlameInput): Blame {
   // A running test that was not blamed goes back alone, to a fresh VM (workQueue.ts freshVm):
   // there no earlier marker can excuse it, so a crash that comes again is its own, and a test
   // cannot take down one used VM after another without being blamed.
-  const spared = !target && input.running ? itemKey(input.running.item) : undefined;
+  const firstUnfinished = input.batch.find((i) => !input.finished.has(itemKey(i)));
+  const spared = target ? undefined : input.running ? itemKey(input.running.item) : input.reportTest !== undefined && input.reportMarkedHere === false && firstUnfinished ? itemKey(firstUnfinished) : undefined;
   return {
     events,
     ...(blamed ? { blamed } : {}),

@@ -7,7 +7,7 @@
 import { HostError } from '../errors.js';
 import { renderLocalConfig } from '../fstests/localConfig.js';
 import type { PreflightOutcome } from '../record/events.js';
-import { KEEPALIVE_GIVE_UP_MS, TimeoutError, type BootResult, type Machine } from '../vm/machine.js';
+import { TimeoutError, type BootResult, type Machine } from '../vm/machine.js';
 import { moduleLoadError, renderModuleLoad } from '../modules/load.js';
 import {
   GUEST_DEVICE_SERIALS,
@@ -100,8 +100,9 @@ async function loadExtraModules(machine: Machine, signal: AbortSignal | undefine
     return { exitCode: null, stdout: '', stderr: '' };
   });
   const elapsedMs = performance.now() - started;
-  // The channel died with the load: let the panic report reach the console.
-  if (load.exitCode === null) await waitAtMost(machine.exited, MODULE_CRASH_SETTLE_MS);
+  // The channel died with the load: let the panic report reach the console. (Past its deadline
+  // the guest is still up: nothing more is coming.)
+  if (load.exitCode === null && !timedOut) await waitAtMost(machine.exited, MODULE_CRASH_SETTLE_MS);
   const ended =
     load.exitCode === null
       ? timedOut
@@ -110,8 +111,8 @@ async function loadExtraModules(machine: Machine, signal: AbortSignal | undefine
             kind: 'lost' as const,
             qemuExited: qemuExit !== undefined,
             qemuExitCode: qemuExit?.exitCode,
-            // QEMU runs on and the load had gone on for as long as ssh waits for keepalives.
-            keepaliveLost: channelClosed && qemuExit === undefined && elapsedMs >= KEEPALIVE_GIVE_UP_MS,
+            // QEMU runs on, and ssh gave up on the guest's keepalives (the transport says so).
+            keepaliveLost: channelClosed && qemuExit === undefined && machine.channelLostToKeepalive?.() === true,
           }
       : undefined;
   const err = moduleLoadError({ exitCode: load.exitCode, stdout: load.stdout, console: machine.consoleTail(400), machine: machine.name, ...(ended ? { ended } : {}) });

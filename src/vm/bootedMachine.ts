@@ -122,6 +122,10 @@ export class ConsoleBootedMachine implements Machine {
     };
   }
 
+  channelLostToKeepalive(): boolean {
+    return this.transport?.lostToKeepalive === true;
+  }
+
   consoleTail(lines: number): string {
     return this.tail.split(/\r?\n/).slice(-lines).join('\n');
   }

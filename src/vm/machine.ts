@@ -3,8 +3,8 @@
  * nothing else of src/vm: it never sees QEMU, its argv builder or its transport classes.
  */
 export type { ExecOptions, ExecResult } from './sshTransport.js';
-/** A command that ran past its timeoutMs (Machine.exec rejects with it), and how long a silent guest keeps its channel. */
-export { KEEPALIVE_GIVE_UP_MS, TimeoutError } from './sshTransport.js';
+/** A command that ran past its timeoutMs: Machine.exec rejects with it. */
+export { TimeoutError } from './sshTransport.js';
 import type { ExecOptions, ExecResult } from './sshTransport.js';
 
 export interface MachineExit {
@@ -42,6 +42,8 @@ export interface Machine {
   readonly exited: Promise<MachineExit>;
   /** Resolves when the command channel drops. */
   readonly transportClosed: Promise<void>;
+  /** The channel dropped because the guest stopped answering ssh's keepalives (a wedged guest), when known. */
+  channelLostToKeepalive?(): boolean;
   exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
   /** Asks the guest kernel for diagnostics (sysrq keys such as 'w', 't', 'l') without ssh. */
   sysrq(keys: string): Promise<void>;

@@ -32,9 +32,6 @@ export interface ExecResult {
 
 const KEEPALIVE_INTERVAL_MS = 10_000;
 const KEEPALIVE_COUNT_MAX = 6;
-/** How long a guest that stopped answering keeps its channel: ssh's keepalives, unanswered. */
-export const KEEPALIVE_GIVE_UP_MS = KEEPALIVE_INTERVAL_MS * KEEPALIVE_COUNT_MAX;
-
 /** The transport was lost: the guest died, sshd died, or the socket closed. */
 export class TransportError extends Error {
   override name = 'TransportError';
@@ -47,6 +44,8 @@ export interface Transport {
   close(): void;
   /** Resolves when the connection drops for any reason. */
   readonly closed: Promise<void>;
+  /** The connection dropped because the guest stopped answering ssh's keepalives (ssh2's 'client-timeout'). */
+  readonly lostToKeepalive: boolean;
 }
 
 
@@ -78,6 +77,7 @@ export async function connectSsh(
   const closed = new Promise<void>((resolve) => (closedResolve = resolve));
   const watchers: ChannelWatchers = new Set();
   let isClosed = false;
+  let lostToKeepalive = false;
   const lose = () => {
     if (isClosed) return;
     isClosed = true;
@@ -88,7 +88,12 @@ export async function connectSsh(
   };
   client.on('close', lose);
   client.on('end', lose);
-  client.on('error', lose);
+  client.on('error', (err: Error & { level?: string }) => {
+    // ssh2 lib/client.js: "Keepalive timeout", level 'client-timeout', once keepaliveCountMax
+    // keepalives went unanswered — the guest is alive enough for the socket but answers nothing.
+    if (!isClosed && err.level === 'client-timeout') lostToKeepalive = true;
+    lose();
+  });
   sock.on('close', lose);
 
   await withTimeout(
@@ -150,6 +155,9 @@ export async function connectSsh(
       sock.destroy();
     },
     closed,
+    get lostToKeepalive() {
+      return lostToKeepalive;
+    },
   };
 }
 

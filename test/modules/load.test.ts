@@ -128,6 +128,20 @@ describe('moduleLoadError for a module whose init blocks', () => {
     }
   });
 
+  it('a pvpanic exit after a stall report is a crash; a WARNING and then keepalives unanswered is a hang', () => {
+    const pvpanic = moduleLoadError({ exitCode: null, stdout, console: blocked, machine: 'vm1', ended: { kind: 'lost', qemuExited: true, qemuExitCode: 1 } });
+    expect(pvpanic?.code).toBe(MODULE_LOAD_CRASHED);
+    const warned = [
+      '[    5.100000] kt: loading module kt_block',
+      '[    5.200000] WARNING: CPU: 0 PID: 211 at kt_block.c:12 kt_block_init+0x1d/0x1000 [kt_block]',
+      '[    5.200100] ---[ end trace 0000000000000000 ]---',
+      '',
+    ].join('\n');
+    const wedged = moduleLoadError({ exitCode: null, stdout, console: warned, machine: 'vm1', ended: { kind: 'lost', qemuExited: false, keepaliveLost: true } });
+    expect(wedged?.code).toBe(MODULE_LOAD_HUNG);
+    expect(wedged?.message).toMatch(/^module kt_block \(kt_block\.ko\) hung while loading in vm1: WARNING/);
+  });
+
   it('is a hang when the guest went silent and ssh gave up on its keepalives while QEMU ran on', () => {
     const err = moduleLoadError({ exitCode: null, stdout, console: '[    5.100000] kt: loading module kt_block\n', machine: 'vm1', ended: { kind: 'lost', qemuExited: false, keepaliveLost: true } });
     expect(err?.code).toBe(MODULE_LOAD_HUNG);

@@ -79,6 +79,22 @@ describe('blame', () => {
     expect(unmarked.blamed?.item.test).toBe('generic/002');
   });
 
+  it("during check's start-up on a used VM, a crash whose marker is an earlier batch's blames nobody; the first test runs again on a fresh VM", () => {
+    const panic: ConsoleCrash = { title: 'kernel BUG at fs/xfs/xfs_inode.c:1812!', type: 'bug', fingerprint: 'b3', excerpt: '', fatal: true, test: 'generic/001', markerSeq: 4 };
+    const b = blame({ ...base, failure: { kind: 'crash', crash: panic }, reportTest: 'generic/001', reportMarkedHere: false, finished: new Set() });
+    expect(b.blamed).toBeUndefined();
+    expect(b.events).toEqual([
+      expect.objectContaining({ type: 'machine-lost', message: "kernel BUG at fs/xfs/xfs_inode.c:1812! (during check's start-up, after generic/001 ran in an earlier batch on this VM: its delayed work, or check's own; generic/001 runs again on a fresh VM)" }),
+    ]);
+    expect(b.requeue.map((i) => [i.test, i.freshVm])).toEqual([
+      ['generic/001', true],
+      ['generic/002', false],
+      ['generic/003', false],
+    ]);
+    // On the fresh VM no marker came before: the same crash blames the first test.
+    expect(blame({ ...base, failure: { kind: 'crash', crash: { ...panic, test: undefined } }, finished: new Set() }).blamed?.item.test).toBe('generic/001');
+  });
+
   it('with every test finished, blames nobody and requeues nothing', () => {
     const failure: VmFailure = { kind: 'transport', message: 'gone' };
     const b = blame({ ...base, failure, finished: new Set(batch.map((i) => `xfs\u0000${i.test}`)) });

@@ -131,6 +131,24 @@ describe('a --module load that runs past its deadline', () => {
     expect(err).toMatchObject({ code: 'E_GUEST_SETUP_MODULE_HANG', module: 'kt_block' });
     expect(isFatalBootError(err)).toBe(true);
   }, 30_000);
+
+  it('is that module hanging when ssh gave up on the keepalives of a guest QEMU still runs (the transport says so)', async () => {
+    let close!: () => void;
+    const closed = new Promise<void>((resolve) => (close = resolve));
+    const m: Machine = {
+      ...fakeMachine(() => ({ exitCode: 0, stdout: '', stderr: '' })),
+      transportClosed: closed,
+      channelLostToKeepalive: () => true,
+      consoleTail: () => '[    5.100000] kt: loading module kt_block\n',
+      exec: async () => {
+        close();
+        throw new Error('connection lost while running: set -u');
+      },
+    };
+    const steps = createGuestSteps(SECTIONS, '/src/fstests', { preflight: memo(true), loadModules: true });
+    const err = await steps.setupGuest(m, prepared).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'E_GUEST_SETUP_MODULE_HANG', message: expect.stringMatching(/^vm1 stopped answering while loading module kt_block/) });
+  }, 30_000);
 });
 
 describe("the run's stop signal", () => {
