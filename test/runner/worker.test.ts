@@ -413,7 +413,7 @@ describe('Worker and a delayed report across sections', () => {
   class SectionsMachine extends FakeMachineBase {
     constructor(
       name: string,
-      private readonly runs: { console: string; stdout: string }[],
+      private readonly runs: { console: string; stdout: string; exit?: MachineExit }[],
     ) {
       super(name);
     }
@@ -429,9 +429,77 @@ describe('Worker and a delayed report across sections', () => {
       await tick();
       opts.onStdout?.(Buffer.from(run.stdout));
       await tick();
+      if (run.exit) {
+        this.end(run.exit);
+        throw new Error('connection lost');
+      }
       return { exitCode: 0, stdout: run.stdout, stderr: '' };
     }
   }
+
+  async function runSections(runs: { console: string; stdout: string; exit?: MachineExit }[], work: { section: string; test: string }[]): Promise<EventInput[]> {
+    const events: EventInput[] = [];
+    const stopSignal = new AbortController().signal;
+    let n = 0;
+    const supply = new MachineSupply(
+      { emit: (e) => void events.push(e), createMachine: async () => new SectionsMachine(`vm${++n}`, n === 1 ? runs : [{ console: '', stdout: 'generic/001        3s\n' }]), setupGuest: async () => 'ran' as const, createConsoleWatcher, prepareSection: async () => {}, consoleLogOf: (m) => `console/${m.name}.log`, stopSignal, maxBootFailures: 3 },
+      0,
+    );
+    const worker = new Worker({
+      dispatcher: new Dispatcher(work),
+      emit: (e) => events.push(e),
+      supply,
+      prepareSection: async () => {},
+      checkCommand: (items) => renderCheckCommand(items[0]!.section, items.map((i) => i.test)),
+      guestResultDir: (s) => `/run/kt/results/${s}`,
+      createCheckStream,
+      batchSize: () => 10,
+      deadlineSec: () => 3600,
+      saveArtifact: (item, ext) => `results/${item.section}/${item.test}.${ext}`,
+      consoleLogOf: (m) => `console/${m.name}.log`,
+      stopSignal,
+      maxBootFailures: 3,
+      timing: { consoleQuietMs: 20, transportGraceMs: 20, crashExitGraceMs: 50 },
+    });
+    try {
+      await worker.run();
+    } finally {
+      await supply.dispose();
+    }
+    return events;
+  }
+
+  it("does not explain this section's run of a test by the hung-task report of the previous section's run of it", async () => {
+    // xfs/4k's generic/001 leaves a task blocked; its report comes as xfs/1k's check starts, and
+    // then QEMU is killed before check names xfs/1k's generic/001.
+    const hung = [
+      '[  130.000001] INFO: task kworker/u4:2:57 blocked for more than 120 seconds.',
+      '[  130.000002]       Not tainted 6.1.0-56-cloud-amd64 #1 Debian 6.1.192-2',
+      '[  130.000003] "echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.',
+      '[  130.000004] task:kworker/u4:2    state:D stack:0     pid:57    ppid:2      flags:0x00004000',
+      '[  130.000005] Call Trace:',
+      '[  130.000006]  <TASK>',
+      '[  130.000007]  __schedule+0x34d/0x9e0',
+      '[  130.000008]  schedule+0x5a/0xd0',
+      '[  130.000009]  xfs_ail_push_all_sync+0xb9/0x100 [xfs]',
+      '[  130.000010]  process_one_work+0x1c7/0x380',
+      '[  130.000011]  </TASK>',
+      '',
+    ].join('\n');
+    const events = await runSections(
+      [
+        { console: '[   10.000001] run fstests generic/001 at 2026-12-04 06:00:00\n', stdout: 'generic/001        3s\n' },
+        { console: hung, stdout: '', exit: { exitCode: undefined, signal: 'SIGKILL', stderr: '' } },
+      ],
+      [
+        { section: 'xfs/4k', test: 'generic/001' },
+        { section: 'xfs/1k', test: 'generic/001' },
+      ],
+    );
+    const end = events.find((e) => e.type === 'test-end' && e.section === 'xfs/1k' && e.machine === 'vm1');
+    expect(end?.type === 'test-end' && end.outcome).toMatchObject({ status: 'error', message: expect.stringMatching(/^qemu was killed by SIGKILL/) });
+    expect(end?.type === 'test-end' && 'crash' in end.outcome && end.outcome.crash).toBeFalsy();
+  }, 30_000);
 
   it("ties a WARNING that names a test of the previous section's batch to that section's attempt, not to the same test queued in this batch", async () => {
     const events: EventInput[] = [];
