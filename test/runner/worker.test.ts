@@ -502,48 +502,23 @@ describe('Worker and a delayed report across sections', () => {
   }, 30_000);
 
   it("ties a WARNING that names a test of the previous section's batch to that section's attempt, not to the same test queued in this batch", async () => {
-    const events: EventInput[] = [];
-    const stopSignal = new AbortController().signal;
     // Section xfs/4k runs generic/001 (its kmsg marker is the last on the console); then section
     // xfs/1k's check starts, and before it names its first test the delayed work of
     // xfs/4k's generic/001 warns. xfs/1k's own generic/001 is queued, not begun.
-    const machine = new SectionsMachine('vm1', [
+    const events = await runSections(
+      [
       { console: '[   10.000001] run fstests generic/001 at 2026-12-04 06:00:00\n', stdout: 'generic/001        3s\n' },
       {
         console: '[   20.000001] WARNING: CPU: 1 PID: 57 at fs/xfs/xfs_inode.c:1812 xfs_inactive+0x1a/0x2c0 [xfs]\n[   20.000100] ---[ end trace 0000000000000000 ]---\n',
         stdout: 'generic/002        3s\ngeneric/001        3s\n',
       },
-    ]);
-    const dispatcher = new Dispatcher([
-      { section: 'xfs/4k', test: 'generic/001' },
-      { section: 'xfs/1k', test: 'generic/002' },
-      { section: 'xfs/1k', test: 'generic/001' },
-    ]);
-    const supply = new MachineSupply(
-      { emit: (e) => void events.push(e), createMachine: async () => machine, setupGuest: async () => 'ran' as const, createConsoleWatcher, prepareSection: async () => {}, consoleLogOf: (m) => `console/${m.name}.log`, stopSignal, maxBootFailures: 3 },
-      0,
+      ],
+      [
+        { section: 'xfs/4k', test: 'generic/001' },
+        { section: 'xfs/1k', test: 'generic/002' },
+        { section: 'xfs/1k', test: 'generic/001' },
+      ],
     );
-    const worker = new Worker({
-      dispatcher,
-      emit: (e) => events.push(e),
-      supply,
-      prepareSection: async () => {},
-      checkCommand: (items) => renderCheckCommand(items[0]!.section, items.map((i) => i.test)),
-      guestResultDir: (s) => `/run/kt/results/${s}`,
-      createCheckStream,
-      batchSize: () => 10,
-      deadlineSec: () => 3600,
-      saveArtifact: (item, ext) => `results/${item.section}/${item.test}.${ext}`,
-      consoleLogOf: (m) => `console/${m.name}.log`,
-      stopSignal,
-      maxBootFailures: 3,
-      timing: { consoleQuietMs: 20 },
-    });
-    try {
-      await worker.run();
-    } finally {
-      await supply.dispose();
-    }
     expect(events.filter((e) => e.type === 'test-end').map((e) => e.type === 'test-end' && `${e.section} ${e.test}`)).toEqual(['xfs/4k generic/001', 'xfs/1k generic/002', 'xfs/1k generic/001']);
     const reports = events.filter((e) => e.type === 'console-report');
     expect(reports).toHaveLength(1);
