@@ -354,6 +354,21 @@ describe('Worker and non-fatal kernel reports', () => {
   }, 30_000);
 });
 
+/** A worker over sections: each section's check results in its own directory. */
+function sectionsWorker(deps: Pick<WorkerDeps, 'dispatcher' | 'emit' | 'supply' | 'prepareSection' | 'stopSignal'> & Partial<WorkerDeps>): Worker {
+  return new Worker({
+    checkCommand: (items) => renderCheckCommand(items[0]!.section, items.map((i) => i.test)),
+    guestResultDir: (s) => `/run/kt/results/${s}`,
+    createCheckStream,
+    batchSize: () => 10,
+    deadlineSec: () => 3600,
+    saveArtifact: (item, ext) => `results/${item.section}/${item.test}.${ext}`,
+    consoleLogOf: (m) => `console/${m.name}.log`,
+    maxBootFailures: 3,
+    ...deps,
+  });
+}
+
 describe('Worker across sections', () => {
   it('re-formats the same VM when its next batch is of another section', async () => {
     const prepared: string[] = [];
@@ -382,21 +397,7 @@ describe('Worker across sections', () => {
       },
       0,
     );
-    const worker = new Worker({
-      dispatcher,
-      emit: (e) => events.push(e),
-      supply,
-      prepareSection,
-      checkCommand: (items) => renderCheckCommand(items[0]!.section, items.map((i) => i.test)),
-      guestResultDir: (s) => `/run/kt/results/${s}`,
-      createCheckStream,
-      batchSize: () => 10,
-      deadlineSec: () => 3600,
-      saveArtifact: (item, ext) => `results/${item.section}/${item.test}.${ext}`,
-      consoleLogOf: (m) => `console/${m.name}.log`,
-      stopSignal,
-      maxBootFailures: 3,
-    });
+    const worker = sectionsWorker({ dispatcher, emit: (e) => void events.push(e), supply, prepareSection, stopSignal });
     await worker.run();
     await supply.dispose();
     expect(machines).toHaveLength(1);
@@ -445,20 +446,12 @@ describe('Worker and a delayed report across sections', () => {
       { emit: (e) => void events.push(e), createMachine: async () => new SectionsMachine(`vm${++n}`, n === 1 ? runs : [{ console: '', stdout: 'generic/001        3s\n' }]), setupGuest: async () => 'ran' as const, createConsoleWatcher, prepareSection: async () => {}, consoleLogOf: (m) => `console/${m.name}.log`, stopSignal, maxBootFailures: 3 },
       0,
     );
-    const worker = new Worker({
+    const worker = sectionsWorker({
       dispatcher: new Dispatcher(work),
-      emit: (e) => events.push(e),
+      emit: (e) => void events.push(e),
       supply,
       prepareSection: async () => {},
-      checkCommand: (items) => renderCheckCommand(items[0]!.section, items.map((i) => i.test)),
-      guestResultDir: (s) => `/run/kt/results/${s}`,
-      createCheckStream,
-      batchSize: () => 10,
-      deadlineSec: () => 3600,
-      saveArtifact: (item, ext) => `results/${item.section}/${item.test}.${ext}`,
-      consoleLogOf: (m) => `console/${m.name}.log`,
       stopSignal,
-      maxBootFailures: 3,
       timing: { consoleQuietMs: 20, transportGraceMs: 20, crashExitGraceMs: 50 },
     });
     try {
