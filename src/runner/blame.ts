@@ -155,28 +155,40 @@ function markerNotYetWritten(running: RunningTest, reportTest: string | undefine
  * and the first test without a result runs again on a fresh VM (blame).
  */
 export function blamedTest(batch: readonly WorkItem[], finished: ReadonlySet<string>, running: RunningTest | undefined, reportTest?: string, reportMarkedHere = true): RunningTest | undefined {
-  if (running) return markerNotYetWritten(running, reportTest, reportMarkedHere) ? undefined : running;
-  if (reportTest !== undefined && reportMarkedHere && batch.some((i) => i.test === reportTest && finished.has(itemKey(i)))) return undefined;
-  if (reportTest !== undefined && !reportMarkedHere) return undefined;
-  const first = batch.find((i) => !finished.has(itemKey(i)));
-  return first ? { item: first, startedAt: Number.NaN } : undefined;
+  return decide({ batch, finished, running, reportTest, reportMarkedHere }).blamed;
 }
 
-/** Why no test was blamed, for machine-lost: after whose result the crash came. */
-function notBlamedWhy(input: BlameInput, target: RunningTest | undefined): string {
-  if (target || input.reportTest === undefined) return '';
-  const earlier = input.reportMarkedHere === false;
-  const after = earlier ? `after ${input.reportTest} ran in an earlier batch on this VM` : `after ${input.reportTest}'s result`;
-  if (input.running) return ` (${after}, before ${input.running.item.test} began its work: check's lines between the two, or ${input.reportTest}'s delayed work; ${input.running.item.test} runs again on a fresh VM)`;
-  const first = input.batch.find((i) => !input.finished.has(itemKey(i)));
-  if (earlier) return ` (during check's start-up, ${after}: its delayed work, or check's own${first ? `; ${first.test} runs again on a fresh VM` : ''})`;
-  if (input.reportMarkedHere !== false && input.batch.some((i) => i.test === input.reportTest)) return ` (after ${input.reportTest}'s result: check's work after that test, or its delayed work)`;
-  return '';
+/** Who is blamed, who is spared (runs again on a fresh VM), and machine-lost's words for a crash that blames nobody. */
+interface Decision {
+  blamed?: RunningTest;
+  spared?: WorkItem;
+  why: string;
+}
+
+/** The one place the rules of the header are decided (blamedTest and blame both ask it). */
+function decide(input: { batch: readonly WorkItem[]; finished: ReadonlySet<string>; running?: RunningTest | undefined; reportTest?: string | undefined; reportMarkedHere?: boolean | undefined }): Decision {
+  const { batch, finished, running, reportTest } = input;
+  const markedHere = input.reportMarkedHere ?? true;
+  const first = batch.find((i) => !finished.has(itemKey(i)));
+  if (reportTest === undefined) {
+    if (running) return { blamed: running, why: '' };
+    return { ...(first ? { blamed: { item: first, startedAt: Number.NaN } } : {}), why: '' };
+  }
+  const after = markedHere ? `after ${reportTest}'s result` : `after ${reportTest} ran in an earlier batch on this VM`;
+  if (running) {
+    if (!markerNotYetWritten(running, reportTest, markedHere)) return { blamed: running, why: '' };
+    const name = running.item.test;
+    return { spared: running.item, why: ` (${after}, before ${name} began its work: check's lines between the two, or ${reportTest}'s delayed work; ${name} runs again on a fresh VM)` };
+  }
+  if (!markedHere) return { ...(first ? { spared: first } : {}), why: ` (during check's start-up, ${after}: its delayed work, or check's own${first ? `; ${first.test} runs again on a fresh VM` : ''})` };
+  if (batch.some((i) => i.test === reportTest && finished.has(itemKey(i)))) return { why: ` (${after}: check's work after that test, or its delayed work)` };
+  return { ...(first ? { blamed: { item: first, startedAt: Number.NaN } } : {}), why: '' };
 }
 
 export function blame(input: BlameInput): Blame {
   const events: EventInput[] = [];
-  const target = blamedTest(input.batch, input.finished, input.running, input.reportTest, input.reportMarkedHere ?? true);
+  const decision = decide(input);
+  const target = decision.blamed;
   let blamed: Blame['blamed'];
   if (target) {
     const { item } = target;
@@ -202,7 +214,7 @@ export function blame(input: BlameInput): Blame {
     type: 'machine-lost',
     machine: input.machine,
     reason: lostReason(input.failure),
-    message: `${input.failure.kind === 'crash' ? input.failure.crash.title : input.failure.message}${notBlamedWhy(input, target)}`,
+    message: `${input.failure.kind === 'crash' ? input.failure.crash.title : input.failure.message}${decision.why}`,
     ...(target ? { test: target.item.test, section: target.item.section } : {}),
     ...(crash ? { crash } : {}),
     consoleLog: input.consoleLog,
@@ -213,8 +225,7 @@ export function blame(input: BlameInput): Blame {
   // A running test that was not blamed goes back alone, to a fresh VM (workQueue.ts freshVm):
   // there no earlier marker can excuse it, so a crash that comes again is its own, and a test
   // cannot take down one used VM after another without being blamed.
-  const firstUnfinished = input.batch.find((i) => !input.finished.has(itemKey(i)));
-  const spared = target ? undefined : input.running ? itemKey(input.running.item) : input.reportTest !== undefined && input.reportMarkedHere === false && firstUnfinished ? itemKey(firstUnfinished) : undefined;
+  const spared = decision.spared ? itemKey(decision.spared) : undefined;
   return {
     events,
     ...(blamed ? { blamed } : {}),
