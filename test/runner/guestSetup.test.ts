@@ -95,23 +95,35 @@ describe('setupGuest', () => {
   });
 });
 
+/** A Machine whose module load drops the channel (its console shows only the load's marker). */
+function droppingMachine(module: string, extra: Partial<Machine> & { qemuExitsWithIt?: boolean } = {}): Machine {
+  const { qemuExitsWithIt, ...rest } = extra;
+  let close!: () => void;
+  const closed = new Promise<void>((resolve) => (close = resolve));
+  return {
+    ...fakeMachine(() => ({ exitCode: 0, stdout: '', stderr: '' })),
+    transportClosed: closed,
+    ...(qemuExitsWithIt ? { exited: closed.then(() => ({ exitCode: 0, signal: undefined, stderr: '' })) } : {}),
+    consoleTail: () => `[    5.100000] kt: loading module ${module}\n`,
+    exec: async () => {
+      close();
+      throw new Error('connection lost while running: set -u');
+    },
+    ...rest,
+  };
+}
+
+/** The error the guest set-up's module load ends in. */
+function moduleLoadFailure(m: Machine): Promise<unknown> {
+  return createGuestSteps(SECTIONS, '/src/fstests', { preflight: memo(true), loadModules: true })
+    .setupGuest(m, prepared)
+    .catch((e: unknown) => e);
+}
+
 describe('a --module load that loses the channel', () => {
   it('is a lost VM (E_GUEST_LOST: another boot is tried) when the kernel reported nothing, and QEMU did not exit through pvpanic', async () => {
-    let close!: () => void;
-    const closed = new Promise<void>((resolve) => (close = resolve));
-    const m: Machine = {
-      ...fakeMachine(() => ({ exitCode: 0, stdout: '', stderr: '' })),
-      transportClosed: closed,
-      // QEMU exits at once with the channel (sshd gone, say): no 10 s wait for a report.
-      exited: closed.then(() => ({ exitCode: 0, signal: undefined, stderr: '' })),
-      consoleTail: () => '[    5.100000] kt: loading module kt_hello\n',
-      exec: async () => {
-        close();
-        throw new Error('connection lost while running: set -u');
-      },
-    };
-    const steps = createGuestSteps(SECTIONS, '/src/fstests', { preflight: memo(true), loadModules: true });
-    const err = await steps.setupGuest(m, prepared).catch((e: unknown) => e);
+    // QEMU exits at once with the channel (sshd gone, say): no 10 s wait for a report.
+    const err = await moduleLoadFailure(droppingMachine('kt_hello', { qemuExitsWithIt: true }));
     expect(err).toMatchObject({ code: 'E_GUEST_LOST', module: 'kt_hello', message: expect.stringMatching(/^vm1's connection dropped while loading module kt_hello \(kt_hello\.ko\), with no kernel report on its console \(qemu exited 0\)/) });
     expect(isFatalBootError(err)).toBe(false);
   });
@@ -119,34 +131,19 @@ describe('a --module load that loses the channel', () => {
 
 describe('a --module load that runs past its deadline', () => {
   it('is that module hanging (E_GUEST_SETUP_MODULE_HANG: the run stops), told by the error exec rejected with', async () => {
-    const m: Machine = {
-      ...fakeMachine(() => ({ exitCode: 0, stdout: '', stderr: '' })),
-      consoleTail: () => '[    5.100000] kt: loading module kt_block\n',
-      exec: async () => {
-        throw new TimeoutError('guest command "set -u" timed out after 300000 ms');
-      },
-    };
-    const steps = createGuestSteps(SECTIONS, '/src/fstests', { preflight: memo(true), loadModules: true });
-    const err = await steps.setupGuest(m, prepared).catch((e: unknown) => e);
+    const err = await moduleLoadFailure(
+      droppingMachine('kt_block', {
+        exec: async () => {
+          throw new TimeoutError('guest command "set -u" timed out after 300000 ms');
+        },
+      }),
+    );
     expect(err).toMatchObject({ code: 'E_GUEST_SETUP_MODULE_HANG', module: 'kt_block' });
     expect(isFatalBootError(err)).toBe(true);
   }, 30_000);
 
   it('is that module hanging when ssh gave up on the keepalives of a guest QEMU still runs (the transport says so)', async () => {
-    let close!: () => void;
-    const closed = new Promise<void>((resolve) => (close = resolve));
-    const m: Machine = {
-      ...fakeMachine(() => ({ exitCode: 0, stdout: '', stderr: '' })),
-      transportClosed: closed,
-      channelLostToKeepalive: () => true,
-      consoleTail: () => '[    5.100000] kt: loading module kt_block\n',
-      exec: async () => {
-        close();
-        throw new Error('connection lost while running: set -u');
-      },
-    };
-    const steps = createGuestSteps(SECTIONS, '/src/fstests', { preflight: memo(true), loadModules: true });
-    const err = await steps.setupGuest(m, prepared).catch((e: unknown) => e);
+    const err = await moduleLoadFailure(droppingMachine('kt_block', { channelLostToKeepalive: () => true }));
     expect(err).toMatchObject({ code: 'E_GUEST_SETUP_MODULE_HANG', message: expect.stringMatching(/^vm1 stopped answering while loading module kt_block/) });
   }, 30_000);
 });
