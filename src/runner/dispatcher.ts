@@ -50,9 +50,9 @@ export class Dispatcher {
 
   /**
    * Next batch, preferring `section` (the one the asking VM is set up for); null when all work
-   * is done or the run stopped.
+   * is done or the run stopped. `usedVm`: the asking VM ran tests already (WorkQueue.take).
    */
-  async next(size: (remaining: number) => number, section?: string): Promise<WorkItem[] | null> {
+  async next(size: (remaining: number) => number, section?: string, usedVm = false): Promise<WorkItem[] | null> {
     for (;;) {
       if (this.stopped) return null;
       if (this.queue.size > 0) {
@@ -61,8 +61,8 @@ export class Dispatcher {
           ? this.queue.take(t.maxBatch, section, {
               ...batchBudget(this.queue.estimatedSec(t.estimateSec) + this.inFlightSec, t.workers, this.checkStartupSec()),
               estimate: t.estimateSec,
-            })
-          : this.queue.take(size(this.queue.size), section);
+            }, usedVm)
+          : this.queue.take(size(this.queue.size), section, undefined, usedVm);
         this.inFlight += batch.length;
         this.inFlightSec += this.secondsOf(batch);
         return batch;

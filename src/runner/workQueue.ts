@@ -47,12 +47,18 @@ export class WorkQueue {
    * re-formats only when its section has no work left. With a `budget`, the batch also ends
    * before the first item that would take its estimated seconds past `budget.sec`, once it holds
    * `budget.minSec` (the first item is always taken; the queue's order is kept).
+   *
+   * `usedVm`: the asking VM ran tests already, so a fresh-VM item would cost it its healthy VM
+   * (worker.ts retires it). It takes the other work and leaves such an item to a VM that comes
+   * fresh — the replacement of the lost VM whose spared test it usually is (blame.ts) — and takes
+   * one only when nothing else is queued, so no item waits for a VM that never comes.
    */
-  take(n: number, prefer?: string, budget?: { sec: number; minSec?: number; estimate(item: WorkItem): number }): WorkItem[] {
+  take(n: number, prefer?: string, budget?: { sec: number; minSec?: number; estimate(item: WorkItem): number }, usedVm = false): WorkItem[] {
     if (n <= 0 || this.items.length === 0) return [];
     const head = this.items[0]!;
-    if (head.freshVm) return this.items.splice(0, 1);
-    let section = head.section;
+    if (head.freshVm && (!usedVm || this.items.every((i) => i.freshVm))) return this.items.splice(0, 1);
+    // Not undefined: the head is such an item, or a used VM found one to take instead.
+    let section = this.items.find((i) => !i.freshVm)!.section;
     if (prefer !== undefined && prefer !== section && this.items.some((i) => i.section === prefer && !i.freshVm)) section = prefer;
     const taken: WorkItem[] = [];
     const rest: WorkItem[] = [];

@@ -39,7 +39,8 @@ export class Worker {
     const d = this.deps;
     try {
       for (;;) {
-        const batch = await d.dispatcher.next((remaining) => d.batchSize(remaining), this.slot?.section);
+        // A VM that ran tests leaves a fresh-VM item to one that did not, when it can (WorkQueue.take).
+        const batch = await d.dispatcher.next((remaining) => d.batchSize(remaining), this.slot?.section, (this.slot?.tests ?? 0) > 0);
         if (!batch) break;
         if (d.stopSignal.aborted) {
           d.dispatcher.drop(batch);

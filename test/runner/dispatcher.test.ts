@@ -30,6 +30,35 @@ describe('WorkQueue', () => {
     q.pushFront([{ section: 'a', test: 't0', attempt: 2, freshVm: true }]);
     expect(q.take(10).map((i) => i.test)).toEqual(['t0']);
   });
+
+  it('leaves an item that needs a fresh VM to a VM that ran nothing while other work is queued', () => {
+    const q = new WorkQueue(work(['a', 't1'], ['a', 't2']));
+    q.pushFront([{ section: 'a', test: 't0', attempt: 1, freshVm: true }]);
+    // A used VM would have to give up its healthy VM for t0: it takes the rest instead.
+    expect(q.take(10, 'a', undefined, true).map((i) => i.test)).toEqual(['t1', 't2']);
+    expect(q.size).toBe(1);
+    // The lost VM's replacement, fresh, takes it.
+    expect(q.take(10, undefined, undefined, false).map((i) => i.test)).toEqual(['t0']);
+  });
+
+  it('gives a used VM an item that needs a fresh VM when nothing else is queued, so it never waits forever', () => {
+    const q = new WorkQueue([]);
+    q.pushBack([
+      { section: 'a', test: 't1', attempt: 2, freshVm: true },
+      { section: 'a', test: 't2', attempt: 2, freshVm: true },
+    ]);
+    expect(q.take(10, 'a', undefined, true).map((i) => i.test)).toEqual(['t1']);
+    expect(q.take(10, 'a', undefined, true).map((i) => i.test)).toEqual(['t2']);
+    expect(q.size).toBe(0);
+  });
+
+  it("a used VM skips a fresh-VM item at the head for its own section's work, or the next section's", () => {
+    const q = new WorkQueue(work(['b', 't2'], ['a', 't3']));
+    q.pushFront([{ section: 'a', test: 't1', attempt: 1, freshVm: true }]);
+    expect(q.take(10, 'a', undefined, true).map((i) => `${i.section} ${i.test}`)).toEqual(['a t3']);
+    expect(q.take(10, 'a', undefined, true).map((i) => `${i.section} ${i.test}`)).toEqual(['b t2']);
+    expect(q.take(10, 'a', undefined, true).map((i) => `${i.section} ${i.test}`)).toEqual(['a t1']);
+  });
 });
 
 describe('Dispatcher', () => {
@@ -42,6 +71,15 @@ describe('Dispatcher', () => {
     expect(retry).toEqual([{ section: 'a', test: 't1', attempt: 2, freshVm: true }]);
     d.finish(retry[0]!, { status: 'failed', message: 'x' });
     expect(await d.next(() => 10)).toBeNull();
+  });
+
+  it('hands a used VM the other work and a spared test to the VM that comes fresh', async () => {
+    const d = new Dispatcher(work(['a', 't1'], ['a', 't2'], ['a', 't3']));
+    const [t1] = (await d.next(() => 1))!;
+    // Its VM was lost and t1 not blamed: t1 goes back alone, for a fresh VM (blame.ts).
+    d.requeue([{ ...t1!, freshVm: true }]);
+    expect((await d.next(() => 10, 'a', true))!.map((i) => i.test)).toEqual(['t2', 't3']);
+    expect(await d.next(() => 10, 'a', false)).toEqual([{ section: 'a', test: 't1', attempt: 1, freshVm: true }]);
   });
 
   it('never retries a notrun or an infrastructure error', async () => {
