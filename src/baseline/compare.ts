@@ -5,9 +5,11 @@
  * run, and the tests whose duration changed most.
  */
 import { crashesOutsideTests, type RunInfo, type RunSummary, type TestResult } from '../record/runSummary.js';
+import type { CrashInfo } from '../record/outcome.js';
 import type { RunVerdict, TestVerdict } from '../record/verdict.js';
 import { emptyBaseline } from './format.js';
 import { judge } from './judge.js';
+import { titleRecorded } from './legacyTitles.js';
 import { updateBaseline } from './update.js';
 
 /** How many duration changes a comparison lists. */
@@ -72,12 +74,19 @@ export interface Comparison {
   crashesOutside: OutsideCrash[];
 }
 
-/** The head's crashes outside every test, each marked when a base run had its title outside its tests too. */
+/**
+ * The head's crashes outside every test, each marked when a base run had it outside its tests
+ * too — by the rules a baseline judges a test's crash by (judge.ts): its title, or the legacy
+ * assertion-helper title it once had (legacyTitles.ts). A corrupted report, whose title cannot be
+ * trusted, is new only when no base run had any crash outside its tests.
+ */
 export function outsideCrashes(base: readonly RunSummary[], head: RunSummary): OutsideCrash[] {
-  const known = new Set(base.flatMap((s) => crashesOutsideTests(s).map((g) => g.crash.title)));
+  const baseGroups = base.flatMap((s) => crashesOutsideTests(s));
+  const titles: Record<string, true> = Object.fromEntries(baseGroups.map((g) => [g.crash.title, true]));
+  const inBase = (crash: CrashInfo): boolean => (crash.corrupted ? baseGroups.length > 0 : titleRecorded(titles, crash));
   const byTitle = new Map<string, OutsideCrash>();
   for (const g of crashesOutsideTests(head)) {
-    const slot = byTitle.get(g.crash.title) ?? { title: g.crash.title, machines: [], inBase: known.has(g.crash.title) };
+    const slot = byTitle.get(g.crash.title) ?? { title: g.crash.title, machines: [], inBase: inBase(g.crash) };
     for (const m of g.machines) if (!slot.machines.includes(m)) slot.machines.push(m);
     byTitle.set(g.crash.title, slot);
   }

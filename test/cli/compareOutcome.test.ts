@@ -49,6 +49,31 @@ describe('compareOutcome', () => {
     expect(compareOutcome(comparison, head).code).toBe(1);
   });
 
+  it('a base that recorded the old assertion-helper title excuses the same assertion titled by its function now', () => {
+    // fs/xfs/xfs_message.c assfail() with bug_on_assert: its frame is in the report. kt once
+    // titled it by the helper (src/baseline/legacyTitles.ts), now by the function that asserted.
+    const excerpt = 'XFS: Assertion failed: 0, file: fs/xfs/xfs_inode.c, line: 1812\nkernel BUG at fs/xfs/xfs_message.c:110!\nRIP: 0010:assfail+0x2c/0x40 [xfs]';
+    const then = { ...SYSRQ_CRASH, type: 'bug', title: 'kernel BUG in assfail', fingerprint: 'bug-assfail', excerpt };
+    const now = { ...SYSRQ_CRASH, type: 'bug', title: 'kernel BUG in xfs_inactive', fingerprint: 'bug-xfs-inactive', excerpt };
+    const head = run(true, now);
+    const comparison = compareRuns([run(true, then)], head, 'base');
+    expect(comparison.crashesOutside).toEqual([{ title: 'kernel BUG in xfs_inactive', machines: ['vm1'], inBase: true }]);
+    expect(compareOutcome(comparison, head).code).toBe(0);
+    // The same title without the assertion in its report is another bug: new.
+    const other = run(true, { ...now, excerpt: 'kernel BUG at fs/xfs/xfs_inode.c:1812!' });
+    expect(compareOutcome(compareRuns([run(true, then)], other, 'base'), other).code).toBe(1);
+  });
+
+  it('a corrupted report outside every test is new only when no base run crashed outside its tests', () => {
+    const torn = { ...SYSRQ_CRASH, title: 'BUG: unable to handle kernel paging request', fingerprint: 'corrupted-1', corrupted: true };
+    const head = run(true, torn);
+    expect(compareOutcome(compareRuns([run(false)], head, 'base'), head).code).toBe(1);
+    // Its title cannot be trusted to differ from the base's crash of another title.
+    const comparison = compareRuns([run(false), run(true)], head, 'base');
+    expect(comparison.crashesOutside).toEqual([{ title: torn.title, machines: ['vm1'], inBase: true }]);
+    expect(compareOutcome(comparison, head).code).toBe(0);
+  });
+
   it('a clean head passes', () => {
     const head = run(false);
     const comparison = compareRuns([run(false)], head, 'base');
