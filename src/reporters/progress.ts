@@ -195,6 +195,25 @@ function testLabel(event: { test: string; section?: string | undefined }): strin
   return `${toTerminalText(event.test)}${event.section ? ` (${toTerminalText(event.section)})` : ''}`;
 }
 
+/**
+ * What a test's second `started` line owes the reader: its first start, on a VM that was lost
+ * before the test began its work, has no result line and never will (a crash no test is blamed
+ * for; src/runner/blame.ts requeues such a test for a fresh VM). `begun` maps a test that began
+ * and has no end yet to its VM; updated here. Empty for any other event.
+ */
+export function restartNote(begun: Map<string, string>, event: RunEvent): string {
+  if (event.type !== 'test-begin' && event.type !== 'test-end') return '';
+  if (typeof event.test !== 'string') return '';
+  const key = `${event.section ?? ''}\u0000${event.test}`;
+  if (event.type === 'test-end') {
+    begun.delete(key);
+    return '';
+  }
+  const before = begun.get(key);
+  begun.set(key, String(event.machine));
+  return before === undefined ? '' : ` again: its start on ${toTerminalText(before)} has no result (that VM was lost before the test began its work)`;
+}
+
 /** The stream progress writes to (process.stderr in kt run). */
 export interface ProgressStream extends NodeJS.WritableStream {
   /** Set by Node on terminals. */
@@ -237,11 +256,13 @@ export function createProgressReporter(options: ProgressOptions): ProgressReport
   let state = initialProgress();
 
   if (!tty) {
+    const begun = new Map<string, string>();
     return {
       onEvent(event) {
         try {
           const line = formatEventLine(event, c);
-          if (line !== undefined) options.stream.write(`${line}\n`);
+          const again = restartNote(begun, event);
+          if (line !== undefined) options.stream.write(`${line}${again}\n`);
         } catch {
           // Progress is a courtesy: a malformed event must never stop the run.
         }

@@ -36,6 +36,28 @@ describe('plain progress (not a TTY)', () => {
     expectGolden('progress.golden.txt', sink.text);
   });
 
+  it('says why a test starts twice when its first VM was lost before it began its work', () => {
+    const sink = new Sink(false);
+    const reporter = createProgressReporter({ stream: sink });
+    const events = new RunScript()
+      .start({ tests: ['selftest/004', 'selftest/005'] })
+      .boot('vm1', 0)
+      .test('selftest/004', 'vm1', 9, 1, { status: 'passed' })
+      .begin('selftest/005', 'vm1', 10)
+      .lost('vm1', 11, 'crash', "kernel panic: sysrq triggered crash (after selftest/004's result, before selftest/005 began its work; selftest/005 runs again on a fresh VM)")
+      .boot('vm2', 11)
+      .test('selftest/005', 'vm2', 20, 3, { status: 'passed' })
+      .end('completed', 24)
+      .sorted();
+    for (const e of events) reporter.onEvent(e);
+    reporter.close();
+    expect(sink.text).toContain('[vm1] selftest/005 started\n');
+    expect(sink.text).toContain('[vm2] selftest/005 started again: its start on vm1 has no result (that VM was lost before the test began its work)\n');
+    // A test's one start, and a retry after its result, say nothing more.
+    expect(sink.text).toContain('[vm1] selftest/004 started\n');
+    expect(sink.text.match(/started again/g)).toHaveLength(1);
+  });
+
   it('never throws on events out of order, malformed or unknown', () => {
     const odd = [
       { type: 'test-end', ts: at(1), test: 'generic/001', machine: 'vm9', attempt: 1, durationMs: 12_000, artifacts: {} },
