@@ -53,7 +53,7 @@ describe.skipIf(missing !== undefined)(`make in a copy of the tree${missing ? ` 
     buildFixtureTree(dir);
     const header = '# QA groups control file, automatically generated.\n# See _begin_fstest in each test for details.\n\n';
     expect(fs.readFileSync(path.join(dir, 'tests/selftest/group.list'), 'utf8')).toBe(
-      `${header}001 selftest\n002 selftest\n003 selftest\n004 selftest\n005 dangerous_selftest\n006 dangerous_selftest\n007 selftest\n900 selftest\n901 selftest\n902 dangerous_selftest\n903 dangerous_selftest\n904 dangerous_selftest\n905 kt_selftest\n`,
+      `${header}001 selftest\n002 selftest\n003 selftest\n004 selftest\n005 dangerous_selftest\n006 dangerous_selftest\n007 selftest\n900 selftest\n901 selftest\n902 dangerous_selftest\n903 dangerous_selftest\n904 dangerous_selftest\n905 kt_selftest\n906 dangerous_selftest\n`,
     );
     expect(fs.readFileSync(path.join(dir, 'tests/generic/group.list'), 'utf8')).toBe(
       `${header}001 auto quick rw\n002 auto quick mount rw\n003 auto rw stress\n004 auto quick log\n`,
