@@ -50,8 +50,9 @@ export class WorkQueue {
    *
    * `usedVm`: the asking VM ran tests already, so a fresh-VM item would cost it its healthy VM
    * (worker.ts retires it). It takes the other work and leaves such an item to a VM that comes
-   * fresh — the replacement of the lost VM whose spared test it usually is (blame.ts) — and takes
-   * one only when nothing else is queued, so no item waits for a VM that never comes.
+   * fresh — mid-run, the replacement of the lost VM whose spared test it is (blame.ts) — and
+   * takes one only when nothing else is queued, so no item waits for a VM that never comes (at a
+   * run's end, a VM that waited for work is woken by the requeue and takes it: the run is ending).
    */
   take(n: number, prefer?: string, budget?: { sec: number; minSec?: number; estimate(item: WorkItem): number }, usedVm = false): WorkItem[] {
     if (n <= 0 || this.items.length === 0) return [];

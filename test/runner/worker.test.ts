@@ -72,10 +72,14 @@ function tick() {
   return new Promise((r) => setTimeout(r, 1));
 }
 
-function harness(tests: string[], scripts: Script[], overrides: Partial<WorkerDeps> & { retries?: number; spares?: number; supplyPrepare?: () => Promise<void> } = {}) {
+function harness(
+  tests: string[],
+  scripts: Script[],
+  overrides: Partial<WorkerDeps> & { retries?: number; spares?: number; supplyPrepare?: () => Promise<void>; machine?: (name: string) => FakeMachineBase } = {},
+) {
   const events: EventInput[] = [];
-  const machines: ScriptedMachine[] = [];
-  const { retries = 0, spares = 0, supplyPrepare = async () => {}, ...rest } = overrides;
+  const machines: FakeMachineBase[] = [];
+  const { retries = 0, spares = 0, supplyPrepare = async () => {}, machine, ...rest } = overrides;
   const dispatcher = new Dispatcher(
     tests.map((test) => ({ section: 'xfs', test })),
     retriesPolicy(retries),
@@ -83,9 +87,10 @@ function harness(tests: string[], scripts: Script[], overrides: Partial<WorkerDe
   const stopSignal = rest.stopSignal ?? new AbortController().signal;
   const emit = (e: EventInput) => void events.push(e);
   const createMachine = async () => {
+    const name = `vm${machines.length + 1}`;
     const script = scripts[machines.length];
-    if (!script) throw new Error('no more scripted machines');
-    const m = new ScriptedMachine(`vm${machines.length + 1}`, script);
+    if (!machine && !script) throw new Error('no more scripted machines');
+    const m = machine ? machine(name) : new ScriptedMachine(name, script!);
     machines.push(m);
     return m;
   };
@@ -184,6 +189,68 @@ describe('Worker when the kernel panics between a test\'s name and its marker', 
     expect(events.filter((e) => e.type === 'test-begin' && e.test === 'selftest/005').map((e) => e.type === 'test-begin' && `${e.machine} ${e.attempt}`)).toEqual(['vm1 1', 'vm2 1']);
     // Alone, on a fresh VM: there no earlier marker can excuse a crash of its own.
     expect(machines[1]!.commands.filter((c) => c.includes('./check')).map((c) => c.replace(/.*--exact-order /, ''))).toEqual(['selftest/005', 'selftest/002']);
+  }, 30_000);
+});
+
+describe('Two workers when a test is spared for a fresh VM', () => {
+  it('the worker whose VM ran tests keeps its VM for the other work; the spared test goes to the lost VM\'s replacement', async () => {
+    // vm1 replays the real sysrq panic cut before selftest/005's marker (as above): selftest/005
+    // is spared and queued for a fresh VM. Every other check passes its tests. vm1's disposal
+    // lasts until the healthy VM has asked for its next batch, so that VM asks while
+    // selftest/005 heads the queue — the moment the rule is for.
+    const stdout = checkStdout('kernel-panic-sysrq');
+    const named = stdout.slice(0, stdout.indexOf('selftest/005') + 'selftest/005       '.length);
+    const panicConsole = consoleText('kernel-panic-sysrq')
+      .split('\n')
+      .filter((l) => !l.includes('run fstests selftest/005'))
+      .join('\n');
+    let healthyAsked!: () => void;
+    const asked = new Promise<void>((r) => (healthyAsked = r));
+    class Machine extends FakeMachineBase {
+      async boot() {
+        return { bootMs: 1, kernelRelease: '6.1.0-56-cloud-amd64' };
+      }
+      async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+        this.commands.push(command);
+        if (!command.includes('./check')) return { exitCode: 0, stdout: '', stderr: '' };
+        const tests = command.replace(/.*--exact-order /, '').split(' ');
+        if (tests[0] === 'selftest/001') {
+          opts.onStdout?.(Buffer.from(named));
+          await tick();
+          this.console(panicConsole);
+          this.end({ exitCode: 0, signal: undefined, stderr: '' });
+          return new Promise((_, reject) => setTimeout(() => reject(new Error('connection lost')), 5));
+        }
+        if (this.commands.filter((c) => c.includes('./check')).length > 1) healthyAsked();
+        // Longer than vm1's crash grace (the harness's crashExitGraceMs): selftest/005 is queued again while this runs.
+        await new Promise((r) => setTimeout(r, 1000));
+        const out = `${tests.map((t) => `${t.padEnd(19)}1s\n`).join('')}Ran: ${tests.join(' ')}\nPassed all ${tests.length} tests\n\n`;
+        opts.onStdout?.(Buffer.from(out));
+        return { exitCode: 0, stdout: out, stderr: '' };
+      }
+      override async dispose() {
+        // At most 5 s: without the rule the healthy VM never asks again on its VM.
+        if (this.commands.some((c) => c.includes('--exact-order selftest/001'))) await Promise.race([asked, new Promise((r) => setTimeout(r, 5000))]);
+        await super.dispose();
+      }
+    }
+    const { events, machines, deps, supply } = harness(
+      ['selftest/001', 'selftest/004', 'selftest/005', 'generic/001', 'generic/002', 'generic/003', 'generic/004', 'generic/005'],
+      [],
+      { batchSize: () => 3, machine: (name) => new Machine(name) },
+    );
+    try {
+      await Promise.all([new Worker(deps).run(), new Worker(deps).run()]);
+    } finally {
+      await supply.dispose();
+    }
+    expect(ends(events)).toMatchObject({ 'selftest/001': 'passed', 'selftest/005': 'passed', 'generic/004': 'passed', 'generic/005': 'passed' });
+    const checks = (m: FakeMachineBase) => m.commands.filter((c) => c.includes('./check')).map((c) => c.replace(/.*--exact-order /, ''));
+    // vm2 ran its first batch and the queue's rest; selftest/005 ran alone on vm3, the
+    // replacement of vm1. No healthy VM was given up, so no fourth VM booted.
+    expect(machines.map((m) => m.name)).toEqual(['vm1', 'vm2', 'vm3']);
+    expect(checks(machines[1]!)).toEqual(['generic/001 generic/002 generic/003', 'generic/004 generic/005']);
+    expect(checks(machines[2]!)).toEqual(['selftest/005']);
   }, 30_000);
 });
 
