@@ -82,11 +82,15 @@ export interface Comparison {
  */
 export function outsideCrashes(base: readonly RunSummary[], head: RunSummary): OutsideCrash[] {
   const baseGroups = base.flatMap((s) => crashesOutsideTests(s));
-  const titles: Record<string, true> = Object.fromEntries(baseGroups.map((g) => [g.crash.title, true]));
+  // As a baseline records titles (observe.ts): a corrupted report's title is no evidence.
+  const titles: Record<string, true> = Object.fromEntries(baseGroups.filter((g) => !g.crash.corrupted).map((g) => [g.crash.title, true]));
   const inBase = (crash: CrashInfo): boolean => (crash.corrupted ? baseGroups.length > 0 : titleRecorded(titles, crash));
   const byTitle = new Map<string, OutsideCrash>();
   for (const g of crashesOutsideTests(head)) {
-    const slot = byTitle.get(g.crash.title) ?? { title: g.crash.title, machines: [], inBase: inBase(g.crash) };
+    // One title, several reports (a corrupted one is never merged with the others): the title
+    // is the base's only when every one of them is.
+    const slot = byTitle.get(g.crash.title) ?? { title: g.crash.title, machines: [], inBase: true };
+    slot.inBase &&= inBase(g.crash);
     for (const m of g.machines) if (!slot.machines.includes(m)) slot.machines.push(m);
     byTitle.set(g.crash.title, slot);
   }

@@ -74,6 +74,35 @@ describe('compareOutcome', () => {
     expect(compareOutcome(comparison, head).code).toBe(0);
   });
 
+  it("a base's corrupted report does not excuse the head's intact crash of its title", () => {
+    const torn = { ...SYSRQ_CRASH, fingerprint: 'corrupted-1', corrupted: true };
+    const head = run(true);
+    const comparison = compareRuns([run(true, torn)], head, 'base');
+    expect(comparison.crashesOutside).toEqual([{ title: SYSRQ_CRASH.title, machines: ['vm1'], inBase: false }]);
+    expect(compareOutcome(comparison, head).code).toBe(1);
+  });
+
+  it('a title the head had twice, once corrupted, is new when the intact one is', () => {
+    // The corrupted report alone would pass for the base's (the base crashed outside its tests);
+    // the intact one of the same title is new: the title is listed once, as new.
+    const other = { ...SYSRQ_CRASH, title: 'BUG: unable to handle page fault in xfs_trans_commit', fingerprint: 'other-1' };
+    const torn = { ...SYSRQ_CRASH, fingerprint: 'corrupted-1', corrupted: true };
+    const head = summarizeRun(
+      new RunScript()
+        .start({ tests: ['selftest/001'] })
+        .boot('vm1', 0)
+        .boot('vm2', 0)
+        .test('selftest/001', 'vm1', 10, 2, pass)
+        .lost('vm1', 20, 'crash', `kernel panic: ${torn.title} (after its last batch; the last test it ran: selftest/001)`, torn)
+        .lost('vm2', 21, 'crash', `kernel panic: ${SYSRQ_CRASH.title} (after its last batch)`, SYSRQ_CRASH)
+        .end('completed', 22)
+        .sorted(),
+    );
+    const comparison = compareRuns([run(true, other)], head, 'base');
+    expect(comparison.crashesOutside).toEqual([{ title: SYSRQ_CRASH.title, machines: ['vm1', 'vm2'], inBase: false }]);
+    expect(compareOutcome(comparison, head).code).toBe(1);
+  });
+
   it('a clean head passes', () => {
     const head = run(false);
     const comparison = compareRuns([run(false)], head, 'base');
