@@ -67,23 +67,31 @@ describe('fault: guest kernel panic (sysrq-c) in the middle of a batch', () => {
   });
 });
 
+/**
+ * selftest/906 then xfs/001 at -j 1 with `--batch B`: selftest/906 passes and sets off a panic
+ * once check, having printed "xfs/001", reads check.time (the fixture's README), so the report's
+ * last marker is selftest/906's. Nobody is blamed (exit 1: a kernel crash no test's outcome
+ * carries) and xfs/001 runs on the replacement; returns the run's events and its machine-lost.
+ */
+async function panicBeforeMarker(batch: number) {
+  const run = await runKt(['-j', '1', '--batch', String(batch), '--fstests', tree, 'selftest/906', 'xfs/001']);
+  await expectCleanRun(run, 1);
+  expect(outcomes(run.runDir)).toEqual({ 'selftest/906': 'passed', 'xfs/001': 'passed' });
+  const events = readEvents(run.runDir);
+  const lost = events.find((e) => e.type === 'machine-lost');
+  expect(lost).toMatchObject({ machine: expect.stringMatching(/vm1$/), reason: 'crash', crash: { title: 'kernel panic: sysrq triggered crash' } });
+  expect(lost).not.toHaveProperty('test');
+  expect(events.filter((e) => e.type === 'test-end' && e.test === 'xfs/001').map((e) => e.type === 'test-end' && String(e.machine).replace(/.*-/, ''))).toEqual(['vm2']);
+  return { run, events, message: lost?.type === 'machine-lost' ? lost.message : '' };
+}
+
 describe("fault: a panic after check named a test and before that test's marker", () => {
   it('blames nobody, keeps the earlier result, and runs the named test again alone on a fresh VM', async () => {
-    // selftest/906 passes and sets off the panic once check, having printed "xfs/001", reads
-    // check.time (the fixture's README): the report's last marker is selftest/906's.
-    const run = await runKt(['-j', '1', '--batch', '2', '--fstests', tree, 'selftest/906', 'xfs/001']);
-    // Exit 1: a kernel crash that no test's outcome carries.
-    await expectCleanRun(run, 1);
-    expect(outcomes(run.runDir)).toEqual({ 'selftest/906': 'passed', 'xfs/001': 'passed' });
-    const events = readEvents(run.runDir);
-    const lost = events.find((e) => e.type === 'machine-lost');
-    expect(lost).toMatchObject({ machine: expect.stringMatching(/vm1$/), reason: 'crash', crash: { title: 'kernel panic: sysrq triggered crash' } });
-    expect(lost).not.toHaveProperty('test');
-    expect(lost?.type === 'machine-lost' && lost.message).toContain("(after selftest/906's result, before xfs/001 began its work");
+    const { run, events, message } = await panicBeforeMarker(2);
+    expect(message).toContain("(after selftest/906's result, before xfs/001 began its work");
     // xfs/001 began on vm1 with no end there, then ran on the replacement, as attempt 1.
-    const begins = events.flatMap((e) => (e.type === 'test-begin' && e.test === 'xfs/001' ? [`${e.machine.replace(/.*-/, '')} ${e.attempt}`] : []));
+    const begins = events.flatMap((e) => (e.type === 'test-begin' && e.test === 'xfs/001' ? [`${String(e.machine).replace(/.*-/, '')} ${e.attempt}`] : []));
     expect(begins).toEqual(['vm1 1', 'vm2 1']);
-    expect(events.filter((e) => e.type === 'test-end' && e.test === 'xfs/001').map((e) => e.type === 'test-end' && e.machine.replace(/.*-/, ''))).toEqual(['vm2']);
     const summary = JSON.parse(fs.readFileSync(path.join(run.runDir, 'summary.json'), 'utf8'));
     expect(summary.crashes).toEqual([expect.objectContaining({ tests: [], machines: [expect.stringMatching(/vm1$/)] })]);
     expect(run.stderr).toContain('started again: its start on');
@@ -92,14 +100,8 @@ describe("fault: a panic after check named a test and before that test's marker"
   it("in the next batch's check on the same VM: the marker is an earlier batch's, so nobody is blamed either", async () => {
     // --batch 1: selftest/906 is a batch of its own; the next check on its VM names xfs/001 and
     // opens check.time.
-    const run = await runKt(['-j', '1', '--batch', '1', '--fstests', tree, 'selftest/906', 'xfs/001']);
-    await expectCleanRun(run, 1);
-    expect(outcomes(run.runDir)).toEqual({ 'selftest/906': 'passed', 'xfs/001': 'passed' });
-    const events = readEvents(run.runDir);
-    const lost = events.find((e) => e.type === 'machine-lost');
-    expect(lost).not.toHaveProperty('test');
-    expect(lost?.type === 'machine-lost' && lost.message).toContain('after selftest/906 ran in an earlier batch on this VM');
-    expect(events.filter((e) => e.type === 'test-end' && e.test === 'xfs/001').map((e) => e.type === 'test-end' && e.machine.replace(/.*-/, ''))).toEqual(['vm2']);
+    const { message } = await panicBeforeMarker(1);
+    expect(message).toContain('after selftest/906 ran in an earlier batch on this VM');
   });
 });
 

@@ -161,17 +161,25 @@ describe('Worker replaying the real sysrq panic sample', () => {
   }, 30_000);
 });
 
-describe('Worker when the kernel panics between a test\'s name and its marker', () => {
-  it('blames nobody, and the test check had just named runs on the new VM (the real sysrq panic, cut before selftest/005\'s marker)', async () => {
-    // The real sample with selftest/005's kmsg marker taken out: check printed "selftest/005",
-    // and the kernel panicked before check wrote "run fstests selftest/005" — the report's last
-    // marker is selftest/004's.
-    const stdout = checkStdout('kernel-panic-sysrq');
-    const named = stdout.slice(0, stdout.indexOf('selftest/005') + 'selftest/005       '.length);
-    const console = consoleText('kernel-panic-sysrq')
+/**
+ * The real sysrq panic sample with selftest/005's kmsg marker taken out: check printed
+ * "selftest/005" (`named`: its stdout up to there), and the kernel panicked before check wrote
+ * "run fstests selftest/005" — the report's last marker is selftest/004's.
+ */
+function panicBeforeMarker(): { named: string; console: string } {
+  const stdout = checkStdout('kernel-panic-sysrq');
+  return {
+    named: stdout.slice(0, stdout.indexOf('selftest/005') + 'selftest/005       '.length),
+    console: consoleText('kernel-panic-sysrq')
       .split('\n')
       .filter((l) => !l.includes('run fstests selftest/005'))
-      .join('\n');
+      .join('\n'),
+  };
+}
+
+describe('Worker when the kernel panics between a test\'s name and its marker', () => {
+  it('blames nobody, and the test check had just named runs on the new VM (the real sysrq panic, cut before selftest/005\'s marker)', async () => {
+    const { named, console } = panicBeforeMarker();
     const { worker, events, machines } = harness(
       ['selftest/001', 'selftest/004', 'selftest/005', 'selftest/002'],
       [
@@ -198,12 +206,7 @@ describe('Two workers when a test is spared for a fresh VM', () => {
     // is spared and queued for a fresh VM. Every other check passes its tests. vm1's disposal
     // lasts until the healthy VM has asked for its next batch, so that VM asks while
     // selftest/005 heads the queue — the moment the rule is for.
-    const stdout = checkStdout('kernel-panic-sysrq');
-    const named = stdout.slice(0, stdout.indexOf('selftest/005') + 'selftest/005       '.length);
-    const panicConsole = consoleText('kernel-panic-sysrq')
-      .split('\n')
-      .filter((l) => !l.includes('run fstests selftest/005'))
-      .join('\n');
+    const { named, console: panicConsole } = panicBeforeMarker();
     let healthyAsked!: () => void;
     const asked = new Promise<void>((r) => (healthyAsked = r));
     class Machine extends FakeMachineBase {
