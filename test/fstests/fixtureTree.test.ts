@@ -100,6 +100,7 @@ describe.skipIf(missing !== undefined)(`make in a copy of the tree${missing ? ` 
       'selftest/902',
       'selftest/903',
       'selftest/904',
+      'selftest/906',
     ]);
   });
 
