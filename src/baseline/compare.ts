@@ -50,8 +50,10 @@ export interface OutsideCrash {
   /** The head's VMs it came on. */
   machines: string[];
   /**
-   * Some base run had a crash of this title outside its tests too: the head did not bring it,
-   * so it is listed, not a regression (docs/baseline.md, "kt compare").
+   * Every head report of this title is one the base runs had outside their tests too (an intact
+   * report: an intact base report of its title, or its legacy assertion-helper title; a
+   * corrupted one: any base crash outside the tests): the head did not bring it, so it is
+   * listed, not a regression (docs/baseline.md, "kt compare").
    */
   inBase: boolean;
 }

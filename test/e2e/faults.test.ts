@@ -71,7 +71,7 @@ describe('fault: guest kernel panic (sysrq-c) in the middle of a batch', () => {
  * selftest/906 then xfs/001 at -j 1 with `--batch B`: selftest/906 passes and sets off a panic
  * once check, having printed "xfs/001", reads check.time (the fixture's README), so the report's
  * last marker is selftest/906's. Nobody is blamed (exit 1: a kernel crash no test's outcome
- * carries) and xfs/001 runs on the replacement; returns the run's events and its machine-lost.
+ * carries) and xfs/001 runs on the replacement; returns the run, its events and machine-lost's message.
  */
 async function panicBeforeMarker(batch: number) {
   const run = await runKt(['-j', '1', '--batch', String(batch), '--fstests', tree, 'selftest/906', 'xfs/001']);
