@@ -56,10 +56,10 @@ export class WorkQueue {
    */
   take(n: number, prefer?: string, budget?: { sec: number; minSec?: number; estimate(item: WorkItem): number }, usedVm = false): WorkItem[] {
     if (n <= 0 || this.items.length === 0) return [];
-    const head = this.items[0]!;
-    if (head.freshVm && (!usedVm || this.items.every((i) => i.freshVm))) return this.items.splice(0, 1);
-    // Not undefined: the head is such an item, or a used VM found one to take instead.
-    let section = this.items.find((i) => !i.freshVm)!.section;
+    // The first item a batch can hold: the head, unless it wants a fresh VM.
+    const first = this.items.find((i) => !i.freshVm);
+    if (this.items[0]!.freshVm && (!usedVm || first === undefined)) return this.items.splice(0, 1);
+    let section = first!.section;
     if (prefer !== undefined && prefer !== section && this.items.some((i) => i.section === prefer && !i.freshVm)) section = prefer;
     const taken: WorkItem[] = [];
     const rest: WorkItem[] = [];
