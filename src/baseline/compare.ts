@@ -11,6 +11,7 @@ import { emptyBaseline } from './format.js';
 import { judge } from './judge.js';
 import { titleRecorded } from './legacyTitles.js';
 import { updateBaseline } from './update.js';
+import { testKey } from '../record/testKey.js';
 
 /** How many duration changes a comparison lists. */
 export const DURATION_CHANGES_SHOWN = 10;
@@ -112,7 +113,7 @@ function passingDurations(summaries: readonly RunSummary[]): Map<string, { secti
     for (const result of summary.tests) {
       const ms = meanPassedMs(result);
       if (ms === undefined) continue;
-      const key = `${result.section}\u0000${result.test}`;
+      const key = testKey(result.section, result.test);
       const slot = out.get(key) ?? { section: result.section, test: result.test, total: 0, count: 0 };
       slot.total += ms;
       slot.count += 1;

@@ -18,6 +18,7 @@ import { isTestFailure } from '../record/outcome.js';
 import type { Baseline } from './format.js';
 import { judgeTest } from './judge.js';
 import type { Observation } from './observe.js';
+import { testKey } from '../record/testKey.js';
 
 /** The fields of a work item the policy reads. */
 export interface RetryItem {
@@ -48,7 +49,7 @@ export function baselineRetryPolicy(baseline: Baseline, retries: number): Baseli
   const plan = new Map<string, 'measure' | 'confirm'>();
   return (item, outcome) => {
     if (item.attempt > retries) return false;
-    const key = `${item.section}\u0000${item.test}`;
+    const key = testKey(item.section, item.test);
     if (item.attempt === 1) {
       // Not run and kt errors say nothing about the kernel: never retried, as without a baseline.
       if (outcome.status !== 'passed' && !isTestFailure(outcome.status)) return false;

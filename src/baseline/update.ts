@@ -7,6 +7,7 @@
 import type { RunInfo, RunSummary, TestAttempt } from '../record/runSummary.js';
 import { classifyRun, type RunRecord } from './observe.js';
 import { countedRuns, emptyEntry, failingRuns, type Baseline, type BaselineEntry, type BaselineRun } from './format.js';
+import { testKey } from '../record/testKey.js';
 
 /** A (section, test) pair. */
 export interface TestKey {
@@ -81,7 +82,7 @@ export function updateBaseline(baseline: Baseline, summaries: readonly RunSummar
   const known = new Set(next.runs.map((r) => r.runId));
   const changes: BaselineChanges = { added: [], skipped: [], newSections: [], newTests: [], firstFailures: [], newTitles: [] };
   const wasFailing = new Map<string, boolean>();
-  const keyOf = (k: TestKey) => `${k.section}\u0000${k.test}`;
+  const keyOf = (k: TestKey) => testKey(k.section, k.test);
 
   for (const summary of summaries) {
     for (const [runId, { run, tests }] of recordsByRun(summary)) {

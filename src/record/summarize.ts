@@ -29,6 +29,7 @@ import type {
   TestAttempt,
   TestResult,
 } from './runSummary.js';
+import { testKey } from './testKey.js';
 
 /** How many tests the slowest list holds. */
 export const SLOWEST_COUNT = 10;
@@ -64,10 +65,6 @@ interface CrashOccurrence {
   machine: string;
   test?: string;
   fatal: boolean;
-}
-
-function testKey(section: string, test: string): string {
-  return `${section}\u0000${test}`;
 }
 
 function parseMs(ts: string | undefined): number {

@@ -3,6 +3,7 @@
  * got slower or faster, by how much. Pure; report.html shows the largest changes.
  */
 import { finalAttempt, type RunSummary, type TestResult } from '../record/runSummary.js';
+import { testKey } from '../record/testKey.js';
 
 /** How many changed tests a report shows. */
 export const DURATION_CHANGES_SHOWN = 12;
@@ -50,9 +51,6 @@ function byText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function key(section: string, test: string): string {
-  return `${section}\u0000${test}`;
-}
 
 /**
  * A duration worth comparing: the test ran to its end (passed or failed). A crash, a hang or a
@@ -69,7 +67,7 @@ export function compareDurations(current: RunSummary, previous: RunSummary, limi
   const before = new Map<string, number>();
   for (const r of previous.tests) {
     const ms = timedMs(r);
-    if (ms !== undefined) before.set(key(r.section, r.test), ms);
+    if (ms !== undefined) before.set(testKey(r.section, r.test), ms);
   }
   const nowKeys = new Set<string>();
   const all: DurationChange[] = [];
@@ -79,7 +77,7 @@ export function compareDurations(current: RunSummary, previous: RunSummary, limi
   for (const r of current.tests) {
     const ms = timedMs(r);
     if (ms === undefined) continue;
-    const k = key(r.section, r.test);
+    const k = testKey(r.section, r.test);
     nowKeys.add(k);
     const prev = before.get(k);
     if (prev === undefined) {

@@ -9,7 +9,7 @@ import { formatDuration, testLabel } from './format.js';
 import { crashesOutsideTests, failingTests, finalAttempt, type RunSummary } from '../record/runSummary.js';
 import type { RunVerdict } from '../record/verdict.js';
 import { capText, headLines, MAX_MESSAGE_CHARS, toTerminalText } from './textSafety.js';
-import { verdictKey } from './verdictWords.js';
+import { testKey } from '../record/testKey.js';
 
 /** Annotations of one kind GitHub displays per step. */
 export const GITHUB_ANNOTATION_LIMIT = 10;
@@ -61,7 +61,7 @@ function preview(text: string): string {
  */
 function verdictAnnotations(summary: RunSummary, verdict: RunVerdict): Annotation[] {
   const manySections = summary.sections.length > 1;
-  const results = new Map(summary.tests.map((t) => [verdictKey(t.section, t.test), t]));
+  const results = new Map(summary.tests.map((t) => [testKey(t.section, t.test), t]));
   // No baseline rate excuses a panic no test owns (record/verdict.ts exitCodeFor): it leads, within the cap.
   const outside = crashesOutsideTests(summary).map((group): Annotation => ({
     level: 'error',
@@ -69,7 +69,7 @@ function verdictAnnotations(summary: RunSummary, verdict: RunVerdict): Annotatio
     message: `${group.crash.type}${group.crash.frame ? ` at ${group.crash.frame}` : ''}, ${group.count}× on ${group.machines.join(', ')}\n${preview(group.crash.excerpt)}`,
   }));
   const regressions: Annotation[] = verdict.regressions.map((v) => {
-    const result = results.get(verdictKey(v.section, v.test));
+    const result = results.get(testKey(v.section, v.test));
     const outcome = result ? finalAttempt(result)?.outcome : undefined;
     const diff = outcome?.status === 'failed' && outcome.diff ? `\n${preview(outcome.diff)}` : '';
     return { level: 'error', title: `Regression: ${testLabel(v.test, v.section, manySections)}`, message: `${v.why}${diff}` };

@@ -19,6 +19,7 @@ import { HTML_STYLE } from './htmlStyle.js';
 import { durationsSection, flakySection, notRunSection, runsSection, sectionsSection, slowestSection, verdictSection } from './htmlTables.js';
 import { renderTimeline, timelineModel } from './htmlTimeline.js';
 import { someRunFailed, unfinishedRuns, whyUnfinished } from './runEnd.js';
+import { testKey } from '../record/testKey.js';
 
 /** What renderHtml needs besides the summary. */
 export interface HtmlReportOptions {
@@ -114,14 +115,14 @@ function hero(summary: RunSummary, verdict: RunVerdict | undefined): { html: str
 /** Renders report.html. */
 export function renderHtml(summary: RunSummary, options: HtmlReportOptions = {}): string {
   const anchors = new Map<string, string>();
-  failingTests(summary).forEach((t, i) => anchors.set(`${t.section}\u0000${t.test}`, `t-${i + 1}`));
+  failingTests(summary).forEach((t, i) => anchors.set(testKey(t.section, t.test), `t-${i + 1}`));
   const crashes = crashesByTitle(summary.crashes);
   const crashAnchors = new Map<string, string>();
   for (const c of crashes) for (const g of c.groups) if (!crashAnchors.has(g.fingerprint)) crashAnchors.set(g.fingerprint, c.id);
   const ctx: HtmlContext = {
     summary,
     manySections: new Set(summary.tests.map((t) => t.section)).size > 1 || summary.sections.length > 1,
-    anchorOf: (section, test) => anchors.get(`${section}\u0000${test}`),
+    anchorOf: (section, test) => anchors.get(testKey(section, test)),
     crashAnchorOf: (fingerprint) => crashAnchors.get(fingerprint),
     runBase: (runId) => options.runDirs?.[runId] ?? '',
   };

@@ -18,7 +18,8 @@ import type { CrashInfo, TestOutcome } from '../record/outcome.js';
 import { crashesOutsideTests, finalAttempt, type CrashGroup, type RunSummary, type SectionInfo, type TestAttempt, type TestResult } from '../record/runSummary.js';
 import type { RunVerdict, TestVerdict } from '../record/verdict.js';
 import { toXmlBody, toXmlMessage, MAX_TEXT_CHARS } from './textSafety.js';
-import { verdictIndex, verdictKey } from './verdictWords.js';
+import { testKey } from '../record/testKey.js';
+import { verdictIndex } from './verdictWords.js';
 
 // NodeNext reads the package's CJS `export default` as the module object; at runtime the default
 // import already is the builder instance.
@@ -322,7 +323,7 @@ export function renderJunit(summary: RunSummary, verdict?: RunVerdict): string {
   const outside = crashesOutsideTests(summary).map(describeOutsideCrash);
   let first = true;
   for (const section of sections.values()) {
-    const cases = summary.tests.filter((t) => t.section === section.name).map((t) => describeTestcase(t, judged.get(verdictKey(t.section, t.test))));
+    const cases = summary.tests.filter((t) => t.section === section.name).map((t) => describeTestcase(t, judged.get(testKey(t.section, t.test))));
     addSuite(builder, section, first ? [...cases, ...outside] : cases, verdict);
     first = false;
   }

@@ -13,6 +13,7 @@ import { isFailingStatus, type TestStatus } from '../record/outcome.js';
 import { createColors, type Colors } from './color.js';
 import { formatDuration, STATUS_LABEL, STATUS_ORDER } from './format.js';
 import { toTerminalText } from './textSafety.js';
+import { testKey } from '../record/testKey.js';
 
 /** Minimum time between two redraws of the TTY block (≤ 4 redraws per second). */
 export const REDRAW_INTERVAL_MS = 250;
@@ -204,7 +205,7 @@ function testLabel(event: { test: string; section?: string | undefined }): strin
 export function restartNote(begun: Map<string, string>, event: RunEvent): string {
   if (event.type !== 'test-begin' && event.type !== 'test-end') return '';
   if (typeof event.test !== 'string') return '';
-  const key = `${event.section ?? ''}\u0000${event.test}`;
+  const key = testKey(event.section ?? '', event.test);
   if (event.type === 'test-end') {
     begun.delete(key);
     return '';

@@ -10,7 +10,8 @@ import { formatCounts, formatDuration, plural, STATUS_LABEL, testLabel } from '.
 import { crashesOutsideTests, failingTests, finalAttempt, hasFailures, type RunSummary, type TestResult } from '../record/runSummary.js';
 import type { RunVerdict, TestVerdict } from '../record/verdict.js';
 import { headLines, toTerminalText } from './textSafety.js';
-import { reproCommand, verdictCounts, verdictKey } from './verdictWords.js';
+import { testKey } from '../record/testKey.js';
+import { reproCommand, verdictCounts } from './verdictWords.js';
 
 /** Options of renderTextSummary. */
 export interface TextSummaryOptions {
@@ -73,14 +74,14 @@ function failureLines(result: TestResult, c: Colors, manySections: boolean, prev
 /** The verdict block the summary leads with: regressions first, each with its `kt repro` line. */
 function verdictLines(summary: RunSummary, verdict: RunVerdict, c: Colors, manySections: boolean, runDirs: TextSummaryOptions['runDirs']): string[] {
   const out: string[] = [];
-  const results = new Map(summary.tests.map((t) => [verdictKey(t.section, t.test), t]));
+  const results = new Map(summary.tests.map((t) => [testKey(t.section, t.test), t]));
   const label = (v: TestVerdict) => testLabel(v.test, v.section, manySections);
   const baseline = oneLine(verdict.baseline);
   if (verdict.regressions.length > 0) {
     out.push(c.bold(c.red(`Regressions against ${baseline} (${verdict.regressions.length}):`)));
     for (const v of verdict.regressions) {
       out.push(`  ${c.red('REGRESSION')} ${c.bold(label(v))}`, `${INDENT}${oneLine(v.why)}`);
-      const result = results.get(verdictKey(v.section, v.test));
+      const result = results.get(testKey(v.section, v.test));
       const repro = result ? reproCommand(result, runDirs, manySections) : undefined;
       if (repro) out.push(`${INDENT}repro: ${toTerminalText(repro)}`);
     }

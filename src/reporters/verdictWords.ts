@@ -4,6 +4,7 @@
  * says the same thing in the same words (docs/baseline.md).
  */
 import { finalAttempt, type TestResult } from '../record/runSummary.js';
+import { testKey } from '../record/testKey.js';
 import type { RunVerdict, TestVerdict } from '../record/verdict.js';
 import { shellJoin } from '../util/shell.js';
 import { plural } from './format.js';
@@ -35,18 +36,14 @@ export function verdictPrefix(v: TestVerdict): string {
   }
 }
 
-/** Per (section, test) key → its verdict, for reporters that walk the tests. */
+/** Per testKey(section, test) → its verdict, for reporters that walk the tests. */
 export function verdictIndex(verdict: RunVerdict | undefined): Map<string, TestVerdict> {
   const out = new Map<string, TestVerdict>();
   if (!verdict) return out;
   for (const v of [...verdict.regressions, ...verdict.known, ...verdict.fixes, ...verdict.possibleFixes, ...verdict.unjudged]) {
-    out.set(verdictKey(v.section, v.test), v);
+    out.set(testKey(v.section, v.test), v);
   }
   return out;
-}
-
-export function verdictKey(section: string, test: string): string {
-  return `${section}\u0000${test}`;
 }
 
 /**

@@ -15,6 +15,7 @@ import { SECTION_FSTYPS } from '../config/schema.js';
 import { expungeLineMatches } from '../fstests/excludeFile.js';
 import { orderLongestFirst, selectShard } from './order.js';
 import { guestSectionSlug } from './guestCommands.js';
+import { testKey } from '../record/testKey.js';
 
 /** A test an exclude rule removed from a section. */
 export interface Exclusion {
@@ -129,7 +130,7 @@ export function planRun(config: RunConfig, history: History, kernel?: KernelVers
   // Sharding first, on the plan order every CI job computes alike; then each shard orders itself.
   const sharded = config.shard ? selectShard(all, config.shard.index, config.shard.total) : all;
   const durations = new Map<string, number>();
-  const key = (w: WorkSpec) => `${w.section}\u0000${w.test}`;
+  const key = (w: WorkSpec) => testKey(w.section, w.test);
   for (const w of sharded) {
     const h = history.get(historyKey(w.section, w.test));
     if (h) durations.set(key(w), h.lastSeconds);

@@ -5,6 +5,7 @@
  * pairs: several filesystem configurations share one pool of VMs.
  */
 import type { WorkSpec } from '../record/events.js';
+import { testKey } from '../record/testKey.js';
 
 /** One unit of work. */
 export interface WorkItem {
@@ -19,7 +20,7 @@ export interface WorkItem {
 
 /** Identity of an item within a run: the same test in two sections is two items. */
 export function itemKey(item: { section: string; test: string }): string {
-  return `${item.section}\u0000${item.test}`;
+  return testKey(item.section, item.test);
 }
 
 export class WorkQueue {

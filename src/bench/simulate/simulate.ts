@@ -19,6 +19,7 @@ import { batchFigures, busyIntervals, lowerBoundSec, round, tailFigures, type Ba
 import { SimulatedMachine, type Fate, type GuestModel } from './simMachine.js';
 import { runInVirtualTime } from './virtualClock.js';
 import { finalOutcomes, verifyRun } from './verify.js';
+import { testKey } from '../../record/testKey.js';
 
 /** kt's KVM test deadlines (src/cli/runCommand.ts DEADLINE.kvm): the durations are KVM runs. */
 const KVM_DEADLINE = { factor: 5, floorSec: 120, ceilingSec: 3600 };
@@ -130,9 +131,9 @@ export async function simulate(opts: SimulateOptions, texts: GuestTexts): Promis
   const byKey = new Map<string, number>();
   for (const w of specs) {
     const h = history.get(w.test);
-    if (h !== undefined) byKey.set(`${w.section}\u0000${w.test}`, h);
+    if (h !== undefined) byKey.set(testKey(w.section, w.test), h);
   }
-  const work = orderLongestFirst(specs, byKey, (w) => `${w.section}\u0000${w.test}`);
+  const work = orderLongestFirst(specs, byKey, (w) => testKey(w.section, w.test));
 
   const stall = monitorEventLoopDelay({ resolution: 10 });
   const cpu0 = process.cpuUsage();

@@ -8,6 +8,7 @@
  */
 import type { RunEvent, WorkSpec } from '../../record/events.js';
 import type { Injections } from './injections.js';
+import { testKey } from '../../record/testKey.js';
 
 export interface FinalOutcomes {
   /** Per test key, the status of its last attempt. */
@@ -18,7 +19,7 @@ export interface FinalOutcomes {
   retries: number;
 }
 
-const key = (section: string, test: string) => `${section}\u0000${test}`;
+const key = testKey;
 
 export function finalOutcomes(events: readonly RunEvent[]): FinalOutcomes {
   const final = new Map<string, { attempt: number; status: string }>();
