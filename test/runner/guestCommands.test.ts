@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { guestSectionSlug, parseFetchedArtifacts, renderCheckCommand, renderGuestSetup, renderSectionSetup } from '../../src/runner/guestCommands.js';
+import { ARTIFACT_TAIL_BYTES, guestSectionSlug, parseFetchedArtifacts, renderCheckCommand, renderFetchArtifacts, renderGuestSetup, renderSectionSetup } from '../../src/runner/guestCommands.js';
 import { localConfigFor } from '../../src/runner/guestSetup.js';
 
 /**
@@ -161,17 +161,72 @@ describe('renderGuestSetup', () => {
   });
 });
 
+describe('renderFetchArtifacts', () => {
+  /** A results dir as check leaves it: <dir>/generic/001.<ext>. */
+  const resultDir = (files: Record<string, Buffer>) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-fetch-'));
+    fs.mkdirSync(path.join(dir, 'generic'));
+    for (const [name, data] of Object.entries(files)) fs.writeFileSync(path.join(dir, 'generic', name), data);
+    return dir;
+  };
+  const fetch = async (shell: (typeof SHELLS)[number], dir: string) => {
+    const r = await execa(shell[0], [...shell.slice(1), renderFetchArtifacts('generic/001', dir)], { encoding: 'buffer', reject: false, stripFinalNewline: false });
+    expect(r.exitCode).toBe(0);
+    return parseFetchedArtifacts(Buffer.from(r.stdout));
+  };
+  // Any bytes: NULs, invalid UTF-8, lines that look like the protocol's own.
+  const odd = Buffer.from('line\n@@KT-FILE dmesg 3\n@@KT-BODY\n\x00\xff no newline at the end', 'latin1');
+
+  for (const shell of SHELLS) {
+    it(`copies every existing file byte for byte, in ${shell[0]}`, async () => {
+      const dir = resultDir({ '001.full': odd, '001.notrun': Buffer.from('Always skip me\n'), '001.out.bad': Buffer.alloc(0), '002.dmesg': Buffer.from('another test') });
+      try {
+        const files = await fetch(shell, dir);
+        expect([...files.keys()]).toEqual(['full', 'out.bad', 'notrun']);
+        expect(files.get('full')).toEqual({ size: odd.length, tail: odd });
+        expect(files.get('notrun')!.tail.toString()).toBe('Always skip me\n');
+        expect(files.get('out.bad')).toEqual({ size: 0, tail: Buffer.alloc(0) });
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it(`keeps the last ${ARTIFACT_TAIL_BYTES} bytes of a file over the cap and the whole of the others, in ${shell[0]}`, async () => {
+      const big = Buffer.alloc(ARTIFACT_TAIL_BYTES + 1000);
+      for (let i = 0; i < big.length; i++) big[i] = (i * 7) % 251;
+      const dir = resultDir({ '001.full': big, '001.dmesg': odd });
+      try {
+        const files = await fetch(shell, dir);
+        expect(files.get('full')!.size).toBe(big.length);
+        expect(files.get('full')!.tail.equals(big.subarray(1000))).toBe(true);
+        expect(files.get('dmesg')).toEqual({ size: odd.length, tail: odd });
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  it('prints nothing when the test left no files or the results dir does not exist', async () => {
+    const dir = resultDir({ '002.full': Buffer.from('x') });
+    try {
+      expect((await fetch(SHELLS[0], dir)).size).toBe(0);
+      expect((await fetch(SHELLS[0], path.join(dir, 'absent'))).size).toBe(0);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('parseFetchedArtifacts', () => {
-  it('reads files with arbitrary bytes, including fake headers inside a file', () => {
-    const body = Buffer.from('line\n@@KT-FILE dmesg 3\n\x00\xff');
-    const out = Buffer.concat([
-      Buffer.from(`@@KT-FILE full ${body.length}\n`),
-      body,
-      Buffer.from('\n@@KT-FILE notrun 14\nAlways skip me\n'),
-    ]);
+  it('keeps only whole bodies when the output is cut short (the VM lost mid-copy)', () => {
+    const out = Buffer.from('@@KT-FILE full 4\n@@KT-FILE dmesg 10\n@@KT-BODY\nabcdpartial');
     const files = parseFetchedArtifacts(out);
-    expect([...files.keys()]).toEqual(['full', 'notrun']);
-    expect(files.get('full')!.tail.equals(body)).toBe(true);
-    expect(files.get('notrun')!.tail.toString()).toBe('Always skip me');
+    expect([...files.keys()]).toEqual(['full']);
+    expect(files.get('full')!.tail.toString()).toBe('abcd');
+  });
+
+  it('reads nothing from output without the body line', () => {
+    expect(parseFetchedArtifacts(Buffer.from('@@KT-FILE full 4\n')).size).toBe(0);
+    expect(parseFetchedArtifacts(Buffer.from('')).size).toBe(0);
   });
 });
