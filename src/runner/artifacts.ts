@@ -33,7 +33,9 @@ export async function fetchArtifacts(
   let files: Map<ArtifactExtension, { size: number; tail: Buffer }>;
   try {
     const out: Buffer[] = [];
-    await machine.exec(renderFetchArtifacts(item.test, resultDir), { onStdout: (c) => out.push(c), timeoutMs: 60_000 });
+    const r = await machine.exec(renderFetchArtifacts(item.test, resultDir), { onStdout: (c) => out.push(c), timeoutMs: 60_000 });
+    // A file gone mid-copy leaves the bodies after it misaligned: keep none rather than mislabel.
+    if (r.exitCode !== 0) return { artifacts };
     files = parseFetchedArtifacts(Buffer.concat(out));
   } catch {
     return { artifacts };

@@ -158,8 +158,13 @@ export function renderCheckCommand(section: string, tests: readonly string[]): s
   return `${GUEST_ENV} && cd ${GUEST_FSTESTS_DIR} && HOST_OPTIONS=${shellQuote(guestConfigPath(section))} exec ./check --exact-order ${shellJoin([...tests])}`;
 }
 
-/** The result files of one test kt copies out, in fstests' naming (check's $RESULT_DIR/$seqnum.*). */
-export const ARTIFACT_EXTENSIONS = ['full', 'dmesg', 'out.bad', 'notrun'] as const;
+/**
+ * The result files of one test kt copies out, in fstests' naming (check's $RESULT_DIR/$seqnum.*),
+ * in the order they are copied: `.full` last, because it is the one file a process the test
+ * left behind may still append to (`>> $seqres.full`), and bytes added to the last body only
+ * trail the copy (renderFetchArtifacts).
+ */
+export const ARTIFACT_EXTENSIONS = ['dmesg', 'out.bad', 'notrun', 'full'] as const;
 export type ArtifactExtension = (typeof ARTIFACT_EXTENSIONS)[number];
 /** Cap per file: a .full can be megabytes; its tail says what went wrong. */
 export const ARTIFACT_TAIL_BYTES = 256 * 1024;
@@ -169,13 +174,14 @@ export const ARTIFACT_TAIL_BYTES = 256 * 1024;
  * a line each, then `@@KT-BODY`, then each file's last min(size, cap) bytes in header order.
  *
  * Every test of a run pays this command while `check` goes on with the next test in the same
- * guest, so it forks as little as it can: one `stat` for all the files and one `cat` (a `tail`
- * per file only when one is over the cap). The earlier form, a `stat` and a `tail` per file,
- * took ~0.2 s more of guest CPU per test under TCG, taken from `check` on a 1-vCPU guest
+ * guest, so it forks as little as it can: one `stat` for all the files and one `cat` (or, when
+ * any file is over the cap, a `tail` for each). The earlier form, a `stat` and a `tail` per
+ * file, took ~0.1 s more of guest CPU per test under TCG, taken from `check` on a 1-vCPU guest
  * (docs/speed.md, "Per-test artifacts"). The sizes and the bytes agree because `check` is done
  * with a test's files when it prints the test's result line, the moment kt fetches them
  * (fstests' `check`: `_check_filesystems`, `_check_dmesg` and the `.out.bad` move come before
- * the line).
+ * the line); a file that still grows is `.full`, copied last (ARTIFACT_EXTENSIONS). A file gone
+ * between `stat` and the copy fails the command (exit 1), and the caller keeps nothing of it.
  */
 export function renderFetchArtifacts(test: string, resultDir: string): string {
   return [
@@ -186,7 +192,8 @@ export function renderFetchArtifacts(test: string, resultDir: string): string {
     '[ -n "$exts" ] || exit 0',
     'set --',
     'for ext in $exts; do set -- "$@" "$t.$ext"; done',
-    'sizes=$(stat -c %s -- "$@") || exit 0',
+    // -L: the size of what `[ -f ]` and `cat` see through a symlink, not of the link.
+    'sizes=$(stat -L -c %s -- "$@") || exit 0',
     'set -- $sizes',
     'big=',
     `for ext in $exts; do echo "@@KT-FILE $ext $1"; [ "$1" -gt ${ARTIFACT_TAIL_BYTES} ] && big=1; shift; done`,
@@ -194,7 +201,9 @@ export function renderFetchArtifacts(test: string, resultDir: string): string {
     'set --',
     'for ext in $exts; do set -- "$@" "$t.$ext"; done',
     '[ -z "$big" ] && exec cat -- "$@"',
-    `for f; do tail -c ${ARTIFACT_TAIL_BYTES} -- "$f"; done`,
+    'rc=0',
+    `for f; do tail -c ${ARTIFACT_TAIL_BYTES} -- "$f" || rc=1; done`,
+    'exit $rc',
   ].join('\n');
 }
 

@@ -182,7 +182,8 @@ describe('renderFetchArtifacts', () => {
       const dir = resultDir({ '001.full': odd, '001.notrun': Buffer.from('Always skip me\n'), '001.out.bad': Buffer.alloc(0), '002.dmesg': Buffer.from('another test') });
       try {
         const files = await fetch(shell, dir);
-        expect([...files.keys()]).toEqual(['full', 'out.bad', 'notrun']);
+        // .full last: a process the test left behind may still append to it (ARTIFACT_EXTENSIONS).
+        expect([...files.keys()]).toEqual(['out.bad', 'notrun', 'full']);
         expect(files.get('full')).toEqual({ size: odd.length, tail: odd });
         expect(files.get('notrun')!.tail.toString()).toBe('Always skip me\n');
         expect(files.get('out.bad')).toEqual({ size: 0, tail: Buffer.alloc(0) });
@@ -205,6 +206,51 @@ describe('renderFetchArtifacts', () => {
       }
     });
   }
+
+  /** The script with a `stat` that, once it has printed the sizes, runs `after` in the results dir. */
+  const fetchWithStatThen = async (dir: string, after: string) => {
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-fetch-bin-'));
+    fs.writeFileSync(path.join(bin, 'stat'), `#!/bin/sh\n/usr/bin/stat "$@" && cd ${JSON.stringify(dir)}/generic && ${after}\n`, { mode: 0o755 });
+    try {
+      return await execa('dash', ['-c', renderFetchArtifacts('generic/001', dir)], {
+        encoding: 'buffer', reject: false, stripFinalNewline: false, env: { PATH: `${bin}:${process.env.PATH}` },
+      });
+    } finally {
+      fs.rmSync(bin, { recursive: true, force: true });
+    }
+  };
+
+  it('copies .full last, so what a leftover process appends to it after the sizes were taken trails the copy', async () => {
+    const dir = resultDir({ '001.full': Buffer.from('full so far\n'), '001.dmesg': Buffer.from('dmesg\n'), '001.out.bad': Buffer.from('bad\n') });
+    try {
+      const r = await fetchWithStatThen(dir, 'echo appended >> 001.full');
+      expect(r.exitCode).toBe(0);
+      const files = parseFetchedArtifacts(Buffer.from(r.stdout));
+      expect(Object.fromEntries([...files].map(([ext, f]) => [ext, f.tail.toString()]))).toEqual({ dmesg: 'dmesg\n', 'out.bad': 'bad\n', full: 'full so far\n' });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails when a file is gone between the sizes and the copy, so the caller keeps nothing misaligned', async () => {
+    const dir = resultDir({ '001.full': Buffer.from('full\n'), '001.dmesg': Buffer.from('dmesg\n') });
+    try {
+      expect((await fetchWithStatThen(dir, 'rm 001.dmesg')).exitCode).not.toBe(0);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('copies a symlinked result file at the size of its target', async () => {
+    const dir = resultDir({ target: Buffer.from('the target, longer than its link name\n') });
+    fs.symlinkSync('target', path.join(dir, 'generic', '001.full'));
+    try {
+      const files = await fetch(SHELLS[0], dir);
+      expect(files.get('full')!.tail.toString()).toBe('the target, longer than its link name\n');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('prints nothing when the test left no files or the results dir does not exist', async () => {
     const dir = resultDir({ '002.full': Buffer.from('x') });
