@@ -16,6 +16,8 @@
  *   rss           kt's own host RSS (the node process, VMs excluded) at -j 1 and -j 2
  *   overhead      kt -j 1 (boot excluded) vs an in-guest ./check of the same list, --boots pairs (goal ≤ 1.05)
  *   recovery      guest panic → next test running on the spare (recoveryBench.ts)
+ *   restore       a VM started from a saved state vs a cold boot, to commands accepted
+ *                 (restoreBench.ts; goal ≥ 3 to adopt it)
  *   virtiofsBoot  --rootfs virtiofs boot vs the image boot, same kernel (virtiofsBoot.ts)
  *
  * `node dist/bench/main.js simulate ...` is the scheduler on simulated VMs (docs/simulate.md).
@@ -42,6 +44,7 @@ import { benchLists, checkTestsInTree } from './benchTests.js';
 import { bareBoot, checkPhases, checkStart, commandRoundTrip, ktReady, type KtReady } from './bootBench.js';
 import { ktChildrenExited, ktRun, stopKtChildren, type KtRunResult } from './ktRun.js';
 import { recoveryRow } from './recoveryBench.js';
+import { restoreRow } from './restoreBench.js';
 import { virtiofsBootRow } from './virtiofsBoot.js';
 import { preflightMemo } from '../cli/preflightMemo.js';
 
@@ -286,6 +289,9 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
         readyMs = [r.readyMs];
       }
       return recoveryRow({ tree: treeDir, tests: lists.recoveryTests, work, accel, readyMs: median(readyMs), ...(args.kernel ? { kernel } : {}) });
+    },
+    async restore() {
+      return restoreRow({ image: bootImage, fstestsImage, fstestsDir: treeDir, work, accel, boots: args.boots });
     },
     async virtiofsBoot() {
       return virtiofsBootRow({ image, fstestsImage, fstestsDir: treeDir, cacheDir, work, accel, boots: args.boots });

@@ -85,7 +85,7 @@ function renderDisk(disk: DiskSpec): string[] {
   const id = v(`disk-${disk.serial}`);
   // Every value kt did not write itself goes through qemuOptValue: paths come from the user's
   // cache dir and TMPDIR and may hold commas.
-  const drive = [`if=none`, `id=${id}`, `file=${v(disk.path)}`, `format=raw`];
+  const drive = [`if=none`, `id=${id}`, `file=${v(disk.path)}`, `format=${disk.format ?? 'raw'}`];
   if (disk.snapshot) {
     // Guest writes go to a temporary overlay; the image is shared by every VM and never changes.
     drive.push('snapshot=on');

@@ -16,6 +16,12 @@ export interface DiskSpec {
   snapshot: boolean;
   /** Size in bytes for disks kt creates (sparse); undefined for existing images. */
   sizeBytes?: number;
+  /**
+   * The image's format: raw (the default), or qcow2 for an overlay a VM owns over a shared raw
+   * image, which outlives QEMU (snapshot=on's overlay does not): the benchmark's restore row
+   * saves a guest with its disks and starts it again from them (src/bench/restoreBench.ts).
+   */
+  format?: 'raw' | 'qcow2';
 }
 
 export type Accel = 'kvm' | 'tcg';

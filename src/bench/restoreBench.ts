@@ -1,0 +1,209 @@
+/**
+ * The benchmark's restore row (docs/speed.md, "Why not restore a snapshot"): issue #9's stretch
+ * target asks whether starting a VM from a saved state beats booting it by 3× or more. This
+ * measures it on kt's own guest, so that the answer is a measurement rather than an estimate.
+ *
+ * A source VM boots with kt's argv until kt-init prints its ready line, with nobody connected:
+ * kt's guest then has its sshd waiting on the virtio-serial port for a host (guest/kt-sshd), and
+ * so will every copy. QMP stops it and migrates its state to a file (`exec:cat`; QEMU 7.2 has no
+ * `file:` migration). Its shared root and fstests images are qcow2 overlays the VM owns (spec
+ * `format: 'qcow2'`), not snapshot=on's temporary overlay, which goes with QEMU: a memory state
+ * only makes sense with the disks it was saved with, so each restore gets a copy of the saved
+ * overlays, and fresh empty TEST and SCRATCH images at the same guest paths.
+ *
+ * Then, alternating: a cold boot as a run does it (QemuMachine, to commands accepted and to ready)
+ * and a restore (the same argv with `-incoming`, `cont` once loaded, because QEMU carries the
+ * source's stopped run state over: migration/global_state.c), to commands accepted over kt's
+ * own ssh transport. Both sides end at a command that ran, after the same ssh handshake.
+ */
+import { execa } from 'execa';
+import fs from 'node:fs';
+import path from 'node:path';
+import { shellQuote } from '../util/shell.js';
+import { median } from '../util/median.js';
+import { READY_MARKER } from '../vm/bootedMachine.js';
+import { imageHostKey } from '../vm/hostKey.js';
+import { launchQemu, type QemuProcess } from '../vm/launch.js';
+import { prepareHost } from '../vm/prepareHost.js';
+import { renderQemuArgs } from '../vm/qemuArgs.js';
+import { QmpClient } from '../vm/qmp.js';
+import { guestModulesFor, resolveVmSpec, type Accel, type VmSpec } from '../vm/spec.js';
+import { generateSshKeyPair } from '../vm/sshKeyPair.js';
+import { connectSsh } from '../vm/sshTransport.js';
+import { ktReady, type BenchImage } from './bootBench.js';
+
+/** Every wait on a guest here ends: a boot, a save, a restore. */
+const GUEST_WAIT_MS = 300_000;
+const QMP_MS = 10_000;
+/** kt-init's own steps after its ready line (the console level back), before the state is taken. */
+const AFTER_READY_MS = 500;
+
+/** A spec whose shared read-only disks are the given qcow2 overlays, kept after QEMU exits. */
+export function withOverlays(spec: VmSpec, overlays: ReadonlyMap<string, string>): VmSpec {
+  return {
+    ...spec,
+    disks: spec.disks.map((d) => {
+      const overlay = overlays.get(d.serial);
+      return d.snapshot && overlay ? { serial: d.serial, path: overlay, snapshot: false, format: 'qcow2' as const } : d;
+    }),
+  };
+}
+
+interface RestoreOpts {
+  image: BenchImage;
+  fstestsImage: string;
+  fstestsDir: string;
+  work: string;
+  accel: Accel;
+  boots: number;
+}
+
+export async function restoreRow(opts: RestoreOpts): Promise<Record<string, unknown>> {
+  const keys = generateSshKeyPair();
+  const trust = await imageHostKey(opts.image.rootImage);
+  if (trust.kind !== 'pinned') throw new Error('the restore row needs the image manifest\'s ssh host key');
+  const hostKey = trust.key;
+  let index = 900;
+  const specFor = () =>
+    resolveVmSpec({
+      runId: 'bench-restore', index: ++index, accel: opts.accel, cpus: 2, memoryMiB: 2048,
+      kernel: opts.image.boot.path, pvhEntry: opts.image.boot.entry === 'pvh', initramfs: opts.image.initramfs, rootImage: opts.image.rootImage, fstestsImage: opts.fstestsImage,
+      testSizeBytes: 5 * 2 ** 30, scratchSizeBytes: 5 * 2 ** 30, extraCmdline: [], baseDir: opts.work,
+      sshKeyBlob: keys.public.split(' ')[1]!, transport: 'virtio-serial', hungTaskTimeoutSec: 0, vmcore: false,
+      guestModules: guestModulesFor(['xfs']),
+    });
+
+  // The source: booted to kt-init's ready line, saved, gone.
+  const source = specFor();
+  const host = await prepareHost(source);
+  const overlays = new Map<string, string>();
+  for (const d of source.disks.filter((d) => d.snapshot)) {
+    const overlay = path.join(opts.work, `saved-${d.serial}.qcow2`);
+    await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', d.path, overlay]);
+    overlays.set(d.serial, overlay);
+  }
+  const state = path.join(opts.work, 'saved-state');
+  let saveMs: number;
+  let sourceReadyMs: number;
+  {
+    const started = Date.now();
+    const qemu = launchQemu(renderQemuArgs(withOverlays(source, overlays)), { cwd: source.dir });
+    try {
+      await consoleLine(qemu, READY_MARKER);
+      sourceReadyMs = Date.now() - started;
+      await sleep(AFTER_READY_MS);
+      const qmp = await QmpClient.connect(source.qmpSocket, QMP_MS);
+      try {
+        const t0 = Date.now();
+        await qmp.execute('stop', undefined, QMP_MS);
+        await qmp.execute('migrate', { uri: `exec:cat > ${shellQuote(state)}` }, QMP_MS);
+        await until(async () => {
+          const q = (await qmp.execute('query-migrate', undefined, QMP_MS)) as { status?: string; 'error-desc'?: string };
+          if (q.status === 'failed') throw new Error(`saving the source VM's state failed: ${q['error-desc'] ?? 'no reason given'}`);
+          return q.status === 'completed';
+        }, 'the source VM\'s state saved');
+        saveMs = Date.now() - t0;
+      } finally {
+        qmp.close();
+      }
+    } finally {
+      await qemu.kill();
+      await host.dispose();
+    }
+  }
+
+  const cold: number[] = [];
+  const coldReady: number[] = [];
+  const restored: number[] = [];
+  const resumed: number[] = [];
+  for (let i = 0; i < opts.boots; i++) {
+    const r = await ktReady({ image: opts.image, fstestsImage: opts.fstestsImage, fstestsDir: opts.fstestsDir, work: opts.work, index: ++index, accel: opts.accel });
+    await r.machine.dispose();
+    cold.push(r.bootMs);
+    coldReady.push(r.readyMs);
+    const t = await restoreOnce(specFor(), overlays, state, keys.private, hostKey);
+    restored.push(t.commandsMs);
+    resumed.push(t.resumedMs);
+  }
+  return {
+    sourceReadyMs,
+    saveMs: saveMs!,
+    stateBytes: fs.statSync(state).size,
+    coldBootMs: cold,
+    coldReadyMs: coldReady,
+    restoreMs: restored,
+    // QEMU started → the state loaded and the guest running again; the rest is the ssh handshake.
+    restoreResumedMs: resumed,
+    speedup: +(median(cold) / median(restored)).toFixed(3),
+    goal: '>= 3 under TCG and KVM to adopt (issue #9, target 3)',
+  };
+}
+
+/** One restore of the saved state into a new QEMU, to a command that ran over ssh. */
+async function restoreOnce(spec: VmSpec, saved: ReadonlyMap<string, string>, state: string, privateKey: string, hostKey: string): Promise<{ commandsMs: number; resumedMs: number }> {
+  const host = await prepareHost(spec);
+  let qemu: QemuProcess | undefined;
+  try {
+    const mine = new Map<string, string>();
+    for (const [serial, file] of saved) {
+      const copy = path.join(spec.dir, `${serial}.qcow2`);
+      fs.copyFileSync(file, copy);
+      mine.set(serial, copy);
+    }
+    const started = Date.now();
+    qemu = launchQemu([...renderQemuArgs(withOverlays(spec, mine)), '-incoming', `exec:cat ${shellQuote(state)}`], { cwd: spec.dir });
+    const exited = qemu.exited.then((e) => {
+      throw new Error(`the restoring QEMU exited (status ${e.exitCode ?? e.signal}): ${e.stderr.trim()}`);
+    });
+    exited.catch(() => undefined);
+    await Promise.race([until(async () => fs.existsSync(spec.qmpSocket), 'the restoring QEMU\'s QMP socket'), exited]);
+    const qmp = await QmpClient.connect(spec.qmpSocket, QMP_MS);
+    try {
+      await Promise.race([
+        until(async () => ((await qmp.execute('query-status', undefined, QMP_MS)) as { status?: string }).status !== 'inmigrate', 'the state loaded'),
+        exited,
+      ]);
+      await qmp.execute('cont', undefined, QMP_MS);
+    } finally {
+      qmp.close();
+    }
+    const resumedMs = Date.now() - started;
+    if (spec.transport.kind !== 'virtio-serial') throw new Error('the restore row connects over virtio-serial only');
+    const transport = await connectSsh(spec.transport, privateKey, GUEST_WAIT_MS, hostKey);
+    try {
+      const r = await transport.exec('true', { timeoutMs: GUEST_WAIT_MS });
+      if (r.exitCode !== 0) throw new Error(`\`true\` exited ${r.exitCode} on the restored VM: ${r.stderr.trim()}`);
+      return { commandsMs: Date.now() - started, resumedMs };
+    } finally {
+      transport.close();
+    }
+  } finally {
+    await qemu?.kill();
+    await host.dispose();
+  }
+}
+
+/** Resolves when `line` has appeared on the console; rejects when QEMU exits first or after GUEST_WAIT_MS. */
+function consoleLine(qemu: QemuProcess, line: string): Promise<void> {
+  let tail = '';
+  let timer: NodeJS.Timeout | undefined;
+  return new Promise<void>((resolve, reject) => {
+    qemu.onConsole((chunk) => {
+      tail = (tail + chunk.toString('utf8')).slice(-4096);
+      if (tail.includes(line)) resolve();
+    });
+    void qemu.exited.then((e) => reject(new Error(`the source VM's QEMU exited before "${line}" (status ${e.exitCode ?? e.signal}): ${e.stderr.trim()}`)));
+    timer = setTimeout(() => reject(new Error(`no "${line}" on the source VM's console within ${GUEST_WAIT_MS / 1000} s`)), GUEST_WAIT_MS);
+  }).finally(() => clearTimeout(timer));
+}
+
+/** Polls `done` every 10 ms until it is true; rejects after GUEST_WAIT_MS, naming `what`. */
+async function until(done: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + GUEST_WAIT_MS;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${GUEST_WAIT_MS / 1000} s waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
