@@ -291,7 +291,7 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
       return recoveryRow({ tree: treeDir, tests: lists.recoveryTests, work, accel, readyMs: median(readyMs), ...(args.kernel ? { kernel } : {}) });
     },
     async restore() {
-      return restoreRow({ image: bootImage, fstestsImage, fstestsDir: treeDir, work, accel, boots: args.boots });
+      return restoreRow({ image: bootImage, fstestsImage, fstestsDir: treeDir, work, accel, boots: args.boots, preflight });
     },
     async virtiofsBoot() {
       return virtiofsBootRow({ image, fstestsImage, fstestsDir: treeDir, cacheDir, work, accel, boots: args.boots });

@@ -12,9 +12,10 @@
  * overlays, and fresh empty TEST and SCRATCH images at the same guest paths.
  *
  * Then, alternating: a cold boot as a run does it (QemuMachine, to commands accepted and to ready)
- * and a restore (the same argv with `-incoming`, `cont` once loaded, because QEMU carries the
- * source's stopped run state over: migration/global_state.c), to commands accepted over kt's
- * own ssh transport. Both sides end at a command that ran, after the same ssh handshake.
+ * and a restore (kt's argv for a new VM, with `-incoming`; `cont` once loaded, because QEMU
+ * carries the source's stopped run state over: migration/global_state.c), each from its files
+ * made to kt's ssh transport connected, the span of QemuMachine.boot. The restored guest keeps
+ * what the source had in memory: its hostname, host key and random state.
  */
 import { execa } from 'execa';
 import fs from 'node:fs';
@@ -30,6 +31,7 @@ import { QmpClient } from '../vm/qmp.js';
 import { guestModulesFor, resolveVmSpec, type Accel, type VmSpec } from '../vm/spec.js';
 import { generateSshKeyPair } from '../vm/sshKeyPair.js';
 import { connectSsh } from '../vm/sshTransport.js';
+import type { PreflightMemo } from '../runner/guestSetup.js';
 import { ktReady, type BenchImage } from './bootBench.js';
 
 /** Every wait on a guest here ends: a boot, a save, a restore. */
@@ -56,13 +58,16 @@ interface RestoreOpts {
   work: string;
   accel: Accel;
   boots: number;
+  /** As the boot row: the cold boots' set-up skips the preflight this tree already passed. */
+  preflight?: PreflightMemo;
 }
 
 export async function restoreRow(opts: RestoreOpts): Promise<Record<string, unknown>> {
   const keys = generateSshKeyPair();
   const trust = await imageHostKey(opts.image.rootImage);
-  if (trust.kind !== 'pinned') throw new Error('the restore row needs the image manifest\'s ssh host key');
+  if (trust.kind !== 'pinned') throw new Error("the restore row needs the image manifest's ssh host key");
   const hostKey = trust.key;
+  // VM dirs are <work>/vm<index>, whatever the run id: far from the other rows' indexes.
   let index = 900;
   const specFor = () =>
     resolveVmSpec({
@@ -73,76 +78,95 @@ export async function restoreRow(opts: RestoreOpts): Promise<Record<string, unkn
       guestModules: guestModulesFor(['xfs']),
     });
 
-  // The source: booted to kt-init's ready line, saved, gone.
-  const source = specFor();
-  const host = await prepareHost(source);
-  const overlays = new Map<string, string>();
-  for (const d of source.disks.filter((d) => d.snapshot)) {
-    const overlay = path.join(opts.work, `saved-${d.serial}.qcow2`);
-    await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', d.path, overlay]);
-    overlays.set(d.serial, overlay);
-  }
-  const state = path.join(opts.work, 'saved-state');
-  let saveMs: number;
-  let sourceReadyMs: number;
-  {
-    const started = Date.now();
-    const qemu = launchQemu(renderQemuArgs(withOverlays(source, overlays)), { cwd: source.dir });
-    try {
-      await consoleLine(qemu, READY_MARKER);
-      sourceReadyMs = Date.now() - started;
-      await sleep(AFTER_READY_MS);
-      const qmp = await QmpClient.connect(source.qmpSocket, QMP_MS);
-      try {
-        const t0 = Date.now();
-        await qmp.execute('stop', undefined, QMP_MS);
-        await qmp.execute('migrate', { uri: `exec:cat > ${shellQuote(state)}` }, QMP_MS);
-        await until(async () => {
-          const q = (await qmp.execute('query-migrate', undefined, QMP_MS)) as { status?: string; 'error-desc'?: string };
-          if (q.status === 'failed') throw new Error(`saving the source VM's state failed: ${q['error-desc'] ?? 'no reason given'}`);
-          return q.status === 'completed';
-        }, 'the source VM\'s state saved');
-        saveMs = Date.now() - t0;
-      } finally {
-        qmp.close();
-      }
-    } finally {
-      await qemu.kill();
-      await host.dispose();
+  const saved = fs.mkdtempSync(path.join(opts.work, 'saved-'));
+  try {
+    const source = await saveSource(specFor(), saved);
+    const cold: number[] = [];
+    const coldReady: number[] = [];
+    const restored: number[] = [];
+    const resumed: number[] = [];
+    for (let i = 0; i < opts.boots; i++) {
+      const r = await ktReady({
+        image: opts.image, fstestsImage: opts.fstestsImage, fstestsDir: opts.fstestsDir, work: opts.work, index: ++index, accel: opts.accel,
+        ...(opts.preflight ? { preflight: opts.preflight } : {}),
+      });
+      await r.machine.dispose();
+      cold.push(r.bootMs);
+      coldReady.push(r.readyMs);
+      const t = await restoreOnce(specFor(), source.overlays, source.state, keys.private, hostKey);
+      restored.push(t.connectedMs);
+      resumed.push(t.resumedMs);
     }
+    return {
+      sourceReadyMs: source.readyMs,
+      saveMs: source.saveMs,
+      stateBytes: fs.statSync(source.state).size,
+      // QemuMachine.boot: the VM's files made, QEMU started → ssh connected (commands accepted).
+      coldBootMs: cold,
+      coldReadyMs: coldReady,
+      // The same span of a restore: its files made (the saved overlays copied), QEMU started →
+      // ssh connected; a `true` run afterwards only proves the guest answers.
+      restoreMs: restored,
+      // Of which: QEMU started, the state loaded, `cont` answered; the rest is the ssh handshake.
+      restoreResumedMs: resumed,
+      speedup: +(median(cold) / median(restored)).toFixed(3),
+      goal: '>= 3 under TCG and KVM to adopt (issue #9, target 3)',
+    };
+  } finally {
+    fs.rmSync(saved, { recursive: true, force: true });
   }
-
-  const cold: number[] = [];
-  const coldReady: number[] = [];
-  const restored: number[] = [];
-  const resumed: number[] = [];
-  for (let i = 0; i < opts.boots; i++) {
-    const r = await ktReady({ image: opts.image, fstestsImage: opts.fstestsImage, fstestsDir: opts.fstestsDir, work: opts.work, index: ++index, accel: opts.accel });
-    await r.machine.dispose();
-    cold.push(r.bootMs);
-    coldReady.push(r.readyMs);
-    const t = await restoreOnce(specFor(), overlays, state, keys.private, hostKey);
-    restored.push(t.commandsMs);
-    resumed.push(t.resumedMs);
-  }
-  return {
-    sourceReadyMs,
-    saveMs: saveMs!,
-    stateBytes: fs.statSync(state).size,
-    coldBootMs: cold,
-    coldReadyMs: coldReady,
-    restoreMs: restored,
-    // QEMU started → the state loaded and the guest running again; the rest is the ssh handshake.
-    restoreResumedMs: resumed,
-    speedup: +(median(cold) / median(restored)).toFixed(3),
-    goal: '>= 3 under TCG and KVM to adopt (issue #9, target 3)',
-  };
 }
 
-/** One restore of the saved state into a new QEMU, to a command that ran over ssh. */
-async function restoreOnce(spec: VmSpec, saved: ReadonlyMap<string, string>, state: string, privateKey: string, hostKey: string): Promise<{ commandsMs: number; resumedMs: number }> {
+/** The source: booted to kt-init's ready line, its state and overlays saved in `dir`, gone. */
+async function saveSource(spec: VmSpec, dir: string): Promise<{ overlays: Map<string, string>; state: string; readyMs: number; saveMs: number }> {
+  const overlays = new Map<string, string>();
+  const state = path.join(dir, 'state');
   const host = await prepareHost(spec);
   let qemu: QemuProcess | undefined;
+  try {
+    for (const d of spec.disks.filter((d) => d.snapshot)) {
+      const overlay = path.join(dir, `${d.serial}.qcow2`);
+      await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', d.path, overlay]);
+      overlays.set(d.serial, overlay);
+    }
+    const started = Date.now();
+    qemu = launchQemu(renderQemuArgs(withOverlays(spec, overlays)), { cwd: spec.dir });
+    await consoleLine(qemu, READY_MARKER);
+    const readyMs = Date.now() - started;
+    await sleep(AFTER_READY_MS);
+    const qmp = await QmpClient.connect(spec.qmpSocket, QMP_MS);
+    try {
+      const t0 = Date.now();
+      await qmp.execute('stop', undefined, QMP_MS);
+      // The file gets its name only once `cat` has written all of it: QEMU's "completed" comes
+      // when QEMU has closed the pipe, and `cat` may still be writing (and is in the process
+      // group that is killed below).
+      const part = `${state}.part`;
+      await qmp.execute('migrate', { uri: `exec:cat > ${shellQuote(part)} && mv ${shellQuote(part)} ${shellQuote(state)}` }, QMP_MS);
+      await until(async () => {
+        const q = (await qmp.execute('query-migrate', undefined, QMP_MS)) as { status?: string; 'error-desc'?: string };
+        if (q.status === 'failed') throw new Error(`saving the source VM's state failed: ${q['error-desc'] ?? 'no reason given'}`);
+        return q.status === 'completed';
+      }, "the source VM's state saved");
+      await until(async () => fs.existsSync(state), `${state} written`);
+      return { overlays, state, readyMs, saveMs: Date.now() - t0 };
+    } finally {
+      qmp.close();
+    }
+  } finally {
+    await qemu?.kill();
+    await host.dispose();
+  }
+}
+
+/** One restore of the saved state into a new QEMU, to ssh connected (then a command, to prove it). */
+async function restoreOnce(spec: VmSpec, saved: ReadonlyMap<string, string>, state: string, privateKey: string, hostKey: string): Promise<{ connectedMs: number; resumedMs: number }> {
+  if (spec.transport.kind !== 'virtio-serial') throw new Error('the restore row connects over virtio-serial only');
+  const started = Date.now();
+  const host = await prepareHost(spec);
+  let qemu: QemuProcess | undefined;
+  // Ends every poll of this restore when it ends, whichever way.
+  const over = new AbortController();
   try {
     const mine = new Map<string, string>();
     for (const [serial, file] of saved) {
@@ -150,17 +174,16 @@ async function restoreOnce(spec: VmSpec, saved: ReadonlyMap<string, string>, sta
       fs.copyFileSync(file, copy);
       mine.set(serial, copy);
     }
-    const started = Date.now();
     qemu = launchQemu([...renderQemuArgs(withOverlays(spec, mine)), '-incoming', `exec:cat ${shellQuote(state)}`], { cwd: spec.dir });
     const exited = qemu.exited.then((e) => {
       throw new Error(`the restoring QEMU exited (status ${e.exitCode ?? e.signal}): ${e.stderr.trim()}`);
     });
     exited.catch(() => undefined);
-    await Promise.race([until(async () => fs.existsSync(spec.qmpSocket), 'the restoring QEMU\'s QMP socket'), exited]);
+    await Promise.race([until(async () => fs.existsSync(spec.qmpSocket), "the restoring QEMU's QMP socket", over.signal), exited]);
     const qmp = await QmpClient.connect(spec.qmpSocket, QMP_MS);
     try {
       await Promise.race([
-        until(async () => ((await qmp.execute('query-status', undefined, QMP_MS)) as { status?: string }).status !== 'inmigrate', 'the state loaded'),
+        until(async () => ((await qmp.execute('query-status', undefined, QMP_MS)) as { status?: string }).status !== 'inmigrate', 'the state loaded', over.signal),
         exited,
       ]);
       await qmp.execute('cont', undefined, QMP_MS);
@@ -168,16 +191,17 @@ async function restoreOnce(spec: VmSpec, saved: ReadonlyMap<string, string>, sta
       qmp.close();
     }
     const resumedMs = Date.now() - started;
-    if (spec.transport.kind !== 'virtio-serial') throw new Error('the restore row connects over virtio-serial only');
     const transport = await connectSsh(spec.transport, privateKey, GUEST_WAIT_MS, hostKey);
+    const connectedMs = Date.now() - started;
     try {
       const r = await transport.exec('true', { timeoutMs: GUEST_WAIT_MS });
       if (r.exitCode !== 0) throw new Error(`\`true\` exited ${r.exitCode} on the restored VM: ${r.stderr.trim()}`);
-      return { commandsMs: Date.now() - started, resumedMs };
+      return { connectedMs, resumedMs };
     } finally {
       transport.close();
     }
   } finally {
+    over.abort();
     await qemu?.kill();
     await host.dispose();
   }
@@ -197,10 +221,13 @@ function consoleLine(qemu: QemuProcess, line: string): Promise<void> {
   }).finally(() => clearTimeout(timer));
 }
 
-/** Polls `done` every 10 ms until it is true; rejects after GUEST_WAIT_MS, naming `what`. */
-async function until(done: () => Promise<boolean>, what: string): Promise<void> {
+/**
+ * Polls `done` every 10 ms until it is true; rejects after GUEST_WAIT_MS, naming `what`. Stops
+ * quietly once `stop` is aborted (its caller has moved on: the wait lost a race, or failed).
+ */
+async function until(done: () => Promise<boolean>, what: string, stop?: AbortSignal): Promise<void> {
   const deadline = Date.now() + GUEST_WAIT_MS;
-  while (!(await done())) {
+  while (!stop?.aborted && !(await done())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${GUEST_WAIT_MS / 1000} s waiting for ${what}`);
     await sleep(10);
   }

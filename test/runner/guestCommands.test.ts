@@ -232,14 +232,41 @@ describe('renderFetchArtifacts', () => {
     }
   });
 
-  it('fails when a file is gone between the sizes and the copy, so the caller keeps nothing misaligned', async () => {
-    const dir = resultDir({ '001.full': Buffer.from('full\n'), '001.dmesg': Buffer.from('dmesg\n') });
+  /** A file over the cap, so the copy takes its per-file path. */
+  const big = () => {
+    const b = Buffer.alloc(ARTIFACT_TAIL_BYTES + 1000);
+    for (let i = 0; i < b.length; i++) b[i] = (i * 7) % 251;
+    return b;
+  };
+
+  it('copies a file over the cap from the offset its size gave, so what is appended to it later still only trails', async () => {
+    const full = big();
+    const dir = resultDir({ '001.dmesg': Buffer.from('dmesg\n'), '001.full': full });
     try {
-      expect((await fetchWithStatThen(dir, 'rm 001.dmesg')).exitCode).not.toBe(0);
+      const r = await fetchWithStatThen(dir, 'echo appended >> 001.full');
+      expect(r.exitCode).toBe(0);
+      const files = parseFetchedArtifacts(Buffer.from(r.stdout));
+      expect(files.get('dmesg')!.tail.toString()).toBe('dmesg\n');
+      expect(files.get('full')!.size).toBe(full.length);
+      expect(files.get('full')!.tail.equals(full.subarray(1000))).toBe(true);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  for (const [path_, files] of [
+    ['one cat', () => ({ '001.full': Buffer.from('full\n'), '001.dmesg': Buffer.from('dmesg\n') })],
+    ['per-file copy', () => ({ '001.full': big(), '001.dmesg': Buffer.from('dmesg\n') })],
+  ] as const) {
+    it(`fails when a file is gone between the sizes and the copy (${path_}), so the caller keeps nothing misaligned`, async () => {
+      const dir = resultDir(files());
+      try {
+        expect((await fetchWithStatThen(dir, 'rm 001.dmesg')).exitCode).not.toBe(0);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 
   it('copies a symlinked result file at the size of its target', async () => {
     const dir = resultDir({ target: Buffer.from('the target, longer than its link name\n') });
