@@ -107,7 +107,8 @@ export async function restoreRow(opts: RestoreOpts): Promise<Record<string, unkn
       // The same span of a restore: its files made (the saved overlays copied), QEMU started →
       // ssh connected; a `true` run afterwards only proves the guest answers.
       restoreMs: restored,
-      // Of which: QEMU started, the state loaded, `cont` answered; the rest is the ssh handshake.
+      // Of which: its files made, QEMU started, the state loaded, `cont` answered; the rest is
+      // the ssh handshake.
       restoreResumedMs: resumed,
       speedup: +(median(cold) / median(restored)).toFixed(3),
       goal: '>= 3 under TCG and KVM to adopt (issue #9, target 3)',
@@ -138,17 +139,23 @@ async function saveSource(spec: VmSpec, dir: string): Promise<{ overlays: Map<st
     try {
       const t0 = Date.now();
       await qmp.execute('stop', undefined, QMP_MS);
-      // The file gets its name only once `cat` has written all of it: QEMU's "completed" comes
-      // when QEMU has closed the pipe, and `cat` may still be writing (and is in the process
-      // group that is killed below).
+      // The file gets its name only once `cat` has written all of it: QEMU reports "completed"
+      // before it closes the pipe (migration/migration.c: migration_completion, then
+      // migrate_fd_cleanup), so `cat` may still be writing, and it is in the process group
+      // killed below. A failed `cat` or `mv` (a full disk) leaves its status in `failed`.
       const part = `${state}.part`;
-      await qmp.execute('migrate', { uri: `exec:cat > ${shellQuote(part)} && mv ${shellQuote(part)} ${shellQuote(state)}` }, QMP_MS);
+      const failed = path.join(dir, 'failed');
+      const q = shellQuote;
+      await qmp.execute('migrate', { uri: `exec:{ cat > ${q(part)} && mv ${q(part)} ${q(state)}; } || echo $? > ${q(failed)}` }, QMP_MS);
       await until(async () => {
         const q = (await qmp.execute('query-migrate', undefined, QMP_MS)) as { status?: string; 'error-desc'?: string };
         if (q.status === 'failed') throw new Error(`saving the source VM's state failed: ${q['error-desc'] ?? 'no reason given'}`);
         return q.status === 'completed';
       }, "the source VM's state saved");
-      await until(async () => fs.existsSync(state), `${state} written`);
+      await until(async () => {
+        if (fs.existsSync(failed)) throw new Error(`writing the source VM's state to ${state} failed (exit ${fs.readFileSync(failed, 'utf8').trim()}): is ${dir} full?`);
+        return fs.existsSync(state);
+      }, `${state} written`);
       return { overlays, state, readyMs, saveMs: Date.now() - t0 };
     } finally {
       qmp.close();

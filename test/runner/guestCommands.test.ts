@@ -239,6 +239,22 @@ describe('renderFetchArtifacts', () => {
     return b;
   };
 
+  it('copies a file over the cap and the files after it, each from where its own body starts', async () => {
+    const dmesg = big();
+    const full = Buffer.from('full\n');
+    const dir = resultDir({ '001.dmesg': dmesg, '001.out.bad': Buffer.from('bad\n'), '001.full': full });
+    try {
+      for (const shell of SHELLS) {
+        const files = await fetch(shell, dir);
+        expect(files.get('dmesg')).toEqual({ size: dmesg.length, tail: dmesg.subarray(1000) });
+        expect(files.get('out.bad')!.tail.toString()).toBe('bad\n');
+        expect(files.get('full')).toEqual({ size: full.length, tail: full });
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('copies a file over the cap from the offset its size gave, so what is appended to it later still only trails', async () => {
     const full = big();
     const dir = resultDir({ '001.dmesg': Buffer.from('dmesg\n'), '001.full': full });
@@ -256,7 +272,8 @@ describe('renderFetchArtifacts', () => {
 
   for (const [path_, files] of [
     ['one cat', () => ({ '001.full': Buffer.from('full\n'), '001.dmesg': Buffer.from('dmesg\n') })],
-    ['per-file copy', () => ({ '001.full': big(), '001.dmesg': Buffer.from('dmesg\n') })],
+    ['per-file copy, the file gone under the cap', () => ({ '001.full': big(), '001.dmesg': Buffer.from('dmesg\n') })],
+    ['per-file copy, the file gone over it', () => ({ '001.full': Buffer.from('full\n'), '001.dmesg': big() })],
   ] as const) {
     it(`fails when a file is gone between the sizes and the copy (${path_}), so the caller keeps nothing misaligned`, async () => {
       const dir = resultDir(files());
