@@ -28,7 +28,7 @@ import type { Machine } from '../vm/machine.js';
 import { QemuMachine } from '../vm/qemuMachine.js';
 import { BOOT_SPEED_PARAMS } from '../vm/qemuArgs.js';
 import type { BootKernel } from '../vm/pvh/pvhKernel.js';
-import { guestModulesFor, resolveVmSpec, type Accel } from '../vm/spec.js';
+import { guestModulesFor, resolveVmSpec, type Accel, type VmSpec } from '../vm/spec.js';
 import { median } from '../util/median.js';
 import { parseCheckTrace, renderCheckTraceCommand, traceReachedTest, type CheckTracePhases } from './checkTrace.js';
 
@@ -106,6 +106,20 @@ export interface KtReady {
   phases: Record<string, number>;
 }
 
+/**
+ * The VM the benchmark boots as a run would for kt's default section (xfs): 2 vCPUs unless told,
+ * 2 GiB, 5 GiB TEST and SCRATCH, the virtio-serial command channel; its dir is <work>/vm<index>.
+ */
+export function benchVmSpec(opts: { runId: string; index: number; image: BenchImage; fstestsImage: string; work: string; accel: Accel; cpus?: number; sshPublicKey: string }): VmSpec {
+  return resolveVmSpec({
+    runId: opts.runId, index: opts.index, accel: opts.accel, cpus: opts.cpus ?? 2, memoryMiB: 2048,
+    kernel: opts.image.boot.path, pvhEntry: opts.image.boot.entry === 'pvh', initramfs: opts.image.initramfs, rootImage: opts.image.rootImage, fstestsImage: opts.fstestsImage,
+    testSizeBytes: 5 * 2 ** 30, scratchSizeBytes: 5 * 2 ** 30, extraCmdline: [], baseDir: opts.work,
+    sshKeyBlob: opts.sshPublicKey.split(' ')[1]!, transport: 'virtio-serial', hungTaskTimeoutSec: 0, vmcore: false,
+    guestModules: guestModulesFor(['xfs']),
+  });
+}
+
 /** kt's boot as a run does it, up to ready for the first test; the caller disposes the machine. */
 export async function ktReady(opts: {
   image: BenchImage;
@@ -124,13 +138,7 @@ export async function ktReady(opts: {
 }): Promise<KtReady> {
   // One ssh2 pair in 256 is malformed and would fail the boot (src/vm/sshKeyPair.ts).
   const keys = generateSshKeyPair();
-  const spec = resolveVmSpec({
-    runId: 'bench', index: opts.index, accel: opts.accel, cpus: opts.cpus ?? 2, memoryMiB: 2048,
-    kernel: opts.image.boot.path, pvhEntry: opts.image.boot.entry === 'pvh', initramfs: opts.image.initramfs, rootImage: opts.image.rootImage, fstestsImage: opts.fstestsImage,
-    testSizeBytes: 5 * 2 ** 30, scratchSizeBytes: 5 * 2 ** 30, extraCmdline: [], baseDir: opts.work,
-    sshKeyBlob: keys.public.split(' ')[1]!, transport: 'virtio-serial', hungTaskTimeoutSec: 0, vmcore: false,
-    guestModules: guestModulesFor(['xfs']),
-  });
+  const spec = benchVmSpec({ ...opts, runId: 'bench', sshPublicKey: keys.public });
   const machine = new QemuMachine({ spec, name: `vm${opts.index}`, consoleLogPath: path.join(opts.work, `console-${opts.index}.log`), privateKey: keys.private, bootTimeoutMs: 300_000, keep: false });
   const guest = createGuestSteps([{ name: 'xfs', fstyp: 'xfs', mkfsOptions: '', mountOptions: '', env: {} }], opts.fstestsDir, opts.preflight ? { preflight: opts.preflight } : {});
   const started = Date.now();

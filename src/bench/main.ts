@@ -254,6 +254,8 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
       // `--boots` alternating pairs, each ratio kept, the median of each side compared.
       const kt: number[] = [];
       const inGuest: number[] = [];
+      // The kt runs use the history the warm-up run leaves.
+      await warmed();
       for (let i = 0; i < args.boots; i++) {
         // The VM shape of the timed kt runs (base: --cpus 1), so the two sides differ only by kt.
         const r = await ready({ cpus: 1 });
@@ -266,8 +268,7 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
           await r.machine.dispose();
         }
         // A run of its own, right after its pair's check (not the one the scaling, batching and
-        // rss rows share, which ran minutes before), with the history the warm-up run left.
-        await warmed();
+        // rss rows share, which ran minutes before).
         kt.push((await ktRun(['-j', '1', ...base, ...tests], results, accel)).afterBootMs);
       }
       return {

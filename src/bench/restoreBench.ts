@@ -20,6 +20,7 @@
 import { execa } from 'execa';
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { shellQuote } from '../util/shell.js';
 import { median } from '../util/median.js';
 import { READY_MARKER } from '../vm/bootedMachine.js';
@@ -28,11 +29,11 @@ import { launchQemu, type QemuProcess } from '../vm/launch.js';
 import { prepareHost } from '../vm/prepareHost.js';
 import { renderQemuArgs } from '../vm/qemuArgs.js';
 import { QmpClient } from '../vm/qmp.js';
-import { guestModulesFor, resolveVmSpec, type Accel, type VmSpec } from '../vm/spec.js';
+import type { Accel, VmSpec } from '../vm/spec.js';
 import { generateSshKeyPair } from '../vm/sshKeyPair.js';
 import { connectSsh } from '../vm/sshTransport.js';
 import type { PreflightMemo } from '../runner/guestSetup.js';
-import { ktReady, type BenchImage } from './bootBench.js';
+import { benchVmSpec, ktReady, type BenchImage } from './bootBench.js';
 
 /** Every wait on a guest here ends: a boot, a save, a restore. */
 const GUEST_WAIT_MS = 300_000;
@@ -69,14 +70,7 @@ export async function restoreRow(opts: RestoreOpts): Promise<Record<string, unkn
   const hostKey = trust.key;
   // VM dirs are <work>/vm<index>, whatever the run id: far from the other rows' indexes.
   let index = 900;
-  const specFor = () =>
-    resolveVmSpec({
-      runId: 'bench-restore', index: ++index, accel: opts.accel, cpus: 2, memoryMiB: 2048,
-      kernel: opts.image.boot.path, pvhEntry: opts.image.boot.entry === 'pvh', initramfs: opts.image.initramfs, rootImage: opts.image.rootImage, fstestsImage: opts.fstestsImage,
-      testSizeBytes: 5 * 2 ** 30, scratchSizeBytes: 5 * 2 ** 30, extraCmdline: [], baseDir: opts.work,
-      sshKeyBlob: keys.public.split(' ')[1]!, transport: 'virtio-serial', hungTaskTimeoutSec: 0, vmcore: false,
-      guestModules: guestModulesFor(['xfs']),
-    });
+  const specFor = () => benchVmSpec({ ...opts, runId: 'bench-restore', index: ++index, sshPublicKey: keys.public });
 
   const saved = fs.mkdtempSync(path.join(opts.work, 'saved-'));
   try {
@@ -240,4 +234,3 @@ async function until(done: () => Promise<boolean>, what: string, stop?: AbortSig
   }
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

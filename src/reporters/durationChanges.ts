@@ -51,7 +51,6 @@ function byText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-
 /**
  * A duration worth comparing: the test ran to its end (passed or failed). A crash, a hang or a
  * lost VM ends the attempt at an arbitrary time, and a not-run test ran only its checks.

@@ -175,9 +175,9 @@ export const ARTIFACT_TAIL_BYTES = 256 * 1024;
  *
  * Every test of a run pays this command while `check` goes on with the next test in the same
  * guest, so it forks as little as it can: one `stat` for all the files and one `cat` (or, when
- * any file is over the cap, a `cat` or `tail` for each, from the offset the sizes give). The earlier form, a `stat` and a `tail` per
- * file, took ~0.1 s more of guest CPU per test under TCG, taken from `check` on a 1-vCPU guest
- * (docs/speed.md, "Per-test artifacts"). The sizes and the bytes agree because `check` is done
+ * any file is over the cap, a `cat` or `tail` for each, from the offset the sizes give). The
+ * earlier form, a `stat` and a `tail` per file, took ~0.1 s more of guest CPU per test under
+ * TCG, taken from `check` on a 1-vCPU guest (docs/speed.md, "Per-test artifacts"). The sizes and the bytes agree because `check` is done
  * with a test's files when it prints the test's result line, the moment kt fetches them
  * (fstests' `check`: `_check_filesystems`, `_check_dmesg` and the `.out.bad` move come before
  * the line); a file that still grows is `.full`, copied last (ARTIFACT_EXTENSIONS). A file gone

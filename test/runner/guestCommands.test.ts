@@ -2,7 +2,7 @@ import { execa } from 'execa';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ARTIFACT_TAIL_BYTES, guestSectionSlug, parseFetchedArtifacts, renderCheckCommand, renderFetchArtifacts, renderGuestSetup, renderSectionSetup } from '../../src/runner/guestCommands.js';
 import { localConfigFor } from '../../src/runner/guestSetup.js';
 
@@ -162,9 +162,18 @@ describe('renderGuestSetup', () => {
 });
 
 describe('renderFetchArtifacts', () => {
+  const made: string[] = [];
+  afterEach(() => {
+    for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const tempDir = (what: string) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `kt-fetch-${what}-`));
+    made.push(dir);
+    return dir;
+  };
   /** A results dir as check leaves it: <dir>/generic/001.<ext>. */
   const resultDir = (files: Record<string, Buffer>) => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-fetch-'));
+    const dir = tempDir('results');
     fs.mkdirSync(path.join(dir, 'generic'));
     for (const [name, data] of Object.entries(files)) fs.writeFileSync(path.join(dir, 'generic', name), data);
     return dir;
@@ -174,64 +183,16 @@ describe('renderFetchArtifacts', () => {
     expect(r.exitCode).toBe(0);
     return parseFetchedArtifacts(Buffer.from(r.stdout));
   };
+  /** The script in dash with a `stat` that, once it has printed the sizes, runs `after` in the results dir. */
+  const fetchWithStatThen = (dir: string, after: string) => {
+    const bin = tempDir('bin');
+    fs.writeFileSync(path.join(bin, 'stat'), `#!/bin/sh\n/usr/bin/stat "$@" && cd ${JSON.stringify(dir)}/generic && ${after}\n`, { mode: 0o755 });
+    return execa('dash', ['-c', renderFetchArtifacts('generic/001', dir)], {
+      encoding: 'buffer', reject: false, stripFinalNewline: false, env: { PATH: `${bin}:${process.env.PATH}` },
+    });
+  };
   // Any bytes: NULs, invalid UTF-8, lines that look like the protocol's own.
   const odd = Buffer.from('line\n@@KT-FILE dmesg 3\n@@KT-BODY\n\x00\xff no newline at the end', 'latin1');
-
-  for (const shell of SHELLS) {
-    it(`copies every existing file byte for byte, in ${shell[0]}`, async () => {
-      const dir = resultDir({ '001.full': odd, '001.notrun': Buffer.from('Always skip me\n'), '001.out.bad': Buffer.alloc(0), '002.dmesg': Buffer.from('another test') });
-      try {
-        const files = await fetch(shell, dir);
-        // .full last: a process the test left behind may still append to it (ARTIFACT_EXTENSIONS).
-        expect([...files.keys()]).toEqual(['out.bad', 'notrun', 'full']);
-        expect(files.get('full')).toEqual({ size: odd.length, tail: odd });
-        expect(files.get('notrun')!.tail.toString()).toBe('Always skip me\n');
-        expect(files.get('out.bad')).toEqual({ size: 0, tail: Buffer.alloc(0) });
-      } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-      }
-    });
-
-    it(`keeps the last ${ARTIFACT_TAIL_BYTES} bytes of a file over the cap and the whole of the others, in ${shell[0]}`, async () => {
-      const big = Buffer.alloc(ARTIFACT_TAIL_BYTES + 1000);
-      for (let i = 0; i < big.length; i++) big[i] = (i * 7) % 251;
-      const dir = resultDir({ '001.full': big, '001.dmesg': odd });
-      try {
-        const files = await fetch(shell, dir);
-        expect(files.get('full')!.size).toBe(big.length);
-        expect(files.get('full')!.tail.equals(big.subarray(1000))).toBe(true);
-        expect(files.get('dmesg')).toEqual({ size: odd.length, tail: odd });
-      } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-      }
-    });
-  }
-
-  /** The script with a `stat` that, once it has printed the sizes, runs `after` in the results dir. */
-  const fetchWithStatThen = async (dir: string, after: string) => {
-    const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-fetch-bin-'));
-    fs.writeFileSync(path.join(bin, 'stat'), `#!/bin/sh\n/usr/bin/stat "$@" && cd ${JSON.stringify(dir)}/generic && ${after}\n`, { mode: 0o755 });
-    try {
-      return await execa('dash', ['-c', renderFetchArtifacts('generic/001', dir)], {
-        encoding: 'buffer', reject: false, stripFinalNewline: false, env: { PATH: `${bin}:${process.env.PATH}` },
-      });
-    } finally {
-      fs.rmSync(bin, { recursive: true, force: true });
-    }
-  };
-
-  it('copies .full last, so what a leftover process appends to it after the sizes were taken trails the copy', async () => {
-    const dir = resultDir({ '001.full': Buffer.from('full so far\n'), '001.dmesg': Buffer.from('dmesg\n'), '001.out.bad': Buffer.from('bad\n') });
-    try {
-      const r = await fetchWithStatThen(dir, 'echo appended >> 001.full');
-      expect(r.exitCode).toBe(0);
-      const files = parseFetchedArtifacts(Buffer.from(r.stdout));
-      expect(Object.fromEntries([...files].map(([ext, f]) => [ext, f.tail.toString()]))).toEqual({ dmesg: 'dmesg\n', 'out.bad': 'bad\n', full: 'full so far\n' });
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
   /** A file over the cap, so the copy takes its per-file path. */
   const big = () => {
     const b = Buffer.alloc(ARTIFACT_TAIL_BYTES + 1000);
@@ -239,71 +200,67 @@ describe('renderFetchArtifacts', () => {
     return b;
   };
 
-  it('copies a file over the cap and the files after it, each from where its own body starts', async () => {
-    const dmesg = big();
-    const full = Buffer.from('full\n');
-    const dir = resultDir({ '001.dmesg': dmesg, '001.out.bad': Buffer.from('bad\n'), '001.full': full });
-    try {
-      for (const shell of SHELLS) {
-        const files = await fetch(shell, dir);
-        expect(files.get('dmesg')).toEqual({ size: dmesg.length, tail: dmesg.subarray(1000) });
-        expect(files.get('out.bad')!.tail.toString()).toBe('bad\n');
-        expect(files.get('full')).toEqual({ size: full.length, tail: full });
-      }
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+  for (const shell of SHELLS) {
+    it(`copies every existing file byte for byte, in ${shell[0]}`, async () => {
+      const dir = resultDir({ '001.full': odd, '001.notrun': Buffer.from('Always skip me\n'), '001.out.bad': Buffer.alloc(0), '002.dmesg': Buffer.from('another test') });
+      const files = await fetch(shell, dir);
+      // .full last: a process the test left behind may still append to it (ARTIFACT_EXTENSIONS).
+      expect([...files.keys()]).toEqual(['out.bad', 'notrun', 'full']);
+      expect(files.get('full')).toEqual({ size: odd.length, tail: odd });
+      expect(files.get('notrun')!.tail.toString()).toBe('Always skip me\n');
+      expect(files.get('out.bad')).toEqual({ size: 0, tail: Buffer.alloc(0) });
+    });
+
+    it(`keeps the last ${ARTIFACT_TAIL_BYTES} bytes of a file over the cap, and each file after it from where its own body starts, in ${shell[0]}`, async () => {
+      const dmesg = big();
+      const dir = resultDir({ '001.dmesg': dmesg, '001.out.bad': Buffer.from('bad\n'), '001.full': odd });
+      const files = await fetch(shell, dir);
+      expect(files.get('dmesg')).toEqual({ size: dmesg.length, tail: dmesg.subarray(1000) });
+      expect(files.get('out.bad')!.tail.toString()).toBe('bad\n');
+      expect(files.get('full')).toEqual({ size: odd.length, tail: odd });
+    });
+  }
+
+  it('copies .full last, so what a leftover process appends to it after the sizes were taken trails the copy', async () => {
+    const dir = resultDir({ '001.full': Buffer.from('full so far\n'), '001.dmesg': Buffer.from('dmesg\n'), '001.out.bad': Buffer.from('bad\n') });
+    const r = await fetchWithStatThen(dir, 'echo appended >> 001.full');
+    expect(r.exitCode).toBe(0);
+    const files = parseFetchedArtifacts(Buffer.from(r.stdout));
+    expect(Object.fromEntries([...files].map(([ext, f]) => [ext, f.tail.toString()]))).toEqual({ dmesg: 'dmesg\n', 'out.bad': 'bad\n', full: 'full so far\n' });
   });
 
   it('copies a file over the cap from the offset its size gave, so what is appended to it later still only trails', async () => {
     const full = big();
     const dir = resultDir({ '001.dmesg': Buffer.from('dmesg\n'), '001.full': full });
-    try {
-      const r = await fetchWithStatThen(dir, 'echo appended >> 001.full');
-      expect(r.exitCode).toBe(0);
-      const files = parseFetchedArtifacts(Buffer.from(r.stdout));
-      expect(files.get('dmesg')!.tail.toString()).toBe('dmesg\n');
-      expect(files.get('full')!.size).toBe(full.length);
-      expect(files.get('full')!.tail.equals(full.subarray(1000))).toBe(true);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    const r = await fetchWithStatThen(dir, 'echo appended >> 001.full');
+    expect(r.exitCode).toBe(0);
+    const files = parseFetchedArtifacts(Buffer.from(r.stdout));
+    expect(files.get('dmesg')!.tail.toString()).toBe('dmesg\n');
+    expect(files.get('full')!.size).toBe(full.length);
+    expect(files.get('full')!.tail.equals(full.subarray(1000))).toBe(true);
   });
 
-  for (const [path_, files] of [
+  for (const [copy, files] of [
     ['one cat', () => ({ '001.full': Buffer.from('full\n'), '001.dmesg': Buffer.from('dmesg\n') })],
     ['per-file copy, the file gone under the cap', () => ({ '001.full': big(), '001.dmesg': Buffer.from('dmesg\n') })],
     ['per-file copy, the file gone over it', () => ({ '001.full': Buffer.from('full\n'), '001.dmesg': big() })],
   ] as const) {
-    it(`fails when a file is gone between the sizes and the copy (${path_}), so the caller keeps nothing misaligned`, async () => {
-      const dir = resultDir(files());
-      try {
-        expect((await fetchWithStatThen(dir, 'rm 001.dmesg')).exitCode).not.toBe(0);
-      } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-      }
+    it(`fails when a file is gone between the sizes and the copy (${copy}), so the caller keeps nothing misaligned`, async () => {
+      expect((await fetchWithStatThen(resultDir(files()), 'rm 001.dmesg')).exitCode).not.toBe(0);
     });
   }
 
   it('copies a symlinked result file at the size of its target', async () => {
     const dir = resultDir({ target: Buffer.from('the target, longer than its link name\n') });
     fs.symlinkSync('target', path.join(dir, 'generic', '001.full'));
-    try {
-      const files = await fetch(SHELLS[0], dir);
-      expect(files.get('full')!.tail.toString()).toBe('the target, longer than its link name\n');
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    const files = await fetch(SHELLS[0], dir);
+    expect(files.get('full')!.tail.toString()).toBe('the target, longer than its link name\n');
   });
 
   it('prints nothing when the test left no files or the results dir does not exist', async () => {
     const dir = resultDir({ '002.full': Buffer.from('x') });
-    try {
-      expect((await fetch(SHELLS[0], dir)).size).toBe(0);
-      expect((await fetch(SHELLS[0], path.join(dir, 'absent'))).size).toBe(0);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    expect((await fetch(SHELLS[0], dir)).size).toBe(0);
+    expect((await fetch(SHELLS[0], path.join(dir, 'absent'))).size).toBe(0);
   });
 });
 

@@ -19,15 +19,13 @@ export interface FinalOutcomes {
   retries: number;
 }
 
-const key = testKey;
-
 export function finalOutcomes(events: readonly RunEvent[]): FinalOutcomes {
   const final = new Map<string, { attempt: number; status: string }>();
   let retries = 0;
   for (const e of events) {
     if (e.type !== 'test-end') continue;
     if (e.attempt > 1) retries++;
-    const k = key(e.section ?? '', e.test);
+    const k = testKey(e.section ?? '', e.test);
     const prev = final.get(k);
     if (!prev || e.attempt > prev.attempt) final.set(k, { attempt: e.attempt, status: e.outcome.status });
   }
@@ -61,16 +59,16 @@ export function verifyRun(input: {
       if (k !== undefined && e.test === undefined) begins.set(k, (begins.get(k) ?? 1) - 1);
       open.delete(e.machine);
     } else if (e.type === 'test-begin') {
-      const k = `${key(e.section ?? '', e.test)}#${e.attempt}`;
+      const k = `${testKey(e.section ?? '', e.test)}#${e.attempt}`;
       begins.set(k, (begins.get(k) ?? 0) + 1);
       open.set(e.machine, k);
     } else if (e.type === 'test-end') {
       open.delete(e.machine);
-      const k = `${key(e.section ?? '', e.test)}#${e.attempt}`;
+      const k = `${testKey(e.section ?? '', e.test)}#${e.attempt}`;
       ends.set(k, (ends.get(k) ?? 0) + 1);
-      const list = attempts.get(key(e.section ?? '', e.test)) ?? [];
+      const list = attempts.get(testKey(e.section ?? '', e.test)) ?? [];
       list.push(e.attempt);
-      attempts.set(key(e.section ?? '', e.test), list);
+      attempts.set(testKey(e.section ?? '', e.test), list);
       const status = e.outcome.status;
       if (status === 'crashed' || status === 'timedout') crashedOrHung.set(`${e.test}#${e.attempt}`, status);
       if (status === 'passed' && e.checkSeconds !== input.durationSec(e.test)) {
@@ -85,12 +83,12 @@ export function verifyRun(input: {
   for (const [k, n] of ends) if (n !== 1) problems.push(`${k.replace('\u0000', ' ')} ended ${n} times`);
   for (const k of begins.keys()) if (!ends.has(k)) problems.push(`${k.replace('\u0000', ' ')} began and never ended`);
   for (const w of work) {
-    const list = (attempts.get(key(w.section, w.test)) ?? []).sort((a, b) => a - b);
+    const list = (attempts.get(testKey(w.section, w.test)) ?? []).sort((a, b) => a - b);
     if (list.length === 0) problems.push(`${w.test} has no outcome`);
     else if (list.some((a, i) => a !== i + 1)) problems.push(`${w.test} has attempts ${list.join(',')}`);
     else if (list.length > 1 + input.retries) problems.push(`${w.test} ran ${list.length} times with --retries ${input.retries}`);
   }
-  const planned = new Set(work.map((w) => key(w.section, w.test)));
+  const planned = new Set(work.map((w) => testKey(w.section, w.test)));
   for (const k of attempts.keys()) if (!planned.has(k)) problems.push(`${k.replace('\u0000', ' ')} ran but was not planned`);
   for (const [k, status] of crashedOrHung) {
     const test = k.slice(0, k.lastIndexOf('#'));
