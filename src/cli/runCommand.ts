@@ -10,7 +10,7 @@ import path from 'node:path';
 import { normalizeRunConfig, type RunArgs, type RunConfig } from '../config/runConfig.js';
 import { ExitCode, HostError, formatError, isKtError, type KtError } from '../errors.js';
 import type { RunEvent } from '../record/events.js';
-import { loadHistory, saveHistory, updateHistory, historyKey, type History } from '../record/history.js';
+import { expectedSeconds, loadHistory, saveHistory, updateHistory, historyKey, type History } from '../record/history.js';
 import { artifactPath, createRunDirAndLink, makeRunId, writeArtifact } from '../record/runDir.js';
 import { summarizeRun } from '../record/summarize.js';
 import { exitCodeFor } from '../record/verdict.js';
@@ -358,7 +358,7 @@ async function runAndReport(
       createConsoleWatcher,
       batchSize: (remaining) => batchSize(remaining, config.jobs, { maxBatch: config.maxBatch }),
       // With history, batches are sized by the tests' last durations (src/runner/order.ts batchBudget).
-      batchByTime: { estimateSec: (item) => history.get(historyKey(item.section, item.test))?.lastSeconds, maxBatch: config.maxBatch },
+      batchByTime: { estimateSec: (item) => expectedSeconds(history.get(historyKey(item.section, item.test))), maxBatch: config.maxBatch },
       // --test-timeout is a test's deadline; check's start-up and the gaps between tests get
       // their own, in minutes (src/runner/order.ts outsideTestDeadlineSec).
       deadlineSec: (item) => (item ? testDeadlineSec(history.get(historyKey(item.section, item.test)) ?? {}, deadline) : outsideTestDeadlineSec(deadline)),

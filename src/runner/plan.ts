@@ -7,7 +7,7 @@ import type { RunConfig } from '../config/runConfig.js';
 import { LAYER_LABEL, ruleApplies, type ExcludeLayer, type ExcludeRule, type KernelVersion } from '../config/excludes.js';
 import { UsageError } from '../errors.js';
 import type { WorkSpec } from '../record/events.js';
-import { historyKey, type History } from '../record/history.js';
+import { expectedSeconds, historyKey, type History } from '../record/history.js';
 import { loadTestTree, type TestTree } from '../fstests/testTree.js';
 import { planTests } from '../fstests/planTests.js';
 import { filesystemOfTest, fsTestDir } from '../fstests/testNames.js';
@@ -132,8 +132,8 @@ export function planRun(config: RunConfig, history: History, kernel?: KernelVers
   const durations = new Map<string, number>();
   const key = (w: WorkSpec) => testKey(w.section, w.test);
   for (const w of sharded) {
-    const h = history.get(historyKey(w.section, w.test));
-    if (h) durations.set(key(w), h.lastSeconds);
+    const seconds = expectedSeconds(history.get(historyKey(w.section, w.test)));
+    if (seconds !== undefined) durations.set(key(w), seconds);
   }
   return { work: orderLongestFirst(sharded, durations, key), sections, totalBeforeShard: all.length, warnings: [...warnings] };
 }

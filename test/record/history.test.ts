@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../src/record/events.js';
-import { HISTORY_FILE, loadHistory, readHistory, saveHistory, updateHistory } from '../../src/record/history.js';
+import { expectedSeconds, HISTORY_FILE, loadHistory, readHistory, saveHistory, updateHistory } from '../../src/record/history.js';
 
 const events = fs
   .readFileSync(new URL('../reporters/fixtures/real-tcg-run/events.jsonl', import.meta.url), 'utf8')
@@ -84,5 +84,47 @@ describe('kt-history.json', () => {
     }
     expect(fs.readdirSync(dir)).toEqual(['kt-history.json']);
     expect(fs.readFileSync(file(), 'utf8')).toBe(theirs);
+  });
+
+  it('a test not run is expected to take the seconds it took, keeps the deadline of its runs, and loses the mark once it runs again', () => {
+    // The real run: generic/001 and selftest/001 passed, selftest/002 failed, selftest/004 not
+    // run (4,381 ms: its _notrun under TCG), selftest/005 crashed.
+    const first = updateHistory(new Map(), events);
+    expect(first.get('xfs:selftest/004')).toEqual({ notrunSeconds: 4 });
+    expect(expectedSeconds(first.get('xfs:selftest/004'))).toBe(4);
+    expect(first.has('xfs:selftest/005')).toBe(false);
+    const passed = first.get('xfs:generic/001')!;
+    expect(passed.notrunSeconds).toBeUndefined();
+    expect(expectedSeconds(passed)).toBe(passed.lastSeconds);
+
+    // The same run in a section that has lost what generic/001 needs: not run after 1 s.
+    const notrunEvents = events.map((e) =>
+      e.type === 'test-end' && e.test === 'generic/001' ? { ...e, outcome: { status: 'notrun' as const, reason: 'This test requires a valid $SCRATCH_DEV' }, durationMs: 1_200, checkSeconds: undefined } : e,
+    );
+    const second = updateHistory(first, notrunEvents);
+    expect(second.get('xfs:generic/001')).toEqual({ ...passed, notrunSeconds: 1 });
+    expect(expectedSeconds(second.get('xfs:generic/001'))).toBe(1);
+    // Back to a run: its durations again, no mark.
+    expect(updateHistory(second, events).get('xfs:generic/001')).toEqual(passed);
+  });
+
+  it('the file keeps "not run" apart from the durations: a kt that predates it reads every entry, and what it writes back is read', () => {
+    const history = updateHistory(new Map(), events);
+    saveHistory(dir, history);
+    const raw = JSON.parse(fs.readFileSync(file(), 'utf8')) as { version: number; tests: Record<string, unknown>; notrun?: Record<string, number> };
+    expect(raw.notrun).toEqual({ 'xfs:selftest/004': 4 });
+    // What the older kt checks of every entry (its isDurations): both numbers, in `tests`.
+    expect(Object.keys(raw.tests).sort()).toEqual(['xfs:generic/001', 'xfs:selftest/001', 'xfs:selftest/002']);
+    for (const entry of Object.values(raw.tests)) expect(entry).toEqual({ lastSeconds: expect.any(Number), maxSeconds: expect.any(Number) });
+    expect(readHistory(dir)).toEqual({ history });
+    // The older kt saves `tests` alone: the durations stay, the mark is lost, nothing is damaged.
+    fs.writeFileSync(file(), JSON.stringify({ version: 1, tests: raw.tests }));
+    const back = readHistory(dir);
+    expect(back.damaged).toBeUndefined();
+    expect(back.history.has('xfs:selftest/004')).toBe(false);
+    expect(back.history.get('xfs:generic/001')).toEqual(history.get('xfs:generic/001'));
+
+    fs.writeFileSync(file(), JSON.stringify({ version: 1, tests: raw.tests, notrun: { 'xfs:selftest/004': 'soon' } }));
+    expect(readHistory(dir).damaged?.why).toBe('not a record of test durations (its "notrun" part)');
   });
 });
