@@ -5,6 +5,8 @@
  * (test/crash-corpus/sysrq-panic.log). These tests check what must hold of any such run —
  * never how fast this machine ran it: every figure asserted is simulated time or a count.
  */
+import { execa } from 'execa';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import { parseSimulateArgs } from '../../src/bench/simulate/args.js';
@@ -18,7 +20,9 @@ import { verifyRun } from '../../src/bench/simulate/verify.js';
 import { renderCheckCommand } from '../../src/runner/guestCommands.js';
 
 const DATA = new URL('../../bench/data/fstests-durations/', import.meta.url);
+const NOTRUN = new URL('../../bench/data/fstests-notrun/', import.meta.url);
 const durationsOf = (name: string) => loadDurations(new URL(name, DATA).pathname);
+const notrunOf = (name: string) => loadDurations(new URL(name, NOTRUN).pathname);
 const texts = loadGuestTexts();
 
 function options(over: Partial<SimulateOptions> & Pick<SimulateOptions, 'durations' | 'vms'>): SimulateOptions {
@@ -81,6 +85,36 @@ describe('simulated kt run (real durations, real engine)', () => {
     expect(byCount.report.violations).toEqual([]);
   });
 
+  it('tests the guest does not run end not run; estimated by their seconds they no longer run first as long tests', async () => {
+    // The real xfs_crc section of kdevops' 6.6.0-rc5 run: 671 tests ran, 420 were not run
+    // (0–6 s each, 285 s in all: bench/data/fstests-notrun/README.md).
+    const durations = durationsOf('kdevops-xfs_crc-6.6.0-rc5-auto.check.time');
+    const notrun = notrunOf('kdevops-xfs_crc-6.6.0-rc5-auto.notrun.time');
+    const now = await simulate(options({ durations, notrun, vms: 4, crashes: 1, hangs: 1 }), texts);
+    expect(now.report.violations).toEqual([]);
+    expect(now.report.tests).toBe(1091);
+    expect(now.report.notrunTests).toBe(420);
+    expect(now.report.outcomes).toEqual({ passed: 669, notrun: 420, crashed: 1, timedout: 1 });
+    const ends = now.events.filter((e) => e.type === 'test-end');
+    const notrunSet = new Set(notrun.map((d) => d.test));
+    expect(ends.filter((e) => e.outcome.status === 'notrun').every((e) => notrunSet.has(e.test))).toBe(true);
+    // The lower bound counts their seconds too: they take the VM's time.
+    const sum = [...durations, ...notrun].reduce((a, d) => a + d.seconds, 0);
+    expect(now.report.sumSec).toBe(sum);
+
+    // kt before: no history of them, so each is estimated at the 90th percentile of the others
+    // and planned among the longest.
+    const before = await simulate(options({ durations, notrun, vms: 4, notrunEstimate: 'unknown' }), texts);
+    const nowPlain = await simulate(options({ durations, notrun, vms: 4 }), texts);
+    expect(before.report.violations).toEqual([]);
+    const firstHalf = (work: { test: string }[]) => work.slice(0, work.length / 2).filter((w) => notrunSet.has(w.test)).length;
+    expect(firstHalf(before.work)).toBeGreaterThan(300);
+    // Now only those that took longer than most tests that ran (2–6 s) may come that early.
+    expect(firstHalf(nowPlain.work)).toBeLessThanOrEqual(notrun.filter((d) => d.seconds > 1).length);
+    expect(nowPlain.report.ratio).toBeLessThanOrEqual(1.1);
+    expect(before.report.ratio).toBeGreaterThan(1.3);
+  });
+
   it('runs 16 VMs and a spare without a listener-leak warning from the stop signal', async () => {
     const warnings: string[] = [];
     const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
@@ -107,6 +141,21 @@ describe('verifyRun', () => {
     const problems = verifyRun({ events: tampered, work, injections: { crash: new Set(), hang: injections.hang }, durationSec, deadlineSec: () => 3600, retries: 0 });
     expect(problems.some((p) => p.includes('has no outcome'))).toBe(true);
     expect(problems.some((p) => p.includes('crashed but no crash was injected'))).toBe(true);
+  });
+});
+
+describe('verifyRun and tests not run', () => {
+  it('reports a test not run that ended otherwise, and one that ran but ended not run', async () => {
+    const durations = durationsOf('kdevops-tmpfs_default-6.6.0-rc4-auto.check.time').slice(0, 6);
+    const notrun = notrunOf('kdevops-xfs_reflink-6.6.0-rc5-auto.notrun.time').slice(0, 3);
+    const { events, work, injections, report } = await simulate(options({ durations, notrun, vms: 2 }), texts);
+    expect(report.violations).toEqual([]);
+    const seconds = new Map([...durations, ...notrun].map((d) => [d.test, d.seconds]));
+    const verify = (notrunTests: ReadonlySet<string>) => verifyRun({ events, work, injections, notrun: notrunTests, durationSec: (t) => seconds.get(t)!, deadlineSec: () => 3600, retries: 0 });
+    expect(verify(new Set(notrun.map((d) => d.test)))).toEqual([]);
+    // Told that a test that passed was not run, and not told of one that was not run.
+    const wrong = new Set([durations[0]!.test, ...notrun.slice(1).map((d) => d.test)]);
+    expect(verify(wrong).sort()).toEqual([`${durations[0]!.test} attempt 1 ended passed, its guest said not run`, `${notrun[0]!.test} attempt 1 ended notrun`].sort());
   });
 });
 
@@ -137,6 +186,22 @@ describe('simulation inputs', () => {
     expect(bad(['--durations', 'f', '--vms', '4', '--batching', 'fast'])).toBe('2 --batching must be one of time, count, got "fast"');
     expect(parseSimulateArgs(['--durations=f', '--vms=64', '--crashes', '2'])).toMatchObject({ durations: 'f', vms: 64, crashes: 2, hangs: 0 });
     expect(() => loadDurations('/nonexistent/kt.check.time')).toThrow(/cannot read durations file/);
+  });
+
+  it('refuses --notrun inputs that cannot be one section: a test in both files, an estimate without the file', { timeout: 60_000 }, async () => {
+    const main = fileURLToPath(new URL('../../dist/bench/main.js', import.meta.url));
+    const durations = new URL('kdevops-xfs_crc-6.6.0-rc5-auto.check.time', DATA).pathname;
+    const notrun = new URL('kdevops-xfs_crc-6.6.0-rc5-auto.notrun.time', NOTRUN).pathname;
+    const run = (...args: string[]) => execa('node', [main, 'simulate', ...args], { reject: false });
+    const both = await run('--durations', durations, '--notrun', durations, '--vms', '4');
+    expect(both.exitCode).toBe(2);
+    expect(both.stderr).toContain(`generic/001 is in both ${durations} and --notrun ${durations}`);
+    const alone = await run('--durations', durations, '--notrun-estimate', 'unknown', '--vms', '4');
+    expect(alone.exitCode).toBe(2);
+    expect(alone.stderr).toContain('--notrun-estimate unknown needs --notrun FILE');
+    const bad = await run('--durations', durations, '--notrun', notrun, '--notrun-estimate', 'p90', '--vms', '4');
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain('--notrun-estimate must be one of seconds, unknown, got "p90"');
   });
 
   it('reads the tests of a batch back from the check command kt renders', () => {

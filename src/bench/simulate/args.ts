@@ -1,14 +1,15 @@
 /**
  * `kt bench simulate` arguments: `--durations FILE --vms N [--crashes K] [--hangs H]
  * [--boot-sec S] [--check-start-sec C] [--batch B] [--retries R] [--seed X] [--history FILE]
- * [--batching time|count] [--test-timeout SEC] [--spares K]`.
+ * [--batching time|count] [--test-timeout SEC] [--spares K] [--notrun FILE] [--notrun-estimate
+ * seconds|unknown]`.
  * Every value is checked as typed; a bad one is a UsageError (exit 2) that echoes it. Pure.
  */
 import { UsageError, printable } from '../../errors.js';
 import type { SimulateOptions } from './simulate.js';
 
 /** The simulation's options as the flags give them: the duration and history files named, not read. */
-export type SimulateArgs = Omit<SimulateOptions, 'durations' | 'history'> & { durations: string; history?: string };
+export type SimulateArgs = Omit<SimulateOptions, 'durations' | 'history' | 'notrun'> & { durations: string; history?: string; notrun?: string };
 
 /**
  * Defaults. A boot of kt's Debian guest under TCG reaches its job in 8–16 s
@@ -25,7 +26,7 @@ const DEFAULT_MAX_BATCH = 32;
 export const SIMULATE_DEFAULTS = { bootSec: 10, checkStartSec: 6, crashes: 0, hangs: 0, retries: 0, seed: 1, maxBatch: DEFAULT_MAX_BATCH, batching: 'time' as const };
 
 export const SIMULATE_USAGE =
-  'usage: node dist/bench/main.js simulate --durations FILE --vms N [--crashes K] [--hangs H] [--boot-sec S] [--check-start-sec C] [--batch B] [--retries R] [--seed X] [--history FILE] [--batching time|count] [--test-timeout SEC] [--spares K]';
+  'usage: node dist/bench/main.js simulate --durations FILE --vms N [--crashes K] [--hangs H] [--boot-sec S] [--check-start-sec C] [--batch B] [--retries R] [--seed X] [--history FILE] [--batching time|count] [--test-timeout SEC] [--spares K] [--notrun FILE] [--notrun-estimate seconds|unknown]';
 
 type Kind = { type: 'choice'; values: readonly string[] } | { type: 'file' } | { type: 'int'; min: number; max: number } | { type: 'seconds' };
 const FLAGS: Record<string, { field: keyof SimulateArgs; kind: Kind }> = {
@@ -42,6 +43,8 @@ const FLAGS: Record<string, { field: keyof SimulateArgs; kind: Kind }> = {
   '--batching': { field: 'batching', kind: { type: 'choice', values: ['time', 'count'] } },
   '--test-timeout': { field: 'testTimeoutSec', kind: { type: 'int', min: 1, max: 1_000_000 } },
   '--spares': { field: 'spares', kind: { type: 'int', min: 0, max: 64 } },
+  '--notrun': { field: 'notrun', kind: { type: 'file' } },
+  '--notrun-estimate': { field: 'notrunEstimate', kind: { type: 'choice', values: ['seconds', 'unknown'] } },
 };
 
 function usage(message: string): UsageError {

@@ -15,6 +15,13 @@ export async function simulateCommand(argv: readonly string[]): Promise<number> 
     const args = parseSimulateArgs(argv);
     const durations = loadDurations(args.durations);
     const history = args.history ? new Map(loadDurations(args.history).map((d) => [d.test, d.seconds])) : undefined;
+    const notrun = args.notrun ? loadDurations(args.notrun) : undefined;
+    const ran = new Set(durations.map((d) => d.test));
+    const both = notrun?.find((d) => ran.has(d.test));
+    if (both) {
+      throw new UsageError('E_SIMULATE_USAGE', `${both.test} is in both ${args.durations} and --notrun ${args.notrun}`, 'a test either ran (--durations) or was not run (--notrun), e.g. bench/data/fstests-notrun/ beside its bench/data/fstests-durations/ set');
+    }
+    if (args.notrunEstimate !== undefined && !notrun) throw new UsageError('E_SIMULATE_USAGE', `--notrun-estimate ${args.notrunEstimate} needs --notrun FILE`, 'name the tests not run, e.g. --notrun bench/data/fstests-notrun/kdevops-xfs_crc-6.6.0-rc5-auto.notrun.time');
     if (args.crashes + args.hangs > durations.length) {
       throw new UsageError(
         'E_SIMULATE_USAGE',
@@ -22,11 +29,12 @@ export async function simulateCommand(argv: readonly string[]): Promise<number> 
         'inject at most one fault per test',
       );
     }
-    const { history: _file, ...knobs } = args;
-    const { report } = await simulate({ ...knobs, durations, ...(history ? { history } : {}) }, loadGuestTexts());
+    const { history: _file, notrun: _notrunFile, ...knobs } = args;
+    const { report } = await simulate({ ...knobs, durations, ...(history ? { history } : {}), ...(notrun ? { notrun } : {}) }, loadGuestTexts());
     const out = {
       durations: path.basename(args.durations),
       ...(args.history ? { history: path.basename(args.history) } : {}),
+      ...(args.notrun ? { notrun: path.basename(args.notrun), notrunEstimate: args.notrunEstimate ?? 'seconds' } : {}),
       options: { bootSec: args.bootSec, checkStartSec: args.checkStartSec, maxBatch: args.maxBatch, retries: args.retries, seed: args.seed, batching: args.batching, spares: args.spares ?? 0, ...(args.testTimeoutSec !== undefined ? { testTimeoutSec: args.testTimeoutSec } : {}) },
       ...report,
     };

@@ -5,15 +5,16 @@
  * What it answers is what kt's guest steps expect (src/runner/guestCommands.ts): the set-up
  * and section scripts print their OK markers, artifact fetches find no files, and the check
  * command of a batch streams check's real stdout format over simulated time — the header, then
- * per test its name padded as check prints it, and ` <N>s` when it passes. The kernel console
+ * per test its name padded as check prints it, and ` <N>s` when it passes or `[not run] <reason>`
+ * when it is not run (fstests' check: no time for those). The kernel console
  * gets fstests' `run fstests <test> at <time>` kmsg marker before each test (fstests' common/rc
  * `_test_kmsg` … written by check), a real panic report for an injected crash, and nothing at
  * all for an injected hang (the runner's test deadline must end it).
  */
 import type { BootResult, ExecOptions, ExecResult, Machine, MachineExit } from '../../vm/machine.js';
 
-/** What happens to a test the first time it runs. */
-export type Fate = 'pass' | 'crash' | 'hang';
+/** What happens to a test the first time it runs ('notrun': every time). */
+export type Fate = 'pass' | 'crash' | 'hang' | 'notrun';
 
 /** One `check` invocation as the simulated guest saw it. */
 export interface CheckRecord {
@@ -49,6 +50,8 @@ export interface GuestModel {
 /** check prints a name padded to 12 columns, then awk's 7-blank "no previous time" (fstests' check). */
 const NAME_WIDTH = 12;
 const NO_PREVIOUS_TIME = '       ';
+/** What check prints for a test that called _notrun (its reason is the test's own; this one names the simulation). */
+const NOT_RUN_REASON = '[not run] not run in the recorded run (--notrun)';
 /** pvpanic: QEMU exits 1 right after the panic (`-action panic=exit-failure`, qemu-options.hx). */
 const PANIC_EXIT_MS = 100;
 export const SIM_KERNEL_RELEASE = '6.6.0-sim';
@@ -225,6 +228,7 @@ export class SimulatedMachine implements Machine {
       record.end = how;
       record.endMs = Date.now();
     };
+    const notrun: string[] = [];
     try {
       await sleep(this.model.checkStartSec * 1000, signals);
       write(this.model.checkHeader);
@@ -245,10 +249,14 @@ export class SimulatedMachine implements Machine {
         // A hang: nothing more on stdout or the console until kt gives up on the test.
         if (fate === 'hang') await untilAborted(signals);
         await sleep(seconds * 1000, signals);
-        write(` ${seconds}s\n`);
+        if (fate === 'notrun') {
+          notrun.push(test);
+          write(`${NOT_RUN_REASON}\n`);
+        } else write(` ${seconds}s\n`);
         record.completed++;
       }
-      write(`Ran: ${tests.join(' ')}\nPassed all ${tests.length} tests\n\n`);
+      // check's summary (fstests' check _wrapup): "Not run:" only when some were.
+      write(`Ran: ${tests.join(' ')}\n${notrun.length ? `Not run: ${notrun.join(' ')}\n` : ''}Passed all ${tests.length - notrun.length} tests\n\n`);
       end('exit');
       return { exitCode: 0, stdout: out.join(''), stderr: '' };
     } catch (err) {

@@ -11,6 +11,7 @@ import { createCheckStream, createConsoleWatcher } from '../../runner/adapters.j
 import { createGuestSteps } from '../../runner/guestSetup.js';
 import { batchSize, orderLongestFirst, testDeadlineSec } from '../../runner/order.js';
 import { executeRun, retriesPolicy, type RunResult } from '../../runner/run.js';
+import { expectedSeconds, type TestHistory } from '../../record/history.js';
 import type { WorkItem } from '../../runner/workQueue.js';
 import type { TestDuration } from './durations.js';
 import type { GuestTexts } from './guestTexts.js';
@@ -30,6 +31,17 @@ const SECTION = { name: 'sim', fstyp: 'xfs', mkfsOptions: '', mountOptions: '', 
 
 export interface SimulateOptions {
   durations: readonly TestDuration[];
+  /**
+   * Tests check reports not run, after these seconds (fstests' `_notrun`: the section lacks
+   * what they need); planned with the rest, in name order, as a real section plans them.
+   */
+  notrun?: readonly TestDuration[];
+  /**
+   * What kt's history says of the tests not run: `seconds`, the seconds they took (kt since
+   * notrunSeconds, src/record/history.ts); `unknown`, nothing (kt before it, which kept
+   * durations of passed and failed tests only).
+   */
+  notrunEstimate?: 'seconds' | 'unknown';
   /** Seconds kt believes each test takes (its history); default: the durations themselves. */
   history?: ReadonlyMap<string, number>;
   vms: number;
@@ -54,6 +66,8 @@ export interface SimulateOptions {
 
 export interface SimulateReport {
   tests: number;
+  /** Of them, reported not run by their guest (--notrun). */
+  notrunTests: number;
   vms: number;
   sumSec: number;
   longestSec: number;
@@ -100,9 +114,18 @@ export interface SimulateResult {
 }
 
 export async function simulate(opts: SimulateOptions, texts: GuestTexts): Promise<SimulateResult> {
-  const seconds = new Map(opts.durations.map((d) => [d.test, d.seconds]));
+  const notrunTests = opts.notrun ?? [];
+  const seconds = new Map([...opts.durations, ...notrunTests].map((d) => [d.test, d.seconds]));
   const durationSec = (test: string) => seconds.get(test) ?? 0;
-  const history = opts.history ?? seconds;
+  const notrunSet = new Set(notrunTests.map((d) => d.test));
+  const ran = opts.history ?? new Map(opts.durations.map((d) => [d.test, d.seconds]));
+  // kt's history of each test, as its runs leave it (src/record/history.ts): estimates and
+  // deadlines come from kt's own rules over it.
+  const historyOf = (test: string): TestHistory | undefined => {
+    if (notrunSet.has(test)) return opts.notrunEstimate === 'unknown' ? undefined : { notrunSeconds: seconds.get(test)! };
+    const s = ran.get(test);
+    return s === undefined ? undefined : { lastSeconds: s, maxSeconds: s };
+  };
   const injections = chooseInjections(
     opts.durations.map((d) => d.test),
     opts.crashes,
@@ -113,6 +136,7 @@ export async function simulate(opts: SimulateOptions, texts: GuestTexts): Promis
   const model: GuestModel = {
     durationSec,
     fate(test: string): Fate {
+      if (notrunSet.has(test)) return 'notrun';
       if (fired.has(test)) return 'pass';
       fired.add(test);
       return injections.crash.has(test) ? 'crash' : injections.hang.has(test) ? 'hang' : 'pass';
@@ -126,11 +150,15 @@ export async function simulate(opts: SimulateOptions, texts: GuestTexts): Promis
   };
 
   const deadline = { ...KVM_DEADLINE, ...(opts.testTimeoutSec !== undefined ? { override: opts.testTimeoutSec } : {}) };
-  const deadlineOf = (test: string | undefined) => testDeadlineSec(test !== undefined ? { maxSeconds: history.get(test) } : {}, deadline);
-  const specs: WorkSpec[] = opts.durations.map((d) => ({ section: SECTION.name, test: d.test }));
+  const deadlineOf = (test: string | undefined) => testDeadlineSec((test !== undefined ? historyOf(test) : undefined) ?? {}, deadline);
+  const estimateOf = (test: string) => expectedSeconds(historyOf(test));
+  // The plan order: the durations file's (fstests' by name, as the real sets are sorted), the
+  // tests not run merged in by name.
+  const planned = notrunTests.length ? [...seconds.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)) : opts.durations.map((d) => d.test);
+  const specs: WorkSpec[] = planned.map((test) => ({ section: SECTION.name, test }));
   const byKey = new Map<string, number>();
   for (const w of specs) {
-    const h = history.get(w.test);
+    const h = estimateOf(w.test);
     if (h !== undefined) byKey.set(testKey(w.section, w.test), h);
   }
   const work = orderLongestFirst(specs, byKey, (w) => testKey(w.section, w.test));
@@ -154,7 +182,7 @@ export async function simulate(opts: SimulateOptions, texts: GuestTexts): Promis
         createCheckStream,
         createConsoleWatcher,
         batchSize: (remaining) => batchSize(remaining, opts.vms, { maxBatch: opts.maxBatch }),
-        ...(opts.batching === 'time' ? { batchByTime: { estimateSec: (item: WorkItem) => history.get(item.test), maxBatch: opts.maxBatch } } : {}),
+        ...(opts.batching === 'time' ? { batchByTime: { estimateSec: (item: WorkItem) => estimateOf(item.test), maxBatch: opts.maxBatch } } : {}),
         deadlineSec: (item) => deadlineOf(item?.test),
         retryPolicy: retriesPolicy(opts.retries),
         saveArtifact: (item, ext) => `${item.test}.${item.attempt}.${ext}`,
@@ -172,7 +200,7 @@ export async function simulate(opts: SimulateOptions, texts: GuestTexts): Promis
   const end = events.at(-1);
   const makespanMs = end?.type === 'run-end' ? end.wallMs : Number.NaN;
   const endMs = EPOCH_MS + makespanMs;
-  const all = opts.durations.map((d) => d.seconds);
+  const all = [...seconds.values()];
   const sumSec = all.reduce((a, b) => a + b, 0);
   const longestSec = all.reduce((a, b) => Math.max(a, b), 0);
   const bound = lowerBoundSec(all, opts.vms, opts.bootSec);
@@ -182,13 +210,14 @@ export async function simulate(opts: SimulateOptions, texts: GuestTexts): Promis
   const outcomes = finalOutcomes(events);
   const endsWith = (status: string, tests: ReadonlySet<string>) =>
     events.filter((e) => e.type === 'test-end' && e.attempt === 1 && e.outcome.status === status && tests.has(e.test)).length;
-  const violations = verifyRun({ events, work, injections, durationSec, deadlineSec: (t) => deadlineOf(t), retries: opts.retries });
+  const violations = verifyRun({ events, work, injections, notrun: notrunSet, durationSec, deadlineSec: (t) => deadlineOf(t), retries: opts.retries });
   /** Tests that take longer than kt's deadline for them: kt ends them as hangs (verify.ts). */
   const overDeadline = opts.durations.filter((d) => !injections.crash.has(d.test) && !injections.hang.has(d.test) && d.seconds >= deadlineOf(d.test)).map((d) => d.test);
   if (makespanMs / 1000 < bound - 1e-9) violations.push(`makespan ${makespanMs / 1000} s is below the lower bound ${bound} s`);
 
   const report: SimulateReport = {
     tests: work.length,
+    notrunTests: notrunSet.size,
     vms: opts.vms,
     sumSec,
     longestSec,

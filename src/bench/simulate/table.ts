@@ -1,7 +1,9 @@
 /**
  * `npm run bench:simulate`: the simulation table — every real durations file in
  * bench/data/fstests-durations/ at 4, 16 and 64 simulated VMs — then kt's host cost at 64 VMs
- * with injected crashes and hangs, and the planning speed. Each cell is its own process
+ * with injected crashes and hangs, the sets that have their tests not run
+ * (bench/data/fstests-notrun/) with them, estimated as kt does and as kt did before
+ * (`--notrun-estimate unknown`), and the planning speed. Each cell is its own process
  * (`node dist/bench/main.js simulate ...`), so its RSS and CPU are its own. Extra arguments
  * (e.g. --check-start-sec 0, --batch 8) are passed to every cell. JSON goes to
  * bench/results/simulate-<time>.json and stdout; a readable table to stderr.
@@ -60,6 +62,26 @@ async function main(extra: string[]): Promise<void> {
     lines.push(`${file.replace(/\.check\.time$/, '').padEnd(62)} ${cells.join('')}`);
     process.stderr.write(`${lines.at(-1)}\n`);
   }
+  // The same sets with the tests their run reported not run, as kt estimates them and as it did.
+  const notrunDir = fileURLToPath(new URL('bench/data/fstests-notrun/', REPO_ROOT));
+  const notrunRows: Record<string, Record<string, { seconds: Cell; unknown: Cell }>> = {};
+  for (const file of files) {
+    const companion = path.join(notrunDir, file.replace(/\.check\.time$/, '.notrun.time'));
+    if (!fs.existsSync(companion)) continue;
+    const row: Record<string, { seconds: Cell; unknown: Cell }> = {};
+    const cells: string[] = [];
+    for (const vms of VMS) {
+      const base = ['--durations', path.join(dataDir, file), '--notrun', companion, '--vms', String(vms), ...(FILE_ARGS[file] ?? []), ...extra];
+      const seconds = await simulateCell([...base, '--notrun-estimate', 'seconds']);
+      const unknown = await simulateCell([...base, '--notrun-estimate', 'unknown']);
+      violations += seconds.violations.length + unknown.violations.length;
+      row[String(vms)] = { seconds, unknown };
+      cells.push(`${seconds.ratio.toFixed(3)} / ${unknown.ratio.toFixed(3)}`.padStart(16));
+    }
+    notrunRows[file] = row;
+    lines.push(`${`${file.replace(/\.check\.time$/, '')} + not run (now / before)`.padEnd(62)} ${cells.join('')}`);
+    process.stderr.write(`${lines.at(-1)}\n`);
+  }
   const scale = await simulateCell([
     '--durations', path.join(dataDir, SCALE.file), '--vms', String(SCALE.vms), '--crashes', String(SCALE.crashes), '--hangs', String(SCALE.hangs), ...extra,
   ]);
@@ -74,6 +96,12 @@ async function main(extra: string[]): Promise<void> {
     note: 'ratio = makespan / (max(sum/N, longest test) + one boot); (L) = the longest test is the bound',
     ratios: Object.fromEntries(Object.entries(rows).map(([f, r]) => [f, Object.fromEntries(Object.entries(r).map(([n, c]) => [n, { ratio: c.ratio, makespanSec: c.makespanSec, lowerBoundSec: c.lowerBoundSec, boundBy: c.boundBy }]))])),
     cells: rows,
+    notrun: Object.fromEntries(
+      Object.entries(notrunRows).map(([f, r]) => [
+        f,
+        Object.fromEntries(Object.entries(r).map(([n, c]) => [n, { tests: c.seconds.tests, notrunTests: c.seconds.notrunTests, lowerBoundSec: c.seconds.lowerBoundSec, ratio: c.seconds.ratio, ratioBefore: c.unknown.ratio, makespanSec: c.seconds.makespanSec, makespanSecBefore: c.unknown.makespanSec }])),
+      ]),
+    ),
     scale,
     planning,
     violations,

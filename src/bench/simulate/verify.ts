@@ -2,7 +2,7 @@
  * What must hold for any simulated run, checked over kt's own event record: every planned test
  * ends with exactly one final outcome; each attempt begins and ends once (a test is never run
  * twice, except as a retry); only the injected tests crash or time out (or a test that runs
- * past kt's deadline for it), and each of them does;
+ * past kt's deadline for it), and each of them does; a test the guest does not run ends not run;
  * a passing test reports the duration its guest took; the run completes. Pure: returns the
  * violations, empty when the record is sound.
  */
@@ -38,6 +38,8 @@ export function verifyRun(input: {
   events: readonly RunEvent[];
   work: readonly WorkSpec[];
   injections: Injections;
+  /** Tests whose guest reports them not run (--notrun): each must end `notrun`, and only they. */
+  notrun?: ReadonlySet<string>;
   durationSec: (test: string) => number;
   /** kt's deadline of a test: a test that runs longer is rightly ended as timed out. */
   deadlineSec: (test: string) => number;
@@ -74,7 +76,10 @@ export function verifyRun(input: {
       if (status === 'passed' && e.checkSeconds !== input.durationSec(e.test)) {
         problems.push(`${e.test} passed in ${e.checkSeconds} s, its guest took ${input.durationSec(e.test)} s`);
       }
-      if (status !== 'passed' && status !== 'crashed' && status !== 'timedout') {
+      const notrunExpected = input.notrun?.has(e.test) ?? false;
+      if (notrunExpected !== (status === 'notrun')) {
+        problems.push(`${e.test} attempt ${e.attempt} ended ${status}${notrunExpected ? ', its guest said not run' : ''}`);
+      } else if (status !== 'passed' && status !== 'notrun' && status !== 'crashed' && status !== 'timedout') {
         problems.push(`${e.test} attempt ${e.attempt} ended ${status}: ${'message' in e.outcome ? e.outcome.message : ''}`);
       }
     }
