@@ -358,7 +358,7 @@ async function runAndReport(
       createConsoleWatcher,
       batchSize: (remaining) => batchSize(remaining, config.jobs, { maxBatch: config.maxBatch }),
       // With history, batches are sized by the tests' last durations (src/runner/order.ts batchBudget).
-      batchByTime: { estimateSec: (item) => expectedSeconds(history.get(historyKey(item.section, item.test))), maxBatch: config.maxBatch },
+      batchByTime: { estimateSec: (item) => expectedSeconds(history.get(historyKey(item.section, item.test))), maxBatch: config.maxBatch, unknownSec: plan.unknownSec },
       // --test-timeout is a test's deadline; check's start-up and the gaps between tests get
       // their own, in minutes (src/runner/order.ts outsideTestDeadlineSec).
       deadlineSec: (item) => (item ? testDeadlineSec(history.get(historyKey(item.section, item.test)) ?? {}, deadline) : outsideTestDeadlineSec(deadline)),

@@ -97,9 +97,9 @@ function toFile(history: History): HistoryFile {
  * The seconds a test is expected to take next, undefined when kt never saw it end: its last
  * attempt's, so a test that was not run last time (in the same section, so most likely again)
  * counts as the seconds its requirement checks took, not as a test of unknown length. Unknown
- * tests are estimated high (order.ts orderLongestFirst); sections of fstests' `-g auto` leave
- * 11–39% of the tests not run (kdevops' xfs_reflink and xfs_crc runs:
- * bench/data/fstests-durations/README.md), and every one of them would otherwise run first, as
+ * tests are estimated high (order.ts orderLongestFirst); kdevops' `-g auto` sections leave
+ * 11–69% of their tests not run (xfs_reflink 11–13%, xfs_crc 38%, nfs 63%, tmpfs 69%:
+ * bench/data/fstests-durations/README.md), and every one of them would otherwise run early, as
  * a long test, run after run.
  */
 export function expectedSeconds(h: TestHistory | undefined): number | undefined {
@@ -161,7 +161,8 @@ export function loadHistory(resultsDir: string, warn?: (message: string) => void
  * Folds a run's finished tests into the history (pure). Crashes and hangs are not durations. A
  * test not run keeps the durations of its earlier runs (its deadline, order.ts testDeadlineSec,
  * stays that of a test that runs: a section that gains the device it lacked runs it again) and
- * notes the seconds it took, until it runs again.
+ * notes the seconds it took, until an attempt ends otherwise: a test that ran, crashed or hung
+ * is no longer one that says "not run" in a second.
  */
 export function updateHistory(history: History, events: readonly RunEvent[]): History {
   const next = new Map(history);
@@ -177,8 +178,15 @@ export function updateHistory(history: History, events: readonly RunEvent[]): Hi
       next.set(key, { ...prev, notrunSeconds: seconds });
       continue;
     }
-    if (ev.outcome.status !== 'passed' && ev.outcome.status !== 'failed') continue;
-    next.set(key, { lastSeconds: seconds, maxSeconds: Math.max(seconds, prev?.maxSeconds ?? 0) });
+    if (ev.outcome.status === 'passed' || ev.outcome.status === 'failed') {
+      next.set(key, { lastSeconds: seconds, maxSeconds: Math.max(seconds, prev?.maxSeconds ?? 0) });
+      continue;
+    }
+    // Crashed, timed out, error: no duration, and the mark no longer says what the test does.
+    if (prev?.notrunSeconds === undefined) continue;
+    const { notrunSeconds: _gone, ...durations } = prev;
+    if (durations.lastSeconds === undefined) next.delete(key);
+    else next.set(key, durations);
   }
   return next;
 }

@@ -13,7 +13,7 @@ import { planTests } from '../fstests/planTests.js';
 import { filesystemOfTest, fsTestDir } from '../fstests/testNames.js';
 import { SECTION_FSTYPS } from '../config/schema.js';
 import { expungeLineMatches } from '../fstests/excludeFile.js';
-import { orderLongestFirst, selectShard } from './order.js';
+import { orderLongestFirst, selectShard, unknownEstimateOf } from './order.js';
 import { guestSectionSlug } from './guestCommands.js';
 import { testKey } from '../record/testKey.js';
 
@@ -34,6 +34,8 @@ export interface SectionPlan {
 export interface PlannedRun {
   /** (section, test) pairs in the order VMs take them (longest first). */
   work: WorkSpec[];
+  /** The seconds a test without history was estimated at for that order (order.ts unknownEstimateOf); batching uses it too. */
+  unknownSec: number;
   /** Per section, before sharding. */
   sections: SectionPlan[];
   /** Items before sharding, for the record. */
@@ -131,11 +133,13 @@ export function planRun(config: RunConfig, history: History, kernel?: KernelVers
   const sharded = config.shard ? selectShard(all, config.shard.index, config.shard.total) : all;
   const durations = new Map<string, number>();
   const key = (w: WorkSpec) => testKey(w.section, w.test);
-  for (const w of sharded) {
-    const seconds = expectedSeconds(history.get(historyKey(w.section, w.test)));
+  const histories = sharded.map((w) => history.get(historyKey(w.section, w.test)));
+  for (const [i, w] of sharded.entries()) {
+    const seconds = expectedSeconds(histories[i]);
     if (seconds !== undefined) durations.set(key(w), seconds);
   }
-  return { work: orderLongestFirst(sharded, durations, key), sections, totalBeforeShard: all.length, warnings: [...warnings] };
+  const unknownSec = unknownEstimateOf(histories);
+  return { work: orderLongestFirst(sharded, durations, key, unknownSec), unknownSec, sections, totalBeforeShard: all.length, warnings: [...warnings] };
 }
 
 /**

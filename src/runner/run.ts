@@ -58,7 +58,12 @@ export interface RunInputs {
    * maxBatch tests and a share of the estimated seconds left (order.ts batchBudget), and
    * batchSize is not used.
    */
-  batchByTime?: { estimateSec(item: WorkItem): number | undefined; maxBatch: number };
+  batchByTime?: {
+    estimateSec(item: WorkItem): number | undefined;
+    maxBatch: number;
+    /** What a test without an estimate counts as (the plan's, order.ts unknownEstimateOf); default: the 90th percentile of the estimates. */
+    unknownSec?: number;
+  };
   /** Deadline in seconds of a test (undefined: check's work outside tests). */
   deadlineSec(item: WorkItem | undefined): number;
   /** Reruns a finished attempt? (--retries, with or without a baseline). */
@@ -105,7 +110,7 @@ export async function executeRun(inputs: RunInputs): Promise<RunResult> {
   if (inputs.stop.aborted) stop.abort();
   const workerCount = Math.min(inputs.jobs, Math.max(1, inputs.work.length));
   const byTime = inputs.batchByTime;
-  const estimate = byTime ? estimator<WorkItem>(inputs.work.map((w) => ({ ...w, attempt: 1, freshVm: false })), (i) => byTime.estimateSec(i)) : undefined;
+  const estimate = byTime ? estimator<WorkItem>(inputs.work.map((w) => ({ ...w, attempt: 1, freshVm: false })), (i) => byTime.estimateSec(i), byTime.unknownSec) : undefined;
   const dispatcher = new Dispatcher(inputs.work, inputs.retryPolicy, byTime && estimate ? { estimateSec: estimate, workers: workerCount, maxBatch: byTime.maxBatch } : undefined);
   // Every worker listens to the stop signal while it boots or runs a batch: at -j 11 and more
   // that passes Node's default of 10 listeners and prints a "possible memory leak" warning.

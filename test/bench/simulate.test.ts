@@ -145,6 +145,18 @@ describe('verifyRun', () => {
 });
 
 describe('verifyRun and tests not run', () => {
+  it('accepts a test not run that outlasts --test-timeout before it says so: kt ends it as timed out', async () => {
+    // tmpfs' generic/449 took 3,143 s to call _notrun in kdevops' run (bench/data/fstests-notrun).
+    const durations = durationsOf('kdevops-tmpfs_default-6.6.0-rc4-auto.check.time').slice(0, 6);
+    const notrun = notrunOf('kdevops-tmpfs_default-6.6.0-rc4-auto.notrun.time').filter((d) => d.test === 'generic/449');
+    expect(notrun).toEqual([{ test: 'generic/449', seconds: 3143 }]);
+    const { report } = await simulate(options({ durations, notrun, vms: 2, testTimeoutSec: 600 }), texts);
+    expect(report.violations).toEqual([]);
+    expect(report.overDeadline).toEqual(['generic/449']);
+    expect(report.outcomes).toEqual({ passed: 6, timedout: 1 });
+  });
+
+
   it('reports a test not run that ended otherwise, and one that ran but ended not run', async () => {
     const durations = durationsOf('kdevops-tmpfs_default-6.6.0-rc4-auto.check.time').slice(0, 6);
     const notrun = notrunOf('kdevops-xfs_reflink-6.6.0-rc5-auto.notrun.time').slice(0, 3);

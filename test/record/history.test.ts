@@ -108,6 +108,22 @@ describe('kt-history.json', () => {
     expect(updateHistory(second, events).get('xfs:generic/001')).toEqual(passed);
   });
 
+  it('a crash, a hang or an error after "not run" removes the mark: the test no longer ends in a second', () => {
+    const first = updateHistory(new Map(), events);
+    // selftest/005 crashed in the real run; suppose it had been not run (2 s) the run before, and
+    // generic/001 too (after runs of its own).
+    const before = new Map(first);
+    before.set('xfs:selftest/005', { notrunSeconds: 2 });
+    before.set('xfs:generic/001', { ...first.get('xfs:generic/001')!, notrunSeconds: 1 });
+    const crashedNow = events.map((e) => (e.type === 'test-end' && e.test === 'generic/001' ? { ...e, outcome: { status: 'timedout' as const, message: 'no progress for 60 s' } } : e));
+    const after = updateHistory(before, crashedNow);
+    // Only "not run" was known of selftest/005: nothing is now.
+    expect(after.has('xfs:selftest/005')).toBe(false);
+    // generic/001 keeps the durations of its runs (its deadline), without the mark.
+    expect(after.get('xfs:generic/001')).toEqual(first.get('xfs:generic/001'));
+    expect(expectedSeconds(after.get('xfs:generic/001'))).toBe(first.get('xfs:generic/001')!.lastSeconds);
+  });
+
   it('the file keeps "not run" apart from the durations: a kt that predates it reads every entry, and what it writes back is read', () => {
     const history = updateHistory(new Map(), events);
     saveHistory(dir, history);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { batchBudget, batchSize, estimator, orderLongestFirst, outsideTestDeadlineSec, selectShard, testDeadlineSec } from '../../src/runner/order.js';
+import { batchBudget, batchSize, estimator, orderLongestFirst, outsideTestDeadlineSec, selectShard, testDeadlineSec, unknownEstimateOf } from '../../src/runner/order.js';
+import { loadDurations } from '../../src/bench/simulate/durations.js';
 import { WorkQueue } from '../../src/runner/workQueue.js';
 
 const id = (t: string) => t;
@@ -47,6 +48,36 @@ describe('orderLongestFirst', () => {
     const ordered = orderLongestFirst(plan, d, id);
     expect(ordered.slice(0, 3)).toEqual(['new', 'generic/208', 'generic/416']);
     expect(ordered.at(-1)).toBe('generic/001');
+  });
+});
+
+describe('unknownEstimateOf', () => {
+  const data = (dir: string, name: string) => loadDurations(new URL(`../../bench/data/${dir}/${name}`, import.meta.url).pathname);
+
+  it('takes the 90th percentile of the tests that ran: tests not run (0–6 s) do not pull it down', () => {
+    // kdevops' xfs_crc 6.6.0-rc5: 671 tests ran, 420 were not run.
+    const ran = data('fstests-durations', 'kdevops-xfs_crc-6.6.0-rc5-auto.check.time').map((d) => ({ lastSeconds: d.seconds, maxSeconds: d.seconds }));
+    const notrun = data('fstests-notrun', 'kdevops-xfs_crc-6.6.0-rc5-auto.notrun.time').map((d) => ({ notrunSeconds: d.seconds }));
+    expect(unknownEstimateOf(ran)).toBe(31);
+    expect(unknownEstimateOf([...ran, ...notrun, undefined])).toBe(31);
+    // A test that ran before and was not run last time counts as not run.
+    expect(unknownEstimateOf([...ran.map((h) => ({ ...h, notrunSeconds: 1 })), { lastSeconds: 7, maxSeconds: 7 }])).toBe(7);
+    // Counted in, as every estimate: 18 s.
+    expect(unknownEstimateOf([...ran, ...notrun].map((h) => ({ notrunSeconds: 'notrunSeconds' in h ? h.notrunSeconds : h.lastSeconds })))).toBe(18);
+  });
+
+  it('falls back to what is known when no test ran, and to 0 when nothing is', () => {
+    expect(unknownEstimateOf([{ notrunSeconds: 1 }, { notrunSeconds: 6 }, undefined])).toBe(6);
+    expect(unknownEstimateOf([undefined, {}])).toBe(0);
+  });
+
+  it('is what orderLongestFirst and estimator use when given', () => {
+    const d = new Map([
+      ['generic/001', 113],
+      ['generic/002', 1],
+    ]);
+    expect(orderLongestFirst(['generic/002', 'new', 'generic/001'], d, id, 200)).toEqual(['new', 'generic/001', 'generic/002']);
+    expect(estimator(['generic/001', 'generic/002', 'new'], (t) => d.get(t), 200)!('new')).toBe(200);
   });
 });
 

@@ -9,7 +9,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { RunEvent, WorkSpec } from '../../record/events.js';
 import { createCheckStream, createConsoleWatcher } from '../../runner/adapters.js';
 import { createGuestSteps } from '../../runner/guestSetup.js';
-import { batchSize, orderLongestFirst, testDeadlineSec } from '../../runner/order.js';
+import { batchSize, orderLongestFirst, testDeadlineSec, unknownEstimateOf } from '../../runner/order.js';
 import { executeRun, retriesPolicy, type RunResult } from '../../runner/run.js';
 import { expectedSeconds, type TestHistory } from '../../record/history.js';
 import type { WorkItem } from '../../runner/workQueue.js';
@@ -39,7 +39,8 @@ export interface SimulateOptions {
   /**
    * What kt's history says of the tests not run: `seconds`, the seconds they took (kt since
    * notrunSeconds, src/record/history.ts); `unknown`, nothing (kt before it, which kept
-   * durations of passed and failed tests only).
+   * durations of passed and failed tests only). Either way, durations the `history` run has of
+   * them are kept, as kt keeps them.
    */
   notrunEstimate?: 'seconds' | 'unknown';
   /** Seconds kt believes each test takes (its history); default: the durations themselves. */
@@ -121,10 +122,12 @@ export async function simulate(opts: SimulateOptions, texts: GuestTexts): Promis
   const ran = opts.history ?? new Map(opts.durations.map((d) => [d.test, d.seconds]));
   // kt's history of each test, as its runs leave it (src/record/history.ts): estimates and
   // deadlines come from kt's own rules over it.
+  // A test not run here that the --history run ran keeps those durations, as kt's history would.
   const historyOf = (test: string): TestHistory | undefined => {
-    if (notrunSet.has(test)) return opts.notrunEstimate === 'unknown' ? undefined : { notrunSeconds: seconds.get(test)! };
     const s = ran.get(test);
-    return s === undefined ? undefined : { lastSeconds: s, maxSeconds: s };
+    const durations = s === undefined ? undefined : { lastSeconds: s, maxSeconds: s };
+    if (!notrunSet.has(test) || opts.notrunEstimate === 'unknown') return durations;
+    return { ...durations, notrunSeconds: seconds.get(test)! };
   };
   const injections = chooseInjections(
     opts.durations.map((d) => d.test),
@@ -161,7 +164,9 @@ export async function simulate(opts: SimulateOptions, texts: GuestTexts): Promis
     const h = estimateOf(w.test);
     if (h !== undefined) byKey.set(testKey(w.section, w.test), h);
   }
-  const work = orderLongestFirst(specs, byKey, (w) => testKey(w.section, w.test));
+  // kt's rule for tests without history (src/runner/plan.ts): over the tests that ran.
+  const unknownSec = unknownEstimateOf(planned.map(historyOf));
+  const work = orderLongestFirst(specs, byKey, (w) => testKey(w.section, w.test), unknownSec);
 
   const stall = monitorEventLoopDelay({ resolution: 10 });
   const cpu0 = process.cpuUsage();
@@ -182,7 +187,7 @@ export async function simulate(opts: SimulateOptions, texts: GuestTexts): Promis
         createCheckStream,
         createConsoleWatcher,
         batchSize: (remaining) => batchSize(remaining, opts.vms, { maxBatch: opts.maxBatch }),
-        ...(opts.batching === 'time' ? { batchByTime: { estimateSec: (item: WorkItem) => estimateOf(item.test), maxBatch: opts.maxBatch } } : {}),
+        ...(opts.batching === 'time' ? { batchByTime: { estimateSec: (item: WorkItem) => estimateOf(item.test), maxBatch: opts.maxBatch, unknownSec } } : {}),
         deadlineSec: (item) => deadlineOf(item?.test),
         retryPolicy: retriesPolicy(opts.retries),
         saveArtifact: (item, ext) => `${item.test}.${item.attempt}.${ext}`,
@@ -200,7 +205,9 @@ export async function simulate(opts: SimulateOptions, texts: GuestTexts): Promis
   const end = events.at(-1);
   const makespanMs = end?.type === 'run-end' ? end.wallMs : Number.NaN;
   const endMs = EPOCH_MS + makespanMs;
-  const all = [...seconds.values()];
+  // What a run can spend on each test: kt's deadline ends one that runs longer (--test-timeout
+  // below a test's length; a slow _notrun, as tmpfs' generic/449 at 3,143 s).
+  const all = [...seconds].map(([test, sec]) => Math.min(sec, deadlineOf(test)));
   const sumSec = all.reduce((a, b) => a + b, 0);
   const longestSec = all.reduce((a, b) => Math.max(a, b), 0);
   const bound = lowerBoundSec(all, opts.vms, opts.bootSec);
@@ -212,7 +219,7 @@ export async function simulate(opts: SimulateOptions, texts: GuestTexts): Promis
     events.filter((e) => e.type === 'test-end' && e.attempt === 1 && e.outcome.status === status && tests.has(e.test)).length;
   const violations = verifyRun({ events, work, injections, notrun: notrunSet, durationSec, deadlineSec: (t) => deadlineOf(t), retries: opts.retries });
   /** Tests that take longer than kt's deadline for them: kt ends them as hangs (verify.ts). */
-  const overDeadline = opts.durations.filter((d) => !injections.crash.has(d.test) && !injections.hang.has(d.test) && d.seconds >= deadlineOf(d.test)).map((d) => d.test);
+  const overDeadline = [...opts.durations, ...notrunTests].filter((d) => !injections.crash.has(d.test) && !injections.hang.has(d.test) && d.seconds >= deadlineOf(d.test)).map((d) => d.test);
   if (makespanMs / 1000 < bound - 1e-9) violations.push(`makespan ${makespanMs / 1000} s is below the lower bound ${bound} s`);
 
   const report: SimulateReport = {
