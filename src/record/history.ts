@@ -162,7 +162,7 @@ export function loadHistory(resultsDir: string, warn?: (message: string) => void
  * test not run keeps the durations of its earlier runs (its deadline, order.ts testDeadlineSec,
  * stays that of a test that runs: a section that gains the device it lacked runs it again) and
  * notes the seconds it took, until an attempt ends otherwise: a test that ran, crashed or hung
- * is no longer one that says "not run" in a second.
+ * is no longer one that says "not run" in a second (kt's own errors leave the mark).
  */
 export function updateHistory(history: History, events: readonly RunEvent[]): History {
   const next = new Map(history);
@@ -182,7 +182,11 @@ export function updateHistory(history: History, events: readonly RunEvent[]): Hi
       next.set(key, { lastSeconds: seconds, maxSeconds: Math.max(seconds, prev?.maxSeconds ?? 0) });
       continue;
     }
-    // Crashed, timed out, error: no duration, and the mark no longer says what the test does.
+    // Crashed or timed out: no duration, and the mark no longer says what the test does. An
+    // error is kt's or the host's (a check that exited before the test began, a lost
+    // connection): it says nothing of the test, and one bad batch would otherwise wipe the marks
+    // of every test in it.
+    if (ev.outcome.status !== 'crashed' && ev.outcome.status !== 'timedout') continue;
     if (prev?.notrunSeconds === undefined) continue;
     const { notrunSeconds: _gone, ...durations } = prev;
     if (durations.lastSeconds === undefined) next.delete(key);

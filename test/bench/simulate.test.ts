@@ -156,7 +156,6 @@ describe('verifyRun and tests not run', () => {
     expect(report.outcomes).toEqual({ passed: 6, timedout: 1 });
   });
 
-
   it('reports a test not run that ended otherwise, and one that ran but ended not run', async () => {
     const durations = durationsOf('kdevops-tmpfs_default-6.6.0-rc4-auto.check.time').slice(0, 6);
     const notrun = notrunOf('kdevops-xfs_reflink-6.6.0-rc5-auto.notrun.time').slice(0, 3);

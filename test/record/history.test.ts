@@ -108,7 +108,7 @@ describe('kt-history.json', () => {
     expect(updateHistory(second, events).get('xfs:generic/001')).toEqual(passed);
   });
 
-  it('a crash, a hang or an error after "not run" removes the mark: the test no longer ends in a second', () => {
+  it('a crash or a hang after "not run" removes the mark (the test no longer ends in a second); kt\'s own error leaves it', () => {
     const first = updateHistory(new Map(), events);
     // selftest/005 crashed in the real run; suppose it had been not run (2 s) the run before, and
     // generic/001 too (after runs of its own).
@@ -122,6 +122,10 @@ describe('kt-history.json', () => {
     // generic/001 keeps the durations of its runs (its deadline), without the mark.
     expect(after.get('xfs:generic/001')).toEqual(first.get('xfs:generic/001'));
     expect(expectedSeconds(after.get('xfs:generic/001'))).toBe(first.get('xfs:generic/001')!.lastSeconds);
+
+    // A check that exited before generic/001 began says nothing of it (src/runner/batchRun.ts).
+    const erroredNow = events.map((e) => (e.type === 'test-end' && e.test === 'generic/001' ? { ...e, outcome: { status: 'error' as const, message: 'check exited with status 1 without a result for it' }, durationMs: 0 } : e));
+    expect(updateHistory(before, erroredNow).get('xfs:generic/001')).toEqual(before.get('xfs:generic/001'));
   });
 
   it('the file keeps "not run" apart from the durations: a kt that predates it reads every entry, and what it writes back is read', () => {

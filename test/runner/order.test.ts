@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { batchBudget, batchSize, estimator, orderLongestFirst, outsideTestDeadlineSec, selectShard, testDeadlineSec, unknownEstimateOf } from '../../src/runner/order.js';
-import { loadDurations } from '../../src/bench/simulate/durations.js';
+import fs from 'node:fs';
 import { WorkQueue } from '../../src/runner/workQueue.js';
 
 const id = (t: string) => t;
@@ -52,7 +52,13 @@ describe('orderLongestFirst', () => {
 });
 
 describe('unknownEstimateOf', () => {
-  const data = (dir: string, name: string) => loadDurations(new URL(`../../bench/data/${dir}/${name}`, import.meta.url).pathname);
+  /** A `TEST SECONDS` file of bench/data as its tests' seconds. */
+  const data = (dir: string, name: string) =>
+    fs
+      .readFileSync(new URL(`../../bench/data/${dir}/${name}`, import.meta.url), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => ({ seconds: Number(l.split(' ')[1]) }));
 
   it('takes the 90th percentile of the tests that ran: tests not run (0–6 s) do not pull it down', () => {
     // kdevops' xfs_crc 6.6.0-rc5: 671 tests ran, 420 were not run.

@@ -2,7 +2,8 @@
  * What must hold for any simulated run, checked over kt's own event record: every planned test
  * ends with exactly one final outcome; each attempt begins and ends once (a test is never run
  * twice, except as a retry); only the injected tests crash or time out (or a test that runs
- * past kt's deadline for it), and each of them does; a test the guest does not run ends not run;
+ * past kt's deadline for it), and each of them does; a test the guest does not run ends not run
+ * (or timed out, past its deadline);
  * a passing test reports the duration its guest took; the run completes. Pure: returns the
  * violations, empty when the record is sound.
  */
