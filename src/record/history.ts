@@ -62,7 +62,7 @@ interface HistoryFile {
 }
 
 /** The tests of a history this kt wrote, the version of another kt's, or why the text is neither. */
-function parseHistory(text: string): { tests: History } | { version: number } | { why: string } {
+function parseHistory(text: string): { history: History } | { version: number } | { why: string } {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -80,7 +80,7 @@ function parseHistory(text: string): { tests: History } | { version: number } | 
   const history: History = new Map();
   for (const [key, d] of Object.entries(tests as Record<string, TestDurations>)) history.set(key, { lastSeconds: d.lastSeconds, maxSeconds: d.maxSeconds });
   for (const [key, seconds] of Object.entries(notrun ?? {})) history.set(key, { ...history.get(key), notrunSeconds: seconds });
-  return { tests: history };
+  return { history };
 }
 
 function toFile(history: History): HistoryFile {
@@ -132,7 +132,7 @@ export function readHistory(resultsDir: string): LoadedHistory {
   const parsed = parseHistory(text);
   if ('why' in parsed) return { history: new Map(), damaged: { file, why: parsed.why } };
   if ('version' in parsed) return { history: new Map(), foreign: { file, version: parsed.version } };
-  return { history: parsed.tests };
+  return { history: parsed.history };
 }
 
 /**

@@ -27,7 +27,7 @@ export function orderLongestFirst<T>(items: readonly T[], durations: Durations, 
 }
 
 /** What a test without history is estimated at: the 90th percentile of the known (0 when none are). */
-export function unknownEstimate(known: readonly (number | undefined)[]): number {
+function unknownEstimate(known: readonly (number | undefined)[]): number {
   const sorted = known.filter((d): d is number => d !== undefined).sort((a, b) => a - b);
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.9))]! : 0;
 }

@@ -120,15 +120,17 @@ export async function simulate(opts: SimulateOptions, texts: GuestTexts): Promis
   const durationSec = (test: string) => seconds.get(test) ?? 0;
   const notrunSet = new Set(notrunTests.map((d) => d.test));
   const ran = opts.history ?? new Map(opts.durations.map((d) => [d.test, d.seconds]));
-  // kt's history of each test, as its runs leave it (src/record/history.ts): estimates and
-  // deadlines come from kt's own rules over it.
-  // A test not run here that the --history run ran keeps those durations, as kt's history would.
-  const historyOf = (test: string): TestHistory | undefined => {
+  // kt's history of each test as its runs leave it (src/record/history.ts), built once: estimates
+  // and deadlines come from kt's own rules over it. A test not run here that the --history run
+  // ran keeps those durations, as kt's history would.
+  const ktHistory = new Map<string, TestHistory>();
+  for (const test of seconds.keys()) {
     const s = ran.get(test);
     const durations = s === undefined ? undefined : { lastSeconds: s, maxSeconds: s };
-    if (!notrunSet.has(test) || opts.notrunEstimate === 'unknown') return durations;
-    return { ...durations, notrunSeconds: seconds.get(test)! };
-  };
+    const h = notrunSet.has(test) && opts.notrunEstimate !== 'unknown' ? { ...durations, notrunSeconds: seconds.get(test)! } : durations;
+    if (h) ktHistory.set(test, h);
+  }
+  const historyOf = (test: string) => ktHistory.get(test);
   const injections = chooseInjections(
     opts.durations.map((d) => d.test),
     opts.crashes,
