@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- [--fstests DIR --tests T,T,...] [--recovery-tests T,T,...] [--boots N]
- * [--only ROW,ROW] [--accel tcg|kvm] [--kernel FILE]`: what the benchmark measures and on which tree (pure).
+ * [--only ROW,ROW] [--accel tcg|kvm] [--kernel FILE] [--cpus N]`: what the benchmark measures and on which tree (pure).
  * Without --fstests it copies and builds kt's fixture tree (test/fixtures/fstests) and uses its
  * own lists. docs/speed.md describes every row.
  */
@@ -27,9 +27,14 @@ export interface BenchArgs {
   accel: 'tcg' | 'kvm';
   /** A kernel to boot instead of the image's (a tree's arch/x86/boot/bzImage), as `kt run --kernel`. */
   kernel?: string;
+  /**
+   * vCPUs of the boot row's VMs, kt's and the bare boot's alike (default 2, kt's default shape;
+   * `-j auto` gives a TCG guest 1 when there are as many VMs as cores).
+   */
+  cpus: number;
 }
 
-const USAGE_HINT = `usage: npm run bench -- [--fstests DIR --tests T,T] [--recovery-tests T,T,T] [--boots N] [--only ROW,ROW] [--accel tcg|kvm] [--kernel FILE] (docs/speed.md); rows: ${BENCH_ROWS.join(', ')}`;
+const USAGE_HINT = `usage: npm run bench -- [--fstests DIR --tests T,T] [--recovery-tests T,T,T] [--boots N] [--only ROW,ROW] [--accel tcg|kvm] [--kernel FILE] [--cpus N] (docs/speed.md); rows: ${BENCH_ROWS.join(', ')}`;
 /** The recovery row panics one test and needs one after it on the spare, and one before it to let the spare settle. */
 export const MIN_RECOVERY_TESTS = 3;
 
@@ -56,6 +61,7 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
     boots: env.KT_BENCH_BOOTS !== undefined ? boots(env.KT_BENCH_BOOTS, 'KT_BENCH_BOOTS') : 3,
     rows: [...BENCH_ROWS],
     accel: envAccel ?? 'tcg',
+    cpus: 2,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
@@ -102,6 +108,13 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
         const file = value();
         if (!file) fail('--kernel needs a kernel file', 'e.g. --kernel ~/linux/arch/x86/boot/bzImage');
         args.kernel = file;
+        break;
+      }
+      case '--cpus': {
+        const v = value() ?? '';
+        // QEMU's q35 takes up to 288 vCPUs; a boot row beyond the host's cores measures contention.
+        if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 64) fail(`--cpus ${JSON.stringify(v)} is not a whole number from 1 to 64`, 'e.g. --cpus 1 (the shape -j auto gives TCG guests)');
+        args.cpus = Number(v);
         break;
       }
       default:

@@ -47,7 +47,7 @@ export interface BareBoot {
 }
 
 /** Bare boot: the same kernel with an initramfs of busybox whose init prints a marker. */
-export async function bareBoot(kernel: string, work: string, accel: Accel, quiet = false): Promise<BareBoot> {
+export async function bareBoot(kernel: string, work: string, accel: Accel, quiet = false, cpus = 2): Promise<BareBoot> {
   const append = ['console=ttyS0,115200', 'rdinit=/init', 'panic=-1', ...(quiet ? BOOT_SPEED_PARAMS : [])].join(' ');
   const busybox = fs.readFileSync('/bin/busybox');
   const init = '#!/bin/busybox sh\n/bin/busybox mount -t proc proc /proc\nread up _ </proc/uptime\n/bin/busybox echo KT-BARE-READY $up\n/bin/busybox poweroff -f\n';
@@ -63,7 +63,7 @@ export async function bareBoot(kernel: string, work: string, accel: Accel, quiet
   fs.writeFileSync(initrd, cpio);
   const argv = [
     'qemu-system-x86_64', '-machine', 'q35', '-accel', accel === 'kvm' ? 'kvm' : 'tcg,thread=multi', '-cpu', accel === 'kvm' ? 'host' : 'max',
-    '-smp', '2', '-m', '2048M', '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
+    '-smp', String(cpus), '-m', '2048M', '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
     '-kernel', kernel, '-initrd', initrd, '-append', append,
     '-chardev', 'stdio,id=console,signal=off', '-serial', 'chardev:console',
   ];

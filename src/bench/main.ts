@@ -5,8 +5,8 @@
  * describes each row, its goal and how to run a few rows on your own fstests tree:
  *
  *   boot          kt's QEMU start → ready for the first test, vs the same kernel booting a bare
- *                 busybox initramfs to its first userspace line, same accelerator (bootBench.ts);
- *                 the image kernel, or --kernel FILE (a tree's bzImage) for every row but
+ *                 busybox initramfs to its first userspace line, same accelerator and vCPUs
+ *                 (--cpus, default 2; bootBench.ts); the image kernel, or --kernel FILE (a tree's bzImage) for every row but
  *                 virtiofsBoot, which compares boots of the image
  *   checkStart    on a ready VM, `check` started → its first test named (bootBench.ts)
  *   checkPhases   the same start-up under bash's xtrace, cut at fstests' check's own steps
@@ -113,6 +113,8 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
     date: started.toISOString(),
     host: os.hostname(),
     cpus: os.cpus().length,
+    // vCPUs per VM of the boot row (--cpus).
+    bootCpus: args.cpus,
     accel,
     boots: args.boots,
     fstests: args.fstests ? treeDir : 'fixture (test/fixtures/fstests)',
@@ -164,12 +166,13 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
       const phases: Record<string, number>[] = [];
       // Alternating, so both see the same load.
       for (let i = 0; i < args.boots; i++) {
-        const b = await bareBoot(kernel, work, accel);
+        // Both sides of the ratio at one shape (--cpus).
+        const b = await bareBoot(kernel, work, accel, false, args.cpus);
         bare.push(b.ms);
         bareUptime.push(b.uptimeMs);
-        bareQuiet.push((await bareBoot(kernel, work, accel, true)).ms);
-        if (entry.entry === 'pvh') barePvh.push((await bareBoot(entry.path, work, accel, true)).ms);
-        const r = await ready({ measureTestMount: true });
+        bareQuiet.push((await bareBoot(kernel, work, accel, true, args.cpus)).ms);
+        if (entry.entry === 'pvh') barePvh.push((await bareBoot(entry.path, work, accel, true, args.cpus)).ms);
+        const r = await ready({ measureTestMount: true, cpus: args.cpus });
         try {
           commands.push(await commandRoundTrip(r.machine, COMMAND_ROUND_TRIPS));
         } finally {

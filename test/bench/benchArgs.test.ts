@@ -28,7 +28,7 @@ function usageError(argv: string[], env: NodeJS.ProcessEnv = {}): UsageError {
 describe('parseBenchArgs: defaults', () => {
   it('runs every row, 3 boots, under TCG, on the fixture tree', () => {
     const args = parseBenchArgs([], {});
-    expect(args).toEqual({ boots: 3, rows: [...BENCH_ROWS], accel: 'tcg' });
+    expect(args).toEqual({ boots: 3, rows: [...BENCH_ROWS], accel: 'tcg', cpus: 2 });
     expect(args.fstests).toBeUndefined();
     expect(args.tests).toBeUndefined();
   });
@@ -59,7 +59,12 @@ describe('parseBenchArgs: defaults', () => {
       boots: 2,
       rows: [...BENCH_ROWS],
       accel: 'kvm',
+      cpus: 2,
     });
+  });
+
+  it('boots the boot row at the shape --cpus gives (kt default 2; -j auto gives TCG guests 1)', () => {
+    expect(parseBenchArgs(['--cpus', '1', '--only', 'boot'], {})).toMatchObject({ cpus: 1, rows: ['boot'] });
   });
 });
 
@@ -97,6 +102,9 @@ describe('parseBenchArgs: errors', () => {
     ['--boots 1.5', ['--boots', '1.5'], '--boots "1.5" is not a whole number from 1 to 50'],
     ['--boots without a value', ['--boots'], '--boots "" is not a whole number from 1 to 50'],
     ['--accel hvf', ['--accel', 'hvf'], '--accel hvf is not tcg or kvm'],
+    ['--cpus 0', ['--cpus', '0'], '--cpus "0" is not a whole number from 1 to 64'],
+    ['--cpus two', ['--cpus', 'two'], '--cpus "two" is not a whole number from 1 to 64'],
+    ['--cpus without a value', ['--cpus'], '--cpus "" is not a whole number from 1 to 64'],
     ['--accel without a value', ['--accel'], '--accel  is not tcg or kvm'],
     ['--kernel without a file', ['--kernel'], '--kernel needs a kernel file'],
     ['--kernel followed by a flag', ['--kernel', '--boots', '3'], '--kernel needs a kernel file'],
