@@ -10,7 +10,7 @@ import path from 'node:path';
 import { normalizeRunConfig, type RunArgs, type RunConfig } from '../config/runConfig.js';
 import { ExitCode, HostError, formatError, isKtError, type KtError } from '../errors.js';
 import type { RunEvent } from '../record/events.js';
-import { expectedSeconds, loadHistory, saveHistory, updateHistory, historyKey, type History } from '../record/history.js';
+import { expectedSeconds, loadRunHistory, saveHistory, startupOf, updateHistory, updateStartups, historyKey, type History, type Startups } from '../record/history.js';
 import { artifactPath, createRunDirAndLink, makeRunId, writeArtifact } from '../record/runDir.js';
 import { summarizeRun } from '../record/summarize.js';
 import { exitCodeFor } from '../record/verdict.js';
@@ -131,7 +131,7 @@ export async function runCommand(args: RunArgs, argv: string[], options: RunOpti
     printWarning(message);
     startWarnings.push(message);
   };
-  const history = loadHistory(config.resultsDir, warn);
+  const { history, startup } = loadRunHistory(config.resultsDir, warn);
   const plan = planRun(config, history, await kernelVersionOf(config, cacheDir));
   // In dry runs too: what -x passed over is part of the plan's answer.
   for (const w of plan.warnings) warn(w);
@@ -161,7 +161,7 @@ export async function runCommand(args: RunArgs, argv: string[], options: RunOpti
     // Again with the accelerator the probe chose (-j auto and --cpus differ under KVM).
     config = sizeRun(requested, prepared.accel, { say: (line) => process.stderr.write(line), warn });
     running = true;
-    return await runAndReport(config, plan, history, prepared, signals.signal, (fn) => (onSecond = fn), baseline, { list: startWarnings, warn });
+    return await runAndReport(config, plan, { history, startup }, prepared, signals.signal, (fn) => (onSecond = fn), baseline, { list: startWarnings, warn });
   } finally {
     try {
       prepared?.release();
@@ -281,7 +281,8 @@ async function prepareRunWith(config: RunConfig, cacheDir: string, image: GuestI
 async function runAndReport(
   config: RunConfig,
   plan: PlannedRun,
-  history: History,
+  /** What earlier runs in this results directory measured (record/history.ts). */
+  known: { history: History; startup: Startups },
   prepared: PreparedRun,
   stop: AbortSignal,
   setSecondSignal: (fn: (signal: StopSignal) => never) => void,
@@ -290,6 +291,8 @@ async function runAndReport(
   started: { list: readonly string[]; warn: Warn },
 ): Promise<number> {
   const { EventLogWriter, createProgressReporter, renderTextSummary, shouldUseColor, renderGithubAnnotations, isGithubActions, writeReports, REPORT_FILES, createCheckStream, createConsoleWatcher, createGuestSteps, generateSshKeyPair, executeRun, createMachineFactory } = await import('./runDeps.js');
+  const { history } = known;
+  const startupSec = startupOf(known.startup, config.sections.map((s) => s.name));
   const runId = makeRunId(new Date());
   // Before the run directory: failing here (E_TMP_WRITE) leaves no run without a start.
   const baseDir = makeRunTempDir({ keep: config.keep });
@@ -358,7 +361,8 @@ async function runAndReport(
       createConsoleWatcher,
       batchSize: (remaining) => batchSize(remaining, config.jobs, { maxBatch: config.maxBatch }),
       // With history, batches are sized by the tests' last durations (src/runner/order.ts batchBudget).
-      batchByTime: { estimateSec: (item) => expectedSeconds(history.get(historyKey(item.section, item.test))), maxBatch: config.maxBatch, unknownSec: plan.unknownSec },
+      // and, until a batch of this run has measured it, by the last run's check start-up.
+      batchByTime: { estimateSec: (item) => expectedSeconds(history.get(historyKey(item.section, item.test))), maxBatch: config.maxBatch, unknownSec: plan.unknownSec, ...(startupSec !== undefined ? { startupSec } : {}) },
       // --test-timeout is a test's deadline; check's start-up and the gaps between tests get
       // their own, in minutes (src/runner/order.ts outsideTestDeadlineSec).
       deadlineSec: (item) => (item ? testDeadlineSec(history.get(historyKey(item.section, item.test)) ?? {}, deadline) : outsideTestDeadlineSec(deadline)),
@@ -420,7 +424,7 @@ async function runAndReport(
     if (!error && isKtError(err)) error = err;
   }
   try {
-    saveHistory(config.resultsDir, updateHistory(history, result.events));
+    saveHistory(config.resultsDir, updateHistory(history, result.events), updateStartups(known.startup, result.events));
   } catch {
     // History only orders the next run; its loss is harmless.
   }

@@ -149,6 +149,11 @@ export const testBeginSchema = z.object({
   machine: z.string(),
   /** 1 for the first run of this test, 2+ for retries (--retries). */
   attempt: z.number(),
+  /**
+   * On the first test of a batch: ms from the batch's `check` call to this line, check's start-up
+   * (history.ts keeps the last run's for the next run's batching, order.ts batchBudget).
+   */
+  checkStartupMs: z.number().optional(),
 });
 
 export const testEndSchema = z.object({

@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { median } from '../util/median.js';
 import type { RunEvent } from './events.js';
 
 export const HISTORY_FILE = 'kt-history.json';
@@ -27,6 +28,13 @@ export interface TestHistory extends Partial<TestDurations> {
 
 export type History = Map<string, TestHistory>;
 
+/**
+ * check's start-up per section, in seconds, as the last run that measured one saw it (the median
+ * of its batches' `checkStartupMs`, test-begin): what the next run's batching counts on until its
+ * own first batch has measured it (order.ts batchBudget; runner/dispatcher.ts checkStartupSec).
+ */
+export type Startups = Map<string, number>;
+
 /** Tests are keyed by section too: generic/001 on ext4 and on xfs differ. */
 export function historyKey(section: string, test: string): string {
   return `${section}:${test}`;
@@ -35,6 +43,8 @@ export function historyKey(section: string, test: string): string {
 /** The history read, and a kt-history.json kt cannot read or must leave alone (for the CLI to say). */
 export interface LoadedHistory {
   history: History;
+  /** check's start-ups, when the file has them (a kt before them wrote none). */
+  startup?: Startups;
   /** Unreadable or corrupt: kept aside as kt-history.json.damaged(.N) when a run saves its own. */
   damaged?: { file: string; why: string };
   /** Written by a kt with another history format: left as it is, neither used nor updated. */
@@ -51,18 +61,21 @@ function isSecondsRecord(value: unknown): value is Record<string, number> {
 
 /**
  * The file, format 1: `tests` holds the durations of tests that ran, `notrun` (added later, in
- * the same format) the seconds of those whose last attempt was not run. A kt that predates
- * `notrun` reads `tests` as before and ignores it, so the two still share one results directory;
+ * the same format) the seconds of those whose last attempt was not run, `startup` (later still)
+ * check's start-up by section. A kt that predates a part reads `tests` as before and ignores the
+ * part, so the two still share one results directory;
  * an entry in `tests` without durations would make such a kt call the whole file damaged.
  */
 interface HistoryFile {
   version: 1;
   tests: Record<string, TestDurations>;
   notrun?: Record<string, number>;
+  /** Added later, like `notrun`: check's start-up by section (Startups). */
+  startup?: Record<string, number>;
 }
 
 /** The tests of a history this kt wrote, the version of another kt's, or why the text is neither. */
-function parseHistory(text: string): { history: History } | { version: number } | { why: string } {
+function parseHistory(text: string): { history: History; startup?: Startups } | { version: number } | { why: string } {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -70,27 +83,33 @@ function parseHistory(text: string): { history: History } | { version: number } 
     return { why: 'not JSON' };
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { why: 'not a JSON object' };
-  const { version, tests, notrun } = raw as { version?: unknown; tests?: unknown; notrun?: unknown };
+  const { version, tests, notrun, startup } = raw as { version?: unknown; tests?: unknown; notrun?: unknown; startup?: unknown };
   // Another format version is another kt's file, whole: the results directory is shared by two kt
   // versions (a CI cache, a bisect across releases), and each keeps its own history there.
   if (typeof version === 'number' && Number.isInteger(version) && version !== 1) return { version };
   if (version !== 1) return { why: version === undefined ? 'without a format version' : `of an unknown format version (${JSON.stringify(version)})` };
   if (typeof tests !== 'object' || tests === null || Array.isArray(tests) || !Object.values(tests).every(isDurations)) return { why: 'not a record of test durations' };
   if (notrun !== undefined && !isSecondsRecord(notrun)) return { why: 'not a record of test durations (its "notrun" part)' };
+  if (startup !== undefined && !isSecondsRecord(startup)) return { why: 'not a record of test durations (its "startup" part)' };
   const history: History = new Map();
   for (const [key, d] of Object.entries(tests as Record<string, TestDurations>)) history.set(key, { lastSeconds: d.lastSeconds, maxSeconds: d.maxSeconds });
   for (const [key, seconds] of Object.entries(notrun ?? {})) history.set(key, { ...history.get(key), notrunSeconds: seconds });
-  return { history };
+  return startup === undefined ? { history } : { history, startup: new Map(Object.entries(startup)) };
 }
 
-function toFile(history: History): HistoryFile {
+function toFile(history: History, startup?: Startups): HistoryFile {
   const tests: Record<string, TestDurations> = {};
   const notrun: Record<string, number> = {};
   for (const [key, h] of history) {
     if (h.lastSeconds !== undefined && h.maxSeconds !== undefined) tests[key] = { lastSeconds: h.lastSeconds, maxSeconds: h.maxSeconds };
     if (h.notrunSeconds !== undefined) notrun[key] = h.notrunSeconds;
   }
-  return Object.keys(notrun).length ? { version: 1, tests, notrun } : { version: 1, tests };
+  return {
+    version: 1,
+    tests,
+    ...(Object.keys(notrun).length ? { notrun } : {}),
+    ...(startup?.size ? { startup: Object.fromEntries(startup) } : {}),
+  };
 }
 
 /**
@@ -132,7 +151,7 @@ export function readHistory(resultsDir: string): LoadedHistory {
   const parsed = parseHistory(text);
   if ('why' in parsed) return { history: new Map(), damaged: { file, why: parsed.why } };
   if ('version' in parsed) return { history: new Map(), foreign: { file, version: parsed.version } };
-  return { history: parsed.history };
+  return parsed;
 }
 
 /**
@@ -141,7 +160,12 @@ export function readHistory(resultsDir: string): LoadedHistory {
  * version's (which stays, unused and not updated).
  */
 export function loadHistory(resultsDir: string, warn?: (message: string) => void): History {
-  const { history, damaged, foreign } = readHistory(resultsDir);
+  return loadRunHistory(resultsDir, warn).history;
+}
+
+/** loadHistory, with check's start-ups (empty when the file has none). */
+export function loadRunHistory(resultsDir: string, warn?: (message: string) => void): { history: History; startup: Startups } {
+  const { history, startup, damaged, foreign } = readHistory(resultsDir);
   if (damaged && warn) {
     warn(
       `${damaged.file} is ${damaged.why}: this run starts without a history of test durations; ` +
@@ -154,7 +178,7 @@ export function loadHistory(resultsDir: string, warn?: (message: string) => void
         'this run neither uses nor updates it, so its test durations are not saved (run this kt with its own --results directory to keep them)',
     );
   }
-  return history;
+  return { history, startup: startup ?? new Map() };
 }
 
 /**
@@ -195,6 +219,31 @@ export function updateHistory(history: History, events: readonly RunEvent[]): Hi
   return next;
 }
 
+/**
+ * Folds a run's measured check start-ups into `startup` (pure): each section a batch of the run
+ * started in gets the median of the run's start-ups there, to a tenth of a second; the others
+ * keep theirs.
+ */
+export function updateStartups(startup: Startups, events: readonly RunEvent[]): Startups {
+  const bySection = new Map<string, number[]>();
+  let section = 'global';
+  for (const ev of events) {
+    if (ev.type === 'run-start') section = ev.section;
+    if (ev.type !== 'test-begin' || ev.checkStartupMs === undefined) continue;
+    const s = ev.section ?? section;
+    bySection.set(s, [...(bySection.get(s) ?? []), ev.checkStartupMs]);
+  }
+  const next = new Map(startup);
+  for (const [s, ms] of bySection) next.set(s, Math.round(median(ms) / 100) / 10);
+  return next;
+}
+
+/** The start-up a run of these sections counts on first: the median of theirs, undefined when none is known. */
+export function startupOf(startup: Startups, sections: readonly string[]): number | undefined {
+  const known = sections.flatMap((s) => (startup.has(s) ? [startup.get(s)!] : []));
+  return known.length ? median(known) : undefined;
+}
+
 /** What saveHistory did: saved (keeping a damaged file aside as `backup`), or left another kt's file alone. */
 export type SavedHistory = { saved: true; backup?: string } | { saved: false; foreign: { file: string; version: number } };
 
@@ -204,14 +253,14 @@ export type SavedHistory = { saved: true; backup?: string } | { saved: false; fo
  * still save. One of another kt version is left in place and nothing is saved: moving it aside
  * at every run of either kt would pile up backups, and replacing it would lose that kt's history.
  */
-export function saveHistory(resultsDir: string, history: History): SavedHistory {
+export function saveHistory(resultsDir: string, history: History, startup?: Startups): SavedHistory {
   const file = path.join(resultsDir, HISTORY_FILE);
   const { damaged, foreign } = readHistory(resultsDir);
   if (foreign) return { saved: false, foreign };
   const backup = damaged ? freeBackup(file) : undefined;
   if (backup) fs.renameSync(file, backup);
   const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(toFile(history), null, 1));
+  fs.writeFileSync(tmp, JSON.stringify(toFile(history, startup), null, 1));
   fs.renameSync(tmp, file);
   return backup ? { saved: true, backup } : { saved: true };
 }

@@ -31,11 +31,11 @@ export interface BatchDeps {
   /** The VM is failing (a fatal report began, a deadline passed, QEMU exited): said once. */
   onFailing?(): void;
   /**
-   * check named the batch's first test on its stdout: its start-up is over. Said at most once,
-   * and never for a batch whose VM was lost before check got that far (blame's test-begin is
-   * no sign of check's progress).
+   * check named the batch's first test on its stdout, `sec` after it was called: its start-up is
+   * over. Said at most once, and never for a batch whose VM was lost before check got that far
+   * (blame's test-begin is no sign of check's progress).
    */
-  onCheckStarted?(): void;
+  onCheckStarted?(sec: number): void;
   createCheckStream(): CheckStream;
   /** Deadline in seconds for a test, or for check's work outside any test (undefined). */
   deadlineSec(item: WorkItem | undefined): number;
@@ -153,6 +153,8 @@ class BatchRun {
   private readonly stopped: Promise<void>;
   private failingAnnounced = false;
   private checkStarted = false;
+  /** When check was called (run): its start-up ends at the first test it names. */
+  private checkCalledAt = 0;
   /** Bumped on every sign of progress; a deadline only fires for the state it was armed in. */
   private generation = 0;
   /** Record work, strictly in order: events, and each test's artifacts before its test-end. */
@@ -193,6 +195,7 @@ class BatchRun {
 
     let checkExit: ExecResult | undefined;
     let execError: unknown;
+    this.checkCalledAt = Date.now();
     try {
       checkExit = await machine.exec(deps.checkCommand(this.batch), {
         // After an abort ssh2 may still deliver data; a late test-start must not arm timers.
@@ -410,10 +413,14 @@ class BatchRun {
     for (const ev of events) {
       const item = this.items.get(ev.test);
       if (!item || this.finished.has(itemKey(item))) continue; // not ours (a -L rerun line); ignore
+      let startupMs: number | undefined;
       if (!this.checkStarted) {
         this.checkStarted = true;
         // A line flushed at the end of a command already given up says nothing about when it came.
-        if (!this.abort.signal.aborted) this.deps.onCheckStarted?.();
+        if (!this.abort.signal.aborted) {
+          startupMs = Date.now() - this.checkCalledAt;
+          this.deps.onCheckStarted?.(startupMs / 1000);
+        }
       }
       const machine = this.machine.name;
       if (ev.type === 'test-start') {
@@ -421,7 +428,9 @@ class BatchRun {
         this.idleReports = [];
         this.idleConsole = new ConsoleTail();
         this.armWatchdog(item);
-        this.record(() => this.deps.emit({ type: 'test-begin', test: item.test, section: item.section, machine, attempt: item.attempt }));
+        this.record(() =>
+          this.deps.emit({ type: 'test-begin', test: item.test, section: item.section, machine, attempt: item.attempt, ...(startupMs !== undefined ? { checkStartupMs: startupMs } : {}) }),
+        );
         continue;
       }
       const r = this.running?.item === item ? this.running : undefined;

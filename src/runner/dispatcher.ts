@@ -24,6 +24,11 @@ export interface TimeBatching {
   workers: number;
   /** At most this many tests per batch (--batch). */
   maxBatch: number;
+  /**
+   * check's start-up as an earlier run measured it (history.ts `startup`): what batching counts
+   * on until a batch of this run has measured its own.
+   */
+  startupSec?: number;
 }
 
 export class Dispatcher {
@@ -81,12 +86,12 @@ export class Dispatcher {
   }
 
   /**
-   * The median check start-up measured so far, 0 before any batch's check has named a test: a
-   * median, so neither the cold first start-ups of a run nor one slowed by a crashing neighbour
-   * sets the floor for the rest.
+   * The median check start-up measured so far: a median, so neither the cold first start-ups of a
+   * run nor one slowed by a crashing neighbour sets the floor for the rest. Before any batch's
+   * check has named a test, an earlier run's (TimeBatching.startupSec), else 0.
    */
   checkStartupSec(): number {
-    return this.startups.length === 0 ? 0 : median(this.startups);
+    return this.startups.length === 0 ? (this.byTime?.startupSec ?? 0) : median(this.startups);
   }
 
   /** An item finished with an outcome: done, or queued again (at the tail) for a retry. */

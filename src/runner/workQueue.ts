@@ -47,7 +47,8 @@ export class WorkQueue {
    * when the head is of another section, a batch of the preferred one is taken if queued, so a VM
    * re-formats only when its section has no work left. With a `budget`, the batch also ends
    * before the first item that would take its estimated seconds past `budget.sec`, once it holds
-   * `budget.minSec` (the first item is always taken; the queue's order is kept).
+   * `budget.minSec` (the first item is always taken; the queue's order is kept); with
+   * `budget.fill`, such an item is passed over and shorter ones behind it still fill the batch.
    *
    * `usedVm`: the asking VM ran tests already, so a fresh-VM item would cost it its healthy VM
    * (worker.ts retires it). It takes the other work and leaves such an item to a VM that comes
@@ -55,31 +56,39 @@ export class WorkQueue {
    * takes one only when nothing else is queued, so no item waits for a VM that never comes (at a
    * run's end, a VM that waited for work is woken by the requeue and takes it: the run is ending).
    */
-  take(n: number, prefer?: string, budget?: { sec: number; minSec?: number; estimate(item: WorkItem): number }, usedVm = false): WorkItem[] {
+  take(n: number, prefer?: string, budget?: { sec: number; minSec?: number; fill?: boolean; estimate(item: WorkItem): number }, usedVm = false): WorkItem[] {
     if (n <= 0 || this.items.length === 0) return [];
     // The first item a batch can hold: the head, unless it wants a fresh VM.
     const first = this.items.find((i) => !i.freshVm);
     if (this.items[0]!.freshVm && (!usedVm || first === undefined)) return this.items.splice(0, 1);
     let section = first!.section;
     if (prefer !== undefined && prefer !== section && this.items.some((i) => i.section === prefer && !i.freshVm)) section = prefer;
-    const taken: WorkItem[] = [];
-    const rest: WorkItem[] = [];
+    const taken = new Set<WorkItem>();
+    /** Filling: the section's tests passed over, and their estimated seconds. */
+    const passed: WorkItem[] = [];
+    let passedSec = 0;
     let sec = 0;
     let full = false;
     for (const item of this.items) {
-      if (!full && taken.length < n && item.section === section && !item.freshVm) {
-        const est = budget ? budget.estimate(item) : 0;
-        if (budget && taken.length > 0 && sec + est > budget.sec && sec >= (budget.minSec ?? 0)) {
-          full = true;
-          rest.push(item);
-          continue;
-        }
-        sec += est;
-        taken.push(item);
-      } else rest.push(item);
+      if (full || taken.size >= n || item.section !== section || item.freshVm) continue;
+      const est = budget ? budget.estimate(item) : 0;
+      if (budget && taken.size > 0 && sec + est > budget.sec && sec >= (budget.minSec ?? 0)) {
+        // Filling the last round: a shorter test further on may still fit the room left.
+        if (!budget.fill) full = true;
+        passed.push(item);
+        passedSec += est;
+        continue;
+      }
+      sec += est;
+      taken.add(item);
     }
-    this.items = rest;
-    return taken;
+    // What filling passed over, when it is less than a start-up (and --batch has room): a batch of
+    // its own would spend more on check's start-up than on it, so it comes along.
+    if (budget?.fill && passed.length > 0 && passedSec < (budget.minSec ?? 0) && taken.size + passed.length <= n) for (const item of passed) taken.add(item);
+    // In queue order, as check runs them (--exact-order).
+    const batch = this.items.filter((item) => taken.has(item));
+    this.items = this.items.filter((item) => !taken.has(item));
+    return batch;
   }
 
   /** Puts items back at the head, in their order (the rest of a crashed VM's batch). */

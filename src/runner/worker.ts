@@ -58,7 +58,6 @@ export class Worker {
           break;
         }
         const section = batch[0]!.section;
-        const checkCalled = Date.now();
         const end = await runBatch(slot.watch, batch, {
           ...d,
           // A spare this VM was taken from is replaced once a test runs here (MachineSupply.refill).
@@ -67,7 +66,7 @@ export class Worker {
             d.emit(event);
           },
           // check's start-up, which batching by time keeps batches above (order.ts batchBudget).
-          onCheckStarted: () => d.dispatcher.noteCheckStartup((Date.now() - checkCalled) / 1000),
+          onCheckStarted: (sec) => d.dispatcher.noteCheckStartup(sec),
           onFinished: (item, outcome) => {
             slot.tests++;
             slot.ran.set(item.test, item);

@@ -85,6 +85,21 @@ describe('simulated kt run (real durations, real engine)', () => {
     expect(byCount.report.violations).toEqual([]);
   });
 
+  it("a developer's small run is one check per VM: 16 real tests of 71 s at 2 VMs with TCG's 12 s start-up", async () => {
+    // generic/001–018 of a real xfs run but generic/017 (449 s): a handful of quick tests, where
+    // check's start-up under TCG (11–12 s on a real tree, docs/speed.md) is a third of each VM's
+    // share. Factoring's rounds cut it into five batches (82 s); the last round is one (58 s).
+    const durations = durationsOf('kdevops-xfs_reflink-6.6.0-rc5-auto.check.time').filter((d) => /^generic\/0(0[1-9]|1[0-8])$/.test(d.test) && d.test !== 'generic/017');
+    expect(durations).toHaveLength(16);
+    const sum = durations.reduce((s, d) => s + d.seconds, 0);
+    expect(sum).toBe(71);
+    const r = await simulate(options({ durations, vms: 2, checkStartSec: 12 }), texts);
+    expect(r.report.violations).toEqual([]);
+    expect(r.batches).toHaveLength(2);
+    // Boot, one start-up and half the tests' seconds, to within the one-second test granularity.
+    expect(r.report.makespanSec).toBeLessThanOrEqual(10 + 12 + sum / 2 + 1);
+  });
+
   it('tests the guest does not run end not run; estimated by their seconds they no longer run first as long tests', async () => {
     // The real xfs_crc section of kdevops' 6.6.0-rc5 run: 671 tests ran, 420 were not run
     // (0–6 s each, 285 s in all: bench/data/fstests-notrun/README.md).

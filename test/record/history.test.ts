@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../src/record/events.js';
-import { expectedSeconds, HISTORY_FILE, loadHistory, readHistory, saveHistory, updateHistory } from '../../src/record/history.js';
+import { expectedSeconds, HISTORY_FILE, loadHistory, loadRunHistory, readHistory, saveHistory, startupOf, updateHistory, updateStartups } from '../../src/record/history.js';
 
 const events = fs
   .readFileSync(new URL('../reporters/fixtures/real-tcg-run/events.jsonl', import.meta.url), 'utf8')
@@ -146,5 +146,39 @@ describe('kt-history.json', () => {
 
     fs.writeFileSync(file(), JSON.stringify({ version: 1, tests: raw.tests, notrun: { 'xfs:selftest/004': 'soon' } }));
     expect(readHistory(dir).damaged?.why).toBe('not a record of test durations (its "notrun" part)');
+  });
+
+  it('keeps check\'s start-up by section, the median of the last run that measured one, beside the durations', () => {
+    // The real run's batches as they began, with the start-ups its checks took (test-begin checkStartupMs).
+    const begins = events.filter((e) => e.type === 'test-begin');
+    const first = begins[0]!;
+    const second = begins[1]!;
+    const measured = events.map((e) =>
+      e === first ? { ...e, checkStartupMs: 2140 } : e === second ? { ...e, checkStartupMs: 2560 } : e,
+    );
+    const startup = updateStartups(new Map([['ext4', 9.5], ['xfs', 30]]), measured);
+    // xfs: the median of 2.14 and 2.56 s, to a tenth; ext4 ran no batch and keeps its own.
+    expect(startup).toEqual(new Map([['ext4', 9.5], ['xfs', 2.4]]));
+    // A run that measured none changes nothing.
+    expect(updateStartups(startup, events)).toEqual(startup);
+    expect(startupOf(startup, ['xfs'])).toBe(2.4);
+    expect(startupOf(startup, ['xfs', 'ext4', 'btrfs'])).toBe(5.95);
+    expect(startupOf(startup, ['btrfs'])).toBeUndefined();
+
+    const history = updateHistory(new Map(), measured);
+    saveHistory(dir, history, startup);
+    const raw = JSON.parse(fs.readFileSync(file(), 'utf8')) as { tests: Record<string, unknown>; notrun?: Record<string, number>; startup?: Record<string, number> };
+    expect(raw.startup).toEqual({ ext4: 9.5, xfs: 2.4 });
+    expect(readHistory(dir)).toEqual({ history, startup });
+    expect(loadRunHistory(dir)).toEqual({ history, startup });
+    // A kt that predates it reads `tests` and `notrun` and ignores the part; what it writes back has none.
+    fs.writeFileSync(file(), JSON.stringify({ version: 1, tests: raw.tests, notrun: raw.notrun }));
+    expect(loadRunHistory(dir)).toEqual({ history, startup: new Map() });
+    // Saved without start-ups (none measured yet), the file has no such part.
+    saveHistory(dir, history, new Map());
+    expect(JSON.parse(fs.readFileSync(file(), 'utf8'))).not.toHaveProperty('startup');
+
+    fs.writeFileSync(file(), JSON.stringify({ version: 1, tests: raw.tests, startup: { xfs: -2 } }));
+    expect(readHistory(dir).damaged?.why).toBe('not a record of test durations (its "startup" part)');
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Dispatcher } from '../../src/runner/dispatcher.js';
 import { retriesPolicy } from '../../src/runner/run.js';
-import { WorkQueue } from '../../src/runner/workQueue.js';
+import { WorkQueue, type WorkItem } from '../../src/runner/workQueue.js';
 
 const work = (...pairs: [string, string][]) => pairs.map(([section, test]) => ({ section, test }));
 
@@ -144,21 +144,44 @@ describe('Dispatcher', () => {
     expect(await run(unmeasured)).toEqual(['selftest/901']); // 4.6 / 3 = 1.5
     expect(await run(unmeasured)).toEqual(['selftest/905']);
     expect(await run(unmeasured)).toEqual(['selftest/001']);
-    // check took 4.6 and 5.4 s to its first test (TCG): median 5 s, and no batch is budgeted below
-    // it or ends below it: three batches fewer, each a check start-up saved.
+    // check took 4.6 and 5.4 s to its first test (TCG): median 5 s. 18.1 s for two VMs is under
+    // three start-ups per VM after a round of factoring, so this is the last round: each VM asks
+    // at the start (nothing finished yet) and takes half, filled, instead of seven batches.
     const measured = make();
     measured.noteCheckStartup(4.6);
     measured.noteCheckStartup(5.4);
     measured.noteCheckStartup(Number.NaN);
     measured.noteCheckStartup(-1);
     expect(measured.checkStartupSec()).toBe(5);
-    expect(await run(measured)).toEqual(['generic/002']); // 6.0
-    // 4.2 → 5, and 3.8 s alone is below a start-up: selftest/002 comes too (5.9 s).
-    expect(await run(measured)).toEqual(['generic/001', 'selftest/002']);
-    // 6.8 / 3 = 2.3 → 5: 2.2 + 1.8 = 4.0 is below 5, so selftest/905 comes too (5.8 s).
-    expect(await run(measured)).toEqual(['selftest/003', 'selftest/901', 'selftest/905']);
-    expect(await run(measured)).toEqual(['selftest/001']);
-    expect(await measured.next(never)).toBeNull();
+    const tests = (b: WorkItem[] | null) => b!.map((i) => i.test);
+    // 18.1 / 2 = 9.05: 5.4 + 3.8 overshoots, so generic/001 is passed over for shorter tests.
+    expect(tests(await measured.next(never))).toEqual(['generic/002', 'selftest/002', 'selftest/001']); // 8.5 s
+    // 9.6 s queued + 8.5 in flight → 9.05 again: 3.8 + 2.2 + 1.8 = 7.8, selftest/905 would
+    // overshoot, but a batch of its own (1.8 s) would be under a start-up: it comes along.
+    expect(tests(await measured.next(never))).toEqual(['generic/001', 'selftest/003', 'selftest/901', 'selftest/905']);
+    expect(measured.queue.size).toBe(0);
+  });
+
+  it("by time: counts on an earlier run's start-up until this run measures its own", async () => {
+    const seconds = new Map([
+      ['generic/002', 5.4],
+      ['generic/001', 3.8],
+      ['selftest/002', 2.1],
+      ['selftest/001', 1.0],
+    ]);
+    const d = new Dispatcher(
+      [...seconds.keys()].map((test) => ({ section: 'xfs', test })),
+      undefined,
+      { estimateSec: (i) => seconds.get(i.test)!, workers: 2, maxBatch: 32, startupSec: 11 },
+    );
+    expect(d.checkStartupSec()).toBe(11);
+    // 12.3 s for two VMs with an 11 s start-up: one round. The first VM's share is 6.15 s, and
+    // what it passes over (3.8 + 2.1 = 5.9 s) is under a start-up, so it takes everything: a
+    // second check call would cost more than the 6 s it could save.
+    expect((await d.next(never))!.map((i) => i.test)).toEqual(['generic/002', 'generic/001', 'selftest/002', 'selftest/001']);
+    // Measured in this run, the median of this run's own start-ups replaces it.
+    d.noteCheckStartup(2);
+    expect(d.checkStartupSec()).toBe(2);
   });
 
   it('takes the median start-up: one slow check call does not set the floor for the run', () => {

@@ -121,19 +121,33 @@ describe('batchBudget', () => {
   it('is the seconds left in the run over 1.5 × VMs (factoring)', () => {
     // Σ of kdevops-xfs_reflink-6.6.0-rc5-auto.check.time on 4 VMs.
     expect(batchBudget(15824, 4).sec).toBeCloseTo(15824 / 6);
-    expect(batchBudget(100, 4, 0, 1)).toEqual({ sec: 25, minSec: 0 });
-    expect(batchBudget(100, 2, 0, 2)).toEqual({ sec: 25, minSec: 0 });
+    expect(batchBudget(100, 4, 0, 1)).toEqual({ sec: 25, minSec: 0, fill: false });
+    expect(batchBudget(100, 2, 0, 2)).toEqual({ sec: 25, minSec: 0, fill: false });
   });
 
   it('keeps every batch at one check start-up at least', () => {
-    expect(batchBudget(100, 4, 6)).toEqual({ sec: 100 / 6, minSec: 6 });
-    expect(batchBudget(30, 4, 6)).toEqual({ sec: 5, minSec: 6 });
-    expect(batchBudget(0, 4, 6)).toEqual({ sec: 0, minSec: 6 });
+    expect(batchBudget(1000, 4, 6)).toEqual({ sec: 1000 / 6, minSec: 6, fill: false });
+    expect(batchBudget(15824, 4, 6)).toEqual({ sec: 15824 / 6, minSec: 6, fill: false });
+  });
+
+  it('hands out all that is left, filled, once the next round would hold under three start-ups per VM', () => {
+    // 1000 s on 4 VMs after this round: 1000 / 3 / 4 = 83 s per VM, 13.9 start-ups of 6 s: factoring.
+    // 200 s: 200 / 3 / 4 = 16.7 s per VM, under 3 × 6 = 18 s: the last round, 200 / 4 each.
+    expect(batchBudget(200, 4, 6)).toEqual({ sec: 50, minSec: 6, fill: true });
+    expect(batchBudget(217, 4, 6).fill).toBe(false); // 18.08 s per VM: one more round pays
+    expect(batchBudget(30, 4, 6)).toEqual({ sec: 7.5, minSec: 6, fill: true });
+    expect(batchBudget(0, 4, 6)).toEqual({ sec: 0, minSec: 6, fill: true });
+    // A developer's 16 real tests of 71 s (generic/001–018 on xfs, kdevops) at -j 2 with check's
+    // 12 s start-up under TCG: one round. 40 of 311 s: a round of factoring first.
+    expect(batchBudget(71, 2, 12)).toEqual({ sec: 35.5, minSec: 12, fill: true });
+    expect(batchBudget(311, 2, 12)).toEqual({ sec: 311 / 3, minSec: 12, fill: false });
+    // Nothing known of the start-up (no batch measured it, no earlier run): factoring.
+    expect(batchBudget(30, 4, 0)).toEqual({ sec: 5, minSec: 0, fill: false });
   });
 
   it('gives one VM everything: splitting would only pay more start-ups', () => {
-    expect(batchBudget(15824, 1)).toEqual({ sec: Infinity, minSec: 0 });
-    expect(batchBudget(15824, 0, 6)).toEqual({ sec: Infinity, minSec: 0 });
+    expect(batchBudget(15824, 1)).toEqual({ sec: Infinity, minSec: 0, fill: false });
+    expect(batchBudget(15824, 0, 6)).toEqual({ sec: Infinity, minSec: 0, fill: false });
   });
 });
 

@@ -276,6 +276,10 @@ describe('Worker measuring check start-up', () => {
     expect(noted).toHaveLength(1);
     expect(noted[0]).toBeGreaterThanOrEqual(0.115);
     expect(dispatcher.checkStartupSec()).toBe(noted[0]);
+    // The record has it too, on the batch's first test-begin only (record/history.ts keeps it for
+    // the next run's batching).
+    const begins = events.filter((e) => e.type === 'test-begin');
+    expect(begins.map((e) => e.type === 'test-begin' && e.checkStartupMs)).toEqual([noted[0]! * 1000, undefined]);
   }, 30_000);
 });
 

@@ -189,7 +189,8 @@ export async function simulate(opts: SimulateOptions, texts: GuestTexts): Promis
         createCheckStream,
         createConsoleWatcher,
         batchSize: (remaining) => batchSize(remaining, opts.vms, { maxBatch: opts.maxBatch }),
-        ...(opts.batching === 'time' ? { batchByTime: { estimateSec: (item: WorkItem) => estimateOf(item.test), maxBatch: opts.maxBatch, unknownSec } } : {}),
+        // A run with a history knows check's start-up from it too (record/history.ts Startups).
+        ...(opts.batching === 'time' ? { batchByTime: { estimateSec: (item: WorkItem) => estimateOf(item.test), maxBatch: opts.maxBatch, unknownSec, startupSec: opts.checkStartSec } } : {}),
         deadlineSec: (item) => deadlineOf(item?.test),
         retryPolicy: retriesPolicy(opts.retries),
         saveArtifact: (item, ext) => `${item.test}.${item.attempt}.${ext}`,
