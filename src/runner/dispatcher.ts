@@ -36,6 +36,12 @@ export class Dispatcher {
   private inFlight = 0;
   /** Estimated seconds of the items handed out and not settled yet (batching by time). */
   private inFlightSec = 0;
+  /**
+   * The items in flight that began running (begun), with when: batching counts a running test by
+   * what is left of its estimate, not whole, so a VM asking for work late in a run is not given a
+   * share sized as if the others had all their running tests still ahead of them.
+   */
+  private readonly running = new Map<WorkItem, number>();
   private waiters: (() => void)[] = [];
   /** check's start-ups as the workers measured them (noteCheckStartup). */
   private startups: number[] = [];
@@ -64,7 +70,7 @@ export class Dispatcher {
         const t = this.byTime;
         const batch = t
           ? this.queue.take(t.maxBatch, section, {
-              ...batchBudget(this.queue.estimatedSec(t.estimateSec) + this.inFlightSec, t.workers, this.checkStartupSec()),
+              ...batchBudget(this.queue.estimatedSec(t.estimateSec) + this.inFlightLeftSec(t), t.workers, this.checkStartupSec()),
               estimate: t.estimateSec,
             }, usedVm)
           : this.queue.take(size(this.queue.size), section, undefined, usedVm);
@@ -94,6 +100,11 @@ export class Dispatcher {
     return this.startups.length === 0 ? (this.byTime?.startupSec ?? 0) : median(this.startups);
   }
 
+  /** An item handed out began running in its VM (check named it). */
+  begun(item: WorkItem): void {
+    if (this.byTime) this.running.set(item, Date.now());
+  }
+
   /** An item finished with an outcome: done, or queued again (at the tail) for a retry. */
   finish(item: WorkItem, outcome: TestOutcome): void {
     if (!this.stopped && this.retryPolicy(item, outcome)) {
@@ -121,7 +132,16 @@ export class Dispatcher {
     return this.queue.drain();
   }
 
+  /** Estimated seconds in flight, less what the running tests have run of theirs. */
+  private inFlightLeftSec(t: TimeBatching): number {
+    const now = Date.now();
+    let ran = 0;
+    for (const [item, since] of this.running) ran += Math.min(t.estimateSec(item), Math.max(0, now - since) / 1000);
+    return Math.max(0, this.inFlightSec - ran);
+  }
+
   private settle(items: readonly WorkItem[]): void {
+    for (const item of items) this.running.delete(item);
     this.inFlight -= items.length;
     // Never below zero: float sums of many estimates do not cancel exactly.
     this.inFlightSec = this.inFlight === 0 ? 0 : Math.max(0, this.inFlightSec - this.secondsOf(items));

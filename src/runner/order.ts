@@ -98,11 +98,12 @@ export function estimator<T>(items: readonly T[], known: (item: T) => number | u
  *    start-ups of work per VM, that round's hedge costs more than it can even out (each VM pays
  *    one more start-up on the run's path), so this round hands out all that is left, a share of
  *    remaining/N each, and fills it (`fill`: a test that would overshoot is passed over for a
- *    shorter one behind it, so the round leaves no remainder to a round of its own). A small run
- *    — a developer's handful of tests at -j 2, where a start-up is a large part of the run — is
- *    then one batch per VM instead of three to five: 40 real tests of 311 s at 2 VMs with a 12 s
- *    start-up 217 → 192 s (docs/simulate.md, "Small runs"). Before any batch of the run has
- *    measured the start-up, the one the last run measured stands in (history.ts `startup`).
+ *    shorter one behind it; what is passed over comes along when it is less than a start-up,
+ *    WorkQueue.take). A small run — a developer's handful of tests at -j 2, where a start-up is a
+ *    large part of the run — then takes one round or two: 16 real tests of 71 s at 2 VMs with
+ *    TCG's 12 s start-up are two batches in 58 s instead of five in 82 s, 40 of 311 s four in
+ *    191 s instead of eight in 217 (docs/simulate.md, "Small runs"). Before any batch of the run
+ *    has measured the start-up, the one the last run measured stands in (history.ts `startup`).
  */
 export function batchBudget(remainingSec: number, workers: number, startupSec = 0, factor = 1.5): BatchBudget {
   if (workers <= 1) return { sec: Infinity, minSec: 0, fill: false };

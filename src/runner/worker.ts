@@ -62,7 +62,11 @@ export class Worker {
           ...d,
           // A spare this VM was taken from is replaced once a test runs here (MachineSupply.refill).
           emit: (event) => {
-            if (event.type === 'test-begin') d.supply.refill();
+            if (event.type === 'test-begin') {
+              d.supply.refill();
+              const item = batch.find((i) => i.test === event.test);
+              if (item) d.dispatcher.begun(item);
+            }
             d.emit(event);
           },
           // check's start-up, which batching by time keeps batches above (order.ts batchBudget).

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Dispatcher } from '../../src/runner/dispatcher.js';
 import { retriesPolicy } from '../../src/runner/run.js';
 import { WorkQueue, type WorkItem } from '../../src/runner/workQueue.js';
@@ -114,6 +114,43 @@ describe('Dispatcher', () => {
     d.finish(first[0]!, { status: 'passed' });
     // 1248 queued + 534 in flight = 1782 → 594 s: generic/176 alone.
     expect((await d.next(never))!.map((i) => i.test)).toEqual(['generic/176']);
+  });
+
+  it('by time: counts a running test by what is left of it, not whole', async () => {
+    vi.useFakeTimers({ now: 0, toFake: ['Date'] });
+    try {
+      const seconds = new Map([
+        ['shared/032', 1091],
+        ['xfs/227', 534],
+        ['generic/176', 455],
+        ['generic/017', 449],
+        ['generic/476', 324],
+        ['generic/001', 5],
+      ]);
+      const d = byTime(seconds);
+      const first = (await d.next(never))!;
+      expect(first.map((i) => i.test)).toEqual(['shared/032']);
+      d.begun(first[0]!);
+      // 1000 s later shared/032 has 91 s of its estimate left: 1767 queued + 91 = 1858 → 619 s,
+      // xfs/227 alone. Counted whole (2858 → 953 s) xfs/227 and generic/176 (989 s) would not
+      // fit either, but the next asker's share would be too large by the same 1000 s.
+      vi.setSystemTime(1_000_000);
+      const second = (await d.next(never))!;
+      expect(second.map((i) => i.test)).toEqual(['xfs/227']);
+      // Past its estimate a running test counts for nothing, never less: 1233 queued + 534 in
+      // flight (xfs/227 not begun) → 589 s, generic/176 alone.
+      vi.setSystemTime(3_000_000);
+      expect((await d.next(never))!.map((i) => i.test)).toEqual(['generic/176']);
+      // Settled, it is no longer running: nothing is counted twice.
+      d.finish(first[0]!, { status: 'passed' });
+      d.begun(second[0]!);
+      vi.setSystemTime(3_100_000);
+      // 778 queued + 534 − 100 (xfs/227 has run 100 s) + 455 = 1667 → 556 s: generic/017 and
+      // generic/476 (773 s) overshoot, so generic/017 alone.
+      expect((await d.next(never))!.map((i) => i.test)).toEqual(['generic/017']);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('by time: keeps batches above the check start-up the workers measured', async () => {

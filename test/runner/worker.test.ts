@@ -269,8 +269,16 @@ describe('Worker measuring check start-up', () => {
       { batchSize: () => 2 },
     );
     const noted = startupsNoted(dispatcher);
+    const begun: string[] = [];
+    const note = dispatcher.begun.bind(dispatcher);
+    dispatcher.begun = (item) => {
+      begun.push(item.test);
+      note(item);
+    };
     await worker.run();
     expect(ends(events)).toEqual({ 'selftest/001': 'passed', 'selftest/002': 'passed' });
+    // Each test's begin is told to the dispatcher too: batching counts a running test by what is left of it.
+    expect(begun).toEqual(['selftest/001', 'selftest/002']);
     // One batch, one start-up: the second test's begin is not a start-up. At least the 120 ms
     // check printed nothing (a timer may fire a millisecond early by Date.now()).
     expect(noted).toHaveLength(1);
