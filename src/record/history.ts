@@ -90,11 +90,12 @@ function parseHistory(text: string): { history: History; startup?: Startups } | 
   if (version !== 1) return { why: version === undefined ? 'without a format version' : `of an unknown format version (${JSON.stringify(version)})` };
   if (typeof tests !== 'object' || tests === null || Array.isArray(tests) || !Object.values(tests).every(isDurations)) return { why: 'not a record of test durations' };
   if (notrun !== undefined && !isSecondsRecord(notrun)) return { why: 'not a record of test durations (its "notrun" part)' };
-  if (startup !== undefined && !isSecondsRecord(startup)) return { why: 'not a record of test durations (its "startup" part)' };
   const history: History = new Map();
   for (const [key, d] of Object.entries(tests as Record<string, TestDurations>)) history.set(key, { lastSeconds: d.lastSeconds, maxSeconds: d.maxSeconds });
   for (const [key, seconds] of Object.entries(notrun ?? {})) history.set(key, { ...history.get(key), notrunSeconds: seconds });
-  return startup === undefined ? { history } : { history, startup: new Map(Object.entries(startup)) };
+  // The start-ups only hint at the first round's batches: a part kt cannot read is left out, and
+  // never costs the file its durations.
+  return isSecondsRecord(startup) ? { history, startup: new Map(Object.entries(startup)) } : { history };
 }
 
 function toFile(history: History, startup?: Startups): HistoryFile {
@@ -229,7 +230,8 @@ export function updateStartups(startup: Startups, events: readonly RunEvent[]): 
   let section = 'global';
   for (const ev of events) {
     if (ev.type === 'run-start') section = ev.section;
-    if (ev.type !== 'test-begin' || ev.checkStartupMs === undefined) continue;
+    // A wall clock stepped back mid start-up gives a negative one: not a start-up to keep.
+    if (ev.type !== 'test-begin' || ev.checkStartupMs === undefined || !Number.isFinite(ev.checkStartupMs) || ev.checkStartupMs < 0) continue;
     const s = ev.section ?? section;
     bySection.set(s, [...(bySection.get(s) ?? []), ev.checkStartupMs]);
   }

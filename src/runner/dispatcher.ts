@@ -8,7 +8,7 @@ import type { WorkSpec } from '../record/events.js';
 import type { TestOutcome } from '../record/outcome.js';
 import { median } from '../util/median.js';
 import { batchBudget } from './order.js';
-import { WorkQueue, type WorkItem } from './workQueue.js';
+import { itemKey, WorkQueue, type WorkItem } from './workQueue.js';
 
 /** Decides whether a finished attempt runs again (on a fresh VM). */
 export type RetryPolicy = (item: WorkItem, outcome: TestOutcome) => boolean;
@@ -39,13 +39,16 @@ export class Dispatcher {
   /**
    * The items in flight that began running (begun), with when: batching counts a running test by
    * what is left of its estimate, not whole, so a VM asking for work late in a run is not given a
-   * share sized as if the others had all their running tests still ahead of them.
+   * share sized as if the others had all their running tests still ahead of them. By itemKey, not
+   * by object: a crash hands back a copy of the running test (blame.ts, `freshVm`).
    */
-  private readonly running = new Map<WorkItem, number>();
+  private readonly running = new Map<string, { item: WorkItem; since: number }>();
   private waiters: (() => void)[] = [];
   /** check's start-ups as the workers measured them (noteCheckStartup). */
   private startups: number[] = [];
   private stopped = false;
+  /** An earlier run's check start-up (TimeBatching.startupSec), 0 when unknown or not a number of seconds. */
+  private readonly seedStartupSec: number;
 
   /**
    * With `byTime`, a batch holds at most `maxBatch` items and a share of the estimated seconds
@@ -57,6 +60,18 @@ export class Dispatcher {
     private readonly byTime?: TimeBatching,
   ) {
     this.queue = new WorkQueue(work);
+    // As noteCheckStartup: a NaN would make every batch's floor unreachable (WorkQueue.take).
+    const seed = byTime?.startupSec;
+    this.seedStartupSec = seed !== undefined && Number.isFinite(seed) && seed >= 0 ? seed : 0;
+  }
+
+  /**
+   * The estimated seconds left in the run: queued, and in flight less what the running tests
+   * have run of theirs (what batching by time shares out; 0 without it).
+   */
+  secondsLeft(): number {
+    const t = this.byTime;
+    return t ? this.queue.estimatedSec(t.estimateSec) + this.inFlightLeftSec(t) : 0;
   }
 
   /**
@@ -70,7 +85,7 @@ export class Dispatcher {
         const t = this.byTime;
         const batch = t
           ? this.queue.take(t.maxBatch, section, {
-              ...batchBudget(this.queue.estimatedSec(t.estimateSec) + this.inFlightLeftSec(t), t.workers, this.checkStartupSec()),
+              ...batchBudget(this.secondsLeft(), t.workers, this.checkStartupSec()),
               estimate: t.estimateSec,
             }, usedVm)
           : this.queue.take(size(this.queue.size), section, undefined, usedVm);
@@ -97,12 +112,12 @@ export class Dispatcher {
    * check has named a test, an earlier run's (TimeBatching.startupSec), else 0.
    */
   checkStartupSec(): number {
-    return this.startups.length === 0 ? (this.byTime?.startupSec ?? 0) : median(this.startups);
+    return this.startups.length === 0 ? this.seedStartupSec : median(this.startups);
   }
 
   /** An item handed out began running in its VM (check named it). */
   begun(item: WorkItem): void {
-    if (this.byTime) this.running.set(item, Date.now());
+    if (this.byTime) this.running.set(itemKey(item), { item, since: Date.now() });
   }
 
   /** An item finished with an outcome: done, or queued again (at the tail) for a retry. */
@@ -136,12 +151,12 @@ export class Dispatcher {
   private inFlightLeftSec(t: TimeBatching): number {
     const now = Date.now();
     let ran = 0;
-    for (const [item, since] of this.running) ran += Math.min(t.estimateSec(item), Math.max(0, now - since) / 1000);
+    for (const { item, since } of this.running.values()) ran += Math.min(t.estimateSec(item), Math.max(0, now - since) / 1000);
     return Math.max(0, this.inFlightSec - ran);
   }
 
   private settle(items: readonly WorkItem[]): void {
-    for (const item of items) this.running.delete(item);
+    for (const item of items) this.running.delete(itemKey(item));
     this.inFlight -= items.length;
     // Never below zero: float sums of many estimates do not cancel exactly.
     this.inFlightSec = this.inFlight === 0 ? 0 : Math.max(0, this.inFlightSec - this.secondsOf(items));

@@ -128,9 +128,10 @@ const MIN_BATCH_STARTUPS = 1;
 /**
  * The last round begins when the next would hold less than this many start-ups per VM
  * (batchBudget). Measured over the simulation table and small runs of real tests at 2–8 VMs
- * (docs/simulate.md, "Small runs"): 3 left no cell worse than before; 2 and 1 gained less on
- * small runs, and without `fill` one round left remainders that cost a round more (30 real tests
- * at 8 VMs with a 12 s start-up: 81 → 89 s).
+ * (docs/simulate.md, "Small runs"): with 3, the small runs took 0.91× as long on the mean, one of
+ * 24 small-run cells and one of the table's got worse (47 → 50 s; 6.8 ← 6.6 at 16 VMs, +0.005);
+ * 2 and 1 gained less on small runs, and without `fill` one round left remainders that cost a
+ * round more (30 real tests at 8 VMs with a 12 s start-up: 81 → 89 s).
  */
 const FINAL_ROUND_STARTUPS = 3;
 

@@ -86,8 +86,10 @@ export class WorkQueue {
     // its own would spend more on check's start-up than on it, so it comes along.
     if (budget?.fill && passed.length > 0 && passedSec < (budget.minSec ?? 0) && taken.size + passed.length <= n) for (const item of passed) taken.add(item);
     // In queue order, as check runs them (--exact-order).
-    const batch = this.items.filter((item) => taken.has(item));
-    this.items = this.items.filter((item) => !taken.has(item));
+    const batch: WorkItem[] = [];
+    const rest: WorkItem[] = [];
+    for (const item of this.items) (taken.has(item) ? batch : rest).push(item);
+    this.items = rest;
     return batch;
   }
 

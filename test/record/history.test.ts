@@ -178,7 +178,18 @@ describe('kt-history.json', () => {
     saveHistory(dir, history, new Map());
     expect(JSON.parse(fs.readFileSync(file(), 'utf8'))).not.toHaveProperty('startup');
 
-    fs.writeFileSync(file(), JSON.stringify({ version: 1, tests: raw.tests, startup: { xfs: -2 } }));
-    expect(readHistory(dir).damaged?.why).toBe('not a record of test durations (its "startup" part)');
+    // A start-up part kt cannot read only hints at the first round: it is left out, and the file
+    // keeps its durations (never called damaged for it).
+    fs.writeFileSync(file(), JSON.stringify({ version: 1, tests: raw.tests, notrun: raw.notrun, startup: { xfs: -2 } }));
+    expect(readHistory(dir)).toEqual({ history });
+    fs.writeFileSync(file(), JSON.stringify({ version: 1, tests: raw.tests, notrun: raw.notrun, startup: 'soon' }));
+    expect(readHistory(dir)).toEqual({ history });
+  });
+
+  it('keeps no start-up a clock stepped back gave (negative), nor one that is not a number', () => {
+    const begins = events.filter((e) => e.type === 'test-begin');
+    const measured = events.map((e) => (e === begins[0] ? { ...e, checkStartupMs: -850 } : e === begins[1] ? { ...e, checkStartupMs: Number.NaN } : e));
+    expect(updateStartups(new Map([['xfs', 2.4]]), measured)).toEqual(new Map([['xfs', 2.4]]));
+    expect(updateStartups(new Map(), measured)).toEqual(new Map());
   });
 });

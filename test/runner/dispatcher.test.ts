@@ -132,25 +132,79 @@ describe('Dispatcher', () => {
       expect(first.map((i) => i.test)).toEqual(['shared/032']);
       d.begun(first[0]!);
       // 1000 s later shared/032 has 91 s of its estimate left: 1767 queued + 91 = 1858 → 619 s,
-      // xfs/227 alone. Counted whole (2858 → 953 s) xfs/227 and generic/176 (989 s) would not
-      // fit either, but the next asker's share would be too large by the same 1000 s.
+      // xfs/227 alone. Counted whole, the work left would be 1000 s too much (2858 s), the
+      // share 333 s too large (953 s).
       vi.setSystemTime(1_000_000);
+      expect(d.secondsLeft()).toBe(1858);
       const second = (await d.next(never))!;
       expect(second.map((i) => i.test)).toEqual(['xfs/227']);
       // Past its estimate a running test counts for nothing, never less: 1233 queued + 534 in
       // flight (xfs/227 not begun) → 589 s, generic/176 alone.
       vi.setSystemTime(3_000_000);
       expect((await d.next(never))!.map((i) => i.test)).toEqual(['generic/176']);
-      // Settled, it is no longer running: nothing is counted twice.
+      // Settled, it is no longer running: its estimate leaves the work in flight once, not once
+      // more for the seconds it ran (which would take 1091 s off again).
       d.finish(first[0]!, { status: 'passed' });
       d.begun(second[0]!);
       vi.setSystemTime(3_100_000);
       // 778 queued + 534 − 100 (xfs/227 has run 100 s) + 455 = 1667 → 556 s: generic/017 and
       // generic/476 (773 s) overshoot, so generic/017 alone.
+      expect(d.secondsLeft()).toBe(1667);
       expect((await d.next(never))!.map((i) => i.test)).toEqual(['generic/017']);
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it('by time: a running test a crash hands back (a copy, blame.ts) no longer counts as running', async () => {
+    vi.useFakeTimers({ now: 0, toFake: ['Date'] });
+    try {
+      const seconds = new Map([
+        ['generic/475', 300],
+        ['generic/476', 200],
+        ['generic/001', 5],
+      ]);
+      const d = byTime(seconds);
+      // 505 / 3 = 168 s a share: each long test alone, one per VM.
+      const [a] = (await d.next(never))!;
+      expect(a!.test).toBe('generic/475');
+      expect((await d.next(never))!.map((i) => i.test)).toEqual(['generic/476']);
+      d.begun(a!);
+      vi.setSystemTime(200_000);
+      // 5 queued + 300 + 200 in flight − the 200 s generic/475 has run.
+      expect(d.secondsLeft()).toBe(305);
+      // The VM panicked in it; nobody is blamed, so it goes back as it was, for a fresh VM: all
+      // 300 s of it are ahead again, and the 200 s it ran no longer come off.
+      d.requeue([{ ...a!, freshVm: true }]);
+      expect(d.secondsLeft()).toBe(505);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("by time: an earlier run's start-up that is not a number of seconds is not counted on", () => {
+    for (const startupSec of [Number.NaN, -3, Infinity]) {
+      const d = new Dispatcher(work(['xfs', 'generic/001']), undefined, { estimateSec: () => 1, workers: 2, maxBatch: 32, startupSec });
+      expect(d.checkStartupSec()).toBe(0);
+    }
+  });
+
+  it('by time: in factoring too, a batch below one start-up takes the next test past the budget', async () => {
+    // 204 s on 2 VMs with a 5 s start-up: 34 s per VM after this round, well over three
+    // start-ups, so factoring's share (68 s), not the last round's. Four 1 s tests are below a
+    // start-up, so generic/476 comes along past the share rather than a 4 s batch paying 5 s.
+    const seconds = new Map([
+      ['generic/001', 1],
+      ['generic/002', 1],
+      ['generic/004', 1],
+      ['generic/005', 1],
+      ['generic/476', 200],
+    ]);
+    const floor = byTime(seconds);
+    floor.noteCheckStartup(5);
+    expect((await floor.next(never))!.map((i) => i.test)).toEqual(['generic/001', 'generic/002', 'generic/004', 'generic/005', 'generic/476']);
+    // With nothing known of the start-up, the share alone: generic/476 waits.
+    expect((await byTime(seconds).next(never))!.map((i) => i.test)).toEqual(['generic/001', 'generic/002', 'generic/004', 'generic/005']);
   });
 
   it('by time: keeps batches above the check start-up the workers measured', async () => {
@@ -212,9 +266,10 @@ describe('Dispatcher', () => {
       { estimateSec: (i) => seconds.get(i.test)!, workers: 2, maxBatch: 32, startupSec: 11 },
     );
     expect(d.checkStartupSec()).toBe(11);
-    // 12.3 s for two VMs with an 11 s start-up: one round. The first VM's share is 6.15 s, and
-    // what it passes over (3.8 + 2.1 = 5.9 s) is under a start-up, so it takes everything: a
-    // second check call would cost more than the 6 s it could save.
+    // 12.3 s for two VMs with an 11 s start-up: one round, a share of 6.15 s each. Below the
+    // 11 s floor the batch takes generic/001 and selftest/002 past the share (5.4, 9.2, 11.3 s);
+    // selftest/001 (1 s) would overshoot and is passed over, but a batch of its own would be
+    // under a start-up, so it comes along: a second check call would cost more than it saves.
     expect((await d.next(never))!.map((i) => i.test)).toEqual(['generic/002', 'generic/001', 'selftest/002', 'selftest/001']);
     // Measured in this run, the median of this run's own start-ups replaces it.
     d.noteCheckStartup(2);
