@@ -90,21 +90,22 @@ describe('Dispatcher', () => {
     expect(await d.next(() => 10)).toBeNull();
   });
 
+  /** The five longest tests of kdevops-xfs_reflink-6.6.0-rc5-auto.check.time and five short ones: Σ = 2873 s. */
+  const longAndShort = new Map([
+    ['shared/032', 1091],
+    ['xfs/227', 534],
+    ['generic/176', 455],
+    ['generic/017', 449],
+    ['generic/476', 324],
+    ['generic/001', 5],
+    ['generic/002', 2],
+    ['generic/003', 11],
+    ['generic/004', 1],
+    ['generic/005', 1],
+  ]);
+
   it('by time: sizes batches by the seconds left in the run, in-flight work included', async () => {
-    // The five longest tests of kdevops-xfs_reflink-6.6.0-rc5-auto.check.time and five short ones.
-    const seconds = new Map([
-      ['shared/032', 1091],
-      ['xfs/227', 534],
-      ['generic/176', 455],
-      ['generic/017', 449],
-      ['generic/476', 324],
-      ['generic/001', 5],
-      ['generic/002', 2],
-      ['generic/003', 11],
-      ['generic/004', 1],
-      ['generic/005', 1],
-    ]);
-    const d = byTime(seconds);
+    const d = byTime(longAndShort);
     // Σ = 2873 s; budget 2873 / (1.5 × 2) = 958 s: shared/032 alone (a longer test still goes).
     const first = (await d.next(never))!;
     expect(first.map((i) => i.test)).toEqual(['shared/032']);
@@ -119,27 +120,19 @@ describe('Dispatcher', () => {
   it('by time: counts a running test by what is left of it, not whole', async () => {
     vi.useFakeTimers({ now: 0, toFake: ['Date'] });
     try {
-      const seconds = new Map([
-        ['shared/032', 1091],
-        ['xfs/227', 534],
-        ['generic/176', 455],
-        ['generic/017', 449],
-        ['generic/476', 324],
-        ['generic/001', 5],
-      ]);
-      const d = byTime(seconds);
+      const d = byTime(longAndShort);
       const first = (await d.next(never))!;
       expect(first.map((i) => i.test)).toEqual(['shared/032']);
       d.begun(first[0]!);
-      // 1000 s later shared/032 has 91 s of its estimate left: 1767 queued + 91 = 1858 → 619 s,
-      // xfs/227 alone. Counted whole, the work left would be 1000 s too much (2858 s), the
-      // share 333 s too large (953 s).
+      // 1000 s later shared/032 has 91 s of its estimate left: 1782 queued + 91 = 1873 → 624 s,
+      // xfs/227 alone. Counted whole, the work left would be 1000 s too much (2873 s), the
+      // share 333 s too large (958 s).
       vi.setSystemTime(1_000_000);
-      expect(d.secondsLeft()).toBe(1858);
+      expect(d.secondsLeft()).toBe(1873);
       const second = (await d.next(never))!;
       expect(second.map((i) => i.test)).toEqual(['xfs/227']);
-      // Past its estimate a running test counts for nothing, never less: 1233 queued + 534 in
-      // flight (xfs/227 not begun) → 589 s, generic/176 alone.
+      // Past its estimate a running test counts for nothing, never less: 1248 queued + 534 in
+      // flight (xfs/227 not begun) = 1782 → 594 s, generic/176 alone.
       vi.setSystemTime(3_000_000);
       expect((await d.next(never))!.map((i) => i.test)).toEqual(['generic/176']);
       // Settled, it is no longer running: its estimate leaves the work in flight once, not once
@@ -147,9 +140,9 @@ describe('Dispatcher', () => {
       d.finish(first[0]!, { status: 'passed' });
       d.begun(second[0]!);
       vi.setSystemTime(3_100_000);
-      // 778 queued + 534 − 100 (xfs/227 has run 100 s) + 455 = 1667 → 556 s: generic/017 and
+      // 793 queued + 534 − 100 (xfs/227 has run 100 s) + 455 = 1682 → 561 s: generic/017 and
       // generic/476 (773 s) overshoot, so generic/017 alone.
-      expect(d.secondsLeft()).toBe(1667);
+      expect(d.secondsLeft()).toBe(1682);
       expect((await d.next(never))!.map((i) => i.test)).toEqual(['generic/017']);
     } finally {
       vi.useRealTimers();
@@ -187,24 +180,6 @@ describe('Dispatcher', () => {
       const d = new Dispatcher(work(['xfs', 'generic/001']), undefined, { estimateSec: () => 1, workers: 2, maxBatch: 32, startupSec });
       expect(d.checkStartupSec()).toBe(0);
     }
-  });
-
-  it('by time: in factoring too, a batch below one start-up takes the next test past the budget', async () => {
-    // 204 s on 2 VMs with a 5 s start-up: 34 s per VM after this round, well over three
-    // start-ups, so factoring's share (68 s), not the last round's. Four 1 s tests are below a
-    // start-up, so generic/476 comes along past the share rather than a 4 s batch paying 5 s.
-    const seconds = new Map([
-      ['generic/001', 1],
-      ['generic/002', 1],
-      ['generic/004', 1],
-      ['generic/005', 1],
-      ['generic/476', 200],
-    ]);
-    const floor = byTime(seconds);
-    floor.noteCheckStartup(5);
-    expect((await floor.next(never))!.map((i) => i.test)).toEqual(['generic/001', 'generic/002', 'generic/004', 'generic/005', 'generic/476']);
-    // With nothing known of the start-up, the share alone: generic/476 waits.
-    expect((await byTime(seconds).next(never))!.map((i) => i.test)).toEqual(['generic/001', 'generic/002', 'generic/004', 'generic/005']);
   });
 
   it('by time: keeps batches above the check start-up the workers measured', async () => {
@@ -288,16 +263,32 @@ describe('Dispatcher', () => {
   });
 
   it('by time: a batch below one check start-up takes the next test even past the budget', async () => {
-    const seconds = new Map([
+    // Factoring: 204 s on 2 VMs with a 5 s start-up leaves 34 s per VM after this round, well
+    // over three start-ups, so the share is factoring's (68 s). Four 1 s tests are below a
+    // start-up, so generic/476 comes along past the share rather than a 4 s batch paying 5 s;
+    // with nothing known of the start-up it waits.
+    const long = new Map([
+      ['generic/001', 1],
+      ['generic/002', 1],
+      ['generic/004', 1],
+      ['generic/005', 1],
+      ['generic/476', 200],
+    ]);
+    const floor = byTime(long);
+    floor.noteCheckStartup(5);
+    expect((await floor.next(never))!.map((i) => i.test)).toEqual(['generic/001', 'generic/002', 'generic/004', 'generic/005', 'generic/476']);
+    expect((await byTime(long).next(never))!.map((i) => i.test)).toEqual(['generic/001', 'generic/002', 'generic/004', 'generic/005']);
+    // The last round: 11 s on 2 VMs with a 3 s start-up, a share of 5.5 s. 0.9 + 0.9 = 1.8 s is
+    // below the start-up, so generic/002 comes too (7.2 s); generic/001 (3.8 s) would overshoot
+    // and is not under a start-up, so it is the other VM's batch.
+    const short = new Map([
       ['generic/004', 0.9],
       ['selftest/004', 0.9],
       ['generic/002', 5.4],
       ['generic/001', 3.8],
     ]);
-    const d = byTime(seconds);
+    const d = byTime(short);
     d.noteCheckStartup(3);
-    // Σ = 11 s → 11 / 3 = 3.7 s: 0.9 + 0.9 = 1.8 s is below the 3 s start-up, so generic/002
-    // comes too (7.2 s) rather than two short tests paying a whole start-up.
     expect((await d.next(() => 1))!.map((i) => i.test)).toEqual(['generic/004', 'selftest/004', 'generic/002']);
     expect((await d.next(() => 1))!.map((i) => i.test)).toEqual(['generic/001']);
   });
