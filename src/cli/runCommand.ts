@@ -362,7 +362,7 @@ async function runAndReport(
       batchSize: (remaining) => batchSize(remaining, config.jobs, { maxBatch: config.maxBatch }),
       // With history, batches are sized by the tests' last durations (src/runner/order.ts batchBudget).
       // and, until a batch of this run has measured it, by the last run's check start-up.
-      batchByTime: { estimateSec: (item) => expectedSeconds(history.get(historyKey(item.section, item.test))), maxBatch: config.maxBatch, unknownSec: plan.unknownSec, ...(startupSec !== undefined ? { startupSec } : {}) },
+      batchByTime: { estimateSec: (item) => expectedSeconds(history.get(historyKey(item.section, item.test))), maxBatch: config.maxBatch, unknownSec: plan.unknownSec, startupSec },
       // --test-timeout is a test's deadline; check's start-up and the gaps between tests get
       // their own, in minutes (src/runner/order.ts outsideTestDeadlineSec).
       deadlineSec: (item) => (item ? testDeadlineSec(history.get(historyKey(item.section, item.test)) ?? {}, deadline) : outsideTestDeadlineSec(deadline)),

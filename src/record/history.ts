@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { median } from '../util/median.js';
+import { isSeconds } from '../util/seconds.js';
 import type { RunEvent } from './events.js';
 
 export const HISTORY_FILE = 'kt-history.json';
@@ -56,7 +57,7 @@ function isDurations(value: unknown): value is TestDurations {
 }
 
 function isSecondsRecord(value: unknown): value is Record<string, number> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'number' && Number.isFinite(v) && v >= 0);
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every(isSeconds);
 }
 
 /**
@@ -156,15 +157,11 @@ export function readHistory(resultsDir: string): LoadedHistory {
 }
 
 /**
- * The history of `readHistory`; `warn` hears once per run of a file it cannot use: a damaged one
- * (which saveHistory keeps aside when a run — not a dry run — saves its own), or another kt
- * version's (which stays, unused and not updated).
+ * The history and check's start-ups of `readHistory` (no start-ups when the file has none);
+ * `warn` hears once per run of a file it cannot use: a damaged one (which saveHistory keeps aside
+ * when a run — not a dry run — saves its own), or another kt version's (which stays, unused and
+ * not updated).
  */
-export function loadHistory(resultsDir: string, warn?: (message: string) => void): History {
-  return loadRunHistory(resultsDir, warn).history;
-}
-
-/** loadHistory, with check's start-ups (empty when the file has none). */
 export function loadRunHistory(resultsDir: string, warn?: (message: string) => void): { history: History; startup: Startups } {
   const { history, startup, damaged, foreign } = readHistory(resultsDir);
   if (damaged && warn) {
@@ -231,9 +228,11 @@ export function updateStartups(startup: Startups, events: readonly RunEvent[]): 
   for (const ev of events) {
     if (ev.type === 'run-start') section = ev.section;
     // A wall clock stepped back mid start-up gives a negative one: not a start-up to keep.
-    if (ev.type !== 'test-begin' || ev.checkStartupMs === undefined || !Number.isFinite(ev.checkStartupMs) || ev.checkStartupMs < 0) continue;
+    if (ev.type !== 'test-begin' || !isSeconds(ev.checkStartupMs)) continue;
     const s = ev.section ?? section;
-    bySection.set(s, [...(bySection.get(s) ?? []), ev.checkStartupMs]);
+    const ms = bySection.get(s) ?? [];
+    ms.push(ev.checkStartupMs);
+    bySection.set(s, ms);
   }
   const next = new Map(startup);
   for (const [s, ms] of bySection) next.set(s, Math.round(median(ms) / 100) / 10);

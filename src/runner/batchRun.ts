@@ -36,6 +36,8 @@ export interface BatchDeps {
    * (blame's test-begin is no sign of check's progress).
    */
   onCheckStarted?(sec: number): void;
+  /** check named this test of the batch: it is running now (the dispatcher counts what is left of it). */
+  onTestBegun?(item: WorkItem): void;
   createCheckStream(): CheckStream;
   /** Deadline in seconds for a test, or for check's work outside any test (undefined). */
   deadlineSec(item: WorkItem | undefined): number;
@@ -428,6 +430,7 @@ class BatchRun {
         this.idleReports = [];
         this.idleConsole = new ConsoleTail();
         this.armWatchdog(item);
+        this.deps.onTestBegun?.(item);
         this.record(() =>
           this.deps.emit({ type: 'test-begin', test: item.test, section: item.section, machine, attempt: item.attempt, ...(startupMs !== undefined ? { checkStartupMs: startupMs } : {}) }),
         );

@@ -7,6 +7,7 @@
 import type { WorkSpec } from '../record/events.js';
 import type { TestOutcome } from '../record/outcome.js';
 import { median } from '../util/median.js';
+import { isSeconds } from '../util/seconds.js';
 import { batchBudget } from './order.js';
 import { itemKey, WorkQueue, type WorkItem } from './workQueue.js';
 
@@ -60,9 +61,9 @@ export class Dispatcher {
     private readonly byTime?: TimeBatching,
   ) {
     this.queue = new WorkQueue(work);
-    // As noteCheckStartup: a NaN would make every batch's floor unreachable (WorkQueue.take).
+    // A NaN would make every batch's floor unreachable (WorkQueue.take).
     const seed = byTime?.startupSec;
-    this.seedStartupSec = seed !== undefined && Number.isFinite(seed) && seed >= 0 ? seed : 0;
+    this.seedStartupSec = seed !== undefined && isSeconds(seed) ? seed : 0;
   }
 
   /**
@@ -103,7 +104,7 @@ export class Dispatcher {
    * every further batch will pay again, which batching by time keeps batches above.
    */
   noteCheckStartup(sec: number): void {
-    if (Number.isFinite(sec) && sec >= 0) this.startups.push(sec);
+    if (isSeconds(sec)) this.startups.push(sec);
   }
 
   /**

@@ -113,7 +113,7 @@ export async function executeRun(inputs: RunInputs): Promise<RunResult> {
   const workerCount = Math.min(inputs.jobs, Math.max(1, inputs.work.length));
   const byTime = inputs.batchByTime;
   const estimate = byTime ? estimator<WorkItem>(inputs.work.map((w) => ({ ...w, attempt: 1, freshVm: false })), (i) => byTime.estimateSec(i), byTime.unknownSec) : undefined;
-  const dispatcher = new Dispatcher(inputs.work, inputs.retryPolicy, byTime && estimate ? { estimateSec: estimate, workers: workerCount, maxBatch: byTime.maxBatch, ...(byTime.startupSec !== undefined ? { startupSec: byTime.startupSec } : {}) } : undefined);
+  const dispatcher = new Dispatcher(inputs.work, inputs.retryPolicy, byTime && estimate ? { estimateSec: estimate, workers: workerCount, maxBatch: byTime.maxBatch, startupSec: byTime.startupSec } : undefined);
   // Every worker listens to the stop signal while it boots or runs a batch: at -j 11 and more
   // that passes Node's default of 10 listeners and prints a "possible memory leak" warning.
   setMaxListeners(10 + 2 * workerCount, stop.signal);

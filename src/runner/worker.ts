@@ -16,7 +16,7 @@ import { disposeMachine, untilStopped } from './machineDisposal.js';
 import { asBootError, isFatalBootError, type MachineSupply, type Slot } from './supply.js';
 import type { WorkItem } from './workQueue.js';
 
-export interface WorkerDeps extends Omit<BatchDeps, 'onFinished' | 'onFailing' | 'onCheckStarted'> {
+export interface WorkerDeps extends Omit<BatchDeps, 'onFinished' | 'onFailing' | 'onCheckStarted' | 'onTestBegun'> {
   dispatcher: Dispatcher;
   /** Where VMs come from: booted and set up, spares kept ahead (supply.ts). */
   supply: MachineSupply;
@@ -62,15 +62,13 @@ export class Worker {
           ...d,
           // A spare this VM was taken from is replaced once a test runs here (MachineSupply.refill).
           emit: (event) => {
-            if (event.type === 'test-begin') {
-              d.supply.refill();
-              const item = batch.find((i) => i.test === event.test);
-              if (item) d.dispatcher.begun(item);
-            }
+            if (event.type === 'test-begin') d.supply.refill();
             d.emit(event);
           },
           // check's start-up, which batching by time keeps batches above (order.ts batchBudget).
           onCheckStarted: (sec) => d.dispatcher.noteCheckStartup(sec),
+          // Batching by time counts a running test by what is left of it (Dispatcher.begun).
+          onTestBegun: (item) => d.dispatcher.begun(item),
           onFinished: (item, outcome) => {
             slot.tests++;
             slot.ran.set(item.test, item);

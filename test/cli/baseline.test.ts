@@ -6,12 +6,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { serializeBaseline, emptyBaseline } from '../../src/baseline/format.js';
 import type { RunEvent } from '../../src/record/events.js';
 import { interruptedRun } from '../reporters/scenarios.js';
 import { O, runEvents } from '../baseline/runs.js';
-import { buildFixtureTree, copyFixtureTree } from '../fstests/fixtureHelpers.js';
+import { useBuiltFixtureTree } from '../fstests/fixtureHelpers.js';
 import { CLI_TIMEOUT_MS, kt, snapshot, writeRunDir } from './helpers.js';
 
 let root: string;
@@ -338,28 +338,21 @@ describe('kt report --baseline', () => {
 });
 
 describe('kt run --baseline', () => {
-  let tree: string;
-  beforeAll(() => {
-    tree = copyFixtureTree('kt-baseline-run-');
-    buildFixtureTree(tree);
-  }, CLI_TIMEOUT_MS);
-  afterAll(() => {
-    fs.rmSync(path.dirname(tree), { recursive: true, force: true });
-  });
+  const fixture = useBuiltFixtureTree('kt-baseline-run-', CLI_TIMEOUT_MS);
 
   it('refuses a missing or damaged baseline before anything is built or booted (exit 2)', async () => {
-    const missing = await kt(['run', '--dry-run', '--fstests', tree, '--baseline', 'nope.json', 'selftest/001'], { cwd: root });
+    const missing = await kt(['run', '--dry-run', '--fstests', fixture.tree, '--baseline', 'nope.json', 'selftest/001'], { cwd: root });
     expect(missing.code).toBe(2);
     expect(missing.err).toBe('kt: error E_BASELINE_MISSING: baseline nope.json does not exist\n  hint: record one first: kt baseline update <run-dir>... --baseline nope.json');
     fs.writeFileSync(path.join(root, 'other.json'), '{"tests": []}\n');
-    const other = await kt(['run', '--dry-run', '--fstests', tree, '--baseline', 'other.json', 'selftest/001'], { cwd: root });
+    const other = await kt(['run', '--dry-run', '--fstests', fixture.tree, '--baseline', 'other.json', 'selftest/001'], { cwd: root });
     expect(other.code).toBe(2);
     expect(other.err.split('\n')[0]).toBe('kt: error E_BASELINE_NOT_A_BASELINE: other.json is not a kt baseline (no "format": "kt-baseline")');
   }, CLI_TIMEOUT_MS);
 
   it('accepts a good baseline in a dry run', async () => {
     fs.writeFileSync(path.join(root, 'kt-baseline.json'), serializeBaseline(emptyBaseline('kt 0.1.0')));
-    const r = await kt(['run', '--dry-run', '--fstests', tree, '--baseline', 'kt-baseline.json', 'selftest/001'], { cwd: root });
+    const r = await kt(['run', '--dry-run', '--fstests', fixture.tree, '--baseline', 'kt-baseline.json', 'selftest/001'], { cwd: root });
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toContain('\n  selftest/001\n');

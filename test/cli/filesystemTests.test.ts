@@ -5,20 +5,15 @@
  * CLI (dist/) on kt's fixture fstests tree, whose tests/xfs holds xfs/001.
  */
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
-import { buildFixtureTree, copyFixtureTree } from '../fstests/fixtureHelpers.js';
+import { useBuiltFixtureTree } from '../fstests/fixtureHelpers.js';
 import { CLI_TIMEOUT_MS, kt } from './helpers.js';
 
-let tree: string;
-beforeAll(() => {
-  tree = copyFixtureTree('kt-fstests-dirs-');
-  buildFixtureTree(tree);
-}, CLI_TIMEOUT_MS);
-afterAll(() => fs.rmSync(path.dirname(tree), { recursive: true, force: true }));
+const fixture = useBuiltFixtureTree('kt-fstests-dirs-', CLI_TIMEOUT_MS);
 
 const planned = (out: string) => out.split('\n').filter((l) => l.startsWith('  ')).map((l) => l.trim());
-const dryRun = (args: string[]) => kt(['run', '--dry-run', '--accel', 'tcg', '--fstests', tree, ...args], { cwd: path.dirname(tree) });
+const dryRun = (args: string[]) => kt(['run', '--dry-run', '--accel', 'tcg', '--fstests', fixture.tree, ...args], { cwd: fixture.root });
 
 describe('a test of one filesystem named in a run of several', () => {
   it('runs only in the sections of its filesystem; generic tests run in every section', async () => {
@@ -52,7 +47,7 @@ describe('the warning for tests of a filesystem no section has', () => {
     expect(r.err.split('\n').filter((l) => l.startsWith('kt: warning'))).toEqual([
       'kt: warning: xfs/001: written for xfs, run in sections ext4/4k (FSTYP=ext4), ext4/1k (FSTYP=ext4) as check would run it, where it is likely to fail; add a section of FSTYP=xfs (-c) to run it there',
     ]);
-    const exclude = path.join(path.dirname(tree), 'exclude');
+    const exclude = path.join(fixture.root, 'exclude');
     fs.writeFileSync(exclude, 'xfs/001\n');
     const excluded = await dryRun(['-c', 'ext4/4k,ext4/1k', '-E', exclude, 'xfs/001', 'generic/001']);
     expect(excluded.code, excluded.err).toBe(0);

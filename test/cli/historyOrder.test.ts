@@ -6,25 +6,18 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildFixtureTree, copyFixtureTree } from '../fstests/fixtureHelpers.js';
+import { describe, expect, it } from 'vitest';
+import { useBuiltFixtureTree } from '../fstests/fixtureHelpers.js';
 import { CLI_TIMEOUT_MS, kt } from './helpers.js';
 
-let tree: string;
-let root: string;
-beforeAll(() => {
-  tree = copyFixtureTree('kt-history-order-');
-  root = path.dirname(tree);
-  // The plan reads the group lists make writes (tests/*/group.list).
-  buildFixtureTree(tree);
-});
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+// Built: the plan reads the group lists make writes (tests/*/group.list).
+const fixture = useBuiltFixtureTree('kt-history-order-');
 
 const TESTS = ['generic/001', 'generic/002', 'generic/003', 'generic/004'];
 
 /** The tests of the dry run's plan, in order. */
 async function plannedOrder(results: string): Promise<string[]> {
-  const r = await kt(['run', '--dry-run', '--accel', 'tcg', '--fstests', tree, '--results', results, ...TESTS], { cwd: root });
+  const r = await kt(['run', '--dry-run', '--accel', 'tcg', '--fstests', fixture.tree, '--results', results, ...TESTS], { cwd: fixture.root });
   expect(r.code, r.err).toBe(0);
   return r.out
     .split('\n')
@@ -34,7 +27,7 @@ async function plannedOrder(results: string): Promise<string[]> {
 
 describe('kt run orders by kt-history.json', () => {
   it('a test not run last time goes last; without that mark it would be estimated high and go first', { timeout: CLI_TIMEOUT_MS }, async () => {
-    const results = path.join(root, 'results');
+    const results = path.join(fixture.root, 'results');
     fs.mkdirSync(results);
     // The durations of the fixture's tests in a real TCG run (xfs/4k, kt's default section);
     // generic/004 wants a $LOGWRITES_DEV the section lacks (1 s to say so).

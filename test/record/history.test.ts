@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../src/record/events.js';
-import { expectedSeconds, HISTORY_FILE, loadHistory, loadRunHistory, readHistory, saveHistory, startupOf, updateHistory, updateStartups } from '../../src/record/history.js';
+import { expectedSeconds, HISTORY_FILE, loadRunHistory, readHistory, saveHistory, startupOf, updateHistory, updateStartups } from '../../src/record/history.js';
 
 const events = fs
   .readFileSync(new URL('../reporters/fixtures/real-tcg-run/events.jsonl', import.meta.url), 'utf8')
@@ -43,7 +43,7 @@ describe('kt-history.json', () => {
     const half = good.slice(0, good.length / 2);
     fs.writeFileSync(file(), half);
     const warnings: string[] = [];
-    expect(loadHistory(dir, (m) => warnings.push(m))).toEqual(new Map());
+    expect(loadRunHistory(dir, (m) => warnings.push(m)).history).toEqual(new Map());
     expect(warnings).toEqual([
       `${file()} is not JSON: this run starts without a history of test durations; a run that saves its history (not --dry-run) first keeps this file as kt-history.json.damaged`,
     ]);
@@ -53,7 +53,7 @@ describe('kt-history.json', () => {
     expect(fs.readFileSync(`${file()}.damaged`, 'utf8')).toBe(half);
     expect(fs.readFileSync(file(), 'utf8')).toBe(good);
     // The next run reads the new history and says nothing.
-    expect(loadHistory(dir, (m) => warnings.push(m))).toEqual(history);
+    expect(loadRunHistory(dir, (m) => warnings.push(m)).history).toEqual(history);
     expect(warnings).toHaveLength(1);
     // A good history is replaced without a backup.
     expect(saveHistory(dir, history)).toEqual({ saved: true });
@@ -75,7 +75,7 @@ describe('kt-history.json', () => {
     expect(readHistory(dir)).toEqual({ history: new Map(), foreign: { file: file(), version: 2 } });
     for (let run = 0; run < 3; run++) {
       const warnings: string[] = [];
-      expect(loadHistory(dir, (m) => warnings.push(m))).toEqual(new Map());
+      expect(loadRunHistory(dir, (m) => warnings.push(m)).history).toEqual(new Map());
       expect(warnings).toEqual([
         `${file()} is of history format 2, written by another kt version (this one writes 1): this run neither uses nor updates it, ` +
           'so its test durations are not saved (run this kt with its own --results directory to keep them)',

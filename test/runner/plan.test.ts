@@ -4,22 +4,13 @@
  * tests that ran (order.ts unknownEstimateOf), which the plan hands to batching too
  * (PlannedRun.unknownSec). On the fixture tree, with kt's default section (xfs/4k).
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { normalizeRunConfig } from '../../src/config/runConfig.js';
 import type { History, TestHistory } from '../../src/record/history.js';
 import { planRun } from '../../src/runner/plan.js';
-import { buildFixtureTree, copyFixtureTree } from '../fstests/fixtureHelpers.js';
+import { useBuiltFixtureTree } from '../fstests/fixtureHelpers.js';
 
-let tree: string;
-let root: string;
-beforeAll(() => {
-  tree = copyFixtureTree('kt-plan-');
-  root = path.dirname(tree);
-  buildFixtureTree(tree);
-});
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+const fixture = useBuiltFixtureTree('kt-plan-');
 
 const SELFTESTS = ['001', '002', '003', '004', '900', '901', '902', '903'].map((n) => `selftest/${n}`);
 const TESTS = ['generic/001', 'generic/002', 'generic/003', 'generic/004', ...SELFTESTS];
@@ -27,6 +18,7 @@ const TESTS = ['generic/001', 'generic/002', 'generic/003', 'generic/004', ...SE
 describe('planRun', () => {
   it('orders by the last durations, tests not run last, an unknown test at the 90th percentile of the tests that ran', () => {
     // An empty HOME: no user config file is read.
+    const { tree, root } = fixture;
     const config = normalizeRunConfig({ fstests: tree, accel: 'tcg', tests: TESTS }, [], { HOME: root }, root);
     const history: History = new Map<string, TestHistory>([
       // The fixture's durations in a real TCG run.
