@@ -135,8 +135,6 @@ const SRC = String.raw`(?<src>[A-Za-z0-9_\-/.]+\.[a-z]+:\d+)`;
 const PC = String.raw`\[<?(?:0x)?[0-9a-f]+>?\]`;
 /** The line that opens and closes sanitizer reports (mm/kasan/report.c start_report()). */
 const SANITIZER_RULE = /^\s*={40,}\s*$/;
-/** "[ INFO: ... ]" and "[ BUG: ... ]": lockdep's bracketed headers before 4.10. */
-const OPT_BRACKET = String.raw`(?:\[ )?`;
 
 /** The RIP, then the call trace: for faults, where the faulting instruction is the first suspect. */
 const IP_THEN_TRACE: readonly FrameStep[] = ['ip', 'call-trace', 'stack'];

@@ -26,7 +26,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { HostError } from '../errors.js';
-import { isProcessAlive } from './image/buildLock.js';
 import { leftBehind, makerTag } from './leftovers.js';
 
 export const OWNER_FILE = '.kt-owner';
