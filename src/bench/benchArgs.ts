@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- [--fstests DIR --tests T,T,...] [--recovery-tests T,T,...] [--boots N]
- * [--only ROW,ROW] [--accel tcg|kvm] [--kernel FILE] [--cpus N]`: what the benchmark measures and on which tree (pure).
+ * [--only ROW,ROW] [--accel tcg|kvm] [--kernel FILE] [--cpus N] [--test-dev template|mkfs]`: what the benchmark measures and on which tree (pure).
  * Without --fstests it copies and builds kt's fixture tree (test/fixtures/fstests) and uses its
  * own lists. docs/speed.md describes every row.
  */
@@ -32,9 +32,15 @@ export interface BenchArgs {
    * `-j auto` gives a TCG guest 1 when there are as many VMs as cores).
    */
   cpus: number;
+  /**
+   * How the VMs of the boot and start-up rows get TEST_DEV's filesystem: as a run does (`template`,
+   * the default: a copy of one made once, docs/speed.md "TEST_DEV made once"), or by mkfs in
+   * every VM (`mkfs`), to measure what the template saves.
+   */
+  testDev: 'template' | 'mkfs';
 }
 
-const USAGE_HINT = `usage: npm run bench -- [--fstests DIR --tests T,T] [--recovery-tests T,T,T] [--boots N] [--only ROW,ROW] [--accel tcg|kvm] [--kernel FILE] [--cpus N] (docs/speed.md); rows: ${BENCH_ROWS.join(', ')}`;
+const USAGE_HINT = `usage: npm run bench -- [--fstests DIR --tests T,T] [--recovery-tests T,T,T] [--boots N] [--only ROW,ROW] [--accel tcg|kvm] [--kernel FILE] [--cpus N] [--test-dev template|mkfs] (docs/speed.md); rows: ${BENCH_ROWS.join(', ')}`;
 /** The recovery row panics one test and needs one after it on the spare, and one before it to let the spare settle. */
 export const MIN_RECOVERY_TESTS = 3;
 
@@ -62,6 +68,7 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
     rows: [...BENCH_ROWS],
     accel: envAccel ?? 'tcg',
     cpus: 2,
+    testDev: 'template',
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
@@ -115,6 +122,12 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
         // QEMU's q35 takes up to 288 vCPUs; a boot row beyond the host's cores measures contention.
         if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 64) fail(`--cpus ${JSON.stringify(v)} is not a whole number from 1 to 64`, 'e.g. --cpus 1 (the shape -j auto gives TCG guests)');
         args.cpus = Number(v);
+        break;
+      }
+      case '--test-dev': {
+        const v = value();
+        if (v !== 'template' && v !== 'mkfs') fail(v === undefined ? '--test-dev needs template or mkfs' : `--test-dev ${v} is not template or mkfs`, 'e.g. --test-dev mkfs (every VM makes TEST_DEV itself)');
+        args.testDev = v;
         break;
       }
       default:

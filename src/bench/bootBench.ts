@@ -18,8 +18,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { generateSshKeyPair } from '../vm/sshKeyPair.js';
-import type { PreflightOutcome } from '../record/events.js';
-import { createGuestSteps, type PreflightMemo } from '../runner/guestSetup.js';
+import type { PreflightOutcome, TestDevOrigin } from '../record/events.js';
+import { createGuestSteps, testDevOrigin, type PreflightMemo, type TestDevTemplates } from '../runner/guestSetup.js';
 import { GUEST_TEST_DEV, GUEST_TEST_DIR, renderCheckCommand } from '../runner/guestCommands.js';
 import type { GuestSteps } from '../runner/run.js';
 import { writeCpio } from '../vm/image/cpio.js';
@@ -103,18 +103,27 @@ export interface KtReady {
   testMountedMs?: number;
   /** Whether the set-up ran the preflight or skipped it as remembered (src/runner/guestSetup.ts). */
   preflight: PreflightOutcome;
+  /** How TEST_DEV got its filesystem: the VM's mkfs, or a copy of one made once (ktReady's testDevTemplate). */
+  testDev: TestDevOrigin;
   phases: Record<string, number>;
 }
+
+/** TEST and SCRATCH of the benchmark's VMs: kt's default --test-size and --scratch-size. */
+export const BENCH_DISK_BYTES = 5 * 2 ** 30;
+
+/** The section of the benchmark's VMs: kt's default filesystem, no options. */
+export const BENCH_SECTION = { name: 'xfs', fstyp: 'xfs', mkfsOptions: '', mountOptions: '', env: {} } as const;
 
 /**
  * The VM the benchmark boots as a run would for kt's default section (xfs): 2 vCPUs unless told,
  * 2 GiB, 5 GiB TEST and SCRATCH, the virtio-serial command channel; its dir is <work>/vm<index>.
  */
-export function benchVmSpec(opts: { runId: string; index: number; image: BenchImage; fstestsImage: string; work: string; accel: Accel; cpus?: number; sshPublicKey: string }): VmSpec {
+export function benchVmSpec(opts: { runId: string; index: number; image: BenchImage; fstestsImage: string; work: string; accel: Accel; cpus?: number; sshPublicKey: string; testTemplate?: string }): VmSpec {
   return resolveVmSpec({
+    ...(opts.testTemplate ? { testTemplate: opts.testTemplate } : {}),
     runId: opts.runId, index: opts.index, accel: opts.accel, cpus: opts.cpus ?? 2, memoryMiB: 2048,
     kernel: opts.image.boot.path, pvhEntry: opts.image.boot.entry === 'pvh', initramfs: opts.image.initramfs, rootImage: opts.image.rootImage, fstestsImage: opts.fstestsImage,
-    testSizeBytes: 5 * 2 ** 30, scratchSizeBytes: 5 * 2 ** 30, extraCmdline: [], baseDir: opts.work,
+    testSizeBytes: BENCH_DISK_BYTES, scratchSizeBytes: BENCH_DISK_BYTES, extraCmdline: [], baseDir: opts.work,
     sshKeyBlob: opts.sshPublicKey.split(' ')[1]!, transport: 'virtio-serial', hungTaskTimeoutSec: 0, vmcore: false,
     guestModules: guestModulesFor(['xfs']),
   });
@@ -135,18 +144,26 @@ export async function ktReady(opts: {
    * rows' VMs must still pay in their own first check, as in a run.
    */
   measureTestMount?: boolean;
+  /**
+   * TEST_DEV made once, as a run does (src/cli/testDevTemplates.ts): the file of BENCH_SECTION's
+   * template. Without it every VM makes TEST_DEV itself.
+   */
+  testDevTemplate?: string;
 }): Promise<KtReady> {
   // One ssh2 pair in 256 is malformed and would fail the boot (src/vm/sshKeyPair.ts).
   const keys = generateSshKeyPair();
-  const spec = benchVmSpec({ ...opts, runId: 'bench', sshPublicKey: keys.public });
+  const template = opts.testDevTemplate;
+  const spec = benchVmSpec({ ...opts, runId: 'bench', sshPublicKey: keys.public, ...(template && fs.existsSync(template) ? { testTemplate: template } : {}) });
   const machine = new QemuMachine({ spec, name: `vm${opts.index}`, consoleLogPath: path.join(opts.work, `console-${opts.index}.log`), privateKey: keys.private, bootTimeoutMs: 300_000, keep: false });
-  const guest = createGuestSteps([{ name: 'xfs', fstyp: 'xfs', mkfsOptions: '', mountOptions: '', env: {} }], opts.fstestsDir, opts.preflight ? { preflight: opts.preflight } : {});
+  const testDevTemplates: TestDevTemplates | undefined = template ? { templateFor: () => ({ path: template, kept: fs.existsSync(template) }) } : undefined;
+  const guest = createGuestSteps([{ ...BENCH_SECTION }], opts.fstestsDir, { ...(opts.preflight ? { preflight: opts.preflight } : {}), ...(testDevTemplates ? { testDevTemplates } : {}) });
   const started = Date.now();
   try {
     const boot = await machine.boot(new AbortController().signal);
     const booted = Date.now();
     // As MachineSupply.bootOne: set-up and the section's mkfs at once.
-    const section = guest.prepareSection(machine, 'xfs').then(() => Date.now() - booted);
+    const testDev = testDevOrigin(testDevTemplates, BENCH_SECTION.name, boot);
+    const section = guest.prepareSection(machine, BENCH_SECTION.name, undefined, boot).then(() => Date.now() - booted);
     section.catch(() => undefined);
     const preflight = await guest.setupGuest(machine, boot);
     const setupMs = Date.now() - booted;
@@ -154,7 +171,7 @@ export async function ktReady(opts: {
     const readyMs = Date.now() - started;
     const testMountedMs = opts.measureTestMount ? await testMounted(machine, started) : undefined;
     return {
-      machine, guest, bootMs: boot.bootMs, readyMs, ...(testMountedMs !== undefined ? { testMountedMs } : {}), preflight,
+      machine, guest, bootMs: boot.bootMs, readyMs, ...(testMountedMs !== undefined ? { testMountedMs } : {}), preflight, testDev,
       phases: { ...boot.phases, guestSetup: setupMs, prepareSection: sectionMs },
     };
   } catch (err) {

@@ -41,12 +41,13 @@ import { median } from '../util/median.js';
 import { killAllNow } from '../vm/processRegistry.js';
 import { formatBenchError, parseBenchArgs, type BenchArgs, type BenchRow } from './benchArgs.js';
 import { benchLists, checkTestsInTree } from './benchTests.js';
-import { bareBoot, checkPhases, checkStart, commandRoundTrip, ktReady, type KtReady } from './bootBench.js';
+import { bareBoot, BENCH_DISK_BYTES, BENCH_SECTION, checkPhases, checkStart, commandRoundTrip, ktReady, type KtReady } from './bootBench.js';
 import { ktChildrenExited, ktRun, stopKtChildren, type KtRunResult } from './ktRun.js';
 import { recoveryRow } from './recoveryBench.js';
 import { restoreRow } from './restoreBench.js';
 import { virtiofsBootRow } from './virtiofsBoot.js';
 import { preflightMemo } from '../cli/preflightMemo.js';
+import { testDevTemplatePath } from '../cli/testDevTemplates.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -115,6 +116,8 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
     cpus: os.cpus().length,
     // vCPUs per VM of the boot row (--cpus).
     bootCpus: args.cpus,
+    // How the VMs got TEST_DEV's filesystem (--test-dev): a copy of one made once, as a run does, or their own mkfs.
+    testDev: args.testDev,
     accel,
     boots: args.boots,
     fstests: args.fstests ? treeDir : 'fixture (test/fixtures/fstests)',
@@ -133,7 +136,10 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
   // As in a run: the set-up skips the preflight once this tree passed it in this image (the
   // first boot of a new tree runs it; the boot row says which did).
   const preflight = preflightMemo(cacheDir, image, fstestsImage);
-  const ready = (opts: { cpus?: number; measureTestMount?: boolean } = {}): Promise<KtReady> => ktReady({ image: bootImage, fstestsImage, fstestsDir: treeDir, work, index: ++index, accel, preflight, ...opts });
+  // As in a run: TEST_DEV made once and copied after, unless --test-dev mkfs (the boot row says which each boot did).
+  const testDevTemplate = args.testDev === 'template' ? testDevTemplatePath(cacheDir, image, BENCH_SECTION, BENCH_DISK_BYTES) : undefined;
+  const ready = (opts: { cpus?: number; measureTestMount?: boolean } = {}): Promise<KtReady> =>
+    ktReady({ image: bootImage, fstestsImage, fstestsDir: treeDir, work, index: ++index, accel, preflight, ...(testDevTemplate ? { testDevTemplate } : {}), ...opts });
   let readyMs: number[] = [];
 
   // kt runs shared by rows. No spare in these: a third VM on a small host would take CPU from the
@@ -163,6 +169,7 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
       const mounted: number[] = [];
       const commands: number[] = [];
       const preflights: string[] = [];
+      const testDevs: string[] = [];
       const phases: Record<string, number>[] = [];
       // Alternating, so both see the same load.
       for (let i = 0; i < args.boots; i++) {
@@ -182,6 +189,7 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
         readyMs.push(r.readyMs);
         mounted.push(r.testMountedMs!);
         preflights.push(r.preflight);
+        testDevs.push(r.testDev);
         phases.push(r.phases);
       }
       return {
@@ -197,6 +205,8 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
         ktTestMountedMs: mounted,
         // Per boot: the set-up 'ran' the preflight, or was skipped as 'remembered' (docs/speed.md).
         preflight: preflights,
+        // Per boot: TEST_DEV made by the VM's 'mkfs', or a copy of a 'template' (docs/speed.md, "TEST_DEV made once").
+        testDev: testDevs,
         ktPhasesMedianMs: medianPhases(phases),
         // Per boot, once ready: the median round trip of a command that does nothing (bootBench.ts commandRoundTrip).
         ktCommandMs: commands,

@@ -17,6 +17,7 @@ import { renderNixosDryRun } from '../vm/nixos/runEnv.js';
 import { resolveNixosVmSpec, type NixosVmOptions } from '../vm/nixos/spec.js';
 import { shellJoin } from '../util/shell.js';
 import { GUEST_DEVICE_SERIALS } from '../runner/guestCommands.js';
+import type { TestDevTemplates } from '../runner/guestSetup.js';
 
 /** What the Debian backend boots besides the config: kt's image and the packed fstests tree. */
 export interface DirectArtifacts {
@@ -111,6 +112,8 @@ export function machineOptions(
   id: RunIdentity,
   index: number,
   direct: DirectArtifacts | undefined,
+  /** The file to start the TEST disk from (the direct backend's VmOptions.testTemplate). */
+  testTemplate?: string,
 ): { kind: 'direct'; options: VmOptions } | { kind: 'nixos'; options: NixosVmOptions } {
   const common = {
     runId: id.runId,
@@ -140,6 +143,7 @@ export function machineOptions(
       rootImage: direct.rootImage,
       fstestsImage: direct.fstestsImage,
       testSizeBytes: config.testSizeBytes,
+      ...(testTemplate ? { testTemplate } : {}),
       scratchSizeBytes: config.scratchSizeBytes,
       extraDisks: extraDisksFor(config),
       guestModules: guestModulesFor(config.sections.map((s) => s.fstyp)),
@@ -171,8 +175,10 @@ export function createMachineFactory(
   direct: DirectArtifacts | undefined,
   runDir: string,
   privateKey: string,
-): (index: number) => Promise<Machine> {
-  return async (index) => {
+  /** With it, a VM's TEST disk starts as its first section's kept TEST_DEV, when there is one. */
+  templates?: TestDevTemplates,
+): (index: number, section?: string) => Promise<Machine> {
+  return async (index, section) => {
     const name = `vm${index}`;
     const common = {
       name,
@@ -181,7 +187,8 @@ export function createMachineFactory(
       bootTimeoutMs: config.bootTimeoutSec * 1000,
       keep: config.keep,
     };
-    const m = machineOptions(config, accel, id, index, direct);
+    const template = section === undefined ? undefined : templates?.templateFor(section);
+    const m = machineOptions(config, accel, id, index, direct, template?.kept ? template.path : undefined);
     if (m.kind === 'nixos') return new (await import('../vm/nixos/nixosMachine.js')).NixosMachine({ spec: resolveNixosVmSpec(m.options), ...common });
     return new (await import('../vm/qemuMachine.js')).QemuMachine({ spec: resolveVmSpec(m.options), ...common, ...(direct?.hostKey ? { hostKey: direct.hostKey } : {}) });
   };

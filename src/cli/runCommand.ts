@@ -32,7 +32,8 @@ import { handleStopSignals, type StopSignal } from './signals.js';
 import { ktVersion } from './version.js';
 import { releaseHungUpTerminal } from './terminal.js';
 import { preflightMemo } from './preflightMemo.js';
-import type { PreflightMemo } from '../runner/guestSetup.js';
+import { testDevTemplates } from './testDevTemplates.js';
+import type { PreflightMemo, TestDevTemplates } from '../runner/guestSetup.js';
 import { printWarning, type Warn } from './printWarning.js';
 
 /** Test deadlines: TCG runs fstests 20–40× slower than metal (measured: `npm run bench`). */
@@ -202,6 +203,8 @@ export interface PreparedRun {
   direct?: DirectArtifacts;
   /** Whether the fstests tree passed the preflight in this image before (src/cli/preflightMemo.ts). */
   preflight?: PreflightMemo;
+  /** TEST_DEV made once per image build and section (src/cli/testDevTemplates.ts). */
+  testDevTemplates?: TestDevTemplates;
 }
 
 /**
@@ -274,6 +277,8 @@ async function prepareRunWith(config: RunConfig, cacheDir: string, image: GuestI
     release,
     // A virtiofs run shares the live tree, which has no content hash to remember it by.
     ...(direct && image && fstestsImage ? { preflight: preflightMemo(cacheDir, image, fstestsImage) } : {}),
+    // The image's mkfs made it: not a NixOS guest's, and kept to kt's image disks (not virtiofs).
+    ...(direct && image && !virtiofs ? { testDevTemplates: testDevTemplates(cacheDir, image, config.sections, config.testSizeBytes) } : {}),
     ...(direct && image && fstestsImage !== undefined ? { direct: { kernel: image.kernel, ...(boot ? { boot } : {}), initramfs: await (await import('./ownKernel.js')).ownKernelInitramfs(config, image, cacheDir, say), rootImage: image.rootImage, fstestsImage, ...(virtiofs ? { virtiofs } : {}), ...(hostKey ? { hostKey } : {}) } } : {}),
   };
 }
@@ -355,8 +360,12 @@ async function runAndReport(
         log.append(event);
         progress.onEvent(event);
       },
-      createMachine: createMachineFactory(config, prepared.accel, identity, direct, runDir, keys.private),
-      guest: createGuestSteps(config.sections, config.fstestsDir, { loadModules: config.extraModules.length > 0, ...(prepared.preflight ? { preflight: prepared.preflight } : {}) }),
+      createMachine: createMachineFactory(config, prepared.accel, identity, direct, runDir, keys.private, prepared.testDevTemplates),
+      guest: createGuestSteps(config.sections, config.fstestsDir, {
+        loadModules: config.extraModules.length > 0,
+        ...(prepared.preflight ? { preflight: prepared.preflight } : {}),
+        ...(prepared.testDevTemplates ? { testDevTemplates: prepared.testDevTemplates } : {}),
+      }),
       createCheckStream,
       createConsoleWatcher,
       batchSize: (remaining) => batchSize(remaining, config.jobs, { maxBatch: config.maxBatch }),

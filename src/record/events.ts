@@ -111,10 +111,17 @@ export const machineUpSchema = z.object({
    * kt-init had done the rest and this tree had passed in this guest image before (docs/speed.md).
    */
   preflight: z.enum(['ran', 'remembered']).optional(),
+  /**
+   * How TEST_DEV got its filesystem for the VM's first section: that section's mkfs, or a copy
+   * of one an earlier VM of the same image made (docs/speed.md, "TEST_DEV made once").
+   */
+  testDev: z.enum(['mkfs', 'template']).optional(),
 });
 
 /** How a guest's set-up went: its preflight ran, or the set-up was skipped as remembered. */
 export type PreflightOutcome = NonNullable<z.infer<typeof machineUpSchema>['preflight']>;
+/** How a VM's TEST_DEV got its first section's filesystem: that section's mkfs, or a template's copy. */
+export type TestDevOrigin = NonNullable<z.infer<typeof machineUpSchema>['testDev']>;
 
 export const machineLostSchema = z.object({
   type: z.literal('machine-lost'),

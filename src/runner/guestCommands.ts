@@ -19,7 +19,7 @@ export const GUEST_SCRATCH_DEV = '/dev/disk/by-id/virtio-scratch';
 export const GUEST_FSTESTS_DEV = '/dev/disk/by-id/virtio-fstests';
 export const GUEST_TEST_DIR = '/mnt/test';
 /** The extra disks of sections (src/cli/machines.ts gives them these serials). */
-export const GUEST_DEVICE_SERIALS = { testLog: 'testlog', scratchLog: 'scratchlog', testRt: 'testrt', scratchRt: 'scratchrt', pool: (n: number) => `pool${n}` } as const;
+export const GUEST_DEVICE_SERIALS = { test: 'test', testLog: 'testlog', scratchLog: 'scratchlog', testRt: 'testrt', scratchRt: 'scratchrt', pool: (n: number) => `pool${n}` } as const;
 export const guestDevice = (serial: string) => `/dev/disk/by-id/virtio-${serial}`;
 export const GUEST_SCRATCH_MNT = '/mnt/scratch';
 
@@ -96,6 +96,22 @@ export interface GuestSectionSetup {
   /** TEST_DEV's external log and realtime devices, when the section has them (xfs). */
   testLogDev?: string;
   testRtDev?: string;
+  /**
+   * false: TEST_DEV already holds a fresh filesystem of this section, untouched since (the VM's
+   * TEST disk began as a copy of one made in an earlier VM: guestSetup.ts TestDevTemplates), so
+   * no mkfs. Default true.
+   */
+  mkfs?: boolean;
+}
+
+/**
+ * What makes a section's TEST_DEV, program and words (renderSectionSetup runs exactly these): what
+ * a filesystem made once is kept by (src/cli/testDevTemplates.ts). Undefined for an fstyp kt
+ * cannot make. Pure.
+ */
+export function testDevMkfsWords(fstyp: string, mkfsOptions: string): string[] | undefined {
+  const mkfs = MKFS[fstyp];
+  return mkfs ? [...mkfs, ...mkfsOptionWords(mkfsOptions)] : undefined;
 }
 
 /**
@@ -125,7 +141,8 @@ export const UDEV_WAIT = 'kt_n=0; while [ $kt_n -lt 200 ] && read -r kt_udev 2>/
 /**
  * Switches a guest to a section: writes its check config, and gives TEST_DEV a fresh
  * filesystem of the section's type and options (check mounts TEST_DEV but only makes it with
- * RECREATE_TEST_DEV; fstests' README.config-sections). Prints KT-SECTION-OK when done.
+ * RECREATE_TEST_DEV; fstests' README.config-sections), unless it already holds one (`mkfs:
+ * false`). Prints KT-SECTION-OK when done.
  *
  * Only mkfs and, the first time, mkdir start a program: the config is written by printf and
  * the mount table read by `read`, shell builtins (every program costs 0.1-0.3 s under TCG:
@@ -140,12 +157,16 @@ export function renderSectionSetup(s: GuestSectionSetup): string {
     'set -e',
     `printf '%s' ${shellQuote(s.localConfig)} > ${shellQuote(guestConfigPath(s.section))}`,
     `[ -d ${resultDir} ] || mkdir -p ${resultDir}`,
-    // check leaves TEST_DEV mounted after a batch; a new filesystem needs it unmounted.
-    `while read -r _ kt_mnt _; do if [ "$kt_mnt" = ${GUEST_TEST_DIR} ]; then umount ${GUEST_TEST_DIR}; break; fi; done < /proc/self/mounts`,
-    // The words as the positional parameters: POSIX sh has no arrays. `set --` alone clears them.
-    `set -- ${mkfsOptionWords(s.mkfsOptions).map(shellQuote).join(' ')}`.trimEnd(),
-    // With USE_EXTERNAL=yes fstests' _test_options adds the log and realtime devices the same way.
-    `${shellJoin([...mkfs, ...(s.testLogDev ? ['-l', `logdev=${s.testLogDev}`] : []), ...(s.testRtDev ? ['-r', `rtdev=${s.testRtDev}`] : [])])} "$@" ${GUEST_TEST_DEV} >/dev/null`,
+    ...(s.mkfs === false
+      ? []
+      : [
+          // check leaves TEST_DEV mounted after a batch; a new filesystem needs it unmounted.
+          `while read -r _ kt_mnt _; do if [ "$kt_mnt" = ${GUEST_TEST_DIR} ]; then umount ${GUEST_TEST_DIR}; break; fi; done < /proc/self/mounts`,
+          // The words as the positional parameters: POSIX sh has no arrays. `set --` alone clears them.
+          `set -- ${mkfsOptionWords(s.mkfsOptions).map(shellQuote).join(' ')}`.trimEnd(),
+          // With USE_EXTERNAL=yes fstests' _test_options adds the log and realtime devices the same way.
+          `${shellJoin([...mkfs, ...(s.testLogDev ? ['-l', `logdev=${s.testLogDev}`] : []), ...(s.testRtDev ? ['-r', `rtdev=${s.testRtDev}`] : [])])} "$@" ${GUEST_TEST_DEV} >/dev/null`,
+        ]),
     // After the mkfs, which makes no device, so the two overlap.
     UDEV_WAIT,
     'echo KT-SECTION-OK',

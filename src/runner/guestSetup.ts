@@ -6,7 +6,7 @@
  */
 import { HostError } from '../errors.js';
 import { renderLocalConfig } from '../fstests/localConfig.js';
-import type { PreflightOutcome } from '../record/events.js';
+import type { PreflightOutcome, TestDevOrigin } from '../record/events.js';
 import { TimeoutError, type BootResult, type Machine } from '../vm/machine.js';
 import { moduleLoadError, renderModuleLoad } from '../modules/load.js';
 import {
@@ -119,6 +119,16 @@ async function loadExtraModules(machine: Machine, signal: AbortSignal | undefine
   if (err) throw err;
 }
 
+/**
+ * After a section's mkfs, before anything mounts TEST_DEV: its disk as the section's template, when
+ * there is none yet. A template that cannot be kept (a read-only cache, a full disk, a backend
+ * whose disks kt does not make) only means the next VM runs the mkfs too.
+ */
+async function keepTemplate(machine: Machine, template: { path: string; kept: boolean } | undefined): Promise<void> {
+  if (!template || template.kept || !machine.keepDiskCopy) return;
+  await machine.keepDiskCopy(GUEST_DEVICE_SERIALS.test, template.path).catch(() => undefined);
+}
+
 /** A VM lost during setup (no exit status): another boot may fare better. */
 export class SetupLostError extends HostError {
   constructor(message: string) {
@@ -147,6 +157,27 @@ export interface PreflightMemo {
   remember(): void;
 }
 
+/**
+ * TEST_DEV made once (docs/speed.md, "TEST_DEV made once"): a copy of the TEST disk of a VM whose
+ * section's mkfs just ran, kept for later VMs of the same guest image, filesystem, mkfs options
+ * and size. A VM whose TEST disk began as that copy (BootResult.disksFromTemplate) skips its
+ * first mkfs. The CLI keeps the files in kt's cache (src/cli/testDevTemplates.ts).
+ */
+export interface TestDevTemplates {
+  /**
+   * The file that holds, or will hold, a fresh TEST_DEV of `section`, and whether it is there
+   * now; undefined when the section makes its TEST_DEV with more than the TEST disk (an external
+   * log or realtime device) and so gets none.
+   */
+  templateFor(section: string): { path: string; kept: boolean } | undefined;
+}
+
+/** Whether the first section set-up after `boot` finds TEST_DEV made: the disk began as this section's template. Pure. */
+export function testDevOrigin(templates: TestDevTemplates | undefined, section: string, boot: BootResult | undefined): TestDevOrigin {
+  const from = boot?.disksFromTemplate?.[GUEST_DEVICE_SERIALS.test];
+  return from !== undefined && from === templates?.templateFor(section)?.path ? 'template' : 'mkfs';
+}
+
 export interface GuestStepsOptions {
   /** --module files were staged: load them in every VM before its first test (docs/kernel.md). */
   loadModules?: boolean;
@@ -156,6 +187,8 @@ export interface GuestStepsOptions {
    * on the path to the first test, ~0.2 s of a TCG boot (docs/speed.md).
    */
   preflight?: PreflightMemo;
+  /** With it, TEST_DEV is made once per image, filesystem and options, and copied after. */
+  testDevTemplates?: TestDevTemplates;
 }
 
 export function createGuestSteps(sections: readonly GuestSectionConfig[], fstestsDir: string, options: GuestStepsOptions = {}): GuestSteps {
@@ -190,9 +223,11 @@ export function createGuestSteps(sections: readonly GuestSectionConfig[], fstest
           : 'see the console log in the run directory',
       );
     },
-    async prepareSection(machine: Machine, name: string, signal?: AbortSignal): Promise<void> {
+    testDevOrigin: (section, boot) => testDevOrigin(options.testDevTemplates, section, boot),
+    async prepareSection(machine: Machine, name: string, signal?: AbortSignal, boot?: BootResult): Promise<void> {
       const section = sectionOf(name);
       const vars = sectionDeviceVars(section);
+      const made = testDevOrigin(options.testDevTemplates, name, boot) === 'template';
       const script = renderSectionSetup({
         section: name,
         localConfig: localConfigFor(section),
@@ -200,9 +235,13 @@ export function createGuestSteps(sections: readonly GuestSectionConfig[], fstest
         mkfsOptions: section.mkfsOptions,
         ...(vars['TEST_LOGDEV'] ? { testLogDev: vars['TEST_LOGDEV'] } : {}),
         ...(vars['TEST_RTDEV'] ? { testRtDev: vars['TEST_RTDEV'] } : {}),
+        mkfs: !made,
       });
       const result = await machine.exec(script, { timeoutMs: SETUP_TIMEOUT_MS, ...(signal ? { signal } : {}) });
-      if (result.stdout.includes('KT-SECTION-OK')) return;
+      if (result.stdout.includes('KT-SECTION-OK')) {
+        if (!made) await keepTemplate(machine, options.testDevTemplates?.templateFor(name));
+        return;
+      }
       if (result.exitCode === null) throw new SetupLostError(`${machine.name} was lost while making TEST_DEV for section ${name}`);
       throw new HostError(
         'E_GUEST_SETUP_MKFS',

@@ -7,7 +7,7 @@
 import { setMaxListeners } from 'node:events';
 import os from 'node:os';
 import { HostError, isKtError, type KtError } from '../errors.js';
-import { EVENTS_VERSION, type EventInput, type PreflightOutcome, type RunEvent, type SectionConfig, type WorkSpec } from '../record/events.js';
+import { EVENTS_VERSION, type EventInput, type PreflightOutcome, type TestDevOrigin, type RunEvent, type SectionConfig, type WorkSpec } from '../record/events.js';
 import type { TestOutcome } from '../record/outcome.js';
 import { isTestFailure } from '../record/outcome.js';
 import type { BootResult, Machine } from '../vm/machine.js';
@@ -29,7 +29,13 @@ export interface GuestSteps {
    * Its guest commands, and the section's, stop when `signal` aborts (a Ctrl-C during set-up).
    */
   setupGuest(machine: Machine, boot?: BootResult, signal?: AbortSignal): Promise<PreflightOutcome>;
-  prepareSection(machine: Machine, section: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * Switches the VM to `section` (its check config, a fresh TEST_DEV). `boot` only for the first
+   * switch after the VM's boot: TEST_DEV may then be made already (guestSetup.ts TestDevTemplates).
+   */
+  prepareSection(machine: Machine, section: string, signal?: AbortSignal, boot?: BootResult): Promise<void>;
+  /** How the first prepareSection after `boot` gives TEST_DEV its filesystem, for machine-up. */
+  testDevOrigin?(section: string, boot: BootResult): TestDevOrigin;
   checkCommand(items: readonly WorkItem[]): string;
   guestResultDir(section: string): string;
 }
@@ -45,8 +51,8 @@ export interface RunInputs {
   header: { kernel: string; bootKernel?: string; accel: 'kvm' | 'tcg'; argv: string[]; ktVersion: string; shard?: string; fstests?: string; cwd?: string };
   /** Receives every event (the event log, the live reporter). May throw a KtError (disk full). */
   sink(event: RunEvent): void;
-  /** A new machine, not booted, named `vm<index>`. */
-  createMachine(index: number): Promise<Machine>;
+  /** A new machine, not booted, named `vm<index>`, to be made ready for `section` first. */
+  createMachine(index: number, section: string): Promise<Machine>;
   guest: GuestSteps;
   createCheckStream(): CheckStream;
   createConsoleWatcher(): ConsoleWatcher;
@@ -159,10 +165,11 @@ export async function executeRun(inputs: RunInputs): Promise<RunResult> {
   const supply = new MachineSupply(
     {
       emit,
-      createMachine: () => inputs.createMachine(++vmCounter),
+      createMachine: (section) => inputs.createMachine(++vmCounter, section),
       setupGuest: (m, boot, signal) => inputs.guest.setupGuest(m, boot, signal),
       createConsoleWatcher: inputs.createConsoleWatcher,
-      prepareSection: (m, s, signal) => inputs.guest.prepareSection(m, s, signal),
+      prepareSection: (m, s, signal, boot) => inputs.guest.prepareSection(m, s, signal, boot),
+      testDevOrigin: (s, boot) => inputs.guest.testDevOrigin?.(s, boot),
       consoleLogOf: inputs.consoleLogOf,
       stopSignal: stop.signal,
       maxBootFailures,

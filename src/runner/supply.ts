@@ -10,7 +10,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { HostError, UsageError } from '../errors.js';
-import type { EventInput, PreflightOutcome } from '../record/events.js';
+import type { EventInput, PreflightOutcome, TestDevOrigin } from '../record/events.js';
 import type { BootResult, Machine } from '../vm/machine.js';
 import type { BatchTiming } from './batchRun.js';
 import { settleIdle } from './idleCheck.js';
@@ -34,12 +34,15 @@ export interface Slot {
 
 export interface SupplyDeps {
   emit(event: EventInput): void;
-  /** A new, not yet booted machine with a fresh name (vm3, vm4, ...). */
-  createMachine(): Promise<Machine>;
+  /** A new, not yet booted machine with a fresh name (vm3, vm4, ...), to be made ready for `section`. */
+  createMachine(section: string): Promise<Machine>;
   /** The once-per-boot set-up; its guest commands stop with `signal`. */
   setupGuest(machine: Machine, boot: BootResult, signal?: AbortSignal): Promise<PreflightOutcome>;
   createConsoleWatcher(): ConsoleWatcher;
-  prepareSection(machine: Machine, section: string, signal?: AbortSignal): Promise<void>;
+  /** `boot` for the first section set-up after the boot (GuestSteps.prepareSection). */
+  prepareSection(machine: Machine, section: string, signal?: AbortSignal, boot?: BootResult): Promise<void>;
+  /** For machine-up: how that first set-up gives TEST_DEV its filesystem. */
+  testDevOrigin?(section: string, boot: BootResult): TestDevOrigin | undefined;
   consoleLogOf(machine: Machine): string;
   stopSignal: AbortSignal;
   maxBootFailures: number;
@@ -225,7 +228,7 @@ export class MachineSupply {
       if (this.closed) throw new Error('the run is over');
     };
     try {
-      machine = await d.createMachine();
+      machine = await d.createMachine(section);
       this.held.add(machine);
       alive();
       // Watched from its first console byte: a panic during set-up or mkfs is read whole.
@@ -242,12 +245,13 @@ export class MachineSupply {
         // are independent: both run at once, over two channels of the one connection, which
         // hides the shorter behind the longer (docs/speed.md). The set-up's error wins.
         const booted = Date.now();
-        const sectionReady = d.prepareSection(m, section, signal);
+        const sectionReady = d.prepareSection(m, section, signal, boot);
         sectionReady.catch(() => undefined);
         const preflight = await d.setupGuest(m, boot, signal);
         const setupMs = Date.now() - booted;
         alive();
-        d.emit({ type: 'machine-up', machine: m.name, bootMs: Date.now() - started, kernelRelease: boot.kernelRelease, phases: { ...boot.phases, guestSetup: setupMs }, preflight });
+        const testDev = d.testDevOrigin?.(section, boot);
+        d.emit({ type: 'machine-up', machine: m.name, bootMs: Date.now() - started, kernelRelease: boot.kernelRelease, phases: { ...boot.phases, guestSetup: setupMs }, preflight, ...(testDev ? { testDev } : {}) });
         await sectionReady;
       });
       alive();

@@ -244,7 +244,14 @@ export class ConsoleBootedMachine implements Machine {
         kernelRelease = (await this.transport.exec('uname -r', { timeoutMs: remaining })).stdout.trim();
       }
       const bootMs = Date.now() - started;
-      return { bootMs, kernelRelease, phases: bootPhases({ readySeenMs: readySeenMs ?? bootMs, bootMs, ...(stamps ? { stamps } : {}) }), ...(guestPrepared ? { guestPrepared: true } : {}) };
+      const fromTemplate = this.host.fromTemplate;
+      return {
+        bootMs,
+        kernelRelease,
+        phases: bootPhases({ readySeenMs: readySeenMs ?? bootMs, bootMs, ...(stamps ? { stamps } : {}) }),
+        ...(guestPrepared ? { guestPrepared: true } : {}),
+        ...(fromTemplate ? { disksFromTemplate: fromTemplate } : {}),
+      };
     } catch (err) {
       // An early connection that completed anyway must not outlive the failed boot.
       early?.then((t) => t.close(), () => undefined);

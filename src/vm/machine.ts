@@ -27,6 +27,12 @@ export interface BootResult {
    * has seen pass the preflight in this guest (src/runner/guestSetup.ts).
    */
   guestPrepared?: boolean;
+  /**
+   * The disks (by serial) that began as a copy of a template file, and the file (VmSpec's
+   * DiskSpec.template): a TEST disk that holds a filesystem made once in an earlier VM, which
+   * the runner need not make again (src/runner/guestSetup.ts).
+   */
+  disksFromTemplate?: Readonly<Record<string, string>>;
 }
 
 export interface Machine {
@@ -49,6 +55,12 @@ export interface Machine {
   sysrq(keys: string): Promise<void>;
   /** Dumps guest memory (vmcore) to a file, when the VM was started for it. */
   dumpGuestMemory(path: string, timeoutMs: number): Promise<void>;
+  /**
+   * Keeps a copy of the disk with this serial at `dest` (replaced whole, never half-written),
+   * for a later VM to start from (DiskSpec.template). Only while nothing in the guest writes to
+   * that disk. Backends whose disks kt does not make have none.
+   */
+  keepDiskCopy?(serial: string, dest: string): Promise<void>;
   /** Last lines of the console, for error messages. */
   consoleTail(lines: number): string;
   /** Stops QEMU (graceful, then forceful) and removes its private files. Idempotent. */

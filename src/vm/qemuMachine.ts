@@ -4,6 +4,7 @@
 import { isKtError } from '../errors.js';
 import { BootError, ConsoleBootedMachine, type BootFailureMarker } from './bootedMachine.js';
 import { imageHostKey, type HostKeyTrust } from './hostKey.js';
+import { keepCopy } from './diskCopy.js';
 import { prepareHost, type PreparedHost } from './prepareHost.js';
 import { renderQemuArgs } from './qemuArgs.js';
 import type { VmSpec } from './spec.js';
@@ -64,6 +65,7 @@ async function prepareWithDaemons(spec: VmSpec, name: string, keep: boolean, sta
       await state.daemons?.stop();
       await host.dispose();
     },
+    ...(host.fromTemplate ? { fromTemplate: host.fromTemplate } : {}),
   };
 }
 
@@ -77,6 +79,7 @@ function rootImageOf(spec: VmSpec): string {
 
 export class QemuMachine extends ConsoleBootedMachine {
   private readonly virtiofs: { daemons?: RunningDaemons };
+  private readonly spec: VmSpec;
   private stopped: Promise<void> | undefined;
 
   constructor(opts: QemuMachineOptions) {
@@ -103,6 +106,14 @@ export class QemuMachine extends ConsoleBootedMachine {
       timeoutHint: `check that the kernel was built for x86_64 with virtio and serial console support, or raise --boot-timeout${spec.pvhEntry ? '; --kernel-entry bzimage boots the bzImage instead of this uncompressed kernel (docs/kernel.md)' : ''}`,
     });
     this.virtiofs = virtiofs;
+    this.spec = spec;
+  }
+
+  /** The disks this VM made are in its spec (prepareHost); copied while QEMU has them open. */
+  async keepDiskCopy(serial: string, dest: string): Promise<void> {
+    const disk = this.spec.disks.find((d) => d.serial === serial && d.sizeBytes !== undefined);
+    if (!disk) throw new Error(`${this.name} has no disk ${serial} of its own`);
+    await keepCopy(disk.path, dest);
   }
 
   /** Also with --keep (which keeps the files, not the processes): no virtiofsd outlives its VM. */

@@ -22,6 +22,12 @@ export interface DiskSpec {
    * saves a guest with its disks and starts it again from them (src/bench/restoreBench.ts).
    */
   format?: 'raw' | 'qcow2';
+  /**
+   * A disk kt creates (sizeBytes) starts as a copy of this file when it exists and has that size,
+   * instead of empty: a TEST_DEV filesystem made once in an earlier VM (src/cli/testDevTemplates.ts,
+   * docs/speed.md "TEST_DEV made once"). prepareHost says which disks did (PreparedHost.fromTemplate).
+   */
+  template?: string;
 }
 
 export type Accel = 'kvm' | 'tcg';
@@ -108,6 +114,8 @@ export interface VmOptions {
   rootImage: string;
   fstestsImage: string;
   testSizeBytes: number;
+  /** A file to start the TEST disk from (DiskSpec.template). */
+  testTemplate?: string;
   scratchSizeBytes: number;
   /** More empty sparse disks for the sections of the run (external log, realtime, scratch pool). */
   extraDisks?: readonly { serial: string; sizeBytes: number }[];
@@ -177,7 +185,7 @@ export function resolveVmSpec(opts: VmOptions): VmSpec {
     disks: [
       ...(opts.virtiofs ? [] : [{ serial: 'kt-root', path: opts.rootImage, snapshot: true }]),
       // fstests' sample local.config names its devices /dev/disk/by-id/virtio-{test,scratch}.
-      { serial: 'test', path: `${dir}/test.img`, snapshot: false, sizeBytes: opts.testSizeBytes },
+      { serial: 'test', path: `${dir}/test.img`, snapshot: false, sizeBytes: opts.testSizeBytes, ...(opts.testTemplate ? { template: opts.testTemplate } : {}) },
       { serial: 'scratch', path: `${dir}/scratch.img`, snapshot: false, sizeBytes: opts.scratchSizeBytes },
       ...(opts.virtiofs ? [] : [{ serial: 'fstests', path: opts.fstestsImage, snapshot: true }]),
       ...(opts.extraDisks ?? []).map((d) => ({ serial: d.serial, path: `${dir}/${d.serial}.img`, snapshot: false, sizeBytes: d.sizeBytes })),

@@ -28,7 +28,7 @@ function usageError(argv: string[], env: NodeJS.ProcessEnv = {}): UsageError {
 describe('parseBenchArgs: defaults', () => {
   it('runs every row, 3 boots, under TCG, on the fixture tree', () => {
     const args = parseBenchArgs([], {});
-    expect(args).toEqual({ boots: 3, rows: [...BENCH_ROWS], accel: 'tcg', cpus: 2 });
+    expect(args).toEqual({ boots: 3, rows: [...BENCH_ROWS], accel: 'tcg', cpus: 2, testDev: 'template' });
     expect(args.fstests).toBeUndefined();
     expect(args.tests).toBeUndefined();
   });
@@ -60,11 +60,21 @@ describe('parseBenchArgs: defaults', () => {
       rows: [...BENCH_ROWS],
       accel: 'kvm',
       cpus: 2,
+      testDev: 'template',
     });
   });
 
   it('boots the boot row at the shape --cpus gives (kt default 2; -j auto gives TCG guests 1)', () => {
     expect(parseBenchArgs(['--cpus', '1', '--only', 'boot'], {})).toMatchObject({ cpus: 1, rows: ['boot'] });
+  });
+
+  it('gives TEST_DEV as a run does (a copy of one made once), or by every VM\'s own mkfs with --test-dev mkfs', () => {
+    expect(parseBenchArgs(['--test-dev', 'mkfs'], {}).testDev).toBe('mkfs');
+    expect(parseBenchArgs(['--test-dev', 'template'], {}).testDev).toBe('template');
+    const err = usageError(['--test-dev', 'copy']);
+    expect(err.code).toBe('E_BENCH_USAGE');
+    expect(err.message).toBe('--test-dev copy is not template or mkfs');
+    expect(usageError(['--test-dev']).message).toBe('--test-dev needs template or mkfs');
   });
 });
 

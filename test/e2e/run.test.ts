@@ -15,6 +15,7 @@ describe('kt run -j 2 on the fixture tree', () => {
   let tree: string;
 
   let memos: () => string[];
+  let templateDir: string;
 
   beforeAll(async () => {
     tree = await fixtureTree();
@@ -25,6 +26,10 @@ describe('kt run -j 2 on the fixture tree', () => {
     const treeHash = hashFstestsTree(tree, cacheDir).hash;
     memos = () => (fs.existsSync(memoDir) ? fs.readdirSync(memoDir).filter((f) => f.endsWith(`-${treeHash}`)) : []);
     for (const f of memos()) fs.rmSync(path.join(memoDir, f));
+    // TEST_DEV made once (src/cli/testDevTemplates.ts), cleared so that this run's first VMs make
+    // it themselves and keep it. (e2e files run one at a time: no other run keeps one meanwhile.)
+    templateDir = path.join(cacheDir, 'test-dev');
+    fs.rmSync(templateDir, { recursive: true, force: true });
     run = await runKt([
       '-j', '2', '--fstests', tree, '-g', 'quick',
       'selftest/001', 'selftest/002', 'selftest/003', 'selftest/004', 'selftest/900', 'selftest/901',
@@ -101,6 +106,26 @@ describe('kt run -j 2 on the fixture tree', () => {
     expect(fs.existsSync(path.join(run.runDir, 'console/vm1.log'))).toBe(true);
   });
 
+  it('makes TEST_DEV in its first VMs and keeps it for later ones (docs/speed.md, "TEST_DEV made once")', () => {
+    const up = readEvents(run.runDir).filter((e) => e.type === 'machine-up');
+    // No template before the run: the first VMs made TEST_DEV themselves; a VM booted after one
+    // of them was ready (the spare, a crash's replacement) may begin from the copy.
+    expect(up[0]!['testDev']).toBe('mkfs');
+    for (const e of up) expect(['mkfs', 'template']).toContain(e['testDev']);
+    // One file, for the one section; sparse: a copy of what mkfs wrote, not of the 5 GiB disk.
+    const kept = fs.readdirSync(templateDir).filter((f) => f.endsWith('.img'));
+    expect(kept).toHaveLength(1);
+    const st = fs.statSync(path.join(templateDir, kept[0]!));
+    expect(st.size).toBe(5 * 2 ** 30);
+    expect(st.blocks * 512).toBeLessThan(st.size / 10);
+    // An xfs superblock (the fixture's default section is xfs) at the start of the copy.
+    const magic = Buffer.alloc(4);
+    const fd = fs.openSync(path.join(templateDir, kept[0]!), 'r');
+    fs.readSync(fd, magic, 0, 4, 0);
+    fs.closeSync(fd);
+    expect(magic.toString('latin1')).toBe('XFSB');
+  });
+
   it('runs the preflight or skips the set-up as remembered, and remembers the tree for the next run', async () => {
     const up = readEvents(run.runDir).filter((e) => e.type === 'machine-up');
     // No memo before the run: the first VMs up ran the preflight (a VM up after one of them
@@ -115,6 +140,8 @@ describe('kt run -j 2 on the fixture tree', () => {
     const again = await runKt(['-j', '1', '--spares', '0', '--fstests', tree, '-x', 'nosuch', 'selftest/001']);
     expect(again.exitCode, again.stderr).toBe(0);
     expect(readEvents(again.runDir).filter((e) => e.type === 'machine-up').map((e) => e['preflight'])).toEqual(['remembered']);
+    // Its VM's TEST disk began as the first run's TEST_DEV, made once: check mounted it and the test passed.
+    expect(readEvents(again.runDir).filter((e) => e.type === 'machine-up').map((e) => e['testDev'])).toEqual(['template']);
     expect(outcomes(again.runDir)).toEqual({ 'selftest/001': 'passed' });
     const warning = '-x nosuch: group "nosuch" is empty or not defined for FSTYP=xfs; nothing left out for it';
     // Said once before the run, once in the summary at its end; recorded right after run-start.

@@ -102,6 +102,27 @@ describe('renderSectionSetup', () => {
     }
   });
 
+  it('with TEST_DEV made already (mkfs: false) writes the config and waits for udevd, and neither unmounts nor makes TEST_DEV', async () => {
+    for (const shell of SHELLS) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kt-setup-'));
+      try {
+        fs.writeFileSync(path.join(dir, 'udev'), 'starting\n');
+        const section = { name: 'xfs', fstyp: 'xfs', mkfsOptions: '-b size=1024', mountOptions: '', env: { A: 'b' } };
+        const script = renderSectionSetup({ section: 'xfs', localConfig: localConfigFor(section), fstyp: 'xfs', mkfsOptions: section.mkfsOptions, mkfs: false })
+          .replaceAll('/run/kt', dir)
+          .replace('sleep 0.1', `echo waited >> ${dir}/log; echo running > ${dir}/udev`);
+        expect(script).not.toMatch(/mkfs|umount|\/proc\/self\/mounts/);
+        const r = await inShell(shell, script);
+        expect(r.exitCode, r.stderr).toBe(0);
+        expect(r.stdout).toContain('KT-SECTION-OK');
+        expect(fs.readFileSync(path.join(dir, 'log'), 'utf8')).toBe('waited\n');
+        expect(fs.readFileSync(path.join(dir, 'xfs.config'), 'utf8')).toBe(localConfigFor(section).replaceAll('/run/kt', dir));
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  });
+
   it('writes a suite value that contains the old heredoc terminator and shell code as plain data', async () => {
     const evil = 'x\nKT_LOCAL_CONFIG_EOF\ntouch PWNED\n$(touch PWNED2)`touch PWNED3`';
     for (const shell of SHELLS) {

@@ -177,3 +177,72 @@ describe("the run's stop signal", () => {
     }
   });
 });
+
+describe('TEST_DEV made once (TestDevTemplates)', () => {
+  const sectionOk = (): ExecResult => ({ exitCode: 0, stdout: 'KT-SECTION-OK\n', stderr: '' });
+  /** The run's templates: section xfs's file, there or not. */
+  const templates = (kept: boolean) => ({ templateFor: (s: string) => (s === 'xfs' ? { path: '/c/test-dev/t.img', kept } : undefined) });
+  /** A machine that records the disk copies asked of it. */
+  const copying = (fail = false) => {
+    const m = fakeMachine(sectionOk);
+    const copies: string[] = [];
+    return Object.assign(m, {
+      copies,
+      keepDiskCopy: async (serial: string, dest: string) => {
+        copies.push(`${serial} -> ${dest}`);
+        if (fail) throw new Error('EROFS');
+      },
+    });
+  };
+  const fromTemplate = (path: string): BootResult => ({ bootMs: 1, kernelRelease: 'r', disksFromTemplate: { test: path } });
+
+  it('skips the mkfs of the first set-up after a boot whose TEST disk began as this section\'s template, and keeps no copy', async () => {
+    const m = copying();
+    const steps = createGuestSteps(SECTIONS, '/src/fstests', { testDevTemplates: templates(true) });
+    expect(steps.testDevOrigin!('xfs', fromTemplate('/c/test-dev/t.img'))).toBe('template');
+    await steps.prepareSection(m, 'xfs', undefined, fromTemplate('/c/test-dev/t.img'));
+    expect(m.commands[0]).not.toContain('mkfs.xfs');
+    expect(m.commands[0]).toContain('KT-SECTION-OK');
+    expect(m.copies).toEqual([]);
+  });
+
+  it('makes TEST_DEV when the disk began as another file, when no boot is given (a later switch), or without templates', async () => {
+    const cases: [ReturnType<typeof templates> | undefined, BootResult | undefined][] = [
+      [templates(true), fromTemplate('/c/test-dev/other.img')],
+      [templates(true), undefined],
+      [templates(true), notPrepared],
+      [undefined, fromTemplate('/c/test-dev/t.img')],
+    ];
+    for (const [t, boot] of cases) {
+      const m = copying();
+      const steps = createGuestSteps(SECTIONS, '/src/fstests', t ? { testDevTemplates: t } : {});
+      if (boot) expect(steps.testDevOrigin!('xfs', boot)).toBe('mkfs');
+      await steps.prepareSection(m, 'xfs', undefined, boot);
+      expect(m.commands[0]).toContain('mkfs.xfs');
+      expect(m.copies).toEqual([]);
+    }
+  });
+
+  it('after a mkfs, keeps the TEST disk as the template when there is none yet', async () => {
+    const m = copying();
+    await createGuestSteps(SECTIONS, '/src/fstests', { testDevTemplates: templates(false) }).prepareSection(m, 'xfs', undefined, notPrepared);
+    expect(m.commands[0]).toContain('mkfs.xfs');
+    expect(m.copies).toEqual(['test -> /c/test-dev/t.img']);
+  });
+
+  it('keeps none for a section without a template (an external log device), and a copy that fails fails nothing', async () => {
+    const none = copying();
+    await createGuestSteps(SECTIONS, '/src/fstests', { testDevTemplates: { templateFor: () => undefined } }).prepareSection(none, 'xfs');
+    expect(none.copies).toEqual([]);
+    const failing = copying(true);
+    await expect(createGuestSteps(SECTIONS, '/src/fstests', { testDevTemplates: templates(false) }).prepareSection(failing, 'xfs')).resolves.toBeUndefined();
+    expect(failing.copies).toHaveLength(1);
+  });
+
+  it('keeps no copy of a mkfs that failed', async () => {
+    const m = Object.assign(fakeMachine(() => ({ exitCode: 1, stdout: '', stderr: 'mkfs.xfs: bad option' })), { copies: [] as string[] });
+    Object.assign(m, { keepDiskCopy: async (s: string, d: string) => void m.copies.push(`${s} -> ${d}`) });
+    await expect(createGuestSteps(SECTIONS, '/src/fstests', { testDevTemplates: templates(false) }).prepareSection(m, 'xfs')).rejects.toMatchObject({ code: 'E_GUEST_SETUP_MKFS' });
+    expect(m.copies).toEqual([]);
+  });
+});
