@@ -47,7 +47,7 @@ import { recoveryRow } from './recoveryBench.js';
 import { restoreRow } from './restoreBench.js';
 import { virtiofsBootRow } from './virtiofsBoot.js';
 import { preflightMemo } from '../cli/preflightMemo.js';
-import { testDevTemplatePath } from '../cli/testDevTemplates.js';
+import { kernelBuildOf, testDevTemplatePath } from '../cli/testDevTemplates.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -137,7 +137,8 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
   // first boot of a new tree runs it; the boot row says which did).
   const preflight = preflightMemo(cacheDir, image, fstestsImage);
   // As in a run: TEST_DEV made once and copied after, unless --test-dev mkfs (the boot row says which each boot did).
-  const testDevTemplate = args.testDev === 'template' ? testDevTemplatePath(cacheDir, image, BENCH_SECTION, BENCH_DISK_BYTES) : undefined;
+  const kernelBuild = kernelBuildOf(kernel);
+  const testDevTemplate = args.testDev === 'template' && kernelBuild ? testDevTemplatePath(cacheDir, image, kernelBuild, BENCH_SECTION, BENCH_DISK_BYTES) : undefined;
   const ready = (opts: { cpus?: number; measureTestMount?: boolean } = {}): Promise<KtReady> =>
     ktReady({ image: bootImage, fstestsImage, fstestsDir: treeDir, work, index: ++index, accel, preflight, ...(testDevTemplate ? { testDevTemplate } : {}), ...opts });
   let readyMs: number[] = [];

@@ -270,6 +270,7 @@ async function prepareRunWith(config: RunConfig, cacheDir: string, image: GuestI
   const bootKernel = boot?.entry === 'pvh' ? shown(boot.path) : undefined;
   process.stderr.write(`kt: kernel ${kernel ?? 'of the NixOS VM'}${config.kernelSource === 'image' && direct ? ` (image kernel ${image!.kernelRelease})` : ''}${bootKernel ? `, booted by its PVH entry: ${bootKernel}` : ''}\n`);
   if (boot?.why) say(`kt: note: ${boot.why}\n`);
+  const templates = direct && image && bootFrom && !virtiofs && config.extraModules.length === 0 ? testDevTemplates(cacheDir, image, bootFrom, config.sections, config.testSizeBytes) : undefined;
   return {
     accel: decision.accel,
     kernel,
@@ -277,8 +278,9 @@ async function prepareRunWith(config: RunConfig, cacheDir: string, image: GuestI
     release,
     // A virtiofs run shares the live tree, which has no content hash to remember it by.
     ...(direct && image && fstestsImage ? { preflight: preflightMemo(cacheDir, image, fstestsImage) } : {}),
-    // The image's mkfs made it: not a NixOS guest's, and kept to kt's image disks (not virtiofs).
-    ...(direct && image && !virtiofs ? { testDevTemplates: testDevTemplates(cacheDir, image, config.sections, config.testSizeBytes) } : {}),
+    // The image's mkfs made it: not a NixOS guest's, and kept to kt's image disks (not virtiofs);
+    // none beside --module files, which load in the guest while the mkfs runs.
+    ...(templates ? { testDevTemplates: templates } : {}),
     ...(direct && image && fstestsImage !== undefined ? { direct: { kernel: image.kernel, ...(boot ? { boot } : {}), initramfs: await (await import('./ownKernel.js')).ownKernelInitramfs(config, image, cacheDir, say), rootImage: image.rootImage, fstestsImage, ...(virtiofs ? { virtiofs } : {}), ...(hostKey ? { hostKey } : {}) } } : {}),
   };
 }

@@ -69,11 +69,27 @@ export function bzImageRelease(head: Uint8Array): string | undefined {
 
 /** Reads the release of a bzImage file (the first 64 KiB hold the header and the string). */
 export function readBzImageRelease(file: string): string | undefined {
+  const head = readHead(file);
+  return head ? bzImageRelease(head) : undefined;
+}
+
+/**
+ * The whole version string of a bzImage file ("6.1.192 (root@host) #3 SMP PREEMPT_DYNAMIC Thu Dec
+ * 4 11:38:02 UTC 2026"): its release, who built it, the build's number and time, so one build
+ * of a tree differs from the next. Undefined when the file has none.
+ */
+export function readBzImageVersion(file: string): string | undefined {
+  const head = readHead(file);
+  return head ? parseBzImageHeader(head)?.version : undefined;
+}
+
+/** The first 64 KiB of a file, which in a bzImage hold the boot header and the version string. */
+function readHead(file: string): Uint8Array | undefined {
   try {
     const fd = fs.openSync(file, 'r');
     try {
       const head = Buffer.alloc(64 * 1024);
-      return bzImageRelease(head.subarray(0, fs.readSync(fd, head, 0, head.length, 0)));
+      return head.subarray(0, fs.readSync(fd, head, 0, head.length, 0));
     } finally {
       fs.closeSync(fd);
     }

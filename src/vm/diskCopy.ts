@@ -34,12 +34,27 @@ export function copySparse(src: string, dest: string): Promise<void> {
  * is as good as another.
  */
 export async function keepCopy(src: string, dest: string): Promise<void> {
-  await fs.mkdir(path.dirname(dest), { recursive: true });
+  const dir = path.dirname(dest);
+  await fs.mkdir(dir, { recursive: true });
   const partial = `${dest}.${process.pid}-${crypto.randomBytes(4).toString('hex')}.partial`;
   try {
     await copySparse(src, partial);
+    // On the disk before its name is: after a host crash the name holds the whole copy or
+    // nothing, not a file of the right size full of holes (a new name gets no flush on rename).
+    await syncFile(partial);
     await fs.rename(partial, dest);
+    await syncFile(dir);
   } finally {
     await fs.rm(partial, { force: true });
+  }
+}
+
+/** fsync(2) of a file or directory by path. */
+async function syncFile(file: string): Promise<void> {
+  const handle = await fs.open(file, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }

@@ -230,19 +230,26 @@ describe('TEST_DEV made once (TestDevTemplates)', () => {
     expect(m.copies).toEqual(['test -> /c/test-dev/t.img']);
   });
 
+  it('keeps none at a later switch to the section (no boot given): that TEST_DEV held tests\' data before its mkfs', async () => {
+    const m = copying();
+    await createGuestSteps(SECTIONS, '/src/fstests', { testDevTemplates: templates(false) }).prepareSection(m, 'xfs');
+    expect(m.commands[0]).toContain('mkfs.xfs');
+    expect(m.copies).toEqual([]);
+  });
+
   it('keeps none for a section without a template (an external log device), and a copy that fails fails nothing', async () => {
     const none = copying();
-    await createGuestSteps(SECTIONS, '/src/fstests', { testDevTemplates: { templateFor: () => undefined } }).prepareSection(none, 'xfs');
+    await createGuestSteps(SECTIONS, '/src/fstests', { testDevTemplates: { templateFor: () => undefined } }).prepareSection(none, 'xfs', undefined, notPrepared);
     expect(none.copies).toEqual([]);
     const failing = copying(true);
-    await expect(createGuestSteps(SECTIONS, '/src/fstests', { testDevTemplates: templates(false) }).prepareSection(failing, 'xfs')).resolves.toBeUndefined();
+    await expect(createGuestSteps(SECTIONS, '/src/fstests', { testDevTemplates: templates(false) }).prepareSection(failing, 'xfs', undefined, notPrepared)).resolves.toBeUndefined();
     expect(failing.copies).toHaveLength(1);
   });
 
   it('keeps no copy of a mkfs that failed', async () => {
     const m = Object.assign(fakeMachine(() => ({ exitCode: 1, stdout: '', stderr: 'mkfs.xfs: bad option' })), { copies: [] as string[] });
     Object.assign(m, { keepDiskCopy: async (s: string, d: string) => void m.copies.push(`${s} -> ${d}`) });
-    await expect(createGuestSteps(SECTIONS, '/src/fstests', { testDevTemplates: templates(false) }).prepareSection(m, 'xfs')).rejects.toMatchObject({ code: 'E_GUEST_SETUP_MKFS' });
+    await expect(createGuestSteps(SECTIONS, '/src/fstests', { testDevTemplates: templates(false) }).prepareSection(m, 'xfs', undefined, notPrepared)).rejects.toMatchObject({ code: 'E_GUEST_SETUP_MKFS' });
     expect(m.copies).toEqual([]);
   });
 });

@@ -9,7 +9,7 @@ import type { EventInput } from '../../src/record/events.js';
 import { createCheckStream, createConsoleWatcher } from '../../src/runner/adapters.js';
 import { Worker, type WorkerDeps } from '../../src/runner/worker.js';
 import { MachineSupply } from '../../src/runner/supply.js';
-import type { ExecOptions, ExecResult, Machine, MachineExit } from '../../src/vm/machine.js';
+import type { BootResult, ExecOptions, ExecResult, Machine, MachineExit } from '../../src/vm/machine.js';
 import { FakeMachineBase } from './fakeMachine.js';
 import { renderCheckCommand } from '../../src/runner/guestCommands.js';
 import { retriesPolicy } from '../../src/runner/run.js';
@@ -465,11 +465,14 @@ describe('Worker across sections', () => {
       { section: 'xfs/1k', test: 'generic/001' },
     ]);
     const stopSignal = new AbortController().signal;
-    const prepareSection = async (m: Machine, section: string) => void prepared.push(`${m.name} ${section}`);
+    // The boot's result reaches only the first set-up after the boot (TEST_DEV made once: guestSetup.ts).
+    const prepareSection = async (m: Machine, section: string, _signal?: AbortSignal, boot?: BootResult) => void prepared.push(`${m.name} ${section}${boot ? ' after its boot' : ''}`);
+    const asked: string[] = [];
     const supply = new MachineSupply(
       {
         emit: (e) => void events.push(e),
-        createMachine: async () => {
+        createMachine: async (section) => {
+          asked.push(section);
           const m = new ScriptedMachine(`vm${machines.length + 1}`, { stdout: 'generic/001        3s\n', checkExit: 0 });
           machines.push(m);
           return m;
@@ -477,6 +480,7 @@ describe('Worker across sections', () => {
         setupGuest: async () => 'ran' as const,
         createConsoleWatcher,
         prepareSection,
+        testDevOrigin: (_section, boot) => (boot.kernelRelease ? 'template' : 'mkfs'),
         consoleLogOf: (m) => `console/${m.name}.log`,
         stopSignal,
         maxBootFailures: 3,
@@ -487,7 +491,10 @@ describe('Worker across sections', () => {
     await worker.run();
     await supply.dispose();
     expect(machines).toHaveLength(1);
-    expect(prepared).toEqual(['vm1 xfs/4k', 'vm1 xfs/1k']);
+    // Booted for its first section, which the machine factory hears (its TEST disk may begin as that section's template).
+    expect(asked).toEqual(['xfs/4k']);
+    expect(prepared).toEqual(['vm1 xfs/4k after its boot', 'vm1 xfs/1k']);
+    expect(events.filter((e) => e.type === 'machine-up').map((e) => e.type === 'machine-up' && e.testDev)).toEqual(['template']);
     expect(events.filter((e) => e.type === 'test-end').map((e) => e.type === 'test-end' && `${e.section} ${e.test} ${e.outcome.status}`)).toEqual([
       'xfs/4k generic/001 passed',
       'xfs/1k generic/001 passed',
