@@ -10,6 +10,7 @@ import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { syncFile } from '../util/syncFile.js';
 
 /** A copy of a few MB; a host so loaded that it takes longer is better off without the template. */
 const COPY_TIMEOUT_MS = 60_000;
@@ -46,15 +47,5 @@ export async function keepCopy(src: string, dest: string): Promise<void> {
     await syncFile(dir);
   } finally {
     await fs.rm(partial, { force: true });
-  }
-}
-
-/** fsync(2) of a file or directory by path. */
-async function syncFile(file: string): Promise<void> {
-  const handle = await fs.open(file, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

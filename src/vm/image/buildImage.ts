@@ -22,6 +22,7 @@ import { renderMke2fsArgs, rootImageSizeBytes, treeBlocksFindArgs, treeBytesFrom
 import { directRunner, openUsernsRunner, type ToolCommand, type ToolRunner } from './toolRunner.js';
 import { decideBuildMode, usernsUnavailableError, type BuildMode } from './userns.js';
 import { readUsernsFacts } from './usernsFacts.js';
+import { syncFile } from '../../util/syncFile.js';
 
 export interface BuildImageOptions {
   /** Progress lines: mmdebstrap's output and kt's own steps. */
@@ -148,15 +149,6 @@ async function extractBoot(rootfs: string, work: string, recipe: ImageRecipe, ru
   return { kernelRelease, initramfsModules: initramfs.modules };
 }
 
-/** Flushes a finished artifact, so a host crash cannot leave a manifest over unwritten data. */
-async function syncFile(file: string): Promise<void> {
-  const handle = await fs.open(file, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 /** root: kt is root. unshare: in a user namespace (userns.ts), or E_IMAGE_NEEDS_USERNS. */
 export function chooseBuildMode(sharedCacheDir: string = SYSTEM_CACHE_DIR): BuildMode {
