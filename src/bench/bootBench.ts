@@ -144,18 +144,15 @@ export async function ktReady(opts: {
    * rows' VMs must still pay in their own first check, as in a run.
    */
   measureTestMount?: boolean;
-  /**
-   * TEST_DEV made once, as a run does (src/cli/testDevTemplates.ts): the file of BENCH_SECTION's
-   * template. Without it every VM makes TEST_DEV itself.
-   */
-  testDevTemplate?: string;
+  /** TEST_DEV made once, as a run does (src/cli/testDevTemplates.ts). Without it every VM makes TEST_DEV itself. */
+  testDevTemplates?: TestDevTemplates;
 }): Promise<KtReady> {
   // One ssh2 pair in 256 is malformed and would fail the boot (src/vm/sshKeyPair.ts).
   const keys = generateSshKeyPair();
-  const template = opts.testDevTemplate;
-  const spec = benchVmSpec({ ...opts, runId: 'bench', sshPublicKey: keys.public, ...(template && fs.existsSync(template) ? { testTemplate: template } : {}) });
+  const testDevTemplates = opts.testDevTemplates;
+  const template = testDevTemplates?.usable(BENCH_SECTION.name) ? testDevTemplates.pathFor(BENCH_SECTION.name) : undefined;
+  const spec = benchVmSpec({ ...opts, runId: 'bench', sshPublicKey: keys.public, ...(template ? { testTemplate: template } : {}) });
   const machine = new QemuMachine({ spec, name: `vm${opts.index}`, consoleLogPath: path.join(opts.work, `console-${opts.index}.log`), privateKey: keys.private, bootTimeoutMs: 300_000, keep: false });
-  const testDevTemplates: TestDevTemplates | undefined = template ? { templateFor: () => ({ path: template, kept: fs.existsSync(template) }) } : undefined;
   const guest = createGuestSteps([{ ...BENCH_SECTION }], opts.fstestsDir, { ...(opts.preflight ? { preflight: opts.preflight } : {}), ...(testDevTemplates ? { testDevTemplates } : {}) });
   const started = Date.now();
   try {

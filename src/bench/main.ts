@@ -47,7 +47,7 @@ import { recoveryRow } from './recoveryBench.js';
 import { restoreRow } from './restoreBench.js';
 import { virtiofsBootRow } from './virtiofsBoot.js';
 import { preflightMemo } from '../cli/preflightMemo.js';
-import { kernelBuildOf, testDevTemplatePath } from '../cli/testDevTemplates.js';
+import { testDevTemplates as makeTestDevTemplates } from '../cli/testDevTemplates.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -137,10 +137,9 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
   // first boot of a new tree runs it; the boot row says which did).
   const preflight = preflightMemo(cacheDir, image, fstestsImage);
   // As in a run: TEST_DEV made once and copied after, unless --test-dev mkfs (the boot row says which each boot did).
-  const kernelBuild = kernelBuildOf(kernel);
-  const testDevTemplate = args.testDev === 'template' && kernelBuild ? testDevTemplatePath(cacheDir, image, kernelBuild, BENCH_SECTION, BENCH_DISK_BYTES) : undefined;
+  const testDevTemplates = args.testDev === 'template' ? makeTestDevTemplates(cacheDir, image, kernel, [BENCH_SECTION], BENCH_DISK_BYTES) : undefined;
   const ready = (opts: { cpus?: number; measureTestMount?: boolean } = {}): Promise<KtReady> =>
-    ktReady({ image: bootImage, fstestsImage, fstestsDir: treeDir, work, index: ++index, accel, preflight, ...(testDevTemplate ? { testDevTemplate } : {}), ...opts });
+    ktReady({ image: bootImage, fstestsImage, fstestsDir: treeDir, work, index: ++index, accel, preflight, ...(testDevTemplates ? { testDevTemplates } : {}), ...opts });
   let readyMs: number[] = [];
 
   // kt runs shared by rows. No spare in these: a third VM on a small host would take CPU from the

@@ -187,8 +187,8 @@ export function createMachineFactory(
       bootTimeoutMs: config.bootTimeoutSec * 1000,
       keep: config.keep,
     };
-    const template = section === undefined ? undefined : templates?.templateFor(section);
-    const m = machineOptions(config, accel, id, index, direct, template?.kept ? template.path : undefined);
+    const template = section !== undefined && templates?.usable(section) ? templates.pathFor(section) : undefined;
+    const m = machineOptions(config, accel, id, index, direct, template);
     if (m.kind === 'nixos') return new (await import('../vm/nixos/nixosMachine.js')).NixosMachine({ spec: resolveNixosVmSpec(m.options), ...common });
     return new (await import('../vm/qemuMachine.js')).QemuMachine({ spec: resolveVmSpec(m.options), ...common, ...(direct?.hostKey ? { hostKey: direct.hostKey } : {}) });
   };

@@ -103,18 +103,18 @@ export function testDevTemplates(cacheDir: string, image: ImageBuild, kernelFile
   pruneTemplates(path.join(cacheDir, 'test-dev'), Date.now());
   const bySection = new Map(sections.map((s) => [s.name, { path: testDevTemplatePath(cacheDir, image, kernel, s, sizeBytes), fstyp: s.fstyp }]));
   return {
-    templateFor(section) {
+    pathFor: (section) => bySection.get(section)?.path,
+    usable(section) {
       const t = bySection.get(section);
-      if (t?.path === undefined) return undefined;
-      if (!fs.existsSync(t.path)) return { path: t.path, kept: false };
+      if (t?.path === undefined || !fs.existsSync(t.path)) return false;
       if (!hasFilesystemMagic(t.path, t.fstyp)) {
         // Not what a mkfs left: gone, so that the next VM's mkfs keeps a good one.
         removeQuietly(t.path);
-        return { path: t.path, kept: false };
+        return false;
       }
       // Used now: the last to be pruned (pruneTemplates goes by mtime).
       touch(t.path);
-      return { path: t.path, kept: true };
+      return true;
     },
   };
 }

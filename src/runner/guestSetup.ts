@@ -124,9 +124,10 @@ async function loadExtraModules(machine: Machine, signal: AbortSignal | undefine
  * there is none yet. A template that cannot be kept (a read-only cache, a full disk, a backend
  * whose disks kt does not make) only means the next VM runs the mkfs too.
  */
-async function keepTemplate(machine: Machine, template: { path: string; kept: boolean } | undefined): Promise<void> {
-  if (!template || template.kept || !machine.keepDiskCopy) return;
-  await machine.keepDiskCopy(GUEST_DEVICE_SERIALS.test, template.path).catch(() => undefined);
+async function keepTemplate(machine: Machine, templates: TestDevTemplates, section: string): Promise<void> {
+  const file = templates.pathFor(section);
+  if (file === undefined || !machine.keepDiskCopy || templates.usable(section)) return;
+  await machine.keepDiskCopy(GUEST_DEVICE_SERIALS.test, file).catch(() => undefined);
 }
 
 /** A VM lost during setup (no exit status): another boot may fare better. */
@@ -165,17 +166,19 @@ export interface PreflightMemo {
  */
 export interface TestDevTemplates {
   /**
-   * The file that holds, or will hold, a fresh TEST_DEV of `section`, and whether it is there
-   * now; undefined when the section makes its TEST_DEV with more than the TEST disk (an external
-   * log or realtime device) and so gets none.
+   * The file that holds, or will hold, a fresh TEST_DEV of `section`; undefined when the section
+   * makes its TEST_DEV with more than the TEST disk (an external log or realtime device) and so
+   * gets none. Fixed for the run: no file is looked at.
    */
-  templateFor(section: string): { path: string; kept: boolean } | undefined;
+  pathFor(section: string): string | undefined;
+  /** Whether a good template of `section` is there now (another kt may have kept one meanwhile). */
+  usable(section: string): boolean;
 }
 
 /** Whether the first section set-up after `boot` finds TEST_DEV made: the disk began as this section's template. Pure. */
 export function testDevOrigin(templates: TestDevTemplates | undefined, section: string, boot: BootResult | undefined): TestDevOrigin {
   const from = boot?.disksFromTemplate?.[GUEST_DEVICE_SERIALS.test];
-  return from !== undefined && from === templates?.templateFor(section)?.path ? 'template' : 'mkfs';
+  return from !== undefined && from === templates?.pathFor(section) ? 'template' : 'mkfs';
 }
 
 export interface GuestStepsOptions {
@@ -242,7 +245,7 @@ export function createGuestSteps(sections: readonly GuestSectionConfig[], fstest
         // Only from the first set-up after a boot: later ones re-make a TEST_DEV that tests used,
         // and a mkfs that does not discard (a guest kernel without virtio-blk discard) leaves
         // their data in the blocks it does not write.
-        if (!made && boot) await keepTemplate(machine, options.testDevTemplates?.templateFor(name));
+        if (!made && boot && options.testDevTemplates) await keepTemplate(machine, options.testDevTemplates, name);
         return;
       }
       if (result.exitCode === null) throw new SetupLostError(`${machine.name} was lost while making TEST_DEV for section ${name}`);

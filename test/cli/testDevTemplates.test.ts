@@ -118,13 +118,19 @@ describe('testDevTemplates', () => {
     const kernel = path.join(cache, 'bzImage');
     bzImage(kernel, kernel1.version);
     const t = testDevTemplates(cache, build1, kernel, sections, 5 * G)!;
-    const first = t.templateFor('xfs/4k')!;
-    expect(first).toEqual({ path: testDevTemplatePath(cache, build1, { version: kernel1.version, bytes: 4096 }, xfs, 5 * G), kept: false });
-    fs.mkdirSync(path.dirname(first.path), { recursive: true });
-    withBytes(first.path, 5 * G, 0, Buffer.from('XFSB'));
-    expect(t.templateFor('xfs/4k')).toEqual({ path: first.path, kept: true });
-    expect(t.templateFor('xfs/logdev')).toBeUndefined();
-    expect(t.templateFor('no/such')).toBeUndefined();
+    const file = t.pathFor('xfs/4k')!;
+    expect(file).toBe(testDevTemplatePath(cache, build1, { version: kernel1.version, bytes: 4096 }, xfs, 5 * G));
+    expect(t.usable('xfs/4k')).toBe(false);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    withBytes(file, 5 * G, 0, Buffer.from('XFSB'));
+    // Made a minute ago; using it makes it the most recently used (pruneTemplates).
+    fs.utimesSync(file, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    expect(t.usable('xfs/4k')).toBe(true);
+    expect(Date.now() - fs.statSync(file).mtimeMs).toBeLessThan(30_000);
+    for (const s of ['xfs/logdev', 'no/such']) {
+      expect(t.pathFor(s)).toBeUndefined();
+      expect(t.usable(s)).toBe(false);
+    }
   });
 
   it('removes a template that holds no filesystem (a copy a host crash emptied), so the next mkfs keeps a good one', () => {
@@ -132,10 +138,10 @@ describe('testDevTemplates', () => {
     const kernel = path.join(cache, 'bzImage');
     bzImage(kernel, kernel1.version);
     const t = testDevTemplates(cache, build1, kernel, sections, 5 * G)!;
-    const file = t.templateFor('xfs/4k')!.path;
+    const file = t.pathFor('xfs/4k')!;
     fs.mkdirSync(path.dirname(file), { recursive: true });
     withBytes(file, 5 * G, 0, Buffer.alloc(0));
-    expect(t.templateFor('xfs/4k')).toEqual({ path: file, kept: false });
+    expect(t.usable('xfs/4k')).toBe(false);
     expect(fs.existsSync(file)).toBe(false);
   });
 

@@ -181,7 +181,7 @@ describe("the run's stop signal", () => {
 describe('TEST_DEV made once (TestDevTemplates)', () => {
   const sectionOk = (): ExecResult => ({ exitCode: 0, stdout: 'KT-SECTION-OK\n', stderr: '' });
   /** The run's templates: section xfs's file, there or not. */
-  const templates = (kept: boolean) => ({ templateFor: (s: string) => (s === 'xfs' ? { path: '/c/test-dev/t.img', kept } : undefined) });
+  const templates = (kept: boolean) => ({ pathFor: (s: string) => (s === 'xfs' ? '/c/test-dev/t.img' : undefined), usable: (s: string) => s === 'xfs' && kept });
   /** A machine that records the disk copies asked of it. */
   const copying = (fail = false) => {
     const m = fakeMachine(sectionOk);
@@ -239,7 +239,7 @@ describe('TEST_DEV made once (TestDevTemplates)', () => {
 
   it('keeps none for a section without a template (an external log device), and a copy that fails fails nothing', async () => {
     const none = copying();
-    await createGuestSteps(SECTIONS, '/src/fstests', { testDevTemplates: { templateFor: () => undefined } }).prepareSection(none, 'xfs', undefined, notPrepared);
+    await createGuestSteps(SECTIONS, '/src/fstests', { testDevTemplates: { pathFor: () => undefined, usable: () => false } }).prepareSection(none, 'xfs', undefined, notPrepared);
     expect(none.copies).toEqual([]);
     const failing = copying(true);
     await expect(createGuestSteps(SECTIONS, '/src/fstests', { testDevTemplates: templates(false) }).prepareSection(failing, 'xfs', undefined, notPrepared)).resolves.toBeUndefined();
