@@ -10,7 +10,7 @@ import { formatError, UsageError, type KtError } from '../errors.js';
  * The rows, in the order they run. kt boots every VM fresh; the restore row measures what
  * starting one from a saved state would gain (docs/speed.md, "Why not restore a snapshot").
  */
-export const BENCH_ROWS = ['boot', 'checkStart', 'checkPhases', 'scaling', 'batching', 'rss', 'overhead', 'recovery', 'restore', 'virtiofsBoot'] as const;
+export const BENCH_ROWS = ['boot', 'bootCpu', 'checkStart', 'checkPhases', 'scaling', 'batching', 'rss', 'overhead', 'recovery', 'restore', 'virtiofsBoot'] as const;
 export type BenchRow = (typeof BENCH_ROWS)[number];
 
 export interface BenchArgs {

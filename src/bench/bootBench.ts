@@ -118,12 +118,12 @@ export const BENCH_SECTION = { name: 'xfs', fstyp: 'xfs', mkfsOptions: '', mount
  * The VM the benchmark boots as a run would for kt's default section (xfs): 2 vCPUs unless told,
  * 2 GiB, 5 GiB TEST and SCRATCH, the virtio-serial command channel; its dir is <work>/vm<index>.
  */
-export function benchVmSpec(opts: { runId: string; index: number; image: BenchImage; fstestsImage: string; work: string; accel: Accel; cpus?: number; sshPublicKey: string; testTemplate?: string }): VmSpec {
+export function benchVmSpec(opts: { runId: string; index: number; image: BenchImage; fstestsImage: string; work: string; accel: Accel; cpus?: number; sshPublicKey: string; testTemplate?: string; extraCmdline?: readonly string[] }): VmSpec {
   return resolveVmSpec({
     ...(opts.testTemplate ? { testTemplate: opts.testTemplate } : {}),
     runId: opts.runId, index: opts.index, accel: opts.accel, cpus: opts.cpus ?? 2, memoryMiB: 2048,
     kernel: opts.image.boot.path, pvhEntry: opts.image.boot.entry === 'pvh', initramfs: opts.image.initramfs, rootImage: opts.image.rootImage, fstestsImage: opts.fstestsImage,
-    testSizeBytes: BENCH_DISK_BYTES, scratchSizeBytes: BENCH_DISK_BYTES, extraCmdline: [], baseDir: opts.work,
+    testSizeBytes: BENCH_DISK_BYTES, scratchSizeBytes: BENCH_DISK_BYTES, extraCmdline: [...(opts.extraCmdline ?? [])], baseDir: opts.work,
     sshKeyBlob: opts.sshPublicKey.split(' ')[1]!, transport: 'virtio-serial', hungTaskTimeoutSec: 0, vmcore: false,
     guestModules: guestModulesFor(['xfs']),
   });
@@ -146,6 +146,8 @@ export async function ktReady(opts: {
   measureTestMount?: boolean;
   /** TEST_DEV made once, as a run does (src/cli/testDevTemplates.ts). Without it every VM makes TEST_DEV itself. */
   testDevTemplates?: TestDevTemplates;
+  /** More kernel parameters (the bootCpu row's tracing, bootCpu.ts). */
+  extraCmdline?: readonly string[];
 }): Promise<KtReady> {
   // One ssh2 pair in 256 is malformed and would fail the boot (src/vm/sshKeyPair.ts).
   const keys = generateSshKeyPair();

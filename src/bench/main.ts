@@ -8,6 +8,8 @@
  *                 busybox initramfs to its first userspace line, same accelerator and vCPUs
  *                 (--cpus, default 2; bootBench.ts); the image kernel, or --kernel FILE (a tree's bzImage) for every row but
  *                 virtiofsBoot, which compares boots of the image
+ *   bootCpu       the same boot with the scheduler traced from the kernel's start: the guest's CPU
+ *                 from /init to ready, per program (bootCpu.ts); a kernel without tracing is skipped
  *   checkStart    on a ready VM, `check` started → its first test named (bootBench.ts)
  *   checkPhases   the same start-up under bash's xtrace, cut at fstests' check's own steps
  *                 (checkTrace.ts): where it goes on --fstests DIR's tree
@@ -43,6 +45,7 @@ import { formatBenchError, parseBenchArgs, type BenchArgs, type BenchRow } from 
 import { benchLists, checkTestsInTree } from './benchTests.js';
 import { bareBoot, BENCH_DISK_BYTES, BENCH_SECTION, checkPhases, checkStart, commandRoundTrip, ktReady, type KtReady } from './bootBench.js';
 import { ktChildrenExited, ktRun, stopKtChildren, type KtRunResult } from './ktRun.js';
+import { BOOT_CPU_READ_COMMAND, BOOT_CPU_TRACE_PARAMS, parseSchedTrace, summarizeBootCpu, type BootCpuProfile } from './bootCpu.js';
 import { recoveryRow } from './recoveryBench.js';
 import { restoreRow } from './restoreBench.js';
 import { virtiofsBootRow } from './virtiofsBoot.js';
@@ -138,7 +141,7 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
   const preflight = preflightMemo(cacheDir, image, fstestsImage);
   // As in a run: TEST_DEV made once and copied after, unless --test-dev mkfs (the boot row says which each boot did).
   const testDevTemplates = args.testDev === 'template' ? makeTestDevTemplates(cacheDir, image, kernel, [BENCH_SECTION], BENCH_DISK_BYTES) : undefined;
-  const ready = (opts: { cpus?: number; measureTestMount?: boolean } = {}): Promise<KtReady> =>
+  const ready = (opts: { cpus?: number; measureTestMount?: boolean; extraCmdline?: readonly string[] } = {}): Promise<KtReady> =>
     ktReady({ image: bootImage, fstestsImage, fstestsDir: treeDir, work, index: ++index, accel, preflight, ...(testDevTemplates ? { testDevTemplates } : {}), ...opts });
   let readyMs: number[] = [];
 
@@ -218,6 +221,25 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
         testMountedRatio: ratio(median(mounted), median(bare)),
         goal: 'testMountedRatio <= 1.2 (ready with TEST mounted); readyRatio <= 1.2 (before the mount)',
       };
+    },
+    async bootCpu() {
+      // Where the guest's CPU went from /init to ready, per program (bootCpu.ts), in --boots
+      // boots of the boot row's shape; each program's median over them.
+      const profiles: BootCpuProfile[] = [];
+      for (let i = 0; i < args.boots; i++) {
+        const r = await ready({ cpus: args.cpus, extraCmdline: BOOT_CPU_TRACE_PARAMS });
+        try {
+          const t = await r.machine.exec(BOOT_CPU_READ_COMMAND, { timeoutMs: 120_000 });
+          if (t.exitCode !== 0) {
+            // A kernel without tracing (kt's tinyconfig test kernel) cannot be profiled: said, not failed.
+            return { skipped: `the kernel has no scheduler tracepoints to read (${(t.stderr || t.stdout).trim().slice(-200) || `exit ${t.exitCode}`}): CONFIG_FTRACE and CONFIG_EVENT_TRACING` };
+          }
+          profiles.push(parseSchedTrace(t.stdout));
+        } finally {
+          await r.machine.dispose();
+        }
+      }
+      return summarizeBootCpu(profiles);
     },
     async checkStart() {
       const r = await ready();

@@ -81,6 +81,7 @@ describe('parseBenchArgs: defaults', () => {
 describe('parseBenchArgs: --only', () => {
   it('runs the rows named, each once, in the benchmark order', () => {
     expect(parseBenchArgs(['--only', 'recovery,boot,checkStart,boot'], {}).rows).toEqual(['boot', 'checkStart', 'recovery']);
+    expect(parseBenchArgs(['--only', 'checkStart,bootCpu,boot'], {}).rows).toEqual(['boot', 'bootCpu', 'checkStart']);
     expect(parseBenchArgs(['--only', 'virtiofsBoot'], {}).rows).toEqual(['virtiofsBoot']);
   });
 
