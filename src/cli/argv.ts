@@ -11,7 +11,7 @@ export const RUN_VALUE_FLAGS: ReadonlySet<string> = new Set([
   '--results', '--accel', '--config', '--suite', '--memory', '--cpus', '--test-size', '--scratch-size',
   '--test-timeout', '--boot-timeout', '--retries', '--shard', '--transport', '--batch', '--backend',
   '--nixos-vm', '--append', '--out', '--spares', '--baseline', '--count', '--module', '--modules',
-  '--rootfs', '--share', '--kernel-entry',
+  '--rootfs', '--share', '--kernel-entry', '--test-dev',
 ]);
 
 /** Pure: joins `FLAG -<digit>...` into `FLAG=-<digit>...` for the given value flags. */

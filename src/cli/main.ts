@@ -56,6 +56,7 @@ export async function main(rawArgv: string[]): Promise<void> {
           .option('shard', { type: 'string', describe: 'run shard i of n of the test list (CI), e.g. 2/4' })
           .option('transport', { type: 'string', describe: 'virtio-serial (default) or tcp (127.0.0.1 host forward)' })
           .option('kernel-entry', { type: 'string', describe: "auto (default: the kernel's PVH entry when its uncompressed ELF is at hand; docs/kernel.md) or bzimage" })
+          .option('test-dev', { type: 'string', describe: "template (default: TEST_DEV as a copy of one an earlier VM's mkfs made for this image, kernel build and section) or mkfs (every VM's own)" })
           .option('vmcore', { type: 'boolean', describe: 'on a guest panic, dump guest memory into the run directory' })
           .option('batch', { type: 'string', describe: 'at most N tests per check invocation (default 32; see bench)' })
           .option('spares', { type: 'string', describe: 'VMs kept booted ahead to replace a crashed one at once (default 1 with -j > 1)' })
@@ -97,6 +98,7 @@ export async function main(rawArgv: string[]): Promise<void> {
             shard: args.shard,
             transport: args.transport,
             kernelEntry: args.kernelEntry,
+            testDev: args.testDev,
             vmcore: lastFlag(args.vmcore),
             append: toList(args.append, '--append'),
             backend: args.backend,

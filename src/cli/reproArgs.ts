@@ -7,7 +7,8 @@
  * What is carried over: the kernel (the recorded absolute path), the fstests tree, the section
  * (`-c`, from the argv's -c/--suite value that names its suite, else its recorded name), and
  * the flags of the recorded argv that shape a VM (memory, cpus, disk sizes, deadlines,
- * transport, kernel entry, backend, kernel command line, modules, accelerator, config file), and
+ * transport, kernel entry, TEST_DEV's origin, backend, kernel command line, modules, accelerator,
+ * config file), and
  * the way the kernel was booted: a run whose record names no `bootKernel` booted the bzImage, so
  * its repro does too (--kernel-entry bzimage; docs/kernel.md, "How kt boots it"). A kernel file
  * is passed by its path; a run that booted the image's (or NixOS VM's) kernel passes none, and
@@ -30,6 +31,7 @@ const CARRIED_VALUE_FLAGS = {
   '--boot-timeout': 'bootTimeout',
   '--transport': 'transport',
   '--kernel-entry': 'kernelEntry',
+  '--test-dev': 'testDev',
   '--backend': 'backend',
   '--nixos-vm': 'nixosVm',
   '--modules': 'modules',

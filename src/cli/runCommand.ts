@@ -270,7 +270,7 @@ async function prepareRunWith(config: RunConfig, cacheDir: string, image: GuestI
   const bootKernel = boot?.entry === 'pvh' ? shown(boot.path) : undefined;
   process.stderr.write(`kt: kernel ${kernel ?? 'of the NixOS VM'}${config.kernelSource === 'image' && direct ? ` (image kernel ${image!.kernelRelease})` : ''}${bootKernel ? `, booted by its PVH entry: ${bootKernel}` : ''}\n`);
   if (boot?.why) say(`kt: note: ${boot.why}\n`);
-  const templates = direct && image && bootFrom && !virtiofs && config.extraModules.length === 0 ? testDevTemplates(cacheDir, image, bootFrom, config.sections, config.testSizeBytes) : undefined;
+  const templates = config.testDev === 'template' && direct && image && bootFrom && !virtiofs && config.extraModules.length === 0 ? testDevTemplates(cacheDir, image, bootFrom, config.sections, config.testSizeBytes) : undefined;
   return {
     accel: decision.accel,
     kernel,

@@ -51,6 +51,8 @@ export interface RunArgs {
   shard?: string | string[];
   transport?: string | string[];
   kernelEntry?: string | string[];
+  /** --test-dev: TEST_DEV from a copy of one made once (template, the default) or every VM's own mkfs. */
+  testDev?: string | string[];
   vmcore?: boolean;
   append?: string[];
   backend?: string | string[];
@@ -108,6 +110,11 @@ export interface RunConfig {
   transport: 'virtio-serial' | 'tcp';
   /** auto: the kernel's PVH entry when its uncompressed ELF is at hand (src/vm/pvh); bzimage: always the bzImage. */
   kernelEntry: 'auto' | 'bzimage';
+  /**
+   * template: a VM's TEST_DEV starts as a copy of the one an earlier VM's mkfs made for the same
+   * image, kernel build, section and size (src/cli/testDevTemplates.ts); mkfs: every VM makes its own.
+   */
+  testDev: 'template' | 'mkfs';
   vmcore: boolean;
   append: string[];
   /** At most this many tests per `check` invocation (--batch). */
@@ -260,6 +267,7 @@ export function normalizeRunConfig(args: RunArgs, argv: string[], env: NodeJS.Pr
   // Case-blind: kt's own messages spell it bzImage.
   const entryGiven = from<string>('--kernel-entry', args.kernelEntry, 'kernelEntry', 'auto');
   const kernelEntry = oneOf({ ...entryGiven, value: entryGiven.value.toLowerCase() }, ['auto', 'bzimage'] as const, 'E_BAD_KERNEL_ENTRY', 'use --kernel-entry auto (the PVH entry when possible) or bzimage');
+  const testDev = oneOf(from<string>('--test-dev', args.testDev, 'testDev', 'template'), ['template', 'mkfs'] as const, 'E_BAD_TEST_DEV', "use --test-dev template (a copy of a TEST_DEV made once) or mkfs (every VM's own mkfs)");
   const resultsGiven = from<string>('--results', args.results, 'results', 'kt-results');
   if (resultsGiven.value.trim() === '') throw new UsageError('E_EMPTY_VALUE', `${resultsGiven.source} was given without a directory`, 'give a directory, e.g. --results kt-results');
   const resultsDir = path.resolve(baseOf(single('--results', args.results)), resultsGiven.value);
@@ -334,6 +342,7 @@ export function normalizeRunConfig(args: RunArgs, argv: string[], env: NodeJS.Pr
     ...(shardGiven !== undefined ? { shard: parseShard({ value: shardGiven, source: '--shard' }) } : {}),
     transport,
     kernelEntry,
+    testDev,
     vmcore: args.vmcore ?? false,
     append: [...(file.append ?? []), ...(args.append ?? [])],
     maxBatch,

@@ -116,6 +116,8 @@ export const configFileSchema = z
     transport: z.enum(['virtio-serial', 'tcp']).optional(),
     /** auto (default) or bzimage: how QEMU boots the kernel (docs/speed.md, "PVH entry"). */
     kernelEntry: z.enum(['auto', 'bzimage']).optional(),
+    /** template (default) or mkfs: where a VM's TEST_DEV filesystem comes from (docs/speed.md, "TEST_DEV made once"). */
+    testDev: z.enum(['template', 'mkfs']).optional(),
     /** image (default) or virtiofs: docs/virtiofs.md. */
     rootfs: z.enum(['image', 'virtiofs']).optional(),
     /** TAG:PATH[:ro] entries, as --share; relative paths from the config file's directory. */

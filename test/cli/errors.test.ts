@@ -165,6 +165,9 @@ describe('kt run: usage errors exit 2 with the input and a hint', () => {
     expect((await kt(['run', '--fstests', tree, '--accel', 'hvf'])).err).toContain('E_BAD_ACCEL: --accel hvf is not one of auto, kvm, tcg');
     expect((await kt(['run', '--fstests', tree, '--shard', '3/2'])).err).toContain('E_BAD_SHARD: --shard 3/2 is not of the form i/n');
     expect((await kt(['run', '--fstests', tree, '--kernel-entry', 'pvh'])).err).toContain('E_BAD_KERNEL_ENTRY: --kernel-entry pvh is not one of auto, bzimage');
+    const testDev = await kt(['run', '--fstests', tree, '--test-dev', 'copy']);
+    expect(testDev.code).toBe(2);
+    expect(testDev.err).toContain("E_BAD_TEST_DEV: --test-dev copy is not one of template, mkfs\n  hint: use --test-dev template (a copy of a TEST_DEV made once) or mkfs (every VM's own mkfs)");
     expect((await kt(['run', '--fstests', tree, '--test-size', 'big'])).err).toContain('E_BAD_SIZE: --test-size "big" is not a size');
   }, CLI_TIMEOUT_MS);
 

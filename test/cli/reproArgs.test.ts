@@ -83,6 +83,14 @@ describe('reproRun', () => {
     expect(given.args.kernelEntry).toBe('bzimage');
   });
 
+  it('makes TEST_DEV the way the run made it: --test-dev mkfs carried over, its value not taken for a test', () => {
+    const own = reproRun({ ...START, argv: ['run', '--test-dev', 'mkfs', 'xfs/042'] }, { test: 'xfs/042', section: START.sections![1]!, results: '/r', keep: false, dryRun: false });
+    expect(own.args.testDev).toBe('mkfs');
+    expect(own.argv.join(' ')).toContain(' --test-dev mkfs ');
+    expect(own.argv.at(-1)).toBe('xfs/042');
+    expect(reproRun(START, { test: 'xfs/042', section: START.sections![1]!, results: '/r', keep: false, dryRun: false }).args.testDev).toBeUndefined();
+  });
+
   it('selects a section of a suite file by the file the run named', () => {
     const flags = recordedFlags(['run', '-c', './suites/mine.yaml/fast,xfs/1k', '--fstests', 'x']);
     expect(sectionSpec('mine/fast', flags)).toBe('./suites/mine.yaml/fast');

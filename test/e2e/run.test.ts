@@ -143,6 +143,15 @@ describe('kt run -j 2 on the fixture tree', () => {
     // Its VM's TEST disk began as the first run's TEST_DEV, made once: check mounted it and the test passed.
     expect(readEvents(again.runDir).filter((e) => e.type === 'machine-up').map((e) => e['testDev'])).toEqual(['template']);
     expect(outcomes(again.runDir)).toEqual({ 'selftest/001': 'passed' });
+    // --test-dev mkfs: the VM makes its own TEST_DEV, and the template is neither used (its mtime
+    // is touched on use) nor replaced.
+    const kept = () => fs.readdirSync(templateDir).map((f) => [f, fs.statSync(path.join(templateDir, f)).mtimeMs]);
+    const before = kept();
+    const own = await runKt(['-j', '1', '--spares', '0', '--fstests', tree, '--test-dev', 'mkfs', 'selftest/001']);
+    expect(own.exitCode, own.stderr).toBe(0);
+    expect(readEvents(own.runDir).filter((e) => e.type === 'machine-up').map((e) => e['testDev'])).toEqual(['mkfs']);
+    expect(outcomes(own.runDir)).toEqual({ 'selftest/001': 'passed' });
+    expect(kept()).toEqual(before);
     const warning = '-x nosuch: group "nosuch" is empty or not defined for FSTYP=xfs; nothing left out for it';
     // Said once before the run, once in the summary at its end; recorded right after run-start.
     expect(again.stderr.split('\n').filter((l) => l.includes('nosuch'))).toEqual([`kt: warning: ${warning}`]);
