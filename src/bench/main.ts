@@ -45,7 +45,7 @@ import { formatBenchError, parseBenchArgs, type BenchArgs, type BenchRow } from 
 import { benchLists, checkTestsInTree } from './benchTests.js';
 import { bareBoot, BENCH_DISK_BYTES, BENCH_SECTION, checkPhases, checkStart, commandRoundTrip, ktReady, type KtReady } from './bootBench.js';
 import { ktChildrenExited, ktRun, stopKtChildren, type KtRunResult } from './ktRun.js';
-import { BOOT_CPU_READ_COMMAND, BOOT_CPU_TRACE_PARAMS, parseSchedTrace, summarizeBootCpu, type BootCpuProfile } from './bootCpu.js';
+import { BOOT_CPU_READ_COMMAND, bootCpuTraceParams, NO_TRACING_EXIT, NO_TRACING_LINE, parseSchedTrace, summarizeBootCpu, type BootCpuProfile } from './bootCpu.js';
 import { recoveryRow } from './recoveryBench.js';
 import { restoreRow } from './restoreBench.js';
 import { virtiofsBootRow } from './virtiofsBoot.js';
@@ -227,13 +227,14 @@ async function bench(args: BenchArgs, started: Date, cleanup: string[]): Promise
       // boots of the boot row's shape; each program's median over them.
       const profiles: BootCpuProfile[] = [];
       for (let i = 0; i < args.boots; i++) {
-        const r = await ready({ cpus: args.cpus, extraCmdline: BOOT_CPU_TRACE_PARAMS });
+        const r = await ready({ cpus: args.cpus, extraCmdline: bootCpuTraceParams(args.cpus) });
         try {
           const t = await r.machine.exec(BOOT_CPU_READ_COMMAND, { timeoutMs: 120_000 });
-          if (t.exitCode !== 0) {
-            // A kernel without tracing (kt's tinyconfig test kernel) cannot be profiled: said, not failed.
-            return { skipped: `the kernel has no scheduler tracepoints to read (${(t.stderr || t.stdout).trim().slice(-200) || `exit ${t.exitCode}`}): CONFIG_FTRACE and CONFIG_EVENT_TRACING` };
+          if (t.exitCode === NO_TRACING_EXIT && t.stdout.includes(NO_TRACING_LINE)) {
+            // A kernel built without tracing (kt's tinyconfig test kernel) cannot be profiled: said, not failed.
+            return { skipped: 'the kernel has no /sys/kernel/tracing/tracing_on to read: it needs CONFIG_FTRACE and CONFIG_EVENT_TRACING' };
           }
+          if (t.exitCode !== 0) throw new Error(`reading the trace failed (exit ${t.exitCode}): ${(t.stderr || t.stdout).trim().slice(-300)}`);
           profiles.push(parseSchedTrace(t.stdout));
         } finally {
           await r.machine.dispose();
