@@ -144,19 +144,20 @@ export const UDEV_WAIT = 'kt_n=0; while [ $kt_n -lt 200 ] && read -r kt_udev 2>/
  * RECREATE_TEST_DEV; fstests' README.config-sections), unless it already holds one (`mkfs:
  * false`). Prints KT-SECTION-OK when done.
  *
- * Only mkfs and, the first time, mkdir start a program: the config is written by printf and
- * the mount table read by `read`, shell builtins (every program costs 0.1-0.3 s under TCG:
- * docs/speed.md). POSIX sh, like every command here: kt's image runs them in dash, a
+ * Only mkfs starts a program (with TEST_DEV made already, nothing does): the config is written
+ * by printf and the mount table read by `read`, shell builtins (every program costs 0.1-0.3 s
+ * under TCG: docs/speed.md). check makes the section's RESULT_BASE itself (fstests' check,
+ * run_section: `mkdir -p $RESULT_BASE` right after the section's config), so no mkdir here: it
+ * was a dynamic coreutils start in every boot, ~80 ms of a 2-vCPU TCG guest's CPU (the bench's
+ * bootCpu row). POSIX sh, like every command here: kt's image runs them in dash, a
  * NixOS guest in bash. User values arrive as shellQuote'd words.
  */
 export function renderSectionSetup(s: GuestSectionSetup): string {
   const mkfs = MKFS[s.fstyp];
   if (!mkfs) throw new Error(`no mkfs known for ${s.fstyp}`);
-  const resultDir = shellQuote(guestResultDir(s.section));
   return [
     'set -e',
     `printf '%s' ${shellQuote(s.localConfig)} > ${shellQuote(guestConfigPath(s.section))}`,
-    `[ -d ${resultDir} ] || mkdir -p ${resultDir}`,
     ...(s.mkfs === false
       ? []
       : [
