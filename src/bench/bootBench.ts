@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { generateSshKeyPair } from '../vm/sshKeyPair.js';
 import type { PreflightOutcome, TestDevOrigin } from '../record/events.js';
-import { createGuestSteps, testDevOrigin, type PreflightMemo, type TestDevTemplates } from '../runner/guestSetup.js';
+import { createGuestSteps, templateToStartFrom, testDevOrigin, type PreflightMemo, type TestDevTemplates } from '../runner/guestSetup.js';
 import { GUEST_TEST_DEV, GUEST_TEST_DIR, renderCheckCommand } from '../runner/guestCommands.js';
 import type { GuestSteps } from '../runner/run.js';
 import { writeCpio } from '../vm/image/cpio.js';
@@ -152,7 +152,7 @@ export async function ktReady(opts: {
   // One ssh2 pair in 256 is malformed and would fail the boot (src/vm/sshKeyPair.ts).
   const keys = generateSshKeyPair();
   const testDevTemplates = opts.testDevTemplates;
-  const template = testDevTemplates?.usable(BENCH_SECTION.name) ? testDevTemplates.pathFor(BENCH_SECTION.name) : undefined;
+  const template = templateToStartFrom(testDevTemplates, BENCH_SECTION.name);
   const spec = benchVmSpec({ ...opts, runId: 'bench', sshPublicKey: keys.public, ...(template ? { testTemplate: template } : {}) });
   const machine = new QemuMachine({ spec, name: `vm${opts.index}`, consoleLogPath: path.join(opts.work, `console-${opts.index}.log`), privateKey: keys.private, bootTimeoutMs: 300_000, keep: false });
   const guest = createGuestSteps([{ ...BENCH_SECTION }], opts.fstestsDir, { ...(opts.preflight ? { preflight: opts.preflight } : {}), ...(testDevTemplates ? { testDevTemplates } : {}) });

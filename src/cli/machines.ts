@@ -17,7 +17,7 @@ import { renderNixosDryRun } from '../vm/nixos/runEnv.js';
 import { resolveNixosVmSpec, type NixosVmOptions } from '../vm/nixos/spec.js';
 import { shellJoin } from '../util/shell.js';
 import { GUEST_DEVICE_SERIALS } from '../runner/guestCommands.js';
-import type { TestDevTemplates } from '../runner/guestSetup.js';
+import { templateToStartFrom, type TestDevTemplates } from '../runner/guestSetup.js';
 
 /** What the Debian backend boots besides the config: kt's image and the packed fstests tree. */
 export interface DirectArtifacts {
@@ -187,7 +187,7 @@ export function createMachineFactory(
       bootTimeoutMs: config.bootTimeoutSec * 1000,
       keep: config.keep,
     };
-    const template = section !== undefined && templates?.usable(section) ? templates.pathFor(section) : undefined;
+    const template = section !== undefined ? templateToStartFrom(templates, section) : undefined;
     const m = machineOptions(config, accel, id, index, direct, template);
     if (m.kind === 'nixos') return new (await import('../vm/nixos/nixosMachine.js')).NixosMachine({ spec: resolveNixosVmSpec(m.options), ...common });
     return new (await import('../vm/qemuMachine.js')).QemuMachine({ spec: resolveVmSpec(m.options), ...common, ...(direct?.hostKey ? { hostKey: direct.hostKey } : {}) });

@@ -67,11 +67,12 @@ export function kernelBuildOf(file: string): KernelBuild | undefined {
  * lie). fs/xfs/libxfs/xfs_format.h XFS_SB_MAGIC at 0; fs/ext4/ext4.h EXT4_SUPER_MAGIC 0xEF53,
  * little-endian, at 1024 + 0x38; fs/btrfs/ BTRFS_MAGIC "_BHRfS_M" at 64 KiB + 0x40.
  */
+const EXT_MAGIC = { offset: 1080, bytes: Buffer.from([0x53, 0xef]) };
 const MAGIC: Readonly<Record<string, { offset: number; bytes: Buffer }>> = {
   xfs: { offset: 0, bytes: Buffer.from('XFSB', 'latin1') },
-  ext2: { offset: 1080, bytes: Buffer.from([0x53, 0xef]) },
-  ext3: { offset: 1080, bytes: Buffer.from([0x53, 0xef]) },
-  ext4: { offset: 1080, bytes: Buffer.from([0x53, 0xef]) },
+  ext2: EXT_MAGIC,
+  ext3: EXT_MAGIC,
+  ext4: EXT_MAGIC,
   btrfs: { offset: 65600, bytes: Buffer.from('_BHRfS_M', 'latin1') },
 };
 

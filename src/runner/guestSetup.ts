@@ -175,6 +175,14 @@ export interface TestDevTemplates {
   usable(section: string): boolean;
 }
 
+/**
+ * The file a new VM's TEST disk starts from, to be made ready for `section` first: the section's
+ * template when a good one is there now; else none, and the VM's first set-up runs the mkfs.
+ */
+export function templateToStartFrom(templates: TestDevTemplates | undefined, section: string): string | undefined {
+  return templates?.usable(section) ? templates.pathFor(section) : undefined;
+}
+
 /** Whether the first section set-up after `boot` finds TEST_DEV made: the disk began as this section's template. Pure. */
 export function testDevOrigin(templates: TestDevTemplates | undefined, section: string, boot: BootResult | undefined): TestDevOrigin {
   const from = boot?.disksFromTemplate?.[GUEST_DEVICE_SERIALS.test];

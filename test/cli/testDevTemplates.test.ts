@@ -113,15 +113,21 @@ describe('testDevTemplates', () => {
     { name: 'xfs/logdev', ...xfs, mountOptions: '', env: {}, devices: { logdevBytes: G } },
   ];
 
-  it("says where each section's file is and whether a good one is there, looking again each time", () => {
+  /** The templates of a fresh cache for kernel1's build, and the xfs/4k file's path (its directory made). */
+  const fresh = () => {
     const cache = tmp();
     const kernel = path.join(cache, 'bzImage');
     bzImage(kernel, kernel1.version);
     const t = testDevTemplates(cache, build1, kernel, sections, 5 * G)!;
     const file = t.pathFor('xfs/4k')!;
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    return { cache, t, file };
+  };
+
+  it("says where each section's file is and whether a good one is there, looking again each time", () => {
+    const { cache, t, file } = fresh();
     expect(file).toBe(testDevTemplatePath(cache, build1, { version: kernel1.version, bytes: 4096 }, xfs, 5 * G));
     expect(t.usable('xfs/4k')).toBe(false);
-    fs.mkdirSync(path.dirname(file), { recursive: true });
     withBytes(file, 5 * G, 0, Buffer.from('XFSB'));
     // Made a minute ago; using it makes it the most recently used (pruneTemplates).
     fs.utimesSync(file, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
@@ -134,12 +140,7 @@ describe('testDevTemplates', () => {
   });
 
   it('removes a template that holds no filesystem (a copy a host crash emptied), so the next mkfs keeps a good one', () => {
-    const cache = tmp();
-    const kernel = path.join(cache, 'bzImage');
-    bzImage(kernel, kernel1.version);
-    const t = testDevTemplates(cache, build1, kernel, sections, 5 * G)!;
-    const file = t.pathFor('xfs/4k')!;
-    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const { t, file } = fresh();
     withBytes(file, 5 * G, 0, Buffer.alloc(0));
     expect(t.usable('xfs/4k')).toBe(false);
     expect(fs.existsSync(file)).toBe(false);

@@ -4,7 +4,7 @@
  * it remembers.
  */
 import { describe, expect, it } from 'vitest';
-import { createGuestSteps, type PreflightMemo } from '../../src/runner/guestSetup.js';
+import { createGuestSteps, templateToStartFrom, type PreflightMemo } from '../../src/runner/guestSetup.js';
 import { isFatalBootError } from '../../src/runner/supply.js';
 import { TimeoutError, type BootResult, type ExecOptions, type ExecResult, type Machine } from '../../src/vm/machine.js';
 
@@ -195,6 +195,13 @@ describe('TEST_DEV made once (TestDevTemplates)', () => {
     });
   };
   const fromTemplate = (path: string): BootResult => ({ bootMs: 1, kernelRelease: 'r', disksFromTemplate: { test: path } });
+
+  it("starts a new VM's TEST disk from the section's template only when a good one is there", () => {
+    expect(templateToStartFrom(templates(true), 'xfs')).toBe('/c/test-dev/t.img');
+    expect(templateToStartFrom(templates(false), 'xfs')).toBeUndefined();
+    expect(templateToStartFrom(templates(true), 'ext4')).toBeUndefined();
+    expect(templateToStartFrom(undefined, 'xfs')).toBeUndefined();
+  });
 
   it('skips the mkfs of the first set-up after a boot whose TEST disk began as this section\'s template, and keeps no copy', async () => {
     const m = copying();
